@@ -1,0 +1,69 @@
+# The two commands of the README are `make demo` (the main job) and `make test` (the quality gate).
+# Both set everything up from nothing: a virtual environment with the pinned Python packages, the
+# pinned CDK CLI from npm, and the jsii cache on first synth. CI runs exactly `make test`.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CDK := node_modules/.bin/cdk
+CDK_OUT := cdk.out
+
+# Keep the CDK CLI and jsii offline and quiet: no notices, telemetry or version check, and no
+# node-20 end-of-life banner on every jsii start.
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup synth demo test lint typecheck unit deploy diff destroy clean bench
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## synth: synthesize every configured environment into cdk.out/ and summarize it
+synth: setup
+	$(CDK) synth --quiet --no-notices --output $(CDK_OUT) > /dev/null
+	$(BIN)/python -m infra.summary $(CDK_OUT)
+
+## demo: the main job: synth, validate the bundled examples, simulate a run offline
+demo: synth
+	$(BIN)/bedrock-customize check examples/runs/fine-tuning.yaml
+	$(BIN)/bedrock-customize check examples/runs/continued-pretraining.yaml
+	$(BIN)/bedrock-customize check examples/runs/distillation.yaml
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest -q
+
+## test: the whole quality gate (what CI runs)
+test: lint typecheck synth unit
+
+deploy: setup
+	$(CDK) deploy --no-notices $(STACK)
+
+diff: setup
+	$(CDK) diff --no-notices $(STACK)
+
+destroy: setup
+	$(CDK) destroy --no-notices $(STACK)
+
+bench: setup
+	$(BIN)/python benchmarks/bench_validate.py
+
+clean:
+	rm -rf $(CDK_OUT) .pytest_cache .mypy_cache .ruff_cache build

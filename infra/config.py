@@ -1,0 +1,207 @@
+"""Typed deployment configuration, read once from ``cdk.json`` context.
+
+Every deployment environment (``dev``, ``prod``, ...) is one frozen :class:`EnvironmentConfig`.
+Reading is strict: an unknown key, a missing required key or a value of the wrong type fails synth
+with a message that names the key and what is allowed, before any construct is created. Nothing
+here talks to AWS.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+CONTEXT_KEY: Final = "bedrock-customization:environments"
+SELECT_KEY: Final = "environment"
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS: Final = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+)  # fmt: skip
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Same constraint Bedrock and most AWS services put on tags.
+_TAG = re.compile(r"^[a-zA-Z0-9\s._:/=+@-]*$")
+_SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+_SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
+
+RemovalPolicyName = Literal["retain", "destroy"]
+
+
+class ConfigError(ValueError):
+    """A setting in cdk.json is missing or invalid; the message names the key and what is allowed."""
+
+
+@dataclass(frozen=True)
+class VpcSettings:
+    """Subnets and security groups the customization job runs in (optional)."""
+
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    """Everything that differs between deployment environments."""
+
+    name: str
+    account: str | None
+    region: str | None
+    removal_policy: RemovalPolicyName
+    log_retention_days: int
+    notification_email: str | None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    noncurrent_version_expiration_days: int = 90
+    vpc: VpcSettings | None = None
+
+    @property
+    def stack_name(self) -> str:
+        return f"BedrockCustomization-{self.name}"
+
+    @property
+    def ssm_parameter_name(self) -> str:
+        """Where the deployment manifest lives, for the CLI to discover the pipeline."""
+        return f"/bedrock-customization/{self.name}/deployment"
+
+
+_KEYS: Final = {
+    "account": "12-digit AWS account id (optional)",
+    "region": "AWS region such as us-east-1 (optional)",
+    "removalPolicy": "'retain' or 'destroy'",
+    "logRetentionDays": f"one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
+    "notificationEmail": "an e-mail address (optional; omit for no subscription)",
+    "tags": "a map of tag key to tag value (letters, digits, spaces and ._:/=+@-)",
+    "noncurrentVersionExpirationDays": "whole number of days, 1 to 3650",
+    "vpc": "null, or {subnetIds: [subnet-...], securityGroupIds: [sg-...]}",
+}
+_REQUIRED: Final = ("removalPolicy", "logRetentionDays")
+
+
+def load_environments(context: Mapping[str, Any] | None) -> tuple[EnvironmentConfig, ...]:
+    """Parse the environments block of the CDK context.
+
+    ``context`` is what ``app.node.try_get_context(CONTEXT_KEY)`` returns. Raises :class:`ConfigError`
+    listing every problem found, not only the first.
+    """
+    where = f"cdk.json context '{CONTEXT_KEY}'"
+    if context is None:
+        raise ConfigError(f"{where} is missing: add a map of environment name to settings (see README).")
+    if not isinstance(context, Mapping) or not context:
+        raise ConfigError(f"{where} must be a non-empty map of environment name to settings.")
+    problems: list[str] = []
+    envs: list[EnvironmentConfig] = []
+    for name, raw in context.items():
+        env, env_problems = _parse_environment(str(name), raw, f"{where}.{name}")
+        problems.extend(env_problems)
+        if env is not None:
+            envs.append(env)
+    if problems:
+        raise ConfigError("invalid deployment configuration:\n  - " + "\n  - ".join(problems))
+    return tuple(envs)
+
+
+def select_environments(
+    envs: tuple[EnvironmentConfig, ...], selected: str | None
+) -> tuple[EnvironmentConfig, ...]:
+    """Keep only the environment named by ``-c environment=NAME``; all of them when not given."""
+    if selected is None:
+        return envs
+    chosen = tuple(e for e in envs if e.name == selected)
+    if not chosen:
+        allowed = ", ".join(e.name for e in envs)
+        raise ConfigError(
+            f"context '{SELECT_KEY}'={selected!r} is not a configured environment; allowed: {allowed}"
+        )
+    return chosen
+
+
+def _parse_environment(name: str, raw: object, where: str) -> tuple[EnvironmentConfig | None, list[str]]:
+    problems: list[str] = []
+    if not _ENV_NAME.match(name):
+        problems.append(f"{where}: environment name must match {_ENV_NAME.pattern} (lowercase, <= 20 chars)")
+    if not isinstance(raw, Mapping):
+        return None, [*problems, f"{where} must be a map of settings ({', '.join(_KEYS)})"]
+    for key in raw:
+        if key not in _KEYS:
+            problems.append(f"{where}.{key}: unknown setting; allowed: {', '.join(_KEYS)}")
+    for key in _REQUIRED:
+        if key not in raw:
+            problems.append(f"{where}.{key}: required; expected {_KEYS[key]}")
+
+    def check(key: str, ok: bool) -> None:
+        if key in raw and not ok:
+            problems.append(f"{where}.{key}={raw[key]!r} is invalid; expected {_KEYS[key]}")
+
+    account = raw.get("account")
+    check("account", account is None or (isinstance(account, str) and bool(_ACCOUNT.match(account))))
+    region = raw.get("region")
+    check("region", region is None or (isinstance(region, str) and bool(_REGION.match(region))))
+    removal = raw.get("removalPolicy")
+    check("removalPolicy", removal in ("retain", "destroy"))
+    retention = raw.get("logRetentionDays")
+    check("logRetentionDays", _is_int(retention) and retention in LOG_RETENTION_DAYS)
+    email = raw.get("notificationEmail")
+    check("notificationEmail", email is None or (isinstance(email, str) and bool(_EMAIL.match(email))))
+    tags = raw.get("tags", {})
+    check("tags", _valid_tags(tags))
+    noncurrent = raw.get("noncurrentVersionExpirationDays", 90)
+    check("noncurrentVersionExpirationDays", _is_int(noncurrent) and 1 <= noncurrent <= 3650)
+    vpc_raw = raw.get("vpc")
+    vpc = _parse_vpc(vpc_raw)
+    check("vpc", vpc_raw is None or vpc is not None)
+
+    if problems:
+        return None, problems
+    return (
+        EnvironmentConfig(
+            name=name,
+            account=account,
+            region=region,
+            removal_policy="retain" if removal == "retain" else "destroy",
+            log_retention_days=retention if isinstance(retention, int) else 0,
+            notification_email=email,
+            tags=dict(tags),
+            noncurrent_version_expiration_days=noncurrent,
+            vpc=vpc,
+        ),
+        [],
+    )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _valid_tags(tags: object) -> bool:
+    if not isinstance(tags, Mapping) or len(tags) > 50:
+        return False
+    return all(
+        isinstance(k, str)
+        and isinstance(v, str)
+        and 1 <= len(k) <= 128
+        and len(v) <= 256
+        and not k.lower().startswith("aws:")
+        and _TAG.match(k)
+        and _TAG.match(v)
+        for k, v in tags.items()
+    )
+
+
+def _parse_vpc(raw: object) -> VpcSettings | None:
+    if not isinstance(raw, Mapping) or set(raw) != {"subnetIds", "securityGroupIds"}:
+        return None
+    subnets, groups = raw["subnetIds"], raw["securityGroupIds"]
+    if not (isinstance(subnets, list) and 1 <= len(subnets) <= 16):
+        return None
+    if not (isinstance(groups, list) and 1 <= len(groups) <= 5):
+        return None
+    if not all(isinstance(s, str) and _SUBNET.match(s) for s in subnets):
+        return None
+    if not all(isinstance(g, str) and _SECURITY_GROUP.match(g) for g in groups):
+        return None
+    return VpcSettings(tuple(subnets), tuple(groups))

@@ -1,0 +1,89 @@
+"""Test-wide guards: no test can reach real AWS.
+
+Every test runs with fake credentials, a fixed region and every credential source that could point
+at a real account (profiles, SSO, container/instance metadata) switched off. Anything that still
+tries to open a socket to an AWS endpoint goes through botocore with these fake keys and fails
+authentication at best; moto intercepts the calls the tests mean to make.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+_FAKE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    # Never read the developer's real config or credential files.
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    # No instance-metadata or container credential lookups (they would hang or leak).
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+# jsii prints a node-20 end-of-life banner on every start unless told not to.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+_REMOVED = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ENDPOINT_URL",
+)
+
+
+def _apply_fake_aws_env() -> None:
+    for name in _REMOVED:
+        os.environ.pop(name, None)
+    os.environ.update(_FAKE_ENV)
+
+
+# Applied at import time too, so module-level code in tests and fixtures never sees real settings.
+_apply_fake_aws_env()
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in _REMOVED:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in _FAKE_ENV.items():
+        monkeypatch.setenv(name, value)
+    yield
+
+
+class RealNetworkBlockedError(RuntimeError):
+    """Raised when a test tries to open a connection that does not stay on this machine."""
+
+
+_real_connect = socket.socket.connect
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None and not _is_loopback(str(host)):
+        raise RealNetworkBlockedError(f"tests may not reach the network: connect to {address!r} refused")
+    _real_connect(self, address)  # type: ignore[arg-type]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        # A host name that is not "localhost": resolving it is already a network call.
+        return False
+
+
+# Only loopback connections (moto's threaded server, local tools) are allowed in the test process.
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]

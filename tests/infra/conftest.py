@@ -1,0 +1,62 @@
+"""Synthesize the app once per test session, exactly as the CDK CLI would from cdk.json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App
+from aws_cdk.assertions import Template
+
+from infra.app_builder import build_app, context_from_cdk_json
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cdk_json_context() -> dict[str, Any]:
+    return context_from_cdk_json(json.loads((ROOT / "cdk.json").read_text()))
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    outdir: Path
+    templates: dict[str, dict[str, Any]]  # stack name -> template JSON
+    acknowledgements: dict[str, dict[str, str]]  # construct path -> {rule id: reason}
+
+    def template(self, env: str) -> Template:
+        return Template.from_json(self.templates[f"BedrockCustomization-{env}"])
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = App(context=cdk_json_context(), outdir=str(outdir))
+    stacks = build_app(app)
+    assembly = app.synth()  # raises if cdk-nag reports an unacknowledged finding
+    templates = {s.stack_name: assembly.get_stack_by_name(s.stack_name).template for s in stacks}
+    acknowledgements = {
+        node.node.path: dict(entry.data)
+        for stack in stacks
+        for node in stack.node.find_all()
+        for entry in node.node.metadata
+        if entry.type == "aws:cdk:acknowledged-rules"
+    }
+    return Synthesized(outdir=outdir, templates=templates, acknowledgements=acknowledgements)
+
+
+@pytest.fixture(scope="session")
+def dev(synthesized: Synthesized) -> Template:
+    return synthesized.template("dev")
+
+
+@pytest.fixture(scope="session")
+def prod(synthesized: Synthesized) -> Template:
+    return synthesized.template("prod")
+
+
+def resources_of_type(template: Template, kind: str) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = template.find_resources(kind)
+    return found
