@@ -1,0 +1,259 @@
+"""The ``bedrock-customize`` command line.
+
+Exit codes: 0 = valid / done, 2 = invalid input (the report says what to fix), 1 = operational
+failure (S3 unreachable, no credentials, ...; the message says what to do next).
+
+Each command is a ``cmd_<name>(args) -> int`` function registered in ``build_parser()``, so new
+commands are added by writing one function and one ``_add_<name>`` parser section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from pipeline import __version__
+from pipeline.catalog import CUSTOMIZATION_TYPES, FINE_TUNING, UnknownModelError, get_model
+from pipeline.datasets import DEFAULT_MAX_ERRORS, PreflightReport, preflight, validate_files
+from pipeline.problems import Problem
+from pipeline.runspec import RunSpecError, load_run_spec_data
+from pipeline.sources import SourceAccessError
+
+EXIT_OK: Final = 0
+EXIT_OPERATIONAL: Final = 1
+EXIT_INVALID: Final = 2
+
+_EPILOG: Final = """\
+exit codes:
+  0  valid
+  1  operational failure (S3 unreachable, missing credentials, ...): fix access and retry
+  2  invalid input: the report lists every problem as file:line: field: problem
+
+examples:
+  bedrock-customize validate --model amazon.nova-micro-v1:0:128k train.jsonl --validation val.jsonl
+  bedrock-customize validate --model meta.llama3-1-8b-instruct-v1:0:128k s3://my-bucket/data/train.jsonl
+  bedrock-customize check examples/runs/fine-tuning.yaml --json
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bedrock-customize",
+        description="Customize Amazon Bedrock models as code. Every rule Bedrock enforces on data and "
+        "settings is checked here first, before any money is spent.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_validate(commands)
+    _add_check(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except SourceAccessError as exc:
+        return _operational_failure(args, str(exc))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+# --------------------------------------------------------------------------------------------------
+# validate
+# --------------------------------------------------------------------------------------------------
+
+
+def _add_validate(commands: Any) -> None:
+    parser = commands.add_parser(
+        "validate",
+        help="validate dataset files for a model and customization type",
+        description="Validate a training dataset (and optional validation datasets) against every rule "
+        "Bedrock applies to the chosen model and customization type. Files are streamed, so any size works.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "dataset", metavar="FILE_OR_S3", help="training dataset: a local .jsonl file or an s3:// URI"
+    )
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="MODEL",
+        help="base model customization id with its context suffix, e.g. amazon.nova-micro-v1:0:128k "
+        "(list them with `bedrock-customize models`)",
+    )
+    parser.add_argument(
+        "--type",
+        dest="customization_type",
+        default=FINE_TUNING,
+        choices=CUSTOMIZATION_TYPES,
+        metavar="TYPE",
+        help=f"customization type: {', '.join(CUSTOMIZATION_TYPES)} (default: {FINE_TUNING}); "
+        "DISTILLATION validates a prompt file",
+    )
+    parser.add_argument(
+        "--validation",
+        action="append",
+        default=[],
+        metavar="FILE_OR_S3",
+        help="validation dataset (local file or s3:// URI); repeat for up to 10 files",
+    )
+    parser.add_argument(
+        "--region",
+        metavar="REGION",
+        help="AWS region the run would use; checked against the regions that offer the model",
+    )
+    parser.add_argument(
+        "--hyperparameter",
+        "-H",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=(
+            "hyperparameter to check and to use for limits and cost (epochCount, batchSize, ...); repeatable"
+        ),
+    )
+    _add_output_options(parser)
+    parser.set_defaults(handler=cmd_validate)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    source = "arguments"
+    try:
+        model = get_model(args.model)
+    except UnknownModelError as exc:
+        return _emit_report(
+            args,
+            PreflightReport(None, source, [Problem("--model", args.model, "a catalog model id", str(exc))]),
+        )
+    ctype = args.customization_type
+    problems: list[Problem] = []
+    if not model.supports(ctype):
+        problems.append(
+            Problem("--type", ctype, ", ".join(model.customization_types), model.unsupported_message(ctype))
+        )
+    if args.region and args.region not in model.regions:
+        problems.append(
+            Problem(
+                "--region",
+                args.region,
+                ", ".join(model.regions),
+                f"{model.model_id} cannot be customized in {args.region}; "
+                f"it is offered in {', '.join(model.regions)}",
+            )
+        )
+    raw: dict[str, str] = {}
+    for item in args.hyperparameter:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            problems.append(Problem("--hyperparameter", item, "NAME=VALUE", f"{item!r} is not NAME=VALUE"))
+            continue
+        raw[name.strip()] = value
+    hyperparameters: dict[str, str] = {}
+    if model.supports(ctype):
+        hyperparameters, hp_problems = model.check_hyperparameters(
+            raw, ctype, field_prefix="--hyperparameter"
+        )
+        problems += hp_problems
+    if not model.supports(ctype):
+        return _emit_report(
+            args, PreflightReport(None, source, problems, model_id=model.model_id, customization_type=ctype)
+        )
+    report = validate_files(
+        args.dataset,
+        model,
+        ctype,
+        validation=args.validation,
+        hyperparameters=hyperparameters,
+        max_errors=args.max_errors,
+        source=source,
+    )
+    report.spec_problems[:0] = problems
+    return _emit_report(args, report)
+
+
+# --------------------------------------------------------------------------------------------------
+# check
+# --------------------------------------------------------------------------------------------------
+
+
+def _add_check(commands: Any) -> None:
+    parser = commands.add_parser(
+        "check",
+        help="validate a run spec and every dataset it names",
+        description="Validate a run spec (YAML or JSON) and all of its datasets: model, region, "
+        "customization type, hyperparameters, teacher, evaluation bar, throughput and approval policy, "
+        "tags, then every training, validation and evaluation-prompt file.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("run_spec", metavar="RUN_SPEC", help="run spec file (.yaml, .yml or .json)")
+    _add_output_options(parser)
+    parser.set_defaults(handler=cmd_check)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    path = Path(args.run_spec)
+    try:
+        data = load_run_spec_data(path)
+    except RunSpecError as exc:
+        return _emit_report(args, PreflightReport(None, str(path), list(exc.problems)))
+    report = preflight(
+        data, base_dir=path.resolve().parent, max_errors=args.max_errors, spec_source=str(path)
+    )
+    return _emit_report(args, report)
+
+
+# --------------------------------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------------------------------
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="print the report as one JSON document (for machines)"
+    )
+    parser.add_argument(
+        "--max-errors",
+        type=_positive_int,
+        default=DEFAULT_MAX_ERRORS,
+        metavar="N",
+        help=(
+            "show the first N errors per file in full; the rest are "
+            f"counted per kind (default: {DEFAULT_MAX_ERRORS})"
+        ),
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _emit_report(args: argparse.Namespace, report: PreflightReport) -> int:
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(report.render_text())
+    return EXIT_OK if report.ok else EXIT_INVALID
+
+
+def _operational_failure(args: argparse.Namespace, message: str) -> int:
+    if getattr(args, "json", False):
+        print(json.dumps({"ok": False, "error": message, "exitCode": EXIT_OPERATIONAL}))
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_OPERATIONAL

@@ -1,0 +1,711 @@
+"""Record formats: one table of formats, one checker per kind of field, shared by every format.
+
+Each format in ``FORMATS`` lists its top-level keys and what kind of field each one is. ``check_record``
+walks a parsed JSON object with that table and writes problems into a ``RecordScratch``; it never
+raises for bad data. Field checkers only build message strings when something is wrong, because they
+run once per field of every record of multi-gigabyte files.
+
+Token estimates (shown in every report):
+
+- *Planning* estimate: characters ÷ 6, AWS's own figure for planning dataset size
+  [UG:model-customization-prepare]. Used for totals and cost estimates.
+- *Limit* estimate: UTF-8 bytes ÷ 3, rounded up, plus the maximum tokens per image where a model
+  documents one. Used for per-record limit checks so that a record Bedrock would reject is never
+  passed: for English text it equals the 3 characters per token of AWS's Claude validator [ABS], and
+  for scripts that need 2 to 4 bytes per character it counts 0.7 to 1.3 tokens per character, which is
+  what sub-word tokenizers typically produce for them. No tokenizer is bundled, so both are
+  estimates; the limit estimate errs on the side of rejecting.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Final
+
+from pipeline.catalog import (
+    CLAUDE_MESSAGES,
+    CONVERSATION,
+    CONVERSATION_PROMPTS,
+    EVALUATION_PROMPTS,
+    IMAGE_CAPTION,
+    PRETRAINING_TEXT,
+    PROMPT_COMPLETION,
+    CustomizationRules,
+    MediaRules,
+)
+from pipeline.problems import DASH, show
+
+PLANNING_CHARS_PER_TOKEN: Final = 6
+LIMIT_BYTES_PER_TOKEN: Final = 3
+TOKEN_METHOD: Final = (
+    f"estimatedTokens = characters / {PLANNING_CHARS_PER_TOKEN} (AWS planning figure); per-record limits use "
+    f"UTF-8 bytes / {LIMIT_BYTES_PER_TOKEN} rounded up (conservative, = AWS Claude validator's 3 chars/token "
+    "for English) plus the documented maximum tokens per image"
+)
+
+# CreateModelCustomizationJob's S3Uri pattern [BC]; keys outside this set are refused by the API.
+S3_URI_RE: Final = re.compile(
+    r"s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](?:/[-!_*'().a-z0-9A-Z]+(?:/[-!_*'().a-z0-9A-Z]+)*)?/?"
+)
+S3_URI_MAX: Final = 1024
+# Nova: "file names can consist of only alphanumeric characters, underscores, hyphens, slashes, and dots".
+NOVA_PATH_RE: Final = re.compile(r"[\w\-/.]+")
+
+INPUT: Final = 0
+OUTPUT: Final = 1
+
+ERROR: Final = "error"
+WARNING: Final = "warning"
+
+USER: Final = "user"
+ASSISTANT: Final = "assistant"
+
+
+def limit_tokens(utf8_bytes: int) -> int:
+    """The conservative token estimate used for per-record limits (see module docstring)."""
+    return -(-utf8_bytes // LIMIT_BYTES_PER_TOKEN)
+
+
+def planning_tokens(characters: int) -> int:
+    """AWS's planning estimate, used for totals and cost."""
+    return -(-characters // PLANNING_CHARS_PER_TOKEN)
+
+
+def utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def s3_uri_problem(uri: str) -> str | None:
+    """Why a string is not an S3 URI CreateModelCustomizationJob accepts, or None."""
+    if not uri.startswith("s3://"):
+        return "must be an s3:// URI"
+    if len(uri) > S3_URI_MAX:
+        return f"is {len(uri):,} characters; S3 URIs may have at most {S3_URI_MAX:,}"
+    if not S3_URI_RE.fullmatch(uri):
+        return (
+            f"is not a valid S3 URI for Bedrock: bucket names are 3{DASH}63 lowercase letters, digits, '.' "
+            "and '-', and keys may use only letters, digits and -!_*'(). between slashes (no spaces)"
+        )
+    return None
+
+
+def bucket_of(uri: str) -> str:
+    return uri[5:].split("/", 1)[0]
+
+
+# Characters that rarely occur in ordinary text, in order of preference, used to skip the exact
+# reserved-string search for texts that cannot contain any reserved string.
+_ANCHOR_PREFERENCE: Final = "<>[]{}|\\\n:"
+
+Path = tuple[str | int, ...]
+
+
+def render_path(where: Path | str) -> str:
+    """("messages", 1, "content", 0, "text") → "messages[1].content[0].text"."""
+    if isinstance(where, str):
+        return where
+    parts: list[str] = []
+    for part in where:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        else:
+            parts.append(f".{part}" if parts else part)
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class RecordContext:
+    """Everything the field checkers need about the model and the dataset, computed once per file."""
+
+    rules: CustomizationRules
+    model_id: str
+    media: MediaRules | None
+    reserved_re: re.Pattern[str] | None
+    # (anchor, pattern) pairs: each reserved string is found through one rare character it holds.
+    # A text passes when it lacks the anchor (a plain ``in`` test, far faster than a regex character
+    # class on non-ASCII strings) or when the pattern, which starts with the anchor as a literal so
+    # that the regex engine can jump between candidates, does not match.
+    reserved_anchors: tuple[tuple[str, re.Pattern[str]], ...]
+    reserved_severity: str
+    # For "media must be in the dataset's bucket": the bucket when the dataset is read from S3.
+    dataset_bucket: str | None
+
+    @classmethod
+    def build(cls, rules: CustomizationRules, model_id: str, dataset_bucket: str | None) -> RecordContext:
+        reserved = rules.reserved_strings
+        return cls(
+            rules=rules,
+            model_id=model_id,
+            media=rules.media,
+            reserved_re=re.compile("|".join(re.escape(r) for r in reserved)) if reserved else None,
+            reserved_anchors=_anchored_patterns(reserved),
+            reserved_severity=ERROR if rules.reserved_strings_enforced else WARNING,
+            dataset_bucket=dataset_bucket,
+        )
+
+
+def _anchored_patterns(reserved: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    groups: dict[str, list[str]] = {}
+    for needle in reserved:
+        anchor = next((c for c in _ANCHOR_PREFERENCE if c in needle), needle[-1])
+        at = needle.index(anchor)
+        # Match the anchor, look back for what precedes it in the needle, then match the rest.
+        groups.setdefault(anchor, []).append(
+            f"(?<={re.escape(needle[: at + 1])}){re.escape(needle[at + 1 :])}"
+        )
+    return tuple(
+        (anchor, re.compile(re.escape(anchor) + "(?:" + "|".join(alternatives) + ")"))
+        for anchor, alternatives in sorted(groups.items())
+    )
+
+
+def may_hold_reserved(text: str, anchors: tuple[tuple[str, re.Pattern[str]], ...]) -> bool:
+    return any(anchor in text and pattern.search(text) is not None for anchor, pattern in anchors)
+
+
+class RecordScratch:
+    """Per-record results, reused from record to record to keep the hot loop allocation-free.
+
+    ``issues`` holds (field, problem, kind, severity). The dataset-level media fields persist across
+    records because Nova forbids mixing images and videos anywhere in one dataset.
+    """
+
+    __slots__ = (
+        "first_image_line",
+        "first_video_line",
+        "images",
+        "in_chars",
+        "issues",
+        "line",
+        "media_buckets",
+        "out_chars",
+        "texts",
+        "videos",
+    )
+
+    MAX_TRACKED_BUCKETS: Final = 16
+
+    def __init__(self) -> None:
+        self.issues: list[tuple[str, str, str, str]] = []
+        self.in_chars = 0
+        self.out_chars = 0
+        self.images = 0
+        self.videos = 0
+        self.texts: list[tuple[int, str]] | None = None
+        self.line = 0
+        self.first_image_line: int | None = None
+        self.first_video_line: int | None = None
+        self.media_buckets: dict[str, int] = {}
+
+    def reset(self, line: int, collect_texts: bool) -> None:
+        if self.issues:
+            self.issues = []
+        self.in_chars = self.out_chars = self.images = self.videos = 0
+        self.texts = [] if collect_texts else None
+        self.line = line
+
+    def error(self, where: Path | str, problem: str, kind: str) -> None:
+        self.issues.append((render_path(where), problem, kind, ERROR))
+
+    def warn(self, where: Path | str, problem: str, kind: str) -> None:
+        self.issues.append((render_path(where), problem, kind, WARNING))
+
+
+# --------------------------------------------------------------------------------------------------
+# Field checkers. ``where`` is the field's path as a tuple, rendered only when there is a problem.
+# --------------------------------------------------------------------------------------------------
+
+FieldChecker = Callable[[Any, Path, RecordContext, RecordScratch], None]
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _text(value: Any, where: Path, segment: int, ctx: RecordContext, out: RecordScratch) -> None:
+    if type(value) is not str:
+        out.error(where, f"must be a string, got {type_name(value)}", "type")
+        return
+    if not value or value.isspace():
+        out.error(where, "is empty or whitespace only; every text field needs content", "empty")
+        return
+    if segment == OUTPUT:
+        out.out_chars += len(value)
+    else:
+        out.in_chars += len(value)
+    if out.texts is not None:
+        out.texts.append((segment, value))
+    if ctx.reserved_anchors and may_hold_reserved(value, ctx.reserved_anchors):
+        _reserved(value, where, ctx, out)
+
+
+def _reserved(value: str, where: Path, ctx: RecordContext, out: RecordScratch) -> None:
+    assert ctx.reserved_re is not None
+    found = sorted({m.group() for m in ctx.reserved_re.finditer(value)})
+    if not found:
+        return
+    names = ", ".join(repr(f) for f in found)
+    message = (
+        f"contains reserved string{'s' if len(found) > 1 else ''} "
+        f"{names}, which fail {ctx.model_id} jobs; reword it"
+    )
+    if ctx.reserved_severity == ERROR:
+        out.error(where, message, "reserved-string")
+    else:
+        out.warn(where, message + " (UNCONFIRMED for this customization type)", "reserved-string")
+
+
+def _input_text(value: Any, where: Path, ctx: RecordContext, out: RecordScratch) -> None:
+    _text(value, where, INPUT, ctx, out)
+
+
+def _output_text(value: Any, where: Path, ctx: RecordContext, out: RecordScratch) -> None:
+    _text(value, where, OUTPUT, ctx, out)
+
+
+def _label(value: Any, where: Path, ctx: RecordContext, out: RecordScratch) -> None:
+    # schemaVersion "can be any string value" [NOVA]; it is not training text.
+    if type(value) is not str:
+        out.error(where, f"must be a string, got {type_name(value)}", "type")
+
+
+def _system_blocks(value: Any, where: Path, ctx: RecordContext, out: RecordScratch) -> None:
+    if type(value) is not list:
+        out.error(where, f'must be a list of {{"text": ...}} blocks, got {type_name(value)}', "type")
+        return
+    if not value:
+        out.error(where, 'is an empty list; omit "system" or give one {"text": ...} block', "empty")
+        return
+    limit = ctx.rules.max_system_blocks
+    if limit is not None and len(value) > limit:
+        out.error(where, f"has {len(value)} blocks; {ctx.model_id} allows at most {limit}", "value")
+    for i, block in enumerate(value):
+        if type(block) is dict and len(block) == 1 and "text" in block:
+            _text(block["text"], (*where, i, "text"), INPUT, ctx, out)
+            continue
+        if type(block) is not dict:
+            out.error((*where, i), f'must be an object {{"text": ...}}, got {type_name(block)}', "type")
+            continue
+        for key in block:
+            if key != "text":
+                out.error((*where, i, key), 'unknown key; a system block holds only "text"', "unknown-key")
+        if "text" not in block:
+            out.error((*where, i, "text"), "is missing", "missing-key")
+        else:
+            _text(block["text"], (*where, i, "text"), INPUT, ctx, out)
+
+
+def _turns(
+    value: Any, where: Path, ctx: RecordContext, out: RecordScratch, blocks: bool, final_assistant: bool
+) -> None:
+    """Shared by every chat format: role order, alternation, content, last turn."""
+    if type(value) is not list:
+        out.error(where, f"must be a list of turns, got {type_name(value)}", "type")
+        return
+    if not value:
+        out.error(where, "is an empty list; a record needs at least one user turn", "empty")
+        return
+    expected = USER
+    order_reported = False  # one wrong role shifts every later one: report only the first
+    anchors = ctx.reserved_anchors
+    fast = blocks and out.texts is None
+    for i, message in enumerate(value):
+        # Fast path for the common valid turn: {"role": <expected>, "content": [{"text": "..."}, ...]}
+        # with no reserved-string candidate. Any other turn takes the general path below, which
+        # counts its characters and reports its problems.
+        if fast and type(message) is dict and len(message) == 2 and message.get("role") == expected:
+            content = message.get("content")
+            if type(content) is list and content:
+                chars = 0
+                for block in content:
+                    if type(block) is not dict or len(block) != 1:
+                        break
+                    text = block.get("text")
+                    if type(text) is not str or not text or text.isspace():
+                        break
+                    for anchor, pattern in anchors:
+                        if anchor in text and pattern.search(text) is not None:
+                            break
+                    else:
+                        chars += len(text)
+                        continue
+                    break
+                else:
+                    if expected == USER:
+                        out.in_chars += chars
+                        expected = ASSISTANT
+                    else:
+                        out.out_chars += chars
+                        expected = USER
+                    continue
+        if type(message) is not dict:
+            out.error(
+                (*where, i), f'must be an object {{"role", "content"}}, got {type_name(message)}', "type"
+            )
+        else:
+            if len(message) != 2 or "role" not in message or "content" not in message:
+                _turn_keys(message, (*where, i), out)
+            role = message.get("role")
+            if role != expected and not (order_reported and role in (USER, ASSISTANT)):
+                order_reported = order_reported or role in (USER, ASSISTANT)
+                _wrong_role(role, expected, (*where, i, "role"), out)
+            if "content" in message:
+                content = message["content"]
+                from_assistant = role == ASSISTANT
+                if not blocks:
+                    _text(content, (*where, i, "content"), OUTPUT if from_assistant else INPUT, ctx, out)
+                elif type(content) is list and content:
+                    _content_blocks(content, (*where, i, "content"), from_assistant, ctx, out)
+                else:
+                    what = "an empty list" if content == [] else type_name(content)
+                    out.error(
+                        (*where, i, "content"),
+                        f'must be a non-empty list of blocks like {{"text": ...}}, got {what}',
+                        "type",
+                    )
+        expected = ASSISTANT if expected == USER else USER
+    # With an even number of turns a wrong last role is already an alternation error; an odd number
+    # means the record ends on a user turn that has no answer to learn from.
+    if final_assistant and len(value) % 2 == 1 and not order_reported:
+        if len(value) == 1:
+            out.error(
+                where, "needs a user turn followed by an assistant turn (found only one turn)", "role-order"
+            )
+        else:
+            out.error(
+                where,
+                "the last turn must be from 'assistant' (the answer to "
+                f"learn); turn {len(value) - 1} is a user turn",
+                "role-order",
+            )
+
+
+def _turn_keys(message: dict[str, Any], where: Path, out: RecordScratch) -> None:
+    for key in message:
+        if key != "role" and key != "content":
+            out.error((*where, key), 'unknown key; a turn holds only "role" and "content"', "unknown-key")
+    if "content" not in message:
+        out.error((*where, "content"), "is missing", "missing-key")
+
+
+def _wrong_role(role: Any, expected: str, where: Path, out: RecordScratch) -> None:
+    if role is None:
+        out.error(where, f"is missing (expected {expected!r})", "missing-key")
+    elif role not in (USER, ASSISTANT):
+        out.error(where, f"{show(role)} is not a role; use 'user' or 'assistant'", "value")
+    else:
+        out.error(
+            where,
+            f"expected {expected!r}, got {role!r}: turns must alternate "
+            "user, assistant, ... starting with user",
+            "role-order",
+        )
+
+
+def _content_blocks(
+    value: list[Any], where: Path, from_assistant: bool, ctx: RecordContext, out: RecordScratch
+) -> None:
+    segment = OUTPUT if from_assistant else INPUT
+    anchors = ctx.reserved_anchors
+    chars = 0
+    for j, block in enumerate(value):
+        # Fast path for the shape nearly every block has: {"text": "<non-empty text>"} with no
+        # reserved-string candidate and no text collection. Everything else goes through _text or
+        # _other_block, which report the problems.
+        if type(block) is dict and len(block) == 1:
+            text = block.get("text")
+            if type(text) is str and text and not text.isspace() and out.texts is None:
+                for anchor, pattern in anchors:
+                    if anchor in text and pattern.search(text) is not None:
+                        break
+                else:
+                    chars += len(text)
+                    continue
+            if text is not None or "text" in block:
+                _text(text, (*where, j, "text"), segment, ctx, out)
+                continue
+        _other_block(block, (*where, j), from_assistant, ctx, out)
+    if segment == OUTPUT:
+        out.out_chars += chars
+    else:
+        out.in_chars += chars
+
+
+def _other_block(
+    block: Any, where: Path, from_assistant: bool, ctx: RecordContext, out: RecordScratch
+) -> None:
+    if type(block) is not dict:
+        out.error(where, f"must be an object, got {type_name(block)}", "type")
+        return
+    # The user guide's prose mentions a "type" field; accepted when it names the block's own kind.
+    kinds = [k for k in block if k != "type"]
+    allowed = "text, image or video" if _allows_video(ctx) else "text or image"
+    if len(kinds) != 1:
+        found = ", ".join(repr(k) for k in kinds) or "none"
+        out.error(where, f"must hold exactly one of {allowed}; found {found}", "value")
+        return
+    kind = kinds[0]
+    declared = block.get("type", kind)
+    if declared != kind:
+        out.error((*where, "type"), f"{show(declared)} does not match the block's {kind!r} key", "value")
+    if kind == "text":
+        _text(block["text"], (*where, "text"), OUTPUT if from_assistant else INPUT, ctx, out)
+    elif kind == "image" or kind == "video":
+        _media(block[kind], kind, (*where, kind), from_assistant, ctx, out)
+    else:
+        out.error(
+            (*where, kind), f"content blocks of type {kind!r} are not training data; use {allowed}", "value"
+        )
+
+
+def _allows_video(ctx: RecordContext) -> bool:
+    return ctx.media is not None and bool(ctx.media.video_formats)
+
+
+def _media(
+    value: Any, kind: str, where: Path, from_assistant: bool, ctx: RecordContext, out: RecordScratch
+) -> None:
+    media = ctx.media
+    formats = () if media is None else (media.image_formats if kind == "image" else media.video_formats)
+    if not formats:
+        out.error(where, f"{ctx.model_id} does not accept {kind}s in training data (text only)", "media")
+        return
+    if from_assistant:
+        out.error(where, f"{kind}s may appear only in user turns, not in assistant turns", "media")
+    if kind == "image":
+        out.images += 1
+    else:
+        out.videos += 1
+    if type(value) is not dict:
+        shape = '{"format", "source": {"s3Location": {"uri"}}}'
+        out.error(where, f"must be an object {shape}, got {type_name(value)}", "type")
+        return
+    for key in value:
+        if key != "format" and key != "source":
+            out.error((*where, key), f'unknown key; an {kind} holds "format" and "source"', "unknown-key")
+    fmt = value.get("format")
+    if fmt not in formats:
+        out.error(
+            (*where, "format"), f"{show(fmt)} is not supported; use one of {', '.join(formats)}", "value"
+        )
+    source = value.get("source")
+    location = source.get("s3Location") if type(source) is dict else None
+    if type(location) is not dict or set(location) - {"uri", "bucketOwner"}:
+        out.error(
+            (*where, "source"),
+            'must be {"s3Location": {"uri": "s3://...", "bucketOwner": "<12-digit account>" (optional)}}',
+            "type",
+        )
+        return
+    owner = location.get("bucketOwner")
+    if owner is not None and not (type(owner) is str and len(owner) == 12 and owner.isdigit()):
+        out.error(
+            (*where, "source", "s3Location", "bucketOwner"),
+            f"{show(owner)} is not a 12-digit AWS account id",
+            "value",
+        )
+    _media_uri(location.get("uri"), (*where, "source", "s3Location", "uri"), ctx, out)
+
+
+def _media_uri(uri: Any, where: Path, ctx: RecordContext, out: RecordScratch) -> None:
+    if type(uri) is not str:
+        out.error(where, f"must be an s3:// URI string, got {type_name(uri)}", "type")
+        return
+    problem = s3_uri_problem(uri)
+    if problem is not None:
+        out.error(where, f"{show(uri)} {problem}", "uri")
+        return
+    bucket = bucket_of(uri)
+    media = ctx.media
+    if media is not None and media.same_bucket_as_dataset:
+        if ctx.dataset_bucket is not None and bucket != ctx.dataset_bucket:
+            out.error(
+                where,
+                f"is in bucket {bucket!r}, but {ctx.model_id} needs media "
+                f"in the dataset's bucket {ctx.dataset_bucket!r}",
+                "media",
+            )
+        elif len(out.media_buckets) < RecordScratch.MAX_TRACKED_BUCKETS:
+            out.media_buckets.setdefault(bucket, out.line)
+
+
+def _image_ref(value: Any, where: Path, ctx: RecordContext, out: RecordScratch) -> None:
+    if type(value) is not str:
+        out.error(where, f"must be an s3:// URI string, got {type_name(value)}", "type")
+        return
+    out.images += 1
+    problem = s3_uri_problem(value)
+    if problem is not None:
+        out.error(where, f"{show(value)} {problem}", "uri")
+        return
+    if not value.lower().endswith((".png", ".jpg", ".jpeg")):
+        out.error(where, f"{show(value)} must point to a PNG or JPEG image (.png, .jpg, .jpeg)", "media")
+
+
+def _caption(value: Any, where: Path, ctx: RecordContext, out: RecordScratch) -> None:
+    if type(value) is not str:
+        out.error(where, f"must be a string, got {type_name(value)}", "type")
+        return
+    out.in_chars += len(value)
+    bounds = ctx.rules.caption_chars
+    if bounds is not None and not bounds[0] <= len(value) <= bounds[1]:
+        out.error(
+            where,
+            f"is {len(value):,} characters; {ctx.model_id} captions must "
+            f"be {bounds[0]:,}{DASH}{bounds[1]:,} characters",
+            "length",
+        )
+    elif (bounds is None or bounds[0] > 0) and value.isspace():
+        out.error(where, "is whitespace only", "empty")
+
+
+def _turns_with_blocks(final_assistant: bool) -> FieldChecker:
+    def check(value: Any, where: Path, ctx: RecordContext, out: RecordScratch) -> None:
+        _turns(value, where, ctx, out, True, final_assistant)
+
+    return check
+
+
+def _turns_with_strings(value: Any, where: Path, ctx: RecordContext, out: RecordScratch) -> None:
+    _turns(value, where, ctx, out, False, True)
+
+
+# --------------------------------------------------------------------------------------------------
+# The formats table
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    key: str
+    check: FieldChecker
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class RecordFormat:
+    name: str
+    title: str
+    example: str
+    fields: tuple[FieldSpec, ...]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(f.key for f in self.fields)
+
+    def describe(self) -> str:
+        return f"{self.title}, e.g. {self.example}"
+
+
+_CONVERSATION_EXAMPLE: Final = (
+    '{"schemaVersion": "bedrock-conversation-2024", "system": [{"text": "..."}], '
+    '"messages": [{"role": "user", "content": [{"text": "..."}]}, '
+    '{"role": "assistant", "content": [{"text": "..."}]}]}'
+)
+
+FORMATS: Final[Mapping[str, RecordFormat]] = MappingProxyType(
+    {
+        f.name: f
+        for f in (
+            RecordFormat(
+                PROMPT_COMPLETION,
+                "prompt/completion",
+                '{"prompt": "...", "completion": "..."}',
+                (FieldSpec("prompt", _input_text), FieldSpec("completion", _output_text)),
+            ),
+            RecordFormat(
+                CONVERSATION,
+                "Bedrock conversation schema (bedrock-conversation-2024)",
+                _CONVERSATION_EXAMPLE,
+                (
+                    FieldSpec("schemaVersion", _label, required=False),
+                    FieldSpec("system", _system_blocks, required=False),
+                    FieldSpec("messages", _turns_with_blocks(final_assistant=True)),
+                ),
+            ),
+            RecordFormat(
+                CONVERSATION_PROMPTS,
+                "distillation prompts (bedrock-conversation-2024; the assistant turn is optional)",
+                '{"schemaVersion": "bedrock-conversation-2024", '
+                '"messages": [{"role": "user", "content": [{"text": "..."}]}]}',
+                (
+                    FieldSpec("schemaVersion", _label, required=False),
+                    FieldSpec("system", _system_blocks, required=False),
+                    FieldSpec("messages", _turns_with_blocks(final_assistant=False)),
+                ),
+            ),
+            RecordFormat(
+                CLAUDE_MESSAGES,
+                "Claude 3 Haiku system/messages (content is a plain string)",
+                '{"system": "...", "messages": [{"role": "user", "content": "..."}, '
+                '{"role": "assistant", "content": "..."}]}',
+                (
+                    FieldSpec("system", _input_text, required=False),
+                    FieldSpec("messages", _turns_with_strings),
+                ),
+            ),
+            RecordFormat(
+                PRETRAINING_TEXT,
+                "continued pre-training text",
+                '{"input": "..."}',
+                (FieldSpec("input", _input_text),),
+            ),
+            RecordFormat(
+                IMAGE_CAPTION,
+                "image-ref/caption",
+                '{"image-ref": "s3://bucket/path/image.png", "caption": "..."}',
+                (FieldSpec("image-ref", _image_ref), FieldSpec("caption", _caption)),
+            ),
+            RecordFormat(
+                EVALUATION_PROMPTS,
+                "evaluation prompts",
+                '{"prompt": "...", "reference": "..."}',
+                (FieldSpec("prompt", _input_text), FieldSpec("reference", _output_text)),
+            ),
+        )
+    }
+)
+
+# Per format: the allowed keys, and (key, path, checker, required) with the path tuple built once.
+_PLANS: Final = MappingProxyType(
+    {
+        name: (
+            frozenset(fmt.keys),
+            tuple((spec.key, (spec.key,), spec.check, spec.required) for spec in fmt.fields),
+        )
+        for name, fmt in FORMATS.items()
+    }
+)
+
+
+def check_record(record: dict[str, Any], fmt: RecordFormat, ctx: RecordContext, out: RecordScratch) -> None:
+    """Check one parsed record against its format; problems land in ``out.issues``."""
+    allowed, plan = _PLANS[fmt.name]
+    for key in record:
+        if key not in allowed:
+            keys = ", ".join(repr(k) for k in fmt.keys)
+            out.error(key, f"unknown key; {fmt.title} records hold only {keys}", "unknown-key")
+    for key, where, check, required in plan:
+        value = record.get(key, _MISSING)
+        if value is not _MISSING:
+            check(value, where, ctx, out)
+        elif required:
+            out.error(key, f"is missing; expected {fmt.example}", "missing-key")
+
+
+_MISSING: Final = object()

@@ -1,0 +1,900 @@
+"""Run specs: the typed, validated description of one customization run, loaded from YAML or JSON.
+
+Schema (camelCase keys; unknown keys are errors)::
+
+    name: support-bot-v3            # lowercase letters, digits, single hyphens; starts with a letter; 3 to 40
+    region: us-east-1
+    baseModel: amazon.nova-micro-v1:0:128k   # catalog id, with its context suffix
+    customizationType: FINE_TUNING  # FINE_TUNING | CONTINUED_PRE_TRAINING | DISTILLATION
+    training: data/train.jsonl      # local path (relative to the spec file) or s3:// URI
+    validation: data/val.jsonl      # optional; one location or a list of up to 10
+    hyperParameters: {epochCount: 2}  # numbers or strings; strings on the wire
+    teacher: amazon.nova-pro-v1:0   # DISTILLATION only
+    maxResponseLengthForInference: 1000  # DISTILLATION only, optional
+    evaluation: {maxTrainingLoss, maxValidationLoss, prompts, maxPrompts, minQuality, minImprovementOverBase}
+    throughput: {modelUnits: 1, commitment: none}   # omitted = buy nothing
+    approval: {policy: above-cost, monthlyCostThreshold: 500, timeoutHours: 24}
+    tags: {team: ml}
+
+Validation collects every problem before raising ``RunSpecError``, so one run of ``check`` shows
+them all. This module imports PyYAML only inside ``load_run_spec_data`` (the Lambda runtime has no
+PyYAML and only ever receives JSON).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Final
+
+from pipeline.catalog import (
+    CUSTOMIZATION_TYPES,
+    DISTILLATION,
+    FINE_TUNING,
+    MAX_VALIDATION_FILES,
+    ModelInfo,
+    UnknownModelError,
+    check_teacher,
+    get_model,
+)
+from pipeline.formats import s3_uri_problem
+from pipeline.problems import DASH, Problem, did_you_mean, show
+
+__all__ = [
+    "Approval",
+    "Evaluation",
+    "ParsedRunSpec",
+    "Problem",
+    "RunSpec",
+    "RunSpecError",
+    "Throughput",
+    "load_run_spec",
+    "load_run_spec_data",
+    "parse_run_spec",
+    "spec_hash",
+]
+
+# customModelName forbids consecutive separators and evaluation jobName forbids a trailing hyphen
+# [BC]; names derived from the run name must satisfy both.
+NAME_RE: Final = re.compile(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9])){2,39}")
+REGION_RE: Final = re.compile(r"[a-z]{2}(?:-gov)?-[a-z]+-\d")
+COMMITMENTS: Final = ("none", "OneMonth", "SixMonths")
+APPROVAL_POLICIES: Final = ("always", "never", "above-cost")
+DEFAULT_MAX_PROMPTS: Final = 50
+MAX_PROMPTS_LIMIT: Final = 1000  # at most 1,000 prompts per custom evaluation dataset [UG]
+DEFAULT_TIMEOUT_HOURS: Final = 24
+# Tags [BC]: at most 200; key 1 to 128 chars, value 0 to 256, both from this character set.
+TAG_RE: Final = re.compile(r"[a-zA-Z0-9\s._:/=+@-]*")
+MAX_TAGS: Final = 200
+
+TOP_LEVEL_KEYS: Final = (
+    "name",
+    "region",
+    "baseModel",
+    "customizationType",
+    "training",
+    "validation",
+    "hyperParameters",
+    "teacher",
+    "maxResponseLengthForInference",
+    "evaluation",
+    "throughput",
+    "approval",
+    "tags",
+)
+EVALUATION_KEYS: Final = (
+    "maxTrainingLoss",
+    "maxValidationLoss",
+    "prompts",
+    "maxPrompts",
+    "minQuality",
+    "minImprovementOverBase",
+)
+THROUGHPUT_KEYS: Final = ("modelUnits", "commitment")
+APPROVAL_KEYS: Final = ("policy", "monthlyCostThreshold", "timeoutHours")
+
+
+class RunSpecError(Exception):
+    """A run spec with problems; ``problems`` lists every one of them."""
+
+    def __init__(self, problems: Sequence[Problem], source: str = "run spec") -> None:
+        self.problems = list(problems)
+        self.source = source
+        count = len(self.problems)
+        lines = [f"{source}: {count} problem{'s' if count != 1 else ''}:"]
+        lines += [f"  - {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The bar a customized model must clear before anything is bought for it."""
+
+    max_training_loss: float | None = None
+    max_validation_loss: float | None = None
+    prompts: str | None = None
+    max_prompts: int = DEFAULT_MAX_PROMPTS
+    min_quality: float | None = None
+    min_improvement_over_base: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "maxTrainingLoss": self.max_training_loss,
+            "maxValidationLoss": self.max_validation_loss,
+            "prompts": self.prompts,
+            "maxPrompts": self.max_prompts,
+            "minQuality": self.min_quality,
+            "minImprovementOverBase": self.min_improvement_over_base,
+        }
+
+
+@dataclass(frozen=True)
+class Throughput:
+    model_units: int
+    commitment: str = "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"modelUnits": self.model_units, "commitment": self.commitment}
+
+
+@dataclass(frozen=True)
+class Approval:
+    policy: str
+    monthly_cost_threshold: float | None = None
+    timeout_hours: int = DEFAULT_TIMEOUT_HOURS
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "monthlyCostThreshold": self.monthly_cost_threshold,
+            "timeoutHours": self.timeout_hours,
+        }
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A validated customization run. Build it with ``from_dict`` or ``load_run_spec``.
+
+    Dataset locations keep the form they were given in (relative paths stay relative to
+    ``base_dir``, the spec file's folder); ``resolve()`` turns one into a readable path.
+    """
+
+    name: str
+    region: str
+    base_model: str
+    customization_type: str
+    training: str
+    validation: tuple[str, ...] = ()
+    hyper_parameters: Mapping[str, str] = field(default_factory=dict)
+    teacher: str | None = None
+    max_response_length_for_inference: int | None = None
+    evaluation: Evaluation | None = None
+    throughput: Throughput | None = None
+    approval: Approval | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    base_dir: str | None = field(default=None, compare=False)
+
+    @property
+    def model(self) -> ModelInfo:
+        return get_model(self.base_model)
+
+    @property
+    def prompts(self) -> str | None:
+        return self.evaluation.prompts if self.evaluation else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe camelCase form. Every key is present (null when unset) so that workflow states
+        can address any field without failing on a missing key."""
+        return {
+            "name": self.name,
+            "region": self.region,
+            "baseModel": self.base_model,
+            "customizationType": self.customization_type,
+            "training": self.training,
+            "validation": list(self.validation),
+            "hyperParameters": dict(self.hyper_parameters),
+            "teacher": self.teacher,
+            "maxResponseLengthForInference": self.max_response_length_for_inference,
+            "evaluation": self.evaluation.to_dict() if self.evaluation else None,
+            "throughput": self.throughput.to_dict() if self.throughput else None,
+            "approval": self.approval.to_dict() if self.approval else None,
+            "tags": dict(self.tags),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, base_dir: str | Path | None = None) -> RunSpec:
+        parsed = parse_run_spec(data, base_dir=base_dir)
+        if parsed.spec is None:
+            raise RunSpecError(parsed.problems)
+        return parsed.spec
+
+    def with_datasets(
+        self,
+        *,
+        training: str | None = None,
+        validation: str | Sequence[str] | None = None,
+        prompts: str | None = None,
+    ) -> RunSpec:
+        """A copy with dataset locations replaced (e.g. by the s3:// URIs they were uploaded to)."""
+        changes: dict[str, Any] = {}
+        if training is not None:
+            changes["training"] = training
+        if validation is not None:
+            changes["validation"] = (validation,) if isinstance(validation, str) else tuple(validation)
+        if prompts is not None:
+            if self.evaluation is None:
+                raise ValueError("this run spec has no evaluation section to hold prompts")
+            changes["evaluation"] = replace(self.evaluation, prompts=prompts)
+        return replace(self, **changes)
+
+    def resolve(self, location: str) -> str:
+        """A dataset location made readable: s3:// URIs unchanged, relative paths joined to base_dir."""
+        if location.startswith("s3://") or self.base_dir is None or Path(location).is_absolute():
+            return location
+        return str(Path(self.base_dir) / location)
+
+    def dataset_locations(self) -> list[tuple[str, str]]:
+        """(role, location as given) for every dataset of the run: training, validation, prompts."""
+        items = [("training", self.training)] + [("validation", v) for v in self.validation]
+        if self.prompts:
+            items.append(("prompts", self.prompts))
+        return items
+
+
+def spec_hash(spec: RunSpec) -> str:
+    """sha256 of the canonical JSON of ``spec.to_dict()``: equal specs hash equal on every machine."""
+    canonical = json.dumps(spec.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ParsedRunSpec:
+    """The result of validating a spec: the spec (None if any problem) plus what could be understood.
+
+    The preflight uses the partial fields to validate datasets even when other parts of the spec
+    are wrong, so one run reports the spec's problems and the data's problems together.
+    """
+
+    spec: RunSpec | None
+    problems: list[Problem]
+    model: ModelInfo | None = None
+    customization_type: str | None = None
+    region: str | None = None
+    training: str | None = None
+    validation: tuple[str, ...] = ()
+    prompts: str | None = None
+    max_prompts: int = DEFAULT_MAX_PROMPTS
+    hyper_parameters: Mapping[str, str] = field(default_factory=dict)
+    base_dir: str | None = None
+
+
+def parse_run_spec(
+    data: Any, base_dir: str | Path | None = None, *, require_s3: bool = False
+) -> ParsedRunSpec:
+    """Validate a run spec mapping; never raises for bad input.
+
+    ``require_s3``: every dataset must already be an s3:// URI (inside the workflow, where local
+    paths mean nothing).
+    """
+    return _Parser(require_s3=require_s3).parse(data, None if base_dir is None else str(base_dir))
+
+
+class _Parser:
+    def __init__(self, *, require_s3: bool) -> None:
+        self.require_s3 = require_s3
+        self.problems: list[Problem] = []
+
+    def problem(self, field_name: str, value: Any, allowed: str, message: str) -> None:
+        self.problems.append(Problem(field_name, value, allowed, message))
+
+    # ---- the spec -----------------------------------------------------------------------------
+
+    def parse(self, data: Any, base_dir: str | None) -> ParsedRunSpec:
+        if not isinstance(data, Mapping):
+            self.problem(
+                "", data, "a mapping of run spec keys", f"a run spec must be a mapping, got {_kind(data)}"
+            )
+            return ParsedRunSpec(None, self.problems)
+        self.unknown_keys(data, TOP_LEVEL_KEYS, "")
+        name = self.name(data.get("name"))
+        region = self.region(data.get("region"))
+        model = self.model(data.get("baseModel"))
+        ctype = self.customization_type(data.get("customizationType"), model)
+        if model is not None and region is not None and region not in model.regions:
+            self.problem(
+                "region",
+                region,
+                ", ".join(model.regions),
+                f"{model.model_id} cannot be customized in {region}; it "
+                f"is offered in {', '.join(model.regions)}",
+            )
+        training = self.location(data.get("training"), "training", required=True)
+        validation = self.validation(data.get("validation"), model, ctype)
+        hyper_parameters = self.hyper_parameters(data.get("hyperParameters"), model, ctype)
+        teacher = self.teacher(data.get("teacher"), model, ctype, region)
+        max_response = self.max_response_length(data.get("maxResponseLengthForInference"), ctype)
+        # "given", not "valid": a bad validation location is reported once, not again here
+        evaluation = self.evaluation(data.get("evaluation"), data.get("validation") not in (None, []), ctype)
+        throughput = self.throughput(data.get("throughput"))
+        approval = self.approval(data.get("approval"))
+        tags = self.tags(data.get("tags"))
+        if throughput is not None and throughput.commitment != "none":
+            if approval is None:
+                self.problem(
+                    "approval.policy",
+                    None,
+                    "always or above-cost",
+                    f"throughput.commitment={throughput.commitment} "
+                    "commits you to pay for the whole term and "
+                    "cannot be cancelled; give an explicit approval.policy (always or above-cost)",
+                )
+            elif approval.policy == "never":
+                self.problem(
+                    "approval.policy",
+                    "never",
+                    "always or above-cost",
+                    "approval.policy=never is not allowed with "
+                    f"throughput.commitment={throughput.commitment}: "
+                    "a commitment cannot be cancelled, so a human must approve it",
+                )
+
+        spec = None
+        if not self.problems:
+            assert name and region and model and ctype and training is not None
+            spec = RunSpec(
+                name=name,
+                region=region,
+                base_model=model.model_id,
+                customization_type=ctype,
+                training=training,
+                validation=validation,
+                hyper_parameters=hyper_parameters,
+                teacher=teacher,
+                max_response_length_for_inference=max_response,
+                evaluation=evaluation,
+                throughput=throughput,
+                approval=approval,
+                tags=tags,
+                base_dir=base_dir,
+            )
+        return ParsedRunSpec(
+            spec=spec,
+            problems=self.problems,
+            model=model,
+            customization_type=ctype,
+            region=region,
+            training=training,
+            validation=validation,
+            prompts=evaluation.prompts if evaluation else None,
+            max_prompts=evaluation.max_prompts if evaluation else DEFAULT_MAX_PROMPTS,
+            hyper_parameters=hyper_parameters,
+            base_dir=base_dir,
+        )
+
+    def unknown_keys(self, data: Mapping[Any, Any], allowed: Sequence[str], prefix: str) -> None:
+        for key in data:
+            if key not in allowed:
+                where = f"{prefix}.{key}" if prefix else str(key)
+                self.problem(
+                    where,
+                    key,
+                    ", ".join(allowed),
+                    f"unknown key {key!r}{did_you_mean(str(key), allowed)}; allowed: {', '.join(allowed)}",
+                )
+
+    def name(self, value: Any) -> str | None:
+        allowed = (
+            f"3{DASH}40 lowercase letters, digits and single hyphens, "
+            "starting with a letter, not ending in '-'"
+        )
+        if value is None:
+            self.problem("name", None, allowed, f"name is required ({allowed})")
+            return None
+        if not isinstance(value, str) or not NAME_RE.fullmatch(value):
+            self.problem("name", value, allowed, f"name={show(value)} is not a valid run name; use {allowed}")
+            return None
+        return value
+
+    def region(self, value: Any) -> str | None:
+        if value is None:
+            self.problem(
+                "region", None, "an AWS region, e.g. us-east-1", "region is required, e.g. us-east-1"
+            )
+            return None
+        if not isinstance(value, str) or not REGION_RE.fullmatch(value):
+            self.problem(
+                "region", value, "an AWS region, e.g. us-east-1", f"region={show(value)} is not an AWS region"
+            )
+            return None
+        return value
+
+    def model(self, value: Any) -> ModelInfo | None:
+        if value is None:
+            self.problem(
+                "baseModel",
+                None,
+                "a catalog model id",
+                "baseModel is required, e.g. amazon.nova-micro-v1:0:128k",
+            )
+            return None
+        if not isinstance(value, str):
+            self.problem(
+                "baseModel", value, "a catalog model id", f"baseModel must be a string, got {_kind(value)}"
+            )
+            return None
+        try:
+            return get_model(value)
+        except UnknownModelError as exc:
+            self.problem("baseModel", value, "a catalog model id", str(exc))
+            return None
+
+    def customization_type(self, value: Any, model: ModelInfo | None) -> str | None:
+        allowed = " | ".join(CUSTOMIZATION_TYPES)
+        if value is None:
+            self.problem("customizationType", None, allowed, f"customizationType is required ({allowed})")
+            return None
+        if value not in CUSTOMIZATION_TYPES:
+            self.problem(
+                "customizationType",
+                value,
+                allowed,
+                f"customizationType={show(value)} is not one of "
+                f"{allowed}{did_you_mean(str(value), CUSTOMIZATION_TYPES)}",
+            )
+            return None
+        if model is not None and not model.supports(value):
+            self.problem(
+                "customizationType",
+                value,
+                ", ".join(model.customization_types),
+                model.unsupported_message(value),
+            )
+            return None
+        return str(value)
+
+    def location(self, value: Any, field_name: str, *, required: bool = False) -> str | None:
+        if value is None:
+            if required:
+                self.problem(
+                    field_name,
+                    None,
+                    "a local path or s3:// URI",
+                    f"{field_name} is required (a local path or s3:// URI)",
+                )
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.problem(
+                field_name,
+                value,
+                "a local path or s3:// URI",
+                f"{field_name} must be a path or s3:// URI string",
+            )
+            return None
+        if value.startswith("s3://"):
+            problem = s3_uri_problem(value)
+            if problem is not None:
+                self.problem(
+                    field_name, value, "an S3 URI Bedrock accepts", f"{field_name}={show(value)} {problem}"
+                )
+                return None
+        elif self.require_s3:
+            self.problem(
+                field_name,
+                value,
+                "an s3:// URI",
+                f"{field_name}={show(value)} is a local path; the workflow reads only s3:// URIs "
+                "(the CLI uploads local files before it starts a run)",
+            )
+            return None
+        return value
+
+    def validation(self, value: Any, model: ModelInfo | None, ctype: str | None) -> tuple[str, ...]:
+        if value is None or value == []:  # to_dict() writes [] for "no validation dataset"
+            return ()
+        items: list[Any] = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        if not items:
+            self.problem(
+                "validation",
+                value,
+                f"a location or a list of 1{DASH}10",
+                "validation must be a location or a non-empty list of them",
+            )
+            return ()
+        if len(items) > MAX_VALIDATION_FILES:
+            self.problem(
+                "validation",
+                len(items),
+                f"at most {MAX_VALIDATION_FILES}",
+                f"{len(items)} validation datasets given; CreateModelCustomizationJob "
+                f"accepts at most {MAX_VALIDATION_FILES}",
+            )
+        if (
+            model is not None
+            and ctype is not None
+            and model.supports(ctype)
+            and not model.rules(ctype).validation_allowed
+        ):
+            self.problem(
+                "validation",
+                value,
+                "no validation dataset",
+                f"{model.model_id} does not accept a validation dataset for {ctype}; remove 'validation'",
+            )
+            return ()
+        single = isinstance(value, str)
+        locations = [
+            self.location(item, "validation" if single else f"validation[{i}]")
+            for i, item in enumerate(items)
+        ]
+        return tuple(loc for loc in locations if loc is not None)
+
+    def hyper_parameters(self, value: Any, model: ModelInfo | None, ctype: str | None) -> dict[str, str]:
+        if value is None:
+            value = {}
+        if not isinstance(value, Mapping):
+            self.problem(
+                "hyperParameters",
+                value,
+                "a mapping name → value",
+                f"hyperParameters must be a mapping, got {_kind(value)}",
+            )
+            return {}
+        if model is None or ctype is None:
+            return {}
+        normalized, problems = model.check_hyperparameters(value, ctype)
+        self.problems.extend(problems)
+        return normalized
+
+    def teacher(
+        self, value: Any, model: ModelInfo | None, ctype: str | None, region: str | None
+    ) -> str | None:
+        if ctype != DISTILLATION:
+            if value is not None:
+                self.problem(
+                    "teacher",
+                    value,
+                    "only with DISTILLATION",
+                    f"teacher is only used with DISTILLATION, not {ctype}; remove it",
+                )
+            return None
+        allowed = ", ".join(model.distillation_teachers) if model else "a teacher model id"
+        if value is None:
+            self.problem("teacher", None, allowed, f"DISTILLATION needs a teacher; allowed: {allowed}")
+            return None
+        if not isinstance(value, str):
+            self.problem("teacher", value, allowed, f"teacher must be a model id string, got {_kind(value)}")
+            return None
+        if model is not None and region is not None:
+            self.problems.extend(check_teacher(value, model, region))
+        return value
+
+    def max_response_length(self, value: Any, ctype: str | None) -> int | None:
+        if value is None:
+            return None
+        if ctype != DISTILLATION:
+            self.problem(
+                "maxResponseLengthForInference",
+                value,
+                "only with DISTILLATION",
+                "maxResponseLengthForInference is only used with DISTILLATION; remove it",
+            )
+            return None
+        return self.integer(value, "maxResponseLengthForInference", 1, None)
+
+    def evaluation(self, value: Any, has_validation: bool, ctype: str | None) -> Evaluation | None:
+        section = self.section(value, "evaluation", EVALUATION_KEYS)
+        if section is None:
+            return None
+        prompts = self.location(section.get("prompts"), "evaluation.prompts")
+        max_prompts_given = section.get("maxPrompts")
+        max_prompts = self.integer(max_prompts_given, "evaluation.maxPrompts", 1, MAX_PROMPTS_LIMIT)
+        evaluation = Evaluation(
+            max_training_loss=self.number(
+                section.get("maxTrainingLoss"), "evaluation.maxTrainingLoss", 0.0, None, exclusive_min=True
+            ),
+            max_validation_loss=self.number(
+                section.get("maxValidationLoss"),
+                "evaluation.maxValidationLoss",
+                0.0,
+                None,
+                exclusive_min=True,
+            ),
+            prompts=prompts,
+            max_prompts=max_prompts if max_prompts is not None else DEFAULT_MAX_PROMPTS,
+            min_quality=self.number(section.get("minQuality"), "evaluation.minQuality", 0.0, 1.0),
+            min_improvement_over_base=self.number(
+                section.get("minImprovementOverBase"), "evaluation.minImprovementOverBase", -1.0, 1.0
+            ),
+        )
+        if evaluation.max_validation_loss is not None and not has_validation:
+            self.problem(
+                "evaluation.maxValidationLoss",
+                evaluation.max_validation_loss,
+                "a validation dataset",
+                "maxValidationLoss needs a validation dataset (no validation loss is reported without one); "
+                "add 'validation' or remove maxValidationLoss",
+            )
+        # A quality bar needs reference answers to be measured against: the evaluation prompts, or
+        # else a slice of the fine-tuning validation data (its final assistant turns / completions).
+        # Continued pre-training text and distillation prompts carry no reference answers, so
+        # without prompts the bar would fail only after throughput was bought. (maxPrompts alone
+        # is harmless, and to_dict() always writes its default.)
+        references_from_validation = has_validation and ctype == FINE_TUNING
+        if section.get("prompts") is None and not references_from_validation:
+            for key in ("minQuality", "minImprovementOverBase"):
+                if section.get(key) is not None:
+                    self.problem(
+                        f"evaluation.{key}",
+                        section.get(key),
+                        "evaluation.prompts",
+                        f"evaluation.{key} needs evaluation.prompts (prompt + reference answers to measure "
+                        f"it on; only fine-tuning validation data can stand in for them); add them or "
+                        f"remove {key}",
+                    )
+        return evaluation
+
+    def throughput(self, value: Any) -> Throughput | None:
+        section = self.section(value, "throughput", THROUGHPUT_KEYS)
+        if section is None:
+            return None
+        units = self.integer(section.get("modelUnits"), "throughput.modelUnits", 1, None, required=True)
+        commitment = section.get("commitment", "none")
+        if commitment is None:
+            commitment = "none"
+        if commitment not in COMMITMENTS:
+            self.problem(
+                "throughput.commitment",
+                commitment,
+                " | ".join(COMMITMENTS),
+                f"throughput.commitment={show(commitment)} is not one of {' | '.join(COMMITMENTS)}"
+                f"{did_you_mean(str(commitment), COMMITMENTS)}",
+            )
+            return None
+        return Throughput(units, str(commitment)) if units is not None else None
+
+    def approval(self, value: Any) -> Approval | None:
+        section = self.section(value, "approval", APPROVAL_KEYS)
+        if section is None:
+            return None
+        policy = section.get("policy")
+        allowed = " | ".join(APPROVAL_POLICIES)
+        if policy is None:
+            self.problem(
+                "approval.policy",
+                None,
+                allowed,
+                f"approval.policy is required when 'approval' is given ({allowed})",
+            )
+            return None
+        if policy not in APPROVAL_POLICIES:
+            self.problem(
+                "approval.policy",
+                policy,
+                allowed,
+                f"approval.policy={show(policy)} is not one of "
+                f"{allowed}{did_you_mean(str(policy), APPROVAL_POLICIES)}",
+            )
+            return None
+        threshold = self.number(
+            section.get("monthlyCostThreshold"), "approval.monthlyCostThreshold", 0.0, None
+        )
+        if policy == "above-cost" and section.get("monthlyCostThreshold") is None:
+            self.problem(
+                "approval.monthlyCostThreshold",
+                None,
+                "USD ≥ 0",
+                "approval.policy=above-cost needs monthlyCostThreshold "
+                "(USD per month above which a human approves)",
+            )
+        timeout = self.integer(section.get("timeoutHours"), "approval.timeoutHours", 1, 168)
+        return Approval(str(policy), threshold, timeout if timeout is not None else DEFAULT_TIMEOUT_HOURS)
+
+    def tags(self, value: Any) -> dict[str, str]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.problem(
+                "tags", value, "a mapping key → value", f"tags must be a mapping, got {_kind(value)}"
+            )
+            return {}
+        if len(value) > MAX_TAGS:
+            self.problem(
+                "tags",
+                len(value),
+                f"at most {MAX_TAGS}",
+                f"{len(value)} tags given; Bedrock accepts at most {MAX_TAGS}",
+            )
+        tags: dict[str, str] = {}
+        charset = "letters, digits, spaces and . _ : / = + @ -"
+        for key, raw in value.items():
+            where = f"tags.{key}"
+            if not isinstance(key, str) or not 1 <= len(key) <= 128 or not TAG_RE.fullmatch(key):
+                self.problem(
+                    where,
+                    key,
+                    f"1{DASH}128 characters: {charset}",
+                    f"tag key {show(key)} must be 1{DASH}128 characters of {charset}",
+                )
+                continue
+            text = str(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else raw
+            if not isinstance(text, str) or len(text) > 256 or not TAG_RE.fullmatch(text):
+                self.problem(
+                    where,
+                    raw,
+                    f"0{DASH}256 characters: {charset}",
+                    f"tag value {show(raw)} must be 0{DASH}256 characters of {charset}",
+                )
+                continue
+            tags[key] = text
+        return tags
+
+    # ---- typed leaves -------------------------------------------------------------------------
+
+    def section(self, value: Any, name: str, keys: Sequence[str]) -> Mapping[str, Any] | None:
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            self.problem(
+                name,
+                value,
+                f"a mapping with {', '.join(keys)}",
+                f"{name} must be a mapping, got {_kind(value)}",
+            )
+            return None
+        self.unknown_keys(value, keys, name)
+        return value
+
+    def integer(
+        self, value: Any, field_name: str, low: int | None, high: int | None, *, required: bool = False
+    ) -> int | None:
+        allowed = _range(low, high)
+        if value is None:
+            if required:
+                self.problem(field_name, None, allowed, f"{field_name} is required ({allowed})")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(
+                field_name, value, allowed, f"{field_name}={show(value)} must be an integer ({allowed})"
+            )
+            return None
+        if (low is not None and value < low) or (high is not None and value > high):
+            self.problem(field_name, value, allowed, f"{field_name}={value} is out of range {allowed}")
+            return None
+        return value
+
+    def number(
+        self,
+        value: Any,
+        field_name: str,
+        low: float | None,
+        high: float | None,
+        *,
+        exclusive_min: bool = False,
+    ) -> float | None:
+        allowed = f"> {low:g}" if exclusive_min and high is None and low is not None else _range(low, high)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            self.problem(
+                field_name, value, allowed, f"{field_name}={show(value)} must be a number ({allowed})"
+            )
+            return None
+        too_low = low is not None and (value <= low if exclusive_min else value < low)
+        if too_low or (high is not None and value > high):
+            self.problem(field_name, value, allowed, f"{field_name}={value} is out of range {allowed}")
+            return None
+        return float(value)
+
+
+def _range(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"{low:g}{DASH}{high:g}"
+    if low is not None:
+        return f"≥ {low:g}"
+    if high is not None:
+        return f"≤ {high:g}"
+    return "any"
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
+
+
+# --------------------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------------------
+
+
+def load_run_spec_data(path: str | Path) -> Any:
+    """Read a spec file as plain data (YAML for .yaml/.yml, JSON otherwise); syntax errors → RunSpecError.
+
+    Duplicate keys are errors: YAML and JSON parsers otherwise keep the last one silently.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RunSpecError(
+            [Problem("", source, "an existing file", f"run spec file {source} does not exist")], source
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunSpecError(
+            [Problem("", source, "a readable UTF-8 file", f"cannot read {source}: {exc}")], source
+        ) from exc
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return _load_yaml(text, source)
+    return _load_json(text, source)
+
+
+def load_run_spec(path: str | Path) -> RunSpec:
+    """Load and validate a spec file; relative dataset paths are relative to the file's folder."""
+    path = Path(path)
+    data = load_run_spec_data(path)
+    parsed = parse_run_spec(data, base_dir=path.resolve().parent)
+    if parsed.spec is None:
+        raise RunSpecError(parsed.problems, str(path))
+    return parsed.spec
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _load_json(text: str, source: str) -> Any:
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in items:
+            if key in result:
+                raise _DuplicateKeyError(f"duplicate key {key!r}")
+            result[key] = value
+        return result
+
+    try:
+        return json.loads(text, object_pairs_hook=pairs)
+    except _DuplicateKeyError as exc:
+        raise RunSpecError(
+            [Problem("", source, "unique keys", f"{source} is not valid: {exc}")], source
+        ) from exc
+    except json.JSONDecodeError as exc:
+        message = f"{source} is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        raise RunSpecError([Problem("", source, "valid JSON", message)], source) from exc
+
+
+def _load_yaml(text: str, source: str) -> Any:
+    import yaml  # deferred: the Lambda runtime has no PyYAML and never reads YAML
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    mark = key_node.start_mark
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    try:
+        return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        detail = getattr(exc, "problem", None) or str(exc)
+        raise RunSpecError(
+            [Problem("", source, "valid YAML", f"{source} is not valid YAML: {where}{detail}")], source
+        ) from exc

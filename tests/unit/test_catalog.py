@@ -1,0 +1,335 @@
+"""The model catalog: internal consistency, lookups, hyperparameter rules and distillation pairs."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.catalog import (
+    CONTINUED_PRE_TRAINING,
+    CUSTOMIZATION_TYPES,
+    DISTILLATION,
+    FINE_TUNING,
+    TEACHERS,
+    UnknownModelError,
+    all_models,
+    check_teacher,
+    get_model,
+    parse_teacher,
+    wire_value,
+)
+from pipeline.formats import FORMATS
+
+NOVA_MICRO = "amazon.nova-micro-v1:0:128k"
+TEXT_MODELS_WITH_CONTEXT_SUFFIX = [
+    m.model_id for m in all_models() if "text" in m.output_modalities and "canvas" not in m.model_id
+]
+
+
+# --------------------------------------------------------------------------------------------------
+# Consistency of the data
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", all_models(), ids=lambda m: m.model_id)
+def test_every_entry_is_complete_and_points_at_known_formats(model: object) -> None:
+    from pipeline.catalog import ModelInfo
+
+    assert isinstance(model, ModelInfo)
+    assert model.regions and all(r.count("-") >= 2 for r in model.regions)
+    assert model.customization_types and set(model.customization_types) <= set(CUSTOMIZATION_TYPES)
+    for ctype, rules in model.customizations.items():
+        assert rules.customization_type == ctype
+        assert rules.data_format in FORMATS
+        assert rules.sources, f"{model.model_id} {ctype} rules cite no source"
+    assert model.sources
+
+
+@pytest.mark.parametrize("model_id", TEXT_MODELS_WITH_CONTEXT_SUFFIX)
+def test_text_models_use_the_context_suffixed_customization_id(model_id: str) -> None:
+    assert model_id.rsplit(":", 1)[-1].endswith("k")
+
+
+def test_catalog_covers_the_models_the_reference_lists() -> None:
+    ids = {m.model_id for m in all_models()}
+
+    assert {
+        "amazon.nova-micro-v1:0:128k",
+        "amazon.nova-lite-v1:0:300k",
+        "amazon.nova-pro-v1:0:300k",
+        "amazon.titan-text-express-v1:0:8k",
+        "amazon.titan-text-lite-v1:0:4k",
+        "anthropic.claude-3-haiku-20240307-v1:0:200k",
+        "meta.llama3-1-8b-instruct-v1:0:128k",
+        "meta.llama3-1-70b-instruct-v1:0:128k",
+        "meta.llama3-2-1b-instruct-v1:0:128k",
+        "meta.llama3-2-3b-instruct-v1:0:128k",
+        "meta.llama3-2-11b-instruct-v1:0:128k",
+        "meta.llama3-2-90b-instruct-v1:0:128k",
+    } <= ids
+
+
+def test_continued_pre_training_is_titan_text_only() -> None:
+    cpt = {m.model_id for m in all_models() if m.supports(CONTINUED_PRE_TRAINING)}
+
+    assert cpt == {"amazon.titan-text-express-v1:0:8k", "amazon.titan-text-lite-v1:0:4k"}
+
+
+def test_every_teacher_pair_points_at_a_student_that_supports_distillation() -> None:
+    for teacher in TEACHERS.values():
+        for student in teacher.students:
+            model = get_model(student)
+            assert model.supports(DISTILLATION), student
+            assert teacher.model_id in model.distillation_teachers
+            assert set(teacher.regions) <= set(model.regions)
+
+
+def test_models_without_a_teacher_do_not_offer_distillation() -> None:
+    for model in all_models():
+        assert model.supports(DISTILLATION) == bool(model.distillation_teachers), model.model_id
+
+
+def test_claude_3_haiku_facts() -> None:
+    model = get_model("anthropic.claude-3-haiku-20240307-v1:0:200k")
+    rules = model.rules(FINE_TUNING)
+
+    assert model.regions == ("us-west-2",)
+    assert (rules.training_records.min, rules.training_records.max) == (32, 10_000)
+    assert rules.validation_records.max == 1_000
+    assert rules.total_records.max == 10_000 and rules.total_records.adjustable
+    assert rules.token_limit(None) == 32_000
+    assert rules.reserved_strings == ("\nHuman:", "\nAssistant:")
+    assert model.hyperparameters["batchSize"].min == 4
+
+
+def test_unconfirmed_facts_are_marked_in_the_data() -> None:
+    nova = get_model(NOVA_MICRO)
+    warmup = nova.hyperparameters["learningRateWarmupSteps"]
+
+    assert warmup.max == 20 and warmup.unconfirmed and "UNCONFIRMED" in warmup.unconfirmed
+    assert any("Validation record bounds" in u for u in nova.all_unconfirmed())
+    assert get_model("meta.llama3-3-70b-instruct-v1:0:128k").unconfirmed
+
+
+def test_llama33_image_fine_tuning_is_allowed_but_unconfirmed() -> None:
+    model = get_model("meta.llama3-3-70b-instruct-v1:0:128k")
+    rules = model.rules(FINE_TUNING)
+
+    assert rules.media is not None and "png" in rules.media.image_formats
+    assert any("Vision Instruct" in u for u in model.all_unconfirmed())
+
+
+def test_unknown_prices_are_none_never_zero() -> None:
+    lite = get_model("amazon.titan-text-lite-v1:0:4k")
+    express = get_model("amazon.titan-text-express-v1:0:8k")
+
+    # the $7.10 figure has no stated commitment term, so no PT price is claimed for Lite
+    assert lite.prices.pt_no_commit_per_mu_hour is None
+    assert express.prices.pt_no_commit_per_mu_hour is not None
+    assert express.prices.pt_no_commit_per_mu_hour.value == 20.50
+    assert express.prices.pt_no_commit_per_mu_hour.as_of == "2024-04"
+    assert get_model(NOVA_MICRO).prices.training is None
+    for model in all_models():
+        for price in model.prices.to_dict().values():
+            assert price is None or (price["value"] > 0 and price["asOf"] and price["source"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Lookups
+# --------------------------------------------------------------------------------------------------
+
+
+def test_get_model_returns_the_entry() -> None:
+    assert get_model(NOVA_MICRO).name == "Amazon Nova Micro"
+
+
+def test_unknown_model_is_a_key_error_listing_close_matches() -> None:
+    with pytest.raises(UnknownModelError) as caught:
+        get_model("amazon.nova-mikro-v1:0:128k")
+
+    assert isinstance(caught.value, KeyError)
+    assert "did you mean 'amazon.nova-micro-v1:0:128k'" in str(caught.value)
+
+
+def test_on_demand_id_points_at_the_customization_id() -> None:
+    with pytest.raises(UnknownModelError, match=r"context-suffixed id: 'amazon\.nova-micro-v1:0:128k'"):
+        get_model("amazon.nova-micro-v1:0")
+
+
+def test_unsupported_customization_type_message() -> None:
+    with pytest.raises(ValueError, match="does not support CONTINUED_PRE_TRAINING; it supports FINE_TUNING"):
+        get_model("anthropic.claude-3-haiku-20240307-v1:0:200k").rules(CONTINUED_PRE_TRAINING)
+
+
+def test_to_dict_is_json_ready() -> None:
+    import json
+
+    document = json.loads(json.dumps([m.to_dict() for m in all_models()]))
+
+    assert document[0]["modelId"] == NOVA_MICRO
+    assert document[0]["unconfirmed"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Hyperparameters
+# --------------------------------------------------------------------------------------------------
+
+
+def test_out_of_range_message_names_value_range_and_model() -> None:
+    _, problems = get_model(NOVA_MICRO).check_hyperparameters({"epochCount": 12}, FINE_TUNING)
+
+    assert [p.message for p in problems] == [
+        "epochCount=12 is out of range 1\u20135 for amazon.nova-micro-v1:0:128k"
+    ]
+    assert problems[0].field == "hyperParameters.epochCount"
+    assert problems[0].allowed == "1\u20135"
+
+
+def test_values_are_normalized_to_wire_strings() -> None:
+    values, problems = get_model(NOVA_MICRO).check_hyperparameters(
+        {"epochCount": 2, "learningRate": 0.00001, "learningRateWarmupSteps": "5"}, FINE_TUNING
+    )
+
+    assert problems == []
+    assert values == {"epochCount": "2", "learningRate": "1e-05", "learningRateWarmupSteps": "5"}
+
+
+@pytest.mark.parametrize(
+    ("values", "fragment"),
+    [
+        ({"epochCount": "2.5"}, "is not an integer"),
+        ({"learningRate": "fast"}, "is not a number"),
+        ({"epochCount": True}, "must be a number or a numeric string"),
+        ({"batchSize": "1"}, "unknown hyperparameter 'batchSize'"),
+        ({"epochcount": "2"}, "did you mean 'epochCount'"),
+        ({"learningRate": "0.5"}, "out of range 1e-06\u20130.0001"),
+        ({"learningRateWarmupSteps": "50"}, "UNCONFIRMED maximum"),
+    ],
+    ids=[
+        "not-integer",
+        "not-number",
+        "boolean",
+        "unknown-name",
+        "misspelled",
+        "range",
+        "nova-warmup-unconfirmed-max",
+    ],
+)
+def test_each_hyperparameter_mistake_is_named(values: dict[str, object], fragment: str) -> None:
+    _, problems = get_model(NOVA_MICRO).check_hyperparameters(values, FINE_TUNING)
+
+    assert len(problems) == 1
+    assert fragment in problems[0].message
+
+
+def test_required_hyperparameter_without_default_and_auto_value() -> None:
+    model = get_model("amazon.titan-embed-image-v1:0")
+
+    _, missing = model.check_hyperparameters({}, FINE_TUNING)
+    values, auto = model.check_hyperparameters({"epochCount": "Auto"}, FINE_TUNING)
+
+    assert "epochCount is required" in missing[0].message
+    assert auto == [] and values == {"epochCount": "Auto"}
+
+
+def test_distillation_takes_no_hyperparameters() -> None:
+    _, problems = get_model(NOVA_MICRO).check_hyperparameters({"epochCount": 2}, DISTILLATION)
+
+    assert "DISTILLATION takes no hyperParameters" in problems[0].message
+
+
+def test_effective_hyperparameter_falls_back_to_the_default() -> None:
+    model = get_model("amazon.titan-text-express-v1:0:8k")
+
+    assert model.effective_hyperparameter("epochCount", {}) == "5"
+    assert model.effective_hyperparameter("epochCount", {"epochCount": "3"}) == "3"
+
+
+@pytest.mark.parametrize(
+    ("raw", "wire"), [(2, "2"), (0.5, "0.5"), ("  3 ", "3"), (True, None), (None, None), ([1], None)]
+)
+def test_wire_value(raw: object, wire: str | None) -> None:
+    assert wire_value(raw) == wire
+
+
+def test_titan_token_limits_by_batch_size() -> None:
+    lite = get_model("amazon.titan-text-lite-v1:0:4k").rules(FINE_TUNING)
+    express = get_model("amazon.titan-text-express-v1:0:8k").rules(FINE_TUNING)
+
+    assert [lite.token_limit(b) for b in (1, 2, 3, 6)] == [4_096, 4_096, 2_048, 2_048]
+    assert [express.token_limit(b) for b in (1, 2, 4)] == [4_096, 2_048, 2_048]
+
+
+# --------------------------------------------------------------------------------------------------
+# Distillation teachers
+# --------------------------------------------------------------------------------------------------
+
+
+def test_allowed_pair_in_its_region_passes() -> None:
+    assert check_teacher("amazon.nova-pro-v1:0", get_model(NOVA_MICRO), "us-east-1") == []
+    assert check_teacher("us.amazon.nova-pro-v1:0", get_model(NOVA_MICRO), "us-east-1") == []
+
+
+@pytest.mark.parametrize(
+    ("teacher", "student", "region", "fragment"),
+    [
+        (
+            "amazon.nova-pro-v1:0",
+            "amazon.nova-pro-v1:0:300k",
+            "us-east-1",
+            "cannot teach amazon.nova-pro-v1:0:300k",
+        ),
+        (
+            "amazon.nova-premier-v1:0",
+            NOVA_MICRO,
+            "us-east-1",
+            "only through a cross-Region inference profile",
+        ),
+        (
+            "us.meta.llama3-1-405b-instruct-v1:0",
+            "meta.llama3-1-8b-instruct-v1:0:128k",
+            "us-west-2",
+            "only on demand",
+        ),
+        ("amazon.nova-pro-v1:0", NOVA_MICRO, "us-west-2", "runs in us-east-1, not us-west-2"),
+        ("eu.amazon.nova-pro-v1:0", NOVA_MICRO, "us-east-1", "does not serve us-east-1"),
+        (
+            "arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-pro-v1:0",
+            NOVA_MICRO,
+            "us-east-1",
+            "ARN is in us-west-2",
+        ),
+        (
+            "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123",
+            NOVA_MICRO,
+            "us-east-1",
+            "application inference profiles cannot be teachers",
+        ),
+        ("anthropic.claude-3-5-sonnet-20240620-v1:0", NOVA_MICRO, "us-east-1", "not a distillation teacher"),
+    ],
+)
+def test_each_teacher_mistake_is_named(teacher: str, student: str, region: str, fragment: str) -> None:
+    problems = check_teacher(teacher, get_model(student), region)
+
+    assert any(fragment in p.message for p in problems), [p.message for p in problems]
+
+
+def test_teacher_identifiers_in_every_form_are_understood() -> None:
+    profile_arn = parse_teacher(
+        "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-premier-v1:0"
+    )
+    model_arn = parse_teacher("arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0")
+
+    assert (profile_arn.model_id, profile_arn.via_profile, profile_arn.arn_region) == (
+        "amazon.nova-premier-v1:0",
+        True,
+        "us-east-1",
+    )
+    assert (model_arn.model_id, model_arn.via_profile) == ("amazon.nova-pro-v1:0", False)
+    assert (
+        check_teacher(
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-premier-v1:0",
+            get_model(NOVA_MICRO),
+            "us-east-1",
+        )
+        == []
+    )
