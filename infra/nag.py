@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
 from constructs import IConstruct
 
@@ -24,3 +26,27 @@ def resource_ref(construct: IConstruct) -> str:
         raise TypeError(f"{construct.node.path} has no CloudFormation resource to reference")
     stack = Stack.of(construct)
     return f"<{stack.resolve(stack.get_logical_id(child))}.Arn>"
+
+
+def finding_value(scope: IConstruct, value: str) -> str:
+    """Spell a (possibly tokenized) string the way cdk-nag does in finding ids.
+
+    ``Ref`` becomes ``<Name>`` and ``Fn::GetAtt`` becomes ``<Resource.Attr>``, so
+    ``arn:aws:bedrock:us-east-1:<AWS::AccountId>:provisioned-model/*``.
+    """
+    return _spell(Stack.of(scope).resolve(value))
+
+
+def _spell(resolved: Any) -> str:
+    if isinstance(resolved, str):
+        return resolved
+    if isinstance(resolved, dict):
+        if "Ref" in resolved:
+            return f"<{resolved['Ref']}>"
+        if "Fn::GetAtt" in resolved:
+            resource, attribute = resolved["Fn::GetAtt"]
+            return f"<{resource}.{attribute}>"
+        if "Fn::Join" in resolved:
+            separator, parts = resolved["Fn::Join"]
+            return str(separator).join(_spell(p) for p in parts)
+    raise TypeError(f"cannot spell {resolved!r} as a cdk-nag finding value")

@@ -103,14 +103,53 @@ class TrainingStorage(Construct):
         """ARN pattern of every object under one of the prefix conventions."""
         return self.bucket.arn_for_objects(f"{prefix}*")
 
-    def grant_key_via_s3(self, grantee: iam.IGrantable, *actions: str) -> None:
+    def grant_key_via_s3(self, grantee: iam.IGrantable, *actions: str, sid: str | None = None) -> None:
         """Let ``grantee`` use the key for S3 requests only (``kms:ViaService``), never directly."""
+        self.grant_key_via(grantee, "s3", *actions, sid=sid)
+
+    def grant_read(self, grantee: iam.IGrantable, prefix: str) -> None:
+        """Read objects (any version) under one prefix.
+
+        Not ``Bucket.grant_read``: that grants the key without ``kms:ViaService`` and every
+        ``s3:List*``/``GetBucket*`` action on the bucket.
+        """
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:GetObject", "s3:GetObjectVersion"],
+            resource_arns=[self.prefix_arn(prefix)],
+        )
+        self.grant_key_via_s3(grantee, "kms:Decrypt")
+
+    def grant_write(self, grantee: iam.IGrantable, prefix: str) -> None:
+        """Write objects under one prefix (SSE-KMS needs a data key per object)."""
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=["s3:PutObject"], resource_arns=[self.prefix_arn(prefix)]
+        )
+        self.grant_key_via_s3(grantee, "kms:GenerateDataKey")
+
+    def grant_list(self, grantee: iam.IGrantable, prefix: str) -> None:
+        """List keys under one prefix only."""
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:ListBucket"],
+            resource_arns=[self.bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+        )
+
+    def grant_key_via(
+        self, grantee: iam.IGrantable, service: str, *actions: str, sid: str | None = None
+    ) -> None:
+        """Let ``grantee`` use the key only through ``service`` in this region (``kms:ViaService``).
+
+        Everything this key protects (objects, custom models, messages) is reached through a
+        service; nobody needs to call KMS with it directly.
+        """
         stack_region = self.key.stack.region
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
-                sid="UseDataKeyThroughS3Only",
+                sid=sid,
                 actions=list(actions),
                 resources=[self.key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{stack_region}.amazonaws.com"}},
+                conditions={"StringEquals": {"kms:ViaService": f"{service}.{stack_region}.amazonaws.com"}},
             )
         )

@@ -5,16 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.config import EnvironmentConfig
+from infra.config import LOG_RETENTION, EnvironmentConfig
 from infra.constructs.bedrock_service_role import BedrockServiceRole
+from infra.constructs.customization_workflow import CustomizationWorkflow
 from infra.constructs.deployment_manifest import DeploymentManifest
+from infra.constructs.notifications import Notifications
 from infra.constructs.training_storage import TrainingStorage
+from infra.constructs.workflow_functions import WorkflowFunctions
+from pipeline.catalog import TEACHERS
 
 
 class CustomizationStack(Stack):
-    """Training storage, the Bedrock service role and the manifest that lets tooling find them."""
+    """Storage, the Bedrock role, the workflow with its functions and topic, and the manifest."""
 
     def __init__(self, scope: Construct, *, config: EnvironmentConfig, **kwargs: Any) -> None:
         super().__init__(
@@ -35,6 +40,32 @@ class CustomizationStack(Stack):
             noncurrent_version_expiration=Duration.days(config.noncurrent_version_expiration_days),
         )
         self.bedrock_role = BedrockServiceRole(self, "BedrockServiceRole", storage=self.storage)
+        # The custom model is encrypted with the project key (customModelKmsKeyId).
+        self.bedrock_role.allow_custom_model_encryption(self.storage)
+        self.bedrock_role.allow_distillation_teachers(TEACHERS.values())
+        retention = logs.RetentionDays[LOG_RETENTION[config.log_retention_days]]
+        self.notifications = Notifications(
+            self, "Notifications", storage=self.storage, email=config.notification_email
+        )
+        self.functions = WorkflowFunctions(
+            self,
+            "Functions",
+            storage=self.storage,
+            notifications=self.notifications,
+            log_retention=retention,
+            removal_policy=removal,
+        )
+        self.workflow = CustomizationWorkflow(
+            self,
+            "Workflow",
+            storage=self.storage,
+            bedrock_role=self.bedrock_role,
+            notifications=self.notifications,
+            functions=self.functions,
+            vpc=config.vpc,
+            log_retention=retention,
+            removal_policy=removal,
+        )
 
         self.manifest = DeploymentManifest(
             self,
@@ -45,5 +76,7 @@ class CustomizationStack(Stack):
                 "trainingBucket": self.storage.bucket.bucket_name,
                 "keyArn": self.storage.key.key_arn,
                 "bedrockServiceRoleArn": self.bedrock_role.role_arn,
+                "stateMachineArn": self.workflow.state_machine.state_machine_arn,
+                "topicArn": self.notifications.topic.topic_arn,
             },
         )

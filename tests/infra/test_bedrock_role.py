@@ -69,6 +69,8 @@ def test_reads_only_datasets_and_writes_only_outputs(dev: Template) -> None:
         "WriteJobOutput",
         "ListOnlyDatasetAndOutputPrefixes",
         "UseDataKeyThroughS3Only",
+        "EncryptCustomModelThroughBedrock",
+        "InvokeDistillationTeachers",
     }
     read = statements["ReadTrainingAndValidationData"]
     assert read["Action"] == "s3:GetObject"
@@ -90,6 +92,32 @@ def test_uses_the_key_only_through_s3(dev: Template) -> None:
     assert sorted(kms["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert kms["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
     assert kms["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+
+
+def test_custom_model_key_is_usable_only_through_bedrock(dev: Template) -> None:
+    role_id, _ = _bedrock_role(dev)
+    (key_id,) = resources_of_type(dev, "AWS::KMS::Key")
+    kms = _statements_of(dev, role_id)["EncryptCustomModelThroughBedrock"]
+    assert sorted(kms["Action"]) == [
+        "kms:CreateGrant",
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:GenerateDataKey",
+    ]
+    assert kms["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert kms["Condition"] == {"StringEquals": {"kms:ViaService": "bedrock.us-east-1.amazonaws.com"}}
+
+
+def test_teacher_invocation_is_limited_to_the_catalog_teachers(dev: Template) -> None:
+    from pipeline.catalog import TEACHERS
+
+    role_id, _ = _bedrock_role(dev)
+    teachers = _statements_of(dev, role_id)["InvokeDistillationTeachers"]
+    assert teachers["Action"] == "bedrock:InvokeModel"
+    rendered = " ".join(str(r) for r in teachers["Resource"])
+    for model_id in TEACHERS:
+        assert f"arn:aws:bedrock:*::foundation-model/{model_id}" in rendered
+    assert "foundation-model/*" not in rendered
 
 
 def test_pass_role_grant_is_scoped_to_the_role_and_to_bedrock() -> None:

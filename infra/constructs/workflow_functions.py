@@ -1,0 +1,179 @@
+"""The Lambda functions of the customization workflow, each with exactly the access its handler uses."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.constructs.notifications import Notifications
+from infra.constructs.pipeline_function import PipelineFunction
+from infra.constructs.training_storage import DATASETS_PREFIX, OUTPUTS_PREFIX, RUNS_PREFIX, TrainingStorage
+from infra.nag import acknowledge, finding_value, resource_ref
+
+
+class WorkflowFunctions(Construct):
+    """Preflight, loss evaluation, approval request, model evaluation, cleanup and run record."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: TrainingStorage,
+        notifications: Notifications,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self._storage = storage
+        env = {"TRAINING_BUCKET": storage.bucket.bucket_name}
+
+        def make(
+            construct_id: str, handler: str, description: str, timeout: Duration, **extra: str
+        ) -> PipelineFunction:
+            return PipelineFunction(
+                self,
+                construct_id,
+                handler=handler,
+                description=description,
+                timeout=timeout,
+                log_retention=log_retention,
+                removal_policy=removal_policy,
+                environment={**env, **extra},
+                # Validation streams datasets of up to 10 GB: CPU-bound JSON parsing scales
+                # with memory (Lambda allocates CPU in proportion).
+                memory_size=1769 if handler == "preflight" else 256,
+            )
+
+        job_arns = stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
+        provisioned_arns = stack.format_arn(
+            service="bedrock", resource="provisioned-model", resource_name="*"
+        )
+        foundation_model_arns = stack.format_arn(
+            service="bedrock", account="", resource="foundation-model", resource_name="*"
+        )
+
+        self.preflight = make(
+            "Preflight",
+            "preflight",
+            "Validates a run spec and its datasets against the base model's rules "
+            "before anything is paid for",
+            Duration.minutes(15),
+        )
+        storage.grant_read(self.preflight.role, DATASETS_PREFIX)
+        storage.grant_write(self.preflight.role, RUNS_PREFIX)
+
+        self.evaluate_loss = make(
+            "EvaluateLoss",
+            "evaluate_loss",
+            "Reads the job's training and validation loss and checks them against the run's bar",
+            Duration.minutes(2),
+        )
+        _allow(self.evaluate_loss.role, ["bedrock:GetModelCustomizationJob"], [job_arns])
+        storage.grant_list(self.evaluate_loss.role, OUTPUTS_PREFIX)
+        storage.grant_read(self.evaluate_loss.role, OUTPUTS_PREFIX)
+        storage.grant_write(self.evaluate_loss.role, RUNS_PREFIX)
+
+        self.approval_request = make(
+            "ApprovalRequest",
+            "approval_request",
+            "Stores the approval task token and asks for a decision on the notification topic",
+            Duration.seconds(30),
+            TOPIC_ARN=notifications.topic.topic_arn,
+        )
+        storage.grant_write(self.approval_request.role, RUNS_PREFIX)
+        notifications.grant_publish(self.approval_request.role)
+
+        self.evaluate_model = make(
+            "EvaluateModel",
+            "evaluate_model",
+            "Compares the provisioned custom model with its base model on the run's evaluation prompts",
+            Duration.minutes(15),
+        )
+        # Converse is authorized as bedrock:InvokeModel. The base model is chosen per run, so any
+        # foundation model of this region; the custom model only through this account's
+        # provisioned throughput.
+        _allow(self.evaluate_model.role, ["bedrock:InvokeModel"], [foundation_model_arns, provisioned_arns])
+        storage.grant_read(self.evaluate_model.role, DATASETS_PREFIX)
+        # Listing lets S3 answer "no such key" instead of AccessDenied for a missing prompts file.
+        storage.grant_list(self.evaluate_model.role, DATASETS_PREFIX)
+        storage.grant_write(self.evaluate_model.role, RUNS_PREFIX)
+        # Invoking a custom model encrypted with a customer-managed key needs kms:Decrypt.
+        storage.grant_key_via(self.evaluate_model.role, "bedrock", "kms:Decrypt")
+
+        self.cleanup = make(
+            "Cleanup",
+            "cleanup",
+            "Deletes a no-commitment throughput bought by a failed run and stops its job; never a commitment",
+            Duration.minutes(2),
+        )
+        _allow(
+            self.cleanup.role,
+            ["bedrock:GetProvisionedModelThroughput", "bedrock:DeleteProvisionedModelThroughput"],
+            [provisioned_arns],
+        )
+        _allow(
+            self.cleanup.role,
+            ["bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"],
+            [job_arns],
+        )
+        # List actions have no resource-level permissions in Bedrock: "*" is the only valid resource.
+        _allow(self.cleanup.role, ["bedrock:ListProvisionedModelThroughputs"], ["*"])
+        acknowledge(
+            self.cleanup.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "bedrock:ListProvisionedModelThroughputs supports no resource-level permissions; cleanup "
+            "lists to find a purchase whose ARN was lost when the create call failed mid-way",
+        )
+
+        self.record = make(
+            "Record",
+            "record",
+            "Writes the run record (spec, dataset versions and hashes, ARNs, metrics, decisions)",
+            Duration.minutes(10),
+        )
+        storage.grant_read(self.record.role, DATASETS_PREFIX)
+        storage.grant_read(self.record.role, RUNS_PREFIX)
+        storage.grant_list(self.record.role, DATASETS_PREFIX)
+        storage.grant_list(self.record.role, RUNS_PREFIX)
+        storage.grant_write(self.record.role, RUNS_PREFIX)
+
+        bucket_ref = resource_ref(storage.bucket)
+        reasons = {
+            DATASETS_PREFIX: "datasets are uploaded under content-addressed keys chosen per run",
+            OUTPUTS_PREFIX: "Bedrock writes job metrics under keys it chooses "
+            "(model-customization-job-<id>/...)",
+            RUNS_PREFIX: "each run writes its reports under runs/<run id>/, a key known only at run time",
+        }
+        for fn in self.all:
+            for prefix, reason in reasons.items():
+                acknowledge(fn.role, f"AwsSolutions-IAM5[Resource::{bucket_ref}/{prefix}*]", reason)
+        for arn, what in (
+            (job_arns, "customization jobs are named per run"),
+            (provisioned_arns, "throughput is bought per run, its id is generated by Bedrock"),
+            (foundation_model_arns, "the base model is chosen per run from the catalog"),
+        ):
+            for fn in (self.evaluate_loss, self.evaluate_model, self.cleanup):
+                acknowledge(fn.role, f"AwsSolutions-IAM5[Resource::{finding_value(self, arn)}]", what)
+
+    @property
+    def all(self) -> tuple[PipelineFunction, ...]:
+        return (
+            self.preflight,
+            self.evaluate_loss,
+            self.approval_request,
+            self.evaluate_model,
+            self.cleanup,
+            self.record,
+        )
+
+    def function(self, name: str) -> lambda_.IFunction:
+        return getattr(self, name).function  # type: ignore[no-any-return]
+
+
+def _allow(role: iam.IRole, actions: list[str], resources: list[str]) -> None:
+    iam.Grant.add_to_principal(grantee=role, actions=actions, resource_arns=resources)

@@ -1,0 +1,1 @@
+"""The approval gate: stores the task token and asks a human on the notification topic."""

@@ -1,0 +1,1 @@
+"""Stage 1 of the evaluation: the job's training and validation loss against the run's bar."""

@@ -1,0 +1,1 @@
+"""Preflight step of the workflow: validates the run spec and its S3 datasets before any spend."""

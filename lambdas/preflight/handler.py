@@ -1,0 +1,173 @@
+"""Workflow step: validate the run spec and its S3 datasets with the same code the CLI uses.
+
+Input:  {"runSpec": <RunSpec.to_dict() with s3:// datasets>, "executionName": "<run id>"}
+Env:    TRAINING_BUCKET, the bucket that receives the report.
+Output: {"valid", "runName", "runId", "reportUri", "summary", "errorCount", "totals", "spec", "plan"};
+        the workflow branches on "valid", uses "summary" (≤ 900 characters) as the Fail cause and
+        executes "plan" (pipeline.plan; null when invalid).
+
+Bad user input never raises: it yields valid=false with the report written to
+s3://$TRAINING_BUCKET/runs/<runId>/preflight.json. Only operational failures raise (S3 access,
+missing configuration), so that the workflow's retry policy can handle them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import re
+import uuid
+from typing import Any, Final
+
+import boto3
+
+from pipeline.datasets import PreflightReport, preflight
+from pipeline.plan import PlanContext, build_plan, location_problems
+from pipeline.problems import Problem
+from pipeline.runspec import RunSpec
+
+logger = logging.getLogger(__name__)
+logger.setLevel(logging.INFO)
+
+# Step Functions execution names: 1 to 80 characters of letters, digits, '-' and '_'. Anything else
+# could escape the runs/ prefix when used in the report key.
+EXECUTION_NAME_RE: Final = re.compile(r"[0-9A-Za-z_-]{1,80}")
+REPORT_KEY: Final = "runs/{run_id}/preflight.json"
+MAX_ERRORS: Final = 200
+EVENT_SOURCE: Final = "workflow input"
+
+
+@functools.cache
+def _s3_client() -> Any:
+    return boto3.client("s3")
+
+
+def _training_bucket() -> str:
+    bucket = os.environ.get("TRAINING_BUCKET", "")
+    if not bucket:
+        raise RuntimeError("TRAINING_BUCKET is not set: the preflight function is misconfigured")
+    return bucket
+
+
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    bucket = _training_bucket()
+    run_id, report = _validate_event(event)
+    spec = RunSpec.from_dict(report.spec) if report.ok and report.spec is not None else None
+    if spec is not None:
+        # Only the workflow knows its bucket, and only objects under its datasets/ prefix are
+        # readable by the Bedrock service role.
+        report.spec_problems.extend(location_problems(spec, bucket))
+    plan = (
+        build_plan(
+            spec,
+            PlanContext(bucket=bucket, run_id=run_id),
+            estimated_tokens=report.totals()["trainingTokens"],
+        )
+        if spec is not None and report.ok
+        else None
+    )
+    key = REPORT_KEY.format(run_id=run_id)
+    document = {"runId": run_id, **report.to_dict()}
+    _s3_client().put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8"),
+        ContentType="application/json",
+    )
+    result = {
+        "valid": report.ok,
+        "runName": _run_name(event, report),
+        "runId": run_id,
+        "reportUri": f"s3://{bucket}/{key}",
+        "summary": report.summary(),
+        "errorCount": report.error_count,
+        "totals": _totals(report),
+        "spec": report.spec,
+        "plan": plan,
+    }
+    logger.info(
+        json.dumps(
+            {
+                "message": "preflight finished",
+                "valid": result["valid"],
+                "runId": run_id,
+                "runName": result["runName"],
+                "errorCount": result["errorCount"],
+                "warningCount": report.warning_count,
+                "reportUri": result["reportUri"],
+                "summary": result["summary"],
+                "requestId": getattr(context, "aws_request_id", None),
+            }
+        )
+    )
+    return result
+
+
+def _validate_event(event: Any) -> tuple[str, PreflightReport]:
+    """The run id to file the report under, and the report. Never raises for bad input."""
+    problems: list[Problem] = []
+    execution_name = event.get("executionName") if isinstance(event, dict) else None
+    if isinstance(execution_name, str) and EXECUTION_NAME_RE.fullmatch(execution_name):
+        run_id = execution_name
+    else:
+        run_id = f"invalid-event-{uuid.uuid4().hex}"
+        problems.append(
+            Problem(
+                "executionName",
+                execution_name,
+                "1 to 80 letters, digits, '-' or '_'",
+                f"executionName {execution_name!r} is missing or not a Step Functions execution name; "
+                f"the report is filed under {run_id}",
+            )
+        )
+    if not isinstance(event, dict):
+        problems.insert(
+            0,
+            Problem(
+                "",
+                type(event).__name__,
+                'an object {"runSpec": {...}, "executionName": "..."}',
+                "the workflow input must be an object with runSpec and "
+                f"executionName, got {type(event).__name__}",
+            ),
+        )
+        return run_id, PreflightReport(None, EVENT_SOURCE, problems)
+    spec = event.get("runSpec")
+    if not isinstance(spec, dict):
+        problems.insert(
+            0,
+            Problem(
+                "runSpec",
+                spec,
+                "a run spec object",
+                "runSpec is missing or not an object; start runs with the CLI, which sends RunSpec.to_dict()",
+            ),
+        )
+        return run_id, PreflightReport(None, EVENT_SOURCE, problems)
+    report = preflight(
+        spec, s3_client=_s3_client(), require_s3=True, max_errors=MAX_ERRORS, spec_source="runSpec"
+    )
+    report.spec_problems[:0] = problems
+    if problems:
+        report.spec = None
+    return run_id, report
+
+
+def _run_name(event: Any, report: PreflightReport) -> str | None:
+    if report.spec is not None:
+        return str(report.spec["name"])
+    spec = event.get("runSpec") if isinstance(event, dict) else None
+    name = spec.get("name") if isinstance(spec, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _totals(report: PreflightReport) -> dict[str, Any]:
+    totals = report.totals()
+    return {
+        "records": totals["records"],
+        "characters": totals["characters"],
+        "estimatedTokens": totals["estimatedTokens"],
+        "estimatedTrainingCostUsd": totals["estimatedTrainingCostUsd"],
+    }

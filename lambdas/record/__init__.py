@@ -1,0 +1,1 @@
+"""Writes the run record and composes the final notification."""

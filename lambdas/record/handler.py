@@ -1,0 +1,319 @@
+"""Write the run record and compose the final notification (succeeded or failed).
+
+Event ``{"runId", "status": "SUCCEEDED"|"FAILED", "state": $}`` (optionally ``"startedAt"``) →
+``{"recordUri", "subject", "message"}``; the record goes to runs/<runId>/record.json.
+
+The record pins exactly what was trained on: each dataset's S3 version id and SHA-256, hashed
+from that version by streaming it in chunks (datasets may be gigabytes).
+
+Calls: s3:GetObject (HeadObject) and s3:GetObjectVersion on the datasets, s3:GetObject of
+runs/<runId>/approval-request.json, s3:PutObject of runs/<runId>/record.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from contextlib import closing
+from typing import Any, Final
+
+from lambdas.common import runtime
+from pipeline.metrics import fmt_number
+
+LOG = runtime.get_logger(__name__)
+SUBJECT_LIMIT: Final = 100  # SNS Subject: at most 100 printable ASCII characters, one line
+CHUNK_BYTES: Final = 8 * 1024 * 1024
+# Stop hashing while this much time is left, so the record is still written before the timeout.
+HASH_RESERVE_MS: Final = 45_000
+# Errors that are facts about the dataset (gone, not ours to read), recorded instead of raised.
+_DATASET_ERRORS: Final = frozenset(
+    {"404", "NoSuchKey", "NotFound", "NoSuchVersion", "403", "AccessDenied", "Forbidden"}
+)
+
+
+def dataset_uris(state: dict[str, Any]) -> list[tuple[str, str]]:
+    """(role, s3 URI) of every dataset of the run, from the spec and the plan, without repeats."""
+    spec = state.get("runSpec") or {}
+    plan = (state.get("preflight") or {}).get("plan") or {}
+    job = plan.get("job") or {}
+    found: list[tuple[str, Any]] = [("training", spec.get("training"))]
+    validation = spec.get("validation")
+    found += [("validation", v) for v in (validation if isinstance(validation, list) else [validation])]
+    found.append(("prompts", (spec.get("evaluation") or {}).get("prompts")))
+    found.append(("training", (job.get("TrainingDataConfig") or {}).get("S3Uri")))
+    found += [
+        ("validation", v.get("S3Uri")) for v in (job.get("ValidationDataConfig") or {}).get("Validators", [])
+    ]
+    found.append(("prompts", (plan.get("evaluation") or {}).get("promptsUri")))
+    seen: set[str] = set()
+    result = []
+    for role, uri in found:
+        if isinstance(uri, str) and uri.startswith("s3://") and uri not in seen:
+            seen.add(uri)
+            result.append((role, uri))
+    return result
+
+
+def fingerprint(uri: str, time_left_ms: Callable[[], int] | None = None) -> dict[str, Any]:
+    """Version id, size and SHA-256 of one dataset object, or the reason they are unknown."""
+    entry: dict[str, Any] = {"uri": uri, "versionId": None, "sha256": None, "bytes": None}
+    s3 = runtime.client("s3")
+    try:
+        bucket, key = runtime.parse_s3_uri(uri)
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except ValueError as error:
+        return entry | {"error": str(error)}
+    except Exception as error:
+        if runtime.error_code(error) not in _DATASET_ERRORS:
+            raise
+        return entry | {"error": f"{runtime.error_code(error)}: {error}"}
+    version = head.get("VersionId")
+    entry |= {
+        "versionId": version,
+        "bytes": head.get("ContentLength"),
+        "etag": head.get("ETag"),
+        "lastModified": runtime.iso_utc(head.get("LastModified")),
+    }
+    # Hash the very version recorded, even if a newer one is uploaded meanwhile.
+    request = {"Bucket": bucket, "Key": key} | (
+        {"VersionId": version} if version and version != "null" else {}
+    )
+    digest = hashlib.sha256()
+    response = s3.get_object(**request)
+    with closing(response["Body"]) as body:
+        for chunk in body.iter_chunks(chunk_size=CHUNK_BYTES):
+            if time_left_ms is not None and time_left_ms() < HASH_RESERVE_MS:
+                return entry | {"error": "SHA-256 not computed: the function ran out of time hashing"}
+            digest.update(chunk)
+    return entry | {"sha256": digest.hexdigest()}
+
+
+def _job(state: dict[str, Any]) -> dict[str, Any]:
+    """The customization job as the run last saw it: from the .sync result, else from cleanup,
+    else from the failure cause Step Functions recorded."""
+    job = state.get("job") or {}
+    if job:
+        return {
+            "jobName": job.get("JobName") or job.get("jobName"),
+            "jobArn": job.get("JobArn") or job.get("jobArn"),
+            "status": job.get("Status") or job.get("status"),
+            "failureMessage": job.get("FailureMessage") or job.get("failureMessage"),
+            "outputModelArn": job.get("OutputModelArn") or job.get("outputModelArn"),
+            "createdAt": runtime.iso_utc(job.get("CreationTime") or job.get("creationTime")),
+            "endedAt": runtime.iso_utc(job.get("EndTime") or job.get("endTime")),
+        }
+    cleaned = (state.get("cleanup") or {}).get("job")
+    if cleaned:
+        return dict(cleaned)
+    cause = (state.get("failure") or {}).get("Cause")
+    try:
+        parsed = json.loads(cause) if isinstance(cause, str) else None
+    except json.JSONDecodeError:
+        parsed = None
+    if isinstance(parsed, dict) and (parsed.get("JobArn") or parsed.get("jobArn")):
+        return _job({"job": parsed})
+    plan = (state.get("preflight") or {}).get("plan") or {}
+    return {"jobName": (plan.get("job") or {}).get("JobName"), "jobArn": None, "status": None}
+
+
+def _approval_requested_at(bucket: str, run_prefix: str) -> str | None:
+    try:
+        request = runtime.get_json(bucket, f"{run_prefix}approval-request.json")
+    except Exception as error:
+        # Without s3:ListBucket a missing object reads as AccessDenied; either way there is none.
+        if runtime.error_code(error) in {"NoSuchKey", "404", "NotFound", "403", "AccessDenied"}:
+            return None
+        raise
+    return request.get("requestedAt") if isinstance(request, dict) else None
+
+
+def build_record(
+    event: dict[str, Any], bucket: str, time_left_ms: Callable[[], int] | None = None
+) -> dict[str, Any]:
+    run_id = str(event["runId"])
+    state: dict[str, Any] = event.get("state") or {}
+    preflight = state.get("preflight") or {}
+    plan = preflight.get("plan") or {}
+    loss = state.get("loss") or {}
+    approval = state.get("approval")
+    evaluation = state.get("evaluation") or {}
+    throughput = state.get("throughput") or {}
+    run_prefix = str(plan.get("runPrefix") or f"runs/{run_id}/")
+    job = _job(state)
+    # Read even when $.approval is empty: a request that timed out was still made.
+    approval_requested = _approval_requested_at(bucket, run_prefix) if plan else None
+    return {
+        "schemaVersion": 1,
+        "runId": run_id,
+        "runName": plan.get("runName")
+        or preflight.get("runName")
+        or (state.get("runSpec") or {}).get("name"),
+        "status": event.get("status"),
+        "timestamps": {
+            "startedAt": runtime.iso_utc(event.get("startedAt")),
+            "jobCreatedAt": job.get("createdAt"),
+            "jobEndedAt": job.get("endedAt"),
+            "approvalRequestedAt": approval_requested,
+            "recordedAt": runtime.utc_now(),
+        },
+        "spec": state.get("runSpec"),
+        "datasets": [{"role": role} | fingerprint(uri, time_left_ms) for role, uri in dataset_uris(state)],
+        "resources": {
+            "job": job,
+            "customModelArn": loss.get("outputModelArn") or job.get("outputModelArn"),
+            "provisionedModelArn": throughput.get("ProvisionedModelArn"),
+            "provisionedModelName": (plan.get("throughput") or {}).get("ProvisionedModelName"),
+            "commitment": (plan.get("throughput") or {}).get("commitment"),
+            "modelUnits": (plan.get("throughput") or {}).get("ModelUnits"),
+        },
+        "metrics": {
+            "trainingLoss": loss.get("trainingLoss"),
+            "validationLoss": loss.get("validationLoss"),
+            "lossCurvesUri": loss.get("curvesUri"),
+            "evaluation": {
+                "custom": evaluation.get("custom"),
+                "base": evaluation.get("base"),
+                "resultsUri": evaluation.get("resultsUri"),
+            }
+            if evaluation
+            else None,
+        },
+        "decisions": {
+            "preflight": {
+                "valid": preflight.get("valid"),
+                "summary": preflight.get("summary"),
+                "reportUri": preflight.get("reportUri"),
+            },
+            "loss": {"passed": loss.get("passed"), "summary": loss.get("summary")} if loss else None,
+            "approval": {
+                "required": (plan.get("approval") or {}).get("required"),
+                "reason": (plan.get("approval") or {}).get("reason"),
+                "approved": (approval or {}).get("approved"),
+                "approver": (approval or {}).get("approver"),
+                "comment": (approval or {}).get("reason"),
+            },
+            "evaluation": {"passed": evaluation.get("passed"), "summary": evaluation.get("summary")}
+            if evaluation
+            else None,
+        },
+        "approver": (approval or {}).get("approver"),
+        "estimate": plan.get("estimate"),
+        "cleanup": state.get("cleanup"),
+        "errors": {
+            name: state[name] for name in ("cleanupError", "recordError", "notifyError") if state.get(name)
+        },
+        "failure": state.get("failure"),
+    }
+
+
+def subject_line(text: str) -> str:
+    clean = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in " ".join(text.split()))
+    return clean if len(clean) <= SUBJECT_LIMIT else clean[: SUBJECT_LIMIT - 3] + "..."
+
+
+def _num(value: Any) -> str:
+    return (
+        fmt_number(float(value))
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else "unknown"
+    )
+
+
+def _ms(value: Any) -> str:
+    return f"{value:,.0f} ms" if isinstance(value, int | float) and not isinstance(value, bool) else "unknown"
+
+
+def _usd(value: Any) -> str:
+    return f"${value:,.2f}" if isinstance(value, int | float) and not isinstance(value, bool) else "unknown"
+
+
+def compose_message(record: dict[str, Any], record_uri: str) -> tuple[str, str]:
+    run_id = record["runId"]
+    succeeded = record["status"] == "SUCCEEDED"
+    failure = record.get("failure") or {}
+    resources = record["resources"]
+    job = resources.get("job") or {}
+    metrics = record["metrics"]
+    decisions = record["decisions"]
+    if succeeded:
+        subject = subject_line(f"Bedrock customization run {run_id} succeeded")
+        lines = [f"Run {run_id} SUCCEEDED."]
+    else:
+        subject = subject_line(
+            f"Bedrock customization run {run_id} failed: {failure.get('Error', 'unknown error')}"
+        )
+        lines = [
+            f"Run {run_id} FAILED: {failure.get('Error', 'unknown error')}",
+            f"Cause: {failure.get('Cause', 'not recorded')}",
+        ]
+    lines += ["", f"Base model:    {(record.get('spec') or {}).get('baseModel', 'unknown')}"]
+    job_line = f"Job:           {job.get('jobName') or 'not started'}"
+    if job.get("status"):
+        job_line += (
+            f" ({job['status']}" + (f": {job['failureMessage']}" if job.get("failureMessage") else "") + ")"
+        )
+    lines.append(job_line)
+    if resources.get("customModelArn"):
+        lines.append(f"Custom model:  {resources['customModelArn']}")
+    if metrics.get("trainingLoss") is not None or metrics.get("validationLoss") is not None:
+        lines.append(
+            f"Loss:          training {_num(metrics.get('trainingLoss'))}, "
+            f"validation {_num(metrics.get('validationLoss'))}"
+        )
+    approval = decisions.get("approval") or {}
+    if approval.get("approver"):
+        verdict = "approved" if approval.get("approved") else "rejected"
+        lines.append(f"Purchase:      {verdict} by {approval['approver']}")
+    if decisions.get("evaluation"):
+        lines.append(f"Evaluation:    {decisions['evaluation'].get('summary')}")
+        evaluation = metrics.get("evaluation") or {}
+        for name in ("custom", "base"):
+            agg = evaluation.get(name) or {}
+            latency = agg.get("latencyMs") or {}
+            lines.append(
+                f"  {name:<6} quality {_num(agg.get('quality'))}, latency p50 {_ms(latency.get('p50'))}, "
+                f"p95 {_ms(latency.get('p95'))}, {_usd(agg.get('costPer1000RequestsUsd'))} per 1,000 requests"
+            )
+    if resources.get("provisionedModelArn"):
+        lines.append(f"Throughput:    {resources['provisionedModelArn']}")
+    cleanup = record.get("cleanup") or {}
+    if cleanup.get("summary"):
+        lines.append(cleanup["summary"])
+    if record["errors"].get("cleanupError"):
+        lines.append(f"CLEANUP FAILED, check for throughput still billed: {record['errors']['cleanupError']}")
+    if succeeded and resources.get("provisionedModelArn"):
+        arn = resources["provisionedModelArn"]
+        if resources.get("commitment") in (None, "none"):
+            lines += [
+                "",
+                "The throughput is billed every hour until you delete it:",
+                f"  aws bedrock delete-provisioned-model-throughput --provisioned-model-id {arn}",
+            ]
+        else:
+            lines += [
+                "",
+                f"The throughput is billed for its whole {resources['commitment']} commitment term.",
+            ]
+    kept = [k["arn"] for k in cleanup.get("kept", [])]
+    if kept:
+        lines += ["", f"STILL BILLED (kept by cleanup): {', '.join(kept)}"]
+    missing = [d["uri"] for d in record["datasets"] if d.get("error")]
+    if missing:
+        lines.append(f"Datasets not fingerprinted: {', '.join(missing)}")
+    lines += ["", f"Run record: {record_uri}"]
+    return subject, "\n".join(lines)
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    bucket = runtime.require_env("TRAINING_BUCKET")
+    time_left = getattr(context, "get_remaining_time_in_millis", None)
+    record = build_record(event, bucket, time_left)
+    plan = ((event.get("state") or {}).get("preflight") or {}).get("plan") or {}
+    run_prefix = str(plan.get("runPrefix") or f"runs/{record['runId']}/")
+    record_uri = runtime.put_json(bucket, f"{run_prefix}record.json", record)
+    subject, message = compose_message(record, record_uri)
+    LOG.info(
+        "run recorded", extra={"runId": record["runId"], "status": record["status"], "recordUri": record_uri}
+    )
+    return {"recordUri": record_uri, "subject": subject, "message": message}

@@ -1,0 +1,400 @@
+"""Stage 2 of the evaluation: the custom model in use, compared with its base model.
+
+Every evaluation prompt goes through the Converse API to the custom model (its Provisioned
+Throughput ARN) and to the base model, with the same fixed inference settings (temperature 0,
+512 output tokens at most). Each answer is scored against the prompt's reference answer with
+pipeline.scoring; latency and token counts come from Converse's own ``metrics`` and ``usage``.
+
+The Converse call is injected (a bound ``bedrock-runtime`` ``converse``), and so are sleeping and
+the time budget, so this module runs unchanged in Lambda, in the CLI and in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from pipeline import scoring
+from pipeline.catalog import Price, UnknownModelError, get_model
+from pipeline.costs import pt_price
+
+MAX_TOKENS: Final = 512
+TEMPERATURE: Final = 0
+DEFAULT_MAX_PROMPTS: Final = 50
+
+# Transient: the same request may succeed a little later. A Provisioned Throughput that has just
+# turned InService can still answer ModelNotReady for a short while.
+RETRYABLE_ERRORS: Final = frozenset(
+    {
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "ServiceUnavailableException",
+        "InternalServerException",
+        "ModelNotReadyException",
+        "ModelTimeoutException",
+    }
+)
+# About this prompt, not the service: recorded as a failed answer, and the run goes on.
+PROMPT_ERRORS: Final = frozenset({"ValidationException", "ModelErrorException"})
+
+PROMPTS: Final = "prompts"
+VALIDATION_SLICE: Final = "validation-slice"
+TRAINING_SLICE: Final = "training-slice"
+
+Converse = Callable[..., Mapping[str, Any]]
+Sleep = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class EvalPrompt:
+    prompt: str
+    reference: str
+    line: int
+
+
+@dataclass
+class PromptSet:
+    uri: str | None
+    kind: str
+    prompts: list[EvalPrompt] = field(default_factory=list)
+    skipped: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "uri": self.uri,
+            "kind": self.kind,
+            "count": len(self.prompts),
+            "skippedRecords": self.skipped,
+            "notes": list(self.notes),
+        }
+
+
+def prompt_source(plan: Mapping[str, Any]) -> tuple[str | None, str]:
+    """Where the evaluation prompts come from: the run's prompts file, else validation, else training.
+
+    Training records are the last resort: the custom model has seen them, so its scores on them are
+    optimistic; the evaluation notes say so.
+    """
+    evaluation = plan.get("evaluation") or {}
+    if evaluation.get("promptsUri"):
+        return str(evaluation["promptsUri"]), PROMPTS
+    job = plan.get("job") or {}
+    validators = (job.get("ValidationDataConfig") or {}).get("Validators") or []
+    if validators and validators[0].get("S3Uri"):
+        return str(validators[0]["S3Uri"]), VALIDATION_SLICE
+    training = (job.get("TrainingDataConfig") or {}).get("S3Uri")
+    return (str(training), TRAINING_SLICE) if training else (None, TRAINING_SLICE)
+
+
+def _block_text(content: Any) -> str:
+    """Text of a message's content: a plain string (Claude format) or a list of content blocks."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = [b["text"] for b in content if isinstance(b, dict) and isinstance(b.get("text"), str)]
+        return "\n".join(texts)
+    return ""
+
+
+def extract_pair(record: Any) -> tuple[str, str] | None:
+    """(prompt, reference) from one dataset record, or None when it has no usable pair.
+
+    - evaluation prompts: ``{"prompt", "reference"}``
+    - prompt/completion: ``{"prompt", "completion"}``
+    - conversations (Bedrock conversation schema or Claude messages): the last user turn before the
+      final assistant turn is the prompt, the final assistant turn the reference. Earlier turns
+      and the system prompt are not sent: every model gets the same single-turn question.
+    """
+    if not isinstance(record, dict):
+        return None
+    prompt: Any = record.get("prompt")
+    reference: Any = record.get("reference", record.get("completion"))
+    messages = record.get("messages")
+    if prompt is None and isinstance(messages, list) and messages:
+        last = messages[-1]
+        if not isinstance(last, dict) or last.get("role") != "assistant":
+            return None  # a prompt-only record (distillation data) has no reference answer
+        reference = _block_text(last.get("content"))
+        users = [m for m in messages[:-1] if isinstance(m, dict) and m.get("role") == "user"]
+        prompt = _block_text(users[-1].get("content")) if users else None
+    if not isinstance(prompt, str) or not isinstance(reference, str):
+        return None
+    if not prompt.strip() or not reference.strip():
+        return None
+    return prompt, reference
+
+
+def read_prompts(lines: Iterable[bytes | str], *, uri: str | None, kind: str, max_prompts: int) -> PromptSet:
+    """The first ``max_prompts`` usable records of a JSONL stream (it stops reading there)."""
+    result = PromptSet(uri=uri, kind=kind)
+    for number, raw in enumerate(lines, start=1):
+        if len(result.prompts) >= max_prompts:
+            break
+        text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+        if not text.strip():
+            continue
+        try:
+            pair = extract_pair(json.loads(text))
+        except json.JSONDecodeError:
+            pair = None
+        if pair is None:
+            result.skipped += 1
+            continue
+        result.prompts.append(EvalPrompt(pair[0], pair[1], number))
+    if result.skipped:
+        result.notes.append(
+            f"{result.skipped} record(s) skipped: not JSON, or without both a prompt and a reference answer"
+        )
+    if kind == TRAINING_SLICE and result.prompts:
+        result.notes.append(
+            "no evaluation prompts and no validation data: scored on training records the custom "
+            "model has seen, so its scores are optimistic"
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    latency_ms: float | None
+    input_tokens: int | None
+    output_tokens: int | None
+    stop_reason: str | None
+    attempts: int
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "latencyMs": self.latency_ms,
+            "inputTokens": self.input_tokens,
+            "outputTokens": self.output_tokens,
+            "stopReason": self.stop_reason,
+            "attempts": self.attempts,
+            "error": self.error,
+        }
+
+
+def _code(error: Exception) -> str:
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def backoff_delays(attempts: int, base: float = 1.0, cap: float = 20.0) -> list[float]:
+    """Waits between attempts: base * 2^n, each capped (no jitter: one caller, one request at a time)."""
+    return [min(cap, base * 2**n) for n in range(max(0, attempts - 1))]
+
+
+def ask(
+    converse: Converse,
+    model_id: str,
+    prompt: str,
+    *,
+    sleep: Sleep = time.sleep,
+    max_attempts: int = 6,
+    max_tokens: int = MAX_TOKENS,
+) -> Answer:
+    """One Converse call with bounded retries on transient errors.
+
+    When retries run out the last transient error is raised; every other service error (access,
+    missing model) escapes at once. Both are operational failures for the workflow's Retry/Catch.
+    """
+    delays = backoff_delays(max_attempts)
+    for attempt in range(1, max_attempts + 1):
+        try:
+            response = converse(
+                modelId=model_id,
+                messages=[{"role": "user", "content": [{"text": prompt}]}],
+                inferenceConfig={"maxTokens": max_tokens, "temperature": TEMPERATURE},
+            )
+        except Exception as error:
+            code = _code(error)
+            if code in PROMPT_ERRORS:
+                return Answer("", None, None, None, None, attempt, error=f"{code}: {error}")
+            if code not in RETRYABLE_ERRORS:
+                raise
+            if attempt == max_attempts:
+                # The original error, under its own name: the workflow retries the whole state on
+                # ThrottlingException and friends, later and with its own backoff.
+                raise
+            sleep(delays[attempt - 1])
+            continue
+        message = (response.get("output") or {}).get("message") or {}
+        usage = response.get("usage") or {}
+        latency = (response.get("metrics") or {}).get("latencyMs")
+        return Answer(
+            text=_block_text(message.get("content")),
+            latency_ms=float(latency) if latency is not None else None,
+            input_tokens=usage.get("inputTokens"),
+            output_tokens=usage.get("outputTokens"),
+            stop_reason=response.get("stopReason"),
+            attempts=attempt,
+        )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def observe(answer: Answer, reference: str) -> tuple[scoring.Observation, dict[str, Any]]:
+    if answer.error is not None:
+        observation = scoring.Observation.failed(answer.error)
+    else:
+        observation = scoring.Observation(
+            quality=scoring.rouge_l(answer.text, reference),
+            token_f1=scoring.token_f1(answer.text, reference),
+            latency_ms=answer.latency_ms,
+            input_tokens=answer.input_tokens,
+            output_tokens=answer.output_tokens,
+        )
+    row = answer.to_dict() | {
+        "rougeL": round(observation.quality, 4),
+        "tokenF1": round(observation.token_f1, 4),
+    }
+    return observation, row
+
+
+_TERMS: Final = {"none": "no-commitment", "OneMonth": "1-month commitment", "SixMonths": "6-month commitment"}
+
+
+def _source(price: Price) -> str:
+    return f"{price.source} (as of {price.as_of})"
+
+
+def pricing_for(plan: Mapping[str, Any]) -> tuple[scoring.Pricing, scoring.Pricing]:
+    """(custom, base) pricing from the catalog; unknown prices stay None.
+
+    The custom model runs on the run's Provisioned Throughput, billed at its base model's rate for
+    the chosen commitment [UG:prov-throughput]; the base model is billed per token on demand.
+    """
+    throughput = plan.get("throughput") or {}
+    commitment = str(throughput.get("commitment") or "none")
+    units = throughput.get("ModelUnits")
+    try:
+        model = get_model(str(plan.get("baseModel")))
+    except UnknownModelError:
+        return (
+            scoring.Pricing("provisioned", model_units=units, source="base model not in the catalog"),
+            scoring.Pricing("on-demand", source="base model not in the catalog"),
+        )
+    hourly = pt_price(model, commitment)
+    prices = model.prices
+    inp, out = prices.on_demand_input_per_1m_tokens, prices.on_demand_output_per_1m_tokens
+    custom = scoring.Pricing(
+        "provisioned",
+        hourly_per_model_unit=hourly.value if hourly else None,
+        model_units=units,
+        source=_source(hourly)
+        if hourly
+        else f"no {_TERMS.get(commitment, commitment)} PT price in the catalog",
+    )
+    base = scoring.Pricing(
+        "on-demand",
+        input_per_1m_tokens=inp.value if inp else None,
+        output_per_1m_tokens=out.value if out else None,
+        source=_source(inp) if inp else "no on-demand price in the catalog",
+    )
+    return custom, base
+
+
+@dataclass
+class EvaluationResult:
+    passed: bool
+    summary: str
+    custom: dict[str, Any]
+    base: dict[str, Any]
+    rows: list[dict[str, Any]]
+    prompt_set: PromptSet
+    bar: scoring.QualityBar
+    stopped_early: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "summary": self.summary,
+            "bar": self.bar.to_dict(),
+            "method": {
+                "quality": scoring.QUALITY_DESCRIPTION,
+                "percentiles": scoring.PERCENTILE_METHOD,
+                "costAssumption": scoring.PT_COST_ASSUMPTION,
+                "inference": {"maxTokens": MAX_TOKENS, "temperature": TEMPERATURE},
+            },
+            "prompts": self.prompt_set.to_dict(),
+            "stoppedEarly": self.stopped_early,
+            "custom": self.custom,
+            "base": self.base,
+            "rows": self.rows,
+        }
+
+
+def _no_prompts(
+    prompt_set: PromptSet, bar: scoring.QualityBar, custom: dict[str, Any], base: dict[str, Any]
+) -> EvaluationResult:
+    where = prompt_set.uri or "nowhere (no prompts file and no dataset)"
+    notes = "".join(f" {note}." for note in prompt_set.notes)
+    if bar.is_set:
+        passed = False
+        summary = (
+            f"No evaluation prompts with a reference answer in {where}, so the custom model cannot be "
+            'checked against the bar; give evaluation.prompts (JSONL of {"prompt", "reference"}).'
+        )
+    else:
+        passed = True
+        summary = f"Not evaluated: no prompts with a reference answer in {where}, and no quality bar is set."
+    return EvaluationResult(passed, summary + notes, custom, base, [], prompt_set, bar)
+
+
+def evaluate(
+    plan: Mapping[str, Any],
+    prompt_set: PromptSet,
+    *,
+    custom_model_id: str,
+    converse: Converse,
+    sleep: Sleep = time.sleep,
+    time_left_ms: Callable[[], int] | None = None,
+    reserve_ms: int = 60_000,
+) -> EvaluationResult:
+    """Ask both models every prompt, score the answers, aggregate and apply the bar.
+
+    ``time_left_ms`` lets a Lambda stop starting new prompts while there is still time to save the
+    results; the summary then says how many prompts were used.
+    """
+    bar = scoring.QualityBar.from_plan(plan.get("evaluation"))
+    base_model_id = str(plan.get("baseModelInvokeId") or plan.get("baseModel"))
+    custom_pricing, base_pricing = pricing_for(plan)
+    if not prompt_set.prompts:
+        custom = scoring.aggregate(custom_model_id, [], custom_pricing)
+        base = scoring.aggregate(base_model_id, [], base_pricing)
+        return _no_prompts(prompt_set, bar, custom, base)
+    observed: dict[str, list[scoring.Observation]] = {"custom": [], "base": []}
+    rows: list[dict[str, Any]] = []
+    stopped_early = False
+    for item in prompt_set.prompts:
+        # At least one prompt is always asked, so a result always has numbers behind it.
+        if rows and time_left_ms is not None and time_left_ms() < reserve_ms:
+            stopped_early = True
+            break
+        row: dict[str, Any] = {"line": item.line, "prompt": item.prompt, "reference": item.reference}
+        for name, model_id in (("custom", custom_model_id), ("base", base_model_id)):
+            observation, details = observe(ask(converse, model_id, item.prompt, sleep=sleep), item.reference)
+            observed[name].append(observation)
+            row[name] = details
+        rows.append(row)
+    custom = scoring.aggregate(custom_model_id, observed["custom"], custom_pricing)
+    base = scoring.aggregate(base_model_id, observed["base"], base_pricing)
+    passed, summary = scoring.decide_quality(bar, custom["quality"], base["quality"])
+    notes = [f"{len(rows)} prompt(s) from {prompt_set.uri} ({prompt_set.kind})"]
+    if stopped_early:
+        notes.append(
+            f"stopped after {len(rows)} of {len(prompt_set.prompts)} prompts to finish within the time limit"
+        )
+    for name, agg in (("custom", custom), ("base", base)):
+        if agg["errors"]:
+            notes.append(f"{name} model could not answer {agg['errors']} prompt(s) (scored 0)")
+    notes += prompt_set.notes
+    return EvaluationResult(
+        passed, f"{summary} {'; '.join(notes)}.", custom, base, rows, prompt_set, bar, stopped_early
+    )

@@ -1,0 +1,82 @@
+"""Deterministic names for everything a run creates.
+
+A run is identified by its *run id*: the run name plus the first 10 hex digits of the spec hash.
+The CLI uses it as the Step Functions execution name, so starting the same spec twice is one
+execution (Standard workflows refuse a second execution of the same name). Every Bedrock name and
+idempotency token below derives from it, so a retried or re-driven execution asks Bedrock for the
+same job and the same purchase again, and Bedrock returns the existing ones instead of starting
+or buying twice.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+RUN_HASH_CHARS: Final = 10
+# Step Functions execution names: 1-80 chars. Our run ids are [a-z0-9-] only, which also fits
+# Bedrock's jobName and clientRequestToken patterns.
+_EXECUTION_NAME_MAX: Final = 80
+_JOB_NAME_MAX: Final = 63
+_MODEL_NAME_MAX: Final = 63
+_TOKEN = re.compile(r"^[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?$")
+_JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*$")
+# customModelName / provisionedModelName: ([0-9a-zA-Z][_-]?)+ : no leading, trailing-pair or
+# doubled separators, no dots.
+_MODEL_NAME = re.compile(r"^([0-9a-zA-Z][_-]?)+$")
+
+
+def run_id(run_name: str, spec_hash: str) -> str:
+    """The execution name of a run: ``<run name>-<first 10 hex of the spec hash>``."""
+    if not re.fullmatch(r"[0-9a-f]{64}", spec_hash):
+        raise ValueError(f"spec hash must be 64 lowercase hex digits, got {spec_hash!r}")
+    name = _collapse(run_name.lower())
+    rid = f"{name[: _EXECUTION_NAME_MAX - RUN_HASH_CHARS - 1]}-{spec_hash[:RUN_HASH_CHARS]}"
+    if not _TOKEN.match(rid):
+        raise ValueError(f"run name {run_name!r} cannot form a run id; use lowercase letters, digits, '-'")
+    return rid
+
+
+def job_name(rid: str) -> str:
+    name = _fit(rid, _JOB_NAME_MAX)
+    assert _JOB_NAME.match(name), name
+    return name
+
+
+def custom_model_name(rid: str) -> str:
+    return _model_name(rid, "")
+
+
+def provisioned_model_name(rid: str) -> str:
+    return _model_name(rid, "-pt")
+
+
+def job_request_token(rid: str) -> str:
+    """Idempotency token of the customization job (the state machine passes $$.Execution.Name)."""
+    return rid
+
+
+def throughput_request_token(rid: str) -> str:
+    """Idempotency token of the throughput purchase: one purchase per run, whatever retries."""
+    token = f"{rid}-pt"
+    assert _TOKEN.match(token), token
+    return token
+
+
+def _model_name(rid: str, suffix: str) -> str:
+    name = _fit(_collapse(rid), _MODEL_NAME_MAX - len(suffix)) + suffix
+    assert _MODEL_NAME.match(name), name
+    return name
+
+
+def _collapse(text: str) -> str:
+    """Model names may not hold consecutive separators; run names may."""
+    return re.sub(r"-{2,}", "-", text).strip("-")
+
+
+def _fit(rid: str, limit: int) -> str:
+    """Shorten to ``limit`` keeping the hash suffix that makes the name unique."""
+    if len(rid) <= limit:
+        return rid
+    head, _, digest = rid.rpartition("-")
+    return f"{head[: limit - len(digest) - 1].rstrip('-')}-{digest}"

@@ -1,0 +1,102 @@
+"""Test doubles the handler tests share: a Lambda context, a partial Stubber, moto job control."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from botocore.stub import Stubber
+from moto.bedrock.models import bedrock_backends
+
+from lambdas.common import runtime
+from tests.handlers.plans import ACCOUNT, BUCKET, REGION, RUN_ID, TRAINING_URI
+
+
+class FakeContext:
+    """The part of the Lambda context the handlers use."""
+
+    aws_request_id = "req-0001"
+
+    def __init__(self, remaining_ms: int = 600_000) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+class PartialStubber(Stubber):  # type: ignore[misc]
+    """A Stubber that answers only ``operations`` and lets every other call through to moto.
+
+    moto has Bedrock customization jobs but no Provisioned Throughput; one client talks to both.
+    """
+
+    def __init__(self, client: Any, operations: Iterable[str]) -> None:
+        super().__init__(client)
+        self._operations = frozenset(operations)
+
+    def _assert_expected_params(self, model: Any, params: Any, context: Any, **kwargs: Any) -> None:
+        if model.name in self._operations:
+            super()._assert_expected_params(model, params, context, **kwargs)
+
+    def _get_response_handler(self, model: Any, params: Any, context: Any, **kwargs: Any) -> Any:
+        if model.name in self._operations:
+            return super()._get_response_handler(model, params, context, **kwargs)
+        return None
+
+
+def create_job(name: str = RUN_ID, output_uri: str = f"s3://{BUCKET}/outputs/{RUN_ID}/") -> str:
+    """Create a customization job in moto the way the workflow does; returns its ARN."""
+    response = runtime.client("bedrock").create_model_customization_job(
+        jobName=name,
+        customModelName=name,
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/bedrock-customization",
+        baseModelIdentifier="amazon.nova-micro-v1:0:128k",
+        clientRequestToken=name,
+        trainingDataConfig={"s3Uri": TRAINING_URI},
+        outputDataConfig={"s3Uri": output_uri},
+        hyperParameters={"epochCount": "2"},
+    )
+    return str(response["jobArn"])
+
+
+def set_job(
+    name: str = RUN_ID,
+    *,
+    status: str,
+    training_loss: float | None = None,
+    validation_losses: list[float] | None = None,
+    failure_message: str | None = None,
+) -> None:
+    """Move a moto job to where a real one would be (moto keeps jobs InProgress with loss 0.0).
+
+    ``None`` losses leave the metrics out of GetModelCustomizationJob, as Bedrock may.
+    """
+    job = bedrock_backends[ACCOUNT][REGION].model_customization_jobs[name]
+    # moto types these attributes as always set; a real job may lack every one of them.
+    vars(job).update(
+        status=status,
+        training_metrics={"trainingLoss": training_loss} if training_loss is not None else None,
+        validation_metrics=[{"validationLoss": v} for v in validation_losses] if validation_losses else None,
+        failure_message=failure_message,
+    )
+
+
+def job_status(name: str = RUN_ID) -> str:
+    return str(bedrock_backends[ACCOUNT][REGION].model_customization_jobs[name].status)
+
+
+def put_text(key: str, text: str, bucket: str = BUCKET) -> None:
+    runtime.client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
+
+
+def put_jsonl(key: str, records: Iterable[Any], bucket: str = BUCKET) -> None:
+    put_text(key, "".join(json.dumps(r) + "\n" for r in records), bucket)
+
+
+def read_json(key: str, bucket: str = BUCKET) -> Any:
+    return runtime.get_json(bucket, key)
+
+
+def key_of(uri: str) -> str:
+    return runtime.parse_s3_uri(uri)[1]

@@ -1,0 +1,223 @@
+"""A realistic run, shaped exactly as docs/workflow-contract.md describes it, for handler tests.
+
+Everything is built by functions returning fresh dicts, so a test can change its copy freely.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Final
+
+BUCKET: Final = "customization-training-123456789012"
+RUN_ID: Final = "support-bot-v1-3f9a2c1b7d"
+RUN_NAME: Final = "support-bot-v1"
+ACCOUNT: Final = "123456789012"
+REGION: Final = "us-east-1"
+BASE_MODEL: Final = "amazon.nova-micro-v1:0:128k"
+BASE_INVOKE_ID: Final = "amazon.nova-micro-v1:0"
+TRAINING_URI: Final = f"s3://{BUCKET}/datasets/{RUN_NAME}/train-5b1e.jsonl"
+VALIDATION_URI: Final = f"s3://{BUCKET}/datasets/{RUN_NAME}/validation-9c4d.jsonl"
+PROMPTS_URI: Final = f"s3://{BUCKET}/datasets/{RUN_NAME}/eval-prompts-77aa.jsonl"
+OUTPUT_PREFIX: Final = f"outputs/{RUN_ID}/"
+PT_NAME: Final = f"{RUN_ID}-pt"
+PT_ARN: Final = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:provisioned-model/k3v9q2x7m1ab"
+JOB_ID: Final = "a1b2c3d4e5f6"
+JOB_ARN: Final = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:model-customization-job/{BASE_INVOKE_ID}/{JOB_ID}"
+CUSTOM_MODEL_ARN: Final = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model/{BASE_INVOKE_ID}/z9y8x7w6v5u4"
+TOPIC_ARN: Final = f"arn:aws:sns:{REGION}:{ACCOUNT}:bedrock-customization-runs"
+
+_TAGS: Final = [
+    {"Key": "team", "Value": "support"},
+    {"Key": "bedrock-customization:run-id", "Value": RUN_ID},
+    {"Key": "bedrock-customization:run-name", "Value": RUN_NAME},
+]
+
+
+def run_spec(*, prompts: str | None = PROMPTS_URI, validation: bool = True) -> dict[str, Any]:
+    """``RunSpec.to_dict()`` after the CLI uploaded the datasets (every dataset an s3:// URI)."""
+    return {
+        "name": RUN_NAME,
+        "region": REGION,
+        "baseModel": BASE_MODEL,
+        "customizationType": "FINE_TUNING",
+        "training": TRAINING_URI,
+        "validation": [VALIDATION_URI] if validation else [],
+        "hyperParameters": {"epochCount": "2"},
+        "teacher": None,
+        "maxResponseLengthForInference": None,
+        "evaluation": {
+            "maxTrainingLoss": None,
+            "maxValidationLoss": 1.2,
+            "prompts": prompts,
+            "maxPrompts": 50,
+            "minQuality": None,
+            "minImprovementOverBase": 0.0,
+        },
+        "throughput": {"modelUnits": 1, "commitment": "none"},
+        "approval": {"policy": "always", "monthlyCostThreshold": None, "timeoutHours": 24},
+        "tags": {"team": "support"},
+    }
+
+
+def plan(
+    *,
+    variant: str = "WITH_VALIDATION",
+    commitment: str = "none",
+    wanted: bool = True,
+    prompts: str | None = PROMPTS_URI,
+    evaluation: dict[str, Any] | None = None,
+    estimate: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``$.preflight.plan``: the contract's example, with keys present exactly when it says so."""
+    job: dict[str, Any] = {
+        "JobName": RUN_ID,
+        "CustomModelName": RUN_ID,
+        "BaseModelIdentifier": BASE_MODEL,
+        "CustomizationType": "DISTILLATION" if variant == "DISTILLATION" else "FINE_TUNING",
+        "TrainingDataConfig": {"S3Uri": TRAINING_URI},
+        "OutputDataConfig": {"S3Uri": f"s3://{BUCKET}/{OUTPUT_PREFIX}"},
+        "HyperParameters": {"epochCount": "2"},
+        "JobTags": copy.deepcopy(_TAGS),
+        "CustomModelTags": copy.deepcopy(_TAGS),
+    }
+    if variant == "WITH_VALIDATION":
+        job["ValidationDataConfig"] = {"Validators": [{"S3Uri": VALIDATION_URI}]}
+    if variant == "DISTILLATION":
+        job["CustomizationConfig"] = {
+            "DistillationConfig": {
+                "TeacherModelConfig": {
+                    "TeacherModelIdentifier": "amazon.nova-pro-v1:0",
+                    "MaxResponseLengthForInference": 1000,
+                }
+            }
+        }
+    schedule = [30, 60, 120, 240, 480, 600, 600]
+    throughput: dict[str, Any] = {
+        "wanted": wanted,
+        "commitment": commitment,
+        "pollSchedule": schedule,
+        "maxPolls": len(schedule) - 1,
+    }
+    if wanted:
+        throughput |= {
+            "ModelUnits": 1,
+            "ProvisionedModelName": PT_NAME,
+            "ClientRequestToken": f"{RUN_ID}-pt",
+            "Tags": [*copy.deepcopy(_TAGS), {"Key": "bedrock-customization:commitment", "Value": commitment}],
+        }
+        if commitment != "none":
+            throughput["CommitmentDuration"] = commitment
+    return {
+        "runId": RUN_ID,
+        "runName": RUN_NAME,
+        "region": REGION,
+        "baseModel": BASE_MODEL,
+        "baseModelInvokeId": BASE_INVOKE_ID,
+        "customizationType": job["CustomizationType"],
+        "jobVariant": variant,
+        "jobTimeoutSeconds": 14400,
+        "job": job,
+        "evaluation": {
+            "maxTrainingLoss": None,
+            "maxValidationLoss": 1.2,
+            "promptsUri": prompts,
+            "maxPrompts": 50,
+            "minQuality": None,
+            "minImprovementOverBase": 0.0,
+            "validationUris": [VALIDATION_URI] if variant == "WITH_VALIDATION" else [],
+        }
+        | (evaluation or {}),
+        "approval": {
+            "required": True,
+            "policy": "always",
+            "reason": "approval policy is 'always'",
+            "timeoutSeconds": 86400,
+        },
+        "throughput": throughput,
+        "estimate": {
+            "trainingUsd": None,
+            "throughputHourlyUsd": None,
+            "throughputMonthlyUsd": None,
+            "commitmentTermUsd": None,
+            "storageMonthlyUsd": 1.95,
+            "basis": {"storageMonthly": "custom model storage (as of 2024-04, [3P] ...)"},
+            "asOf": "2024-04",
+            "sources": ["[3P] ministryofjustice/analytical-platform#4119"],
+        }
+        | (estimate or {}),
+        "bucket": BUCKET,
+        "runPrefix": f"runs/{RUN_ID}/",
+    }
+
+
+def job_result(status: str = "Completed", **extra: Any) -> dict[str, Any]:
+    """``$.job`` as ``createModelCustomizationJob.sync`` leaves it (PascalCase)."""
+    return {
+        "JobArn": JOB_ARN,
+        "JobName": RUN_ID,
+        "OutputModelArn": CUSTOM_MODEL_ARN,
+        "OutputModelName": RUN_ID,
+        "Status": status,
+        "CreationTime": "2026-11-20T08:00:00Z",
+        "EndTime": "2026-11-20T10:30:00Z",
+        "TrainingMetrics": {"TrainingLoss": 0.52},
+        "ValidationMetrics": [{"ValidationLoss": 0.91}],
+    } | extra
+
+
+def state(
+    *,
+    plan_doc: dict[str, Any] | None = None,
+    failure: dict[str, Any] | None = None,
+    with_throughput: bool = True,
+    with_evaluation: bool = True,
+) -> dict[str, Any]:
+    """``$`` of a run that got as far as evaluation (pieces can be dropped for failure paths)."""
+    doc = plan_doc if plan_doc is not None else plan()
+    return {
+        "runSpec": run_spec(),
+        "preflight": {
+            "valid": True,
+            "runName": RUN_NAME,
+            "runId": RUN_ID,
+            "reportUri": f"s3://{BUCKET}/runs/{RUN_ID}/preflight.json",
+            "summary": "valid: 0 errors, 1 warning",
+            "errorCount": 0,
+            "totals": {
+                "records": 1200,
+                "characters": 960000,
+                "estimatedTokens": 160000,
+                "estimatedTrainingCostUsd": None,
+            },
+            "spec": run_spec(),
+            "plan": doc,
+        },
+        "job": job_result(),
+        "loss": {
+            "passed": True,
+            "trainingLoss": 0.52,
+            "validationLoss": 0.91,
+            "curvesUri": f"s3://{BUCKET}/runs/{RUN_ID}/loss-curves.json",
+            "summary": (
+                "Loss within the bar: validation loss 0.91 is within the bar 1.20; "
+                "training loss 0.52 (no bar set)."
+            ),
+            "jobArn": JOB_ARN,
+            "outputModelArn": CUSTOM_MODEL_ARN,
+        },
+        "approval": {"approved": True, "approver": "alice@example.com", "reason": "looks good"},
+        "throughput": {"ProvisionedModelArn": PT_ARN} if with_throughput else None,
+        "ptPoll": {"attempt": 3, "waitSeconds": 240},
+        "ptStatus": {"Status": "InService"},
+        "evaluation": {
+            "passed": True,
+            "summary": "Custom model meets the bar (rougeL): improvement over the base model +0.140.",
+            "resultsUri": f"s3://{BUCKET}/runs/{RUN_ID}/evaluation.json",
+            "custom": {"modelId": PT_ARN, "quality": 0.62, "latencyMs": {"p50": 800.0, "p95": 1400.0}},
+            "base": {"modelId": BASE_INVOKE_ID, "quality": 0.48, "latencyMs": {"p50": 600.0, "p95": 900.0}},
+        }
+        if with_evaluation
+        else None,
+        "failure": failure,
+        "cleanup": None,
+    }

@@ -1,0 +1,288 @@
+"""The preflight Lambda: same validation as the CLI, on S3 objects, with a report written to S3."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from lambdas.preflight import handler
+from pipeline.runspec import load_run_spec
+from pipeline.sources import SourceAccessError
+
+BUCKET = "preflight-test-bucket"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXECUTION = "support-nova-micro-20250101T000000Z-1a2b3c"
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("TRAINING_BUCKET", BUCKET)
+    handler._s3_client.cache_clear()
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+    handler._s3_client.cache_clear()
+
+
+def upload(s3: Any, local: Path, key: str) -> str:
+    s3.put_object(Bucket=BUCKET, Key=key, Body=local.read_bytes())
+    return f"s3://{BUCKET}/{key}"
+
+
+def example_spec(s3: Any, name: str = "fine-tuning.yaml") -> dict[str, Any]:
+    """An example run spec with its datasets uploaded, as the CLI sends it to the workflow."""
+    spec = load_run_spec(EXAMPLES / "runs" / name)
+    uris = {
+        location: upload(s3, Path(spec.resolve(location)), f"datasets/{Path(location).name}")
+        for _, location in spec.dataset_locations()
+    }
+    uploaded = spec.with_datasets(
+        training=uris[spec.training],
+        validation=[uris[v] for v in spec.validation],
+        prompts=uris[spec.prompts] if spec.prompts else None,
+    )
+    return uploaded.to_dict()
+
+
+def stored_report(s3: Any, run_id: str) -> dict[str, Any]:
+    body = s3.get_object(Bucket=BUCKET, Key=f"runs/{run_id}/preflight.json")["Body"].read()
+    document: dict[str, Any] = json.loads(body)
+    return document
+
+
+def test_valid_run_returns_valid_and_writes_the_report(s3: Any) -> None:
+    # Given the fine-tuning example with its datasets in S3
+    spec = example_spec(s3)
+
+    # When the workflow runs the preflight step
+    result = handler.lambda_handler({"runSpec": spec, "executionName": EXECUTION}, None)
+
+    # Then it passes, says where the report is, and returns the normalized spec
+    assert result["valid"] is True
+    assert result["runName"] == "support-nova-micro"
+    assert result["runId"] == EXECUTION
+    assert result["reportUri"] == f"s3://{BUCKET}/runs/{EXECUTION}/preflight.json"
+    assert result["summary"].startswith("VALID: 3 files, 140 records")
+    assert result["errorCount"] == 0
+    assert result["totals"]["records"] == 140
+    assert result["totals"]["estimatedTrainingCostUsd"] is None  # Nova training price is unknown
+    assert result["spec"] == spec
+    json.dumps(result)  # what Step Functions receives must be JSON
+    report = stored_report(s3, EXECUTION)
+    assert report["ok"] is True and report["runId"] == EXECUTION
+    assert [d["role"] for d in report["datasets"]] == ["training", "validation", "prompts"]
+
+
+def test_cost_totals_when_the_price_is_known(s3: Any) -> None:
+    result = handler.lambda_handler(
+        {"runSpec": example_spec(s3, "continued-pretraining.yaml"), "executionName": "cpt-1"}, None
+    )
+
+    assert result["valid"] is True
+    assert result["totals"]["estimatedTrainingCostUsd"] > 0
+
+
+def test_invalid_dataset_returns_invalid_with_the_first_error_in_the_summary(s3: Any) -> None:
+    spec = example_spec(s3)
+    lines = (EXAMPLES / "datasets" / "conversation-train.jsonl").read_text(encoding="utf-8").splitlines()
+    lines[13] = lines[13].replace('"role": "assistant"', '"role": "user"', 1)
+    s3.put_object(Bucket=BUCKET, Key="datasets/bad.jsonl", Body=("\n".join(lines) + "\n").encode())
+    spec["training"] = f"s3://{BUCKET}/datasets/bad.jsonl"
+
+    result = handler.lambda_handler({"runSpec": spec, "executionName": EXECUTION}, None)
+
+    assert result["valid"] is False
+    assert result["errorCount"] == 1
+    assert result["summary"] == (
+        f"INVALID: 1 error in 1 file (s3://{BUCKET}/datasets/bad.jsonl:14: messages[1].role: "
+        "expected 'assistant', got 'user': turns must alternate user, assistant, ... starting with user)"
+    )
+    assert result["spec"] == spec
+    assert stored_report(s3, EXECUTION)["errors"][0]["line"] == 14
+
+
+def test_missing_dataset_object_is_invalid_input_not_a_crash(s3: Any) -> None:
+    spec = example_spec(s3)
+    spec["training"] = f"s3://{BUCKET}/datasets/never-uploaded.jsonl"
+
+    result = handler.lambda_handler({"runSpec": spec, "executionName": EXECUTION}, None)
+
+    assert result["valid"] is False
+    assert "does not exist" in result["summary"]
+
+
+def test_local_paths_are_input_errors_in_the_workflow(s3: Any) -> None:
+    spec = example_spec(s3)
+    spec["training"] = "datasets/train.jsonl"
+
+    result = handler.lambda_handler({"runSpec": spec, "executionName": EXECUTION}, None)
+
+    assert result["valid"] is False
+    assert result["spec"] is None
+    assert "is a local path; the workflow reads only s3:// URIs" in result["summary"]
+
+
+def test_spec_problems_and_dataset_problems_are_reported_together(s3: Any) -> None:
+    spec = example_spec(s3)
+    spec["hyperParameters"] = {"epochCount": "12"}
+    spec["validation"] = [f"s3://{BUCKET}/datasets/missing.jsonl"]
+
+    result = handler.lambda_handler({"runSpec": spec, "executionName": EXECUTION}, None)
+
+    assert result["errorCount"] == 2
+    report = stored_report(s3, EXECUTION)
+    assert [p["field"] for p in report["specProblems"]] == ["hyperParameters.epochCount"]
+    assert report["datasets"][1]["errors"][0]["kind"] == "not-found"
+
+
+@pytest.mark.parametrize(
+    ("event", "fragment"),
+    [
+        ("not an object", "must be an object with runSpec and executionName, got str"),
+        ({"executionName": EXECUTION}, "runSpec is missing or not an object"),
+        ({"runSpec": [], "executionName": EXECUTION}, "runSpec is missing or not an object"),
+    ],
+)
+def test_malformed_events_are_invalid_with_a_clear_summary(s3: Any, event: Any, fragment: str) -> None:
+    result = handler.lambda_handler(event, None)
+
+    assert result["valid"] is False
+    assert fragment in result["summary"]
+    assert stored_report(s3, result["runId"])["ok"] is False
+
+
+def test_unusable_execution_name_files_the_report_under_a_fresh_id(s3: Any) -> None:
+    result = handler.lambda_handler({"runSpec": example_spec(s3), "executionName": "../../etc"}, None)
+
+    assert result["valid"] is False
+    assert result["runId"].startswith("invalid-event-")
+    assert "executionName '../../etc' is missing or not a Step Functions execution name" in result["summary"]
+    assert stored_report(s3, result["runId"])["specProblems"][0]["field"] == "executionName"
+
+
+def test_summary_is_clipped_for_the_fail_cause(s3: Any) -> None:
+    spec = example_spec(s3)
+    record = json.loads(
+        (EXAMPLES / "datasets" / "conversation-train.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    )
+    record["k" * 2000] = 1
+    rest = (EXAMPLES / "datasets" / "conversation-train.jsonl").read_text(encoding="utf-8").splitlines()[1:]
+    lines = [json.dumps(record), *rest]
+    s3.put_object(Bucket=BUCKET, Key="datasets/long.jsonl", Body="\n".join(lines).encode())
+    spec["training"] = f"s3://{BUCKET}/datasets/long.jsonl"
+
+    result = handler.lambda_handler({"runSpec": spec, "executionName": EXECUTION}, None)
+
+    assert len(result["summary"]) == 900
+    assert result["summary"].endswith("...")
+
+
+class _DeniedClient:
+    """Wraps the moto client; dataset reads are denied as an IAM policy mistake would deny them."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def head_object(self, **_: Any) -> Any:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "HeadObject")
+
+
+def test_s3_access_failures_raise_for_the_workflow_to_retry(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = example_spec(s3)
+    denied = _DeniedClient(s3)
+    monkeypatch.setattr(handler, "_s3_client", functools.cache(lambda: denied))
+
+    with pytest.raises(SourceAccessError, match="AccessDenied"):
+        handler.lambda_handler({"runSpec": spec, "executionName": EXECUTION}, None)
+
+
+def test_missing_bucket_configuration_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRAINING_BUCKET", raising=False)
+
+    with pytest.raises(RuntimeError, match="TRAINING_BUCKET is not set"):
+        handler.lambda_handler({}, None)
+
+
+def test_logs_one_structured_json_line(s3: Any, caplog: pytest.LogCaptureFixture) -> None:
+    class Context:
+        aws_request_id = "req-123"
+
+    with caplog.at_level(logging.INFO, logger=handler.__name__):
+        handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, Context())
+
+    (record,) = [r for r in caplog.records if r.name == handler.__name__]
+    line = json.loads(record.getMessage())
+    assert line["valid"] is True and line["runId"] == EXECUTION and line["requestId"] == "req-123"
+
+
+def test_no_client_is_created_at_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    def forbidden(*_: Any, **__: Any) -> Any:
+        raise AssertionError("boto3 client created at import time")
+
+    monkeypatch.setattr(boto3, "client", forbidden)
+    importlib.reload(handler)
+    monkeypatch.undo()
+    importlib.reload(handler)
+
+
+def test_handler_modules_import_without_yaml() -> None:
+    import subprocess
+    import sys
+
+    # The Lambda runtime has boto3 but no PyYAML: importing the handler must not need it.
+    code = (
+        "import sys; sys.modules['yaml'] = None\n"
+        "import lambdas.preflight.handler\n"
+        "assert 'yaml' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_valid_run_carries_the_plan_the_workflow_executes(s3: Any) -> None:
+    # Given the fine-tuning example with its datasets in the pipeline's bucket
+    spec = example_spec(s3)
+    # When
+    result = handler.lambda_handler({"runSpec": spec, "executionName": EXECUTION}, None)
+    # Then the plan names the job after the run and points Bedrock at this bucket's prefixes
+    plan = result["plan"]
+    assert plan["runId"] == EXECUTION
+    assert plan["jobVariant"] == "WITH_VALIDATION"
+    assert plan["job"]["TrainingDataConfig"]["S3Uri"] == spec["training"]
+    assert plan["job"]["OutputDataConfig"]["S3Uri"] == f"s3://{BUCKET}/outputs/{EXECUTION}/"
+    assert plan["throughput"]["wanted"] is True
+    assert plan["approval"]["required"] is True  # Nova's throughput price is unknown
+
+
+def test_dataset_outside_the_dataset_prefix_is_refused_before_anything_starts(s3: Any) -> None:
+    # Given a spec whose training data sits elsewhere in the bucket (the Bedrock role cannot read it)
+    spec = example_spec(s3)
+    spec["training"] = upload(s3, EXAMPLES / "datasets" / "conversation-train.jsonl", "elsewhere/train.jsonl")
+    # When
+    result = handler.lambda_handler({"runSpec": spec, "executionName": EXECUTION}, None)
+    # Then preflight fails, says why, and there is no plan to execute
+    assert result["valid"] is False
+    assert result["plan"] is None
+    assert "outside the pipeline's dataset prefix" in result["summary"]
+    assert "outside the pipeline's dataset prefix" in json.dumps(stored_report(s3, EXECUTION))

@@ -1,0 +1,310 @@
+"""The customization workflow as synthesized: states, resources, idempotency, IAM, observability."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from tests.infra.conftest import Synthesized, resources_of_type
+
+CREATE_JOB_SYNC = "arn:aws:states:::bedrock:createModelCustomizationJob.sync"
+
+
+def definition(template: Template) -> dict[str, Any]:
+    """The state machine definition with CloudFormation tokens replaced by readable markers."""
+    (machine,) = resources_of_type(template, "AWS::StepFunctions::StateMachine").values()
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    text = "".join(p if isinstance(p, str) else f"<{_token_name(p)}>" for p in parts)
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def _token_name(token: dict[str, Any]) -> str:
+    if "Ref" in token:
+        return str(token["Ref"])
+    if "Fn::GetAtt" in token:
+        return ".".join(token["Fn::GetAtt"])
+    return json.dumps(token)
+
+
+@pytest.fixture(scope="module")
+def states(dev: Template) -> dict[str, Any]:
+    return definition(dev)["States"]  # type: ignore[no-any-return]
+
+
+def test_standard_workflow_with_tracing_and_full_logging(dev: Template) -> None:
+    dev.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {
+            "StateMachineType": "STANDARD",
+            "TracingConfiguration": {"Enabled": True},
+            "LoggingConfiguration": {
+                "Level": "ALL",
+                "IncludeExecutionData": True,
+                "Destinations": [{"CloudWatchLogsLogGroup": {"LogGroupArn": Match.any_value()}}],
+            },
+        },
+    )
+
+
+def test_every_customization_job_state_waits_natively_with_sync(states: dict[str, Any]) -> None:
+    # aws-cdk-lib's BedrockCreateModelCustomizationJob silently drops .sync: pin the exact string.
+    jobs = {name: s for name, s in states.items() if "createModelCustomizationJob" in str(s.get("Resource"))}
+    assert set(jobs) == {
+        "Train the custom model (with validation data)",
+        "Train the custom model",
+        "Distill the teacher model into the custom model",
+    }
+    for state in jobs.values():
+        assert state["Resource"] == CREATE_JOB_SYNC
+        assert state["TimeoutSecondsPath"] == "$.preflight.plan.jobTimeoutSeconds"
+        assert state["Parameters"]["ClientRequestToken.$"] == "$$.Execution.Name"
+        assert state["Parameters"]["JobName.$"] == "$.preflight.plan.job.JobName"
+        assert state["Parameters"]["CustomModelKmsKeyId"].startswith("<StorageKey")
+        assert state["Parameters"]["RoleArn"].startswith("<BedrockServiceRole")
+        assert [c["ErrorEquals"] for c in state["Catch"]] == [["States.ALL"]]
+        assert "Bedrock.ThrottlingException" in state["Retry"][0]["ErrorEquals"]
+
+
+def test_job_variants_only_reference_keys_the_plan_has(states: dict[str, Any]) -> None:
+    distill = states["Distill the teacher model into the custom model"]["Parameters"]
+    assert distill["CustomizationConfig.$"] == "$.preflight.plan.job.CustomizationConfig"
+    assert "HyperParameters.$" not in distill and "ValidationDataConfig.$" not in distill
+    with_val = states["Train the custom model (with validation data)"]["Parameters"]
+    assert with_val["ValidationDataConfig.$"] == "$.preflight.plan.job.ValidationDataConfig"
+    plain = states["Train the custom model"]["Parameters"]
+    assert "ValidationDataConfig.$" not in plain and "CustomizationConfig.$" not in plain
+    choice = states["Which kind of customization job?"]
+    assert {c["StringEquals"]: c["Next"] for c in choice["Choices"]} == {
+        "DISTILLATION": "Distill the teacher model into the custom model",
+        "WITH_VALIDATION": "Train the custom model (with validation data)",
+    }
+    assert choice["Default"] == "Train the custom model"
+
+
+def test_throughput_is_bought_once_per_run_with_a_derived_token(states: dict[str, Any]) -> None:
+    for name, commitment in (
+        ("Buy provisioned throughput (no commitment)", False),
+        ("Buy provisioned throughput (commitment)", True),
+    ):
+        state = states[name]
+        assert state["Resource"].endswith(":states:::aws-sdk:bedrock:createProvisionedModelThroughput")
+        params = state["Parameters"]
+        assert params["ClientRequestToken.$"] == "$.preflight.plan.throughput.ClientRequestToken"
+        assert params["ModelId.$"] == "$.loss.outputModelArn"
+        assert ("CommitmentDuration.$" in params) is commitment
+        assert state["Next"] == "Start waiting for the throughput"
+
+
+def test_purchase_happens_only_after_the_loss_gate_and_approval(states: dict[str, Any]) -> None:
+    assert states["Read training and validation loss"]["Next"] == "Is the loss within the bar?"
+    loss_gate = states["Is the loss within the bar?"]
+    assert loss_gate["Choices"] == [
+        {
+            "Variable": "$.loss.passed",
+            "BooleanEquals": True,
+            "Next": "Does the run buy provisioned throughput?",
+        }
+    ]
+    assert loss_gate["Default"] == "Loss above the bar"
+    approved = states["Was the purchase approved?"]
+    assert approved["Choices"][0] == {
+        "Variable": "$.approval.approved",
+        "BooleanEquals": True,
+        "Next": "Which commitment?",
+    }
+    assert approved["Default"] == "Purchase rejected"
+    ask = states["Ask for approval"]
+    assert ask["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
+    assert ask["TimeoutSecondsPath"] == "$.preflight.plan.approval.timeoutSeconds"
+    assert ask["Parameters"]["Payload"]["taskToken.$"] == "$$.Task.Token"
+    assert ask["Catch"][0] == {
+        "ErrorEquals": ["States.Timeout"],
+        "ResultPath": "$.failure",
+        "Next": "Approval timed out",
+    }
+
+
+def test_throughput_wait_loop_polls_with_a_growing_capped_interval(states: dict[str, Any]) -> None:
+    assert states["Wait for the throughput to come online"] == {
+        "Type": "Wait",
+        "SecondsPath": "$.ptPoll.waitSeconds",
+        "Next": "Check the throughput status",
+    }
+    check = states["Check the throughput status"]
+    assert check["Resource"].endswith(":states:::aws-sdk:bedrock:getProvisionedModelThroughput")
+    decide = states["Is the throughput in service?"]
+    assert [c["Next"] for c in decide["Choices"]] == [
+        "Compare the custom model with its base model",
+        "Throughput failed",
+        "Throughput not in service in time",
+    ]
+    assert decide["Choices"][2] == {
+        "Variable": "$.ptPoll.attempt",
+        "NumericGreaterThanEqualsPath": "$.preflight.plan.throughput.maxPolls",
+        "Next": "Throughput not in service in time",
+    }
+    schedule = states["Schedule the next status check"]["Parameters"]
+    assert schedule["waitSeconds.$"] == (
+        "States.ArrayGetItem($.preflight.plan.throughput.pollSchedule, States.MathAdd($.ptPoll.attempt, 1))"
+    )
+
+
+def test_every_failure_goes_through_cleanup_record_and_notify(states: dict[str, Any]) -> None:
+    tasks = {n: s for n, s in states.items() if s["Type"] == "Task"}
+    failure_path = {
+        "Release what this run bought",
+        "Record the failed run",
+        "Notify: run failed",
+        "Notify: run succeeded",
+    }
+    for name, state in tasks.items():
+        if name in failure_path:
+            continue
+        targets = {c["Next"] for c in state.get("Catch", [])}
+        assert "Release what this run bought" in targets, f"{name} does not catch into the failure path"
+    gates = [
+        "Preflight failed",
+        "Loss above the bar",
+        "Purchase rejected",
+        "Approval timed out",
+        "Throughput failed",
+        "Throughput not in service in time",
+        "Custom model below the bar",
+    ]
+    for gate in gates:
+        assert states[gate]["Next"] == "Release what this run bought"
+        assert states[gate]["ResultPath"] == "$.failure"
+    assert states["Release what this run bought"]["Next"] == "Record the failed run"
+    assert states["Record the failed run"]["Next"] == "Notify: run failed"
+    assert states["Notify: run failed"]["Next"] == "Run failed"
+    assert states["Run failed"] == {
+        "Type": "Fail",
+        "ErrorPath": "$.failure.Error",
+        "CausePath": "$.failure.Cause",
+    }
+
+
+def test_a_failed_success_notification_does_not_release_the_throughput(states: dict[str, Any]) -> None:
+    assert [c["Next"] for c in states["Notify: run succeeded"]["Catch"]] == ["Run complete"]
+
+
+def test_state_names_read_as_a_runbook(states: dict[str, Any]) -> None:
+    for name in states:
+        assert re.fullmatch(r"[A-Z][A-Za-z0-9 :?(),'-]+", name), name
+
+
+def _state_machine_statements(template: Template) -> list[dict[str, Any]]:
+    (machine,) = resources_of_type(template, "AWS::StepFunctions::StateMachine").values()
+    role_id = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    (policy,) = [
+        p
+        for p in resources_of_type(template, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+    ]
+    return policy["Properties"]["PolicyDocument"]["Statement"]  # type: ignore[no-any-return]
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+def _resources(statement: dict[str, Any]) -> list[str]:
+    resource = statement["Resource"]
+    items = resource if isinstance(resource, list) else [resource]
+    return [json.dumps(r) for r in items]
+
+
+def test_state_machine_may_watch_and_stop_jobs_it_starts(dev: Template) -> None:
+    statements = _state_machine_statements(dev)
+    sync = [
+        s
+        for s in statements
+        if {"bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"} <= _actions(s)
+    ]
+    assert len(sync) == 1
+    assert all(":model-customization-job/*" in r for r in _resources(sync[0]))
+    create = [s for s in statements if "bedrock:CreateModelCustomizationJob" in _actions(s)]
+    assert len(create) == 1
+    joined = " ".join(_resources(create[0]))
+    assert (
+        "::foundation-model/*" in joined
+        and ":custom-model/*" in joined
+        and ":model-customization-job/*" in joined
+    )
+
+
+def test_state_machine_passes_only_the_bedrock_role_and_only_to_bedrock(dev: Template) -> None:
+    passes = [s for s in _state_machine_statements(dev) if "iam:PassRole" in _actions(s)]
+    assert len(passes) == 1
+    assert passes[0]["Condition"] == {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}
+    (resource,) = _resources(passes[0])
+    assert "BedrockServiceRole" in resource
+
+
+def test_no_statement_grants_unscoped_bedrock_or_kms(dev: Template) -> None:
+    for policy in resources_of_type(dev, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = _actions(statement)
+            assert not any(a.endswith(":*") or a == "*" for a in actions), statement
+            if any(a.startswith("kms:") for a in actions):
+                assert "kms:ViaService" in json.dumps(statement.get("Condition", {})), statement
+            if statement.get("Resource") == "*":
+                # Only actions that have no resource-level permissions may use "*".
+                assert actions <= {
+                    "bedrock:ListProvisionedModelThroughputs",
+                    "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords",
+                    "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets",
+                    # Step Functions' vended-log delivery (required by the logging configuration).
+                    "logs:CreateLogDelivery",
+                    "logs:DeleteLogDelivery",
+                    "logs:DescribeLogGroups",
+                    "logs:DescribeResourcePolicies",
+                    "logs:GetLogDelivery",
+                    "logs:ListLogDeliveries",
+                    "logs:PutResourcePolicy",
+                    "logs:UpdateLogDelivery",
+                }, statement
+
+
+def test_notifications_topic_is_encrypted_and_alarmed(dev: Template, prod: Template) -> None:
+    (topic_id, topic) = next(iter(resources_of_type(dev, "AWS::SNS::Topic").items()))
+    assert topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][1] == "Arn"
+    alarm = next(iter(resources_of_type(dev, "AWS::CloudWatch::Alarm").values()))
+    assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+    assert {m["Id"] for m in alarm["Properties"]["Metrics"]} >= {"failed", "timedOut"}
+    prod.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ml-platform@example.com"}
+    )
+    assert resources_of_type(dev, "AWS::SNS::Subscription") == {}
+
+
+def test_lambdas_are_python_arm64_with_json_logs_and_small_assets(
+    dev: Template, synthesized: Synthesized
+) -> None:
+    functions = resources_of_type(dev, "AWS::Lambda::Function")
+    assert len(functions) == 6
+    for fn in functions.values():
+        props = fn["Properties"]
+        assert props["Runtime"].startswith("python3.1")
+        assert props["Architectures"] == ["arm64"]
+        assert props["LoggingConfig"]["LogFormat"] == "JSON"
+        assert props["Handler"].startswith("lambdas.") and props["Handler"].endswith(
+            ".handler.lambda_handler"
+        )
+        assert "ManagedPolicyArns" not in json.dumps(props)
+    for asset in synthesized.outdir.glob("asset.*"):
+        files = [p for p in asset.rglob("*") if p.is_file()]
+        assert all(p.suffix == ".py" for p in files), [p for p in files if p.suffix != ".py"]
+        assert not any("__pycache__" in p.parts for p in files)
+        assert not any(p.name == "cli.py" for p in files)
+        assert not any({"operate", "simulation"} & set(p.parts) for p in files)
+        assert (asset / "lambdas" / "common" / "runtime.py").is_file()
+        assert (asset / "pipeline" / "catalog.py").is_file()
+        assert sum(p.stat().st_size for p in files) < 1_000_000

@@ -1,0 +1,50 @@
+"""Names derived from a run are deterministic and always valid for the API that receives them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline import naming
+
+HASH = "3f9a2c1b7d" + "0" * 54
+
+
+def test_run_id_is_name_plus_hash_prefix() -> None:
+    assert naming.run_id("support-bot-v1", HASH) == "support-bot-v1-3f9a2c1b7d"
+    assert naming.run_id("support-bot-v1", HASH) == naming.run_id("support-bot-v1", HASH)
+
+
+def test_distinct_specs_get_distinct_run_ids() -> None:
+    other = "4" + HASH[1:]
+    assert naming.run_id("bot", HASH) != naming.run_id("bot", other)
+
+
+def test_bad_hash_is_refused() -> None:
+    with pytest.raises(ValueError, match="64 lowercase hex"):
+        naming.run_id("bot", "xyz")
+
+
+def test_all_names_derive_from_the_run_id() -> None:
+    rid = naming.run_id("support--bot", HASH)
+    assert naming.job_name(rid) == "support-bot-3f9a2c1b7d"
+    assert naming.custom_model_name(rid) == "support-bot-3f9a2c1b7d"
+    assert naming.provisioned_model_name(rid) == "support-bot-3f9a2c1b7d-pt"
+    assert naming.job_request_token(rid) == rid
+    assert naming.throughput_request_token(rid) == "support-bot-3f9a2c1b7d-pt"
+
+
+@given(st.from_regex(r"[a-z][a-z0-9-]{2,39}", fullmatch=True), st.from_regex(r"[0-9a-f]{64}", fullmatch=True))
+def test_names_always_fit_bedrock_patterns(run_name: str, digest: str) -> None:
+    rid = naming.run_id(run_name, digest)
+    assert len(rid) <= 80
+    assert rid.endswith(digest[:10])
+    assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*", naming.job_name(rid))
+    assert len(naming.job_name(rid)) <= 63
+    for name in (naming.custom_model_name(rid), naming.provisioned_model_name(rid)):
+        assert re.fullmatch(r"([0-9a-zA-Z][_-]?)+", name)
+        assert len(name) <= 63
+    assert re.fullmatch(r"[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?", naming.throughput_request_token(rid))
