@@ -59,7 +59,12 @@ def test_handler_imports_with_only_the_lambda_runtime(synthesized: Synthesized, 
     module = f"lambdas.{handler}.handler"
     probe = _PROBE.format(runtime=set(RUNTIME_PACKAGES), module=module)
     result = subprocess.run(
-        [sys.executable, "-I", "-c", probe], cwd=asset, capture_output=True, text=True, check=False
+        # -B: importing must not leave bytecode caches in the synthesized asset.
+        [sys.executable, "-I", "-B", "-c", probe],
+        cwd=asset,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert str(asset) in result.stdout, "the handler must load from the asset, not from the repository"
