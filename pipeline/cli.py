@@ -19,6 +19,7 @@ from typing import Any, Final
 from pipeline import __version__
 from pipeline.catalog import CUSTOMIZATION_TYPES, FINE_TUNING, UnknownModelError, get_model
 from pipeline.datasets import DEFAULT_MAX_ERRORS, PreflightReport, preflight, validate_files
+from pipeline.operate.commands import register as register_operations
 from pipeline.problems import Problem
 from pipeline.runspec import RunSpecError, load_run_spec_data
 from pipeline.sources import SourceAccessError
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_validate(commands)
     _add_check(commands)
+    register_operations(commands)
     return parser
 
 

@@ -1,0 +1,20 @@
+"""Operating customization runs from a terminal or CI: the CLI's start/watch/approve/report commands.
+
+Everything here runs on the operator's machine, never in a Lambda function: it may import boto3,
+PyYAML and matplotlib. The workflow's own code (run specs, catalog, validation, plan, scoring) is
+imported from ``pipeline`` and never copied, so the CLI and the deployed workflow agree on every
+rule, name and price.
+
+Modules:
+
+- ``errors``: exit codes and the one place AWS errors become "what to do next" messages
+- ``aws``: the injectable boto3 client factory (tests pass moto or Stubber clients)
+- ``output``: tables, money and time formatting, --json, confirmations
+- ``discovery``: where the deployed pipeline is (SSM manifest, else stack outputs)
+- ``runs``: a run's state from Step Functions, Bedrock and S3; approve, reject, cancel, watch
+- ``start``: preflight, content-addressed upload, idempotent StartExecution
+- ``estimate``, ``models_table``, ``throughput``, ``sweep``, ``compare``, ``report``
+- ``commands``: the argparse subcommands (``register(subparsers)``)
+"""
+
+from __future__ import annotations
