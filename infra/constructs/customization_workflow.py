@@ -143,6 +143,8 @@ class CustomizationWorkflow(Construct):
             },
             result_path="$.approval",
             wait_for_task_token=True,
+            # Its catches are added below: the timeout must be matched before the catch-all.
+            catch=False,
         )
         approval_timed_out = sfn.Pass(
             self,
@@ -402,7 +404,9 @@ class CustomizationWorkflow(Construct):
         *,
         result_path: str,
         wait_for_task_token: bool = False,
+        catch: bool = True,
     ) -> tasks.LambdaInvoke:
+        """Invoke a handler, retrying transient errors; by default catch the rest into the failure path."""
         function = self._functions.function(handler)
         input_ = sfn.TaskInput.from_object(payload)
         if wait_for_task_token:
@@ -428,7 +432,7 @@ class CustomizationWorkflow(Construct):
                 retry_on_service_exceptions=False,
             )
         self._retry_handler(task)
-        if not wait_for_task_token:
+        if catch:
             self._catch(task)
         return task
 
@@ -556,7 +560,7 @@ class CustomizationWorkflow(Construct):
     def _failure_path(self) -> sfn.IChainable:
         """Release what the run bought, record the run, notify, fail with the reason."""
         run_id = sfn.JsonPath.string_at(EXECUTION_NAME)
-        cleanup = self._lambda_no_catch(
+        cleanup = self._lambda(
             "Release what this run bought",
             "cleanup",
             {
@@ -566,8 +570,9 @@ class CustomizationWorkflow(Construct):
                 "failure": sfn.JsonPath.object_at("$.failure"),
             },
             result_path="$.cleanup",
+            catch=False,
         )
-        record = self._lambda_no_catch(
+        record = self._lambda(
             "Record the failed run",
             "record",
             {
@@ -577,6 +582,7 @@ class CustomizationWorkflow(Construct):
                 "state": sfn.JsonPath.object_at("$"),
             },
             result_path="$.recorded",
+            catch=False,
         )
         fallback = sfn.Pass(
             self,
@@ -611,21 +617,6 @@ class CustomizationWorkflow(Construct):
         fallback.next(notify)
         cleanup.next(record).next(notify).next(fail)
         return cleanup
-
-    def _lambda_no_catch(
-        self, name: str, handler: str, payload: dict[str, Any], *, result_path: str
-    ) -> tasks.LambdaInvoke:
-        task = tasks.LambdaInvoke(
-            self,
-            name,
-            lambda_function=self._functions.function(handler),
-            payload=sfn.TaskInput.from_object(payload),
-            result_path=result_path,
-            payload_response_only=True,
-            retry_on_service_exceptions=False,
-        )
-        self._retry_handler(task)
-        return task
 
     def _grant_state_machine(self, *, storage: TrainingStorage, bedrock_role: BedrockServiceRole) -> None:
         role = self.state_machine.role

@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from botocore.stub import Stubber
 from moto.bedrock.models import bedrock_backends
 
 from lambdas.common import runtime
@@ -23,26 +22,6 @@ class FakeContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms
-
-
-class PartialStubber(Stubber):  # type: ignore[misc]
-    """A Stubber that answers only ``operations`` and lets every other call through to moto.
-
-    moto has Bedrock customization jobs but no Provisioned Throughput; one client talks to both.
-    """
-
-    def __init__(self, client: Any, operations: Iterable[str]) -> None:
-        super().__init__(client)
-        self._operations = frozenset(operations)
-
-    def _assert_expected_params(self, model: Any, params: Any, context: Any, **kwargs: Any) -> None:
-        if model.name in self._operations:
-            super()._assert_expected_params(model, params, context, **kwargs)
-
-    def _get_response_handler(self, model: Any, params: Any, context: Any, **kwargs: Any) -> Any:
-        if model.name in self._operations:
-            return super()._get_response_handler(model, params, context, **kwargs)
-        return None
 
 
 def create_job(name: str = RUN_ID, output_uri: str = f"s3://{BUCKET}/outputs/{RUN_ID}/") -> str:

@@ -15,7 +15,8 @@ import pytest
 from lambdas.cleanup.handler import lambda_handler
 from lambdas.common import runtime
 from tests.handlers import plans
-from tests.handlers.helpers import FakeContext, PartialStubber, create_job, job_status, set_job
+from tests.handlers.helpers import FakeContext, create_job, job_status, set_job
+from tests.stubs import PartialStubber
 
 pytestmark = pytest.mark.usefixtures("aws")
 

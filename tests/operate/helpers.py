@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +19,6 @@ from typing import Any, Final
 
 import boto3
 import pytest
-from botocore.stub import Stubber
 
 from lambdas.common import runtime
 from pipeline.operate import aws, commands
@@ -84,23 +83,6 @@ def wait_for(condition: Callable[[], Any], *, timeout: float = 15.0, what: str =
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-class PartialStubber(Stubber):  # type: ignore[misc]
-    """Answers ``operations`` from queued responses; every other call goes to moto."""
-
-    def __init__(self, client: Any, operations: Iterable[str]) -> None:
-        super().__init__(client)
-        self._operations = frozenset(operations)
-
-    def _assert_expected_params(self, model: Any, params: Any, context: Any, **kwargs: Any) -> None:
-        if model.name in self._operations:
-            super()._assert_expected_params(model, params, context, **kwargs)
-
-    def _get_response_handler(self, model: Any, params: Any, context: Any, **kwargs: Any) -> Any:
-        if model.name in self._operations:
-            return super()._get_response_handler(model, params, context, **kwargs)
-        return None
 
 
 @contextmanager

@@ -18,7 +18,6 @@ from tests.operate.helpers import (
     PT_ARN,
     REGION,
     STATE_MACHINE_ARN,
-    PartialStubber,
     answer_approval_request,
     bedrock_client,
     clients_with,
@@ -32,6 +31,7 @@ from tests.operate.helpers import (
     wait_for,
     workflow,
 )
+from tests.stubs import PartialStubber
 
 pytestmark = pytest.mark.usefixtures("moto")
 
