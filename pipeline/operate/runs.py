@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, TextIO
 
 from pipeline import naming
+from pipeline.costs import format_usd
 from pipeline.operate import output, throughput
 from pipeline.operate.aws import Clients
 from pipeline.operate.discovery import Deployment
@@ -568,13 +569,20 @@ def _throughput_text(view: RunView) -> str:
 
 
 def _cost_text(view: RunView) -> str:
+    """Total first, then each part; an unknown part keeps the total a lower bound or unknown."""
     money = view.cost_so_far()
     parts = []
     if view.job_started:
-        parts.append(f"training {output.usd(view.estimate.get('trainingUsd'))} (estimate)")
+        parts.append(f"training estimate {output.usd(view.estimate.get('trainingUsd'))}")
     if view.throughput_arn is not None:
         parts.append(f"throughput {output.usd(view.throughput_cost())}")
-    return f"{money}" + (f" ({'; '.join(parts)})" if parts else " (nothing billed yet)")
+    if not parts:
+        return "$0.00 (nothing billed yet)"
+    if money.complete:
+        total = str(money)
+    else:
+        total = output.UNKNOWN if money.known == 0 else f">= {format_usd(money.known)}"
+    return f"{total} ({'; '.join(parts)})"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -122,6 +122,15 @@ def test_status_of_a_run_waiting_for_approval(
     text = run_cli(capsys, "status", RUN_ID).out
     assert "RUNNING: waiting for approval" in text
     assert "expires" in text and "(no answer = rejected)" in text
+    training = plan["estimate"]["trainingUsd"]
+    cost_line = next(line for line in text.splitlines() if line.startswith("Cost so far:"))
+    # The total once, then its parts once each.
+    assert cost_line.split(":", 1)[1].split() == [
+        f"${training:,.2f}",
+        "(training",
+        "estimate",
+        f"${training:,.2f})",
+    ]
 
 
 def test_approve_shows_the_purchase_then_answers_the_gate_with_the_callers_identity(
