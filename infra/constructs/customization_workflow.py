@@ -32,6 +32,14 @@ CREATE_JOB_SYNC: Final = "arn:{partition}:states:::bedrock:createModelCustomizat
 PLAN: Final = "$.preflight.plan"
 EXECUTION_NAME: Final = "$$.Execution.Name"
 
+# The slots every later state and the failure path read. They must exist as JSON null from the
+# first state: a failure before (say) the purchase still hands "$.throughput" to the cleanup, and a
+# missing path is a States.Runtime error that would skip cleanup, record and notice. CDK drops a
+# Python None from Parameters and Result, so the null comes from an intrinsic function instead.
+RUN_SLOTS: Final = ("job", "loss", "approval", "throughput", "evaluation", "failure", "cleanup")
+NULL_KEY: Final = ".$"
+NULL: Final = "States.StringToJson('null')"
+
 # Errors worth retrying: throttling and transient service faults. Retrying a create call is safe
 # because every create carries an idempotency token derived from the run.
 BEDROCK_TRANSIENT: Final = (
@@ -87,14 +95,8 @@ class CustomizationWorkflow(Construct):
             comment="Every slot a later state or the failure path reads exists from the start",
             parameters={
                 "runSpec": sfn.JsonPath.object_at("$.runSpec"),
-                "preflight": {"valid": False, "plan": None},
-                "job": None,
-                "loss": None,
-                "approval": None,
-                "throughput": None,
-                "evaluation": None,
-                "failure": None,
-                "cleanup": None,
+                "preflight": {"valid": False, f"plan{NULL_KEY}": NULL},
+                **{f"{slot}{NULL_KEY}": NULL for slot in RUN_SLOTS},
             },
         )
         preflight = self._lambda(
@@ -273,7 +275,29 @@ class CustomizationWorkflow(Construct):
                 "state": sfn.JsonPath.object_at("$"),
             },
             result_path="$.recorded",
+            catch=False,
         )
+        # Everything the run bought passed its bar by now: a record that cannot be written (after
+        # retries) is a bookkeeping fault, and the failure path would release good throughput for
+        # it. Keep what was bought, say so in the notice, and point at the execution history.
+        record_fallback = sfn.Pass(
+            self,
+            "Compose a success notice without the record",
+            parameters={
+                "subject": sfn.JsonPath.format(
+                    "Bedrock run {} succeeded", sfn.JsonPath.string_at(EXECUTION_NAME)
+                ),
+                "message": sfn.JsonPath.format(
+                    "Run {} succeeded and keeps what it bought, but writing its run record failed: {}: {}. "
+                    "See the execution history for the evaluation and the purchase.",
+                    sfn.JsonPath.string_at(EXECUTION_NAME),
+                    sfn.JsonPath.string_at("$.recordError.Error"),
+                    sfn.JsonPath.string_at("$.recordError.Cause"),
+                ),
+            },
+            result_path="$.recorded",
+        )
+        record.add_catch(record_fallback, errors=["States.ALL"], result_path="$.recordError")
         notify_success = tasks.SnsPublish(
             self,
             "Notify: run succeeded",
@@ -287,6 +311,7 @@ class CustomizationWorkflow(Construct):
         # The run did succeed: a notification that cannot be sent must not send it down the failure
         # path, which would release the throughput that just passed evaluation.
         notify_success.add_catch(done, errors=["States.ALL"], result_path="$.notifyError")
+        record_fallback.next(notify_success)
 
         buys_throughput = (
             sfn.Choice(self, "Does the run buy provisioned throughput?")
@@ -588,7 +613,8 @@ class CustomizationWorkflow(Construct):
             self,
             "Compose a notice without the record",
             parameters={
-                "subject": "Bedrock customization run failed",
+                # SNS subjects stay under 100 characters; execution names may use 80 of them.
+                "subject": sfn.JsonPath.format("Bedrock run {} failed", run_id),
                 "message": sfn.JsonPath.format(
                     "Run {} failed: {}: {}. Writing the run record also failed; see the execution history.",
                     run_id,

@@ -160,6 +160,7 @@ def test_every_failure_goes_through_cleanup_record_and_notify(states: dict[str, 
         "Record the failed run",
         "Notify: run failed",
         "Notify: run succeeded",
+        "Record the run",
     }
     for name, state in tasks.items():
         if name in failure_path:
@@ -188,8 +189,75 @@ def test_every_failure_goes_through_cleanup_record_and_notify(states: dict[str, 
     }
 
 
+NULL = "States.StringToJson('null')"
+
+
+def _paths_read(value: Any) -> set[str]:
+    """Every ``$.a.b`` path a state's Parameters read (intrinsic arguments included)."""
+    if isinstance(value, dict):
+        return set().union(*(_paths_read(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_paths_read(v) for v in value)) if value else set()
+    if isinstance(value, str):
+        return set(re.findall(r"(?<![$\w])\$\.([A-Za-z]+(?:\.[A-Za-z]+)?)", value))
+    return set()
+
+
+def test_every_slot_the_failure_path_reads_exists_as_null_from_the_start(states: dict[str, Any]) -> None:
+    # A failure before the purchase still hands $.throughput to the cleanup: a missing path there
+    # is a States.Runtime error that skips cleanup, record and notice. CDK drops None, so the
+    # start state must write real JSON nulls.
+    start = states["Start the run"]["Parameters"]
+    assert start["runSpec.$"] == "$.runSpec"
+    assert start["preflight"] == {"valid": False, "plan.$": NULL}
+    read = set()
+    for name in (
+        "Release what this run bought",
+        "Record the failed run",
+        "Compose a notice without the record",
+    ):
+        read |= _paths_read(states[name].get("Parameters", {}))
+    assert {"throughput", "failure", "preflight.plan"} <= read
+    for path in read:
+        slot, _, child = path.partition(".")
+        if slot == "failure" and child:
+            continue  # written by every Catch and gate before the failure path runs
+        if child:
+            assert start[slot] == {"valid": False, f"{child}.$": NULL}, path
+        else:
+            assert start.get(f"{slot}.$") == NULL, f"$.{slot} is not null-initialised by 'Start the run'"
+    for slot in ("job", "loss", "approval", "throughput", "evaluation", "failure", "cleanup"):
+        assert start[f"{slot}.$"] == NULL
+
+
 def test_a_failed_success_notification_does_not_release_the_throughput(states: dict[str, Any]) -> None:
     assert [c["Next"] for c in states["Notify: run succeeded"]["Catch"]] == ["Run complete"]
+
+
+def test_a_failed_success_record_keeps_the_throughput_and_still_notifies(states: dict[str, Any]) -> None:
+    record = states["Record the run"]
+    assert record["Catch"] == [
+        {
+            "ErrorEquals": ["States.ALL"],
+            "ResultPath": "$.recordError",
+            "Next": "Compose a success notice without the record",
+        }
+    ]
+    assert record["Retry"], "the record is retried before it falls back"
+    fallback = states["Compose a success notice without the record"]
+    assert fallback["Next"] == "Notify: run succeeded"
+    assert fallback["ResultPath"] == "$.recorded"
+    assert (
+        fallback["Parameters"]["subject.$"] == "States.Format('Bedrock run {} succeeded', $$.Execution.Name)"
+    )
+    assert "$.recordError.Error" in fallback["Parameters"]["message.$"]
+
+
+def test_notices_composed_in_the_workflow_name_the_run(states: dict[str, Any]) -> None:
+    for name in ("Compose a notice without the record", "Compose a success notice without the record"):
+        parameters = states[name]["Parameters"]
+        assert "$$.Execution.Name" in parameters["subject.$"], name
+        assert "$$.Execution.Name" in parameters["message.$"], name
 
 
 def test_state_names_read_as_a_runbook(states: dict[str, Any]) -> None:
