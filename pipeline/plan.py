@@ -30,6 +30,11 @@ RUNS_PREFIX: Final = "runs/"
 # ends, not a prediction: 4 h minimum, plus 3x the time at a planning rate of 1,000 tokens/s
 # (UNCONFIRMED rate), capped below the state machine's 30-day limit.
 _JOB_TIMEOUT_MIN_S: Final = 4 * 3600
+# A distillation job first has the teacher answer every prompt (up to 15,000, each answer up to
+# maxResponseLengthForInference tokens, and Bedrock may synthesize more prompts) before training
+# starts, and the prompts file says little about the tokens trained on. Its floor is 12 h
+# (UNCONFIRMED: no duration is published; a floor that is too low fails a paid job at the end).
+_DISTILLATION_TIMEOUT_MIN_S: Final = 12 * 3600
 _JOB_TIMEOUT_MAX_S: Final = 14 * 24 * 3600
 _PLANNING_TOKENS_PER_SECOND: Final = 1000
 _DEFAULT_DISTILLATION_EPOCHS: Final = 2
@@ -64,10 +69,13 @@ def poll_schedule(limit_s: int = PT_WAIT_LIMIT_S) -> list[int]:
     return [*waits, wait]
 
 
-def job_timeout_seconds(estimated_tokens: int | None, epochs: int | None) -> int:
+def job_timeout_seconds(
+    estimated_tokens: int | None, epochs: int | None, customization_type: str | None = None
+) -> int:
+    floor = _DISTILLATION_TIMEOUT_MIN_S if customization_type == DISTILLATION else _JOB_TIMEOUT_MIN_S
     tokens = (estimated_tokens or 0) * (epochs or _DEFAULT_DISTILLATION_EPOCHS)
     estimate = tokens / _PLANNING_TOKENS_PER_SECOND
-    return int(min(max(_JOB_TIMEOUT_MIN_S, _JOB_TIMEOUT_MIN_S + 3 * estimate), _JOB_TIMEOUT_MAX_S))
+    return int(min(floor + 3 * estimate, _JOB_TIMEOUT_MAX_S))
 
 
 def location_problems(spec: RunSpec, bucket: str) -> list[Problem]:
@@ -132,7 +140,7 @@ def build_plan(spec: RunSpec, context: PlanContext, *, estimated_tokens: int | N
         "baseModelInvokeId": base_model_invoke_id(model),
         "customizationType": spec.customization_type,
         "jobVariant": variant,
-        "jobTimeoutSeconds": job_timeout_seconds(estimated_tokens, epochs),
+        "jobTimeoutSeconds": job_timeout_seconds(estimated_tokens, epochs, spec.customization_type),
         "job": job,
         "evaluation": {
             "maxTrainingLoss": evaluation.max_training_loss if evaluation else None,

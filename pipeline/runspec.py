@@ -323,6 +323,7 @@ class _Parser:
         throughput = self.throughput(data.get("throughput"))
         approval = self.approval(data.get("approval"))
         tags = self.tags(data.get("tags"))
+        self.quality_needs_throughput(data.get("evaluation"), data.get("throughput"))
         if throughput is not None and throughput.commitment != "none":
             if approval is None:
                 self.problem(
@@ -637,6 +638,26 @@ class _Parser:
                         f"remove {key}",
                     )
         return evaluation
+
+    def quality_needs_throughput(self, evaluation: Any, throughput: Any) -> None:
+        """Reject a quality bar that would never be measured.
+
+        A custom model answers prompts only through provisioned throughput here, so the workflow
+        compares it with its base model after the purchase; a run that buys none ends after the
+        loss gate and would report success without ever applying the bar.
+        """
+        if throughput is not None or not isinstance(evaluation, Mapping):
+            return
+        for key in ("prompts", "minQuality", "minImprovementOverBase"):
+            if evaluation.get(key) is not None:
+                self.problem(
+                    f"evaluation.{key}",
+                    evaluation.get(key),
+                    "a throughput section",
+                    f"evaluation.{key} is only measured on provisioned throughput (the custom model "
+                    f"answers prompts nowhere else), and this run buys none; add throughput "
+                    f"(modelUnits, commitment) or remove {key}",
+                )
 
     def throughput(self, value: Any) -> Throughput | None:
         section = self.section(value, "throughput", THROUGHPUT_KEYS)

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.usefixtures("moto")
 
 FINE_TUNING = EXAMPLES / "runs" / "fine-tuning.yaml"
 DISTILLATION = EXAMPLES / "runs" / "distillation.yaml"
+CONTINUED_PRE_TRAINING = EXAMPLES / "runs" / "continued-pretraining.yaml"  # buys nothing
 
 
 class CountingS3:
@@ -115,8 +116,8 @@ def test_the_run_id_depends_on_content_not_on_where_the_files_are(
     (copy / "runs").mkdir()
     shutil.copy(DISTILLATION, copy / "runs" / "distillation.yaml")
 
-    first = run_cli(capsys, "start", str(DISTILLATION), "--json")
-    second = run_cli(capsys, "start", str(copy / "runs" / "distillation.yaml"), "--json")
+    first = run_cli(capsys, "start", str(DISTILLATION), "--json", "--yes")
+    second = run_cli(capsys, "start", str(copy / "runs" / "distillation.yaml"), "--json", "--yes")
 
     assert first.json()["runId"] == second.json()["runId"]
     assert second.json()["alreadyStarted"] is True
@@ -130,7 +131,7 @@ def test_datasets_already_in_the_bucket_are_not_uploaded_again(capsys: pytest.Ca
     s3 = CountingS3()
 
     with clients_with(s3=s3):
-        result = run_cli(capsys, "start", str(DISTILLATION))
+        result = run_cli(capsys, "start", str(DISTILLATION), "--yes")
 
     assert result.code == 0, result.err
     assert s3.writes == [
@@ -217,7 +218,7 @@ def test_an_s3_dataset_outside_the_pipeline_prefix_is_copied_to_its_content_addr
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump(spec), encoding="utf-8")
 
-    result = run_cli(capsys, "start", str(path), "--json")
+    result = run_cli(capsys, "start", str(path), "--json", "--yes")
 
     assert result.code == 0, result.err
     assert _keys() == [f"datasets/{_sha(prompts)}/prompts.jsonl"]
@@ -233,7 +234,8 @@ def test_region_must_match_the_spec(capsys: pytest.CaptureFixture[str]) -> None:
 def test_start_wait_follows_the_run_and_exits_with_its_outcome(capsys: pytest.CaptureFixture[str]) -> None:
     deploy()
 
-    result = run_cli(capsys, "start", str(DISTILLATION), "--wait", "--interval", "0.05")
+    # A run that buys nothing asks for no confirmation, even without a terminal.
+    result = run_cli(capsys, "start", str(CONTINUED_PRE_TRAINING), "--wait", "--interval", "0.05")
 
     assert result.code == 0, result.err
     assert "Status:" in result.out and "SUCCEEDED: done" in result.out

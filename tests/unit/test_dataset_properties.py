@@ -253,14 +253,16 @@ def run_specs(draw: st.DrawFn) -> dict[str, Any]:
     }
     if model.validation_allowed("FINE_TUNING") and draw(st.booleans()):
         spec["validation"] = draw(st.sampled_from(["s3://my-bucket/v.jsonl", ["s3://my-bucket/v1.jsonl"]]))
+    buys_throughput = draw(st.booleans())
     if draw(st.booleans()):
         evaluation: dict[str, Any] = {"maxTrainingLoss": draw(st.floats(0.01, 10))}
-        if draw(st.booleans()):
+        # A quality bar is measured on the throughput the run buys, so only such runs carry one.
+        if buys_throughput and draw(st.booleans()):
             evaluation |= {"prompts": "s3://my-bucket/p.jsonl", "minQuality": draw(st.floats(0, 1))}
         if draw(st.booleans()):
             evaluation["maxPrompts"] = draw(st.integers(1, 1000))
         spec["evaluation"] = evaluation
-    if draw(st.booleans()):
+    if buys_throughput:
         commitment = draw(st.sampled_from(["none", "OneMonth", "SixMonths"]))
         spec["throughput"] = {"modelUnits": draw(st.integers(1, 5)), "commitment": commitment}
         spec["approval"] = draw(

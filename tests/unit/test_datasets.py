@@ -1005,6 +1005,7 @@ def test_prompts_file_longer_than_max_prompts_warns(tmp_path: Path) -> None:
         "customizationType": "FINE_TUNING",
         "training": train.name,
         "evaluation": {"prompts": prompts.name, "maxPrompts": 3},
+        "throughput": {"modelUnits": 1, "commitment": "none"},
     }
 
     report = preflight(spec, base_dir=tmp_path)

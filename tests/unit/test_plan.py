@@ -121,7 +121,7 @@ def test_throughput_purchase_is_tokenized_and_commitment_only_when_asked() -> No
 
 
 def test_no_throughput_means_nothing_to_buy_and_no_approval() -> None:
-    plan = _plan(_spec(throughput=None, approval=None))
+    plan = _plan(_spec(throughput=None, approval=None, evaluation={"maxValidationLoss": 1.5}))
     assert plan["throughput"]["wanted"] is False
     assert plan["approval"]["required"] is False
 
@@ -172,6 +172,23 @@ def test_job_timeout_grows_with_tokens_and_epochs_within_bounds() -> None:
     assert job_timeout_seconds(None, None) == 4 * 3600
     small, big = job_timeout_seconds(10_000, 2), job_timeout_seconds(50_000_000, 5)
     assert small < big <= 14 * 24 * 3600
+    assert job_timeout_seconds(10**12, 5) == 14 * 24 * 3600
+
+
+def test_distillation_gets_a_longer_floor_for_the_teacher_to_answer_first() -> None:
+    assert job_timeout_seconds(None, None, "DISTILLATION") == 12 * 3600
+    assert job_timeout_seconds(10_000, None, "DISTILLATION") > job_timeout_seconds(
+        10_000, None, "FINE_TUNING"
+    )
+    spec = _spec(
+        customizationType="DISTILLATION",
+        teacher="amazon.nova-pro-v1:0",
+        validation=None,
+        hyperParameters=None,
+        evaluation={"prompts": f"{DATA}/eval.jsonl", "minQuality": 0.5},
+    )
+    assert _plan(spec, tokens=None)["jobTimeoutSeconds"] == 12 * 3600
+    assert _plan(_spec(), tokens=None)["jobTimeoutSeconds"] == 4 * 3600
 
 
 def test_datasets_outside_the_pipeline_prefix_are_refused() -> None:

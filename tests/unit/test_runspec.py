@@ -24,6 +24,10 @@ from pipeline.runspec import (
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "runs"
 
 
+# A run that buys throughput: the only kind whose quality bar is ever measured.
+BUYS: dict[str, Any] = {"modelUnits": 1, "commitment": "none"}
+
+
 def minimal(**changes: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "name": "support-bot",
@@ -273,7 +277,7 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     (
         "quality-needs-prompts",
-        minimal(evaluation={"minQuality": 0.5}),
+        minimal(evaluation={"minQuality": 0.5}, throughput=BUYS),
         "evaluation.minQuality",
         "needs evaluation.prompts",
     ),
@@ -284,27 +288,48 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
             customizationType="CONTINUED_PRE_TRAINING",
             validation="s3://my-bucket/datasets/val.jsonl",
             evaluation={"minImprovementOverBase": 0.0},
+            throughput=BUYS,
         ),
         "evaluation.minImprovementOverBase",
         "needs evaluation.prompts",
     ),
     (
         "quality-range",
-        minimal(evaluation={"prompts": "s3://my-bucket/p.jsonl", "minQuality": 1.5}),
+        minimal(evaluation={"prompts": "s3://my-bucket/p.jsonl", "minQuality": 1.5}, throughput=BUYS),
         "evaluation.minQuality",
         "out of range 0\u20131",
     ),
     (
         "improvement-range",
-        minimal(evaluation={"prompts": "s3://my-bucket/p.jsonl", "minImprovementOverBase": -2}),
+        minimal(
+            evaluation={"prompts": "s3://my-bucket/p.jsonl", "minImprovementOverBase": -2}, throughput=BUYS
+        ),
         "evaluation.minImprovementOverBase",
         "out of range -1\u20131",
     ),
     (
         "max-prompts-range",
-        minimal(evaluation={"prompts": "s3://my-bucket/p.jsonl", "maxPrompts": 1001}),
+        minimal(evaluation={"prompts": "s3://my-bucket/p.jsonl", "maxPrompts": 1001}, throughput=BUYS),
         "evaluation.maxPrompts",
         "out of range 1\u20131000",
+    ),
+    (
+        "quality-needs-throughput",
+        minimal(evaluation={"prompts": "s3://my-bucket/p.jsonl", "minQuality": 0.5}),
+        "evaluation.minQuality",
+        "only measured on provisioned throughput",
+    ),
+    (
+        "improvement-needs-throughput",
+        minimal(evaluation={"prompts": "s3://my-bucket/p.jsonl", "minImprovementOverBase": 0.0}),
+        "evaluation.minImprovementOverBase",
+        "add throughput",
+    ),
+    (
+        "prompts-need-throughput",
+        minimal(evaluation={"prompts": "s3://my-bucket/p.jsonl"}),
+        "evaluation.prompts",
+        "this run buys none",
     ),
     ("unknown-evaluation-key", minimal(evaluation={"maxLoss": 1}), "evaluation.maxLoss", "unknown key"),
     (
@@ -474,7 +499,9 @@ def test_invalid_spec_file_error_names_the_file(tmp_path: Path) -> None:
 
 def test_fine_tuning_validation_data_can_stand_in_for_evaluation_prompts() -> None:
     # Given a fine-tuning spec with validation data and a quality bar but no prompts file
-    data = minimal(validation="s3://my-bucket/datasets/val.jsonl", evaluation={"minQuality": 0.5})
+    data = minimal(
+        validation="s3://my-bucket/datasets/val.jsonl", evaluation={"minQuality": 0.5}, throughput=BUYS
+    )
     # Then the bar is accepted: stage 2 measures it on a slice of the validation data
     parsed = parse_run_spec(data)
     assert parsed.problems == []
