@@ -45,6 +45,8 @@ demo: synth
 	$(BIN)/bedrock-customize check examples/runs/fine-tuning.yaml
 	$(BIN)/bedrock-customize check examples/runs/continued-pretraining.yaml
 	$(BIN)/bedrock-customize check examples/runs/distillation.yaml
+	$(BIN)/bedrock-customize simulate examples/runs/fine-tuning.yaml --scenario happy \
+		--template $(CDK_OUT)/BedrockCustomization-dev.template.json
 
 lint: setup
 	$(BIN)/ruff check .

@@ -22,6 +22,7 @@ from pipeline.datasets import DEFAULT_MAX_ERRORS, PreflightReport, preflight, va
 from pipeline.operate.commands import register as register_operations
 from pipeline.problems import Problem
 from pipeline.runspec import RunSpecError, load_run_spec_data
+from pipeline.simulation.cli import add_simulate_parser
 from pipeline.sources import SourceAccessError
 
 EXIT_OK: Final = 0
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_validate(commands)
     _add_check(commands)
     register_operations(commands)
+    add_simulate_parser(commands)
     return parser
 
 

@@ -1,0 +1,34 @@
+"""The workflow, run offline: the synthesized state machine on a laptop, every path, no AWS account.
+
+``bedrock-customize simulate RUN_SPEC [--scenario NAME]`` (or ``python -m pipeline.simulation``)
+executes the state machine definition taken from the synthesized template in moto's Step
+Functions interpreter, with the project's real Lambda handlers running in-process, Bedrock served
+by a simulated Bedrock behind its real API shapes, S3/SNS/IAM/KMS/Lambda/Step Functions from
+moto, and every wait compressed on a simulated clock. It prints a timeline, the notifications,
+what was created and bought, the money invariants and the billed state transitions; the last
+line is the execution's final status (SUCCEEDED or FAILED).
+
+Modules:
+
+- ``runner``: one simulation end to end, the approval driver, results, money invariants, text output
+- ``template``: the synthesized template's resources created in moto, tokens resolved
+- ``interpreter``: what moto's ASL interpreter needs to run the definition as AWS would (time
+  compression, the Bedrock ``.sync`` integration, aws-sdk case mapping, error-name fidelity)
+- ``lambdas``: the workflow's functions registered in moto and executed in-process
+- ``fake_bedrock``: the simulated Bedrock (jobs, custom models, throughput, Converse, ledger)
+- ``wire``: REST-JSON requests and responses from botocore's service models
+- ``faults``: configurable fault injection (which call, how often, which error)
+- ``clock``: the simulated clock, deadlines and compressed waits
+- ``scenarios`` + ``scenarios.json``: the named scenarios, as data
+- ``cli``: the ``simulate`` command
+
+Nothing here is imported by a Lambda handler: it needs moto, which the functions never ship.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+DEFAULT_SCENARIO: Final = "happy"
+DEFAULT_TEMPLATE: Final = "cdk.out/BedrockCustomization-dev.template.json"
+DEFAULT_OUT: Final = "build/simulation"

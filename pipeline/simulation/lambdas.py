@@ -1,0 +1,266 @@
+"""The workflow's Lambda functions, registered in moto and executed in-process.
+
+Each ``AWS::Lambda::Function`` of the template becomes a moto function (same handler string,
+environment variables resolved to the simulation's bucket and topic, same timeout), so the state
+machine invokes real function ARNs and an unknown ARN fails as it would in AWS. moto cannot run
+code without Docker; this module takes over its Invoke for those functions and calls the
+project's handler (``lambdas.<name>.handler.lambda_handler``, read from the template's Handler
+property) in this process, as the Lambda Python runtime would:
+
+- the function's environment variables are set for the duration of the call, plus the runtime's
+  own (``AWS_LAMBDA_FUNCTION_NAME`` and friends);
+- the event is the JSON the state machine sent; the context has the request id, the function's
+  ARN and memory, and ``get_remaining_time_in_millis()`` counting down from the function timeout;
+- a return value is serialized to JSON (an unserializable one is ``Runtime.MarshalError``); an
+  exception becomes an ``Unhandled`` function error with ``errorType`` = the exception's class
+  name, ``errorMessage`` and ``stackTrace``, which is how Step Functions names the error;
+- what the handler logs is captured per invocation (the function's "CloudWatch logs").
+
+Fault rules on ``lambda:<name>`` make the Invoke API itself fail (TooManyRequestsException,
+ServiceException, ...), before or after the handler ran.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import logging
+import os
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+from unittest import mock
+
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.exceptions import JsonRESTError
+
+from pipeline.simulation.clock import SimClock
+from pipeline.simulation.faults import Fault, FaultInjector
+from pipeline.simulation.wire import error_status
+
+_HANDLER_PREFIX: Final = "lambdas."
+_LOGGER_ROOTS: Final = ("lambdas", "pipeline")
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One workflow function as the template defines it."""
+
+    logical_id: str
+    function_name: str
+    handler: str
+    environment: Mapping[str, str]
+    timeout_seconds: int
+    memory_mb: int
+    runtime: str
+
+    @property
+    def short_name(self) -> str:
+        """The handler folder: ``lambdas.evaluate_loss.handler.lambda_handler`` → ``evaluate_loss``."""
+        parts = self.handler.split(".")
+        return parts[1] if len(parts) >= 3 and parts[0] == "lambdas" else self.function_name
+
+    def load(self) -> Callable[[Any, Any], Any]:
+        module_name, _, attribute = self.handler.rpartition(".")
+        if not module_name.startswith(_HANDLER_PREFIX):
+            raise ValueError(
+                f"{self.logical_id}: handler {self.handler!r} is not one of this project's lambdas.*"
+            )
+        handler = getattr(importlib.import_module(module_name), attribute, None)
+        if not callable(handler):
+            raise ValueError(f"{self.logical_id}: {self.handler} is not a function")
+        return handler  # type: ignore[no-any-return]
+
+
+@dataclass
+class Invocation:
+    function: str
+    request_id: str
+    started: float
+    event: Any
+    result: Any = None
+    error: dict[str, Any] | None = None
+    api_error: str | None = None
+    logs: list[str] = field(default_factory=list)
+
+
+class LambdaContext:
+    """The parts of the Lambda context object handlers use."""
+
+    def __init__(self, spec: FunctionSpec, arn: str, request_id: str) -> None:
+        self.function_name = spec.function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = arn
+        self.memory_limit_in_mb = str(spec.memory_mb)
+        self.aws_request_id = request_id
+        self.log_group_name = f"/aws/lambda/{spec.function_name}"
+        self.log_stream_name = f"simulation/[$LATEST]{request_id.replace('-', '')}"
+        self._deadline = time.monotonic() + spec.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class _InvokeApiError(JsonRESTError):
+    def __init__(self, fault: Fault) -> None:
+        super().__init__(fault.code, fault.message)
+        self.code = error_status("lambda", fault.code)
+
+
+class InProcessLambdas:
+    """Registry of the workflow's functions and the in-process Invoke."""
+
+    def __init__(self, clock: SimClock, faults: FaultInjector, region: str) -> None:
+        self.clock = clock
+        self.faults = faults
+        self.region = region
+        self.invocations: list[Invocation] = []
+        self._by_arn: dict[str, FunctionSpec] = {}
+        self._lock = threading.Lock()
+
+    def register(self, spec: FunctionSpec, arn: str) -> None:
+        spec.load()  # fail at setup, not in the middle of a run, if the handler cannot be imported
+        self._by_arn[arn] = spec
+
+    @property
+    def functions(self) -> dict[str, FunctionSpec]:
+        return dict(self._by_arn)
+
+    @contextlib.contextmanager
+    def patched(self) -> Iterator[None]:
+        original = LambdaSimpleBackend.invoke
+        registry = self
+
+        def invoke(
+            backend: Any,
+            function_name: str,
+            qualifier: str | None,
+            body: Any,
+            headers: Any,
+            response_headers: Any,
+        ) -> Any:
+            function = backend.get_function(function_name, qualifier)
+            spec = registry._by_arn.get(function.function_arn)
+            if spec is None:
+                return original(backend, function_name, qualifier, body, headers, response_headers)
+            payload, errored = registry._invoke(spec, function.function_arn, body)
+            if errored:
+                response_headers["x-amz-function-error"] = "Unhandled"
+            response_headers["Content-Length"] = str(len(payload))
+            return payload
+
+        with mock.patch.object(LambdaSimpleBackend, "invoke", invoke):
+            yield
+
+    def _invoke(self, spec: FunctionSpec, arn: str, body: Any) -> tuple[bytes, bool]:
+        text = body.decode("utf-8") if isinstance(body, bytes) else (body or "{}")
+        event = json.loads(text) if text.strip() else {}
+        request_id = str(uuid.uuid4())
+        invocation = Invocation(spec.short_name, request_id, self.clock.elapsed(), event)
+        with self._lock:
+            self.invocations.append(invocation)
+            fault = self.faults.check("lambda", spec.short_name, event)
+            if fault is not None and not fault.after:
+                invocation.api_error = fault.code
+                raise _InvokeApiError(fault)
+            payload, errored = self._run(spec, arn, event, invocation)
+            if fault is not None:
+                invocation.api_error = fault.code
+                raise _InvokeApiError(fault)
+            return payload, errored
+
+    def _run(self, spec: FunctionSpec, arn: str, event: Any, invocation: Invocation) -> tuple[bytes, bool]:
+        handler = spec.load()
+        context = LambdaContext(spec, arn, invocation.request_id)
+        with _environment(spec, self.region), _captured_logs() as buffer:
+            try:
+                result = handler(event, context)
+            except Exception as error:
+                invocation.error = {
+                    "errorMessage": str(error),
+                    "errorType": type(error).__name__,
+                    "requestId": invocation.request_id,
+                    "stackTrace": traceback.format_tb(error.__traceback__),
+                }
+                traceback.print_exc(file=buffer)
+            finally:
+                invocation.logs = buffer.getvalue().splitlines()
+        if invocation.error is not None:
+            return json.dumps(invocation.error).encode("utf-8"), True
+        try:
+            payload = json.dumps(result)
+        except (TypeError, ValueError) as error:
+            invocation.error = {
+                "errorMessage": f"Unable to marshal response: {error}",
+                "errorType": "Runtime.MarshalError",
+                "requestId": invocation.request_id,
+                "stackTrace": [],
+            }
+            return json.dumps(invocation.error).encode("utf-8"), True
+        invocation.result = result
+        return payload.encode("utf-8"), False
+
+
+@contextlib.contextmanager
+def _environment(spec: FunctionSpec, region: str) -> Iterator[None]:
+    values = {
+        **spec.environment,
+        "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+    }
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _captured_logs() -> Iterator[io.StringIO]:
+    """Everything the handler logs or prints goes to a buffer instead of the terminal."""
+    buffer = io.StringIO()
+    swapped: dict[int, tuple[logging.StreamHandler[Any], Any]] = {}
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if not isinstance(logger, logging.Logger) or not name.startswith(_LOGGER_ROOTS):
+            continue
+        for handler in logger.handlers:
+            # A handler may serve several loggers: swap (and later restore) each one once.
+            if isinstance(handler, logging.StreamHandler) and id(handler) not in swapped:
+                swapped[id(handler)] = (handler, handler.stream)
+                _set_stream(handler, buffer)
+    root_handler = logging.StreamHandler(buffer)
+    root_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(root_handler)
+    try:
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+            yield buffer
+    finally:
+        root.removeHandler(root_handler)
+        for handler, stream in swapped.values():
+            _set_stream(handler, stream)
+
+
+def _set_stream(handler: logging.StreamHandler[Any], stream: Any) -> None:
+    """Swap a handler's stream without flushing the old one (``setStream`` flushes, and the stream a
+    handler captured at import time may be closed by now, e.g. a test's captured stdout)."""
+    handler.acquire()
+    try:
+        handler.stream = stream
+    finally:
+        handler.release()

@@ -1,0 +1,306 @@
+"""Named simulation scenarios, defined as data in ``scenarios.json`` next to this module.
+
+A scenario says what the world does and what the workflow must do about it; adding one needs no
+code. Keys (camelCase; unknown keys are errors)::
+
+    {
+      "name": "pt-failed",                        # [a-z0-9-], unique
+      "description": "one line for people",
+      "spec": "examples/runs/fine-tuning.yaml",   # the run spec the test suite and the demo use
+      "overrides": {...},                         # deep-merged into the run spec before it is
+                                                  #   parsed (objects merge, other values replace,
+                                                  #   null removes the key)
+      "datasets": {"training": {"appendLines": ["not json"]}},
+                                                  # lines appended to a dataset before upload
+                                                  #   (training | validation | prompts)
+      "bedrock": {                                # the simulated Bedrock's behaviour
+        "job": {"durationSeconds", "outcome": "Completed|Failed|Stopped", "failureMessage",
+                "trainingLoss": [first, final], "validationLoss": [first, final], "steps"},
+        "throughput": {"creatingSeconds", "outcome": "InService|Failed|Creating",
+                       "failureMessage", "deleteWhileCreating"},
+        "models": {"customQuality", "baseQuality", "customLatencyMs", "baseLatencyMs",
+                   "msPerOutputToken"}
+      },
+      "approval": {"decision": "approve|reject|none", "afterSeconds": 1800,
+                   "approver": "...", "reason": "..."},
+                                                  # what the human does when asked ("none": never
+                                                  #   answers, so the approval times out)
+      "faults": [{"call", "error", "times", "skip", "per", "effect", "message"}],
+                                                  # see pipeline.simulation.faults
+      "duplicateStart": true,                     # start the same run again while it runs and
+                                                  #   after it ended
+      "expect": {                                 # what the test suite asserts
+        "status": "SUCCEEDED|FAILED", "error": "LossAboveBar" | null,
+        "causeContains": ["..."], "transitions": 38,
+        "path": ["state", ..., {"repeat": ["state", ...], "times": 4}, ...],
+        "notifications": ["subject substring", ...],
+        "jobs": 1, "jobStatus": "Completed", "purchases": 1, "aliveAtEnd": 1,
+        "approval": "approved|rejected|timed-out|not-asked"
+      }
+    }
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Final
+
+from pipeline.simulation.fake_bedrock import (
+    BedrockBehaviour,
+    JobBehaviour,
+    ModelBehaviour,
+    ThroughputBehaviour,
+)
+from pipeline.simulation.faults import FaultConfigError, FaultRule
+
+SCENARIOS_FILE: Final = "scenarios.json"
+_NAME: Final = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+_KEYS: Final = (
+    "name",
+    "description",
+    "spec",
+    "overrides",
+    "datasets",
+    "bedrock",
+    "approval",
+    "faults",
+    "duplicateStart",
+    "expect",
+)
+_JOB_KEYS: Final = {
+    "durationSeconds": "duration_seconds",
+    "outcome": "outcome",
+    "failureMessage": "failure_message",
+    "trainingLoss": "training_loss",
+    "validationLoss": "validation_loss",
+    "steps": "steps",
+}
+_THROUGHPUT_KEYS: Final = {
+    "creatingSeconds": "creating_seconds",
+    "outcome": "outcome",
+    "failureMessage": "failure_message",
+    "deleteWhileCreating": "delete_while_creating",
+}
+_MODEL_KEYS: Final = {
+    "customQuality": "custom_quality",
+    "baseQuality": "base_quality",
+    "customLatencyMs": "custom_latency_ms",
+    "baseLatencyMs": "base_latency_ms",
+    "msPerOutputToken": "ms_per_output_token",
+}
+_APPROVAL_KEYS: Final = ("decision", "afterSeconds", "approver", "reason")
+_DECISIONS: Final = ("approve", "reject", "none")
+_DATASET_ROLES: Final = ("training", "validation", "prompts")
+_EXPECT_KEYS: Final = (
+    "status",
+    "error",
+    "causeContains",
+    "transitions",
+    "path",
+    "notifications",
+    "jobs",
+    "jobStatus",
+    "purchases",
+    "aliveAtEnd",
+    "approval",
+)
+
+
+class ScenarioError(ValueError):
+    """A scenario definition that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Approval:
+    decision: str = "approve"
+    after_seconds: int = 1800
+    approver: str = "simulated-approver@example.com"
+    reason: str = "approved in the simulation"
+
+    def output(self) -> dict[str, Any]:
+        """What the CLI sends back with SendTaskSuccess (docs/workflow-contract.md, ``$.approval``)."""
+        return {"approved": self.decision == "approve", "approver": self.approver, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    spec: str
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    datasets: Mapping[str, list[str]] = field(default_factory=dict)
+    bedrock: BedrockBehaviour = field(default_factory=BedrockBehaviour)
+    approval: Approval = field(default_factory=Approval)
+    faults: tuple[FaultRule, ...] = ()
+    duplicate_start: bool = False
+    expect: Mapping[str, Any] = field(default_factory=dict)
+
+    def apply(self, spec_data: Any) -> Any:
+        """The run spec data with this scenario's overrides merged in."""
+        return merge(spec_data, self.overrides)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Scenario:
+        if not isinstance(data, Mapping):
+            raise ScenarioError(f"a scenario is an object, got {type(data).__name__}")
+        name = data.get("name")
+        where = f"scenario {name!r}"
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise ScenarioError(f"{where}: name must be lowercase words joined by '-'")
+        _no_unknown(data, _KEYS, where)
+        for key in ("description", "spec"):
+            if not isinstance(data.get(key), str) or not data[key].strip():
+                raise ScenarioError(f"{where}: {key} is required (a string)")
+        overrides = data.get("overrides", {})
+        if not isinstance(overrides, Mapping):
+            raise ScenarioError(f"{where}: overrides must be an object")
+        datasets: dict[str, list[str]] = {}
+        for role, change in (data.get("datasets") or {}).items():
+            if role not in _DATASET_ROLES:
+                raise ScenarioError(f"{where}: datasets.{role}: one of {', '.join(_DATASET_ROLES)}")
+            _no_unknown(change, ("appendLines",), f"{where}: datasets.{role}")
+            lines = change.get("appendLines")
+            if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+                raise ScenarioError(f"{where}: datasets.{role}.appendLines must be a list of strings")
+            datasets[role] = list(lines)
+        try:
+            faults = tuple(
+                FaultRule.from_dict(rule, f"{where}: faults[{i}]")
+                for i, rule in enumerate(data.get("faults") or [])
+            )
+        except FaultConfigError as error:
+            raise ScenarioError(str(error)) from None
+        expect = dict(data.get("expect") or {})
+        _no_unknown(expect, _EXPECT_KEYS, f"{where}: expect")
+        if expect.get("status") not in ("SUCCEEDED", "FAILED"):
+            raise ScenarioError(f"{where}: expect.status must be SUCCEEDED or FAILED")
+        if "path" in expect:
+            expect["path"] = expand_path(expect["path"], f"{where}: expect.path")
+        duplicate = data.get("duplicateStart", False)
+        if not isinstance(duplicate, bool):
+            raise ScenarioError(f"{where}: duplicateStart must be true or false")
+        return cls(
+            name=name,
+            description=data["description"].strip(),
+            spec=data["spec"],
+            overrides=copy.deepcopy(dict(overrides)),
+            datasets=datasets,
+            bedrock=_behaviour(data.get("bedrock") or {}, where),
+            approval=_approval(data.get("approval") or {}, where),
+            faults=faults,
+            duplicate_start=duplicate,
+            expect=copy.deepcopy(dict(expect)),
+        )
+
+
+def expand_path(items: Any, where: str = "path") -> list[str]:
+    """State names in order; ``{"repeat": [names], "times": n}`` stands for a loop taken n times."""
+    if not isinstance(items, list):
+        raise ScenarioError(f"{where} must be a list")
+    names: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            names.append(item)
+            continue
+        _no_unknown(item, ("repeat", "times"), f"{where} item")
+        loop, times = item.get("repeat"), item.get("times")
+        if not isinstance(loop, list) or not all(isinstance(n, str) for n in loop) or not loop:
+            raise ScenarioError(f"{where}: repeat must be a non-empty list of state names")
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise ScenarioError(f"{where}: times must be an integer >= 1")
+        names += loop * times
+    return names
+
+
+def merge(base: Any, overrides: Mapping[str, Any]) -> Any:
+    """Deep merge: objects merge key by key, anything else replaces, None removes the key."""
+    if not isinstance(base, Mapping):
+        return copy.deepcopy(dict(overrides))
+    merged = copy.deepcopy(dict(base))
+    for key, value in overrides.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _no_unknown(data: Any, allowed: tuple[str, ...] | Mapping[str, str], where: str) -> None:
+    if not isinstance(data, Mapping):
+        raise ScenarioError(f"{where} must be an object")
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ScenarioError(f"{where}: unknown key(s) {unknown}; allowed: {', '.join(allowed)}")
+
+
+def _section(data: Any, keys: Mapping[str, str], where: str) -> dict[str, Any]:
+    _no_unknown(data, keys, where)
+    values: dict[str, Any] = {}
+    for key, attribute in keys.items():
+        if key in data:
+            value = data[key]
+            values[attribute] = tuple(value) if isinstance(value, list) else value
+    return values
+
+
+def _behaviour(data: Any, where: str) -> BedrockBehaviour:
+    _no_unknown(data, ("job", "throughput", "models"), f"{where}: bedrock")
+    try:
+        return BedrockBehaviour(
+            job=JobBehaviour(**_section(data.get("job") or {}, _JOB_KEYS, f"{where}: bedrock.job")),
+            throughput=ThroughputBehaviour(
+                **_section(data.get("throughput") or {}, _THROUGHPUT_KEYS, f"{where}: bedrock.throughput")
+            ),
+            models=ModelBehaviour(
+                **_section(data.get("models") or {}, _MODEL_KEYS, f"{where}: bedrock.models")
+            ),
+        )
+    except TypeError as error:
+        raise ScenarioError(f"{where}: bedrock: {error}") from None
+
+
+def _approval(data: Any, where: str) -> Approval:
+    _no_unknown(data, _APPROVAL_KEYS, f"{where}: approval")
+    decision = data.get("decision", "approve")
+    if decision not in _DECISIONS:
+        raise ScenarioError(f"{where}: approval.decision must be one of {', '.join(_DECISIONS)}")
+    after = data.get("afterSeconds", 1800)
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        raise ScenarioError(f"{where}: approval.afterSeconds must be an integer >= 0")
+    defaults = Approval()
+    reason = data.get("reason") or ("no decision" if decision == "none" else defaults.reason)
+    return Approval(decision, after, str(data.get("approver") or defaults.approver), str(reason))
+
+
+def load_scenarios(text: str | None = None) -> dict[str, Scenario]:
+    """Every scenario by name, from ``scenarios.json`` (or the given JSON text)."""
+    if text is None:
+        text = resources.files("pipeline.simulation").joinpath(SCENARIOS_FILE).read_text(encoding="utf-8")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ScenarioError(f"{SCENARIOS_FILE} is not JSON: {error}") from None
+    items = document.get("scenarios") if isinstance(document, Mapping) else None
+    if not isinstance(items, list) or not items:
+        raise ScenarioError(f'{SCENARIOS_FILE} must hold {{"scenarios": [...]}}')
+    scenarios: dict[str, Scenario] = {}
+    for item in items:
+        scenario = Scenario.from_dict(item)
+        if scenario.name in scenarios:
+            raise ScenarioError(f"scenario {scenario.name!r} is defined twice")
+        scenarios[scenario.name] = scenario
+    return scenarios
+
+
+def get_scenario(name: str) -> Scenario:
+    scenarios = load_scenarios()
+    if name not in scenarios:
+        raise ScenarioError(f"unknown scenario {name!r}; known: {', '.join(scenarios)}")
+    return scenarios[name]

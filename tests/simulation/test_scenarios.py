@@ -1,0 +1,220 @@
+"""Every path of the synthesized state machine, executed offline: one test per scenario.
+
+Each scenario of pipeline/simulation/scenarios.json runs the synthesized definition in moto's
+interpreter with the real handlers and the simulated Bedrock. The test asserts what the scenario
+expects (final status, error and cause, the exact states visited, the transition count, the
+notifications, what Bedrock holds at the end) and, independently of the scenario's data, the
+money invariants every run must keep.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pipeline.simulation.runner import FAILURE_PATH_START, SimulationResult, render_text, simulate
+from pipeline.simulation.scenarios import Scenario, load_scenarios
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = load_scenarios()
+REQUIRED = (
+    "happy",
+    "continued-pretraining",
+    "distillation",
+    "invalid-dataset",
+    "job-failed",
+    "job-stopped",
+    "loss-above-bar",
+    "approval-rejected",
+    "approval-timeout",
+    "pt-failed",
+    "pt-timeout",
+    "eval-below-bar",
+    "throttling",
+    "duplicate-start",
+)
+# Gates that refuse the run before anything is bought.
+BEFORE_PURCHASE = {
+    "PreflightFailed",
+    "LossAboveBar",
+    "ApprovalRejected",
+    "ApprovalTimedOut",
+    "States.TaskFailed",
+    "States.Timeout",
+}
+
+Run = Callable[[Scenario], SimulationResult]
+
+
+@pytest.fixture(scope="module")
+def run(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """Run a scenario once per module; later tests of the same scenario reuse the result."""
+    cache: dict[str, SimulationResult] = {}
+
+    def run_scenario(scenario: Scenario) -> SimulationResult:
+        key = repr(scenario)
+        if key not in cache:
+            out = tmp_path_factory.mktemp(f"sim-{scenario.name}")
+            cache[key] = simulate(ROOT / scenario.spec, scenario, template, out_dir=out, report=False)
+        return cache[key]
+
+    return run_scenario
+
+
+def test_every_required_scenario_is_defined() -> None:
+    assert set(REQUIRED) <= set(SCENARIOS)
+    for scenario in SCENARIOS.values():
+        assert scenario.expect.get("path"), f"{scenario.name} must pin the states it visits"
+        assert "transitions" in scenario.expect, f"{scenario.name} must pin its transition count"
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_outcome(name: str, run: Run) -> None:
+    scenario = SCENARIOS[name]
+    result = run(scenario)
+    expect = scenario.expect
+    assert result.status == expect["status"], render_text(result)
+    if "error" in expect:
+        assert result.error == expect["error"], result.cause
+    for text in expect.get("causeContains", []):
+        assert text in (result.cause or ""), f"{text!r} not in cause {result.cause!r}"
+    assert render_text(result).splitlines()[-1] == result.status
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_states_visited_and_transitions(name: str, run: Run) -> None:
+    scenario = SCENARIOS[name]
+    result = run(scenario)
+    assert result.path == scenario.expect["path"]
+    assert result.transitions == scenario.expect["transitions"]
+    assert result.transitions == len(result.visits) + result.retries
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_notifications(name: str, run: Run) -> None:
+    scenario = SCENARIOS[name]
+    result = run(scenario)
+    subjects = [n.subject or "" for n in result.notifications]
+    wanted = scenario.expect.get("notifications")
+    if wanted is not None:
+        assert len(subjects) == len(wanted), subjects
+        for expected, subject in zip(wanted, subjects, strict=True):
+            assert expected in subject
+    if not result.notifications:
+        return
+    last = result.notifications[-1]
+    assert result.run_id in f"{last.subject} {last.message}"
+    if result.status == "SUCCEEDED":
+        assert "succeeded" in (last.subject or "")
+    else:
+        assert "failed" in (last.subject or "")
+        assert result.error and result.error in last.message
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_bedrock_at_the_end(name: str, run: Run) -> None:
+    scenario = SCENARIOS[name]
+    result = run(scenario)
+    expect = scenario.expect
+    jobs, throughputs = result.ledger["jobs"], result.ledger["throughputs"]
+    if "jobs" in expect:
+        assert len(jobs) == expect["jobs"]
+    if "jobStatus" in expect:
+        assert [job["status"] for job in jobs] == [expect["jobStatus"]]
+    if "purchases" in expect:
+        assert len(throughputs) == expect["purchases"]
+    if "aliveAtEnd" in expect:
+        assert sum(1 for pt in throughputs if pt["alive"]) == expect["aliveAtEnd"]
+    if "approval" in expect:
+        assert result.approval["outcome"] == expect["approval"]
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_money_invariants(name: str, run: Run) -> None:
+    """Checked from the simulated Bedrock's ledger and call log, whatever the scenario expects."""
+    result = run(SCENARIOS[name])
+    jobs, throughputs = result.ledger["jobs"], result.ledger["throughputs"]
+    assert len(jobs) <= 1, "more than one customization job for one run"
+    assert len(throughputs) <= 1, "more than one throughput purchase for one run"
+    assert not [job for job in jobs if job["status"] == "InProgress"], "training left running"
+    assert all(pt["alive"] for pt in throughputs if pt["commitment"] != "none"), "a commitment was deleted"
+    if result.status != "SUCCEEDED":
+        alive = [pt for pt in throughputs if pt["alive"] and pt["commitment"] == "none"]
+        assert not alive, "a no-commitment throughput is still billed after the run failed"
+    if result.error in BEFORE_PURCHASE:
+        assert not throughputs, f"bought throughput although the run failed with {result.error}"
+    failure_start = next((v.entered for v in result.visits if v.name == FAILURE_PATH_START), None)
+    if failure_start is not None:
+        late = [
+            call
+            for call in result.bedrock_calls
+            if call["at"] > failure_start and ":Create" in call["call"] and call["outcome"] == "ok"
+        ]
+        assert not late, f"created after the failure path began: {late}"
+    assert all(check.ok for check in result.checks), [c for c in result.checks if not c.ok]
+
+
+def test_throttling_is_absorbed_by_retries(run: Run) -> None:
+    result = run(SCENARIOS["throttling"])
+    assert result.faults_injected, "the scenario injected no fault"
+    assert sum(1 for c in result.bedrock_calls if c["outcome"] == "fault:ThrottlingException") == sum(
+        result.faults_injected.values()
+    )
+    throttled = {v.name for v in result.visits if "Bedrock.ThrottlingException" in v.errors}
+    assert {"Buy provisioned throughput (no commitment)", "Check the throughput status"} <= throttled
+    assert any(
+        c["call"] == "bedrock-runtime:Converse" and c["outcome"].startswith("fault")
+        for c in result.bedrock_calls
+    )
+    happy = run(SCENARIOS["happy"])
+    assert result.transitions == happy.transitions + result.retries
+
+
+def test_duplicate_start_is_one_execution_one_job_one_purchase(run: Run) -> None:
+    result = run(SCENARIOS["duplicate-start"])
+    assert result.duplicate_starts == [
+        "started again while it runs: the same execution",
+        "started again after it ended: refused with ExecutionAlreadyExists",
+    ]
+    (job,) = result.ledger["jobs"]
+    (purchase,) = result.ledger["throughputs"]
+    # The answer to each create was lost once: the retry carried the same token and got the same one.
+    assert job["createRequests"] == 2
+    assert purchase["createRequests"] == 2
+    assert job["clientRequestToken"] == result.run_id
+
+
+def test_approval_timeout_waits_in_simulated_time_only(run: Run) -> None:
+    result = run(SCENARIOS["approval-timeout"])
+    (ask,) = [v for v in result.visits if v.name == "Ask for approval"]
+    assert ask.duration == pytest.approx(2 * 3600)
+    assert ask.errors == ["States.Timeout"]
+    assert result.real_seconds < 60
+
+
+def test_transitions_do_not_grow_with_training_time(run: Run) -> None:
+    """The job wait is native (.sync): ten minutes or almost four hours of training cost the same."""
+    happy = SCENARIOS["happy"]
+    results = []
+    for seconds in (600, 14000):
+        job = dataclasses.replace(happy.bedrock.job, duration_seconds=seconds)
+        scenario = dataclasses.replace(happy, bedrock=dataclasses.replace(happy.bedrock, job=job))
+        results.append(run(scenario))
+    short, long = results
+    assert short.status == long.status == "SUCCEEDED"
+    assert long.simulated_seconds - short.simulated_seconds == pytest.approx(14000 - 600, abs=600)
+    assert short.path == long.path
+    assert short.transitions == long.transitions
+
+
+def test_the_synthesized_definition_runs_unchanged(run: Run) -> None:
+    result = run(SCENARIOS["happy"])
+    resources = [state.get("Resource", "") for state in result.definition["States"].values()]
+    assert resources.count("arn:aws:states:::bedrock:createModelCustomizationJob.sync") == 3
+    assert "arn:aws:states:::aws-sdk:bedrock:createProvisionedModelThroughput" in resources
+    assert "arn:aws:states:::lambda:invoke.waitForTaskToken" in resources
+    job_states = [v for v in result.visits if v.name.startswith("Train the custom model")]
+    assert job_states and job_states[0].duration >= SCENARIOS["happy"].bedrock.job.duration_seconds
