@@ -28,6 +28,7 @@ from tests.operate.helpers import (
 pytestmark = pytest.mark.usefixtures("moto")
 
 NOW = dt.datetime.now(dt.UTC)
+
 OLD_RUN = "faq-express-1111111111"
 LIVE_RUN = "faq-express-2222222222"
 FOREIGN_RUN = "faq-express-3333333333"
@@ -39,6 +40,13 @@ PT_OTHER = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:provisioned-model/other0000001"
 MODEL_OLD = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model/amazon.titan-text-express-v1:0:8k/old0000001"
 MODEL_COMMIT = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model/amazon.titan-text-express-v1:0:8k/cmt0000001"
 DEPLOY_OLD = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model-deployment/dep000000001"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_now() -> None:
+    """Ages are printed to the minute: measure them from the test's start, not the module import."""
+    global NOW
+    NOW = dt.datetime.now(dt.UTC)
 
 
 def _start(run_id: str) -> None:
