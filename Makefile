@@ -7,6 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 CDK := node_modules/.bin/cdk
 CDK_OUT := cdk.out
+# checkov pins its own boto3/botocore (older than ours): it gets a virtual environment of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
 
 # Keep the CDK CLI and jsii offline and quiet: no notices, telemetry or version check, and no
 # node-20 end-of-life banner on every jsii start.
@@ -14,8 +17,10 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
+# checkov runs offline: no Prisma Cloud download (--skip-download) and no PyPI version check.
+export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
 
-.PHONY: setup browser synth demo test lint typecheck unit deploy diff destroy clean bench
+.PHONY: setup browser synth checkov demo test lint typecheck unit deploy diff destroy clean bench
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -35,16 +40,26 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Rebuilt when the pin above changes (the stamp depends on this Makefile).
+$(CHECKOV_VENV)/.installed: Makefile
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	touch $@
+
 ## synth: synthesize every configured environment into cdk.out/ and summarize it
 synth: setup
 	$(CDK) synth --quiet --no-notices --output $(CDK_OUT) > /dev/null
 	$(BIN)/python -m infra.summary $(CDK_OUT)
 
+## checkov: scan the synthesized templates; every finding is fixed or acknowledged in the template
+checkov: synth $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov -d $(CDK_OUT) --framework cloudformation --compact --skip-download --quiet
+
 ## demo: the main job: synth, validate the bundled examples, simulate a run offline
 demo: synth
 	$(BIN)/bedrock-customize check examples/runs/fine-tuning.yaml
-	$(BIN)/bedrock-customize check examples/runs/continued-pretraining.yaml
 	$(BIN)/bedrock-customize check examples/runs/distillation.yaml
+	$(BIN)/bedrock-customize check examples/runs/reinforcement-fine-tuning.yaml
 	$(BIN)/bedrock-customize simulate examples/runs/fine-tuning.yaml --scenario happy \
 		--template $(CDK_OUT)/BedrockCustomization-dev.template.json
 
@@ -59,7 +74,7 @@ unit: setup browser
 	$(BIN)/pytest -q
 
 ## test: the whole quality gate (what CI runs)
-test: lint typecheck synth unit
+test: lint typecheck synth checkov unit
 
 deploy: setup
 	$(CDK) deploy --no-notices $(STACK)

@@ -245,6 +245,86 @@ def image_caption_records() -> Iterator[dict[str, Any]]:
         }
 
 
+# Reinforcement fine-tuning: route a customer message to the team that handles it. The answer is
+# checkable (one team name), so the built-in exact-match grader can score every sampled answer.
+ROUTING_SYSTEM = (
+    "You route customer messages of Northwind Outfitters to the team that handles them. Reply with "
+    "the team name only, one of returns, warranty, shipping, sizing, billing or repairs."
+)
+# (team, message templates with {p} for the product name)
+ROUTING = (
+    (
+        "returns",
+        (
+            "I bought the {p} last week and want to send it back for a refund.",
+            "Can I return the {p}? It is unused and still in its box.",
+            "The {p} is not what I expected. How do I return it?",
+        ),
+    ),
+    (
+        "warranty",
+        (
+            "My {p} broke after two months of normal use. Is that covered?",
+            "A seam on my {p} came apart. Will you replace it under the guarantee?",
+            "The {p} stopped working although I followed the care advice. What are my options?",
+        ),
+    ),
+    (
+        "shipping",
+        (
+            "My order with the {p} has not arrived yet. Where is my parcel?",
+            "The tracking link for my {p} shows no movement for five days.",
+            "Can you deliver the {p} to a pickup point instead of my home?",
+        ),
+    ),
+    (
+        "sizing",
+        (
+            "Which size of the {p} fits someone who is 180 cm tall?",
+            "Does the {p} run small, or should I order my usual size?",
+            "I am between two sizes. Which {p} should I pick?",
+        ),
+    ),
+    (
+        "billing",
+        (
+            "I was charged twice for the {p}. Please refund one payment.",
+            "My invoice for the {p} shows the wrong billing address.",
+            "The discount code did not apply to the {p} at checkout.",
+        ),
+    ),
+    (
+        "repairs",
+        (
+            "Can you fix the zipper of my {p}? The warranty has ended.",
+            "Do you offer a paid repair for the {p}?",
+            "I need a spare part for my {p}. Can your workshop replace it?",
+        ),
+    ),
+)
+
+
+def routing_records(offset: int, count: int) -> Iterator[dict[str, Any]]:
+    """``count`` routing prompts from the ``offset``-th combination of team, template and product."""
+    combos = [
+        (team, template, product[0])
+        for product in PRODUCTS
+        for team, templates in ROUTING
+        for template in templates
+    ]
+    for index in range(offset, offset + count):
+        team, template, product = combos[index % len(combos)]
+        yield {
+            "messages": [
+                {"role": "system", "content": ROUTING_SYSTEM},
+                {"role": "user", "content": template.format(p=product)},
+            ],
+            "reference_answer": team,
+            # Any other key reaches the grader in the sample's metadata.
+            "ticket_id": f"NW-{index + 1:04d}",
+        }
+
+
 def main() -> None:
     pairs = list(_qa(QUESTIONS))  # 120 question/answer pairs
     held_out = list(_qa(REPHRASED))  # 36 pairs worded differently, for validation and evaluation
@@ -279,6 +359,19 @@ def main() -> None:
         ),
         "prompts/eval-prompts.jsonl": _write(
             PROMPTS / "eval-prompts.jsonl", ({"prompt": q, "reference": a} for q, a, _ in held_out[20:])
+        ),
+        "datasets/rft-routing-train.jsonl": _write(
+            DATASETS / "rft-routing-train.jsonl", routing_records(0, 120)
+        ),
+        "prompts/rft-routing-eval.jsonl": _write(
+            PROMPTS / "rft-routing-eval.jsonl",
+            (
+                {
+                    "prompt": f"{ROUTING_SYSTEM}\n\n{r['messages'][1]['content']}",
+                    "reference": r["reference_answer"],
+                }
+                for r in routing_records(120, 16)
+            ),
         ),
     }
     for name, count in written.items():

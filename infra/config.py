@@ -33,6 +33,10 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TAG = re.compile(r"^[a-zA-Z0-9\s._:/=+@-]*$")
 _SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
+# A Lambda function name (letters, digits, - _ .; at most 64) in which '*' may stand for any run of
+# characters. At least 4 literal characters: "*" alone would let Bedrock invoke every function.
+_GRADER_PATTERN = re.compile(r"^[a-zA-Z0-9_.*-]{1,64}$")
+_GRADER_PATTERN_MIN_LITERALS = 4
 
 RemovalPolicyName = Literal["retain", "destroy"]
 
@@ -62,6 +66,9 @@ class EnvironmentConfig:
     tags: Mapping[str, str] = field(default_factory=dict)
     noncurrent_version_expiration_days: int = 90
     vpc: VpcSettings | None = None
+    # Team graders for reinforcement fine-tuning: Lambda function names (or '*' patterns) of this
+    # account and region that the Bedrock service role may invoke. Empty: only the built-in grader.
+    grader_function_names: tuple[str, ...] = ()
 
     @property
     def stack_name(self) -> str:
@@ -82,6 +89,9 @@ _KEYS: Final = {
     "tags": "a map of tag key to tag value (letters, digits, spaces and ._:/=+@-)",
     "noncurrentVersionExpirationDays": "whole number of days, 1 to 3650",
     "vpc": "null, or {subnetIds: [subnet-...], securityGroupIds: [sg-...]}",
+    "graderFunctionNames": "a list of Lambda function names of this account and region that may grade "
+    "reinforcement fine-tuning runs ('*' for any characters, at least 4 other characters each; "
+    "default: none, only the built-in grader)",
 }
 _REQUIRED: Final = ("removalPolicy", "logRetentionDays")
 
@@ -158,6 +168,8 @@ def _parse_environment(name: str, raw: object, where: str) -> tuple[EnvironmentC
     vpc_raw = raw.get("vpc")
     vpc = _parse_vpc(vpc_raw)
     check("vpc", vpc_raw is None or vpc is not None)
+    graders = raw.get("graderFunctionNames", [])
+    check("graderFunctionNames", _valid_grader_names(graders))
 
     if problems:
         return None, problems
@@ -172,6 +184,7 @@ def _parse_environment(name: str, raw: object, where: str) -> tuple[EnvironmentC
             tags=dict(tags),
             noncurrent_version_expiration_days=noncurrent,
             vpc=vpc,
+            grader_function_names=tuple(graders),
         ),
         [],
     )
@@ -193,6 +206,17 @@ def _valid_tags(tags: object) -> bool:
         and _TAG.match(k)
         and _TAG.match(v)
         for k, v in tags.items()
+    )
+
+
+def _valid_grader_names(names: object) -> bool:
+    if not isinstance(names, list) or len(names) > 20 or len(set(map(str, names))) != len(names):
+        return False
+    return all(
+        isinstance(n, str)
+        and _GRADER_PATTERN.match(n) is not None
+        and len(n.replace("*", "")) >= _GRADER_PATTERN_MIN_LITERALS
+        for n in names
     )
 
 

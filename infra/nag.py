@@ -1,11 +1,14 @@
-"""cdk-nag acknowledgements, kept next to the resource they concern and always with a reason."""
+"""cdk-nag and checkov acknowledgements, kept next to the resource they concern and always with a reason."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Final
 
-from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
+from aws_cdk import Acknowledgment, CfnElement, CfnResource, Stack, Validations
 from constructs import IConstruct
+
+_CHECKOV_ID: Final = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
 
 
 def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
@@ -13,6 +16,25 @@ def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
     if len(reason) < 20:
         raise ValueError(f"acknowledgement of {rule_id} needs a specific reason, got {reason!r}")
     Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
+
+def acknowledge_checkov(construct: IConstruct, check_id: str, reason: str) -> None:
+    """Acknowledge one checkov finding (``CKV_AWS_116``...) on the CloudFormation resource of ``construct``.
+
+    checkov reads skips from the template itself: resource ``Metadata``
+    ``{"checkov": {"skip": [{"id": ..., "comment": ...}]}}``. ``construct`` is an L1 resource or
+    an L2 construct whose default child is one. Call once per check; calls add up.
+    """
+    if not _CHECKOV_ID.match(check_id):
+        raise ValueError(f"{check_id!r} is not a checkov check id such as CKV_AWS_116")
+    if len(reason) < 20:
+        raise ValueError(f"acknowledgement of {check_id} needs a specific reason, got {reason!r}")
+    resource = construct if isinstance(construct, CfnResource) else construct.node.default_child
+    if not isinstance(resource, CfnResource):
+        raise TypeError(f"{construct.node.path} has no CloudFormation resource to put a checkov skip on")
+    existing = resource.get_metadata("checkov") or {}
+    skips = [s for s in existing.get("skip", []) if s.get("id") != check_id]
+    resource.add_metadata("checkov", {**existing, "skip": [*skips, {"id": check_id, "comment": reason}]})
 
 
 def resource_ref(construct: IConstruct) -> str:

@@ -15,13 +15,21 @@ the stricter reading so that it never passes something Bedrock could reject; the
 
 Record-count, file-size and token limits that are unknown are ``None`` and are *not* checked: the
 dataset report then carries a warning instead of inventing a bound.
+
+Every model and teacher also has a lifecycle (``LIFECYCLE``, checked 2026-11-28): ACTIVE, LEGACY or
+END_OF_LIFE by the dates the guide publishes [UG:model-lifecycle], [UG:model-lifecycle-legacy] and
+the model cards, or NOT_OFFERED when the guide's customization tables dropped the model without a
+date. ``lifecycle_problems`` says what that allows on a given day (UTC today by default, through
+``today_utc``): the run spec refuses a new job on anything but an ACTIVE base and a teacher past its
+end of life, and names current replacements.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -30,8 +38,11 @@ from pipeline.problems import DASH, Problem, close_matches, did_you_mean, show
 FINE_TUNING: Final = "FINE_TUNING"
 CONTINUED_PRE_TRAINING: Final = "CONTINUED_PRE_TRAINING"
 DISTILLATION: Final = "DISTILLATION"
-# REINFORCEMENT_FINE_TUNING and IMPORTED exist in the API enum [BC] but are out of scope for run specs.
-CUSTOMIZATION_TYPES: Final = (FINE_TUNING, CONTINUED_PRE_TRAINING, DISTILLATION)
+# Reinforcement fine-tuning: the model samples answers to prompts and a grader Lambda scores them
+# [UG:reinforcement-fine-tuning], customizationConfig.rftConfig [BC]. IMPORTED exists in the API enum
+# [BC] but is out of scope for run specs.
+REINFORCEMENT_FINE_TUNING: Final = "REINFORCEMENT_FINE_TUNING"
+CUSTOMIZATION_TYPES: Final = (FINE_TUNING, CONTINUED_PRE_TRAINING, DISTILLATION, REINFORCEMENT_FINE_TUNING)
 
 # Record formats; pipeline.formats holds the checker for each of these names.
 PROMPT_COMPLETION: Final = "prompt-completion"
@@ -41,6 +52,9 @@ CLAUDE_MESSAGES: Final = "claude-messages"
 PRETRAINING_TEXT: Final = "continued-pretraining"
 IMAGE_CAPTION: Final = "image-caption"
 EVALUATION_PROMPTS: Final = "evaluation-prompts"
+# Reinforcement fine-tuning prompts: OpenAI chat-completions records with a reference answer
+# [UG:rft-prepare-data].
+RFT_PROMPTS: Final = "rft-prompts"
 
 # File-size limits use decimal units: where the guides say "1 GB" this is the smaller reading, so a
 # file the preflight accepts is within the limit either way.
@@ -50,6 +64,7 @@ MB: Final = 1_000_000
 # How many validation files CreateModelCustomizationJob accepts (validationDataConfig.validators) [BC].
 MAX_VALIDATION_FILES: Final = 10
 
+ENUM: Final = "enum"  # a hyperparameter that takes one of a few strings
 _NUMBER_RE: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _INTEGER_RE: Final = re.compile(r"[+-]?\d+")
 
@@ -109,10 +124,14 @@ def _price_dict(price: Price | None) -> dict[str, Any] | None:
 
 @dataclass(frozen=True)
 class HyperParameter:
-    """One hyperparameter of CreateModelCustomizationJob. Values travel as strings on the wire [BC]."""
+    """One hyperparameter of CreateModelCustomizationJob.
+
+    Values travel as strings in ``hyperParameters`` [BC]; the reinforcement fine-tuning ones are typed
+    members of ``rftConfig.hyperParameters`` instead (``typed`` turns the checked string into them).
+    """
 
     name: str
-    type: str  # "integer" | "float"
+    type: str  # "integer" | "float" | "enum" (only ``allowed_values``)
     min: float | None
     max: float | None
     default: str | None
@@ -122,18 +141,41 @@ class HyperParameter:
     unconfirmed: str | None = None
 
     def describe_range(self) -> str:
+        if self.type == ENUM:
+            return " or ".join(repr(v) for v in self.allowed_values)
         if self.min is None and self.max is None:
             bounds = f"any {self.type} (range UNCONFIRMED)"
+        elif self.max is None:
+            kind = "an integer" if self.type == "integer" else "a number"
+            bounds = f"{kind} >= {_fmt(self.min)} (no documented maximum)"
         else:
             bounds = f"{_fmt(self.min)}{DASH}{_fmt(self.max)}"
         if self.allowed_values:
             bounds += " or " + " or ".join(repr(v) for v in self.allowed_values)
         return bounds
 
+    def typed(self, wire: str) -> int | float | str:
+        """A checked wire string as the typed request member takes it: int, float or the enum string."""
+        if wire in self.allowed_values:
+            return wire
+        if self.type == "integer":
+            return int(wire)
+        if self.type == "float":
+            return float(wire)
+        return wire
+
     def check(self, value: str, model_id: str, field_name: str) -> Problem | None:
         """The problem with a wire value, or None. ``value`` is already a string."""
         if value in self.allowed_values:
             return None
+        if self.type == ENUM:
+            return Problem(
+                field_name,
+                value,
+                self.describe_range(),
+                f"{self.name}={value!r} is not one of {self.describe_range()} for {model_id}"
+                f"{did_you_mean(value, self.allowed_values)}",
+            )
         pattern = _INTEGER_RE if self.type == "integer" else _NUMBER_RE
         if not pattern.fullmatch(value):
             kind = "an integer" if self.type == "integer" else "a number"
@@ -173,6 +215,8 @@ class RecordBounds:
     max: int | None = None
     # The maximum is a default Service Quotas value that an account may have raised.
     adjustable: bool = False
+    # Fewer records than this are accepted but below what the guide recommends (reported as a warning).
+    recommended_min: int | None = None
 
     def describe(self) -> str:
         low = f"{self.min:,}" if self.min is not None else "?"
@@ -199,8 +243,10 @@ class MediaRules:
     max_videos_per_record: int | None = None
     same_bucket_as_dataset: bool = False
     images_and_videos_exclusive: bool = False  # a dataset holds images or videos, never both
-    # Upper bound of the tokens one image costs, counted in the per-record limit (conservative).
+    # Bounds of the tokens one image costs in the per-record limit: the conservative token estimate
+    # counts the maximum, the optimistic one the minimum (see pipeline.formats).
     max_tokens_per_image: int | None = None
+    min_tokens_per_image: int | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,7 +274,12 @@ class CustomizationRules:
     media: MediaRules | None = None
     # Nova: "file names can consist of only alphanumeric characters, underscores, hyphens, slashes, and dots".
     strict_file_names: bool = False
+    # Assistant turns may carry {"reasoningContent": {"reasoningText": {"text": ...}}} blocks (Nova 2).
+    reasoning_content: bool = False
     hyperparameters_allowed: bool = True
+    # The hyperparameters of this customization type when they differ from the model's (RFT's are
+    # typed members of rftConfig.hyperParameters [BC]); None: the model's ``hyperparameters``.
+    hyperparameters: Mapping[str, HyperParameter] | None = None
     notes: tuple[str, ...] = ()
     unconfirmed: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
@@ -257,6 +308,77 @@ class Teacher:
     on_demand: bool  # usable by its plain model id or foundation-model ARN
     inference_profile: bool  # usable through a system-defined cross-Region inference profile
 
+    @property
+    def lifecycle(self) -> Lifecycle:
+        return lifecycle_of(self.model_id)
+
+
+# Lifecycle states [UG:model-lifecycle], [UG:model-lifecycle-legacy]. NOT_OFFERED is this catalog's own:
+# the model is gone from the user guide's customization tables and no lifecycle page says why.
+ACTIVE: Final = "ACTIVE"
+LEGACY: Final = "LEGACY"
+END_OF_LIFE: Final = "END_OF_LIFE"
+NOT_OFFERED: Final = "NOT_OFFERED"
+LIFECYCLE_STATES: Final = (ACTIVE, LEGACY, END_OF_LIFE, NOT_OFFERED)
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """Where a model stands in Bedrock's lifecycle, with the dates the guide publishes and their source.
+
+    An end-of-life date is published only when a model enters Legacy [UG:model-lifecycle], so a known
+    end-of-life date with no published legacy date means the model is Legacy until that date.
+    """
+
+    source: str
+    legacy: dt.date | None = None
+    end_of_life: dt.date | None = None
+    public_extended_access: dt.date | None = None
+    # The day the guide's customization tables were checked and found without the model.
+    removed_from_guide: dt.date | None = None
+    unconfirmed: str | None = None
+
+    def status(self, today: dt.date) -> str:
+        if self.end_of_life is not None and today >= self.end_of_life:
+            return END_OF_LIFE
+        if self.removed_from_guide is not None and today >= self.removed_from_guide:
+            return NOT_OFFERED
+        if self.legacy is not None:
+            return LEGACY if today >= self.legacy else ACTIVE
+        return LEGACY if self.end_of_life is not None else ACTIVE
+
+    def describe(self, today: dt.date) -> str:
+        """One line for tables: the status and the dates that matter."""
+        status = self.status(today)
+        dates = [
+            f"{label} {day.isoformat()}"
+            for label, day in (
+                ("legacy", self.legacy),
+                ("extended access", self.public_extended_access),
+                ("end of life", self.end_of_life),
+            )
+            if day is not None
+        ]
+        if self.removed_from_guide is not None:
+            dates.append(f"not in the guide's tables on {self.removed_from_guide.isoformat()}")
+        return status + (f" ({', '.join(dates)})" if dates else "")
+
+    def to_dict(self, today: dt.date) -> dict[str, Any]:
+        return {
+            "status": self.status(today),
+            "asOf": today.isoformat(),
+            "legacyDate": _iso(self.legacy),
+            "publicExtendedAccessDate": _iso(self.public_extended_access),
+            "endOfLifeDate": _iso(self.end_of_life),
+            "removedFromGuideOn": _iso(self.removed_from_guide),
+            "source": self.source,
+            "unconfirmed": self.unconfirmed,
+        }
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
 
 @dataclass(frozen=True, eq=False)
 class ModelInfo:
@@ -280,6 +402,23 @@ class ModelInfo:
         return tuple(self.customizations)
 
     @property
+    def lifecycle(self) -> Lifecycle:
+        return lifecycle_of(self.model_id)
+
+    @property
+    def on_demand_deployment_regions(self) -> tuple[str, ...]:
+        """Regions where a custom model of this base can be deployed on demand (empty: nowhere)."""
+        return ON_DEMAND_DEPLOYMENT.get(self.model_id, ())
+
+    def deploys_on_demand(self, region: str) -> bool:
+        return region in self.on_demand_deployment_regions
+
+    @property
+    def invoked_through_profile(self) -> bool:
+        """Converse on the base model needs a cross-Region inference profile id (``us.<id>``)."""
+        return self.model_id in BASE_INVOKED_THROUGH_PROFILE
+
+    @property
     def data_formats(self) -> dict[str, str]:
         return {ctype: rules.data_format for ctype, rules in self.customizations.items()}
 
@@ -295,6 +434,13 @@ class ModelInfo:
             return self.customizations[customization_type]
         except KeyError:
             raise ValueError(self.unsupported_message(customization_type)) from None
+
+    def hyperparameters_for(self, customization_type: str | None) -> Mapping[str, HyperParameter]:
+        """The hyperparameters a job of this type takes: the model's, unless the type has its own."""
+        rules = self.customizations.get(customization_type) if customization_type else None
+        if rules is not None and rules.hyperparameters is not None:
+            return rules.hyperparameters
+        return self.hyperparameters
 
     def validation_allowed(self, customization_type: str = FINE_TUNING) -> bool:
         return self.supports(customization_type) and self.rules(customization_type).validation_allowed
@@ -316,6 +462,7 @@ class ModelInfo:
         problems: list[Problem] = []
         normalized: dict[str, str] = {}
         rules = self.customizations.get(customization_type)
+        specs = self.hyperparameters_for(customization_type)
         if rules is not None and not rules.hyperparameters_allowed and values:
             problems.append(
                 Problem(
@@ -329,16 +476,16 @@ class ModelInfo:
             return normalized, problems
         for name, raw in values.items():
             field_name = f"{field_prefix}.{name}"
-            spec = self.hyperparameters.get(name)
+            spec = specs.get(name)
             if spec is None:
-                known = ", ".join(self.hyperparameters) or "none"
+                known = ", ".join(specs) or "none"
                 problems.append(
                     Problem(
                         field_name,
                         raw,
                         known,
-                        f"unknown hyperparameter {name!r} for {self.model_id}"
-                        f"{did_you_mean(name, self.hyperparameters)}; allowed: {known}",
+                        f"unknown hyperparameter {name!r} for {self.model_id} ({customization_type})"
+                        f"{did_you_mean(name, specs)}; allowed: {known}",
                     )
                 )
                 continue
@@ -360,7 +507,7 @@ class ModelInfo:
                 continue
             normalized[name] = wire
         if rules is None or rules.hyperparameters_allowed:
-            for spec in self.hyperparameters.values():
+            for spec in specs.values():
                 if spec.required and spec.name not in values:
                     problems.append(
                         Problem(
@@ -373,40 +520,61 @@ class ModelInfo:
                     )
         return normalized, problems
 
-    def effective_hyperparameter(self, name: str, values: Mapping[str, str]) -> str | None:
-        """The value Bedrock will use: the given one or the documented default."""
+    def effective_hyperparameter(
+        self, name: str, values: Mapping[str, str], customization_type: str | None = None
+    ) -> str | None:
+        """The value Bedrock will use: the given one or the documented default (None: unknown)."""
         if name in values:
             return values[name]
-        spec = self.hyperparameters.get(name)
+        spec = self.hyperparameters_for(customization_type).get(name)
         return spec.default if spec is not None else None
 
-    def to_dict(self) -> dict[str, Any]:
+    def typed_hyperparameters(self, values: Mapping[str, str], customization_type: str) -> dict[str, Any]:
+        """Checked wire strings as typed values (int, float, enum string), for RFT's typed members [BC]."""
+        specs = self.hyperparameters_for(customization_type)
+        return {name: specs[name].typed(value) if name in specs else value for name, value in values.items()}
+
+    def to_dict(self, *, today: dt.date | None = None) -> dict[str, Any]:
+        """Everything about the model as JSON; the lifecycle status is as of ``today`` (UTC by default)."""
         return {
             "modelId": self.model_id,
             "name": self.name,
             "provider": self.provider,
             "regions": list(self.regions),
+            "lifecycle": self.lifecycle.to_dict(today or today_utc()),
             "customizationTypes": list(self.customization_types),
             "dataFormats": self.data_formats,
             "distillationTeachers": list(self.distillation_teachers),
             "inputModalities": list(self.input_modalities),
             "outputModalities": list(self.output_modalities),
-            "hyperParameters": {
-                name: {
-                    "type": hp.type,
-                    "min": hp.min,
-                    "max": hp.max,
-                    "default": hp.default,
-                    "required": hp.required,
-                    "allowedValues": list(hp.allowed_values),
-                    "unconfirmed": hp.unconfirmed,
-                }
-                for name, hp in self.hyperparameters.items()
+            "hyperParameters": _hyperparameters_dict(self.hyperparameters),
+            # Customization types whose hyperparameters differ from the model's (RFT's typed ones).
+            "hyperParametersByType": {
+                ctype: _hyperparameters_dict(rules.hyperparameters)
+                for ctype, rules in self.customizations.items()
+                if rules.hyperparameters is not None
             },
             "prices": self.prices.to_dict(),
+            "onDemandDeploymentRegions": list(self.on_demand_deployment_regions),
+            "baseInvokedThroughProfile": self.invoked_through_profile,
             "notes": list(self.notes),
             "unconfirmed": list(self.all_unconfirmed()),
         }
+
+
+def _hyperparameters_dict(specs: Mapping[str, HyperParameter]) -> dict[str, Any]:
+    return {
+        name: {
+            "type": hp.type,
+            "min": hp.min,
+            "max": hp.max,
+            "default": hp.default,
+            "required": hp.required,
+            "allowedValues": list(hp.allowed_values),
+            "unconfirmed": hp.unconfirmed,
+        }
+        for name, hp in specs.items()
+    }
 
 
 def wire_value(raw: Any) -> str | None:
@@ -618,8 +786,9 @@ def _llama_distillation() -> CustomizationRules:
 _LLAMA_VISION_MEDIA: Final = MediaRules(
     image_formats=_IMAGE_FORMATS,
     # Images cost min(2,max(H//560,1))*min(2,max(W//560,1))*1601 tokens, i.e. 1,601 to 6,404 [UG]. Image sizes
-    # are not read, so the per-record limit counts the maximum.
+    # are not read, so the conservative estimate counts the maximum and the optimistic one the minimum.
     max_tokens_per_image=6_404,
+    min_tokens_per_image=1_601,
 )
 
 
@@ -779,6 +948,210 @@ def _nova(
     )
 
 
+# Amazon Nova 2 Lite. Its Bedrock SFT page [UG:nova-2-sft-data-prep] and the Nova 2 guide
+# [NOVA2:fine-tune-prepare-data-understanding], [NOVA2:nova-data-prep-sft-2] differ on media formats
+# (the Bedrock page omits webp and webm): the Bedrock list is enforced.
+_NOVA2_SOURCES: Final = (
+    "[UG:custom-model-fine-tuning]",
+    "[UG:nova-2-sft-data-prep]",
+    "[NOVA2:fine-tune-prepare-data-understanding]",
+    "[NOVA2:nova-data-prep-sft-2]",
+    "[NOVA2:customize-fine-tune-hyperparameters]",
+)
+_NOVA2_MEDIA: Final = MediaRules(
+    image_formats=("png", "jpeg", "gif"),
+    video_formats=("mov", "mkv", "mp4"),
+    max_images_per_record=10,
+    max_videos_per_record=1,
+    same_bucket_as_dataset=True,
+    images_and_videos_exclusive=True,
+)
+# The Bedrock hyperparameter page [UG:cm-hp-nova-mm] covers Nova 1 only; these ranges are the Nova 2
+# guide's [NOVA2:customize-fine-tune-hyperparameters].
+_NOVA2_HYPERPARAMETERS: Final = (
+    HyperParameter("epochCount", "integer", 1, 5, "2", source="[NOVA2:customize-fine-tune-hyperparameters]"),
+    HyperParameter(
+        "learningRate", "float", 1e-6, 1e-4, "1e-05", source="[NOVA2:customize-fine-tune-hyperparameters]"
+    ),
+    HyperParameter(
+        "learningRateWarmupSteps",
+        "integer",
+        0,
+        20,
+        "10",
+        source="[NOVA2:customize-fine-tune-hyperparameters]",
+    ),
+)
+
+
+# Reinforcement fine-tuning of Nova 2 Lite. Names, types and bounds are botocore's RFTHyperParameters
+# [BC] (typed members, not strings); the only documented default is the 4 responses sampled per prompt
+# (an earlier revision of [UG:reinforcement-fine-tuning]). The other defaults are whatever Bedrock
+# chooses when a member is left out (the console says "use default values" without listing them).
+_RFT_SOURCE: Final = "[BC] RFTHyperParameters"
+_NOVA2_RFT_HYPERPARAMETERS: Final = (
+    HyperParameter("epochCount", "integer", 1, 50, None, source=_RFT_SOURCE),
+    HyperParameter("batchSize", "integer", 16, 512, None, source=_RFT_SOURCE),
+    HyperParameter("learningRate", "float", 1e-7, 1e-3, None, source=_RFT_SOURCE),
+    # botocore gives no bounds for the two token counts: at least 1 is the only rule enforced.
+    HyperParameter(
+        "maxPromptLength",
+        "integer",
+        1,
+        None,
+        None,
+        source=_RFT_SOURCE,
+        unconfirmed="maximum and default UNCONFIRMED (botocore sets no bounds)",
+    ),
+    HyperParameter(
+        "trainingSamplePerPrompt",
+        "integer",
+        2,
+        16,
+        "4",
+        source=f"{_RFT_SOURCE}; default from an earlier revision of [UG:reinforcement-fine-tuning]",
+        unconfirmed="default 4: the current page no longer states it",
+    ),
+    HyperParameter(
+        "inferenceMaxTokens",
+        "integer",
+        1,
+        None,
+        None,
+        source=_RFT_SOURCE,
+        unconfirmed="maximum and default UNCONFIRMED (botocore sets no bounds)",
+    ),
+    # botocore's enum; the Nova RFT page for SageMaker recipes [UG:nova-rft] says those have no
+    # "medium": that page is about SageMaker training jobs, the API's enum is what Bedrock validates.
+    HyperParameter(
+        "reasoningEffort",
+        ENUM,
+        None,
+        None,
+        None,
+        allowed_values=("low", "medium", "high"),
+        source=f"{_RFT_SOURCE} ReasoningEffort enum",
+    ),
+    HyperParameter("evalInterval", "integer", 1, 100, None, source=_RFT_SOURCE),
+)
+_RFT_SOURCES: Final = (
+    "[UG:reinforcement-fine-tuning]",
+    "[UG:rft-prepare-data]",
+    "[UG:rft-submit-job]",
+    "[UG:rft-access-security]",
+    "[UG:nova-rft]",
+    "[BC] CustomizationConfig.rftConfig",
+    "[ABS] bedrock-reinforcement-fine-tuning",
+)
+
+
+def _nova2_rft() -> CustomizationRules:
+    return CustomizationRules(
+        customization_type=REINFORCEMENT_FINE_TUNING,
+        data_format=RFT_PROMPTS,
+        # The console and an AWS sample pass validation data to RFT jobs, but no page says how the job
+        # uses it or what it may hold: not offered (see unconfirmed).
+        validation_allowed=False,
+        # "A minimum of 100 records in training dataset"; "a maximum of 20K prompts" [UG:rft-prepare-data].
+        training_records=RecordBounds(100, 20_000),
+        # Nova's reserved strings fail fine-tuning jobs; whether they fail RFT is not documented.
+        reserved_strings=NOVA_RESERVED,
+        reserved_strings_enforced=False,
+        media=None,  # "Current limitation: Text only" [UG:nova-rft]
+        strict_file_names=True,
+        hyperparameters=_hp(_NOVA2_RFT_HYPERPARAMETERS),
+        notes=(
+            "One prompt per line in the OpenAI chat-completions shape: messages with an optional "
+            "system turn and one user turn (string content), no assistant answer; a reference_answer "
+            "(any JSON value) the grader scores against; any other key reaches the grader in the "
+            "sample's metadata.",
+            "The grader is a Lambda function: the stack's built-in grader or the team's own "
+            "(run spec 'grader'); it must answer within Lambda's 15 minutes.",
+            "Hyperparameters are typed values of rftConfig.hyperParameters, not strings.",
+            _NOVA_RESERVED_NOTE,
+        ),
+        unconfirmed=(
+            "Validation data: the console offers it and an AWS sample passes validationDataConfig, but "
+            "how an RFT job uses it is not documented: not offered.",
+            "Multi-turn prompts: the Bedrock overview says RFT supports multi-turn interactions, the "
+            "Nova RFT page says single-turn only: one user turn is enforced.",
+            "String content only: OpenAI content-part lists appear only in SageMaker's RFT evaluation pages.",
+            "Whether Nova's reserved strings fail an RFT job is not documented: reported as warnings.",
+            "No per-prompt token limit is documented (maxPromptLength is a hyperparameter without bounds).",
+            "'20K prompts' is enforced as 20,000.",
+            "Hyperparameter defaults other than trainingSamplePerPrompt=4 are not documented: a value left "
+            "out is Bedrock's choice.",
+            "RFT pricing is not in any stored source (a third party says it is billed per hour of the "
+            "workflow): no training cost is estimated.",
+        ),
+        sources=_RFT_SOURCES,
+    )
+
+
+def _nova2_lite() -> ModelInfo:
+    fine_tuning = CustomizationRules(
+        customization_type=FINE_TUNING,
+        data_format=CONVERSATION,
+        # "Providing a validation set ... will not be supported during SFT training" [UG:nova-2-sft-data-prep]
+        validation_allowed=False,
+        # Minimum 8 and maximum 20k samples [NOVA2:nova-data-prep-sft-2]; both guides recommend at least 200.
+        training_records=RecordBounds(8, 20_000, recommended_min=200),
+        token_limits=(TokenLimit(32_000),),
+        reserved_strings=NOVA_RESERVED,
+        media=_NOVA2_MEDIA,
+        strict_file_names=True,
+        reasoning_content=True,
+        notes=(
+            "Assistant turns may hold reasoning: "
+            '{"reasoningContent": {"reasoningText": {"text": "..."}}}, text only; '
+            "the training loss then covers the reasoning tokens too.",
+            "Tool use (toolUse/toolResult blocks, toolConfig) is not supported by Nova 2 SFT on Bedrock.",
+            "A dataset holds text only, text with images, or text with videos; one record never holds both.",
+            "AWS recommends 2,000-10,000 samples and at least 200.",
+            "Suggested learningRateWarmupSteps: dataset size / 160.",
+            "File names may contain only letters, digits, _, -, / and .",
+            _NOVA_RESERVED_NOTE,
+        ),
+        unconfirmed=(
+            "Media formats: the Bedrock page lists png, jpeg, gif and mov, mkv, mp4; the Nova 2 guide "
+            "adds webp and webm. Only the Bedrock list is accepted.",
+            "Record minimum: the Bedrock page's guideline table says 'Minimum samples: 200', the Nova 2 "
+            "guide's constraint table 8 (recommending 200): 8 is enforced, fewer than 200 is a warning.",
+            "Context length '32k' is enforced as 32,000 tokens.",
+            "The guide mentions a reasoning_enabled training setting; how it reaches "
+            "CreateModelCustomizationJob is not documented, so it is not offered.",
+            "Training file size limits are not documented.",
+        ),
+        sources=_NOVA2_SOURCES,
+    )
+    return ModelInfo(
+        model_id="amazon.nova-2-lite-v1:0:256k",
+        name="Amazon Nova 2 Lite",
+        provider="Amazon",
+        regions=("us-east-1",),
+        customizations=_freeze({FINE_TUNING: fine_tuning, REINFORCEMENT_FINE_TUNING: _nova2_rft()}),
+        hyperparameters=_hp(_NOVA2_HYPERPARAMETERS),
+        input_modalities=("text", "image", "video"),
+        output_modalities=("text",),
+        prices=Prices(
+            training=Price(
+                0.00378,
+                "USD per 1K tokens",
+                "2026-08",
+                "[3P] third-party reading quoted in bedrock.md section 12",
+            ),
+        ),
+        notes=("Images and videos must be in the same S3 bucket as the dataset.",),
+        unconfirmed=(
+            "The training price is a third-party reading (UNCONFIRMED); storage, on-demand and Provisioned "
+            "Throughput prices are not in any stored source.",
+            "Hyperparameter ranges come from the Nova 2 guide; the Bedrock hyperparameter page does not list "
+            "Nova 2 Lite.",
+        ),
+        sources=_NOVA2_SOURCES,
+    )
+
+
 def _llama(
     model_id: str,
     name: str,
@@ -832,6 +1205,7 @@ _MODELS: Final[tuple[ModelInfo, ...]] = (
         Prices(**_on_demand(0.80, 3.20)),
         ("text", "image", "video"),
     ),
+    _nova2_lite(),
     _image_caption_model(
         "amazon.nova-canvas-v1:0",
         "Amazon Nova Canvas",
@@ -1132,6 +1506,136 @@ TEACHERS: Final[Mapping[str, Teacher]] = MappingProxyType(
     }
 )
 
+# Custom models of these bases can be served on demand through CreateCustomModelDeployment (billed
+# per token, no purchase), in these regions only, for models customized on or after 2025-07-16
+# [UG:deploy-custom-model-on-demand] (checked 2026-11-28); the Nova guide adds that full-rank
+# fine-tunes and Canvas are excluded [NOVA:custom-fine-tune-odi]. Every other base needs Provisioned
+# Throughput to be invoked at all.
+ON_DEMAND_DEPLOYMENT_SOURCE: Final = "[UG:deploy-custom-model-on-demand], checked 2026-11-28"
+ON_DEMAND_DEPLOYMENT: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "amazon.nova-micro-v1:0:128k": ("us-east-1",),
+        "amazon.nova-lite-v1:0:300k": ("us-east-1",),
+        "amazon.nova-pro-v1:0:300k": ("us-east-1",),
+        "amazon.nova-2-lite-v1:0:256k": ("us-east-1",),
+        "meta.llama3-3-70b-instruct-v1:0:128k": ("us-west-2",),
+    }
+)
+# Bases that Converse serves on demand only through a system-defined cross-Region inference profile
+# (``us.<model id>``), not by the plain model id. Llama 3.2 and 3.3 are offered that way in
+# us-west-2 (UNCONFIRMED per model: GetFoundationModel's inferenceTypesSupported is the live answer);
+# the Nova 1 models and Llama 3.1 answer by plain id in their customization regions. Nova 2 Lite is
+# offered through cross-Region profiles only (its model card lists no single-Region availability).
+BASE_INVOKED_THROUGH_PROFILE: Final = frozenset(
+    {
+        "amazon.nova-2-lite-v1:0:256k",
+        "meta.llama3-2-1b-instruct-v1:0:128k",
+        "meta.llama3-2-3b-instruct-v1:0:128k",
+        "meta.llama3-2-11b-instruct-v1:0:128k",
+        "meta.llama3-2-90b-instruct-v1:0:128k",
+        "meta.llama3-3-70b-instruct-v1:0:128k",
+    }
+)
+
+# --------------------------------------------------------------------------------------------------
+# Lifecycle of every catalog model and teacher, checked on 2026-11-28
+# --------------------------------------------------------------------------------------------------
+
+LIFECYCLE_CHECKED: Final = dt.date(2026, 11, 28)
+_LEGACY_TABLE: Final = "[UG:model-lifecycle-legacy]"
+_FINE_TUNING_TABLE: Final = "[UG:custom-model-fine-tuning]"
+# The Llama 3.2 cards read "Model lifecycle: Legacy" and "Model EOL date: July 7, 2026" (1B, 11B and
+# 90B read; the 3B card was not). The fine-tuning table still lists Llama 3.2: the cards are later.
+_LLAMA_32_EOL: Final = Lifecycle(
+    "[UG:model-card-meta-llama-3-2-11b-instruct] and the 1B and 90B cards",
+    end_of_life=dt.date(2026, 7, 7),
+    unconfirmed="legacy start not published; 3B's date taken from the other Llama 3.2 cards",
+)
+# "Model lifecycle: Legacy", "Model EOL date: March 30, 2027".
+_LLAMA_33: Final = Lifecycle(
+    "[UG:model-card-meta-llama-3-3-70b-instruct]",
+    end_of_life=dt.date(2027, 3, 30),
+    unconfirmed="legacy start not published (on or before 2026-09-30, 6 months before end of life)",
+)
+
+
+def _active(card: str) -> Lifecycle:
+    """A model whose card says "Model lifecycle: Active" with no end-of-life date."""
+    return Lifecycle(f"[UG:model-card-{card}]")
+
+
+def _not_offered(name: str) -> Lifecycle:
+    # Gone from the fine-tuning table; no lifecycle page dates it. A third party reports Titan Text gone
+    # from ListFoundationModels.
+    return Lifecycle(
+        f"{_FINE_TUNING_TABLE} no longer lists {name}",
+        removed_from_guide=LIFECYCLE_CHECKED,
+        unconfirmed="no lifecycle date published; refused as not offered",
+    )
+
+
+LIFECYCLE: Final[Mapping[str, Lifecycle]] = MappingProxyType(
+    {
+        "amazon.nova-micro-v1:0:128k": _active("amazon-nova-micro"),
+        "amazon.nova-lite-v1:0:300k": _active("amazon-nova-lite"),
+        "amazon.nova-pro-v1:0:300k": _active("amazon-nova-pro"),
+        "amazon.nova-2-lite-v1:0:256k": _active("amazon-nova-2-lite"),
+        "amazon.nova-canvas-v1:0": Lifecycle(
+            _LEGACY_TABLE, legacy=dt.date(2026, 3, 30), end_of_life=dt.date(2026, 9, 30)
+        ),
+        "amazon.titan-text-express-v1:0:8k": _not_offered("Titan Text G1 - Express"),
+        "amazon.titan-text-lite-v1:0:4k": _not_offered("Titan Text G1 - Lite"),
+        "amazon.titan-image-generator-v1:0": _not_offered("Titan Image Generator G1 (v1)"),
+        # The card reads "Model lifecycle: Legacy", "Model EOL date: June 30, 2026"; the fine-tuning table
+        # still lists the model, the card is taken as the later fact.
+        "amazon.titan-image-generator-v2:0": Lifecycle(
+            "[UG:model-card-amazon-titan-image-generator-g1-v2]",
+            end_of_life=dt.date(2026, 6, 30),
+            unconfirmed="legacy start not published",
+        ),
+        "amazon.titan-embed-image-v1:0": _active("amazon-titan-multimodal-embeddings-g1"),
+        # The fine-tuning table still lists it; the lifecycle table and its card give these dates.
+        "anthropic.claude-3-haiku-20240307-v1:0:200k": Lifecycle(
+            _LEGACY_TABLE,
+            legacy=dt.date(2026, 3, 10),
+            public_extended_access=dt.date(2026, 6, 10),
+            end_of_life=dt.date(2026, 9, 10),
+        ),
+        "meta.llama3-1-8b-instruct-v1:0:128k": _active("meta-llama-3-1-8b-instruct"),
+        "meta.llama3-1-70b-instruct-v1:0:128k": _active("meta-llama-3-1-70b-instruct"),
+        "meta.llama3-2-1b-instruct-v1:0:128k": _LLAMA_32_EOL,
+        "meta.llama3-2-3b-instruct-v1:0:128k": _LLAMA_32_EOL,
+        "meta.llama3-2-11b-instruct-v1:0:128k": _LLAMA_32_EOL,
+        "meta.llama3-2-90b-instruct-v1:0:128k": _LLAMA_32_EOL,
+        "meta.llama3-3-70b-instruct-v1:0:128k": _LLAMA_33,
+        # Distillation teachers, by their on-demand ids.
+        "amazon.nova-pro-v1:0": _active("amazon-nova-pro"),
+        "amazon.nova-premier-v1:0": Lifecycle(
+            _LEGACY_TABLE, legacy=dt.date(2026, 3, 13), end_of_life=dt.date(2026, 9, 14)
+        ),
+        # The card reads "Model lifecycle: Legacy" and "Model EOL date: Legacy: July 7, 2026". Read as the
+        # end-of-life date, like the Llama 3.2 cards of the same revision and an AWS Labs lifecycle table;
+        # the model is also absent from the table of Legacy models, which omits models past end of life.
+        # The other reading (Legacy since 2026-07-07, end of life undated) would still allow it as a teacher.
+        "meta.llama3-1-405b-instruct-v1:0": Lifecycle(
+            "[UG:model-card-meta-llama-3-1-405b-instruct]",
+            end_of_life=dt.date(2026, 7, 7),
+            unconfirmed="the card's 'Model EOL date: Legacy: July 7, 2026' is read as the end-of-life date",
+        ),
+        "meta.llama3-1-70b-instruct-v1:0": _active("meta-llama-3-1-70b-instruct"),
+        "meta.llama3-3-70b-instruct-v1:0": _LLAMA_33,
+    }
+)
+_UNKNOWN_LIFECYCLE: Final = Lifecycle(
+    "no lifecycle recorded in the catalog", unconfirmed="Lifecycle status UNCONFIRMED; treated as ACTIVE."
+)
+
+
+def lifecycle_of(model_id: str) -> Lifecycle:
+    """The lifecycle of a catalog model or teacher id (an unknown id counts as ACTIVE, UNCONFIRMED)."""
+    return LIFECYCLE.get(model_id, _UNKNOWN_LIFECYCLE)
+
+
 _BY_ID: Final[Mapping[str, ModelInfo]] = MappingProxyType({m.model_id: m for m in _MODELS})
 
 
@@ -1218,9 +1722,17 @@ def parse_teacher(identifier: str) -> TeacherRef:
 
 
 def check_teacher(
-    identifier: str, student: ModelInfo, region: str, *, field_name: str = "teacher"
+    identifier: str,
+    student: ModelInfo,
+    region: str,
+    *,
+    field_name: str = "teacher",
+    today: dt.date | None = None,
 ) -> list[Problem]:
-    """Every reason a teacher/student/region combination would be refused."""
+    """Every reason a teacher/student/region combination would be refused, end of life included.
+
+    ``today`` is the day of the lifecycle check (UTC today by default).
+    """
     ref = parse_teacher(identifier)
     allowed = ", ".join(student.distillation_teachers) or "none"
     if ref.application_profile:
@@ -1303,4 +1815,187 @@ def check_teacher(
                 f"the {ref.geography}. inference profile does not serve {region}",
             )
         )
+    for problem in lifecycle_problems(
+        teacher, purpose=TEACHER_USE, today=today, field=field_name, student=student
+    ):
+        problems.append(replace(problem, value=identifier))
     return problems
+
+
+# --------------------------------------------------------------------------------------------------
+# Lifecycle rules: what a Legacy or end-of-life model may still be used for
+# --------------------------------------------------------------------------------------------------
+
+# What a model is about to be used for.
+NEW_CUSTOMIZATION: Final = "customization"  # a new customization job on this base model
+THROUGHPUT_PURCHASE: Final = "throughput"  # a new Provisioned Throughput for this base or its custom model
+ON_DEMAND_DEPLOYMENT_OF_CUSTOM_MODEL: Final = "deployment"  # a new on-demand deployment of a custom model
+TEACHER_USE: Final = "teacher"  # the teacher of a distillation job
+PURPOSES: Final = (NEW_CUSTOMIZATION, THROUGHPUT_PURCHASE, ON_DEMAND_DEPLOYMENT_OF_CUSTOM_MODEL, TEACHER_USE)
+
+# A Legacy model accepts no new fine-tuning job and no new Provisioned Throughput, but custom models made
+# before may get new on-demand deployments; at end of life every request fails [UG:model-lifecycle]. A
+# Legacy teacher is still served to existing users (new customers may be refused: not checked here).
+_REFUSED: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
+    {
+        NEW_CUSTOMIZATION: frozenset({LEGACY, END_OF_LIFE, NOT_OFFERED}),
+        THROUGHPUT_PURCHASE: frozenset({LEGACY, END_OF_LIFE}),
+        ON_DEMAND_DEPLOYMENT_OF_CUSTOM_MODEL: frozenset({END_OF_LIFE}),
+        TEACHER_USE: frozenset({END_OF_LIFE}),
+    }
+)
+_WHAT: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        NEW_CUSTOMIZATION: "a new customization job",
+        THROUGHPUT_PURCHASE: "a new Provisioned Throughput",
+        ON_DEMAND_DEPLOYMENT_OF_CUSTOM_MODEL: "a new on-demand deployment",
+        TEACHER_USE: "distillation as the teacher",
+    }
+)
+_LIFECYCLE_RULE: Final = "[UG:model-lifecycle]"
+
+
+def today_utc() -> dt.date:
+    """Today's date in UTC: the default day of every lifecycle check (tests replace this function)."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+def usable_for(model_id: str, purpose: str, today: dt.date | None = None) -> bool:
+    """Whether the lifecycle allows ``purpose`` for a catalog model or teacher id on ``today``."""
+    return lifecycle_of(model_id).status(today or today_utc()) not in _REFUSED[purpose]
+
+
+def lifecycle_problems(
+    model: ModelInfo | Teacher | str,
+    *,
+    purpose: str,
+    today: dt.date | None = None,
+    field: str = "baseModel",
+    customization_type: str | None = None,
+    student: ModelInfo | None = None,
+) -> list[Problem]:
+    """Why ``model`` cannot be used for ``purpose`` on ``today`` (UTC by default); empty when it can.
+
+    ``model`` is a catalog model, a teacher, or an id (teacher ids may be profile ids or ARNs).
+    ``customization_type`` and ``student`` narrow the replacement suggested in the message.
+    """
+    if purpose not in _REFUSED:
+        raise ValueError(f"purpose must be one of {', '.join(PURPOSES)}, not {purpose!r}")
+    day = today or today_utc()
+    value, model_id, name = _lifecycle_subject(model)
+    lifecycle = lifecycle_of(model_id)
+    status = lifecycle.status(day)
+    if status not in _REFUSED[purpose]:
+        return []
+    info = _BY_ID.get(model_id)
+    if purpose == TEACHER_USE or info is None:
+        alternatives = _teacher_alternatives(model_id, student, day)
+    else:
+        alternatives = current_alternatives(info, customization_type=customization_type, today=day)
+    what = _WHAT[purpose]
+    subject = f"{model_id} ({name})" if name else model_id
+    if status == END_OF_LIFE:
+        assert lifecycle.end_of_life is not None
+        legacy = f", Legacy since {lifecycle.legacy.isoformat()}" if lifecycle.legacy else ""
+        reason = (
+            f"{subject} reached end of life on {lifecycle.end_of_life.isoformat()}{legacy} "
+            f"({lifecycle.source}): Bedrock no longer serves it, so it cannot be used for {what}"
+        )
+    elif status == LEGACY:
+        since = f"since {lifecycle.legacy.isoformat()}" if lifecycle.legacy else "(since an unpublished date)"
+        until = (
+            f"end of life on {lifecycle.end_of_life.isoformat()}"
+            if lifecycle.end_of_life
+            else "end of life not yet dated"
+        )
+        reason = (
+            f"{subject} is Legacy {since}, {until} ({lifecycle.source}): a Legacy model cannot be used "
+            f"for {what} {_LIFECYCLE_RULE}"
+        )
+    else:
+        assert lifecycle.removed_from_guide is not None
+        reason = (
+            f"{subject} is no longer offered for customization: checked on "
+            f"{lifecycle.removed_from_guide.isoformat()}, {lifecycle.source}"
+        )
+    note = f" (UNCONFIRMED: {lifecycle.unconfirmed})" if lifecycle.unconfirmed else ""
+    return [
+        Problem(
+            field,
+            value,
+            ", ".join(alternatives) or "a current model",
+            f"{reason}{note}; {_suggestion(alternatives, purpose, customization_type, student)}",
+        )
+    ]
+
+
+def current_alternatives(
+    model: ModelInfo,
+    *,
+    customization_type: str | None = None,
+    today: dt.date | None = None,
+    purpose: str = NEW_CUSTOMIZATION,
+    limit: int = 3,
+) -> tuple[str, ...]:
+    """Catalog models usable for ``purpose`` today that can replace ``model``.
+
+    Candidates support the customization type (any of the model's when None), take at least the model's
+    input modalities and produce the same output. The same provider comes first, then models customizable
+    in one of the same regions, then catalog order.
+    """
+    day = today or today_utc()
+    types = (customization_type,) if customization_type else model.customization_types
+    inputs = set(model.input_modalities)
+    candidates = [
+        m
+        for m in _MODELS
+        if m.model_id != model.model_id
+        and usable_for(m.model_id, purpose, day)
+        and any(m.supports(t) for t in types)
+        and inputs <= set(m.input_modalities)
+        and m.output_modalities == model.output_modalities
+    ]
+    order = {m.model_id: i for i, m in enumerate(_MODELS)}
+    candidates.sort(
+        key=lambda m: (
+            m.provider != model.provider,
+            not set(m.regions) & set(model.regions),
+            order[m.model_id],
+        )
+    )
+    return tuple(m.model_id for m in candidates[:limit])
+
+
+def _teacher_alternatives(model_id: str, student: ModelInfo | None, day: dt.date) -> tuple[str, ...]:
+    return tuple(
+        t.model_id
+        for t in TEACHERS.values()
+        if t.model_id != model_id
+        and usable_for(t.model_id, TEACHER_USE, day)
+        and (student is None or student.model_id in t.students)
+    )
+
+
+def _suggestion(
+    alternatives: tuple[str, ...], purpose: str, customization_type: str | None, student: ModelInfo | None
+) -> str:
+    if purpose == TEACHER_USE:
+        if alternatives:
+            return f"use a current teacher instead: {' or '.join(alternatives)}"
+        taught = f" for {student.model_id}" if student is not None else ""
+        return f"no current teacher in the catalog{taught}; fine-tune the student instead"
+    kind = f" with {customization_type}" if customization_type else ""
+    if alternatives:
+        return f"use a current model{kind} instead, e.g. {' or '.join(alternatives)}"
+    return f"no current catalog model{kind} takes its place (run `bedrock-customize models`)"
+
+
+def _lifecycle_subject(model: ModelInfo | Teacher | str) -> tuple[str, str, str]:
+    """(value as given, catalog or teacher id, display name) for a model, a teacher or an id."""
+    if isinstance(model, ModelInfo | Teacher):
+        return model.model_id, model.model_id, model.name
+    info = _BY_ID.get(model)
+    if info is not None:
+        return model, model, info.name
+    ref = parse_teacher(model)
+    return model, ref.model_id, ref.teacher.name if ref.teacher is not None else ""

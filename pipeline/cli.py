@@ -14,16 +14,20 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pipeline import __version__
 from pipeline.catalog import CUSTOMIZATION_TYPES, FINE_TUNING, UnknownModelError, get_model
 from pipeline.datasets import DEFAULT_MAX_ERRORS, PreflightReport, preflight, validate_files
 from pipeline.operate.commands import register as register_operations
+from pipeline.operate.grader import add_grader_parser
 from pipeline.problems import Problem
-from pipeline.runspec import RunSpecError, load_run_spec_data
+from pipeline.runspec import RunSpec, RunSpecError, load_run_spec_data, parse_run_spec
 from pipeline.simulation.cli import add_simulate_parser
 from pipeline.sources import SourceAccessError
+
+if TYPE_CHECKING:
+    from pipeline.pricelist import PriceBook
 
 EXIT_OK: Final = 0
 EXIT_OPERATIONAL: Final = 1
@@ -56,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_check(commands)
     register_operations(commands)
     add_simulate_parser(commands)
+    add_grader_parser(commands)
     return parser
 
 
@@ -195,12 +200,21 @@ def _add_check(commands: Any) -> None:
         "check",
         help="validate a run spec and every dataset it names",
         description="Validate a run spec (YAML or JSON) and all of its datasets: model, region, "
-        "customization type, hyperparameters, teacher, evaluation bar, throughput and approval policy, "
-        "tags, then every training, validation and evaluation-prompt file.",
+        "customization type, hyperparameters, teacher, evaluation bar, serving (on-demand, provisioned "
+        "or none) and approval policy, tags, then every training, validation and evaluation-prompt file. "
+        "`bedrock-customize estimate` prices the evaluation and the serving apart. When AWS can be "
+        "reached with your credentials, Bedrock is asked live (GetFoundationModel) whether the base model "
+        "and teacher are ACTIVE and offer the customization type in the region, and prices come from the "
+        "AWS Price List API; otherwise the catalog's facts are used. The output says which.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("run_spec", metavar="RUN_SPEC", help="run spec file (.yaml, .yml or .json)")
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="ask AWS nothing: no live model check, the catalog's prices (also BEDROCK_CUSTOMIZE_OFFLINE=1)",
+    )
     _add_output_options(parser)
     parser.set_defaults(handler=cmd_check)
 
@@ -214,7 +228,66 @@ def cmd_check(args: argparse.Namespace) -> int:
     report = preflight(
         data, base_dir=path.resolve().parent, max_errors=args.max_errors, spec_source=str(path)
     )
-    return _emit_report(args, report)
+    spec = parse_run_spec(data, base_dir=path.resolve().parent).spec if report.spec is not None else None
+    extra: dict[str, Any] = {}
+    live_line = None
+    book = None
+    if spec is not None:
+        # What Bedrock says live (or why it was not asked), then prices from the Price List API.
+        from pipeline.operate import livecheck, prices
+        from pipeline.operate.errors import OperateError, report_error
+
+        try:
+            checked = livecheck.run(spec, offline=args.offline) if report.ok else livecheck.not_made(spec)
+        except OperateError as error:
+            return report_error(error, as_json=args.json)
+        report.spec_problems.extend(checked.problems)
+        extra["liveCheck"] = checked.to_dict()
+        live_line = checked.line()
+        if report.ok:
+            book = prices.load(spec.region, offline=args.offline)
+            prices.reprice_report(report, spec, book)
+            extra["prices"] = book.to_dict(spec.model)
+    code = _emit_report(args, report, extra)
+    if not args.json:
+        if live_line:
+            print(live_line)
+        if report.ok and spec is not None:
+            sys.stdout.write(_run_plan_text(spec, path, report, book))
+    return code
+
+
+def _run_plan_text(spec: RunSpec, path: Path, report: PreflightReport, book: PriceBook | None) -> str:
+    """What the run evaluates on and how it serves, each with its cost: the money before the start."""
+    from pipeline import costs, plan
+    from pipeline.operate.estimate import evaluation_text, serving_text
+    from pipeline.operate.output import usd
+    from pipeline.runspec import THROUGHPUT_VEHICLE
+
+    prices_text = (
+        book.describe(spec.model)
+        if book is not None
+        else "the catalog's dated prices (each with its own source and date)"
+    )
+    if book is not None:
+        spec = book.priced_spec(spec)
+    epochs = costs.epochs_for(spec.model, spec.customization_type, spec.hyper_parameters)
+    numbers = plan.estimate(spec, report.totals().get("trainingTokens"), epochs)
+    evaluation = evaluation_text(spec)
+    if spec.evaluation_vehicle == THROUGHPUT_VEHICLE and spec.serving_reuses_evaluation_throughput:
+        evaluation += " (its hours count as serving)"
+    elif spec.evaluation_vehicle != "none":
+        evaluation += f"; estimate {usd(numbers.get('evaluationUsd'))}"
+    serving = serving_text(spec)
+    if spec.serving.buys_throughput:
+        hourly = numbers.get("throughputHourlyUsd")
+        serving += f"; {usd(hourly)}/hour" if hourly is not None else "; hourly price unknown"
+    return (
+        f"evaluation: {evaluation}\n"
+        f"serving:    {serving}\n"
+        f"prices:     {prices_text}\n"
+        f"costs:      `bedrock-customize estimate {path}` prices every part (unknown is never $0)\n"
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -248,9 +321,11 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _emit_report(args: argparse.Namespace, report: PreflightReport) -> int:
+def _emit_report(
+    args: argparse.Namespace, report: PreflightReport, extra: dict[str, Any] | None = None
+) -> int:
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        print(json.dumps(report.to_dict() | (extra or {}), indent=2, ensure_ascii=False))
     else:
         sys.stdout.write(report.render_text())
     return EXIT_OK if report.ok else EXIT_INVALID

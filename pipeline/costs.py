@@ -28,6 +28,14 @@ COMMITMENT_MONTHS: Final = {"OneMonth": 1, "SixMonths": 6}
 DEFAULT_APPROVAL_POLICY: Final = "always"
 
 _PER_1K_TOKENS: Final = "USD per 1K tokens"
+# The evaluation throughput: 1 MU without commitment, planned at 2 hours (coming online plus the
+# evaluation; how Bedrock rounds a partial hour is UNCONFIRMED, so whole hours are counted).
+EVALUATION_MU: Final = 1
+EVALUATION_THROUGHPUT_HOURS: Final = 2
+# Planning figures for an on-demand evaluation when the prompts have not been read: input tokens
+# per prompt, and the output cap per answer the evaluation sets (pipeline.evaluation.MAX_TOKENS).
+PLANNING_INPUT_TOKENS_PER_PROMPT: Final = 500
+EVALUATION_MAX_OUTPUT_TOKENS: Final = 512
 
 
 @dataclass(frozen=True)
@@ -45,12 +53,15 @@ class CostEstimate:
 
 @dataclass(frozen=True)
 class ApprovalDecision:
-    """Whether buying the spec's throughput needs a human, and why."""
+    """Whether the run's throughput purchases need a human, where, and why."""
 
     required: bool
     policy: str
     reason: str
     monthly_cost: CostEstimate | None
+    # Where the workflow asks: before buying the evaluation throughput, before buying to serve.
+    before_evaluation: bool = False
+    before_serving: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,7 +69,23 @@ class ApprovalDecision:
             "policy": self.policy,
             "reason": self.reason,
             "monthlyCost": self.monthly_cost.to_dict() if self.monthly_cost else None,
+            "beforeEvaluation": self.before_evaluation,
+            "beforeServing": self.before_serving,
         }
+
+    def describe(self) -> str:
+        """Per purchase: where a human is asked, and why (one line for `check` and `estimate`)."""
+        if not self.required:
+            return f"not required: {self.reason}"
+        stages = [
+            stage
+            for stage, asked in (
+                ("before the evaluation throughput is bought", self.before_evaluation),
+                ("before the serving throughput is bought (after the quality bar)", self.before_serving),
+            )
+            if asked
+        ]
+        return f"required {' and '.join(stages) or 'before a purchase'}. Why: {self.reason}"
 
 
 def epochs_for(model: ModelInfo, customization_type: str, hyperparameters: Mapping[str, str]) -> int | None:
@@ -133,47 +160,154 @@ def storage_monthly_cost(model: ModelInfo) -> CostEstimate | None:
     return CostEstimate(price.value, f"custom model storage (as of {price.as_of}, {price.source})", (price,))
 
 
-def approval_decision(spec: RunSpec) -> ApprovalDecision:
-    """Apply the spec's approval policy to its throughput purchase.
+def evaluation_throughput_cost(model: ModelInfo) -> CostEstimate | None:
+    """The throughput bought only to evaluate: 1 MU, no commitment, for the planned hours."""
+    hourly = pt_hourly_cost(model, EVALUATION_MU)
+    if hourly is None:
+        return None
+    return CostEstimate(
+        hourly.usd * EVALUATION_THROUGHPUT_HOURS,
+        f"{EVALUATION_THROUGHPUT_HOURS} h planned (coming online, then the evaluation) x {hourly.basis}",
+        hourly.prices,
+    )
 
-    An unknown Provisioned Throughput price under ``above-cost`` requires approval: the threshold
-    cannot be shown to hold, and buying capacity is the one step that can cost thousands.
+
+def on_demand_evaluation_cost(
+    model: ModelInfo, prompts: int, input_tokens: int | None = None
+) -> CostEstimate | None:
+    """Both models answer every prompt on demand: the base by its id, the custom model on its
+    deployment at the base model's per-token rate [UG:deploy-custom-model-on-demand].
+
+    Output is counted at the evaluation's cap per answer, so this is an upper bound; input tokens
+    default to a planning figure per prompt when the prompts were not read.
     """
-    throughput = spec.throughput
-    policy = spec.approval.policy if spec.approval is not None else DEFAULT_APPROVAL_POLICY
-    if throughput is None:
-        return ApprovalDecision(False, policy, "the run buys no Provisioned Throughput", None)
+    prices = model.prices
+    inp, out = prices.on_demand_input_per_1m_tokens, prices.on_demand_output_per_1m_tokens
+    if inp is None or out is None:
+        return None
+    tokens_in = input_tokens if input_tokens is not None else prompts * PLANNING_INPUT_TOKENS_PER_PROMPT
+    tokens_out = prompts * EVALUATION_MAX_OUTPUT_TOKENS
+    usd = 2 * (tokens_in * inp.value + tokens_out * out.value) / 1_000_000
+    basis = (
+        f"2 models x ({tokens_in:,} input tokens x ${inp.value:g}/1M + at most {tokens_out:,} output "
+        f"tokens x ${out.value:g}/1M) for {prompts} prompt(s) (as of {inp.as_of}, {inp.source})"
+    )
+    return CostEstimate(usd, basis, (inp, out))
+
+
+@dataclass(frozen=True)
+class _Purchase:
+    what: str
+    monthly: CostEstimate | None
+    commitment: str
+    # What the figure covers: "/month" for what serves; the planned hours of an evaluation
+    # throughput, which is deleted after the evaluation (what it adds to this month's bill).
+    period: str = "/month"
+
+
+def _purchases(spec: RunSpec) -> tuple[_Purchase | None, _Purchase | None]:
+    """(evaluation throughput, serving throughput) the run may buy, each None when it buys none."""
     model = spec.model
-    monthly = pt_monthly_cost(model, throughput.model_units, throughput.commitment)
-    if policy == "always":
-        reason = "approval policy is 'always'" + (
-            "" if spec.approval else " (the default when no approval is given)"
+    serving = spec.serving
+    evaluation = None
+    if spec.evaluation_vehicle == "throughput":
+        if spec.serving_reuses_evaluation_throughput:
+            evaluation = _Purchase(
+                f"{EVALUATION_MU} MU of no-commitment throughput to evaluate on (kept for serving if the "
+                "model passes)",
+                pt_monthly_cost(model, EVALUATION_MU),
+                "none",
+            )
+        else:
+            evaluation = _Purchase(
+                f"{EVALUATION_MU} MU of no-commitment throughput to evaluate on (deleted afterwards)",
+                evaluation_throughput_cost(model),
+                "none",
+                f" for the {EVALUATION_THROUGHPUT_HOURS} h planned",
+            )
+    served = None
+    if (
+        serving.buys_throughput
+        and serving.model_units is not None
+        and not spec.serving_reuses_evaluation_throughput
+    ):
+        served = _Purchase(
+            f"{serving.model_units} MU of throughput to serve with ({_term(serving.commitment)})",
+            pt_monthly_cost(model, serving.model_units, serving.commitment),
+            serving.commitment,
         )
-        return ApprovalDecision(True, policy, reason, monthly)
+    return evaluation, served
+
+
+def _needs_human(
+    policy: str, threshold: float | None, purchase: _Purchase, model_id: str
+) -> tuple[bool, str]:
+    if policy == "always":
+        return True, "approval policy is 'always'"
     if policy == "never":
-        return ApprovalDecision(False, policy, "approval policy is 'never'", monthly)
-    threshold = spec.approval.monthly_cost_threshold if spec.approval else None
+        return False, "approval policy is 'never'"
+    monthly = purchase.monthly
     if monthly is None:
-        return ApprovalDecision(
-            True,
-            policy,
-            f"the Provisioned Throughput price of {model.model_id} "
-            f"({_term(throughput.commitment)}) is unknown, "
-            "so the cost threshold cannot be shown to hold",
-            None,
+        return True, (
+            f"the Provisioned Throughput price of {model_id} ({_term(purchase.commitment)}) is unknown, "
+            "so the cost threshold cannot be shown to hold"
         )
     if threshold is None or monthly.usd > threshold:
-        return ApprovalDecision(
+        return (
             True,
-            policy,
-            f"estimated ${monthly.usd:,.2f}/month exceeds the ${threshold or 0:,.2f} threshold",
-            monthly,
+            f"{purchase.what}: estimated ${monthly.usd:,.2f}{purchase.period} exceeds the "
+            f"${threshold or 0:,.2f} threshold",
         )
-    return ApprovalDecision(
+    return (
         False,
+        f"{purchase.what}: estimated ${monthly.usd:,.2f}{purchase.period} is within the "
+        f"${threshold:,.2f} threshold",
+    )
+
+
+def approval_decision(spec: RunSpec) -> ApprovalDecision:
+    """Apply the spec's approval policy to each throughput purchase of the run.
+
+    Two purchases can need a human: the evaluation throughput (only for a base that cannot be
+    deployed on demand), asked before the evaluation; and the serving throughput, asked after the
+    quality bar passed, so whoever approves a commitment sees the evaluation first. An unknown
+    price under ``above-cost`` requires approval: the threshold cannot be shown to hold. On-demand
+    serving buys nothing (billed per token), so it needs no approval.
+    """
+    policy = spec.approval.policy if spec.approval is not None else DEFAULT_APPROVAL_POLICY
+    threshold = spec.approval.monthly_cost_threshold if spec.approval else None
+    evaluation, served = _purchases(spec)
+    if evaluation is None and served is None:
+        what = (
+            "on-demand serving is billed per token"
+            if spec.serving.on_demand
+            else "the model is not served"
+            if spec.serving.mode == "none"
+            else "it serves on the evaluation throughput"
+        )
+        return ApprovalDecision(False, policy, f"the run buys no Provisioned Throughput ({what})", None)
+    before_evaluation = before_serving = False
+    reasons = []
+    for purchase in (evaluation, served):
+        if purchase is None:
+            continue
+        needed, why = _needs_human(policy, threshold, purchase, spec.model.model_id)
+        if purchase is evaluation:
+            before_evaluation = needed
+        else:
+            before_serving = needed
+        reasons.append(why)
+    default = "" if spec.approval else " (the default when no approval is given)"
+    reason = "; ".join(dict.fromkeys(reasons)) + (default if policy == "always" else "")
+    chosen = served or evaluation
+    monthly = chosen.monthly if chosen is not None else None
+    return ApprovalDecision(
+        before_evaluation or before_serving,
         policy,
-        f"estimated ${monthly.usd:,.2f}/month is within the ${threshold:,.2f} threshold",
+        reason,
         monthly,
+        before_evaluation=before_evaluation,
+        before_serving=before_serving,
     )
 
 

@@ -24,13 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
-from pipeline import sources
+from pipeline import graders, sources
 from pipeline.catalog import (
     EVALUATION_PROMPTS,
+    NEW_CUSTOMIZATION,
     CustomizationRules,
     ModelInfo,
     RecordBounds,
     get_model,
+    lifecycle_problems,
 )
 from pipeline.costs import (
     ApprovalDecision,
@@ -271,7 +273,14 @@ class DatasetReport:
                 f"  duplicate detection stopped after {self.duplicate_tracking_stopped_after:,} records"
             )
         if self.role == TRAINING:
-            lines.append(f"  estimated training cost: {_cost_text(self.training_cost, self.epochs)}")
+            lines.append(
+                "  estimated training cost: "
+                + (
+                    "unknown (reinforcement fine-tuning is not billed per token x epoch)"
+                    if self.customization_type == "REINFORCEMENT_FINE_TUNING"
+                    else _cost_text(self.training_cost, self.epochs)
+                )
+            )
         lines += _render_findings("errors", self.errors, self.error_counts)
         lines += _render_findings("warnings", self.warnings, self.warning_counts)
         lines += [f"  note: {note}" for note in self.notes]
@@ -298,6 +307,8 @@ class PreflightReport:
     epochs: int | None = None
     training_cost: CostEstimate | None = None
     approval: ApprovalDecision | None = None
+    # Reinforcement fine-tuning: the grader's dry call (pipeline.graders.DryRunReport + its ARN).
+    grader: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -381,6 +392,7 @@ class PreflightReport:
             "datasets": [d.to_dict() for d in self.datasets],
             "totals": self.totals(),
             "approval": self.approval.to_dict() if self.approval else None,
+            "grader": self.grader,
             "tokenMethod": TOKEN_METHOD,
         }
 
@@ -401,8 +413,9 @@ class PreflightReport:
             lines.append(report.render_text())
             lines.append("")
         if self.approval is not None:
-            verdict = "required" if self.approval.required else "not required"
-            lines.append(f"throughput approval: {verdict} ({self.approval.reason})")
+            lines.append(f"approval: {self.approval.describe()}")
+        if self.grader is not None:
+            lines.append(graders.describe_dry_run(self.grader))
         lines.append(f"token estimate: {TOKEN_METHOD}")
         return "\n".join(lines).rstrip() + "\n"
 
@@ -486,6 +499,9 @@ def validate_files(
             )
         )
         validation = ()
+    # The data may be fine while the model is not: say so, as a warning (check and start refuse it).
+    for problem in lifecycle_problems(info, purpose=NEW_CUSTOMIZATION, customization_type=customization_type):
+        report.run_findings.append(Finding(source, None, "model", problem.message, "lifecycle", WARNING))
     values = dict(hyperparameters or {})
     s3_client = _client_for([training, *validation], s3_client)
     _validate_all(
@@ -553,6 +569,9 @@ def _preflight_parsed(
             s3_client,
             parsed.base_dir,
         )
+    spec = parsed.spec
+    if spec is not None and spec.grader is not None and spec.grader.builtin is not None and report.datasets:
+        _grader_findings(report, spec.grader.builtin, s3_client, parsed.base_dir, max_errors)
     if parsed.prompts is not None:
         prompts = validate_dataset(
             parsed.prompts,
@@ -606,6 +625,46 @@ def _validate_all(
     report.epochs = train.epochs
     report.training_cost = train.training_cost
     report.run_findings += _cross_file_findings(rules, model, train, vals, report.spec_source)
+
+
+def _grader_findings(
+    report: PreflightReport,
+    grader: str,
+    s3_client: Any | None,
+    base_dir: str | Path | None,
+    max_errors: int,
+) -> None:
+    """Every training record must be one the run's built-in grader can score (a record it cannot
+    score fails the grader Lambda, and with it the paid job, mid-training). Only for data whose
+    format is valid: the format errors say more. The grader's dry call on the first records runs
+    here too, in this process (the workflow's preflight calls the deployed grader instead)."""
+    train = report.datasets[0]
+    if not train.ok:
+        return
+    found = 0
+    first: list[tuple[int, Any]] = []
+    resolved = resolve(train.location, s3_client=s3_client, base_dir=base_dir)
+    for obj in resolved.objects:
+        with open_object(obj, s3_client=s3_client) as stream:
+            for line, record in graders.read_records(stream, limit=train.records + 1):
+                if len(first) < graders.DRY_RUN_RECORDS:
+                    first.append((line, record))
+                problem = graders.record_problem(grader, record)
+                if problem is None:
+                    continue
+                found += 1
+                train.error_counts["grader"] = train.error_counts.get("grader", 0) + 1
+                if len(train.errors) < max_errors:
+                    train.errors.append(
+                        Finding(
+                            obj.name, line, "reference_answer", f"the {grader} grader: {problem}", "grader"
+                        )
+                    )
+    train.valid_records = max(0, train.valid_records - found)
+    if not found:
+        train.notes.append(f"every record can be scored by the built-in {grader} grader")
+        dry = graders.dry_run(grader, first, graders.local_invoker(grader))
+        report.grader = {"lambdaArn": None, "builtin": grader, **dry.to_dict()}
 
 
 def _cross_file_findings(
@@ -928,47 +987,69 @@ class _DatasetScanner:
         )
 
     def check_tokens(self, scratch: RecordScratch, tokens_per_image: int | None) -> None:
-        """Per-record token limits, by the conservative estimate; problems go to the record's issues."""
+        """Per-record token limits with two estimates; problems go to the record's issues.
+
+        An error only when even the optimistic estimate (characters ÷ 6, the minimum tokens per image) is
+        over a limit; a warning with both numbers when only the conservative one (UTF-8 bytes ÷ 3, the
+        maximum tokens per image) is. See the pipeline.formats docstring for why.
+        """
         texts = scratch.texts or []
-        in_bytes = sum(utf8_len(t) for segment, t in texts if segment != OUTPUT)
-        out_bytes = sum(utf8_len(t) for segment, t in texts if segment == OUTPUT)
-        image_tokens = scratch.images * tokens_per_image if tokens_per_image else 0
-        in_tokens = limit_tokens(in_bytes) + image_tokens
-        out_tokens = limit_tokens(out_bytes)
-        total = in_tokens + out_tokens
-        images = (
-            f" + {scratch.images} image{_s(scratch.images)} x {tokens_per_image:,}" if image_tokens else ""
-        )
-        basis = (
-            f"{in_bytes + out_bytes:,} UTF-8 bytes ÷ {LIMIT_BYTES_PER_TOKEN}{images}, conservative estimate"
+        in_chars = out_chars = in_bytes = out_bytes = 0
+        for segment, text in texts:
+            if segment == OUTPUT:
+                out_chars += len(text)
+                out_bytes += utf8_len(text)
+            else:
+                in_chars += len(text)
+                in_bytes += utf8_len(text)
+        images = scratch.images
+        media = self.rules.media
+        low_per_image = (media.min_tokens_per_image if media else None) or 0
+        high_per_image = tokens_per_image or 0
+        in_low = planning_tokens(in_chars) + images * low_per_image
+        in_high = limit_tokens(in_bytes) + images * high_per_image
+        out_low, out_high = planning_tokens(out_chars), limit_tokens(out_bytes)
+        rules = self.rules
+        batch = ""
+        if len(rules.token_limits) > 1 and self.batch_size is not None:
+            batch = f" at batchSize {self.batch_size}"
+        # Most inclusive first: one finding per record.
+        checks = (
+            _TokenCheck(
+                f"tokens per record (input + output){batch}",
+                self.total_limit,
+                planning_tokens(in_chars + out_chars) + images * low_per_image,
+                limit_tokens(in_bytes + out_bytes) + images * high_per_image,
+                in_chars + out_chars,
+                in_bytes + out_bytes,
+                images,
+            ),
+            _TokenCheck("input tokens", rules.max_input_tokens, in_low, in_high, in_chars, in_bytes, images),
+            _TokenCheck("output tokens", rules.max_output_tokens, out_low, out_high, out_chars, out_bytes, 0),
         )
         model = self.model.model_id
-        rules = self.rules
-        # One message per record: the total limit first, then input or output on their own.
-        if self.total_limit is not None and total > self.total_limit:
-            batch = ""
-            if len(rules.token_limits) > 1 and self.batch_size is not None:
-                batch = f" at batchSize {self.batch_size}"
-            scratch.error(
-                "record",
-                f"is ~{total:,} tokens ({basis}); {model} accepts at most {self.total_limit:,} tokens "
-                f"per record (input + output){batch}",
-                "too-long",
-            )
-        elif rules.max_input_tokens is not None and in_tokens > rules.max_input_tokens:
-            scratch.error(
-                "record",
-                f"input is ~{in_tokens:,} tokens ({basis}); {model} accepts at most "
-                f"{rules.max_input_tokens:,} input tokens",
-                "too-long",
-            )
-        elif rules.max_output_tokens is not None and out_tokens > rules.max_output_tokens:
-            scratch.error(
-                "record",
-                f"output is ~{out_tokens:,} tokens ({basis}); {model} accepts at most "
-                f"{rules.max_output_tokens:,} output tokens",
-                "too-long",
-            )
+        for check in checks:
+            if check.limit is not None and check.optimistic > check.limit:
+                scratch.error(
+                    "record",
+                    f"{_segment(check.what)}is ~{check.optimistic:,} tokens even by the optimistic estimate "
+                    f"({check.basis(low_per_image, conservative=False)}); {model} accepts at most "
+                    f"{check.limit:,} {check.what}",
+                    "too-long",
+                )
+                return
+        for check in checks:
+            if check.limit is not None and check.conservative > check.limit:
+                scratch.warn(
+                    "record",
+                    f"{_segment(check.what)}may be over {model}'s limit of {check.limit:,} {check.what}: "
+                    f"~{check.optimistic:,} tokens by the AWS planning estimate "
+                    f"({check.basis(low_per_image, conservative=False)}), ~{check.conservative:,} by the "
+                    f"conservative one ({check.basis(high_per_image, conservative=True)}); only Bedrock's "
+                    "tokenizer decides, so shorten it if you can",
+                    "token-estimate",
+                )
+                return
 
     def count_media(self, scratch: RecordScratch, line_no: int) -> None:
         """Media limits per record and per dataset; problems go to the record's issues."""
@@ -993,6 +1074,16 @@ class _DatasetScanner:
                 f"{media.max_videos_per_record} per record",
                 "media",
             )
+        if media.images_and_videos_exclusive and scratch.images and scratch.videos:
+            # One record with both is that record's problem, whatever the rest of the dataset holds.
+            scratch.error(
+                "record",
+                f"has {scratch.images} image{_s(scratch.images)} and {scratch.videos} "
+                f"video{_s(scratch.videos)}; {model} takes text with images or text with videos, "
+                "never both in one record",
+                "media",
+            )
+            return
         if scratch.images and scratch.first_image_line is None:
             scratch.first_image_line = line_no
         if scratch.videos and scratch.first_video_line is None:
@@ -1035,6 +1126,16 @@ class _DatasetScanner:
                 "records",
                 f"{count:,} records; {model} accepts {bounds.describe()} {role_name}",
                 "record-count",
+            )
+        elif self.unread_files == 0 and bounds.recommended_min is not None and count < bounds.recommended_min:
+            self.add(
+                location,
+                None,
+                "records",
+                f"{count:,} records; {model} accepts them, but AWS recommends at least "
+                f"{bounds.recommended_min:,} {role_name}",
+                "record-count",
+                WARNING,
             )
         if bounds.max is None and self.rules.total_records.max is None and self.role != PROMPTS:
             self.add(
@@ -1141,6 +1242,34 @@ def _json_kind(value: Any) -> str:
 
 def _s(count: int) -> str:
     return "" if count == 1 else "s"
+
+
+@dataclass(frozen=True)
+class _TokenCheck:
+    """One per-record token limit and the record's two estimates against it."""
+
+    what: str
+    limit: int | None
+    optimistic: int
+    conservative: int
+    characters: int
+    utf8_bytes: int
+    images: int
+
+    def basis(self, per_image: int, *, conservative: bool) -> str:
+        """How an estimate was made, e.g. "103,000 characters ÷ 6 + 2 images x 1,601"."""
+        if conservative:
+            text = f"{self.utf8_bytes:,} UTF-8 bytes ÷ {LIMIT_BYTES_PER_TOKEN}"
+        else:
+            text = f"{self.characters:,} characters ÷ {PLANNING_CHARS_PER_TOKEN}"
+        if self.images and per_image:
+            text += f" + {self.images} image{_s(self.images)} x {per_image:,}"
+        return text
+
+
+def _segment(what: str) -> str:
+    """The sentence opening of a token finding: the whole record, or its input or output."""
+    return "" if what.startswith("tokens per record") else what.split()[0] + " "
 
 
 def _size(size: int) -> str:

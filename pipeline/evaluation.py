@@ -1,9 +1,15 @@
 """Stage 2 of the evaluation: the custom model in use, compared with its base model.
 
-Every evaluation prompt goes through the Converse API to the custom model (its Provisioned
-Throughput ARN) and to the base model, with the same fixed inference settings (temperature 0,
+Every evaluation prompt goes through the Converse API to the custom model (on its evaluation
+vehicle: an on-demand custom model deployment, or a Provisioned Throughput) and to the base model
+(its on-demand id or inference profile), with the same fixed inference settings (temperature 0,
 512 output tokens at most). Each answer is scored against the prompt's reference answer with
 pipeline.scoring; latency and token counts come from Converse's own ``metrics`` and ``usage``.
+
+A gate that cannot fail by accident: when more than ``MAX_FAILED_SHARE`` of either model's calls
+failed (errors, not low scores: access refused, wrong model id, the model erroring), the verdict
+is "not judged" and the gate fails with ``EvaluationNotJudged``. Without that, a base model that
+refuses every call scores 0 and any custom model would "improve" on it.
 
 The Converse call is injected (a bound ``bedrock-runtime`` ``converse``), and so are sleeping and
 the time budget, so this module runs unchanged in Lambda, in the CLI and in tests.
@@ -39,6 +45,13 @@ RETRYABLE_ERRORS: Final = frozenset(
 )
 # About this prompt, not the service: recorded as a failed answer, and the run goes on.
 PROMPT_ERRORS: Final = frozenset({"ValidationException", "ModelErrorException"})
+# About the model as a whole (no access, no such model or profile): recorded as failed answers too,
+# so the verdict says "not judged"; after a few in a row the model is not asked again.
+MODEL_ERRORS: Final = frozenset({"AccessDeniedException", "ResourceNotFoundException"})
+MODEL_ERRORS_BEFORE_GIVING_UP: Final = 3
+# More failed calls than this share of the prompts, for either model, and nothing was judged.
+MAX_FAILED_SHARE: Final = 0.1
+NOT_JUDGED: Final = "EvaluationNotJudged"
 
 PROMPTS: Final = "prompts"
 VALIDATION_SLICE: Final = "validation-slice"
@@ -215,7 +228,7 @@ def ask(
             )
         except Exception as error:
             code = _code(error)
-            if code in PROMPT_ERRORS:
+            if code in PROMPT_ERRORS or code in MODEL_ERRORS:
                 return Answer("", None, None, None, None, attempt, error=f"{code}: {error}")
             if code not in RETRYABLE_ERRORS:
                 raise
@@ -264,13 +277,18 @@ def _source(price: Price) -> str:
     return f"{price.source} (as of {price.as_of})"
 
 
-def pricing_for(plan: Mapping[str, Any]) -> tuple[scoring.Pricing, scoring.Pricing]:
+def pricing_for(
+    plan: Mapping[str, Any], vehicle: str = "throughput"
+) -> tuple[scoring.Pricing, scoring.Pricing]:
     """(custom, base) pricing from the catalog; unknown prices stay None.
 
-    The custom model runs on the run's Provisioned Throughput, billed at its base model's rate for
-    the chosen commitment [UG:prov-throughput]; the base model is billed per token on demand.
+    On a Provisioned Throughput the custom model is billed at its base model's hourly rate for the
+    commitment [UG:prov-throughput]; on an on-demand deployment per token at the base model's
+    on-demand rate [UG:deploy-custom-model-on-demand]; the base model per token on demand.
     """
-    throughput = plan.get("throughput") or {}
+    throughput = plan.get("vehicle") or {}
+    if vehicle == "throughput" and not throughput.get("ModelUnits"):
+        throughput = plan.get("serving") or plan.get("throughput") or {}
     commitment = str(throughput.get("commitment") or "none")
     units = throughput.get("ModelUnits")
     try:
@@ -283,6 +301,20 @@ def pricing_for(plan: Mapping[str, Any]) -> tuple[scoring.Pricing, scoring.Prici
     hourly = pt_price(model, commitment)
     prices = model.prices
     inp, out = prices.on_demand_input_per_1m_tokens, prices.on_demand_output_per_1m_tokens
+    base = scoring.Pricing(
+        "on-demand",
+        input_per_1m_tokens=inp.value if inp else None,
+        output_per_1m_tokens=out.value if out else None,
+        source=_source(inp) if inp else "no on-demand price in the catalog",
+    )
+    if vehicle == "deployment":
+        custom_on_demand = scoring.Pricing(
+            "on-demand",
+            input_per_1m_tokens=base.input_per_1m_tokens,
+            output_per_1m_tokens=base.output_per_1m_tokens,
+            source=f"custom model deployment at the base model's on-demand rate: {base.source}",
+        )
+        return custom_on_demand, base
     custom = scoring.Pricing(
         "provisioned",
         hourly_per_model_unit=hourly.value if hourly else None,
@@ -290,12 +322,6 @@ def pricing_for(plan: Mapping[str, Any]) -> tuple[scoring.Pricing, scoring.Prici
         source=_source(hourly)
         if hourly
         else f"no {_TERMS.get(commitment, commitment)} PT price in the catalog",
-    )
-    base = scoring.Pricing(
-        "on-demand",
-        input_per_1m_tokens=inp.value if inp else None,
-        output_per_1m_tokens=out.value if out else None,
-        source=_source(inp) if inp else "no on-demand price in the catalog",
     )
     return custom, base
 
@@ -310,10 +336,15 @@ class EvaluationResult:
     prompt_set: PromptSet
     bar: scoring.QualityBar
     stopped_early: bool = False
+    judged: bool = True
+    vehicle: str = "throughput"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "passed": self.passed,
+            "judged": self.judged,
+            "vehicle": self.vehicle,
+            "maxFailedShare": MAX_FAILED_SHARE,
             "summary": self.summary,
             "bar": self.bar.to_dict(),
             "method": {
@@ -347,12 +378,40 @@ def _no_prompts(
     return EvaluationResult(passed, summary + notes, custom, base, [], prompt_set, bar)
 
 
+def _unreachable(answers: list[Answer]) -> str | None:
+    """The model-level error that every one of the last few answers failed with, if any."""
+    recent = answers[-MODEL_ERRORS_BEFORE_GIVING_UP:]
+    if len(recent) < MODEL_ERRORS_BEFORE_GIVING_UP:
+        return None
+    codes = {(a.error or "").partition(":")[0] for a in recent}
+    return next(iter(codes)) if len(codes) == 1 and codes <= MODEL_ERRORS else None
+
+
+def failed_share(aggregated: Mapping[str, Any]) -> float:
+    prompts = int(aggregated.get("prompts") or 0)
+    return int(aggregated.get("errors") or 0) / prompts if prompts else 0.0
+
+
+def not_judged_reasons(custom: Mapping[str, Any], base: Mapping[str, Any]) -> list[str]:
+    """Why the comparison judged nothing: too many failed calls for either model."""
+    reasons = []
+    for name, agg in (("custom", custom), ("base", base)):
+        share = failed_share(agg)
+        if share > MAX_FAILED_SHARE:
+            reasons.append(
+                f"{agg.get('errors')} of {agg.get('prompts')} calls to the {name} model "
+                f"({agg.get('modelId')}) failed ({share:.0%} > {MAX_FAILED_SHARE:.0%} allowed)"
+            )
+    return reasons
+
+
 def evaluate(
     plan: Mapping[str, Any],
     prompt_set: PromptSet,
     *,
     custom_model_id: str,
     converse: Converse,
+    vehicle: str = "throughput",
     sleep: Sleep = time.sleep,
     time_left_ms: Callable[[], int] | None = None,
     reserve_ms: int = 60_000,
@@ -364,12 +423,15 @@ def evaluate(
     """
     bar = scoring.QualityBar.from_plan(plan.get("evaluation"))
     base_model_id = str(plan.get("baseModelInvokeId") or plan.get("baseModel"))
-    custom_pricing, base_pricing = pricing_for(plan)
+    custom_pricing, base_pricing = pricing_for(plan, vehicle)
     if not prompt_set.prompts:
         custom = scoring.aggregate(custom_model_id, [], custom_pricing)
         base = scoring.aggregate(base_model_id, [], base_pricing)
-        return _no_prompts(prompt_set, bar, custom, base)
+        result = _no_prompts(prompt_set, bar, custom, base)
+        result.vehicle = vehicle
+        return result
     observed: dict[str, list[scoring.Observation]] = {"custom": [], "base": []}
+    answers: dict[str, list[Answer]] = {"custom": [], "base": []}
     rows: list[dict[str, Any]] = []
     stopped_early = False
     for item in prompt_set.prompts:
@@ -379,13 +441,28 @@ def evaluate(
             break
         row: dict[str, Any] = {"line": item.line, "prompt": item.prompt, "reference": item.reference}
         for name, model_id in (("custom", custom_model_id), ("base", base_model_id)):
-            observation, details = observe(ask(converse, model_id, item.prompt, sleep=sleep), item.reference)
+            gone = _unreachable(answers[name])
+            answer = (
+                Answer("", None, None, None, None, 0, error=f"{gone}: not asked, every recent call failed")
+                if gone
+                else ask(converse, model_id, item.prompt, sleep=sleep)
+            )
+            answers[name].append(answer)
+            observation, details = observe(answer, item.reference)
             observed[name].append(observation)
             row[name] = details
         rows.append(row)
     custom = scoring.aggregate(custom_model_id, observed["custom"], custom_pricing)
     base = scoring.aggregate(base_model_id, observed["base"], base_pricing)
-    passed, summary = scoring.decide_quality(bar, custom["quality"], base["quality"])
+    unjudged = not_judged_reasons(custom, base)
+    if unjudged:
+        passed = False
+        summary = (
+            f"Not judged ({NOT_JUDGED}): {'; '.join(unjudged)}, so the scores compare nothing. "
+            "Check model access and the base model id (some bases need a cross-Region inference profile)."
+        )
+    else:
+        passed, summary = scoring.decide_quality(bar, custom["quality"], base["quality"])
     notes = [f"{len(rows)} prompt(s) from {prompt_set.uri} ({prompt_set.kind})"]
     if stopped_early:
         notes.append(
@@ -396,5 +473,59 @@ def evaluate(
             notes.append(f"{name} model could not answer {agg['errors']} prompt(s) (scored 0)")
     notes += prompt_set.notes
     return EvaluationResult(
-        passed, f"{summary} {'; '.join(notes)}.", custom, base, rows, prompt_set, bar, stopped_early
+        passed,
+        f"{summary} {'; '.join(notes)}.",
+        custom,
+        base,
+        rows,
+        prompt_set,
+        bar,
+        stopped_early,
+        judged=not unjudged,
+        vehicle=vehicle,
     )
+
+
+SMOKE_FALLBACK_PROMPT: Final = "Reply with the single word: ready."
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    passed: bool
+    summary: str
+    model_id: str
+    answers: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "summary": self.summary,
+            "modelId": self.model_id,
+            "answers": self.answers,
+        }
+
+
+def smoke_check(
+    prompt_set: PromptSet, *, model_id: str, converse: Converse, count: int, sleep: Sleep = time.sleep
+) -> SmokeResult:
+    """A few prompts on what will serve: every one must come back with a non-empty answer.
+
+    Not a quality measurement (that was the gate): it proves the serving endpoint the run reports
+    answers at all, right after it came online.
+    """
+    prompts = [p.prompt for p in prompt_set.prompts[: max(1, count)]] or [SMOKE_FALLBACK_PROMPT]
+    rows = []
+    failures = []
+    for prompt in prompts:
+        answer = ask(converse, model_id, prompt, sleep=sleep, max_tokens=64)
+        rows.append({"prompt": prompt, **answer.to_dict()})
+        if answer.error is not None or not answer.text.strip():
+            failures.append(answer.error or "empty answer")
+    if failures:
+        summary = (
+            f"Smoke check failed on {model_id}: {len(failures)} of {len(prompts)} prompt(s) got no answer "
+            f"({'; '.join(dict.fromkeys(failures))})."
+        )
+    else:
+        summary = f"Smoke check passed on {model_id}: {len(prompts)} prompt(s) answered."
+    return SmokeResult(not failures, summary, model_id, rows)

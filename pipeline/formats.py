@@ -5,16 +5,23 @@ walks a parsed JSON object with that table and writes problems into a ``RecordSc
 raises for bad data. Field checkers only build message strings when something is wrong, because they
 run once per field of every record of multi-gigabyte files.
 
-Token estimates (shown in every report):
+Token estimates (shown in every report). No tokenizer is bundled, so every count is an estimate:
 
-- *Planning* estimate: characters ÷ 6, AWS's own figure for planning dataset size
-  [UG:model-customization-prepare]. Used for totals and cost estimates.
-- *Limit* estimate: UTF-8 bytes ÷ 3, rounded up, plus the maximum tokens per image where a model
-  documents one. Used for per-record limit checks so that a record Bedrock would reject is never
-  passed: for English text it equals the 3 characters per token of AWS's Claude validator [ABS], and
-  for scripts that need 2 to 4 bytes per character it counts 0.7 to 1.3 tokens per character, which is
-  what sub-word tokenizers typically produce for them. No tokenizer is bundled, so both are
-  estimates; the limit estimate errs on the side of rejecting.
+- *Planning* (optimistic) estimate: characters ÷ 6, rounded up, AWS's own figure for planning dataset
+  size ("about 6 characters per token") [UG:model-customization-prepare], plus the minimum tokens per
+  image where a model documents a range. Used for totals and cost, and as the optimistic side of the
+  per-record limit check.
+- *Conservative* estimate: UTF-8 bytes ÷ 3, rounded up, plus the maximum tokens per image. For English
+  text it equals the 3 characters per token of AWS's Claude validator [ABS]; for scripts that need 2 to
+  4 bytes per character it counts 0.7 to 1.3 tokens per character, what sub-word tokenizers typically
+  produce for them.
+
+Per-record token limits use both: a record is an *error* only when even the optimistic estimate is
+over the limit, so valid data is never refused because of the estimate (a 103,000-character English
+record is ~17,200 tokens by the first and ~34,300 by the second, against a real ~21,000-26,000); it is
+a *warning* naming both numbers when only the conservative estimate is over. For scripts where a
+tokenizer makes about one token per character (Chinese, Japanese), characters ÷ 6 undercounts, so such
+records over the conservative bound always get the warning, never silence.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from pipeline.catalog import (
     IMAGE_CAPTION,
     PRETRAINING_TEXT,
     PROMPT_COMPLETION,
+    RFT_PROMPTS,
     CustomizationRules,
     MediaRules,
 )
@@ -41,9 +49,10 @@ from pipeline.problems import DASH, show
 PLANNING_CHARS_PER_TOKEN: Final = 6
 LIMIT_BYTES_PER_TOKEN: Final = 3
 TOKEN_METHOD: Final = (
-    f"estimatedTokens = characters / {PLANNING_CHARS_PER_TOKEN} (AWS planning figure); per-record limits use "
-    f"UTF-8 bytes / {LIMIT_BYTES_PER_TOKEN} rounded up (conservative, = AWS Claude validator's 3 chars/token "
-    "for English) plus the documented maximum tokens per image"
+    f"estimatedTokens = characters / {PLANNING_CHARS_PER_TOKEN} (AWS planning figure). Per-record limits: "
+    f"an error only when even characters / {PLANNING_CHARS_PER_TOKEN} (plus the minimum tokens per image) is "
+    f"over the limit; a warning with both numbers when only the conservative UTF-8 bytes / "
+    f"{LIMIT_BYTES_PER_TOKEN} (plus the maximum tokens per image) is over it"
 )
 
 # CreateModelCustomizationJob's S3Uri pattern [BC]; keys outside this set are refused by the API.
@@ -65,12 +74,13 @@ ASSISTANT: Final = "assistant"
 
 
 def limit_tokens(utf8_bytes: int) -> int:
-    """The conservative token estimate used for per-record limits (see module docstring)."""
+    """The conservative token estimate of per-record limits: over it, a warning (see module docstring)."""
     return -(-utf8_bytes // LIMIT_BYTES_PER_TOKEN)
 
 
 def planning_tokens(characters: int) -> int:
-    """AWS's planning estimate, used for totals and cost."""
+    """AWS's planning estimate, used for totals and cost and, per record, as the optimistic estimate:
+    over a limit by it, an error (see module docstring)."""
     return -(-characters // PLANNING_CHARS_PER_TOKEN)
 
 
@@ -454,10 +464,9 @@ def _other_block(
         return
     # The user guide's prose mentions a "type" field; accepted when it names the block's own kind.
     kinds = [k for k in block if k != "type"]
-    allowed = "text, image or video" if _allows_video(ctx) else "text or image"
     if len(kinds) != 1:
         found = ", ".join(repr(k) for k in kinds) or "none"
-        out.error(where, f"must hold exactly one of {allowed}; found {found}", "value")
+        out.error(where, f"must hold exactly one of {allowed_blocks(ctx)}; found {found}", "value")
         return
     kind = kinds[0]
     declared = block.get("type", kind)
@@ -467,14 +476,71 @@ def _other_block(
         _text(block["text"], (*where, "text"), OUTPUT if from_assistant else INPUT, ctx, out)
     elif kind == "image" or kind == "video":
         _media(block[kind], kind, (*where, kind), from_assistant, ctx, out)
+    elif kind == REASONING and ctx.rules.reasoning_content:
+        _reasoning(block[kind], (*where, kind), from_assistant, ctx, out)
+    elif kind in _TOOL_BLOCKS:
+        out.error(
+            (*where, kind),
+            f"tool use ({kind} block) is not supported in {ctx.model_id} training data; "
+            "remove the tool calls and tool results",
+            "tool-use",
+        )
     else:
         out.error(
-            (*where, kind), f"content blocks of type {kind!r} are not training data; use {allowed}", "value"
+            (*where, kind),
+            f"content blocks of type {kind!r} are not training data; use {allowed_blocks(ctx)}",
+            "value",
         )
 
 
-def _allows_video(ctx: RecordContext) -> bool:
-    return ctx.media is not None and bool(ctx.media.video_formats)
+REASONING: Final = "reasoningContent"
+_TOOL_BLOCKS: Final = frozenset({"toolUse", "toolResult"})
+
+
+def allowed_blocks(ctx: RecordContext) -> str:
+    """The content blocks the model's training data may hold, e.g. "text or image" (never a media kind the
+    model does not take)."""
+    media = ctx.media
+    kinds = ["text"]
+    if media is not None and media.image_formats:
+        kinds.append("image")
+    if media is not None and media.video_formats:
+        kinds.append("video")
+    if ctx.rules.reasoning_content:
+        kinds.append(f"{REASONING} (assistant turns)")
+    return kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " or " + kinds[-1]
+
+
+def _reasoning(value: Any, where: Path, from_assistant: bool, ctx: RecordContext, out: RecordScratch) -> None:
+    """{"reasoningText": {"text": "..."}}: text reasoning, assistant turns only [UG:nova-2-sft-data-prep]."""
+    if not from_assistant:
+        out.error(where, f"{REASONING} may appear only in assistant turns, not in user turns", "value")
+    shape = '{"reasoningText": {"text": "..."}}'
+    if type(value) is not dict:
+        out.error(where, f"must be an object {shape}, got {type_name(value)}", "type")
+        return
+    for key in value:
+        if key != "reasoningText":
+            out.error(
+                (*where, key),
+                f"unknown key; only text reasoning {shape} is supported for {ctx.model_id}",
+                "unknown-key",
+            )
+    if "reasoningText" not in value:
+        out.error((*where, "reasoningText"), f"is missing; expected {shape}", "missing-key")
+        return
+    reasoning = value["reasoningText"]
+    inner = (*where, "reasoningText")
+    if type(reasoning) is not dict:
+        out.error(inner, f'must be an object {{"text": "..."}}, got {type_name(reasoning)}', "type")
+        return
+    for key in reasoning:
+        if key != "text":
+            out.error((*inner, key), 'unknown key; reasoningText holds only "text"', "unknown-key")
+    if "text" not in reasoning:
+        out.error((*inner, "text"), "is missing", "missing-key")
+    else:
+        _text(reasoning["text"], (*inner, "text"), OUTPUT, ctx, out)
 
 
 def _media(
@@ -574,6 +640,81 @@ def _caption(value: Any, where: Path, ctx: RecordContext, out: RecordScratch) ->
         out.error(where, "is whitespace only", "empty")
 
 
+SYSTEM: Final = "system"
+
+
+def _rft_messages(value: Any, where: Path, ctx: RecordContext, out: RecordScratch) -> None:
+    """OpenAI chat-completions prompt turns [UG:rft-prepare-data]: an optional system turn, then one user
+    turn, each ``{"role", "content": "<text>"}``. No assistant turn: the model samples the answers."""
+    if type(value) is not list:
+        out.error(where, f"must be a list of turns, got {type_name(value)}", "type")
+        return
+    if not value:
+        out.error(where, "is an empty list; a prompt needs one user turn", "empty")
+        return
+    users = 0
+    for i, message in enumerate(value):
+        turn = (*where, i)
+        if type(message) is not dict:
+            out.error(turn, f'must be an object {{"role", "content"}}, got {type_name(message)}', "type")
+            continue
+        for key in message:
+            if key != "role" and key != "content":
+                out.error((*turn, key), 'unknown key; a turn holds only "role" and "content"', "unknown-key")
+        role = message.get("role")
+        if role == ASSISTANT:
+            out.error(
+                (*turn, "role"),
+                "an RFT prompt holds no answer: the model samples the answers and the grader scores "
+                "them against reference_answer; remove the assistant turn",
+                "role-order",
+            )
+        elif role == SYSTEM:
+            if i != 0:
+                out.error((*turn, "role"), "the system turn must come first", "role-order")
+        elif role == USER:
+            users += 1
+            if users == 2:
+                out.error(
+                    (*turn, "role"),
+                    "a second user turn: RFT prompts are single-turn (one user turn, UNCONFIRMED for "
+                    "multi-turn data: the guides disagree)",
+                    "role-order",
+                )
+        elif role is None:
+            out.error((*turn, "role"), "is missing (expected 'system' or 'user')", "missing-key")
+        else:
+            out.error((*turn, "role"), f"{show(role)} is not a role; use 'system' or 'user'", "value")
+        if "content" not in message:
+            out.error((*turn, "content"), "is missing", "missing-key")
+        elif type(message["content"]) is list:
+            out.error(
+                (*turn, "content"),
+                "must be a plain string; content-part lists are not documented for Bedrock RFT data",
+                "type",
+            )
+        else:
+            _text(message["content"], (*turn, "content"), INPUT, ctx, out)
+    if users == 0:
+        out.error(where, "has no user turn: the prompt the model answers is missing", "role-order")
+
+
+def _reference_answer(value: Any, where: Path, ctx: RecordContext, out: RecordScratch) -> None:
+    """What the grader scores the sampled answers against: any JSON value [UG:rft-prepare-data], not empty."""
+    if value is None:
+        out.error(where, "is null; give the expected answer or the criteria the grader scores with", "empty")
+    elif type(value) is str:
+        if not value or value.isspace():
+            out.error(where, "is empty or whitespace only; the grader has nothing to score against", "empty")
+    elif type(value) in (list, dict) and not value:
+        out.error(
+            where,
+            f"is an empty {'list' if type(value) is list else 'object'}; "
+            "the grader has nothing to score against",
+            "empty",
+        )
+
+
 def _turns_with_blocks(final_assistant: bool) -> FieldChecker:
     def check(value: Any, where: Path, ctx: RecordContext, out: RecordScratch) -> None:
         _turns(value, where, ctx, out, True, final_assistant)
@@ -603,6 +744,8 @@ class RecordFormat:
     title: str
     example: str
     fields: tuple[FieldSpec, ...]
+    # Keys besides ``fields`` are allowed and not checked (RFT: they reach the grader as metadata).
+    extra_keys: bool = False
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -672,6 +815,14 @@ FORMATS: Final[Mapping[str, RecordFormat]] = MappingProxyType(
                 (FieldSpec("image-ref", _image_ref), FieldSpec("caption", _caption)),
             ),
             RecordFormat(
+                RFT_PROMPTS,
+                "reinforcement fine-tuning prompt (OpenAI chat completions, no answer)",
+                '{"messages": [{"role": "system", "content": "..."}, {"role": "user", "content": "..."}], '
+                '"reference_answer": "...", "<any other key for the grader>": "..."}',
+                (FieldSpec("messages", _rft_messages), FieldSpec("reference_answer", _reference_answer)),
+                extra_keys=True,
+            ),
+            RecordFormat(
                 EVALUATION_PROMPTS,
                 "evaluation prompts",
                 '{"prompt": "...", "reference": "..."}',
@@ -698,6 +849,12 @@ def check_record(record: dict[str, Any], fmt: RecordFormat, ctx: RecordContext, 
     allowed, plan = _PLANS[fmt.name]
     for key in record:
         if key not in allowed:
+            if fmt.extra_keys:
+                continue
+            if key == "toolConfig":
+                message = f"tool definitions are not supported in {ctx.model_id} training data; remove them"
+                out.error(key, message, "tool-use")
+                continue
             keys = ", ".join(repr(k) for k in fmt.keys)
             out.error(key, f"unknown key; {fmt.title} records hold only {keys}", "unknown-key")
     for key, where, check, required in plan:

@@ -45,6 +45,20 @@ _LOSS_COLUMNS: Final = {
     TRAINING: ("training_loss", "train_loss", "loss"),
     VALIDATION: ("validation_loss", "val_loss", "eval_loss", "loss"),
 }
+# Reinforcement fine-tuning reports rewards per step ("Training reward statistics"; metric names
+# critic/rewards/mean, .../min, .../max [UG:rft-submit-job]). That an RFT job writes them as columns of
+# step_wise_training_metrics.csv, and under which names, is UNCONFIRMED: the guide names the metrics,
+# not the files. The documented metric name comes first, then common spellings.
+_REWARD_COLUMNS: Final = (
+    "critic/rewards/mean",
+    "rewards/mean",
+    "reward_mean",
+    "mean_reward",
+    "train_reward",
+    "reward",
+)
+_REWARD_MIN_COLUMNS: Final = ("critic/rewards/min", "rewards/min", "reward_min", "min_reward")
+_REWARD_MAX_COLUMNS: Final = ("critic/rewards/max", "rewards/max", "reward_max", "max_reward")
 # The validation perplexity column's name is itself UNCONFIRMED (the guide says "the same columns").
 _PERPLEXITY_COLUMNS: Final = {
     TRAINING: ("perplexity", "training_perplexity", "train_perplexity", "ppl"),
@@ -65,12 +79,24 @@ class LossPoint:
     epoch: float | None
     loss: float
     perplexity: float | None
+    # Reinforcement fine-tuning: the step's mean (and min, max) reward, when the file has them.
+    reward: float | None = None
+    reward_min: float | None = None
+    reward_max: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         epoch: float | int | None = self.epoch
         if epoch is not None and float(epoch).is_integer():
             epoch = int(epoch)
-        return {"step": self.step, "epoch": epoch, "loss": self.loss, "perplexity": self.perplexity}
+        point: dict[str, Any] = {
+            "step": self.step,
+            "epoch": epoch,
+            "loss": self.loss,
+            "perplexity": self.perplexity,
+        }
+        if self.reward is not None:
+            point |= {"reward": self.reward, "rewardMin": self.reward_min, "rewardMax": self.reward_max}
+        return point
 
 
 @dataclass(frozen=True)
@@ -86,6 +112,15 @@ class LossCurve:
     @property
     def last(self) -> float | None:
         return self.points[-1].loss if self.points else None
+
+    @property
+    def has_reward(self) -> bool:
+        return any(p.reward is not None for p in self.points)
+
+    @property
+    def last_reward(self) -> float | None:
+        rewards = [p.reward for p in self.points if p.reward is not None]
+        return rewards[-1] if rewards else None
 
     def by_epoch(self) -> list[dict[str, Any]]:
         """Mean loss per epoch: step losses are noisy, the per-epoch mean shows the trend."""
@@ -106,6 +141,7 @@ class LossCurve:
             "skippedRows": self.skipped_rows,
             "last": self.last,
             "byEpoch": self.by_epoch(),
+            **({"lastReward": self.last_reward} if self.has_reward else {}),
             "points": [p.to_dict() for p in self.points],
         }
 
@@ -150,6 +186,9 @@ def parse_metrics_csv(text: str, kind: str, source: str = "") -> LossCurve:
     step_at = _pick(columns, _STEP_COLUMNS)
     epoch_at = _pick(columns, _EPOCH_COLUMNS)
     perplexity_at = _pick(columns, _PERPLEXITY_COLUMNS[kind])
+    reward_at = _pick(columns, _REWARD_COLUMNS) if kind == TRAINING else None
+    reward_min_at = _pick(columns, _REWARD_MIN_COLUMNS) if reward_at is not None else None
+    reward_max_at = _pick(columns, _REWARD_MAX_COLUMNS) if reward_at is not None else None
     points: list[LossPoint] = []
     skipped = 0
     for cells in rows[1:]:
@@ -164,6 +203,9 @@ def parse_metrics_csv(text: str, kind: str, source: str = "") -> LossCurve:
                 epoch=_number(cells, epoch_at),
                 loss=loss,
                 perplexity=_number(cells, perplexity_at),
+                reward=_number(cells, reward_at),
+                reward_min=_number(cells, reward_min_at),
+                reward_max=_number(cells, reward_max_at),
             )
         )
     if all(p.step is not None for p in points):

@@ -51,6 +51,29 @@ def provisioned_model_name(rid: str) -> str:
     return _model_name(rid, "-pt")
 
 
+def evaluation_throughput_name(rid: str) -> str:
+    """The 1-MU throughput bought only to evaluate a model that cannot be deployed on demand."""
+    return _model_name(rid, "-eval")
+
+
+def deployment_name(rid: str) -> str:
+    """The run's on-demand custom model deployment (modelDeploymentName: ([0-9a-zA-Z][_-]?){1,63})."""
+    return _model_name(rid, "-od")
+
+
+def deployment_request_token(rid: str) -> str:
+    """One deployment per run, however often the create call is retried or the run re-driven."""
+    token = f"{rid}-od"
+    assert _TOKEN.match(token), token
+    return token
+
+
+def evaluation_throughput_request_token(rid: str) -> str:
+    token = f"{rid}-eval-pt"
+    assert _TOKEN.match(token), token
+    return token
+
+
 def job_request_token(rid: str) -> str:
     """Idempotency token of the customization job (the state machine passes $$.Execution.Name)."""
     return rid

@@ -14,14 +14,23 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from pipeline import costs, naming
-from pipeline.catalog import DISTILLATION, ModelInfo
+from pipeline.catalog import DISTILLATION, REINFORCEMENT_FINE_TUNING, ModelInfo
 from pipeline.problems import Problem
-from pipeline.runspec import DEFAULT_MAX_PROMPTS, DEFAULT_TIMEOUT_HOURS, RunSpec
+from pipeline.runspec import (
+    DEFAULT_MAX_PROMPTS,
+    DEFAULT_TIMEOUT_HOURS,
+    DEPLOYMENT_VEHICLE,
+    EVALUATION_MODEL_UNITS,
+    THROUGHPUT_VEHICLE,
+    RunSpec,
+)
 
 TAG_PREFIX: Final = "bedrock-customization:"
 RUN_ID_TAG: Final = f"{TAG_PREFIX}run-id"
 RUN_NAME_TAG: Final = f"{TAG_PREFIX}run-name"
 COMMITMENT_TAG: Final = f"{TAG_PREFIX}commitment"
+# evaluation | serving: what a throughput or deployment was created for (sweep and cleanup read it).
+PURPOSE_TAG: Final = f"{TAG_PREFIX}purpose"
 DATASETS_PREFIX: Final = "datasets/"
 OUTPUTS_PREFIX: Final = "outputs/"
 RUNS_PREFIX: Final = "runs/"
@@ -35,6 +44,12 @@ _JOB_TIMEOUT_MIN_S: Final = 4 * 3600
 # starts, and the prompts file says little about the tokens trained on. Its floor is 12 h
 # (UNCONFIRMED: no duration is published; a floor that is too low fails a paid job at the end).
 _DISTILLATION_TIMEOUT_MIN_S: Final = 12 * 3600
+# Reinforcement fine-tuning samples several answers per prompt, has the grader Lambda score them and
+# trains on the scores, step after step; "the RFT job can take a few hours" [UG:rft-submit-job] is
+# all the guide says. Same 12 h floor as distillation (UNCONFIRMED), and the planning rate counts
+# every sampled answer: tokens x epochs x answers per prompt.
+_RFT_TIMEOUT_MIN_S: Final = 12 * 3600
+_DEFAULT_RFT_SAMPLES_PER_PROMPT: Final = 4
 _JOB_TIMEOUT_MAX_S: Final = 14 * 24 * 3600
 _PLANNING_TOKENS_PER_SECOND: Final = 1000
 _DEFAULT_DISTILLATION_EPOCHS: Final = 2
@@ -45,14 +60,64 @@ _DEFAULT_DISTILLATION_EPOCHS: Final = 2
 PT_WAIT_LIMIT_S: Final = 3 * 3600
 _PT_FIRST_WAIT_S: Final = 30
 _PT_MAX_WAIT_S: Final = 600
+# An on-demand deployment has been seen Active after ~8 min (third party, bedrock.md §12); one
+# still Creating after 1 h is treated as failed and deleted.
+DEPLOYMENT_WAIT_LIMIT_S: Final = 3600
+# The smoke check on what will serve: a few prompts must answer before the run reports success.
+SMOKE_PROMPTS: Final = 3
+
+
+# The slots of the workflow's state document besides runSpec and preflight: where each state writes
+# its result (docs/workflow-contract.md). The workflow creates them all as null in its first state.
+RUN_SLOTS: Final = (
+    "job",
+    "loss",
+    "vehicle",
+    "vehicleStatus",
+    "evaluationApproval",
+    "evaluation",
+    "approval",
+    "throughput",
+    "ptStatus",
+    "smoke",
+    "released",
+    "failure",
+    "cleanup",
+)
 
 
 @dataclass(frozen=True)
 class PlanContext:
-    """Where the run happens: the deployed pipeline's bucket and the run's id."""
+    """Where the run happens: the deployed pipeline's bucket and the run's id.
+
+    ``builtin_grader_arn``: the ARN of the stack's built-in grader function (unqualified); a run that
+    names a built-in grader is given ``<that ARN>:<grader name>``, the alias of that grader.
+    """
 
     bucket: str
     run_id: str
+    builtin_grader_arn: str | None = None
+
+
+JOB_VARIANTS: Final = ("WITH_VALIDATION", "WITHOUT_VALIDATION", "DISTILLATION", REINFORCEMENT_FINE_TUNING)
+
+
+def grader_arn(spec: RunSpec, builtin_grader_arn: str | None) -> str | None:
+    """The Lambda ARN Bedrock invokes as the run's grader (None: not an RFT run, or not resolvable)."""
+    grader = spec.grader
+    if grader is None:
+        return None
+    if grader.lambda_arn is not None:
+        return grader.lambda_arn
+    if not builtin_grader_arn:
+        return None
+    return f"{builtin_grader_arn}:{grader.builtin}"
+
+
+def rft_hyperparameters(spec: RunSpec) -> dict[str, Any]:
+    """RFTHyperParameters as Step Functions passes them: members capitalised, values typed [BC]."""
+    typed = spec.model.typed_hyperparameters(spec.hyper_parameters, REINFORCEMENT_FINE_TUNING)
+    return {name[:1].upper() + name[1:]: value for name, value in typed.items()}
 
 
 def poll_schedule(limit_s: int = PT_WAIT_LIMIT_S) -> list[int]:
@@ -70,10 +135,17 @@ def poll_schedule(limit_s: int = PT_WAIT_LIMIT_S) -> list[int]:
 
 
 def job_timeout_seconds(
-    estimated_tokens: int | None, epochs: int | None, customization_type: str | None = None
+    estimated_tokens: int | None,
+    epochs: int | None,
+    customization_type: str | None = None,
+    samples_per_prompt: int | None = None,
 ) -> int:
-    floor = _DISTILLATION_TIMEOUT_MIN_S if customization_type == DISTILLATION else _JOB_TIMEOUT_MIN_S
+    floor = {DISTILLATION: _DISTILLATION_TIMEOUT_MIN_S, REINFORCEMENT_FINE_TUNING: _RFT_TIMEOUT_MIN_S}.get(
+        customization_type or "", _JOB_TIMEOUT_MIN_S
+    )
     tokens = (estimated_tokens or 0) * (epochs or _DEFAULT_DISTILLATION_EPOCHS)
+    if customization_type == REINFORCEMENT_FINE_TUNING:
+        tokens *= samples_per_prompt or _DEFAULT_RFT_SAMPLES_PER_PROMPT
     estimate = tokens / _PLANNING_TOKENS_PER_SECOND
     return int(min(floor + 3 * estimate, _JOB_TIMEOUT_MAX_S))
 
@@ -123,6 +195,21 @@ def build_plan(spec: RunSpec, context: PlanContext, *, estimated_tokens: int | N
         if spec.max_response_length_for_inference is not None:
             teacher["MaxResponseLengthForInference"] = spec.max_response_length_for_inference
         job["CustomizationConfig"] = {"DistillationConfig": {"TeacherModelConfig": teacher}}
+    elif spec.customization_type == REINFORCEMENT_FINE_TUNING:
+        variant = REINFORCEMENT_FINE_TUNING
+        arn = grader_arn(spec, context.builtin_grader_arn)
+        if arn is None:
+            raise ValueError(
+                "the run names a built-in grader but the pipeline's built-in grader ARN is unknown "
+                "(the preflight function's BUILTIN_GRADER_ARN is not set)"
+            )
+        # Typed members only: RFT takes no top-level (string) HyperParameters.
+        del job["HyperParameters"]
+        rft: dict[str, Any] = {"GraderConfig": {"LambdaGrader": {"LambdaArn": arn}}}
+        hyperparameters = rft_hyperparameters(spec)
+        if hyperparameters:
+            rft["HyperParameters"] = hyperparameters
+        job["CustomizationConfig"] = {"RftConfig": rft}
     elif spec.validation:
         variant = "WITH_VALIDATION"
         job["ValidationDataConfig"] = {"Validators": [{"S3Uri": uri} for uri in spec.validation]}
@@ -137,10 +224,12 @@ def build_plan(spec: RunSpec, context: PlanContext, *, estimated_tokens: int | N
         "runName": spec.name,
         "region": spec.region,
         "baseModel": spec.base_model,
-        "baseModelInvokeId": base_model_invoke_id(model),
+        "baseModelInvokeId": base_model_invoke_id(model, spec.region),
         "customizationType": spec.customization_type,
         "jobVariant": variant,
-        "jobTimeoutSeconds": job_timeout_seconds(estimated_tokens, epochs, spec.customization_type),
+        "jobTimeoutSeconds": job_timeout_seconds(
+            estimated_tokens, epochs, spec.customization_type, _samples_per_prompt(spec)
+        ),
         "job": job,
         "evaluation": {
             "maxTrainingLoss": evaluation.max_training_loss if evaluation else None,
@@ -150,43 +239,92 @@ def build_plan(spec: RunSpec, context: PlanContext, *, estimated_tokens: int | N
             "minQuality": evaluation.min_quality if evaluation else None,
             "minImprovementOverBase": evaluation.min_improvement_over_base if evaluation else None,
             "validationUris": list(spec.validation),
+            "smokePrompts": SMOKE_PROMPTS,
         },
         "approval": {
             "required": approval.required,
             "policy": approval.policy,
             "reason": approval.reason,
             "timeoutSeconds": timeout_hours * 3600,
+            "beforeEvaluation": approval.before_evaluation,
+            "beforeServing": approval.before_serving,
         },
-        "throughput": _throughput(spec, rid, tags),
+        "vehicle": _vehicle(spec, rid, tags),
+        "serving": _serving(spec, rid, tags),
         "estimate": estimate(spec, estimated_tokens, epochs),
         "bucket": context.bucket,
         "runPrefix": f"{RUNS_PREFIX}{rid}/",
+        **_grader(spec, context),
     }
 
 
-def base_model_invoke_id(model: ModelInfo) -> str:
-    """The on-demand id of the base model, for comparing it with the custom model.
+def _grader(spec: RunSpec, context: PlanContext) -> dict[str, Any]:
+    """RFT only: which grader the job calls (the record and the report name it)."""
+    if spec.grader is None:
+        return {}
+    return {
+        "grader": {"builtin": spec.grader.builtin, "lambdaArn": grader_arn(spec, context.builtin_grader_arn)}
+    }
+
+
+def _samples_per_prompt(spec: RunSpec) -> int | None:
+    value = spec.model.effective_hyperparameter(
+        "trainingSamplePerPrompt", spec.hyper_parameters, spec.customization_type
+    )
+    return int(value) if value is not None and value.isdigit() else None
+
+
+# System-defined cross-Region inference profiles are named by geography: us., eu., apac. [UG].
+_PROFILE_PREFIX_BY_REGION: Final = (("us-gov-", "us-gov."), ("us-", "us."), ("eu-", "eu."), ("ap-", "apac."))
+
+
+def base_model_invoke_id(model: ModelInfo, region: str | None = None) -> str:
+    """The id Converse accepts for the base model, to compare it with the custom model.
 
     Customization ids carry a context suffix (``amazon.nova-micro-v1:0:128k``) that on-demand
-    invocation does not take. Some models are invocable on demand only through an inference
-    profile in some regions (UNCONFIRMED per model); evaluation reports such a refusal clearly.
+    invocation does not take. A base the catalog marks as invoked through a cross-Region inference
+    profile gets the profile id of the run's geography (``us.meta.llama3-3-70b-instruct-v1:0``);
+    if the id is still refused, the evaluation says "not judged" instead of passing.
     """
     head, _, suffix = model.model_id.rpartition(":")
-    return head if suffix.endswith("k") and suffix[:-1].isdigit() else model.model_id
+    plain = head if suffix.endswith("k") and suffix[:-1].isdigit() else model.model_id
+    if model.invoked_through_profile and region is not None:
+        return profile_id(plain, region)
+    return plain
+
+
+def profile_id(model_id: str, region: str) -> str:
+    """The system-defined cross-Region inference profile of ``model_id`` for ``region``'s geography."""
+    if model_id.startswith(tuple(prefix for _, prefix in _PROFILE_PREFIX_BY_REGION)):
+        return model_id
+    for region_prefix, profile_prefix in _PROFILE_PREFIX_BY_REGION:
+        if region.startswith(region_prefix):
+            return profile_prefix + model_id
+    return model_id
 
 
 def estimate(spec: RunSpec, estimated_tokens: int | None, epochs: int | None) -> dict[str, Any]:
     """Costs of the run, each None when a price is unknown (never 0)."""
     model = spec.model
     training = costs.training_cost(model, estimated_tokens, epochs) if estimated_tokens is not None else None
-    throughput = spec.throughput
+    serving = spec.serving
     hourly = monthly = term = None
-    if throughput is not None:
-        hourly = costs.pt_hourly_cost(model, throughput.model_units, throughput.commitment)
-        monthly = costs.pt_monthly_cost(model, throughput.model_units, throughput.commitment)
-        term = costs.pt_commitment_cost(model, throughput.model_units, throughput.commitment)
+    if serving.buys_throughput and serving.model_units is not None:
+        hourly = costs.pt_hourly_cost(model, serving.model_units, serving.commitment)
+        monthly = costs.pt_monthly_cost(model, serving.model_units, serving.commitment)
+        term = costs.pt_commitment_cost(model, serving.model_units, serving.commitment)
     storage = costs.storage_monthly_cost(model)
+    vehicle = spec.evaluation_vehicle
+    max_prompts = spec.evaluation.max_prompts if spec.evaluation else DEFAULT_MAX_PROMPTS
+    evaluation: costs.CostEstimate | None = None
+    if vehicle == DEPLOYMENT_VEHICLE:
+        evaluation = costs.on_demand_evaluation_cost(model, max_prompts)
+    elif vehicle == THROUGHPUT_VEHICLE and not spec.serving_reuses_evaluation_throughput:
+        evaluation = costs.evaluation_throughput_cost(model)
     return {
+        "evaluationVehicle": vehicle,
+        "servingMode": serving.mode,
+        "evaluationUsd": _usd(evaluation),
         "trainingUsd": _usd(training),
         "throughputHourlyUsd": _usd(hourly),
         "throughputMonthlyUsd": _usd(monthly),
@@ -195,6 +333,7 @@ def estimate(spec: RunSpec, estimated_tokens: int | None, epochs: int | None) ->
         "basis": {
             name: str(item)
             for name, item in (
+                ("evaluation", evaluation),
                 ("training", training),
                 ("throughputHourly", hourly),
                 ("throughputMonthly", monthly),
@@ -210,28 +349,73 @@ def _usd(item: costs.CostEstimate | None) -> float | None:
     return round(item.usd, 4) if item is not None else None
 
 
-def _throughput(spec: RunSpec, rid: str, tags: list[dict[str, str]]) -> dict[str, Any]:
-    schedule = poll_schedule()
-    throughput = spec.throughput
-    if throughput is None:
+def _waits(limit_s: int) -> dict[str, Any]:
+    schedule = poll_schedule(limit_s)
+    return {"pollSchedule": schedule, "firstWaitSeconds": schedule[0], "maxPolls": len(schedule) - 1}
+
+
+def _vehicle(spec: RunSpec, rid: str, tags: list[dict[str, str]]) -> dict[str, Any]:
+    """What the custom model is evaluated on, with the exact create request of it."""
+    kind = spec.evaluation_vehicle
+    if kind == DEPLOYMENT_VEHICLE:
         return {
-            "wanted": False,
-            "commitment": "none",
-            "pollSchedule": schedule,
-            "maxPolls": len(schedule) - 1,
+            "kind": kind,
+            # Kept when it also serves (serving.mode on-demand), else deleted after the evaluation.
+            "servesAfterwards": spec.serving.on_demand,
+            "ModelDeploymentName": naming.deployment_name(rid),
+            "ClientRequestToken": naming.deployment_request_token(rid),
+            "Description": f"Bedrock customization run {rid}: evaluation"
+            + (" and on-demand serving" if spec.serving.on_demand else " only"),
+            "Tags": [
+                *tags,
+                {"Key": PURPOSE_TAG, "Value": "serving" if spec.serving.on_demand else "evaluation"},
+            ],
+            **_waits(DEPLOYMENT_WAIT_LIMIT_S),
         }
+    if kind == THROUGHPUT_VEHICLE:
+        reused = spec.serving_reuses_evaluation_throughput
+        # Reused for serving: named and tokened as the serving purchase, so there is one purchase.
+        return {
+            "kind": kind,
+            "servesAfterwards": reused,
+            "ModelUnits": EVALUATION_MODEL_UNITS,
+            "ProvisionedModelName": naming.provisioned_model_name(rid)
+            if reused
+            else naming.evaluation_throughput_name(rid),
+            "ClientRequestToken": naming.throughput_request_token(rid)
+            if reused
+            else naming.evaluation_throughput_request_token(rid),
+            "Tags": [
+                *tags,
+                {"Key": COMMITMENT_TAG, "Value": "none"},
+                {"Key": PURPOSE_TAG, "Value": "serving" if reused else "evaluation"},
+            ],
+            **_waits(PT_WAIT_LIMIT_S),
+        }
+    return {"kind": kind, "servesAfterwards": False}
+
+
+def _serving(spec: RunSpec, rid: str, tags: list[dict[str, str]]) -> dict[str, Any]:
+    serving = spec.serving
     plan: dict[str, Any] = {
-        "wanted": True,
-        "commitment": throughput.commitment,
-        "ModelUnits": throughput.model_units,
-        "ProvisionedModelName": naming.provisioned_model_name(rid),
-        "ClientRequestToken": naming.throughput_request_token(rid),
-        "Tags": [*tags, {"Key": COMMITMENT_TAG, "Value": throughput.commitment}],
-        "pollSchedule": schedule,
-        "maxPolls": len(schedule) - 1,
+        "mode": serving.mode,
+        "commitment": serving.commitment if serving.buys_throughput else "none",
+        "reusesEvaluationThroughput": spec.serving_reuses_evaluation_throughput,
+        **_waits(PT_WAIT_LIMIT_S),
     }
-    if throughput.commitment != "none":
-        plan["CommitmentDuration"] = throughput.commitment
+    if serving.buys_throughput:
+        plan |= {
+            "ModelUnits": serving.model_units,
+            "ProvisionedModelName": naming.provisioned_model_name(rid),
+            "ClientRequestToken": naming.throughput_request_token(rid),
+            "Tags": [
+                *tags,
+                {"Key": COMMITMENT_TAG, "Value": serving.commitment},
+                {"Key": PURPOSE_TAG, "Value": "serving"},
+            ],
+        }
+        if serving.commitment != "none":
+            plan["CommitmentDuration"] = serving.commitment
     return plan
 
 

@@ -6,13 +6,17 @@ Schema (camelCase keys; unknown keys are errors)::
     region: us-east-1
     baseModel: amazon.nova-micro-v1:0:128k   # catalog id, with its context suffix
     customizationType: FINE_TUNING  # FINE_TUNING | CONTINUED_PRE_TRAINING | DISTILLATION
+                                    #   | REINFORCEMENT_FINE_TUNING
     training: data/train.jsonl      # local path (relative to the spec file) or s3:// URI
     validation: data/val.jsonl      # optional; one location or a list of up to 10
     hyperParameters: {epochCount: 2}  # numbers or strings; strings on the wire
     teacher: amazon.nova-pro-v1:0   # DISTILLATION only
     maxResponseLengthForInference: 1000  # DISTILLATION only, optional
+    grader: {builtin: exact-match}  # REINFORCEMENT_FINE_TUNING only: a built-in grader of the stack
+                                    #   (exact-match | numeric | json-schema | rouge-l) or the team's
+                                    #   own: {lambdaArn: arn:aws:lambda:<region>:<acct>:function:<name>}
     evaluation: {maxTrainingLoss, maxValidationLoss, prompts, maxPrompts, minQuality, minImprovementOverBase}
-    throughput: {modelUnits: 1, commitment: none}   # omitted = buy nothing
+    serving: {mode: on-demand}      # on-demand | provisioned (+ modelUnits, commitment) | none (default)
     approval: {policy: above-cost, monthlyCostThreshold: 500, timeoutHours: 24}
     tags: {team: ml}
 
@@ -37,22 +41,28 @@ from pipeline.catalog import (
     DISTILLATION,
     FINE_TUNING,
     MAX_VALIDATION_FILES,
+    NEW_CUSTOMIZATION,
+    ON_DEMAND_DEPLOYMENT_SOURCE,
+    REINFORCEMENT_FINE_TUNING,
     ModelInfo,
     UnknownModelError,
     check_teacher,
     get_model,
+    lifecycle_problems,
 )
 from pipeline.formats import s3_uri_problem
+from pipeline.graders import BUILTIN_GRADERS, LAMBDA_ARN_RE, lambda_arn_problem
 from pipeline.problems import DASH, Problem, did_you_mean, show
 
 __all__ = [
     "Approval",
     "Evaluation",
+    "Grader",
     "ParsedRunSpec",
     "Problem",
     "RunSpec",
     "RunSpecError",
-    "Throughput",
+    "Serving",
     "load_run_spec",
     "load_run_spec_data",
     "parse_run_spec",
@@ -64,6 +74,17 @@ __all__ = [
 NAME_RE: Final = re.compile(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9])){2,39}")
 REGION_RE: Final = re.compile(r"[a-z]{2}(?:-gov)?-[a-z]+-\d")
 COMMITMENTS: Final = ("none", "OneMonth", "SixMonths")
+# How the custom model is served once it passed its bars: kept on an on-demand custom model
+# deployment (billed per token, no purchase), on Provisioned Throughput bought for it, or not at all.
+ON_DEMAND: Final = "on-demand"
+PROVISIONED: Final = "provisioned"
+NOT_SERVED: Final = "none"
+SERVING_MODES: Final = (ON_DEMAND, PROVISIONED, NOT_SERVED)
+DEPLOYMENT_VEHICLE: Final = "deployment"
+THROUGHPUT_VEHICLE: Final = "throughput"
+NO_VEHICLE: Final = "none"
+# The evaluation throughput: the smallest purchase there is, never with a commitment.
+EVALUATION_MODEL_UNITS: Final = 1
 APPROVAL_POLICIES: Final = ("always", "never", "above-cost")
 DEFAULT_MAX_PROMPTS: Final = 50
 MAX_PROMPTS_LIMIT: Final = 1000  # at most 1,000 prompts per custom evaluation dataset [UG]
@@ -82,8 +103,9 @@ TOP_LEVEL_KEYS: Final = (
     "hyperParameters",
     "teacher",
     "maxResponseLengthForInference",
+    "grader",
     "evaluation",
-    "throughput",
+    "serving",
     "approval",
     "tags",
 )
@@ -95,7 +117,8 @@ EVALUATION_KEYS: Final = (
     "minQuality",
     "minImprovementOverBase",
 )
-THROUGHPUT_KEYS: Final = ("modelUnits", "commitment")
+SERVING_KEYS: Final = ("mode", "modelUnits", "commitment")
+GRADER_KEYS: Final = ("builtin", "lambdaArn")
 APPROVAL_KEYS: Final = ("policy", "monthlyCostThreshold", "timeoutHours")
 
 
@@ -134,12 +157,45 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
-class Throughput:
-    model_units: int
-    commitment: str = "none"
+class Grader:
+    """The reward function of a reinforcement fine-tuning run: a built-in grader of the stack (by name)
+    or the team's own Lambda function (by ARN). Exactly one of the two is set."""
+
+    builtin: str | None = None
+    lambda_arn: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"modelUnits": self.model_units, "commitment": self.commitment}
+        return {"builtin": self.builtin} if self.builtin is not None else {"lambdaArn": self.lambda_arn}
+
+
+@dataclass(frozen=True)
+class Serving:
+    """How the custom model is served after it passed: ``mode`` plus, for provisioned, what is bought."""
+
+    mode: str = NOT_SERVED
+    model_units: int | None = None
+    commitment: str = "none"
+
+    @property
+    def provisioned(self) -> bool:
+        return self.mode == PROVISIONED
+
+    @property
+    def on_demand(self) -> bool:
+        return self.mode == ON_DEMAND
+
+    @property
+    def buys_throughput(self) -> bool:
+        return self.mode == PROVISIONED and self.model_units is not None
+
+    @property
+    def has_commitment(self) -> bool:
+        return self.buys_throughput and self.commitment != "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.mode != PROVISIONED:
+            return {"mode": self.mode}
+        return {"mode": self.mode, "modelUnits": self.model_units, "commitment": self.commitment}
 
 
 @dataclass(frozen=True)
@@ -173,8 +229,9 @@ class RunSpec:
     hyper_parameters: Mapping[str, str] = field(default_factory=dict)
     teacher: str | None = None
     max_response_length_for_inference: int | None = None
+    grader: Grader | None = None
     evaluation: Evaluation | None = None
-    throughput: Throughput | None = None
+    serving: Serving = field(default_factory=Serving)
     approval: Approval | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     base_dir: str | None = field(default=None, compare=False)
@@ -186,6 +243,51 @@ class RunSpec:
     @property
     def prompts(self) -> str | None:
         return self.evaluation.prompts if self.evaluation else None
+
+    @property
+    def evaluates_on_model(self) -> bool:
+        """Whether the custom model answers evaluation prompts before anything is decided for it.
+
+        Always with a quality bar or evaluation prompts; and before serving a fine-tuned model,
+        whose validation or training records carry reference answers to measure it on.
+        """
+        return (
+            self.has_quality_bar
+            or self.prompts is not None
+            or (self.serving.mode != NOT_SERVED and self.customization_type == FINE_TUNING)
+        )
+
+    @property
+    def evaluation_vehicle(self) -> str:
+        """Where the custom model answers the evaluation prompts: chosen by the plan, never by hand.
+
+        An on-demand custom model deployment where Bedrock offers one for the base in this region
+        (no purchase, billed per token); else one model unit of no-commitment Provisioned
+        Throughput bought only for the evaluation.
+        """
+        if self.serving.on_demand:
+            return DEPLOYMENT_VEHICLE  # the deployment it is evaluated on is the one that serves
+        if not self.evaluates_on_model:
+            return NO_VEHICLE
+        return DEPLOYMENT_VEHICLE if self.model.deploys_on_demand(self.region) else THROUGHPUT_VEHICLE
+
+    @property
+    def serving_reuses_evaluation_throughput(self) -> bool:
+        """The evaluation throughput is exactly what the spec serves with: keep it, buy nothing more."""
+        serving = self.serving
+        return (
+            self.evaluation_vehicle == THROUGHPUT_VEHICLE
+            and serving.buys_throughput
+            and serving.model_units == EVALUATION_MODEL_UNITS
+            and serving.commitment == "none"
+        )
+
+    @property
+    def has_quality_bar(self) -> bool:
+        evaluation = self.evaluation
+        return evaluation is not None and (
+            evaluation.min_quality is not None or evaluation.min_improvement_over_base is not None
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe camelCase form. Every key is present (null when unset) so that workflow states
@@ -201,9 +303,12 @@ class RunSpec:
             "teacher": self.teacher,
             "maxResponseLengthForInference": self.max_response_length_for_inference,
             "evaluation": self.evaluation.to_dict() if self.evaluation else None,
-            "throughput": self.throughput.to_dict() if self.throughput else None,
+            "serving": self.serving.to_dict(),
             "approval": self.approval.to_dict() if self.approval else None,
             "tags": dict(self.tags),
+            # Only reinforcement fine-tuning has a grader; the key is left out otherwise so that the
+            # spec hash (and the run id) of every other spec stays what it was.
+            **({"grader": self.grader.to_dict()} if self.grader is not None else {}),
         }
 
     @classmethod
@@ -305,6 +410,8 @@ class _Parser:
         region = self.region(data.get("region"))
         model = self.model(data.get("baseModel"))
         ctype = self.customization_type(data.get("customizationType"), model)
+        if model is not None:  # Legacy and end-of-life bases take no new job (as of catalog.today_utc())
+            self.problems += lifecycle_problems(model, purpose=NEW_CUSTOMIZATION, customization_type=ctype)
         if model is not None and region is not None and region not in model.regions:
             self.problem(
                 "region",
@@ -318,19 +425,19 @@ class _Parser:
         hyper_parameters = self.hyper_parameters(data.get("hyperParameters"), model, ctype)
         teacher = self.teacher(data.get("teacher"), model, ctype, region)
         max_response = self.max_response_length(data.get("maxResponseLengthForInference"), ctype)
+        grader = self.grader(data.get("grader"), ctype, region)
         # "given", not "valid": a bad validation location is reported once, not again here
         evaluation = self.evaluation(data.get("evaluation"), data.get("validation") not in (None, []), ctype)
-        throughput = self.throughput(data.get("throughput"))
+        serving = self.serving(data.get("serving"), model, region)
         approval = self.approval(data.get("approval"))
         tags = self.tags(data.get("tags"))
-        self.quality_needs_throughput(data.get("evaluation"), data.get("throughput"))
-        if throughput is not None and throughput.commitment != "none":
+        if serving is not None and serving.has_commitment:
             if approval is None:
                 self.problem(
                     "approval.policy",
                     None,
                     "always or above-cost",
-                    f"throughput.commitment={throughput.commitment} "
+                    f"serving.commitment={serving.commitment} "
                     "commits you to pay for the whole term and "
                     "cannot be cancelled; give an explicit approval.policy (always or above-cost)",
                 )
@@ -340,7 +447,7 @@ class _Parser:
                     "never",
                     "always or above-cost",
                     "approval.policy=never is not allowed with "
-                    f"throughput.commitment={throughput.commitment}: "
+                    f"serving.commitment={serving.commitment}: "
                     "a commitment cannot be cancelled, so a human must approve it",
                 )
 
@@ -357,8 +464,9 @@ class _Parser:
                 hyper_parameters=hyper_parameters,
                 teacher=teacher,
                 max_response_length_for_inference=max_response,
+                grader=grader,
                 evaluation=evaluation,
-                throughput=throughput,
+                serving=serving if serving is not None else Serving(),
                 approval=approval,
                 tags=tags,
                 base_dir=base_dir,
@@ -381,11 +489,17 @@ class _Parser:
         for key in data:
             if key not in allowed:
                 where = f"{prefix}.{key}" if prefix else str(key)
+                hint = (
+                    "; the throughput section became serving: {mode: provisioned, modelUnits, commitment} "
+                    "(or mode: on-demand | none)"
+                    if where == "throughput"
+                    else did_you_mean(str(key), allowed)
+                )
                 self.problem(
                     where,
                     key,
                     ", ".join(allowed),
-                    f"unknown key {key!r}{did_you_mean(str(key), allowed)}; allowed: {', '.join(allowed)}",
+                    f"unknown key {key!r}{hint}; allowed: {', '.join(allowed)}",
                 )
 
     def name(self, value: Any) -> str | None:
@@ -587,6 +701,71 @@ class _Parser:
             return None
         return self.integer(value, "maxResponseLengthForInference", 1, None)
 
+    def grader(self, value: Any, ctype: str | None, region: str | None) -> Grader | None:
+        """REINFORCEMENT_FINE_TUNING's reward function: ``{builtin: <name>}`` or ``{lambdaArn: <ARN>}``."""
+        builtins = " | ".join(BUILTIN_GRADERS)
+        allowed = (
+            f"{{builtin: {builtins}}} or {{lambdaArn: arn:aws:lambda:<region>:<account>:function:<name>}}"
+        )
+        if ctype != REINFORCEMENT_FINE_TUNING:
+            if value is not None:
+                self.problem(
+                    "grader",
+                    value,
+                    f"only with {REINFORCEMENT_FINE_TUNING}",
+                    f"grader is only used with {REINFORCEMENT_FINE_TUNING}, not {ctype}; remove it",
+                )
+            return None
+        if value is None:
+            self.problem(
+                "grader",
+                None,
+                allowed,
+                f"{REINFORCEMENT_FINE_TUNING} needs a grader (the Lambda function that scores the sampled "
+                f"answers): {allowed}",
+            )
+            return None
+        section = self.section(value, "grader", GRADER_KEYS)
+        if section is None:
+            return None
+        builtin, arn = section.get("builtin"), section.get("lambdaArn")
+        if (builtin is None) == (arn is None):
+            self.problem(
+                "grader",
+                dict(section),
+                allowed,
+                f"grader needs exactly one of builtin and lambdaArn: {allowed}",
+            )
+            return None
+        if builtin is not None:
+            if builtin not in BUILTIN_GRADERS:
+                self.problem(
+                    "grader.builtin",
+                    builtin,
+                    builtins,
+                    f"grader.builtin={show(builtin)} is not a built-in grader; use one of {builtins}"
+                    f"{did_you_mean(str(builtin), BUILTIN_GRADERS)}",
+                )
+                return None
+            return Grader(builtin=str(builtin))
+        if not isinstance(arn, str):
+            self.problem(
+                "grader.lambdaArn", arn, "a Lambda function ARN", "grader.lambdaArn must be a string"
+            )
+            return None
+        problem = lambda_arn_problem(arn, region=region or "", account=None) if region else None
+        if problem is None and LAMBDA_ARN_RE.fullmatch(arn) is None:
+            problem = "is not a Lambda function ARN"
+        if problem is not None:
+            self.problem(
+                "grader.lambdaArn",
+                arn,
+                f"a Lambda function ARN in {region or 'the run region'}",
+                f"grader.lambdaArn={show(arn)} {problem}",
+            )
+            return None
+        return Grader(lambda_arn=arn)
+
     def evaluation(self, value: Any, has_validation: bool, ctype: str | None) -> Evaluation | None:
         section = self.section(value, "evaluation", EVALUATION_KEYS)
         if section is None:
@@ -612,6 +791,15 @@ class _Parser:
                 section.get("minImprovementOverBase"), "evaluation.minImprovementOverBase", -1.0, 1.0
             ),
         )
+        if ctype == REINFORCEMENT_FINE_TUNING and evaluation.max_training_loss is not None:
+            self.problem(
+                "evaluation.maxTrainingLoss",
+                evaluation.max_training_loss,
+                "no loss bar for reinforcement fine-tuning",
+                "maxTrainingLoss cannot gate reinforcement fine-tuning: its loss is a policy-gradient "
+                "loss that says nothing against a fixed bar (and whether Bedrock reports it is "
+                "UNCONFIRMED); gate on the evaluation instead (evaluation.prompts with minQuality)",
+            )
         if evaluation.max_validation_loss is not None and not has_validation:
             self.problem(
                 "evaluation.maxValidationLoss",
@@ -623,8 +811,8 @@ class _Parser:
         # A quality bar needs reference answers to be measured against: the evaluation prompts, or
         # else a slice of the fine-tuning validation data (its final assistant turns / completions).
         # Continued pre-training text and distillation prompts carry no reference answers, so
-        # without prompts the bar would fail only after throughput was bought. (maxPrompts alone
-        # is harmless, and to_dict() always writes its default.)
+        # without prompts the bar could never be measured. (maxPrompts alone is harmless, and
+        # to_dict() always writes its default.)
         references_from_validation = has_validation and ctype == FINE_TUNING
         if section.get("prompts") is None and not references_from_validation:
             for key in ("minQuality", "minImprovementOverBase"):
@@ -639,44 +827,65 @@ class _Parser:
                     )
         return evaluation
 
-    def quality_needs_throughput(self, evaluation: Any, throughput: Any) -> None:
-        """Reject a quality bar that would never be measured.
-
-        A custom model answers prompts only through provisioned throughput here, so the workflow
-        compares it with its base model after the purchase; a run that buys none ends after the
-        loss gate and would report success without ever applying the bar.
-        """
-        if throughput is not None or not isinstance(evaluation, Mapping):
-            return
-        for key in ("prompts", "minQuality", "minImprovementOverBase"):
-            if evaluation.get(key) is not None:
-                self.problem(
-                    f"evaluation.{key}",
-                    evaluation.get(key),
-                    "a throughput section",
-                    f"evaluation.{key} is only measured on provisioned throughput (the custom model "
-                    f"answers prompts nowhere else), and this run buys none; add throughput "
-                    f"(modelUnits, commitment) or remove {key}",
-                )
-
-    def throughput(self, value: Any) -> Throughput | None:
-        section = self.section(value, "throughput", THROUGHPUT_KEYS)
+    def serving(self, value: Any, model: ModelInfo | None, region: str | None) -> Serving | None:
+        """How the model is served; on-demand only where Bedrock deploys custom models of this base."""
+        section = self.section(value, "serving", SERVING_KEYS)
         if section is None:
             return None
-        units = self.integer(section.get("modelUnits"), "throughput.modelUnits", 1, None, required=True)
+        allowed = " | ".join(SERVING_MODES)
+        mode = section.get("mode")
+        if mode not in SERVING_MODES:
+            self.problem(
+                "serving.mode",
+                mode,
+                allowed,
+                f"serving.mode is required ({allowed})"
+                if mode is None
+                else f"serving.mode={show(mode)} is not one of {allowed}"
+                f"{did_you_mean(str(mode), SERVING_MODES)}",
+            )
+            return None
+        if mode != PROVISIONED:
+            for key in ("modelUnits", "commitment"):
+                if key in section:
+                    self.problem(
+                        f"serving.{key}",
+                        section.get(key),
+                        "only with mode: provisioned",
+                        f"serving.{key} is only used with serving.mode=provisioned, not {mode}; remove it",
+                    )
+        if (
+            mode == ON_DEMAND
+            and model is not None
+            and region is not None
+            and not model.deploys_on_demand(region)
+        ):
+            where = ", ".join(model.on_demand_deployment_regions)
+            self.problem(
+                "serving.mode",
+                mode,
+                f"on-demand in {where}" if where else "provisioned or none",
+                f"custom models of {model.model_id} cannot be deployed on demand in {region} "
+                + (f"(only in {where}); " if where else "(Bedrock offers no on-demand deployment for them); ")
+                + f"use serving.mode=provisioned or none ({ON_DEMAND_DEPLOYMENT_SOURCE})",
+            )
+            return None
+        if mode != PROVISIONED:
+            return Serving(str(mode))
+        units = self.integer(section.get("modelUnits"), "serving.modelUnits", 1, None, required=True)
         commitment = section.get("commitment", "none")
         if commitment is None:
             commitment = "none"
         if commitment not in COMMITMENTS:
             self.problem(
-                "throughput.commitment",
+                "serving.commitment",
                 commitment,
                 " | ".join(COMMITMENTS),
-                f"throughput.commitment={show(commitment)} is not one of {' | '.join(COMMITMENTS)}"
+                f"serving.commitment={show(commitment)} is not one of {' | '.join(COMMITMENTS)}"
                 f"{did_you_mean(str(commitment), COMMITMENTS)}",
             )
             return None
-        return Throughput(units, str(commitment)) if units is not None else None
+        return Serving(PROVISIONED, units, str(commitment)) if units is not None else None
 
     def approval(self, value: Any) -> Approval | None:
         section = self.section(value, "approval", APPROVAL_KEYS)

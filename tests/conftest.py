@@ -27,6 +27,9 @@ _FAKE_ENV = {
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     # No instance-metadata or container credential lookups (they would hang or leak).
     "AWS_EC2_METADATA_DISABLED": "true",
+    # The CLI's live checks and live prices (check, start, estimate) stay offline unless a test
+    # removes this and stubs the clients (pipeline.operate.aws.OFFLINE_ENV).
+    "BEDROCK_CUSTOMIZE_OFFLINE": "1",
 }
 # jsii prints a node-20 end-of-life banner on every start unless told not to.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")

@@ -5,13 +5,16 @@ screenshot (default: docs/report-screenshot.png).
 
 The three files next to this script are what the workflow writes under ``runs/<runId>/`` for one
 successful run of ``examples/runs/fine-tuning.yaml`` (Nova Micro, fine-tuned on the example support
-conversations, one model unit of no-commitment throughput approved by an operator). They are built
-by the workflow's own code, not typed by hand, so their shapes are the contract's:
+conversations, evaluated on an on-demand deployment of the custom model, then served on one model
+unit of no-commitment throughput approved by an operator after the quality bar; the deployment is
+deleted once the throughput answered its smoke check). They are built by the workflow's own code,
+not typed by hand, so their shapes are the contract's:
 
 - ``loss-curves.json``: the evaluate_loss handler's document, from metrics CSVs in Bedrock's format
   parsed by ``pipeline.metrics`` and judged by its loss gate;
-- ``evaluation.json``: ``pipeline.evaluation.evaluate`` over the example prompts, with a
-  deterministic stand-in for the Converse API (the only invented part: answers, latencies, tokens);
+- ``evaluation.json``: ``pipeline.evaluation.evaluate`` over the example prompts on the deployment,
+  with a deterministic stand-in for the Converse API (the only invented part: answers, latencies,
+  tokens);
 - ``record.json``: the record handler's ``build_record`` over the run's final state document, with
   the datasets fingerprinted from a (moto) S3 bucket holding the example files.
 
@@ -46,13 +49,14 @@ REGION: Final = "us-east-1"
 BUCKET: Final = "bedrockcustomization-dev-storagetrainingbucket7c1e-9f3d8e6a1c5b"
 JOB_ID: Final = "q7w2e9r4t1y6"
 PT_ARN: Final = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:provisioned-model/m3x8k2v9p4zq"
+DEPLOYMENT_ARN: Final = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model-deployment/w4c9n2r7d1qe"
 APPROVER: Final = f"arn:aws:sts::{ACCOUNT}:assumed-role/MLPlatformOperator/jdoe"
 STARTED_AT: Final = "2026-03-02T09:14:05Z"
 JOB_CREATED_AT: Final = "2026-03-02T09:14:41Z"
 JOB_ENDED_AT: Final = "2026-03-02T11:52:10Z"
 CURVES_WRITTEN_AT: Final = "2026-03-02T11:52:58Z"
-APPROVAL_REQUESTED_AT: Final = "2026-03-02T11:53:02Z"
-EVALUATED_AT: Final = "2026-03-02T12:29:37Z"
+EVALUATED_AT: Final = "2026-03-02T12:03:37Z"
+APPROVAL_REQUESTED_AT: Final = "2026-03-02T12:03:41Z"
 RECORDED_AT: Final = "2026-03-02T12:31:45Z"
 STEPS_PER_EPOCH: Final = 30
 EPOCHS: Final = 2
@@ -129,7 +133,7 @@ def _answer(model_id: str, prompt: str, index: int, reference: str) -> tuple[str
     """A plausible answer and latency: the custom model learned the shop's facts, the base did not."""
     match = _PRODUCT.search(prompt)
     product = match[1] if match else "product"
-    if model_id == PT_ARN:
+    if model_id == DEPLOYMENT_ARN:
         if index % 3 == 0:
             text = reference
         elif "warranty" in prompt:
@@ -229,8 +233,14 @@ def build() -> dict[str, Any]:
         prompt_set = evaluation.read_prompts(
             handle, uri=prompts_uri, kind=kind, max_prompts=plan["evaluation"]["maxPrompts"]
         )
+    vehicle = plan["vehicle"]["kind"]  # an on-demand deployment: Nova Micro deploys on demand here
     result = evaluation.evaluate(
-        plan, prompt_set, custom_model_id=PT_ARN, converse=_converse(), sleep=lambda _s: None
+        plan,
+        prompt_set,
+        custom_model_id=DEPLOYMENT_ARN,
+        converse=_converse(),
+        vehicle=vehicle,
+        sleep=lambda _s: None,
     )
     results_uri = f"s3://{BUCKET}/runs/{run_id}/evaluation.json"
     evaluation_doc = {"runId": run_id, "evaluatedAt": EVALUATED_AT, **result.to_dict()}
@@ -259,26 +269,62 @@ def build() -> dict[str, Any]:
             "EndTime": JOB_ENDED_AT,
         },
         "loss": loss,
-        "approval": {
-            "approved": True,
-            "approver": APPROVER,
-            "reason": "validation loss well under the bar; 1 MU without commitment for the pilot",
+        "vehicle": {
+            "Kind": vehicle,
+            "Arn": DEPLOYMENT_ARN,
+            "FailedError": "DeploymentFailed",
+            "TimeoutError": "DeploymentTimeout",
         },
-        "throughput": {"ProvisionedModelArn": PT_ARN},
-        "ptPoll": {"attempt": 4, "waitSeconds": 480},
-        "ptStatus": {"Status": "InService"},
+        "vehicleStatus": _ready("Active", 4),
+        "evaluationApproval": None,
         "evaluation": {
             "passed": result.passed,
+            "judged": result.judged,
             "summary": result.summary,
             "resultsUri": results_uri,
             "custom": result.custom,
             "base": result.base,
+        },
+        "approval": {
+            "approved": True,
+            "approver": APPROVER,
+            "reason": "beats the base model by a wide margin; 1 MU without commitment for the pilot",
+        },
+        "throughput": {"ProvisionedModelArn": PT_ARN},
+        "ptStatus": _ready("InService", 5),
+        "smoke": {
+            "passed": True,
+            "summary": f"Smoke check passed on {PT_ARN}: 3 prompt(s) answered.",
+            "modelId": PT_ARN,
+            "resultsUri": f"s3://{BUCKET}/runs/{run_id}/smoke-check.json",
+        },
+        "released": {
+            "mode": "release-evaluation",
+            "deleted": [],
+            "deletedDeployments": [DEPLOYMENT_ARN],
+            "kept": [],
+            "jobStopped": False,
+            "summary": f"Cleanup: deleted on-demand deployment {DEPLOYMENT_ARN}.",
+            "job": None,
         },
         "failure": None,
         "cleanup": None,
     }
     record = _record(run_id, state, uploads)
     return {"record.json": record, "loss-curves.json": curves_doc, "evaluation.json": evaluation_doc}
+
+
+def _ready(status: str, attempt: int) -> dict[str, Any]:
+    """The check_status handler's last answer: ready after ``attempt`` checks."""
+    return {
+        "status": status,
+        "ready": True,
+        "failed": False,
+        "timedOut": False,
+        "attempt": attempt,
+        "waitSeconds": 0,
+        "failureMessage": None,
+    }
 
 
 def _record(run_id: str, state: dict[str, Any], uploads: list[Any]) -> dict[str, Any]:

@@ -1,16 +1,19 @@
 """The Step Functions workflow that drives one customization run, safe with money.
 
-Preflight -> train (native ``.sync`` wait) -> loss gate -> approval gate -> buy provisioned
-throughput -> wait until InService -> compare with the base model -> record and notify. Every
-failure, whatever its source, takes one path: release what the run bought (never a commitment),
-record the run, notify, fail with the reason.
+Preflight -> train (native ``.sync`` wait) -> loss gate -> evaluation vehicle (an on-demand custom
+model deployment where the base allows it, else a 1-MU no-commitment throughput) -> wait until it
+is ready -> compare with the base model -> quality gate -> only then serve: keep the deployment, or
+buy throughput (after approval where the policy asks; a commitment only here) -> wait until
+InService -> smoke check -> release the evaluation vehicle -> record and notify. Every failure,
+whatever its source, takes one path: release what the run bought (never a commitment), record the
+run, notify, fail with the reason.
 
 The data each state reads and writes is described in docs/workflow-contract.md.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -22,47 +25,22 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.config import VpcSettings
+from infra.constructs import bedrock_tasks
 from infra.constructs.bedrock_service_role import BedrockServiceRole
+from infra.constructs.bedrock_tasks import CREATE_DEPLOYMENT_RESOURCE
 from infra.constructs.notifications import Notifications
 from infra.constructs.training_storage import TrainingStorage
 from infra.constructs.workflow_functions import WorkflowFunctions
+from infra.constructs.workflow_states import EXECUTION_NAME, PLAN, StateKit
 from infra.nag import acknowledge, finding_value, resource_ref
+from pipeline.plan import RUN_SLOTS
 
-CREATE_JOB_SYNC: Final = "arn:{partition}:states:::bedrock:createModelCustomizationJob.sync"
-PLAN: Final = "$.preflight.plan"
-EXECUTION_NAME: Final = "$$.Execution.Name"
-
-# The slots every later state and the failure path read. They must exist as JSON null from the
-# first state: a failure before (say) the purchase still hands "$.throughput" to the cleanup, and a
-# missing path is a States.Runtime error that would skip cleanup, record and notice. CDK drops a
-# Python None from Parameters and Result, so the null comes from an intrinsic function instead.
-RUN_SLOTS: Final = ("job", "loss", "approval", "throughput", "evaluation", "failure", "cleanup")
+# Every slot of RUN_SLOTS (pipeline.plan) must exist as JSON null from the first state: a failure
+# before (say) the purchase still hands "$.throughput" to the cleanup, and a missing path is a
+# States.Runtime error that would skip cleanup, record and notice. CDK drops a Python None from
+# Parameters and Result, so the null comes from an intrinsic function instead.
 NULL_KEY: Final = ".$"
 NULL: Final = "States.StringToJson('null')"
-
-# Errors worth retrying: throttling and transient service faults. Retrying a create call is safe
-# because every create carries an idempotency token derived from the run.
-BEDROCK_TRANSIENT: Final = (
-    "Bedrock.ThrottlingException",
-    "Bedrock.InternalServerException",
-    "Bedrock.ServiceUnavailableException",
-    "Bedrock.TooManyRequestsException",
-)
-HANDLER_TRANSIENT: Final = (
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-    # A handler lets throttling from the APIs it calls escape, named after the botocore error.
-    "ThrottlingException",
-    "TooManyRequestsException",
-    "ServiceUnavailableException",
-    "InternalServerException",
-    "SlowDown",
-    # Converse on a throughput that has only just come online can briefly refuse.
-    "ModelNotReadyException",
-    "ModelTimeoutException",
-)
 
 
 class CustomizationWorkflow(Construct):
@@ -84,10 +62,11 @@ class CustomizationWorkflow(Construct):
         super().__init__(scope, construct_id)
         self._stack = Stack.of(self)
         self._functions = functions
+        self._kit = StateKit(self, functions)
         self._notifications = notifications
 
         failure = self._failure_path()
-        self._catch_all = failure
+        self._kit.catch_all = failure
 
         start = sfn.Pass(
             self,
@@ -99,7 +78,7 @@ class CustomizationWorkflow(Construct):
                 **{f"{slot}{NULL_KEY}": NULL for slot in RUN_SLOTS},
             },
         )
-        preflight = self._lambda(
+        preflight = self._kit.lambda_task(
             "Check the run spec and datasets",
             "preflight",
             {
@@ -108,21 +87,24 @@ class CustomizationWorkflow(Construct):
             },
             result_path="$.preflight",
         )
-        preflight_failed = self._gate_failure("Preflight failed", "PreflightFailed", "$.preflight.summary")
+        preflight_failed = self._kit.gate_failure(
+            "Preflight failed", "PreflightFailed", "$.preflight.summary"
+        )
 
         jobs = {
-            variant: self._customization_job(
-                name, variant, storage=storage, bedrock_role=bedrock_role, vpc=vpc
+            variant: bedrock_tasks.customization_job(
+                self._kit, name, variant, storage=storage, bedrock_role=bedrock_role, vpc=vpc
             )
             for variant, name in (
                 ("WITH_VALIDATION", "Train the custom model (with validation data)"),
                 ("WITHOUT_VALIDATION", "Train the custom model"),
                 ("DISTILLATION", "Distill the teacher model into the custom model"),
+                ("REINFORCEMENT_FINE_TUNING", "Train the custom model with reinforcement (grader)"),
             )
         }
         self.job_states = jobs
 
-        read_loss = self._lambda(
+        read_loss = self._kit.lambda_task(
             "Read training and validation loss",
             "evaluate_loss",
             {
@@ -132,140 +114,165 @@ class CustomizationWorkflow(Construct):
             },
             result_path="$.loss",
         )
-        loss_failed = self._gate_failure("Loss above the bar", "LossAboveBar", "$.loss.summary")
+        loss_failed = self._kit.gate_failure("Loss above the bar", "LossAboveBar", "$.loss.summary")
 
-        ask_approval = self._lambda(
-            "Ask for approval",
-            "approval_request",
-            {
-                "taskToken": sfn.JsonPath.task_token,
-                "runId": sfn.JsonPath.string_at(EXECUTION_NAME),
-                "plan": sfn.JsonPath.object_at(PLAN),
-                "loss": sfn.JsonPath.object_at("$.loss"),
-            },
-            result_path="$.approval",
-            wait_for_task_token=True,
-            # Its catches are added below: the timeout must be matched before the catch-all.
-            catch=False,
-        )
-        approval_timed_out = sfn.Pass(
-            self,
-            "Approval timed out",
-            comment="No decision in time counts as a rejection: nothing is bought",
-            parameters={
-                "Error": "ApprovalTimedOut",
-                "Cause": sfn.JsonPath.format(
-                    "No approval decision within {} seconds; treated as rejected. Nothing was bought.",
-                    sfn.JsonPath.string_at(f"{PLAN}.approval.timeoutSeconds"),
-                ),
-            },
-            result_path="$.failure",
-        ).next(failure)
-        ask_approval.add_catch(approval_timed_out, errors=["States.Timeout"], result_path="$.failure")
-        self._catch(ask_approval)
-        rejected = sfn.Pass(
-            self,
-            "Purchase rejected",
-            parameters={
-                "Error": "ApprovalRejected",
-                "Cause": sfn.JsonPath.format(
-                    "Rejected by {}: {}",
-                    sfn.JsonPath.string_at("$.approval.approver"),
-                    sfn.JsonPath.string_at("$.approval.reason"),
-                ),
-            },
-            result_path="$.failure",
-        ).next(failure)
+        vehicle_plan = f"{PLAN}.vehicle"
+        serving_plan = f"{PLAN}.serving"
 
-        buy = {
-            commitment: self._buy_throughput(name, with_commitment=commitment)
-            for commitment, name in (
-                (False, "Buy provisioned throughput (no commitment)"),
-                (True, "Buy provisioned throughput (commitment)"),
-            )
-        }
-        which_commitment = (
-            sfn.Choice(self, "Which commitment?")
-            .when(sfn.Condition.string_equals(f"{PLAN}.throughput.commitment", "none"), buy[False])
-            .otherwise(buy[True])
-        )
-        start_waiting = sfn.Pass(
-            self,
-            "Start waiting for the throughput",
-            parameters={
-                "attempt": 0,
-                "waitSeconds": sfn.JsonPath.array_get_item(
-                    sfn.JsonPath.list_at(f"{PLAN}.throughput.pollSchedule"), 0
-                ),
+        # -- the evaluation vehicle: an on-demand deployment, or a 1-MU throughput -------------------
+        deploy = bedrock_tasks.create_deployment(self._kit)
+        buy_for_evaluation = bedrock_tasks.buy_throughput(
+            self._kit,
+            "Buy throughput to evaluate on",
+            plan_path=vehicle_plan,
+            with_commitment=False,
+            result_selector={
+                "Kind": "throughput",
+                "Arn": sfn.JsonPath.string_at("$.ProvisionedModelArn"),
+                "FailedError": "ThroughputFailed",
+                "TimeoutError": "ThroughputTimeout",
             },
-            result_path="$.ptPoll",
+            result_path="$.vehicle",
         )
-        wait = sfn.Wait(
+        ask_to_evaluate, evaluation_approved = self._kit.approval(
+            "evaluation",
+            "Ask for approval to evaluate",
+            "Was the evaluation purchase approved?",
+            result_path="$.evaluationApproval",
+        )
+        how_evaluated = sfn.Choice(
             self,
-            "Wait for the throughput to come online",
-            time=sfn.WaitTime.seconds_path("$.ptPoll.waitSeconds"),
+            "How is the custom model evaluated?",
+            comment="Chosen by the plan: on demand where Bedrock deploys this base, else on a 1-MU "
+            "no-commitment throughput; nothing to judge, nothing created",
         )
-        check_status = tasks.CallAwsService(
-            self,
-            "Check the throughput status",
-            service="bedrock",
-            action="getProvisionedModelThroughput",
-            parameters={"ProvisionedModelId": sfn.JsonPath.string_at("$.throughput.ProvisionedModelArn")},
-            iam_resources=[self._arn("provisioned-model/*")],
-            iam_action="bedrock:GetProvisionedModelThroughput",
-            result_selector={"Status": sfn.JsonPath.string_at("$.Status")},
-            result_path="$.ptStatus",
-        )
-        self._retry_bedrock(check_status)
-        self._catch(check_status)
-        schedule_next = sfn.Pass(
-            self,
-            "Schedule the next status check",
-            comment="The interval grows along the plan's poll schedule, capped, so a slow purchase "
-            "costs few transitions",
-            parameters={
-                "attempt": sfn.JsonPath.math_add(sfn.JsonPath.number_at("$.ptPoll.attempt"), 1),
-                # CDK's helper cannot nest intrinsics as an array index, so this one is raw ASL.
-                "waitSeconds.$": f"States.ArrayGetItem({PLAN}.throughput.pollSchedule, "
-                "States.MathAdd($.ptPoll.attempt, 1))",
-            },
-            result_path="$.ptPoll",
-        )
-        pt_failed = self._gate_failure(
-            "Throughput failed",
-            "ThroughputFailed",
-            None,
-            cause=sfn.JsonPath.format(
-                "Provisioned throughput {} reported status Failed",
-                sfn.JsonPath.string_at("$.throughput.ProvisionedModelArn"),
-            ),
-        )
-        pt_timeout = self._gate_failure(
-            "Throughput not in service in time",
-            "ThroughputTimeout",
-            None,
-            cause=sfn.JsonPath.format(
-                "Provisioned throughput {} was not InService after {} status checks",
-                sfn.JsonPath.string_at("$.throughput.ProvisionedModelArn"),
-                sfn.JsonPath.string_at("$.ptPoll.attempt"),
-            ),
-        )
-
-        evaluate = self._lambda(
+        evaluate = self._kit.lambda_task(
             "Compare the custom model with its base model",
             "evaluate_model",
             {
                 "runId": sfn.JsonPath.string_at(EXECUTION_NAME),
                 "plan": sfn.JsonPath.object_at(PLAN),
-                "provisionedModelArn": sfn.JsonPath.string_at("$.throughput.ProvisionedModelArn"),
+                "modelId": sfn.JsonPath.string_at("$.vehicle.Arn"),
+                "vehicle": sfn.JsonPath.string_at("$.vehicle.Kind"),
+                "mode": "evaluate",
             },
             result_path="$.evaluation",
         )
-        eval_failed = self._gate_failure(
-            "Custom model below the bar", "EvaluationBelowBar", "$.evaluation.summary"
+        vehicle_wait = self._kit.wait_loop(
+            "the evaluation vehicle",
+            kind=sfn.JsonPath.string_at("$.vehicle.Kind"),
+            arn=sfn.JsonPath.string_at("$.vehicle.Arn"),
+            plan_path=vehicle_plan,
+            status_path="$.vehicleStatus",
+            ready=evaluate,
+            failed=self._kit.gate_failure(
+                "Evaluation vehicle failed",
+                None,
+                None,
+                error_path="$.vehicle.FailedError",
+                cause=sfn.JsonPath.format(
+                    "{} reported status Failed: {}",
+                    sfn.JsonPath.string_at("$.vehicle.Arn"),
+                    sfn.JsonPath.string_at("$.vehicleStatus.failureMessage"),
+                ),
+            ),
+            timed_out=self._kit.gate_failure(
+                "Evaluation vehicle not ready in time",
+                None,
+                None,
+                error_path="$.vehicle.TimeoutError",
+                cause=sfn.JsonPath.format(
+                    "{} was not ready after {} status checks",
+                    sfn.JsonPath.string_at("$.vehicle.Arn"),
+                    sfn.JsonPath.string_at("$.vehicleStatus.attempt"),
+                ),
+            ),
         )
+        deploy.next(vehicle_wait)
+        buy_for_evaluation.next(vehicle_wait)
 
-        record = self._lambda(
+        # -- serving: only once the bar passed ---------------------------------------------------------
+        how_served = sfn.Choice(
+            self,
+            "How is the custom model served?",
+            comment="Keep the deployment, buy throughput (after approval where the policy asks), or "
+            "release the evaluation vehicle; a commitment is only ever bought here, after the bar",
+        )
+        ask_to_serve, serving_approved = self._kit.approval(
+            "serving", "Ask for approval to serve", "Was the purchase approved?", result_path="$.approval"
+        )
+        buy = {
+            commitment: bedrock_tasks.buy_throughput(
+                self._kit,
+                name,
+                plan_path=serving_plan,
+                with_commitment=commitment,
+                result_selector={"ProvisionedModelArn": sfn.JsonPath.string_at("$.ProvisionedModelArn")},
+                result_path="$.throughput",
+            )
+            for commitment, name in (
+                (False, "Buy provisioned throughput (no commitment)"),
+                (True, "Buy provisioned throughput (commitment)"),
+            )
+        }
+        reuse = sfn.Pass(
+            self,
+            "Serve on the evaluation throughput",
+            comment="The evaluation throughput is exactly what the spec serves with: one purchase, kept",
+            parameters={"ProvisionedModelArn": sfn.JsonPath.string_at("$.vehicle.Arn")},
+            result_path="$.throughput",
+        )
+        smoke_failed = self._kit.gate_failure("Smoke check failed", "SmokeCheckFailed", "$.smoke.summary")
+        release = self._kit.lambda_task(
+            "Release the evaluation vehicle",
+            "cleanup",
+            {
+                "runId": sfn.JsonPath.string_at(EXECUTION_NAME),
+                "plan": sfn.JsonPath.object_at(PLAN),
+                "vehicle": sfn.JsonPath.object_at("$.vehicle"),
+                "throughput": sfn.JsonPath.object_at("$.throughput"),
+                "mode": "release-evaluation",
+            },
+            result_path="$.released",
+            catch=False,
+        )
+        smoke_throughput = self._smoke(
+            "Smoke-check the provisioned throughput", "$.throughput.ProvisionedModelArn"
+        )
+        smoke_deployment = self._smoke("Smoke-check the on-demand deployment", "$.vehicle.Arn")
+        throughput_wait = self._kit.wait_loop(
+            "the throughput",
+            kind="throughput",
+            arn=sfn.JsonPath.string_at("$.throughput.ProvisionedModelArn"),
+            plan_path=serving_plan,
+            status_path="$.ptStatus",
+            ready=smoke_throughput,
+            failed=self._kit.gate_failure(
+                "Throughput failed",
+                "ThroughputFailed",
+                None,
+                cause=sfn.JsonPath.format(
+                    "Provisioned throughput {} reported status Failed: {}",
+                    sfn.JsonPath.string_at("$.throughput.ProvisionedModelArn"),
+                    sfn.JsonPath.string_at("$.ptStatus.failureMessage"),
+                ),
+            ),
+            timed_out=self._kit.gate_failure(
+                "Throughput not in service in time",
+                "ThroughputTimeout",
+                None,
+                cause=sfn.JsonPath.format(
+                    "Provisioned throughput {} was not InService after {} status checks",
+                    sfn.JsonPath.string_at("$.throughput.ProvisionedModelArn"),
+                    sfn.JsonPath.string_at("$.ptStatus.attempt"),
+                ),
+            ),
+        )
+        for state in buy.values():
+            state.next(throughput_wait)
+        reuse.next(smoke_throughput)
+
+        record = self._kit.lambda_task(
             "Record the run",
             "record",
             {
@@ -277,6 +284,70 @@ class CustomizationWorkflow(Construct):
             result_path="$.recorded",
             catch=False,
         )
+        # The serving purchase is in service by now: a vehicle that cannot be released must not send
+        # the run down the failure path (which would release what serves). The record says so.
+        release.add_catch(record, errors=["States.ALL"], result_path="$.releaseError")
+        release.next(record)
+        for smoke, next_state, name in (
+            (smoke_throughput, release, "Does the throughput answer?"),
+            (smoke_deployment, record, "Does the deployment answer?"),
+        ):
+            smoke.next(
+                sfn.Choice(self, name)
+                .when(sfn.Condition.boolean_equals("$.smoke.passed", True), next_state)
+                .otherwise(smoke_failed)
+            )
+
+        provisioned = sfn.Condition.string_equals(f"{serving_plan}.mode", "provisioned")
+        how_served.when(
+            sfn.Condition.and_(
+                provisioned,
+                sfn.Condition.boolean_equals(f"{PLAN}.approval.beforeServing", True),
+                sfn.Condition.is_null("$.approval"),
+            ),
+            ask_to_serve,
+        ).when(
+            sfn.Condition.and_(
+                provisioned, sfn.Condition.boolean_equals(f"{serving_plan}.reusesEvaluationThroughput", True)
+            ),
+            reuse,
+        ).when(
+            sfn.Condition.and_(
+                provisioned, sfn.Condition.string_equals(f"{serving_plan}.commitment", "none")
+            ),
+            buy[False],
+        ).when(provisioned, buy[True]).when(
+            sfn.Condition.string_equals(f"{serving_plan}.mode", "on-demand"), smoke_deployment
+        ).when(sfn.Condition.string_equals(f"{vehicle_plan}.kind", "none"), record).otherwise(release)
+        serving_approved.when(self._kit.approved("$.approval"), how_served)
+
+        is_vehicle = sfn.Condition.string_equals(f"{vehicle_plan}.kind", "throughput")
+        how_evaluated.when(sfn.Condition.string_equals(f"{vehicle_plan}.kind", "deployment"), deploy).when(
+            sfn.Condition.and_(
+                is_vehicle,
+                sfn.Condition.boolean_equals(f"{PLAN}.approval.beforeEvaluation", True),
+                sfn.Condition.is_null("$.evaluationApproval"),
+            ),
+            ask_to_evaluate,
+        ).when(is_vehicle, buy_for_evaluation).otherwise(how_served)
+        evaluation_approved.when(self._kit.approved("$.evaluationApproval"), how_evaluated)
+
+        evaluate.next(
+            sfn.Choice(self, "Does the custom model meet the bar?")
+            .when(
+                sfn.Condition.boolean_equals("$.evaluation.judged", False),
+                self._kit.gate_failure(
+                    "Evaluation not judged", "EvaluationNotJudged", "$.evaluation.summary"
+                ),
+            )
+            .when(sfn.Condition.boolean_equals("$.evaluation.passed", True), how_served)
+            .otherwise(
+                self._kit.gate_failure(
+                    "Custom model below the bar", "EvaluationBelowBar", "$.evaluation.summary"
+                )
+            )
+        )
+
         # Everything the run bought passed its bar by now: a record that cannot be written (after
         # retries) is a bookkeeping fault, and the failure path would release good throughput for
         # it. Keep what was bought, say so in the notice, and point at the execution history.
@@ -306,59 +377,17 @@ class CustomizationWorkflow(Construct):
             message=sfn.TaskInput.from_json_path_at("$.recorded.message"),
             result_path=sfn.JsonPath.DISCARD,
         )
-        self._retry_handler(notify_success)
+        self._kit.retry_sns(notify_success)
         done = sfn.Succeed(self, "Run complete")
         # The run did succeed: a notification that cannot be sent must not send it down the failure
         # path, which would release the throughput that just passed evaluation.
         notify_success.add_catch(done, errors=["States.ALL"], result_path="$.notifyError")
         record_fallback.next(notify_success)
-
-        buys_throughput = (
-            sfn.Choice(self, "Does the run buy provisioned throughput?")
-            .when(
-                sfn.Condition.boolean_equals(f"{PLAN}.throughput.wanted", True),
-                sfn.Choice(self, "Is approval required?")
-                .when(
-                    sfn.Condition.boolean_equals(f"{PLAN}.approval.required", True),
-                    ask_approval.next(
-                        sfn.Choice(self, "Was the purchase approved?")
-                        .when(
-                            sfn.Condition.boolean_equals("$.approval.approved", True),
-                            which_commitment,
-                        )
-                        .otherwise(rejected)
-                    ),
-                )
-                .otherwise(which_commitment),
-            )
-            .otherwise(record)
-        )
-        for state in buy.values():
-            state.next(start_waiting)
-        start_waiting.next(wait)
-        wait.next(check_status)
-        check_status.next(
-            sfn.Choice(self, "Is the throughput in service?")
-            .when(sfn.Condition.string_equals("$.ptStatus.Status", "InService"), evaluate)
-            .when(sfn.Condition.string_equals("$.ptStatus.Status", "Failed"), pt_failed)
-            .when(
-                sfn.Condition.number_greater_than_equals_json_path(
-                    "$.ptPoll.attempt", f"{PLAN}.throughput.maxPolls"
-                ),
-                pt_timeout,
-            )
-            .otherwise(schedule_next.next(wait))
-        )
-        evaluate.next(
-            sfn.Choice(self, "Does the custom model meet the bar?")
-            .when(sfn.Condition.boolean_equals("$.evaluation.passed", True), record)
-            .otherwise(eval_failed)
-        )
         record.next(notify_success).next(done)
 
         loss_gate = (
             sfn.Choice(self, "Is the loss within the bar?")
-            .when(sfn.Condition.boolean_equals("$.loss.passed", True), buys_throughput)
+            .when(sfn.Condition.boolean_equals("$.loss.passed", True), how_evaluated)
             .otherwise(loss_failed)
         )
         for job in jobs.values():
@@ -368,6 +397,10 @@ class CustomizationWorkflow(Construct):
         which_job = (
             sfn.Choice(self, "Which kind of customization job?")
             .when(sfn.Condition.string_equals(f"{PLAN}.jobVariant", "DISTILLATION"), jobs["DISTILLATION"])
+            .when(
+                sfn.Condition.string_equals(f"{PLAN}.jobVariant", "REINFORCEMENT_FINE_TUNING"),
+                jobs["REINFORCEMENT_FINE_TUNING"],
+            )
             .when(
                 sfn.Condition.string_equals(f"{PLAN}.jobVariant", "WITH_VALIDATION"), jobs["WITH_VALIDATION"]
             )
@@ -389,8 +422,10 @@ class CustomizationWorkflow(Construct):
             # Longest path: training (<= 14 days) + approval (<= 7 days) + throughput wait.
             timeout=Duration.days(30),
             tracing_enabled=True,
+            # Without execution data: states' inputs and outputs (an approval's task token among them)
+            # stay out of CloudWatch Logs; the execution history keeps them behind IAM.
             logs=sfn.LogOptions(
-                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False
             ),
         )
         self._grant_state_machine(storage=storage, bedrock_role=bedrock_role)
@@ -398,13 +433,14 @@ class CustomizationWorkflow(Construct):
         self.failed_alarm = cloudwatch.Alarm(
             self,
             "FailedRunsAlarm",
-            alarm_description="A customization run failed or timed out: "
+            alarm_description="A customization run failed, timed out or was stopped: "
             "see the notification and the run record",
             metric=cloudwatch.MathExpression(
-                expression="failed + timedOut",
+                expression="failed + timedOut + aborted",
                 using_metrics={
                     "failed": self.state_machine.metric_failed(period=Duration.minutes(5)),
                     "timedOut": self.state_machine.metric_timed_out(period=Duration.minutes(5)),
+                    "aborted": self.state_machine.metric_aborted(period=Duration.minutes(5)),
                 },
                 period=Duration.minutes(5),
             ),
@@ -417,187 +453,40 @@ class CustomizationWorkflow(Construct):
 
     # -- building blocks -------------------------------------------------------------------------
 
-    def _arn(self, resource: str, *, account: str | None = None) -> str:
-        kind, _, name = resource.partition("/")
-        return self._stack.format_arn(service="bedrock", account=account, resource=kind, resource_name=name)
-
-    def _lambda(
-        self,
-        name: str,
-        handler: str,
-        payload: dict[str, Any],
-        *,
-        result_path: str,
-        wait_for_task_token: bool = False,
-        catch: bool = True,
-    ) -> tasks.LambdaInvoke:
-        """Invoke a handler, retrying transient errors; by default catch the rest into the failure path."""
-        function = self._functions.function(handler)
-        input_ = sfn.TaskInput.from_object(payload)
-        if wait_for_task_token:
-            task = tasks.LambdaInvoke(
-                self,
-                name,
-                lambda_function=function,
-                payload=input_,
-                result_path=result_path,
-                integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-                task_timeout=sfn.Timeout.at(f"{PLAN}.approval.timeoutSeconds"),
-                retry_on_service_exceptions=False,
-            )
-        else:
-            task = tasks.LambdaInvoke(
-                self,
-                name,
-                lambda_function=function,
-                payload=input_,
-                result_path=result_path,
-                # The handler's return value is the result; no Lambda response envelope to unwrap.
-                payload_response_only=True,
-                retry_on_service_exceptions=False,
-            )
-        self._retry_handler(task)
-        if catch:
-            self._catch(task)
-        return task
-
-    def _catch(self, state: sfn.TaskStateBase | sfn.CustomState) -> None:
-        state.add_catch(self._catch_all, errors=["States.ALL"], result_path="$.failure")
-
-    @staticmethod
-    def _retry_handler(state: sfn.TaskStateBase) -> None:
-        state.add_retry(
-            errors=list(HANDLER_TRANSIENT),
-            interval=Duration.seconds(2),
-            max_attempts=6,
-            backoff_rate=2,
-            max_delay=Duration.seconds(60),
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-
-    @staticmethod
-    def _retry_bedrock(state: sfn.TaskStateBase | sfn.CustomState) -> None:
-        state.add_retry(
-            errors=list(BEDROCK_TRANSIENT),
-            interval=Duration.seconds(5),
-            max_attempts=8,
-            backoff_rate=2,
-            max_delay=Duration.seconds(120),
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-
-    def _gate_failure(
-        self, name: str, error: str, cause_path: str | None, *, cause: str | None = None
-    ) -> sfn.Pass:
-        """A gate said no: put the reason where the failure path reads it."""
-        state = sfn.Pass(
-            self,
+    def _smoke(self, name: str, model_path: str) -> tasks.LambdaInvoke:
+        return self._kit.lambda_task(
             name,
-            parameters={"Error": error, "Cause": sfn.JsonPath.string_at(cause_path) if cause_path else cause},
-            result_path="$.failure",
-        )
-        state.next(self._catch_all)
-        return state
-
-    def _customization_job(
-        self,
-        name: str,
-        variant: str,
-        *,
-        storage: TrainingStorage,
-        bedrock_role: BedrockServiceRole,
-        vpc: VpcSettings | None,
-    ) -> sfn.CustomState:
-        """``createModelCustomizationJob.sync``, written out because aws-cdk-lib's task drops ``.sync``.
-
-        Step Functions waits for the job natively: no polling transitions however long training
-        takes, and stopping the execution stops the job.
-        """
-        job = f"{PLAN}.job"
-        parameters: dict[str, Any] = {
-            "JobName.$": f"{job}.JobName",
-            "CustomModelName.$": f"{job}.CustomModelName",
-            "BaseModelIdentifier.$": f"{job}.BaseModelIdentifier",
-            "CustomizationType.$": f"{job}.CustomizationType",
-            "RoleArn": bedrock_role.role_arn,
-            # The execution name is the run id: a retried or re-driven execution asks for the same
-            # job, and Bedrock returns it instead of starting a second one.
-            "ClientRequestToken.$": EXECUTION_NAME,
-            "TrainingDataConfig.$": f"{job}.TrainingDataConfig",
-            "OutputDataConfig.$": f"{job}.OutputDataConfig",
-            "CustomModelKmsKeyId": storage.key.key_arn,
-            "JobTags.$": f"{job}.JobTags",
-            "CustomModelTags.$": f"{job}.CustomModelTags",
-        }
-        if variant == "DISTILLATION":
-            parameters["CustomizationConfig.$"] = f"{job}.CustomizationConfig"
-        else:
-            parameters["HyperParameters.$"] = f"{job}.HyperParameters"
-        if variant == "WITH_VALIDATION":
-            parameters["ValidationDataConfig.$"] = f"{job}.ValidationDataConfig"
-        if vpc is not None:
-            parameters["VpcConfig"] = {
-                "SubnetIds": list(vpc.subnet_ids),
-                "SecurityGroupIds": list(vpc.security_group_ids),
-            }
-        state = sfn.CustomState(
-            self,
-            name,
-            state_json={
-                "Type": "Task",
-                "Resource": CREATE_JOB_SYNC.format(partition=self._stack.partition),
-                "Parameters": parameters,
-                "TimeoutSecondsPath": f"{PLAN}.jobTimeoutSeconds",
-                "ResultPath": "$.job",
+            "evaluate_model",
+            {
+                "runId": sfn.JsonPath.string_at(EXECUTION_NAME),
+                "plan": sfn.JsonPath.object_at(PLAN),
+                "modelId": sfn.JsonPath.string_at(model_path),
+                "mode": "smoke",
             },
+            result_path="$.smoke",
         )
-        self._retry_bedrock(state)
-        self._catch(state)
-        return state
 
-    def _buy_throughput(self, name: str, *, with_commitment: bool) -> tasks.CallAwsService:
-        pt = f"{PLAN}.throughput"
-        parameters: dict[str, Any] = {
-            "ModelUnits": sfn.JsonPath.number_at(f"{pt}.ModelUnits"),
-            "ModelId": sfn.JsonPath.string_at("$.loss.outputModelArn"),
-            "ProvisionedModelName": sfn.JsonPath.string_at(f"{pt}.ProvisionedModelName"),
-            # One purchase per run, however often this state is retried or the run re-driven.
-            "ClientRequestToken": sfn.JsonPath.string_at(f"{pt}.ClientRequestToken"),
-            "Tags": sfn.JsonPath.list_at(f"{pt}.Tags"),
-        }
-        if with_commitment:
-            parameters["CommitmentDuration"] = sfn.JsonPath.string_at(f"{pt}.CommitmentDuration")
-        task = tasks.CallAwsService(
-            self,
-            name,
-            service="bedrock",
-            action="createProvisionedModelThroughput",
-            parameters=parameters,
-            iam_resources=[self._arn("custom-model/*"), self._arn("provisioned-model/*")],
-            iam_action="bedrock:CreateProvisionedModelThroughput",
-            result_selector={"ProvisionedModelArn": sfn.JsonPath.string_at("$.ProvisionedModelArn")},
-            result_path="$.throughput",
-        )
-        self._retry_bedrock(task)
-        self._catch(task)
-        return task
+    def _arn(self, resource: str) -> str:
+        return bedrock_tasks.bedrock_arn(self, resource)
 
     def _failure_path(self) -> sfn.IChainable:
         """Release what the run bought, record the run, notify, fail with the reason."""
         run_id = sfn.JsonPath.string_at(EXECUTION_NAME)
-        cleanup = self._lambda(
+        cleanup = self._kit.lambda_task(
             "Release what this run bought",
             "cleanup",
             {
                 "runId": run_id,
                 "plan": sfn.JsonPath.object_at(PLAN),
+                "vehicle": sfn.JsonPath.object_at("$.vehicle"),
                 "throughput": sfn.JsonPath.object_at("$.throughput"),
                 "failure": sfn.JsonPath.object_at("$.failure"),
+                "mode": "failure",
             },
             result_path="$.cleanup",
             catch=False,
         )
-        record = self._lambda(
+        record = self._kit.lambda_task(
             "Record the failed run",
             "record",
             {
@@ -632,7 +521,7 @@ class CustomizationWorkflow(Construct):
             message=sfn.TaskInput.from_json_path_at("$.recorded.message"),
             result_path=sfn.JsonPath.DISCARD,
         )
-        self._retry_handler(notify)
+        self._kit.retry_sns(notify)
         fail = sfn.Fail(self, "Run failed", error_path="$.failure.Error", cause_path="$.failure.Cause")
         # The notification is best effort once retries are spent: the run must still end failed
         # with its reason, not with a notification error.
@@ -666,9 +555,14 @@ class CustomizationWorkflow(Construct):
             actions=["bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"],
             resource_arns=[self._arn("model-customization-job/*")],
         )
-        # Tags ride along on the purchase (cost allocation).
+        # Tags ride along on the purchase and the deployment (cost allocation, cleanup, sweep).
         iam.Grant.add_to_principal(
-            grantee=role, actions=["bedrock:TagResource"], resource_arns=[self._arn("provisioned-model/*")]
+            grantee=role,
+            actions=["bedrock:TagResource"],
+            resource_arns=[
+                self._arn("provisioned-model/*"),
+                self._arn(CREATE_DEPLOYMENT_RESOURCE),
+            ],
         )
         # The custom model is encrypted with the project key: creating it and buying throughput
         # for it go through Bedrock, which needs these on the key (UNCONFIRMED which of them the
@@ -688,9 +582,18 @@ class CustomizationWorkflow(Construct):
                 service="bedrock", account="", resource="foundation-model", resource_name="*"
             ): "the base model is chosen per run (validated against the catalog), any foundation model "
             "of this region can be one",
-            self._arn("custom-model/*"): "custom model ids are generated by Bedrock per run",
-            self._arn("model-customization-job/*"): "job ids are generated by Bedrock per run",
-            self._arn("provisioned-model/*"): "provisioned-model ids are generated by Bedrock per purchase",
+            bedrock_tasks.bedrock_arn(
+                self, "custom-model/*"
+            ): "custom model ids are generated by Bedrock per run",
+            bedrock_tasks.bedrock_arn(
+                self, "model-customization-job/*"
+            ): "job ids are generated by Bedrock per run",
+            bedrock_tasks.bedrock_arn(
+                self, "provisioned-model/*"
+            ): "provisioned-model ids are generated by Bedrock per purchase",
+            bedrock_tasks.bedrock_arn(
+                self, CREATE_DEPLOYMENT_RESOURCE
+            ): "deployment ids are generated by Bedrock per run",
         }
         for arn, reason in findings.items():
             acknowledge(role, f"AwsSolutions-IAM5[Resource::{finding_value(self, arn)}]", reason)

@@ -7,11 +7,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
+from infra.constructs.log_encryption import LogEncryption
+from infra.nag import acknowledge, acknowledge_checkov
+from lambdas.common import metric_names
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 STAGING_DIR: Final = ROOT / "build" / "lambda-assets"
@@ -21,13 +26,33 @@ _SHARED: Final = ("lambdas/__init__.py", "lambdas/common", "pipeline")
 # run in Lambda: they stay out of the assets.
 _NOT_SHIPPED: Final = frozenset({"cli.py", "__main__.py"})
 _NOT_SHIPPED_PACKAGES: Final = frozenset({"operate", "simulation"})
+# Each function is invoked by the workflow, one invocation per run at a time, and runs are started
+# by people: 5 concurrent invocations per function is far above normal use, and it caps what a
+# runaway loop (or a flood of started executions) can spend or do to Bedrock's quotas. A sixth
+# concurrent invocation is throttled (Lambda.TooManyRequestsException), which the workflow's task
+# retries with backoff for about two minutes before the run fails through its failure path.
+# Reserving also guarantees the pipeline its 5 when other functions of the account are busy.
+# Lambda refuses a reservation that leaves fewer than 100 unreserved executions in the
+# account: the account's concurrency limit must be at least 100 + 5 per function (default 1,000; new
+# accounts may start lower: ask for an increase through Service Quotas before deploying).
+RESERVED_CONCURRENCY: Final = 5
+# Powertools for AWS Lambda (Python) comes from the layer AWS publishes, so the assets hold only the
+# pipeline's own code. Source: Powertools docs "Installation > Lambda Layer" (docs/getting-started/
+# install.md, read 2026-11-28): arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-
+# {python_version}-{arm64|x86_64}:27, one layer per Python version (python314 listed). That account
+# publishes in the aws partition only (China and GovCloud have publishers of their own).
+# aws-lambda-powertools in pyproject.toml (tests, simulation) pins the same release.
+POWERTOOLS_LAYER_ACCOUNT: Final = "017000801446"
+POWERTOOLS_LAYER_VERSION: Final = 27
+POWERTOOLS_VERSION: Final = "3.23.0"
 
 
 def stage_asset(handler: str, *, root: Path = ROOT, staging_dir: Path = STAGING_DIR) -> Path:
     """Copy one handler package plus the shared code into a clean folder and return it.
 
-    Only ``.py`` files are copied, so caches, editor files and test data never reach the asset
-    (and never change its hash).
+    Only ``.py`` files of this repository are copied, so caches, editor files, test data and
+    third-party packages (Powertools comes from its layer) never reach the asset (and never change
+    its hash).
     """
     source_dir = root / "lambdas" / handler
     if not (source_dir / "handler.py").is_file():
@@ -53,13 +78,35 @@ def _copy(src: Path, dst: Path) -> None:
     shutil.copyfile(src, dst)
 
 
+def powertools_layer_arn(
+    scope: Construct, runtime: lambda_.Runtime, architecture: lambda_.Architecture
+) -> str:
+    """The AWS-published Powertools layer for ``runtime`` and ``architecture`` in the stack's region."""
+    stack = Stack.of(scope)
+    python = runtime.name.replace(".", "")  # python3.14 -> python314
+    return (
+        f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-{python}-{architecture.name}:{POWERTOOLS_LAYER_VERSION}"
+    )
+
+
+def service_name(scope: Construct) -> str:
+    """The Powertools service of every function of the stack (and the metrics' ``service``
+    dimension): the stack name, so each deployed environment has series of its own."""
+    return Stack.of(scope).stack_name
+
+
 class PipelineFunction(Construct):
     """A Python Lambda function with the pipeline's defaults.
 
     - Python 3.14 (the latest Lambda runtime) on arm64 (cheaper per GB-second than x86 for this
       I/O-bound work).
-    - JSON structured logs into a log group with the environment's retention, written through a
-      role that may write only to that log group (no AWS managed policy).
+    - JSON structured logs into a log group with the environment's retention, encrypted with the
+      stack's log key (:class:`LogEncryption`), written through a role that may write only to that
+      log group (no AWS managed policy).
+    - X-Ray active tracing, and a small reserved concurrency (``RESERVED_CONCURRENCY``).
+    - Powertools (logs, traces, metrics: ``lambdas.common.runtime``) from the AWS-published layer,
+      with ``POWERTOOLS_SERVICE_NAME`` (the stack) and ``POWERTOOLS_METRICS_NAMESPACE`` set.
     - Handler ``lambdas.<name>.handler.lambda_handler`` in an asset holding only that handler and
       the shared ``lambdas/common`` and ``pipeline`` code.
     """
@@ -79,9 +126,16 @@ class PipelineFunction(Construct):
         removal_policy: RemovalPolicy,
         environment: Mapping[str, str] | None = None,
         memory_size: int = 256,
+        dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=log_retention,
+            removal_policy=removal_policy,
+            encryption_key=LogEncryption.of(self, removal_policy=removal_policy).key,
+        )
         self.role = iam.Role(
             self,
             "Role",
@@ -102,5 +156,45 @@ class PipelineFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
-            environment=dict(environment or {}),
+            environment={
+                **(environment or {}),
+                "POWERTOOLS_SERVICE_NAME": service_name(self),
+                "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
+            },
+            layers=[
+                lambda_.LayerVersion.from_layer_version_arn(
+                    self, "Powertools", powertools_layer_arn(self, self.RUNTIME, self.ARCHITECTURE)
+                )
+            ],
+            tracing=lambda_.Tracing.ACTIVE,
+            reserved_concurrent_executions=RESERVED_CONCURRENCY,
+            # Only for functions invoked asynchronously (EventBridge): failed events land there.
+            dead_letter_queue=dead_letter_queue,
         )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which "
+            "support no resource-level permissions",
+        )
+        skips = [
+            (
+                "CKV_AWS_116",
+                "The workflow invokes every function synchronously and retries and catches its errors; "
+                "a dead-letter queue only receives failed asynchronous invocations",
+            ),
+            (
+                "CKV_AWS_117",
+                "A deployment choice: the functions call only AWS APIs (S3, Bedrock, SNS), never "
+                "resources inside a VPC",
+            ),
+            (
+                "CKV_AWS_173",
+                "The environment holds no secrets (bucket name, topic ARN); Lambda encrypts it at rest "
+                "with an AWS managed key already",
+            ),
+        ]
+        for check, reason in skips:
+            if check == "CKV_AWS_116" and dead_letter_queue is not None:
+                continue
+            acknowledge_checkov(self.function, check, reason)

@@ -10,13 +10,15 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.nag import acknowledge
+from infra.nag import acknowledge, acknowledge_checkov
 
 # Prefix conventions every other part of the pipeline relies on (documented in README.md).
 DATASETS_PREFIX: Final = "datasets/"
 OUTPUTS_PREFIX: Final = "outputs/"
 REPORTS_PREFIX: Final = "reports/"
 RUNS_PREFIX: Final = "runs/"
+# Pending approvals' task tokens: written by the approval request, read by the answer function only.
+APPROVALS_PREFIX: Final = "approvals/"
 
 
 class TrainingStorage(Construct):
@@ -24,6 +26,9 @@ class TrainingStorage(Construct):
 
     - The key rotates yearly; the training bucket uses SSE-KMS with it (bucket keys on, to keep KMS
       request costs flat when Bedrock reads large datasets).
+    - The key is retained in every environment, whatever the buckets' removal policy: every custom
+      model the pipeline creates is encrypted with it (``customModelKmsKeyId``), and a deleted key
+      makes those models unusable for good. Delete it deliberately (README: "Deploy, use, destroy").
     - Both buckets block all public access, refuse plain HTTP and keep versions; the training bucket
       logs every request to the log bucket.
     - Lifecycle rules expire noncurrent versions and abort incomplete multipart uploads, so retried
@@ -46,7 +51,8 @@ class TrainingStorage(Construct):
             description="Encrypts training data, job output, run records and custom models of the "
             "Bedrock customization pipeline",
             enable_key_rotation=True,
-            removal_policy=removal_policy,
+            # Not the environment's policy: custom models outlive the stack and need this key.
+            removal_policy=RemovalPolicy.RETAIN,
         )
 
         self.log_bucket = s3.Bucket(
@@ -71,6 +77,11 @@ class TrainingStorage(Construct):
         acknowledge(
             self.log_bucket,
             "AwsSolutions-S1",
+            "This is the access-log destination itself; logging it into itself would loop.",
+        )
+        acknowledge_checkov(
+            self.log_bucket,
+            "CKV_AWS_18",
             "This is the access-log destination itself; logging it into itself would loop.",
         )
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from collections.abc import Sequence
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.constructs.grader import BuiltinGrader
 from infra.constructs.notifications import Notifications
 from infra.constructs.pipeline_function import PipelineFunction
 from infra.constructs.training_storage import DATASETS_PREFIX, OUTPUTS_PREFIX, RUNS_PREFIX, TrainingStorage
@@ -26,6 +29,8 @@ class WorkflowFunctions(Construct):
         notifications: Notifications,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
+        grader: BuiltinGrader | None = None,
+        grader_function_names: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -56,6 +61,15 @@ class WorkflowFunctions(Construct):
         foundation_model_arns = stack.format_arn(
             service="bedrock", account="", resource="foundation-model", resource_name="*"
         )
+        deployment_arns = stack.format_arn(
+            service="bedrock", resource="custom-model-deployment", resource_name="*"
+        )
+        # A system-defined cross-Region inference profile (us.<model>) of this account and region,
+        # and the foundation models it routes to in the other regions of its geography.
+        profile_arns = stack.format_arn(service="bedrock", resource="inference-profile", resource_name="*")
+        routed_model_arns = stack.format_arn(
+            service="bedrock", region="*", account="", resource="foundation-model", resource_name="*"
+        )
 
         self.preflight = make(
             "Preflight",
@@ -63,9 +77,34 @@ class WorkflowFunctions(Construct):
             "Validates a run spec and its datasets against the base model's rules "
             "before anything is paid for",
             Duration.minutes(15),
+            # Reinforcement fine-tuning: the built-in grader (its aliases are <ARN>:<grader>) and the
+            # team graders the Bedrock role may invoke; the preflight checks a run's grader against them.
+            **({"BUILTIN_GRADER_ARN": grader.function_arn} if grader is not None else {}),
+            GRADER_FUNCTION_NAMES=",".join(grader_function_names),
         )
         storage.grant_read(self.preflight.role, DATASETS_PREFIX)
         storage.grant_write(self.preflight.role, RUNS_PREFIX)
+        # The live check: lifecycle and customization support of the base model and teacher.
+        _allow(self.preflight.role, ["bedrock:GetFoundationModel"], [foundation_model_arns])
+        # The grader's dry call: the same graders, no others, as the Bedrock service role may invoke.
+        grader_arns = list(grader.alias_arns.values()) if grader is not None else []
+        for name in grader_function_names:
+            function = stack.format_arn(
+                service="lambda",
+                resource="function",
+                resource_name=name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            grader_arns += [function, f"{function}:*"]
+            for arn in (function, f"{function}:*"):
+                acknowledge(
+                    self.preflight.role,
+                    f"AwsSolutions-IAM5[Resource::{finding_value(self, arn)}]",
+                    f"the dry call of a team's grader named like {name!r} (cdk.json graderFunctionNames), "
+                    "with any version or alias, in this account and region",
+                )
+        if grader_arns:
+            _allow(self.preflight.role, ["lambda:InvokeFunction"], grader_arns)
 
         self.evaluate_loss = make(
             "EvaluateLoss",
@@ -91,13 +130,19 @@ class WorkflowFunctions(Construct):
         self.evaluate_model = make(
             "EvaluateModel",
             "evaluate_model",
-            "Compares the provisioned custom model with its base model on the run's evaluation prompts",
+            "Compares the custom model with its base model on the run's evaluation prompts, and "
+            "smoke-checks what serves it",
             Duration.minutes(15),
         )
-        # Converse is authorized as bedrock:InvokeModel. The base model is chosen per run, so any
-        # foundation model of this region; the custom model only through this account's
-        # provisioned throughput.
-        _allow(self.evaluate_model.role, ["bedrock:InvokeModel"], [foundation_model_arns, provisioned_arns])
+        # Converse is authorized as bedrock:InvokeModel. The base model is chosen per run: any
+        # foundation model, directly or through a cross-Region inference profile (which routes to
+        # the same model in other regions); the custom model only through this account's
+        # on-demand deployments and provisioned throughput.
+        _allow(
+            self.evaluate_model.role,
+            ["bedrock:InvokeModel"],
+            [foundation_model_arns, provisioned_arns, deployment_arns, profile_arns, routed_model_arns],
+        )
         storage.grant_read(self.evaluate_model.role, DATASETS_PREFIX)
         # Listing lets S3 answer "no such key" instead of AccessDenied for a missing prompts file.
         storage.grant_list(self.evaluate_model.role, DATASETS_PREFIX)
@@ -105,29 +150,47 @@ class WorkflowFunctions(Construct):
         # Invoking a custom model encrypted with a customer-managed key needs kms:Decrypt.
         storage.grant_key_via(self.evaluate_model.role, "bedrock", "kms:Decrypt")
 
+        self.check_status = make(
+            "CheckStatus",
+            "check_status",
+            "Checks whether an on-demand deployment or a provisioned throughput is ready, "
+            "and when to look again",
+            Duration.seconds(30),
+        )
+        _allow(self.check_status.role, ["bedrock:GetCustomModelDeployment"], [deployment_arns])
+        _allow(self.check_status.role, ["bedrock:GetProvisionedModelThroughput"], [provisioned_arns])
+
         self.cleanup = make(
             "Cleanup",
             "cleanup",
-            "Deletes a no-commitment throughput bought by a failed run and stops its job; never a commitment",
-            Duration.minutes(2),
+            "Deletes the evaluation deployment or throughput, and on failure every no-commitment "
+            "purchase of the run, and stops its job; never a commitment",
+            # A refused deletion (still Creating) is retried for about 2.5 minutes.
+            Duration.minutes(5),
         )
         _allow(
             self.cleanup.role,
             ["bedrock:GetProvisionedModelThroughput", "bedrock:DeleteProvisionedModelThroughput"],
             [provisioned_arns],
         )
+        _allow(self.cleanup.role, ["bedrock:DeleteCustomModelDeployment"], [deployment_arns])
         _allow(
             self.cleanup.role,
             ["bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"],
             [job_arns],
         )
         # List actions have no resource-level permissions in Bedrock: "*" is the only valid resource.
-        _allow(self.cleanup.role, ["bedrock:ListProvisionedModelThroughputs"], ["*"])
+        _allow(
+            self.cleanup.role,
+            ["bedrock:ListProvisionedModelThroughputs", "bedrock:ListCustomModelDeployments"],
+            ["*"],
+        )
         acknowledge(
             self.cleanup.role,
             "AwsSolutions-IAM5[Resource::*]",
-            "bedrock:ListProvisionedModelThroughputs supports no resource-level permissions; cleanup "
-            "lists to find a purchase whose ARN was lost when the create call failed mid-way",
+            "bedrock:ListProvisionedModelThroughputs and ListCustomModelDeployments support no "
+            "resource-level permissions; cleanup lists to find a purchase or deployment whose ARN was "
+            "lost when the create call failed mid-way",
         )
 
         self.record = make(
@@ -155,9 +218,21 @@ class WorkflowFunctions(Construct):
         for arn, what in (
             (job_arns, "customization jobs are named per run"),
             (provisioned_arns, "throughput is bought per run, its id is generated by Bedrock"),
+            (deployment_arns, "deployments are created per run, their ids are generated by Bedrock"),
             (foundation_model_arns, "the base model is chosen per run from the catalog"),
+            (profile_arns, "the base model's inference profile follows from the catalog and the region"),
+            (
+                routed_model_arns,
+                "a cross-Region inference profile routes to the base model in other regions of its geography",
+            ),
         ):
-            for fn in (self.evaluate_loss, self.evaluate_model, self.cleanup):
+            for fn in (
+                self.preflight,
+                self.evaluate_loss,
+                self.evaluate_model,
+                self.cleanup,
+                self.check_status,
+            ):
                 acknowledge(fn.role, f"AwsSolutions-IAM5[Resource::{finding_value(self, arn)}]", what)
 
     @property
@@ -167,6 +242,7 @@ class WorkflowFunctions(Construct):
             self.evaluate_loss,
             self.approval_request,
             self.evaluate_model,
+            self.check_status,
             self.cleanup,
             self.record,
         )

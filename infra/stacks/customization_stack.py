@@ -9,10 +9,14 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.config import LOG_RETENTION, EnvironmentConfig
+from infra.constructs.approvals import Approvals
 from infra.constructs.bedrock_service_role import BedrockServiceRole
 from infra.constructs.customization_workflow import CustomizationWorkflow
+from infra.constructs.dashboard import PipelineDashboard
 from infra.constructs.deployment_manifest import DeploymentManifest
+from infra.constructs.grader import BuiltinGrader
 from infra.constructs.notifications import Notifications
+from infra.constructs.stopped_runs import StoppedRunCleanup
 from infra.constructs.training_storage import TrainingStorage
 from infra.constructs.workflow_functions import WorkflowFunctions
 from pipeline.catalog import TEACHERS
@@ -39,7 +43,9 @@ class CustomizationStack(Stack):
             removal_policy=removal,
             noncurrent_version_expiration=Duration.days(config.noncurrent_version_expiration_days),
         )
-        self.bedrock_role = BedrockServiceRole(self, "BedrockServiceRole", storage=self.storage)
+        self.bedrock_role = BedrockServiceRole(
+            self, "BedrockServiceRole", storage=self.storage, vpc=config.vpc
+        )
         # The custom model is encrypted with the project key (customModelKmsKeyId).
         self.bedrock_role.allow_custom_model_encryption(self.storage)
         self.bedrock_role.allow_distillation_teachers(TEACHERS.values())
@@ -47,6 +53,9 @@ class CustomizationStack(Stack):
         self.notifications = Notifications(
             self, "Notifications", storage=self.storage, email=config.notification_email
         )
+        # Reinforcement fine-tuning: the built-in grader, and exactly the graders Bedrock may invoke.
+        self.grader = BuiltinGrader(self, "Grader", log_retention=retention, removal_policy=removal)
+        self.bedrock_role.allow_graders(self.grader.alias_arns.values(), config.grader_function_names)
         self.functions = WorkflowFunctions(
             self,
             "Functions",
@@ -54,6 +63,8 @@ class CustomizationStack(Stack):
             notifications=self.notifications,
             log_retention=retention,
             removal_policy=removal,
+            grader=self.grader,
+            grader_function_names=config.grader_function_names,
         )
         self.workflow = CustomizationWorkflow(
             self,
@@ -63,6 +74,33 @@ class CustomizationStack(Stack):
             notifications=self.notifications,
             functions=self.functions,
             vpc=config.vpc,
+            log_retention=retention,
+            removal_policy=removal,
+        )
+        self.dashboard = PipelineDashboard(
+            self,
+            "Dashboard",
+            state_machine=self.workflow.state_machine,
+            failed_alarm=self.workflow.failed_alarm,
+        )
+
+        self.stopped_runs = StoppedRunCleanup(
+            self,
+            "StoppedRuns",
+            state_machine=self.workflow.state_machine,
+            storage=self.storage,
+            notifications=self.notifications,
+            log_retention=retention,
+            removal_policy=removal,
+        )
+
+        self.approvals = Approvals(
+            self,
+            "Approvals",
+            state_machine=self.workflow.state_machine,
+            storage=self.storage,
+            request_function=self.functions.approval_request,
+            manifest_parameter_name=config.ssm_parameter_name,
             log_retention=retention,
             removal_policy=removal,
         )
@@ -78,5 +116,9 @@ class CustomizationStack(Stack):
                 "bedrockServiceRoleArn": self.bedrock_role.role_arn,
                 "stateMachineArn": self.workflow.state_machine.state_machine_arn,
                 "topicArn": self.notifications.topic.topic_arn,
+                "approvalUrl": self.approvals.url.url,
+                "approverRoleArn": self.approvals.approver_role.role_arn,
+                # A run's built-in grader is <this ARN>:<grader name> (an alias per grader).
+                "builtinGraderArn": self.grader.function_arn,
             },
         )

@@ -1,12 +1,18 @@
 """Ask a human whether to buy the run's Provisioned Throughput (``.waitForTaskToken``).
 
-Event ``{"taskToken", "runId", "plan", "loss"}`` → ``{"requestUri"}``. The state's real result is
-what the CLI sends back with SendTaskSuccess.
+Event ``{"taskToken", "runId", "plan", "loss", "stage", "evaluation"}`` → ``{"requestUri"}``. The
+state's real result is what the CLI sends back with SendTaskSuccess. ``stage`` is ``serving`` (the
+purchase to serve with, asked after the quality bar passed, with the evaluation's verdict in the
+request) or ``evaluation`` (the 1-MU no-commitment throughput a model without on-demand deployment
+is evaluated on, asked before it is bought).
 
-The task token goes to S3 only (runs/<runId>/approval-request.json), never into the message: anyone
-subscribed to the topic could otherwise approve a purchase without the CLI's permissions.
+The task token never reaches a person: it goes to approvals/<runId>.json, which only the
+approval-answer function (lambdas/approval_answer) may read. That function sits behind an
+IAM-authenticated function URL and records the verified caller as the approver; the request a
+person reads (runs/<runId>/approval-request.json, and the notice) holds no token.
 
-Calls: s3:PutObject of runs/<runId>/approval-request.json, sns:Publish to TOPIC_ARN.
+Calls: s3:PutObject of approvals/<runId>.json and runs/<runId>/approval-request.json,
+sns:Publish to TOPIC_ARN.
 """
 
 from __future__ import annotations
@@ -20,6 +26,12 @@ from pipeline.metrics import fmt_number
 LOG = runtime.get_logger(__name__)
 CLI: Final = "bedrock-customize"
 SUBJECT_LIMIT: Final = 100  # SNS Subject: at most 100 printable ASCII characters, one line
+APPROVALS_PREFIX: Final = "approvals/"
+
+
+def pending_key(run_id: str) -> str:
+    """Where the pending approval's task token waits for the approval-answer function."""
+    return f"{APPROVALS_PREFIX}{run_id}.json"
 
 
 def usd(value: Any) -> str:
@@ -69,10 +81,17 @@ def _estimate_details(estimate: dict[str, Any]) -> list[str]:
 
 
 def compose(
-    run_id: str, plan: dict[str, Any], loss: dict[str, Any], requested_at: dt.datetime
+    run_id: str,
+    plan: dict[str, Any],
+    loss: dict[str, Any],
+    requested_at: dt.datetime,
+    *,
+    stage: str = "serving",
+    evaluation_result: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The approval request: what is asked, at what cost, until when, and how to answer."""
-    throughput = plan.get("throughput") or {}
+    for_evaluation = stage == "evaluation"
+    throughput = (plan.get("vehicle") if for_evaluation else plan.get("serving")) or {}
     estimate = plan.get("estimate") or {}
     approval = plan.get("approval") or {}
     evaluation = plan.get("evaluation") or {}
@@ -80,11 +99,22 @@ def compose(
     expires = (
         (requested_at + dt.timedelta(seconds=timeout)).strftime("%Y-%m-%dT%H:%M:%SZ") if timeout else None
     )
-    commitment = str(throughput.get("commitment") or "none")
+    commitment = "none" if for_evaluation else str(throughput.get("commitment") or "none")
     units = throughput.get("ModelUnits")
     commands_ = commands(run_id)
     term = usd(estimate.get("commitmentTermUsd")) if commitment != "none" else "none (no commitment)"
-    if commitment == "none":
+    if for_evaluation:
+        kept = bool(throughput.get("servesAfterwards"))
+        bought = (
+            f"{units} model unit(s) of Provisioned Throughput, no commitment, to evaluate the custom model "
+            "on (its base cannot be deployed on demand): billed every hour until deleted; "
+            + (
+                "it is kept to serve with if the model passes its bar, deleted otherwise"
+                if kept
+                else "deleted once the evaluation is over (or the serving purchase is in service)"
+            )
+        )
+    elif commitment == "none":
         bought = (
             f"{units} model unit(s) of Provisioned Throughput, no commitment: billed every hour until "
             "deleted (this run deletes it only if it fails)"
@@ -94,8 +124,10 @@ def compose(
             f"{units} model unit(s) of Provisioned Throughput with a {commitment} commitment: billed for "
             "the whole term, and it cannot be deleted before the term ends"
         )
+    judged = (evaluation_result or {}).get("summary")
     lines = [
-        f"Run {run_id} asks to buy Provisioned Throughput for its custom model.",
+        f"Run {run_id} asks to buy Provisioned Throughput "
+        + ("to evaluate its custom model on." if for_evaluation else "to serve its custom model."),
         "",
         f"Run:             {run_id} ({plan.get('runName', '')})",
         f"Base model:      {plan.get('baseModel')}",
@@ -113,13 +145,20 @@ def compose(
             else ""
         ),
         f"Loss gate:       {loss.get('summary', '')}",
+        *([f"Quality gate:    {judged}"] if judged else []),
         "",
         f"Would buy:       {bought}",
         f"Name:            {throughput.get('ProvisionedModelName')}",
         "Estimated cost (catalog prices, possibly stale):",
-        f"  per hour:        {usd(estimate.get('throughputHourlyUsd'))}",
-        f"  per month:       {usd(estimate.get('throughputMonthlyUsd'))}",
-        f"  commitment term: {term}",
+        *(
+            [f"  evaluation:      {usd(estimate.get('evaluationUsd'))}"]
+            if for_evaluation
+            else [
+                f"  per hour:        {usd(estimate.get('throughputHourlyUsd'))}",
+                f"  per month:       {usd(estimate.get('throughputMonthlyUsd'))}",
+                f"  commitment term: {term}",
+            ]
+        ),
         f"  model storage:   {usd(estimate.get('storageMonthlyUsd'))} per month",
         *_estimate_details(estimate),
         f"Why approval:    {approval.get('reason') or 'required by the run spec'}",
@@ -130,12 +169,15 @@ def compose(
         f"  Reject:  {commands_['reject']}",
     ]
     return {
-        "subject": subject_line(f"Approve Bedrock throughput purchase? Run {run_id}"),
+        "subject": subject_line(
+            f"Approve Bedrock {'evaluation ' if for_evaluation else ''}throughput purchase? Run {run_id}"
+        ),
         "message": "\n".join(lines),
         "timeoutSeconds": timeout,
         "expiresAt": expires,
         "commands": commands_,
         "purchase": {
+            "stage": stage,
             "modelUnits": units,
             "commitment": commitment,
             "provisionedModelName": throughput.get("ProvisionedModelName"),
@@ -144,6 +186,7 @@ def compose(
     }
 
 
+@runtime.observed
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     bucket = runtime.require_env("TRAINING_BUCKET")
     topic_arn = runtime.require_env("TOPIC_ARN")
@@ -151,17 +194,34 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     plan: dict[str, Any] = event["plan"]
     loss: dict[str, Any] = event.get("loss") or {}
     requested_at = dt.datetime.now(tz=dt.UTC).replace(microsecond=0)
-    request = compose(run_id, plan, loss, requested_at)
+    stage = str(event.get("stage") or "serving")
+    request = compose(
+        run_id, plan, loss, requested_at, stage=stage, evaluation_result=event.get("evaluation") or None
+    )
 
     run_prefix = str(plan.get("runPrefix") or f"runs/{run_id}/")
-    # Written before publishing: whoever reads the message must find the token already there.
+    requested = requested_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The token goes where only the approval-answer function may read it: a person never sees it,
+    # and whoever answers is authenticated by IAM, with the verified caller recorded as approver.
+    # Written before publishing: whoever reads the message must find the request pending already.
+    runtime.put_json(
+        bucket,
+        pending_key(run_id),
+        {
+            "runId": run_id,
+            "taskToken": event["taskToken"],
+            "stage": stage,
+            "requestedAt": requested,
+            "expiresAt": request["expiresAt"],
+        },
+    )
     request_uri = runtime.put_json(
         bucket,
         f"{run_prefix}approval-request.json",
         {
             "runId": run_id,
-            "taskToken": event["taskToken"],
-            "requestedAt": requested_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "stage": stage,
+            "requestedAt": requested,
             "expiresAt": request["expiresAt"],
             "timeoutSeconds": request["timeoutSeconds"],
             "summary": request["message"],

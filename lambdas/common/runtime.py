@@ -1,7 +1,19 @@
-"""Handler plumbing: structured logs, lazily created clients, S3 JSON documents and settings.
+"""Handler plumbing: Powertools observability, lazily created clients, S3 JSON documents and settings.
 
-Nothing here runs at import time, so tests can set the environment and activate moto or a Stubber
-before the first client exists.
+Logs, traces and metrics follow Powertools for AWS Lambda (Python), which the functions take from
+the AWS-published layer (infra.constructs.pipeline_function): one ``Logger``, ``Tracer`` and
+``Metrics`` per process, applied to a handler with :func:`observed`.
+
+- Logs are JSON lines on stdout; every line of an invocation carries the run id (``runId``) and
+  the Lambda context, plus whatever the call passes through ``extra=``.
+- The tracer records the handler and, through the X-Ray SDK's patching of botocore, every S3,
+  Bedrock and SNS call. Outside Lambda (tests, ``bedrock-customize simulate``) Powertools turns it
+  off: nothing is patched and nothing is sent.
+- Metrics are CloudWatch embedded-metric-format lines on stdout, flushed when the handler returns
+  or raises; names and dimensions are in :mod:`lambdas.common.metric_names`.
+
+No client is created at import time, so tests can set the environment and activate moto or a
+Stubber before the first client exists.
 """
 
 from __future__ import annotations
@@ -12,16 +24,16 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from contextlib import closing
-from typing import Any, Final
+from typing import Any, Final, TypeVar, cast
 
 import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 
-# Attributes every LogRecord has; anything else came in through ``extra=`` and belongs in the line.
-_STANDARD_ATTRS: Final = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime", "taskName"}
-)
+from lambdas.common import metric_names
 
 # Bedrock runtime calls are retried by pipeline.evaluation with its own bounded backoff; botocore's
 # retries on top would multiply the attempts (and the time) of every throttled prompt.
@@ -29,48 +41,125 @@ _CLIENT_CONFIGS: Final[dict[str, Config]] = {
     "bedrock-runtime": Config(retries={"total_max_attempts": 1}, read_timeout=120, connect_timeout=10),
 }
 _DEFAULT_CONFIG: Final = Config(retries={"mode": "standard", "max_attempts": 5})
+SERVICE_ENV: Final = "POWERTOOLS_SERVICE_NAME"
+# The name used where no stack set POWERTOOLS_SERVICE_NAME (tests, a handler run by hand).
+DEFAULT_SERVICE: Final = "bedrock-customization"
 
 
 class MissingSettingError(RuntimeError):
     """A required environment variable is not set: a deployment mistake, never user data."""
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line, with the fields passed through ``extra=``.
+class _StandardOutput:
+    """Writes to whatever ``sys.stdout`` is at the time of the write.
 
-    Used instead of relying on the Lambda runtime's JSON log format, so the lines look the same in
-    Lambda, in tests and when a handler is run by hand.
+    A handler bound to the stream object of import time would miss a test's captured stdout and
+    the per-invocation capture of ``bedrock-customize simulate``; in Lambda both are the same.
     """
 
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "timestamp": dt.datetime.fromtimestamp(record.created, tz=dt.UTC).isoformat(
-                timespec="milliseconds"
-            ),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                line[key] = value
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
 
 
-def get_logger(name: str) -> logging.Logger:
-    """A logger writing JSON lines to stdout; its level comes from the Lambda log-level settings."""
-    logger = logging.getLogger(name)
-    if not any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(JsonFormatter())
-        logger.addHandler(handler)
-        # The Lambda runtime puts its own handler on the root logger: propagating would log twice.
-        logger.propagate = False
-    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL") or os.environ.get("LOG_LEVEL") or "INFO"
-    logger.setLevel(level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO")
-    return logger
+# Read once, at import: Lambda sets the environment before it loads the handler module.
+SERVICE: Final = os.environ.get(SERVICE_ENV) or DEFAULT_SERVICE
+LOGGER: Final = Logger(
+    service=SERVICE,
+    logger_handler=logging.StreamHandler(_StandardOutput()),
+    utc=True,
+    use_rfc3339=True,
+)
+# The Lambda runtime puts its own handler on the root logger (and the simulation one of its own):
+# propagating would log every line twice.
+logging.getLogger(LOGGER.name).propagate = False
+# Disabled by Powertools itself unless running in Lambda (LAMBDA_TASK_ROOT set, not SAM local);
+# enabled, it patches botocore, so every AWS call of the handler becomes a subsegment.
+TRACER: Final = Tracer(service=SERVICE)
+METRICS: Final = Metrics(namespace=metric_names.NAMESPACE, service=SERVICE)
+
+_cold_start = True
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def run_id_of(event: Any) -> str | None:
+    """The run id an event carries: ``runId`` (workflow steps), ``executionName`` (preflight) or the
+    execution name of an EventBridge execution status change (run_ended)."""
+    if not isinstance(event, dict):
+        return None
+    detail = event.get("detail")
+    for value in (
+        event.get("runId"),
+        event.get("executionName"),
+        detail.get("name") if isinstance(detail, dict) else None,
+    ):
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _bind_invocation(event: Any, context: Any) -> None:
+    """Start the invocation's log keys afresh: a warm container keeps the previous run's otherwise."""
+    global _cold_start
+    cold_start, _cold_start = _cold_start, False
+    LOGGER.clear_state()
+    keys = {
+        "runId": run_id_of(event),
+        "cold_start": cold_start,
+        "function_name": getattr(context, "function_name", None),
+        "function_request_id": getattr(context, "aws_request_id", None),
+    }
+    LOGGER.append_keys(**{key: value for key, value in keys.items() if value is not None})
+    METRICS.clear_metrics()
+
+
+def observed(handler: Handler) -> Handler:
+    """Powertools around a Lambda handler: run id and context on every log line, a trace of the
+    invocation (its response is not recorded: it may be large), and the metrics it added, flushed
+    once whether it returns or raises."""
+
+    @functools.wraps(handler)
+    def invoke(event: Any, context: Any) -> Any:
+        _bind_invocation(event, context)
+        try:
+            return handler(event, context)
+        finally:
+            # Powertools' log_metrics warns on every invocation without metrics; most have none.
+            if METRICS.metric_set:
+                METRICS.flush_metrics()
+
+    return cast(Handler, TRACER.capture_lambda_handler(invoke, capture_response=False))
+
+
+def add_metric(name: str, value: float, unit: MetricUnit = MetricUnit.Count) -> None:
+    """One data point, flushed with the invocation's other metrics (dimension: service)."""
+    METRICS.add_metric(name=name, unit=unit, value=value)
+
+
+def add_metric_with(
+    name: str, value: float, dimensions: dict[str, str], unit: MetricUnit = MetricUnit.Count
+) -> None:
+    """One data point with dimensions of its own besides service, written at once (a metric of the
+    invocation's set would give every other metric of the set those dimensions too)."""
+    with single_metric(
+        name=name,
+        unit=unit,
+        value=value,
+        namespace=metric_names.NAMESPACE,
+        default_dimensions={metric_names.SERVICE: SERVICE, **dimensions},
+    ):
+        pass
+
+
+def get_logger(name: str) -> Logger:
+    """The process's Powertools logger (one per process, as Powertools recommends).
+
+    ``name`` (the calling module) is accepted for the call sites' sake; each line says where it
+    was logged in ``location`` (function and line).
+    """
+    return LOGGER
 
 
 def region() -> str | None:
@@ -157,6 +246,22 @@ def iso_utc(value: Any) -> str | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def hours_between(start: Any, end: Any) -> float | None:
+    """Hours from ``start`` to ``end`` (any timestamp :func:`iso_utc` reads), or None if either is
+    unknown or the span is negative."""
+    first, last = iso_utc(start), iso_utc(end)
+    if first is None or last is None:
+        return None
+    try:
+        span = dt.datetime.fromisoformat(last.replace("Z", "+00:00")) - dt.datetime.fromisoformat(
+            first.replace("Z", "+00:00")
+        )
+    except ValueError:
+        return None
+    hours = span.total_seconds() / 3600
+    return hours if hours >= 0 else None
 
 
 def error_code(error: Exception) -> str:

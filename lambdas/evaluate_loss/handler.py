@@ -65,6 +65,7 @@ def read_curves(output_uri: str, job_arn: str | None) -> metrics.CurveSet:
     return result
 
 
+@runtime.observed
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     bucket = runtime.require_env("TRAINING_BUCKET")
     run_id = str(event["runId"])

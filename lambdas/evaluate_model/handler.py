@@ -1,10 +1,16 @@
-"""Compare the custom model (through its Provisioned Throughput) with its base model.
+"""Compare the custom model with its base model, or smoke-check what will serve it.
 
-Event ``{"runId", "plan", "provisionedModelArn"}`` → ``{"passed", "summary", "resultsUri",
-"custom", "base"}``; per-prompt details go to runs/<runId>/evaluation.json.
+Event ``{"runId", "plan", "modelId", "vehicle": "deployment"|"throughput", "mode"}``:
+
+- ``mode: "evaluate"`` (default) → ``{"passed", "judged", "summary", "resultsUri", "custom",
+  "base"}``; per-prompt details go to runs/<runId>/evaluation.json. ``modelId`` is the evaluation
+  vehicle: the on-demand deployment ARN or the evaluation throughput ARN.
+- ``mode: "smoke"`` → ``{"passed", "summary", "modelId", "resultsUri"}``: the plan's
+  ``evaluation.smokePrompts`` first prompts on what will serve (runs/<runId>/smoke-check.json).
 
 Calls: s3:GetObject of the prompts file (or the validation/training dataset), bedrock:InvokeModel
-(Converse) on the provisioned model ARN and on the base model, s3:PutObject of evaluation.json.
+(Converse) on the deployment or throughput and on the base model (its id or inference profile),
+s3:PutObject of the results.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import time
 from contextlib import closing
 from typing import Any
 
-from lambdas.common import runtime
+from aws_lambda_powertools.metrics import MetricUnit
+
+from lambdas.common import metric_names, runtime
 from pipeline import evaluation
 
 LOG = runtime.get_logger(__name__)
@@ -44,14 +52,37 @@ def load_prompts(uri: str | None, kind: str, max_prompts: int) -> evaluation.Pro
         return evaluation.read_prompts(body.iter_lines(), uri=uri, kind=kind, max_prompts=max_prompts)
 
 
+@runtime.observed
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     bucket = runtime.require_env("TRAINING_BUCKET")
     run_id = str(event["runId"])
     plan: dict[str, Any] = event["plan"]
-    provisioned_arn = str(event["provisionedModelArn"])
-    max_prompts = int((plan.get("evaluation") or {}).get("maxPrompts") or evaluation.DEFAULT_MAX_PROMPTS)
+    model_id = str(event["modelId"])
+    vehicle = str(event.get("vehicle") or "throughput")
+    settings = plan.get("evaluation") or {}
+    max_prompts = int(settings.get("maxPrompts") or evaluation.DEFAULT_MAX_PROMPTS)
+    run_prefix = str(plan.get("runPrefix") or f"runs/{run_id}/")
+    converse = runtime.client("bedrock-runtime").converse
 
     uri, kind = evaluation.prompt_source(plan)
+    if event.get("mode") == "smoke":
+        count = int(settings.get("smokePrompts") or 3)
+        smoke = evaluation.smoke_check(
+            load_prompts(uri, kind, count), model_id=model_id, converse=converse, count=count, sleep=SLEEP
+        )
+        smoke_uri = runtime.put_json(
+            bucket,
+            f"{run_prefix}smoke-check.json",
+            {"runId": run_id, "checkedAt": runtime.utc_now(), **smoke.to_dict()},
+        )
+        LOG.info("smoke check", extra={"runId": run_id, "passed": smoke.passed, "summary": smoke.summary})
+        return {
+            "passed": smoke.passed,
+            "summary": smoke.summary,
+            "modelId": model_id,
+            "resultsUri": smoke_uri,
+        }
+
     prompt_set = load_prompts(uri, kind, max_prompts)
     LOG.info("evaluation prompts", extra={"runId": run_id, **prompt_set.to_dict()})
 
@@ -59,12 +90,12 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     result = evaluation.evaluate(
         plan,
         prompt_set,
-        custom_model_id=provisioned_arn,
-        converse=runtime.client("bedrock-runtime").converse,
+        custom_model_id=model_id,
+        converse=converse,
+        vehicle=vehicle,
         sleep=SLEEP,
         time_left_ms=time_left,
     )
-    run_prefix = str(plan.get("runPrefix") or f"runs/{run_id}/")
     results_uri = runtime.put_json(
         bucket,
         f"{run_prefix}evaluation.json",
@@ -72,10 +103,28 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     )
     response = {
         "passed": result.passed,
+        "judged": result.judged,
+        "vehicle": vehicle,
         "summary": result.summary,
         "resultsUri": results_uri,
         "custom": result.custom,
         "base": result.base,
     }
     LOG.info("evaluation gate", extra={"runId": run_id, **response})
+    emit_metrics(result)
     return response
+
+
+def emit_metrics(result: evaluation.EvaluationResult) -> None:
+    """The gate's verdict, and the quality scores when the comparison judged anything."""
+    runtime.add_metric(metric_names.EVALUATIONS_JUDGED, 1 if result.judged else 0)
+    runtime.add_metric(metric_names.EVALUATIONS_PASSED, 1 if result.passed else 0)
+    if not result.judged:
+        return
+    for name, aggregate in (
+        (metric_names.CUSTOM_MODEL_QUALITY, result.custom),
+        (metric_names.BASE_MODEL_QUALITY, result.base),
+    ):
+        quality = (aggregate or {}).get("quality")
+        if isinstance(quality, int | float) and not isinstance(quality, bool):
+            runtime.add_metric(name, quality, MetricUnit.NoUnit)

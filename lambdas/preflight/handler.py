@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import os
 import re
 import uuid
@@ -23,13 +22,15 @@ from typing import Any, Final
 
 import boto3
 
+from lambdas.common import metric_names, runtime
+from lambdas.preflight import grader_check
+from pipeline import live
 from pipeline.datasets import PreflightReport, preflight
-from pipeline.plan import PlanContext, build_plan, location_problems
+from pipeline.plan import PlanContext, build_plan, location_problems, profile_id
 from pipeline.problems import Problem
 from pipeline.runspec import RunSpec
 
-logger = logging.getLogger(__name__)
-logger.setLevel(logging.INFO)
+LOG = runtime.get_logger(__name__)
 
 # Step Functions execution names: 1 to 80 characters of letters, digits, '-' and '_'. Anything else
 # could escape the runs/ prefix when used in the report key.
@@ -51,6 +52,7 @@ def _training_bucket() -> str:
     return bucket
 
 
+@runtime.observed
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     bucket = _training_bucket()
     run_id, report = _validate_event(event)
@@ -59,15 +61,24 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         # Only the workflow knows its bucket, and only objects under its datasets/ prefix are
         # readable by the Bedrock service role.
         report.spec_problems.extend(location_problems(spec, bucket))
+        grader_check.check(spec, report, context)  # RFT: the grader's ARN, then a dry call
+    live_models = live_check(spec) if spec is not None and report.ok else []
+    for model in live_models:
+        report.spec_problems.extend(model.problems)
     plan = (
         build_plan(
             spec,
-            PlanContext(bucket=bucket, run_id=run_id),
+            PlanContext(bucket=bucket, run_id=run_id, builtin_grader_arn=grader_check.builtin_grader_arn()),
             estimated_tokens=report.totals()["trainingTokens"],
         )
         if spec is not None and report.ok
         else None
     )
+    if plan is not None and spec is not None:
+        base = next((m for m in live_models if m.role == live.BASE), None)
+        if base is not None and not base.on_demand and base.inference_types:
+            # The live API says the base answers only through an inference profile.
+            plan["baseModelInvokeId"] = profile_id(plan["baseModelInvokeId"], spec.region)
     key = REPORT_KEY.format(run_id=run_id)
     document = {"runId": run_id, **report.to_dict()}
     _s3_client().put_object(
@@ -86,23 +97,33 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         "totals": _totals(report),
         "spec": report.spec,
         "plan": plan,
+        "live": [model.to_dict() for model in live_models],
     }
-    logger.info(
-        json.dumps(
-            {
-                "message": "preflight finished",
-                "valid": result["valid"],
-                "runId": run_id,
-                "runName": result["runName"],
-                "errorCount": result["errorCount"],
-                "warningCount": report.warning_count,
-                "reportUri": result["reportUri"],
-                "summary": result["summary"],
-                "requestId": getattr(context, "aws_request_id", None),
-            }
-        )
+    LOG.info(
+        "preflight finished",
+        extra={
+            "valid": result["valid"],
+            "runId": run_id,
+            "runName": result["runName"],
+            "errorCount": result["errorCount"],
+            "warningCount": report.warning_count,
+            "reportUri": result["reportUri"],
+            "summary": result["summary"],
+            "requestId": getattr(context, "aws_request_id", None),
+        },
     )
+    runtime.add_metric(metric_names.RUNS_STARTED if report.ok else metric_names.RUNS_REJECTED, 1)
     return result
+
+
+def live_check(spec: RunSpec) -> list[live.LiveModel]:
+    """GetFoundationModel for the base model (and teacher) in the run's region, before any job.
+
+    A model the API does not know is a problem of the spec; any other error (access, throttling,
+    an unreachable endpoint) escapes as an operational failure for the workflow's retry and catch:
+    an unchecked model never passes silently.
+    """
+    return live.check_models(spec, runtime.client("bedrock").get_foundation_model, runtime.error_code)
 
 
 def _validate_event(event: Any) -> tuple[str, PreflightReport]:

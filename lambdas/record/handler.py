@@ -18,7 +18,10 @@ from collections.abc import Callable
 from contextlib import closing
 from typing import Any, Final
 
-from lambdas.common import runtime
+from aws_lambda_powertools.metrics import MetricUnit
+
+from lambdas.common import metric_names, runtime
+from pipeline.costs import COMMITMENT_MONTHS, HOURS_PER_MONTH
 from pipeline.metrics import fmt_number
 
 LOG = runtime.get_logger(__name__)
@@ -128,6 +131,16 @@ def _approval_requested_at(bucket: str, run_prefix: str) -> str | None:
     return request.get("requestedAt") if isinstance(request, dict) else None
 
 
+def _approval_answer(answer: Any) -> dict[str, Any] | None:
+    if not isinstance(answer, dict):
+        return None
+    return {
+        "approved": answer.get("approved"),
+        "approver": answer.get("approver"),
+        "comment": answer.get("reason"),
+    }
+
+
 def build_record(
     event: dict[str, Any], bucket: str, time_left_ms: Callable[[], int] | None = None
 ) -> dict[str, Any]:
@@ -139,6 +152,9 @@ def build_record(
     approval = state.get("approval")
     evaluation = state.get("evaluation") or {}
     throughput = state.get("throughput") or {}
+    vehicle = state.get("vehicle") or {}
+    planned_vehicle = plan.get("vehicle") or {}
+    serving = plan.get("serving") or {}
     run_prefix = str(plan.get("runPrefix") or f"runs/{run_id}/")
     job = _job(state)
     # Read even when $.approval is empty: a request that timed out was still made.
@@ -162,10 +178,19 @@ def build_record(
         "resources": {
             "job": job,
             "customModelArn": loss.get("outputModelArn") or job.get("outputModelArn"),
+            "servingMode": serving.get("mode"),
             "provisionedModelArn": throughput.get("ProvisionedModelArn"),
-            "provisionedModelName": (plan.get("throughput") or {}).get("ProvisionedModelName"),
-            "commitment": (plan.get("throughput") or {}).get("commitment"),
-            "modelUnits": (plan.get("throughput") or {}).get("ModelUnits"),
+            "provisionedModelName": serving.get("ProvisionedModelName"),
+            "commitment": serving.get("commitment"),
+            "modelUnits": serving.get("ModelUnits"),
+            "deploymentArn": vehicle.get("Arn") if vehicle.get("Kind") == "deployment" else None,
+            "deploymentName": planned_vehicle.get("ModelDeploymentName"),
+            "evaluationVehicle": {
+                "kind": planned_vehicle.get("kind"),
+                "arn": vehicle.get("Arn"),
+                "servesAfterwards": planned_vehicle.get("servesAfterwards"),
+            },
+            "released": state.get("released"),
         },
         "metrics": {
             "trainingLoss": loss.get("trainingLoss"),
@@ -192,10 +217,19 @@ def build_record(
                 "approved": (approval or {}).get("approved"),
                 "approver": (approval or {}).get("approver"),
                 "comment": (approval or {}).get("reason"),
+                "beforeEvaluation": (plan.get("approval") or {}).get("beforeEvaluation"),
+                "beforeServing": (plan.get("approval") or {}).get("beforeServing"),
             },
-            "evaluation": {"passed": evaluation.get("passed"), "summary": evaluation.get("summary")}
+            # Asked before buying a throughput to evaluate on (bases without on-demand deployment).
+            "evaluationApproval": _approval_answer(state.get("evaluationApproval")),
+            "evaluation": {
+                "passed": evaluation.get("passed"),
+                "judged": evaluation.get("judged"),
+                "summary": evaluation.get("summary"),
+            }
             if evaluation
             else None,
+            "smoke": state.get("smoke"),
         },
         "approver": (approval or {}).get("approver"),
         "estimate": plan.get("estimate"),
@@ -277,6 +311,14 @@ def compose_message(record: dict[str, Any], record_uri: str) -> tuple[str, str]:
             )
     if resources.get("provisionedModelArn"):
         lines.append(f"Throughput:    {resources['provisionedModelArn']}")
+    serving_deployment = (
+        resources.get("deploymentArn") if resources.get("servingMode") == "on-demand" else None
+    )
+    if serving_deployment and succeeded:
+        lines.append(f"Serving:       on demand, {serving_deployment} (Converse modelId; billed per token)")
+    released = resources.get("released") or {}
+    if released.get("summary"):
+        lines.append(f"Evaluation vehicle: {released['summary']}")
     cleanup = record.get("cleanup") or {}
     if cleanup.get("summary"):
         lines.append(cleanup["summary"])
@@ -305,6 +347,38 @@ def compose_message(record: dict[str, Any], record_uri: str) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
+def emit_metrics(record: dict[str, Any]) -> None:
+    """The run's outcome, training time and purchased throughput, as CloudWatch metrics."""
+    if record["status"] == "SUCCEEDED":
+        runtime.add_metric(metric_names.RUNS_SUCCEEDED, 1)
+    else:
+        runtime.add_metric(metric_names.RUNS_FAILED, 1)
+        error = str((record.get("failure") or {}).get("Error") or "unknown")
+        # A dimension value is at most 1,024 characters; error names are short.
+        runtime.add_metric_with(metric_names.RUNS_FAILED_BY_ERROR, 1, {metric_names.ERROR: error[:250]})
+    timestamps = record["timestamps"]
+    training = runtime.hours_between(timestamps.get("jobCreatedAt"), timestamps.get("jobEndedAt"))
+    if training is not None:
+        runtime.add_metric(metric_names.TRAINING_HOURS, round(training, 3), MetricUnit.NoUnit)
+    resources = record["resources"]
+    units = resources.get("modelUnits")
+    if (
+        record["status"] == "SUCCEEDED"
+        and resources.get("provisionedModelArn")
+        and isinstance(units, int)
+        and not isinstance(units, bool)
+    ):
+        runtime.add_metric(metric_names.THROUGHPUT_MODEL_UNITS_BOUGHT, units)
+        months = COMMITMENT_MONTHS.get(str(resources.get("commitment")))
+        if months:
+            runtime.add_metric(
+                metric_names.THROUGHPUT_COMMITTED_MU_HOURS,
+                units * months * HOURS_PER_MONTH,
+                MetricUnit.NoUnit,
+            )
+
+
+@runtime.observed
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     bucket = runtime.require_env("TRAINING_BUCKET")
     time_left = getattr(context, "get_remaining_time_in_millis", None)
@@ -313,6 +387,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     run_prefix = str(plan.get("runPrefix") or f"runs/{record['runId']}/")
     record_uri = runtime.put_json(bucket, f"{run_prefix}record.json", record)
     subject, message = compose_message(record, record_uri)
+    emit_metrics(record)
     LOG.info(
         "run recorded", extra={"runId": record["runId"], "status": record["status"], "recordUri": record_uri}
     )

@@ -14,6 +14,9 @@ Modules:
 - ``runs``: a run's state from Step Functions, Bedrock and S3; approve, reject, cancel, watch
 - ``start``: preflight, content-addressed upload, idempotent StartExecution
 - ``estimate``, ``models_table``, ``throughput``, ``sweep``, ``compare``, ``report``
+- ``livecheck``: GetFoundationModel for `check`/`start` (pipeline.live), or why it was not asked
+- ``prices``: the Price List API (pipeline.pricelist), its on-disk cache, the catalog offline
+- ``offering``: `models --live`, ListFoundationModels per type beside the catalog
 - ``commands``: the argparse subcommands (``register(subparsers)``)
 """
 

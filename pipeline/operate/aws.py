@@ -10,6 +10,7 @@ clients by service name; each is created on first use and reused. Tests swap the
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Final
@@ -22,7 +23,15 @@ USER_AGENT: Final = "bedrock-customize"
 
 
 def boto3_client(service: str, region: str) -> Any:
-    """A client from the default credential chain (AWS_PROFILE, SSO, environment, instance role)."""
+    """A client from the default credential chain (AWS_PROFILE, SSO, environment, instance role).
+
+    ``approval-url`` is not an AWS service: it is the signed caller of the pipeline's approval
+    function URL (pipeline.operate.approvals), made here so tests swap it like any client.
+    """
+    if service == "approval-url":
+        from pipeline.operate.approvals import UrlCaller
+
+        return UrlCaller(region)
     import boto3  # deferred: `bedrock-customize models` and `validate` never need boto3
     from botocore.config import Config
 
@@ -53,6 +62,31 @@ def client_maker(maker: ClientMaker) -> Iterator[None]:
         yield
     finally:
         _maker = previous
+
+
+# Set (to anything but "", "0" or "false") to keep check, start and estimate offline, as --offline does.
+OFFLINE_ENV: Final = "BEDROCK_CUSTOMIZE_OFFLINE"
+
+
+def offline_reason(*, requested: bool = False) -> str | None:
+    """Why the CLI must not ask AWS for live facts, or None when the current credentials may.
+
+    Offline on purpose (``--offline``, or :data:`OFFLINE_ENV`), or when the default credential
+    chain yields nothing. Credentials that exist but are refused (expired, denied) are not a
+    reason to go offline: the call that uses them fails as an operational error instead.
+    """
+    if requested:
+        return "--offline"
+    if os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("", "0", "false", "no"):
+        return f"{OFFLINE_ENV} is set"
+    import boto3
+    from botocore import exceptions as bce
+
+    try:
+        credentials = boto3.session.Session().get_credentials()
+    except bce.BotoCoreError as exc:  # a broken profile, an unreadable SSO cache, ...
+        return f"no usable AWS credentials: {exc}"
+    return None if credentials is not None else "no usable AWS credentials"
 
 
 def default_region() -> str | None:

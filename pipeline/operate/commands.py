@@ -75,6 +75,15 @@ def _json_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _offline_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help=f"ask AWS for no live facts ({what}); also BEDROCK_CUSTOMIZE_OFFLINE=1. Without "
+        "usable AWS credentials the command is offline anyway and says so",
+    )
+
+
 def _yes_option(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--yes",
@@ -150,7 +159,8 @@ def _add_models(subparsers: Any) -> None:
         "known (with the date they were seen). A model that is not listed cannot be customized here.",
         f"  {CLI} models\n  {CLI} models --type DISTILLATION --region us-east-1\n"
         f"  {CLI} models amazon.nova-micro-v1:0:128k       # every fact about one model\n"
-        f"  {CLI} models anthropic.claude-3-5-sonnet       # not customizable: exit 2",
+        f"  {CLI} models anthropic.claude-3-5-sonnet       # not customizable: exit 2\n"
+        f"  {CLI} models --live --region us-west-2         # what the region offers, beside the catalog",
     )
     parser.add_argument(
         "model",
@@ -166,6 +176,12 @@ def _add_models(subparsers: Any) -> None:
         metavar="TYPE",
         help=f"only models supporting this customization type: {', '.join(CUSTOMIZATION_TYPES)}",
     )
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="ask Bedrock what the region (--region, default: your AWS configuration) offers for "
+        "customization (ListFoundationModels per type) and flag every difference with the catalog",
+    )
     _json_option(parser)
     parser.set_defaults(handler=cmd_models)
 
@@ -174,6 +190,8 @@ def _add_models(subparsers: Any) -> None:
 def cmd_models(args: argparse.Namespace) -> int:
     from pipeline.operate import models_table
 
+    if args.live:
+        return _models_live(args)
     models, total = models_table.models_view(args.region, args.customization_type, args.model)
     if args.json:
         output.emit_json([m.to_dict() for m in models])
@@ -188,6 +206,26 @@ def cmd_models(args: argparse.Namespace) -> int:
         if value
     )
     sys.stdout.write(models_table.render(models, total=total, filters=filters))
+    return EXIT_OK
+
+
+def _models_live(args: argparse.Namespace) -> int:
+    from pipeline.operate import aws, offering
+
+    clients = aws.clients_for(args.region)
+    result = offering.compare(offering.list_offering(clients("bedrock")), region=clients.region)
+    query = (args.model or "").lower()
+    rows = tuple(
+        r
+        for r in result.rows
+        if query in r.model_id.lower()
+        and (args.customization_type is None or args.customization_type in (*r.catalog_types, *r.live_types))
+    )
+    result = offering.Offering(result.region, result.day, rows)
+    if args.json:
+        output.emit_json(result.to_dict())
+    else:
+        sys.stdout.write(result.render())
     return EXIT_OK
 
 
@@ -212,7 +250,7 @@ def _add_compare(subparsers: Any) -> None:
         "examples/prompts/eval-prompts.jsonl\n"
         f"  {CLI} compare amazon.nova-micro-v1:0 support-nova-micro-3f9a2c1b7d --prompts eval.jsonl --html "
         "out/\n"
-        "  (a run id compares that run's custom model through its provisioned throughput)",
+        "  (a run id compares that run's custom model on its provisioned throughput or on-demand deployment)",
     )
     parser.add_argument(
         "models",
@@ -325,6 +363,15 @@ def cmd_deploy_info(args: argparse.Namespace) -> int:
                     ("Key", deployment.key_arn),
                     ("Bedrock role", deployment.bedrock_service_role_arn),
                     ("Topic", deployment.topic_arn),
+                    (
+                        "Approvals",
+                        f"{deployment.approval_url or 'no approval URL (an older deployment)'}"
+                        + (
+                            f"\nanswered as {deployment.approver_role_arn}"
+                            if deployment.approver_role_arn
+                            else ""
+                        ),
+                    ),
                     ("You are", (identity or {}).get("arn") or "unknown"),
                 ]
             )
@@ -375,18 +422,22 @@ def _add_estimate(subparsers: Any) -> None:
     parser = _parser(
         subparsers,
         "estimate",
-        "what a run spec will cost: training, storage, provisioned throughput",
+        "what a run spec will cost: training, storage, evaluation, serving",
         "Measure the run spec's training data (the preflight's token estimate) and price the run from the "
-        "catalog: training (tokens x epochs x price), custom model storage per month, and provisioned "
-        "throughput per hour, day, month and for the commitment term. Every price shows its date and "
-        "source; an "
-        "unknown price is shown as unknown, never as zero. Exit 2 when the spec or its data is invalid.",
+        "AWS Price List API when your credentials allow (cached for a week), else from the catalog: "
+        "training (tokens x epochs x price), custom model storage per month, the evaluation (on an "
+        "on-demand deployment: tokens x price, an upper bound; or one model unit of no-commitment "
+        "throughput bought for it: its planned hours), and serving (on demand: the per-token rates; "
+        "provisioned: throughput per hour, day, month and for the commitment term), with where a human "
+        "approves each purchase. Every price shows its date and source; an unknown price is shown as "
+        "unknown, never as zero. Exit 2 when the spec or its data is invalid.",
         f"  {CLI} estimate examples/runs/fine-tuning.yaml\n  {CLI} estimate run.yaml --json | jq .firstMonth",
     )
     parser.add_argument("run_spec", metavar="RUN_SPEC", help="run spec file (.yaml, .yml or .json)")
     parser.add_argument(
         "--region", metavar="REGION", help="region for reading s3:// datasets (default: the spec's)"
     )
+    _offline_option(parser, "prices: the catalog's dated prices, not the AWS Price List API")
     _json_option(parser)
     parser.set_defaults(handler=cmd_estimate)
 
@@ -394,11 +445,13 @@ def _add_estimate(subparsers: Any) -> None:
 @guarded
 def cmd_estimate(args: argparse.Namespace) -> int:
     from pipeline.datasets import validate_run
-    from pipeline.operate import estimate
+    from pipeline.operate import estimate, prices
 
     spec = _load_spec(args.run_spec)
     report = validate_run(spec, s3_client=_s3_for(spec, args.region), spec_source=args.run_spec)
-    result = estimate.build(spec, report)
+    book = prices.load(spec.region, offline=args.offline)
+    prices.reprice_report(report, spec, book)
+    result = estimate.build(spec, report, book)
     if args.json:
         output.emit_json(result.to_dict())
     else:
@@ -418,12 +471,13 @@ def _add_start(subparsers: Any) -> None:
         "to s3://BUCKET/datasets/<sha256>/<file> (skipped when already there), then start the workflow with "
         "the "
         "run id <name>-<spec hash> as execution name. Running the same command again starts nothing and says "
-        "so. When the spec buys provisioned throughput, the estimate is shown and you are asked to confirm.",
+        "so. When the run may buy provisioned throughput (to evaluate on, or to serve with), the estimate is "
+        "shown and you are asked to confirm.",
         f"  {CLI} start examples/runs/fine-tuning.yaml\n  {CLI} start run.yaml --env prod --yes --wait   # "
         "CI",
     )
     parser.add_argument("run_spec", metavar="RUN_SPEC", help="run spec file (.yaml, .yml or .json)")
-    _yes_option(parser, "confirm the throughput purchase the spec asks for")
+    _yes_option(parser, "confirm the throughput purchases the spec may make")
     parser.add_argument(
         "--wait", action="store_true", help="then follow the run until it ends, and exit with its outcome"
     )
@@ -434,6 +488,11 @@ def _add_start(subparsers: Any) -> None:
         metavar="SECONDS",
         help=f"with --wait: seconds between status checks (default: {DEFAULT_INTERVAL:g})",
     )
+    _offline_option(
+        parser,
+        "no GetFoundationModel check of the base model and teacher, the catalog's prices; the "
+        "workflow's preflight still checks live",
+    )
     _aws_options(parser)
     parser.set_defaults(handler=cmd_start)
 
@@ -441,7 +500,7 @@ def _add_start(subparsers: Any) -> None:
 @guarded
 def cmd_start(args: argparse.Namespace) -> int:
     from pipeline.datasets import validate_run
-    from pipeline.operate import aws, discovery, estimate, runs, start
+    from pipeline.operate import aws, discovery, estimate, livecheck, prices, runs, start
 
     spec = _load_spec(args.run_spec)
     if args.region and args.region != spec.region:
@@ -451,10 +510,20 @@ def cmd_start(args: argparse.Namespace) -> int:
         )
     clients = aws.clients_for(spec.region)
     report = validate_run(spec, s3_client=_s3_for(spec, spec.region), spec_source=args.run_spec)
+    checked = livecheck.run(spec, offline=args.offline, clients=clients) if report.ok else None
+    if checked is not None:
+        report.spec_problems.extend(checked.problems)
+        output.note(checked.line())
     if not report.ok:
         if args.json:
             output.emit_json(
-                {"ok": False, "started": False, "preflight": report.to_dict(), "exitCode": EXIT_INVALID}
+                {
+                    "ok": False,
+                    "started": False,
+                    "preflight": report.to_dict(),
+                    "liveCheck": checked.to_dict() if checked is not None else None,
+                    "exitCode": EXIT_INVALID,
+                }
             )
         else:
             sys.stdout.write(report.render_text())
@@ -472,29 +541,33 @@ def cmd_start(args: argparse.Namespace) -> int:
     run_id = start.run_id_of(final_spec)
     sfn = clients("stepfunctions")
     existing = runs.describe_execution(sfn, deployment, run_id)
-    costs = estimate.build(spec, report)
+    book = prices.load(spec.region, offline=args.offline)
+    prices.reprice_report(report, spec, book)
+    costs = estimate.build(spec, report, book)
     doc: dict[str, Any] = {
         "runId": run_id,
         "executionArn": deployment.execution_arn(run_id),
         "environment": deployment.environment,
+        "liveCheck": checked.to_dict() if checked is not None else None,
         "estimate": costs.to_dict(),
         "datasets": [u.to_dict() for u in uploads],
     }
     if existing is not None:
         return _already_started(args, deployment, clients, run_id, str(existing.get("status")), doc)
-    if spec.throughput is not None:
+    bought = estimate.purchases(spec, costs.approval)
+    if bought:
         (sys.stderr if args.json else sys.stdout).write(costs.render())
-        question = (
-            f"Start run {run_id}? It buys {spec.throughput.model_units} model unit(s) of provisioned "
-            "throughput "
-            f"(commitment {spec.throughput.commitment}) once training passes"
-            + (" and a human approves" if costs.approval.required else "")
-        )
+        question = f"Start run {run_id}? It may buy " + "; and ".join(bought) + "."
         if not output.confirm(
             question, assume_yes=args.yes, what="starting a run that buys provisioned throughput"
         ):
             output.note("not started: declined at the prompt; nothing was uploaded")
             return EXIT_OPERATIONAL
+    if spec.serving.on_demand:
+        output.note(
+            f"run {run_id} serves on demand: the deployment it is evaluated on is kept if it passes, "
+            "billed per token as it is used; no throughput is bought"
+        )
     transfers = start.transfer(s3, uploads)
     execution_arn, started = start.start_execution(sfn, deployment, run_id, final_spec)
     doc["datasets"] = [t.to_dict() for t in transfers]
@@ -589,10 +662,12 @@ def _add_status(subparsers: Any) -> None:
     parser = _parser(
         subparsers,
         "status",
-        "a run's state, elapsed time, job progress, metrics and cost so far",
+        "a run's state, elapsed time, job progress, metrics, evaluation vehicle, serving and cost so far",
         "Show where a run is (the workflow state it is in), how long it has run, the customization job's "
-        "progress, losses and evaluation results so far, its provisioned throughput and the cost so far "
-        "(training estimate + throughput hours x hourly price; unknown prices stay unknown).",
+        "progress, losses and evaluation results so far, what it is evaluated on (an on-demand deployment or "
+        "an evaluation throughput) with its status, how it is served (the deployment ARN on demand, or its "
+        "provisioned throughput), and the cost so far (training estimate + the evaluation's on-demand calls "
+        "+ each throughput's hours x hourly price, each purchase once; unknown prices stay unknown).",
         f"  {CLI} status support-nova-micro-3f9a2c1b7d\n  {CLI} status support-nova-micro-3f9a2c1b7d --json "
         "| jq .costSoFar",
     )
@@ -656,9 +731,10 @@ def _add_list(subparsers: Any) -> None:
     parser = _parser(
         subparsers,
         "list",
-        "recent runs with status, models, throughput and cost so far",
+        "recent runs with status, models, evaluation vehicle, serving and cost so far",
         "List the most recent runs of the environment, newest first: status and stage, base model, custom "
-        "model, provisioned throughput and its status, start and end, cost so far.",
+        "model, what it is evaluated on (deployment or evaluation throughput, with status), how it is served "
+        "(on demand, or its provisioned throughput and status), start and end, cost so far.",
         f"  {CLI} list\n  {CLI} list --status RUNNING --status FAILED --limit 50 --json",
     )
     parser.add_argument(
@@ -699,10 +775,13 @@ def _add_approve(subparsers: Any) -> None:
         subparsers,
         "approve",
         "approve the run's provisioned-throughput purchase (shows what is bought first)",
-        "Answer the run's approval gate with yes. The task token is read from the run's approval request in "
-        "S3 "
-        "(never pasted by hand); what will be bought and its estimated cost are shown before you confirm. "
-        "Your STS identity is recorded as the approver.",
+        "Answer the run's open approval gate with yes: before buying one model unit of no-commitment "
+        "throughput to evaluate on (a base that cannot be deployed on demand), or before buying the "
+        "throughput to serve with (after the quality bar passed). What will be bought, what for and its "
+        "estimated cost are shown before you confirm. The answer goes through the pipeline's "
+        "IAM-authenticated approval URL (the task token never leaves the pipeline), signed with your "
+        "credentials, or as the stack's approver role when yours may not call it; the caller IAM verified "
+        "is recorded as the approver.",
         f"  {CLI} approve support-nova-micro-3f9a2c1b7d\n  {CLI} approve RUN --reason 'quality ok' --yes",
     )
     _run_args(parser)
@@ -719,8 +798,8 @@ def _add_reject(subparsers: Any) -> None:
         subparsers,
         "reject",
         "reject the run's provisioned-throughput purchase (nothing is bought)",
-        "Answer the run's approval gate with no: the run ends failed with your reason, and nothing is "
-        "bought.",
+        "Answer the run's open approval gate (evaluation or serving purchase) with no: the run ends failed "
+        "with your reason, nothing is bought, and what it created (an evaluation deployment) is released.",
         f"  {CLI} reject support-nova-micro-3f9a2c1b7d --reason 'too expensive for this quality'",
     )
     _run_args(parser)
@@ -743,19 +822,26 @@ def _decide(args: argparse.Namespace, approved: bool) -> int:
     stream = sys.stderr if args.json else sys.stdout
     print(request.render(), file=stream)
     print(file=stream)
+    question = (
+        "Approve buying throughput to evaluate on?"
+        if request.stage == runs.EVALUATION_STAGE
+        else "Approve buying throughput to serve with?"
+    )
     if approved and not output.confirm(
-        "Approve this purchase?", assume_yes=args.yes, what="approving a provisioned throughput purchase"
+        question, assume_yes=args.yes, what="approving a provisioned throughput purchase"
     ):
         output.note("not approved: nothing was sent (the run keeps waiting)")
         return EXIT_OPERATIONAL
-    approver = runs.caller_identity(clients)
-    answer = runs.send_decision(clients, request, approved=approved, approver=approver, reason=reason)
+    caller = runs.caller_identity(clients)
+    answer = runs.send_decision(
+        clients, deployment, request, approved=approved, approver=caller, reason=reason
+    )
+    approver = answer.get("approver") or caller
     if args.json:
         output.emit_json({"runId": run_id, **answer, "request": request.to_dict()})
     else:
-        verdict = (
-            "approved: the workflow buys the throughput now" if approved else "rejected: nothing is bought"
-        )
+        bought = "the evaluation throughput" if request.stage == runs.EVALUATION_STAGE else "the throughput"
+        verdict = f"approved: the workflow buys {bought} now" if approved else "rejected: nothing is bought"
         print(f"run {run_id} {verdict} (by {approver})")
         print(
             f"  follow it: {CLI} watch {run_id}" + (f" --env {args.env}" if args.env != DEFAULT_ENV else "")
@@ -779,9 +865,9 @@ def _add_cancel(subparsers: Any) -> None:
         "cancel",
         "stop a run (its customization job stops with it)",
         "Stop the run's execution; Step Functions stops the customization job with it (the CLI makes sure). "
-        "A stopped execution runs no cleanup, so the run's no-commitment provisioned throughput is deleted "
-        "here "
-        "too (unless --keep-throughput); a commitment cannot be deleted and is reported.",
+        "A stopped execution runs no cleanup, so the run's no-commitment provisioned throughput (evaluation "
+        "and serving) and its on-demand deployment are deleted here too (unless --keep-throughput); a "
+        "commitment cannot be deleted and is reported.",
         f"  {CLI} cancel support-nova-micro-3f9a2c1b7d --reason 'wrong dataset'",
     )
     _run_args(parser)
@@ -789,7 +875,9 @@ def _add_cancel(subparsers: Any) -> None:
         "--reason", default="cancelled with bedrock-customize", help="why (recorded as the execution's cause)"
     )
     parser.add_argument(
-        "--keep-throughput", action="store_true", help="do not delete the run's provisioned throughput"
+        "--keep-throughput",
+        action="store_true",
+        help="do not delete the run's provisioned throughput or on-demand deployment",
     )
     _yes_option(parser, "cancel")
     _aws_options(parser)
@@ -810,30 +898,39 @@ def cmd_cancel(args: argparse.Namespace) -> int:
         )
     now = dt.datetime.now(dt.UTC)
     pts = runs.run_throughputs(clients, view)
+    deployed = runs.run_deployments(clients, view)
     stream = sys.stderr if args.json else sys.stdout
     print(f"Cancel run {run_id} ({view.stage}):", file=stream)
     print("  - stop the execution; the customization job stops with it", file=stream)
     for pt in pts:
+        what = f"{pt.purpose or 'provisioned'} throughput {pt.arn}"
         refusal = pt.deletion_refusal(now)
         if refusal:
-            print(f"  - KEEP {pt.arn}: {refusal}", file=stream)
+            print(f"  - KEEP {what}: {refusal}", file=stream)
         elif args.keep_throughput:
             print(
-                f"  - keep {pt.arn} (--keep-throughput): still billed "
+                f"  - keep {what} (--keep-throughput): still billed "
                 f"{output.usd_rate(pt.hourly_usd(), 'hour')}",
                 file=stream,
             )
         else:
-            print(
-                f"  - delete provisioned throughput {pt.arn} ({output.usd_rate(pt.hourly_usd(), 'hour')})",
-                file=stream,
-            )
+            print(f"  - delete {what} ({output.usd_rate(pt.hourly_usd(), 'hour')})", file=stream)
+    for arn in deployed:
+        verb = "keep (--keep-throughput)" if args.keep_throughput else "delete"
+        print(f"  - {verb} on-demand deployment {arn} (billed per token, no hourly charge)", file=stream)
     if not output.confirm(f"Cancel run {run_id}?", assume_yes=args.yes, what="cancelling a run"):
         output.note("not cancelled")
         return EXIT_OPERATIONAL
     who = runs.caller_identity(clients)
     result = runs.cancel(
-        clients, view, who=who, reason=args.reason, release=not args.keep_throughput, now=now, throughputs=pts
+        clients,
+        view,
+        who=who,
+        reason=args.reason,
+        release=not args.keep_throughput,
+        now=now,
+        throughputs=pts,
+        deployment_arns=deployed,
     )
     if args.json:
         output.emit_json(result.to_dict())
@@ -841,6 +938,8 @@ def cmd_cancel(args: argparse.Namespace) -> int:
         print(f"run {run_id} cancelled" + (" (job stopped)" if result.job_stopped else ""))
         for arn in result.released:
             print(f"  deleted provisioned throughput {arn}")
+        for arn in result.deployments_deleted:
+            print(f"  deleted on-demand deployment {arn}")
         for kept in result.kept:
             print(f"  kept {kept['arn']}: {kept['reason']}")
     return EXIT_OK
@@ -907,7 +1006,11 @@ def _add_throughput(subparsers: Any) -> None:
         help="list or delete the provisioned throughput the pipeline bought",
         description=textwrap.fill(
             "Provisioned throughput bought by the pipeline (found by its bedrock-customization:run-id "
-            "tag): billed every hour until deleted, or for a whole commitment term.",
+            "tag), for one of two purposes: evaluation (<run id>-eval, one model unit without commitment "
+            "for a base that cannot be deployed on demand, released after the evaluation) or serving "
+            "(<run id>-pt, bought after the quality bar). Billed every hour until deleted, or for a whole "
+            "commitment term. On-demand deployments are not throughput (no hourly charge): `sweep` lists "
+            "them.",
             width=88,
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -923,9 +1026,9 @@ def _add_throughput(subparsers: Any) -> None:
         actions,
         "list",
         "every provisioned throughput the pipeline bought, with commitment, age and cost",
-        "List every provisioned throughput in the region tagged by the pipeline: its run, status, model "
-        "units, "
-        "commitment and when it ends, hourly and daily cost, age and cost so far.",
+        "List every provisioned throughput in the region tagged by the pipeline: its run, purpose "
+        "(evaluation or serving), status, model units, commitment and when it ends, hourly and daily cost, "
+        "age and cost so far.",
         f"  {CLI} throughput list\n  {CLI} throughput list --region us-west-2 --json",
     )
     _aws_options(listing, env=False)
@@ -934,12 +1037,10 @@ def _add_throughput(subparsers: Any) -> None:
         actions,
         "delete",
         "delete a no-commitment provisioned throughput (by ARN or run id)",
-        "Delete the provisioned throughput of a run (or one ARN). A commitment is refused with the date its "
-        "term "
-        "ends (Bedrock refuses it anyway and bills the term). Throughput the pipeline did not buy is "
-        "refused. "
-        "Asks for confirmation, showing the hourly cost; refuses while its run is still running unless "
-        "--force.",
+        "Delete the provisioned throughput of a run (evaluation and serving; or one ARN). A commitment is "
+        "refused with the date its term ends (Bedrock refuses it anyway and bills the term). Throughput the "
+        "pipeline did not buy is refused. Asks for confirmation, showing each purchase's purpose and hourly "
+        "cost; refuses while its run is still running unless --force.",
         f"  {CLI} throughput delete support-nova-micro-3f9a2c1b7d\n"
         f"  {CLI} throughput delete arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abc123 --yes",
     )
@@ -971,6 +1072,7 @@ def cmd_throughput_list(args: argparse.Namespace) -> int:
         [
             output.short_arn(t.arn),
             t.run_id or "-",
+            t.purpose or "-",
             t.status,
             str(t.model_units),
             "none" if not t.has_commitment else f"{t.commitment} until {output.utc(t.commitment_expires)}",
@@ -981,7 +1083,8 @@ def cmd_throughput_list(args: argparse.Namespace) -> int:
         ]
         for t in items
     ]
-    print(output.table(["ID", "RUN", "STATUS", "MU", "COMMITMENT", "HOURLY", "DAILY", "AGE", "SO FAR"], rows))
+    headers = ["ID", "RUN", "PURPOSE", "STATUS", "MU", "COMMITMENT", "HOURLY", "DAILY", "AGE", "SO FAR"]
+    print(output.table(headers, rows))
     daily = output.Money.of({t.arn: t.per_day_usd() for t in items})
     print(f"\n{len(items)} provisioned throughput(s), billed about {daily} per day in total.")
     return EXIT_OK
@@ -1041,7 +1144,8 @@ def cmd_throughput_delete(args: argparse.Namespace) -> int:
     stream = sys.stderr if args.json else sys.stdout
     for t in deletable:
         print(
-            f"delete {t.arn} (run {t.run_id}, {t.status}, {t.model_units} MU, no commitment): "
+            f"delete {t.arn} (run {t.run_id}, {t.purpose or 'unknown purpose'}, {t.status}, "
+            f"{t.model_units} MU, no commitment): "
             f"{output.usd_rate(t.hourly_usd(), 'hour')}, {output.duration(t.age_seconds(now))} old, "
             f"{output.usd(t.cost_so_far(now))} so far",
             file=stream,

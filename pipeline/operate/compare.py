@@ -10,10 +10,15 @@ A model is one of:
 - a foundation model id (``amazon.nova-micro-v1:0``; a catalog id with its ``:128k`` suffix is sent
   as its on-demand id), or a cross-Region inference profile (``us.amazon.nova-pro-v1:0``): billed
   per token at the catalog's on-demand price;
-- a run id, or a provisioned-throughput ARN: the run's custom model on its Provisioned Throughput,
-  billed per model-unit hour;
-- a custom model deployment ARN: on-demand serving of a custom model (its price is not in the
-  catalog).
+- a run id: the run's custom model where it answers now, on its Provisioned Throughput (billed
+  per model-unit hour; the serving purchase first, else its evaluation throughput) or on its
+  on-demand deployment (``<run id>-od``);
+- a provisioned-throughput ARN: a custom model on that throughput, billed per model-unit hour;
+- a custom model deployment ARN: a custom model deployed on demand, billed per token at its base
+  model's on-demand rate (the base model is read from the deployment's custom model).
+
+A model that refuses every call (no access, no such model) is an operational failure, not a score
+of zero: the comparison would be meaningless.
 """
 
 from __future__ import annotations
@@ -24,11 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from pipeline import evaluation, scoring
+from pipeline import evaluation, naming, scoring
 from pipeline.catalog import TEACHERS, ModelInfo, all_models
-from pipeline.operate import output, throughput
+from pipeline.operate import deployments, output, throughput
 from pipeline.operate.aws import Clients
-from pipeline.operate.errors import InvalidInputError
+from pipeline.operate.errors import InvalidInputError, OperationalError, describe_aws_error
 from pipeline.operate.runs import RUN_ID_RE
 from pipeline.plan import base_model_invoke_id
 from pipeline.sources import split_s3
@@ -100,16 +105,76 @@ def _provisioned(label: str, pt: throughput.Throughput) -> Target:
             hint="wait until it is InService (bedrock-customize throughput list) and run compare again",
         )
     base = pt.base_model_id
-    plan = {"baseModel": base, "throughput": {"commitment": pt.commitment, "ModelUnits": pt.model_units}}
-    pricing, _ = evaluation.pricing_for(plan)
+    plan = {"baseModel": base, "serving": {"commitment": pt.commitment, "ModelUnits": pt.model_units}}
+    pricing, _ = evaluation.pricing_for(plan, "throughput")
     model = catalog_entry(base) if base else None
     run = f"run {pt.run_id}'s custom model" if pt.run_id else "a custom model"
+    purpose = f", bought for {pt.purpose}" if pt.purpose else ""
     notes = [
         f"{run} on provisioned throughput {output.short_arn(pt.arn)} ({pt.model_units} MU, "
-        f"{'no commitment' if not pt.has_commitment else pt.commitment}), base {base or 'unknown'}",
+        f"{'no commitment' if not pt.has_commitment else pt.commitment}{purpose}), base {base or 'unknown'}",
         *capability_notes(base_model_invoke_id(model) if model else (base or ""), model)[1:2],
     ]
     return Target(label, pt.arn, "provisioned", pricing, tuple(n for n in notes if n))
+
+
+def _base_of_deployment(bedrock: Any, deployed: deployments.ModelDeployment) -> str | None:
+    """The catalog id of the base model behind a deployment's custom model, when Bedrock says it."""
+    if not deployed.model_arn:
+        return None
+    try:
+        custom = bedrock.get_custom_model(modelIdentifier=deployed.model_arn)
+    except Exception as exc:
+        if describe_aws_error(exc) is None:
+            raise
+        return None
+    return throughput.model_id_of(custom.get("baseModelArn"))
+
+
+def _deployment(label: str, arn: str, clients: Clients) -> Target:
+    bedrock = clients("bedrock")
+    deployed = deployments.describe(bedrock, arn)
+    if deployed is None:
+        raise InvalidInputError(f"custom model deployment {arn} does not exist (deleted?)")
+    if deployed.status != deployments.ACTIVE:
+        raise InvalidInputError(
+            f"custom model deployment {arn} is {deployed.status}, not Active: it cannot answer yet",
+            hint="wait until it is Active (bedrock-customize status RUN) and run compare again",
+        )
+    base = _base_of_deployment(bedrock, deployed)
+    model = catalog_entry(base) if base else None
+    if model is not None:
+        pricing, _ = evaluation.pricing_for({"baseModel": model.model_id}, "deployment")
+    else:
+        pricing = scoring.Pricing(
+            "on-demand", source="custom model deployment of a base not in the catalog: price unknown"
+        )
+    run = f"run {deployed.run_id}'s custom model" if deployed.run_id else "a custom model"
+    purpose = f", created for {deployed.purpose}" if deployed.purpose else ""
+    notes = [
+        f"{run} on on-demand deployment {output.short_arn(arn)}{purpose}, base {base or 'unknown'}",
+        *capability_notes(base_model_invoke_id(model) if model else (base or ""), model)[1:2],
+    ]
+    return Target(label, arn, "deployment", pricing, tuple(n for n in notes if n))
+
+
+def _of_run(run_id: str, clients: Clients) -> Target:
+    """A run's custom model where it answers: its throughput (serving first, in service first), else
+    its on-demand deployment."""
+    bedrock = clients("bedrock")
+    matches = [t for t in throughput.inventory(bedrock) if t.run_id == run_id]
+    if matches:
+        ranked = sorted(matches, key=lambda t: (t.status != "InService", t.purpose != throughput.SERVING))
+        return _provisioned(run_id, ranked[0])
+    found = deployments.find_by_name(bedrock, naming.deployment_name(run_id))
+    if found is not None:
+        return _deployment(run_id, found, clients)
+    raise InvalidInputError(
+        f"{run_id!r} is neither a model id nor a run with provisioned throughput or an on-demand deployment",
+        hint="compare foundation model ids (e.g. amazon.nova-micro-v1:0), or a run whose throughput is "
+        "InService (bedrock-customize throughput list) or whose deployment is Active (bedrock-customize "
+        "status RUN)",
+    )
 
 
 def resolve(text: str, clients: Clients) -> Target:
@@ -119,23 +184,10 @@ def resolve(text: str, clients: Clients) -> Target:
         if pt is None:
             raise InvalidInputError(f"provisioned throughput {text} does not exist")
         return _provisioned(text, pt)
-    if text.startswith("arn:") and ":custom-model-deployment/" in text:
-        pricing = scoring.Pricing(
-            "on-demand", source="custom model deployment: per-token price not in the catalog"
-        )
-        return Target(
-            text, text, "deployment", pricing, ("custom model deployment (on demand, billed per token)",)
-        )
+    if deployments.is_deployment_arn(text):
+        return _deployment(text, text, clients)
     if "." not in text and RUN_ID_RE.fullmatch(text):
-        matches = [t for t in throughput.inventory(clients("bedrock")) if t.run_id == text]
-        if not matches:
-            raise InvalidInputError(
-                f"{text!r} is neither a model id nor a run with provisioned throughput",
-                hint="compare foundation model ids (e.g. amazon.nova-micro-v1:0), or a run whose "
-                "throughput is InService (bedrock-customize throughput list)",
-            )
-        live = [t for t in matches if t.status == "InService"] or matches
-        return _provisioned(text, live[0])
+        return _of_run(text, clients)
     return _on_demand(text)
 
 
@@ -267,6 +319,7 @@ def run(
         for target in targets:
             # Throttling that outlasts ask()'s retries escapes as the AWS error: exit 1, "wait a minute".
             answer = evaluation.ask(converse, target.model_id, item.prompt, sleep=sleep)
+            _refused(target, answer)
             observation, details = evaluation.observe(answer, item.reference)
             observed[target.label].append(observation)
             if answer.error:
@@ -277,6 +330,27 @@ def run(
             progress(f"prompt {index}/{len(prompt_set.prompts)} answered by {len(targets)} model(s)")
     result.aggregates = [scoring.aggregate(t.model_id, observed[t.label], t.pricing) for t in targets]
     return result
+
+
+def _refused(target: Target, answer: evaluation.Answer) -> None:
+    """A model-level refusal (no access, no such model) ends the comparison with the AWS error."""
+    code, _, message = (answer.error or "").partition(": ")
+    if code not in evaluation.MODEL_ERRORS:
+        return
+    from botocore.exceptions import ClientError
+
+    if message.startswith("An error occurred (") and " operation: " in message:
+        message = message.split(" operation: ", 1)[1]  # botocore's wording around the service's message
+    error = ClientError({"Error": {"Code": code, "Message": message}}, "Converse")
+    described = describe_aws_error(error)
+    assert described is not None
+    hint = described.hint
+    if code == "ResourceNotFoundException":
+        hint = (
+            f"{target.label} is not a model id, inference profile, throughput or deployment Bedrock knows "
+            "in this region: check the id and --region"
+        )
+    raise OperationalError(f"{described.message} (model {target.model_id})", hint=hint)
 
 
 def unique(labels: Iterable[str]) -> list[str]:

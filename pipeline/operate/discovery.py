@@ -2,8 +2,10 @@
 
 The stack (infra/constructs/deployment_manifest.py) publishes one SSM String parameter,
 ``/bedrock-customization/<env>/deployment``, holding ``{version, environment, stackName, region,
-account, trainingBucket, keyArn, bedrockServiceRoleArn, stateMachineArn, topicArn}``, and the same
-values as outputs of the stack ``BedrockCustomization-<env>``. The CLI never hard-codes a bucket or
+account, trainingBucket, keyArn, bedrockServiceRoleArn, stateMachineArn, topicArn, approvalUrl,
+approverRoleArn}``, and the same values as outputs of the stack ``BedrockCustomization-<env>``
+(``approvalUrl`` and ``approverRoleArn``, the approval-answer function URL and the role that may
+call it, are absent from deployments that predate them). The CLI never hard-codes a bucket or
 ARN: CloudFormation generates them.
 """
 
@@ -53,6 +55,8 @@ class Deployment:
     state_machine_arn: str
     topic_arn: str
     source: str  # "ssm:<parameter>" or "cloudformation:<stack>"
+    approval_url: str | None = None
+    approver_role_arn: str | None = None
 
     def execution_arn(self, run_id: str) -> str:
         """``arn:...:stateMachine:<name>`` → ``arn:...:execution:<name>:<run id>``."""
@@ -69,6 +73,8 @@ class Deployment:
             "bedrockServiceRoleArn": self.bedrock_service_role_arn,
             "stateMachineArn": self.state_machine_arn,
             "topicArn": self.topic_arn,
+            "approvalUrl": self.approval_url,
+            "approverRoleArn": self.approver_role_arn,
             "source": self.source,
         }
 
@@ -161,7 +167,13 @@ def _from_manifest(text: str, env: str, parameter: str, region: str) -> Deployme
         state_machine_arn=manifest["stateMachineArn"],
         topic_arn=manifest["topicArn"],
         source=f"ssm:{parameter}",
+        approval_url=_optional(manifest.get("approvalUrl")),
+        approver_role_arn=_optional(manifest.get("approverRoleArn")),
     )
+
+
+def _optional(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _from_stack(stack: dict[str, Any], env: str, region: str) -> Deployment:
@@ -187,6 +199,8 @@ def _from_stack(stack: dict[str, Any], env: str, region: str) -> Deployment:
         state_machine_arn=outputs[wanted["stateMachineArn"]],
         topic_arn=outputs[wanted["topicArn"]],
         source=f"cloudformation:{name}",
+        approval_url=_optional(outputs.get("ApprovalUrl")),
+        approver_role_arn=_optional(outputs.get("ApproverRoleArn")),
     )
 
 
@@ -283,14 +297,42 @@ def probe_access(clients: Clients, deployment: Deployment) -> tuple[dict[str, An
         lambda: clients("bedrock").list_provisioned_model_throughputs(maxResults=1),
         lambda r: "provisioned throughput visible",
     )
+    attempt(
+        "deployments",
+        "bedrock:ListCustomModelDeployments",
+        lambda: clients("bedrock").list_custom_model_deployments(maxResults=1),
+        lambda r: "on-demand custom model deployments visible",
+    )
     return identity, probes
 
 
 # What the commands that change things need, beyond the probes (which would have side effects).
 WRITE_PERMISSIONS: Final = (
     ("start", "s3:PutObject on datasets/*, kms:GenerateDataKey on the key, states:StartExecution"),
-    ("approve/reject", "s3:GetObject on runs/*, kms:Decrypt, states:SendTaskSuccess"),
-    ("cancel", "states:StopExecution, bedrock:StopModelCustomizationJob"),
-    ("throughput delete/sweep", "bedrock:DeleteProvisionedModelThroughput, bedrock:DeleteCustomModel"),
-    ("compare", "bedrock:InvokeModel on the compared models"),
+    (
+        "approve/reject",
+        "s3:GetObject on runs/*, kms:Decrypt, states:DescribeExecution and GetExecutionHistory, and the "
+        "approval URL (lambda:InvokeFunctionUrl): assume the stack's approver role (approverRoleArn)",
+    ),
+    (
+        "cancel",
+        "states:StopExecution, bedrock:StopModelCustomizationJob, bedrock:DeleteProvisionedModelThroughput, "
+        "bedrock:DeleteCustomModelDeployment",
+    ),
+    ("throughput delete", "bedrock:DeleteProvisionedModelThroughput"),
+    (
+        "sweep",
+        "bedrock:DeleteProvisionedModelThroughput, bedrock:DeleteCustomModelDeployment, "
+        "bedrock:DeleteCustomModel",
+    ),
+    (
+        "compare",
+        "bedrock:InvokeModel on the compared models; bedrock:GetCustomModelDeployment and "
+        "bedrock:GetCustomModel to price a deployment",
+    ),
+    (
+        "check/start/estimate (live facts; --offline needs none)",
+        "bedrock:GetFoundationModel (the live model check), pricing:GetProducts (live prices; without "
+        "it the catalog's are used), bedrock:ListFoundationModels (models --live)",
+    ),
 )

@@ -1,22 +1,78 @@
-"""What a run will cost, from the catalog's prices with their date, before anything is spent.
+"""What a run will cost, before anything is spent, from prices that each carry their source and date.
+
+Prices come from the AWS Price List API where it gives one (pipeline.operate.prices, cached on
+disk) and from the catalog's dated prices elsewhere, or offline.
 
 The numbers are ``pipeline.plan.estimate`` (what the workflow's plan carries and the approval gate
-shows), from the token count the preflight measures. An unknown price is reported as unknown with
-the reason, never as zero.
+shows), from the token count the preflight measures. A run's money falls in three parts, shown
+apart: training (and storage), the evaluation (on an on-demand deployment billed per token, or on
+one model unit of no-commitment throughput bought for it), and serving (per token on demand, or
+provisioned throughput by the hour). An unknown price is reported as unknown with the reason,
+never as zero.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 from pipeline import costs, plan
-from pipeline.catalog import DISTILLATION, ModelInfo
+from pipeline.catalog import DISTILLATION, REINFORCEMENT_FINE_TUNING, ModelInfo
 from pipeline.datasets import PreflightReport
 from pipeline.operate import output
-from pipeline.runspec import RunSpec
+from pipeline.pricelist import CATALOG, PriceBook
+from pipeline.runspec import (
+    DEPLOYMENT_VEHICLE,
+    EVALUATION_MODEL_UNITS,
+    ON_DEMAND,
+    PROVISIONED,
+    THROUGHPUT_VEHICLE,
+    RunSpec,
+)
 
-DAYS_PER_MONTH = costs.HOURS_PER_MONTH / 24
+DAYS_PER_MONTH: Final = costs.HOURS_PER_MONTH / 24
+
+
+def term(commitment: str) -> str:
+    return "no commitment" if commitment == "none" else f"{commitment} commitment"
+
+
+def evaluation_text(spec: RunSpec) -> str:
+    """Where the custom model is evaluated, and what becomes of it afterwards (one line)."""
+    vehicle = spec.evaluation_vehicle
+    if vehicle == DEPLOYMENT_VEHICLE:
+        after = "kept to serve on demand" if spec.serving.on_demand else "deleted after the evaluation"
+        return f"on an on-demand deployment of the custom model (nothing bought, billed per token); {after}"
+    if vehicle == THROUGHPUT_VEHICLE:
+        after = (
+            "kept to serve with if the model passes (it is exactly what the spec serves with)"
+            if spec.serving_reuses_evaluation_throughput
+            else "released after the evaluation"
+        )
+        return (
+            f"on {EVALUATION_MODEL_UNITS} model unit of no-commitment provisioned throughput bought for it "
+            f"({spec.model.model_id} cannot be deployed on demand in {spec.region}); {after}"
+        )
+    return "none: no quality bar and no evaluation prompts, nothing is deployed or bought to evaluate"
+
+
+def serving_text(spec: RunSpec) -> str:
+    serving = spec.serving
+    if serving.mode == ON_DEMAND:
+        return "on demand: the deployment it was evaluated on is kept, billed per token (no hourly charge)"
+    if serving.mode == PROVISIONED:
+        bought = (
+            "the evaluation throughput is kept (one purchase)"
+            if spec.serving_reuses_evaluation_throughput
+            else "bought only after the quality bar passed"
+        )
+        return f"{serving.model_units} MU of provisioned throughput, {term(serving.commitment)}: {bought}"
+    return "none: nothing is kept or bought after the evaluation"
+
+
+def approval_text(approval: costs.ApprovalDecision) -> str:
+    """Per purchase: where a human is asked, and why."""
+    return approval.describe()
 
 
 @dataclass(frozen=True)
@@ -30,28 +86,77 @@ class Estimate:
     approval: costs.ApprovalDecision
     preflight_ok: bool
     preflight_summary: str
+    # Where the prices come from: the Price List API where it gives one, else the catalog.
+    price_book: PriceBook | None = field(default=None, compare=False)
 
     @property
     def model(self) -> ModelInfo:
         return self.spec.model
 
+    @property
+    def where(self) -> str:
+        """Where a missing price was looked for."""
+        book = self.price_book
+        if book is None or book.status == CATALOG:
+            return "in the catalog"
+        return f"in the Price List API (fetched {book.fetched}) or the catalog"
+
+    def prices_line(self) -> str:
+        if self.price_book is None:
+            return "the catalog's dated prices (each with its own source and date)"
+        return self.price_book.describe(self.model)
+
+    @property
+    def vehicle(self) -> str:
+        return self.spec.evaluation_vehicle
+
     def value(self, key: str) -> float | None:
         item = self.numbers.get(key)
-        return float(item) if isinstance(item, int | float) else None
+        return float(item) if isinstance(item, int | float) and not isinstance(item, bool) else None
+
+    @property
+    def buys_serving_throughput(self) -> bool:
+        return self.spec.serving.buys_throughput
+
+    @property
+    def evaluation_priced_apart(self) -> bool:
+        """The evaluation costs something of its own (not the serving throughput it then keeps)."""
+        return self.vehicle == DEPLOYMENT_VEHICLE or (
+            self.vehicle == THROUGHPUT_VEHICLE and not self.spec.serving_reuses_evaluation_throughput
+        )
 
     @property
     def throughput_daily_usd(self) -> float | None:
         hourly = self.value("throughputHourlyUsd")
         return hourly * output.HOURS_PER_DAY if hourly is not None else None
 
+    @property
+    def evaluation_hourly_usd(self) -> float | None:
+        """The hourly price of the evaluation throughput (None without one, or without a price)."""
+        if self.vehicle != THROUGHPUT_VEHICLE:
+            return None
+        hourly = costs.pt_hourly_cost(self.model, EVALUATION_MODEL_UNITS)
+        return hourly.usd if hourly is not None else None
+
+    def on_demand_rates(self) -> tuple[float | None, float | None]:
+        """(input, output) USD per 1M tokens the base model, and a deployment of it, are billed."""
+        prices = self.model.prices
+        inp, out = prices.on_demand_input_per_1m_tokens, prices.on_demand_output_per_1m_tokens
+        return (inp.value if inp else None, out.value if out else None)
+
     def first_month(self) -> output.Money:
-        """Training + one month of storage (+ one month of throughput when the run buys it)."""
+        """Training + one month of storage + the evaluation + one month of serving throughput.
+
+        On-demand serving is billed per token as it is used: not counted (there is no fixed cost).
+        """
         parts: dict[str, float | None] = {
             "training": self.value("trainingUsd"),
             "storage": self.value("storageMonthlyUsd"),
         }
-        if self.spec.throughput is not None:
-            parts["throughput"] = self.value("throughputMonthlyUsd")
+        if self.evaluation_priced_apart:
+            parts["evaluation"] = self.value("evaluationUsd")
+        if self.buys_serving_throughput:
+            parts["serving throughput"] = self.value("throughputMonthlyUsd")
         return output.Money.of(parts)
 
     def unknown_reasons(self) -> dict[str, str]:
@@ -64,8 +169,13 @@ class Estimate:
                     "distillation is billed for the teacher's answers and the training Bedrock chooses; "
                     "the catalog has no formula for it"
                 )
+            elif self.spec.customization_type == REINFORCEMENT_FINE_TUNING:
+                reasons["training"] = (
+                    "reinforcement fine-tuning is not billed per token x epoch (a third party says per hour "
+                    "of the workflow, UNCONFIRMED); the catalog has no formula for it"
+                )
             elif prices.training is None:
-                reasons["training"] = f"no training price for {model.model_id} in the catalog"
+                reasons["training"] = f"no training price for {model.model_id} {self.where}"
             elif prices.training.unit != "USD per 1K tokens":
                 reasons["training"] = f"{model.model_id} bills training {prices.training.unit}, not per token"
             elif self.epochs is None:
@@ -73,13 +183,21 @@ class Estimate:
             else:
                 reasons["training"] = "the training data's token count is unknown"
         if self.value("storageMonthlyUsd") is None:
-            reasons["storage"] = f"no custom model storage price for {model.model_id} in the catalog"
-        throughput = self.spec.throughput
-        if throughput is not None and self.value("throughputHourlyUsd") is None:
-            term = "no-commitment" if throughput.commitment == "none" else throughput.commitment
-            reasons["throughput"] = (
-                f"no {term} Provisioned Throughput price for {model.model_id} in the catalog"
+            reasons["storage"] = f"no custom model storage price for {model.model_id} {self.where}"
+        if self.evaluation_priced_apart and self.value("evaluationUsd") is None:
+            reasons["evaluation"] = (
+                f"no on-demand token price for {model.model_id} {self.where}"
+                if self.vehicle == DEPLOYMENT_VEHICLE
+                else f"no no-commitment Provisioned Throughput price for {model.model_id} {self.where}"
             )
+        serving = self.spec.serving
+        if self.buys_serving_throughput and self.value("throughputHourlyUsd") is None:
+            commitment = "no-commitment" if serving.commitment == "none" else serving.commitment
+            reasons["serving throughput"] = (
+                f"no {commitment} Provisioned Throughput price for {model.model_id} {self.where}"
+            )
+        if serving.on_demand and None in self.on_demand_rates():
+            reasons["serving on demand"] = f"no on-demand token price for {model.model_id} {self.where}"
         return reasons
 
     def rows(self) -> list[tuple[str, str, str]]:
@@ -100,43 +218,96 @@ class Estimate:
                 output.usd_rate(self.value("storageMonthlyUsd"), "month"),
                 why("storageMonthly", "storage"),
             ),
+            *self._evaluation_rows(why),
+            *self._serving_rows(why),
         ]
-        throughput = self.spec.throughput
-        if throughput is None:
-            rows.append(("Provisioned Throughput", "none", "the run spec buys no throughput"))
-        else:
-            rows += [
+        counted = ["training", "storage"]
+        if self.evaluation_priced_apart:
+            counted.append("evaluation")
+        if self.buys_serving_throughput:
+            counted.append("a month of serving throughput")
+        note = " (on-demand serving: per token as used, not counted)" if self.spec.serving.on_demand else ""
+        rows.append(("First month", str(self.first_month()), " + ".join(counted) + note))
+        return rows
+
+    def _evaluation_rows(self, why: Any) -> list[tuple[str, str, str]]:
+        spec = self.spec
+        if self.vehicle == DEPLOYMENT_VEHICLE:
+            return [
                 (
-                    "Throughput per hour",
-                    output.usd(self.value("throughputHourlyUsd")),
-                    why("throughputHourly", "throughput"),
-                ),
-                ("Throughput per day", output.usd(self.throughput_daily_usd), "24 h x the hourly price"),
-                (
-                    "Throughput per month",
-                    output.usd(self.value("throughputMonthlyUsd")),
-                    why("throughputMonthly", "throughput"),
-                ),
-            ]
-            if throughput.commitment != "none":
-                rows.append(
-                    (
-                        "Commitment term",
-                        output.usd(self.value("commitmentTermUsd")),
-                        why("commitmentTerm", "throughput"),
-                    )
+                    "Evaluation (on demand)",
+                    output.usd(self.value("evaluationUsd")),
+                    why("evaluation", "evaluation") + "; an upper bound: output counted at its cap",
                 )
-        rows.append(
-            (
-                "First month",
-                str(self.first_month()),
-                "training + storage" + (" + throughput" if throughput else ""),
+            ]
+        if self.vehicle == THROUGHPUT_VEHICLE:
+            hourly = output.usd_rate(self.evaluation_hourly_usd, "hour")
+            if spec.serving_reuses_evaluation_throughput:
+                return [
+                    (
+                        "Evaluation throughput",
+                        f"{hourly} from purchase",
+                        "1 MU, no commitment: the throughput it then serves with; counted under serving, "
+                        "released if the model fails its bar",
+                    )
+                ]
+            return [
+                (
+                    "Evaluation throughput",
+                    output.usd(self.value("evaluationUsd")),
+                    why("evaluation", "evaluation") + f"; {hourly} until released after the evaluation",
+                )
+            ]
+        return [("Evaluation", "none", "no quality bar and no evaluation prompts: nothing to evaluate on")]
+
+    def _serving_rows(self, why: Any) -> list[tuple[str, str, str]]:
+        serving = self.spec.serving
+        if serving.mode == ON_DEMAND:
+            inp, out = self.on_demand_rates()
+            rates = (
+                f"${inp:g} / ${out:g} per 1M tokens"
+                if inp is not None and out is not None
+                else output.UNKNOWN
             )
-        )
+            reason = self.unknown_reasons().get("serving on demand")
+            rate = self.model.prices.on_demand_input_per_1m_tokens
+            dated = f" (as of {rate.as_of}, {rate.source})" if rate is not None else ""
+            return [
+                (
+                    "Serving (on demand)",
+                    rates,
+                    reason
+                    or f"input / output tokens at the base model's on-demand rate{dated}; "
+                    "no hourly charge, nothing bought",
+                )
+            ]
+        if serving.mode != PROVISIONED:
+            return [("Serving", "none", "the model is not served: nothing is kept or bought")]
+        rows = [
+            (
+                "Serving throughput per hour",
+                output.usd(self.value("throughputHourlyUsd")),
+                why("throughputHourly", "serving throughput"),
+            ),
+            ("Serving throughput per day", output.usd(self.throughput_daily_usd), "24 h x the hourly price"),
+            (
+                "Serving throughput per month",
+                output.usd(self.value("throughputMonthlyUsd")),
+                why("throughputMonthly", "serving throughput"),
+            ),
+        ]
+        if serving.commitment != "none":
+            rows.append(
+                (
+                    "Commitment term",
+                    output.usd(self.value("commitmentTermUsd")),
+                    why("commitmentTerm", "serving throughput"),
+                )
+            )
         return rows
 
     def render(self) -> str:
-        spec, throughput = self.spec, self.spec.throughput
+        spec = self.spec
         tokens = (
             f"~{self.tokens:,} training tokens (up to ~{self.tokens_high:,})"
             if self.tokens is not None
@@ -147,25 +318,23 @@ class Estimate:
                 ("Run", f"{spec.name} ({spec.region})"),
                 ("Model", f"{self.model.model_id} ({spec.customization_type})"),
                 ("Data", tokens + (f" x {self.epochs} epoch(s)" if self.epochs else "")),
-                (
-                    "Throughput",
-                    f"{throughput.model_units} MU, commitment {throughput.commitment}"
-                    if throughput
-                    else "none",
-                ),
-                (
-                    "Approval",
-                    f"{'required' if self.approval.required else 'not required'} ({self.approval.reason})",
-                ),
+                ("Evaluation", evaluation_text(spec)),
+                ("Serving", serving_text(spec)),
+                ("Approval", approval_text(self.approval)),
                 ("Preflight", self.preflight_summary),
+                ("Prices", self.prices_line()),
             ]
         )
         body = output.table(["ITEM", "COST", "BASIS (prices possibly stale; dated)"], self.rows())
-        notes = [u for u in self.model.unconfirmed if "price" in u.lower()]
+        book = self.price_book
+        live = book is not None and bool(book.live_fields(self.model.model_id))
+        notes = [] if live else [u for u in self.model.unconfirmed if "price" in u.lower()]
+        notes += list(book.warnings) if book is not None else []
         tail = "".join(f"\nnote: {n}" for n in notes)
         return f"{head}\n\n{body}\n\nunknown = no price known; never counted as zero.{tail}\n"
 
     def to_dict(self) -> dict[str, Any]:
+        inp, out = self.on_demand_rates()
         return {
             "runName": self.spec.name,
             "region": self.spec.region,
@@ -176,14 +345,20 @@ class Estimate:
             "epochs": self.epochs,
             **{k: v for k, v in self.numbers.items() if k != "basis"},
             "trainingHighUsd": _round(self.training_high_usd),
+            "evaluationThroughputHourlyUsd": _round(self.evaluation_hourly_usd),
             "throughputDailyUsd": _round(self.throughput_daily_usd),
+            "onDemandPer1MTokensUsd": {"input": inp, "output": out},
             "firstMonth": self.first_month().to_dict(),
             "basis": self.numbers.get("basis") or {},
             "unknown": self.unknown_reasons(),
-            "throughput": self.spec.throughput.to_dict() if self.spec.throughput else None,
+            "evaluation": evaluation_text(self.spec),
+            "serving": self.spec.serving.to_dict() | {"description": serving_text(self.spec)},
             "approval": self.approval.to_dict(),
             "preflight": {"ok": self.preflight_ok, "summary": self.preflight_summary},
             "prices": self.model.prices.to_dict(),
+            "priceSource": self.price_book.to_dict(self.model)
+            if self.price_book is not None
+            else {"status": CATALOG, "description": self.prices_line()},
         }
 
 
@@ -191,8 +366,14 @@ def _round(value: float | None) -> float | None:
     return round(value, 4) if value is not None else None
 
 
-def build(spec: RunSpec, report: PreflightReport) -> Estimate:
-    """The estimate of a spec from its preflight report (which measured the training data)."""
+def build(spec: RunSpec, report: PreflightReport, prices: PriceBook | None = None) -> Estimate:
+    """The estimate of a spec from its preflight report (which measured the training data).
+
+    With ``prices`` (pipeline.operate.prices.load), each figure the Price List API gives replaces
+    the catalog's; every figure keeps its source and date.
+    """
+    if prices is not None:
+        spec = prices.priced_spec(spec)
     model = spec.model
     training = next((d for d in report.datasets if d.role == "training"), None)
     # The preflight's training-token total: the figure the workflow's plan is built from.
@@ -210,4 +391,30 @@ def build(spec: RunSpec, report: PreflightReport) -> Estimate:
         approval=costs.approval_decision(spec),
         preflight_ok=report.ok,
         preflight_summary=report.summary(),
+        price_book=prices,
     )
+
+
+def purchases(spec: RunSpec, approval: costs.ApprovalDecision) -> list[str]:
+    """What a run may buy, when, and who must agree: the lines `start` asks about."""
+    bought = []
+    if spec.evaluation_vehicle == THROUGHPUT_VEHICLE:
+        kept = (
+            "kept to serve with if the model passes its quality bar"
+            if spec.serving_reuses_evaluation_throughput
+            else "released after the evaluation"
+        )
+        bought.append(
+            f"{EVALUATION_MODEL_UNITS} model unit of no-commitment provisioned throughput to evaluate on, "
+            "once training passes its loss bar"
+            + (" and a human approves" if approval.before_evaluation else "")
+            + f" ({kept})"
+        )
+    serving = spec.serving
+    if serving.buys_throughput and not spec.serving_reuses_evaluation_throughput:
+        bought.append(
+            f"{serving.model_units} model unit(s) of provisioned throughput ({term(serving.commitment)}) "
+            "to serve with, only after the model passes its quality bar"
+            + (" and a human approves" if approval.before_serving else "")
+        )
+    return bought

@@ -1,15 +1,28 @@
 """The catalog as tables: which base models can be customized, how, where, with what data and prices.
 
 Everything comes from pipeline.catalog, the same facts the preflight enforces. A model that is not in
-the catalog cannot be customized through this pipeline, which answers "can I fine-tune X?".
+the catalog cannot be customized through this pipeline, which answers "can I fine-tune X?". Models past
+end of life, Legacy or no longer offered stay listed, with their lifecycle status and dates as of today
+(UTC), so that "why was my spec refused?" has an answer here too.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.catalog import TEACHERS, ModelInfo, Price, RecordBounds, all_models
+from pipeline import catalog
+from pipeline.catalog import (
+    ACTIVE,
+    NEW_CUSTOMIZATION,
+    TEACHERS,
+    ModelInfo,
+    Price,
+    RecordBounds,
+    all_models,
+    usable_for,
+)
 from pipeline.operate import output
 from pipeline.operate.errors import InvalidInputError
 from pipeline.problems import DASH, close_matches
@@ -32,9 +45,12 @@ def select(
 
 def not_customizable(query: str) -> InvalidInputError:
     teacher = TEACHERS.get(query) or next((t for t in TEACHERS.values() if query in t.model_id), None)
-    teaching = (
-        f"; it can be a distillation teacher for {', '.join(teacher.students)}" if teacher is not None else ""
-    )
+    teaching = ""
+    if teacher is not None:
+        teaching = f"; it can be a distillation teacher for {', '.join(teacher.students)}"
+        today = catalog.today_utc()
+        if teacher.lifecycle.status(today) != ACTIVE:
+            teaching += f" (lifecycle: {teacher.lifecycle.describe(today)}, {teacher.lifecycle.source})"
     matches = close_matches(query, [m.model_id for m in all_models()])
     guess = f"; did you mean {' or '.join(repr(m) for m in matches)}?" if matches else ""
     return InvalidInputError(
@@ -53,7 +69,8 @@ def _price(price: Price | None, scale: str = "") -> str:
 def _bounds(bounds: RecordBounds) -> str:
     low = f"{bounds.min:,}" if bounds.min is not None else "?"
     high = f"{bounds.max:,}" if bounds.max is not None else "?"
-    return f"{low}{DASH}{high}" + (" (quota)" if bounds.adjustable else "")
+    text = f"{low}{DASH}{high}" + (" (quota)" if bounds.adjustable else "")
+    return text + (f" ({bounds.recommended_min:,}+ advised)" if bounds.recommended_min else "")
 
 
 def _records(model: ModelInfo) -> str:
@@ -81,10 +98,28 @@ def _dates(model: ModelInfo) -> str:
     return ", ".join(sorted(dates)) or "-"
 
 
-def capability_table(models: Sequence[ModelInfo]) -> str:
+def lifecycle_cell(model: ModelInfo, today: dt.date) -> str:
+    """A model's LIFECYCLE cell: the status as of ``today``, then each published date on its own line."""
+    lifecycle = model.lifecycle
+    lines = [lifecycle.status(today)]
+    for label, day in (
+        ("legacy", lifecycle.legacy),
+        ("ext. access", lifecycle.public_extended_access),
+        ("end of life", lifecycle.end_of_life),
+    ):
+        if day is not None:
+            lines.append(f"{label} {day.isoformat()}")
+    if lifecycle.removed_from_guide is not None:
+        lines.append(f"unlisted {lifecycle.removed_from_guide.isoformat()}")
+    return "\n".join(lines)
+
+
+def capability_table(models: Sequence[ModelInfo], *, today: dt.date | None = None) -> str:
+    day = today or catalog.today_utc()
     rows = [
         [
             m.model_id,
+            lifecycle_cell(m, day),
             "\n".join(f"{ctype} ({fmt})" for ctype, fmt in m.data_formats.items()),
             f"{', '.join(m.input_modalities)} -> {', '.join(m.output_modalities)}",
             ", ".join(m.regions),
@@ -93,7 +128,8 @@ def capability_table(models: Sequence[ModelInfo]) -> str:
         for m in models
     ]
     return output.table(
-        ["MODEL ID", "CUSTOMIZATION (DATA FORMAT)", "IN -> OUT", "REGIONS", "TRAINING RECORDS"], rows
+        ["MODEL ID", "LIFECYCLE", "CUSTOMIZATION (DATA FORMAT)", "IN -> OUT", "REGIONS", "TRAINING RECORDS"],
+        rows,
     )
 
 
@@ -134,14 +170,21 @@ def price_table(models: Sequence[ModelInfo]) -> str:
     )
 
 
-def render(models: Sequence[ModelInfo], *, total: int, filters: str) -> str:
-    teachers = ", ".join(sorted(TEACHERS))
+def render(models: Sequence[ModelInfo], *, total: int, filters: str, today: dt.date | None = None) -> str:
+    day = today or catalog.today_utc()
+    teachers = ", ".join(
+        t.model_id if t.lifecycle.status(day) == ACTIVE else f"{t.model_id} ({t.lifecycle.status(day)})"
+        for t in sorted(TEACHERS.values(), key=lambda t: t.model_id)
+    )
+    usable = sum(1 for m in models if usable_for(m.model_id, NEW_CUSTOMIZATION, day))
     parts = [
-        f"Customizable base models{filters}: {len(models)} of {total} in the catalog",
+        f"Customizable base models{filters}: {len(models)} of {total} in the catalog, "
+        f"{usable} of them open to new customization jobs on {day.isoformat()} (UTC)",
         "",
-        capability_table(models),
+        capability_table(models, today=day),
         "",
-        "Known prices in USD (possibly stale; 'unknown' = no trusted source, never free)",
+        "Known prices in USD from the catalog (possibly stale; 'unknown' = no trusted source, never free; "
+        "`estimate` and `check` use the AWS Price List API when your credentials allow)",
         "",
         price_table(models),
         "",
@@ -149,22 +192,38 @@ def render(models: Sequence[ModelInfo], *, total: int, filters: str) -> str:
         "supported for it\n(e.g. image models take FINE_TUNING only, Claude 3 Haiku has no DISTILLATION).",
         f"Distillation teachers (on-demand ids): {teachers}.",
         "(quota) = a default Service Quotas limit that can be raised.",
+        "LIFECYCLE as of today: ACTIVE models take new jobs; LEGACY ones take no new customization job or "
+        "Provisioned Throughput\n(existing custom models may still be deployed on demand); END_OF_LIFE ones "
+        "are no longer served; NOT_OFFERED ones\nare gone from the user guide's customization tables. "
+        "check, start and the workflow refuse all but ACTIVE models.",
         "Everything about one model (hyperparameters, limits, unconfirmed facts): "
         "bedrock-customize models MODEL_ID",
+        "What a region offers today, beside the catalog: bedrock-customize models --live --region REGION",
     ]
     return "\n".join(parts) + "\n"
 
 
-def render_detail(model: ModelInfo) -> str:
+def render_detail(model: ModelInfo, *, today: dt.date | None = None) -> str:
+    day = today or catalog.today_utc()
+    lifecycle = model.lifecycle
+    lifecycle_lines = [lifecycle.describe(day), f"source: {lifecycle.source}"]
+    if lifecycle.unconfirmed:
+        lifecycle_lines.append(f"UNCONFIRMED: {lifecycle.unconfirmed}")
     pairs: list[tuple[str, Any]] = [
         ("Model", f"{model.model_id} ({model.name}, {model.provider})"),
+        (f"Lifecycle ({day.isoformat()})", "\n".join(lifecycle_lines)),
         ("Regions", ", ".join(model.regions)),
         ("Modalities", f"{', '.join(model.input_modalities)} -> {', '.join(model.output_modalities)}"),
     ]
     for ctype, rules in model.customizations.items():
         limits = [
             f"format {rules.data_format}",
-            f"training records {rules.training_records.describe()}",
+            f"training records {rules.training_records.describe()}"
+            + (
+                f" (at least {rules.training_records.recommended_min:,} advised)"
+                if rules.training_records.recommended_min
+                else ""
+            ),
             "validation "
             + (
                 f"records {rules.validation_records.describe()}"
@@ -188,6 +247,18 @@ def render_detail(model: ModelInfo) -> str:
             or "none",
         )
     )
+    # Customization types with hyperparameters of their own (reinforcement fine-tuning's typed ones).
+    pairs += [
+        (
+            f"Hyperparameters ({ctype})",
+            "\n".join(
+                f"{hp.name}: {hp.describe_range()} (default {hp.default or 'not documented'})"
+                for hp in rules.hyperparameters.values()
+            ),
+        )
+        for ctype, rules in model.customizations.items()
+        if rules.hyperparameters is not None
+    ]
     p = model.prices
     price_lines = [
         f"{label}: {price.value:g} {price.unit} (as of {price.as_of}, {price.source})"

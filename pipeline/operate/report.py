@@ -2,6 +2,10 @@
 
 Input is a run's artifacts as the workflow writes them under ``runs/<runId>/`` (record.json,
 loss-curves.json, evaluation.json), read from S3 or from a local directory with the same files.
+The report follows the run: the loss gate, what the custom model was evaluated on (an on-demand
+deployment or an evaluation throughput) and the quality gate's verdict (passed, failed, or not
+judged when too many calls failed), the approval, how the model is served (its deployment, or its
+provisioned throughput), the smoke check, and what was released.
 Charts are drawn once with matplotlib (no pyplot, no global state) and written twice: inline SVG in
 the HTML, so the page needs nothing else, and PNG files next to it for the Markdown. An unknown
 number is shown as "unknown" and drawn as no bar, never as zero.
@@ -34,6 +38,7 @@ CURVES: Final = "loss-curves.json"
 EVALUATION: Final = "evaluation.json"
 ARTIFACTS: Final = (RECORD, CURVES, EVALUATION)
 LOSS_PNG: Final = "loss-curves.png"
+REWARD_PNG: Final = "reward-curve.png"
 COMPARISON_PNG: Final = "comparison.png"
 PALETTE: Final = ("#2563eb", "#9ca3af", "#d97706", "#059669", "#7c3aed", "#dc2626", "#0891b2", "#4b5563")
 _SVG_SALT: Final = "bedrock-customize-report"
@@ -161,6 +166,32 @@ def _verdict(passed: Any) -> str:
     return "not reached"
 
 
+def _quality_verdict(evaluated: Mapping[str, Any]) -> str:
+    """passed | failed | not judged (more failed calls than allowed: nothing was measured)."""
+    if evaluated.get("judged") is False:
+        return "not judged"
+    return _verdict(evaluated.get("passed"))
+
+
+def _approval_cells(approval: Mapping[str, Any], asked: bool) -> tuple[str, str]:
+    if approval.get("approver"):
+        verdict = "approved" if approval.get("approved") else "rejected"
+        return (
+            verdict,
+            f"by {approval.get('approver')}: {approval.get('comment') or approval.get('reason') or ''}",
+        )
+    if not asked:
+        return "not required", str(approval.get("reason") or "")
+    return "not reached", str(approval.get("reason") or "")
+
+
+_VEHICLES: Final = {
+    "deployment": "on-demand deployment (billed per token, nothing bought)",
+    "throughput": "1 MU of no-commitment throughput bought to evaluate on",
+    "none": "nothing: no quality bar and no evaluation prompts",
+}
+
+
 # --------------------------------------------------------------------------------------------------
 # Charts
 # --------------------------------------------------------------------------------------------------
@@ -251,6 +282,47 @@ def loss_chart(curves: Mapping[str, Any]) -> Chart | None:
         "Loss as the job reported it (step_wise_training_metrics.csv, validation_metrics.csv); "
         "dashed: the run's bar.",
         LOSS_PNG,
+    )
+
+
+def reward_chart(curves: Mapping[str, Any]) -> Chart | None:
+    """Reinforcement fine-tuning: the grader's mean reward per step (min-max band where reported).
+
+    None when the training metrics hold no reward column (every other customization type).
+    """
+    points = [
+        p
+        for curve in (curves.get("training") or [])[:1]
+        for p in curve.get("points") or []
+        if isinstance(p.get("reward"), int | float)
+    ]
+    if not points:
+        return None
+    xs = [
+        float(p["step"]) if isinstance(p.get("step"), int | float) else float(i + 1)
+        for i, p in enumerate(points)
+    ]
+    ys = [float(p["reward"]) for p in points]
+    fig = _new_figure(9, 3.6)
+    ax = fig.subplots()
+    low = [p.get("rewardMin") for p in points]
+    high = [p.get("rewardMax") for p in points]
+    if all(isinstance(v, int | float) for v in low + high):
+        ax.fill_between(xs, low, high, color=PALETTE[3], alpha=0.15, linewidth=0, label="min-max")
+    ax.plot(xs, ys, color=PALETTE[3], linewidth=1.6, marker="o", markersize=3, label="mean reward")
+    ax.set_xlabel("step")
+    ax.set_ylabel("reward")
+    ax.set_title("Reward per step (reinforcement fine-tuning)")
+    ax.grid(True, alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(frameon=False)
+    return _render(
+        fig,
+        "reward-chart",
+        "Reward per step (reinforcement fine-tuning)",
+        "The grader's scores of the answers sampled at each training step, as the job's metrics report "
+        "them (critic/rewards/mean, min, max; their place in the job's output files is UNCONFIRMED).",
+        REWARD_PNG,
     )
 
 
@@ -440,32 +512,83 @@ def loss_table(curves: Mapping[str, Any] | None, record: Mapping[str, Any] | Non
 
 
 def decisions_table(artifacts: RunArtifacts) -> Table:
-    decisions = (artifacts.record or {}).get("decisions") or {}
+    """The gates in the order the run meets them: preflight, loss, (approval to evaluate), quality,
+    approval to serve, smoke check."""
+    record = artifacts.record or {}
+    decisions = record.get("decisions") or {}
     curves, evaluation = artifacts.curves or {}, artifacts.evaluation or {}
     preflight = decisions.get("preflight") or {}
     loss = decisions.get("loss") or (
         {"passed": curves.get("passed"), "summary": curves.get("summary")} if curves else {}
     )
-    approval = decisions.get("approval") or {}
     evaluated = decisions.get("evaluation") or (
-        {"passed": evaluation.get("passed"), "summary": evaluation.get("summary")} if evaluation else {}
+        {
+            "passed": evaluation.get("passed"),
+            "judged": evaluation.get("judged"),
+            "summary": evaluation.get("summary"),
+        }
+        if evaluation
+        else {}
     )
-    if approval.get("approver"):
-        approval_verdict = "approved" if approval.get("approved") else "rejected"
-        approval_text = (
-            f"by {approval.get('approver')}: {approval.get('comment') or ''} ({approval.get('reason') or ''})"
-        )
-    elif approval.get("required") is False:
-        approval_verdict, approval_text = "not required", str(approval.get("reason") or "")
-    else:
-        approval_verdict, approval_text = "not reached", str(approval.get("reason") or "")
     rows = [
         ["Preflight", _verdict(preflight.get("valid")), str(preflight.get("summary") or "")],
         ["Loss gate", _verdict(loss.get("passed")), str(loss.get("summary") or "")],
-        ["Purchase approval", approval_verdict, approval_text.strip()],
-        ["Evaluation gate", _verdict(evaluated.get("passed")), str(evaluated.get("summary") or "")],
     ]
+    evaluation_approval = decisions.get("evaluationApproval")
+    if isinstance(evaluation_approval, Mapping) and evaluation_approval:
+        verdict, text = _approval_cells(evaluation_approval, bool(evaluation_approval.get("required", True)))
+        rows.append(["Approval to evaluate", verdict, text.strip()])
+    rows.append(["Quality gate", _quality_verdict(evaluated), str(evaluated.get("summary") or "")])
+    approval = decisions.get("approval") or {}
+    asked = approval.get("beforeServing", approval.get("required")) is not False
+    verdict, text = _approval_cells(approval, asked)
+    rows.append(["Approval to serve", verdict, text.strip()])
+    smoke = decisions.get("smoke") or {}
+    rows.append(["Smoke check", _verdict(smoke.get("passed")), str(smoke.get("summary") or "")])
     return Table("decisions-table", ["Gate", "Verdict", "Details"], rows)
+
+
+def serving_table(record: Mapping[str, Any] | None) -> Table | None:
+    """What the model was evaluated on, what became of it, and how the model is served."""
+    resources = (record or {}).get("resources") or {}
+    if not resources:
+        return None
+    vehicle = resources.get("evaluationVehicle") or {}
+    kind = str(vehicle.get("kind") or "")
+    released = resources.get("released") or {}
+    cleanup = (record or {}).get("cleanup") or {}
+    if vehicle.get("servesAfterwards") and (record or {}).get("status") != "FAILED":
+        after = "kept: it is what the model is served on"
+    elif released.get("summary"):
+        after = str(released["summary"])
+    elif cleanup.get("summary"):
+        after = f"the run failed; {cleanup['summary']}"
+    elif kind in ("deployment", "throughput"):
+        after = "no release recorded: check `bedrock-customize sweep --dry-run`"
+    else:
+        after = "-"
+    mode = str(resources.get("servingMode") or "-")
+    if mode == "on-demand":
+        arn = resources.get("deploymentArn") or "-"
+        serves = f"on-demand deployment {arn} (Converse modelId; billed per token)"
+    elif mode == "provisioned":
+        serves = (
+            f"provisioned throughput {resources.get('provisionedModelArn') or '(not bought)'}: "
+            f"{resources.get('modelUnits') or '-'} MU, commitment {resources.get('commitment') or '-'}"
+        )
+    elif mode == "none":
+        serves = "not served"
+    else:
+        serves = "-"
+    rows = [
+        [
+            "Evaluated on",
+            _VEHICLES.get(kind, kind or "-") + (f"\n{vehicle['arn']}" if vehicle.get("arn") else ""),
+        ],
+        ["After the evaluation", after],
+        ["Serving", serves],
+    ]
+    return Table("serving-table", ["", "Details"], rows)
 
 
 def cost_table(record: Mapping[str, Any] | None) -> Table | None:
@@ -482,12 +605,31 @@ def cost_table(record: Mapping[str, Any] | None) -> Table | None:
         for label, key, basis_key in (
             ("Training", "trainingUsd", "training"),
             ("Custom model storage per month", "storageMonthlyUsd", "storageMonthly"),
-            ("Throughput per hour", "throughputHourlyUsd", "throughputHourly"),
-            ("Throughput per month", "throughputMonthlyUsd", "throughputMonthly"),
+            ("Evaluation", "evaluationUsd", "evaluation"),
+            ("Serving throughput per hour", "throughputHourlyUsd", "throughputHourly"),
+            ("Serving throughput per month", "throughputMonthlyUsd", "throughputMonthly"),
             ("Commitment term", "commitmentTermUsd", "commitmentTerm"),
         )
+        if _cost_applies(estimate, key, (record or {}).get("resources") or {})
     ]
     return Table("cost-table", ["Item", "Estimate (USD)", "Basis (catalog prices, dated)"], rows, numeric={1})
+
+
+def _cost_applies(estimate: Mapping[str, Any], key: str, resources: Mapping[str, Any]) -> bool:
+    """Only the rows of what the run does: no serving throughput rows when it serves on demand, no
+    commitment term without a commitment."""
+    mode = estimate.get("servingMode")
+    if key in ("throughputHourlyUsd", "throughputMonthlyUsd") and mode in ("on-demand", "none"):
+        return False
+    if (
+        key == "commitmentTermUsd"
+        and estimate.get(key) is None
+        and resources.get("commitment") in ("none", None)
+    ):
+        return "servingMode" not in estimate  # an older record: keep the row
+    if key == "evaluationUsd" and estimate.get("evaluationVehicle") in ("none", None):
+        return "evaluationVehicle" not in estimate  # an older record: keep the row, marked unknown
+    return True
 
 
 def record_table(artifacts: RunArtifacts) -> Table:
@@ -509,6 +651,13 @@ def record_table(artifacts: RunArtifacts) -> Table:
         ["Job", f"{job.get('jobName') or '-'} ({job.get('status') or '-'})"],
         ["Job ARN", str(job.get("jobArn") or "-")],
         ["Custom model", str(resources.get("customModelArn") or "-")],
+        [
+            "Evaluation vehicle",
+            f"{(resources.get('evaluationVehicle') or {}).get('kind') or '-'}: "
+            f"{(resources.get('evaluationVehicle') or {}).get('arn') or '-'}",
+        ],
+        ["Serving mode", str(resources.get("servingMode") or "-")],
+        ["On-demand deployment", str(resources.get("deploymentArn") or "-")],
         ["Provisioned throughput", str(resources.get("provisionedModelArn") or "-")],
         [
             "Throughput",
@@ -586,7 +735,8 @@ h2 { font-size: 19px; margin: 34px 0 10px; border-bottom: 1px solid var(--line);
   color: white; background: var(--muted); vertical-align: middle; white-space: nowrap; }
 #decisions-table td:first-child { white-space: nowrap; }
 .badge.passed, .badge.SUCCEEDED, .badge.approved { background: var(--pass); }
-.badge.failed, .badge.FAILED, .badge.rejected, .badge.TIMED_OUT, .badge.ABORTED { background: var(--fail); }
+.badge.failed, .badge.FAILED, .badge.rejected, .badge.TIMED_OUT, .badge.ABORTED,
+.badge.not-judged { background: var(--fail); }
 table { border-collapse: collapse; width: 100%; background: white; font-size: 13px;
   border: 1px solid var(--line); }
 th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top;
@@ -601,7 +751,7 @@ details { margin-top: 10px; } summary { cursor: pointer; color: #1d4ed8; }
 pre { background: white; border: 1px solid var(--line); padding: 12px; overflow: auto; font-size: 12px; }
 .muted { color: var(--muted); font-size: 12px; }
 #prompts-table td:first-child, #loss-table td:first-child,
-#comparison-table td:first-child { white-space: nowrap; }
+#comparison-table td:first-child, #serving-table td:first-child { white-space: nowrap; }
 """
 
 
@@ -689,6 +839,57 @@ def _write(out_dir: Path, stem: str, page: str, markdown: str, charts: Sequence[
     return Written(html_path, md_path, pngs)
 
 
+def _vehicle_kind(record: Mapping[str, Any], evaluation: Mapping[str, Any] | None) -> str | None:
+    kind = ((record.get("resources") or {}).get("evaluationVehicle") or {}).get("kind")
+    return str(kind or (evaluation or {}).get("vehicle") or "") or None
+
+
+def _vehicle_note(record: Mapping[str, Any], evaluation: Mapping[str, Any] | None) -> str:
+    """Where the custom model answered, and the rule that turns failed calls into "not judged"."""
+    kind = _vehicle_kind(record, evaluation)
+    if kind not in ("deployment", "throughput"):
+        return ""
+    where = (
+        "an on-demand deployment"
+        if kind == "deployment"
+        else "a provisioned throughput bought to evaluate on"
+    )
+    share = (evaluation or {}).get("maxFailedShare")
+    limit = f"{share:.0%}" if isinstance(share, int | float) else "10%"
+    return (
+        f"The custom model answered on {where}; the base model on demand. When more than {limit} of "
+        "either model's calls fail, the quality gate says not judged instead of comparing."
+    )
+
+
+def _evaluated_card(record: Mapping[str, Any], evaluation: Mapping[str, Any] | None) -> str:
+    kind = _vehicle_kind(record, evaluation)
+    estimate = record.get("estimate") or {}
+    label = {
+        "deployment": "on-demand deployment",
+        "throughput": "evaluation throughput",
+        "none": "nothing",
+    }.get(kind or "", kind or "-")
+    note = (
+        f"evaluation estimate {_usd(estimate.get('evaluationUsd'))}"
+        if kind in ("deployment", "throughput")
+        else ""
+    )
+    return _card("Evaluated on", label, note)
+
+
+def _serving_card(record: Mapping[str, Any]) -> str:
+    estimate = record.get("estimate") or {}
+    mode = (record.get("resources") or {}).get("servingMode") or estimate.get("servingMode")
+    if mode == "on-demand":
+        return _card("Serving", "on demand", "billed per token, no hourly charge")
+    if mode == "none":
+        return _card("Serving", "not served")
+    return _card(
+        "Serving throughput per hour", _usd(estimate.get("throughputHourlyUsd")), "billed until deleted"
+    )
+
+
 def render_run(artifacts: RunArtifacts, out_dir: str | Path, *, now: dt.datetime | None = None) -> Written:
     """Write report.html, report.md and the PNG charts of one run into ``out_dir``."""
     record = artifacts.record or {}
@@ -696,6 +897,7 @@ def render_run(artifacts: RunArtifacts, out_dir: str | Path, *, now: dt.datetime
     custom, base = artifacts.comparison
     models = [(label, agg) for label, agg in (("custom", custom), ("base", base)) if isinstance(agg, Mapping)]
     loss = loss_chart(artifacts.curves) if artifacts.curves else None
+    reward = reward_chart(artifacts.curves) if artifacts.curves else None
     comparison = comparison_chart(models)
     generated = output.utc(now or dt.datetime.now(dt.UTC))
     status = str(record.get("status") or "IN PROGRESS")
@@ -704,6 +906,7 @@ def render_run(artifacts: RunArtifacts, out_dir: str | Path, *, now: dt.datetime
     losses = loss_table(artifacts.curves, record)
     compared = comparison_table(models) if models else None
     cost = cost_table(record)
+    served = serving_table(record)
     facts = record_table(artifacts)
     datasets = datasets_table(record)
     prompts = prompts_table(
@@ -728,10 +931,12 @@ def render_run(artifacts: RunArtifacts, out_dir: str | Path, *, now: dt.datetime
             f"{_usd((base or {}).get('costPer1000RequestsUsd'))}",
         ),
         _card("Training (estimate)", _usd(estimate.get("trainingUsd"))),
-        _card("Throughput per hour", _usd(estimate.get("throughputHourlyUsd")), "billed until deleted"),
+        _evaluated_card(record, artifacts.evaluation),
+        _serving_card(record),
     ]
     missing_loss = "No loss curves: the job has not finished, or it wrote no metrics files."
     missing_cmp = "No base-vs-custom comparison: the run did not reach the evaluation."
+    vehicle_note = _vehicle_note(record, artifacts.evaluation)
     body = [
         f"<h1>Run {html.escape(artifacts.run_id)} "
         f'<span class="badge {html.escape(status)}">{html.escape(status)}</span></h1>',
@@ -741,9 +946,11 @@ def render_run(artifacts: RunArtifacts, out_dir: str | Path, *, now: dt.datetime
         '<section id="decisions"><h2>Gates and decisions</h2>' + _html_table(decisions) + "</section>",
         '<section id="loss"><h2>Loss curves</h2>'
         + _html_chart(loss, missing_loss)
+        + (_html_chart(reward, "") if reward else "")
         + _html_table(losses)
         + "</section>",
         '<section id="comparison"><h2>Base model vs custom model</h2>'
+        + (f'<p class="muted">{html.escape(vehicle_note)}</p>' if vehicle_note else "")
         + _html_chart(comparison, missing_cmp)
         + (_html_table(compared) if compared else "")
         + (
@@ -758,6 +965,12 @@ def render_run(artifacts: RunArtifacts, out_dir: str | Path, *, now: dt.datetime
         body.append(
             f'<section id="prompts"><h2>Answers per prompt</h2><details{" open" if count <= 20 else ""}>'
             f"<summary>{count} prompts</summary>{_html_table(prompts)}</details></section>"
+        )
+    if served:
+        body.append(
+            '<section id="serving"><h2>Evaluation vehicle and serving</h2>'
+            + _html_table(served)
+            + "</section>"
         )
     if cost:
         body.append('<section id="cost"><h2>Cost estimate</h2>' + _html_table(cost) + "</section>")
@@ -787,10 +1000,12 @@ def render_run(artifacts: RunArtifacts, out_dir: str | Path, *, now: dt.datetime
         "",
         f"![Training and validation loss per step]({LOSS_PNG})" if loss else missing_loss,
         "",
+        *([f"![Reward per step]({REWARD_PNG})", ""] if reward else []),
         _md_table(losses),
         "",
         "## Base model vs custom model",
         "",
+        *([vehicle_note, ""] if vehicle_note else []),
         f"![Base vs custom]({COMPARISON_PNG})" if comparison else missing_cmp,
         "",
     ]
@@ -803,12 +1018,14 @@ def render_run(artifacts: RunArtifacts, out_dir: str | Path, *, now: dt.datetime
         ]
     if prompts:
         md += ["## Answers per prompt", "", _md_table(prompts), ""]
+    if served:
+        md += ["## Evaluation vehicle and serving", "", _md_table(served), ""]
     if cost:
         md += ["## Cost estimate", "", _md_table(cost), ""]
     md += ["## Run record", "", _md_table(facts), ""]
     if datasets:
         md += ["### Datasets", "", _md_table(datasets), ""]
-    return _write(Path(out_dir), "report", page, "\n".join(md), [loss, comparison])
+    return _write(Path(out_dir), "report", page, "\n".join(md), [loss, reward, comparison])
 
 
 def render_comparison(

@@ -1,12 +1,19 @@
-"""A run as the operator sees it: Step Functions execution + Bedrock job + throughput + S3 artifacts.
+"""A run as the operator sees it: Step Functions execution + Bedrock job, evaluation vehicle, serving.
 
 The execution is named after the run id (docs/workflow-contract.md), so a run is found by name.
 Where it is comes from the execution history: the last state entered is the current state, the
-last state exited carries the state document (``$.preflight``, ``$.loss``, ``$.throughput``, ...)
-as far as the run got. Nothing is stored by the CLI itself.
+last state exited carries the state document (``$.preflight``, ``$.loss``, ``$.vehicle``,
+``$.evaluation``, ``$.throughput``, ...) as far as the run got. Nothing is stored by the CLI itself.
 
-Cost so far = the training estimate (once a job exists) + the throughput's hourly price x hours
-since it was bought (Bedrock bills from creation until deletion). Unknown prices stay unknown.
+A run evaluates its custom model on an *evaluation vehicle* (``$.vehicle``: an on-demand custom
+model deployment, or one model unit of no-commitment throughput bought for it), then serves it on
+demand (the deployment is kept), on provisioned throughput (``$.throughput``, bought after the
+quality bar; or the evaluation throughput itself, kept) or not at all.
+
+Cost so far = the training estimate (once a job exists) + the evaluation's on-demand calls (measured
+tokens x price, once evaluated) + each throughput's hourly price x hours since it was bought, each
+purchase counted once (Bedrock bills from creation until deletion). An on-demand deployment has no
+hourly charge. Unknown prices stay unknown.
 """
 
 from __future__ import annotations
@@ -22,8 +29,9 @@ from typing import Any, Final, TextIO
 
 from pipeline import naming
 from pipeline.costs import format_usd
-from pipeline.operate import output, throughput
+from pipeline.operate import approvals, deployments, output, throughput
 from pipeline.operate.aws import Clients
+from pipeline.operate.deployments import ModelDeployment
 from pipeline.operate.discovery import Deployment
 from pipeline.operate.errors import (
     EXIT_INVALID,
@@ -40,10 +48,19 @@ from pipeline.plan import RUNS_PREFIX
 CLI: Final = "bedrock-customize"
 RUN_ID_RE: Final = re.compile(r"[0-9A-Za-z_-]{1,80}")
 STATUSES: Final = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
-APPROVAL_STATE: Final = "Ask for approval"
 NOT_FOUND: Final = frozenset({"NoSuchKey", "404", "NotFound"})
+EVALUATION_STAGE: Final = "evaluation"
+SERVING_STAGE: Final = "serving"
+# The two approval waits of infra/constructs/customization_workflow.py and the purchase each gates.
+APPROVAL_STATES: Final = {
+    "Ask for approval to evaluate": EVALUATION_STAGE,
+    "Ask for approval to serve": SERVING_STAGE,
+}
+DEPLOYMENT: Final = "deployment"
+THROUGHPUT: Final = "throughput"
 
-# State names of infra/constructs/customization_workflow.py, by prefix, and what they mean to people.
+# State names of infra/constructs/customization_workflow.py, by prefix (most specific first), and
+# what they mean to people.
 _STAGES: Final = (
     ("Start the run", "preflight"),
     ("Check the run spec", "preflight"),
@@ -55,25 +72,43 @@ _STAGES: Final = (
     ("Read training and validation loss", "loss gate"),
     ("Is the loss within the bar", "loss gate"),
     ("Loss above the bar", "loss gate failed"),
-    ("Does the run buy provisioned throughput", "loss gate"),
-    ("Is approval required", "approval"),
-    (APPROVAL_STATE, "waiting for approval"),
-    ("Approval timed out", "approval timed out"),
+    ("How is the custom model evaluated", "evaluation vehicle"),
+    ("Ask for approval to evaluate: timed out", "approval timed out"),
+    ("Ask for approval to evaluate: rejected", "purchase rejected"),
+    ("Ask for approval to evaluate", "waiting for approval to evaluate"),
+    ("Was the evaluation purchase approved", "approval"),
+    ("Deploy the custom model on demand", "deploying on demand"),
+    ("Buy throughput to evaluate on", "buying evaluation throughput"),
+    ("Wait for the evaluation vehicle", "waiting for the evaluation vehicle"),
+    ("Check the evaluation vehicle", "waiting for the evaluation vehicle"),
+    ("Is the evaluation vehicle ready", "waiting for the evaluation vehicle"),
+    ("Wait before checking the evaluation vehicle", "waiting for the evaluation vehicle"),
+    ("Evaluation vehicle failed", "evaluation vehicle failed"),
+    ("Evaluation vehicle not ready", "evaluation vehicle failed"),
+    ("Compare the custom model", "evaluating"),
+    ("Does the custom model meet the bar", "quality gate"),
+    ("Custom model below the bar", "quality gate failed"),
+    ("Evaluation not judged", "not judged"),
+    ("How is the custom model served", "serving"),
+    ("Ask for approval to serve: timed out", "approval timed out"),
+    ("Ask for approval to serve: rejected", "purchase rejected"),
+    ("Ask for approval to serve", "waiting for approval to serve"),
     ("Was the purchase approved", "approval"),
-    ("Purchase rejected", "purchase rejected"),
-    ("Which commitment", "buying throughput"),
     ("Buy provisioned throughput", "buying throughput"),
-    ("Start waiting for the throughput", "waiting for throughput"),
+    ("Serve on the evaluation throughput", "serving on the evaluation throughput"),
     ("Wait for the throughput", "waiting for throughput"),
-    ("Check the throughput status", "waiting for throughput"),
-    ("Is the throughput in service", "waiting for throughput"),
-    ("Schedule the next status check", "waiting for throughput"),
+    ("Check the throughput", "waiting for throughput"),
+    ("Is the throughput ready", "waiting for throughput"),
+    ("Wait before checking the throughput", "waiting for throughput"),
     ("Throughput failed", "throughput failed"),
     ("Throughput not in service", "throughput failed"),
-    ("Compare the custom model", "evaluating"),
-    ("Does the custom model meet the bar", "evaluating"),
-    ("Custom model below the bar", "evaluation failed"),
+    ("Smoke-check", "smoke check"),
+    ("Does the throughput answer", "smoke check"),
+    ("Does the deployment answer", "smoke check"),
+    ("Smoke check failed", "smoke check failed"),
+    ("Release the evaluation vehicle", "releasing the evaluation vehicle"),
     ("Record the run", "recording"),
+    ("Compose a success notice", "recording"),
     ("Notify: run succeeded", "recording"),
     ("Run complete", "done"),
     ("Release what this run bought", "cleaning up"),
@@ -83,6 +118,9 @@ _STAGES: Final = (
     ("Run failed", "failed"),
 )
 BUY_STATE: Final = "Buy provisioned throughput"
+EVALUATION_BUY_STATE: Final = "Buy throughput to evaluate on"
+DEPLOY_STATE: Final = "Deploy the custom model on demand"
+RELEASE_STATE: Final = "Release the evaluation vehicle"
 CLEANUP_STATE: Final = "Release what this run bought"
 
 
@@ -278,11 +316,20 @@ class RunView:
     cause: str | None
     now: dt.datetime
     job: Job | None = None
+    # The serving throughput ($.throughput) as Bedrock describes it now (None: not bought, or gone).
     throughput: Throughput | None = None
     throughput_arn: str | None = None
     purchased_at: dt.datetime | None = None
     released_at: dt.datetime | None = None
+    # The evaluation vehicle ($.vehicle) as Bedrock describes it now; ``vehicle_checked`` says it was
+    # looked up, so None there means deleted (``list`` does not look deployments up).
+    vehicle_throughput: Throughput | None = None
+    vehicle_deployment: ModelDeployment | None = None
+    vehicle_checked: bool = False
+    vehicle_created_at: dt.datetime | None = None
+    vehicle_released_at: dt.datetime | None = None
     approval_request: dict[str, Any] | None = None
+    current_state_since: dt.datetime | None = None
 
     # ---- what the state document says ---------------------------------------------------------
 
@@ -314,7 +361,12 @@ class RunView:
 
     @property
     def waiting_for_approval(self) -> bool:
-        return self.status == "RUNNING" and self.current_state == APPROVAL_STATE
+        return self.status == "RUNNING" and self.current_state in APPROVAL_STATES
+
+    @property
+    def approval_stage(self) -> str | None:
+        """evaluation | serving: which purchase the open approval request is about."""
+        return APPROVAL_STATES.get(self.current_state or "") if self.waiting_for_approval else None
 
     @property
     def base_model(self) -> str | None:
@@ -331,6 +383,15 @@ class RunView:
     @property
     def evaluation(self) -> dict[str, Any]:
         return self.state.get("evaluation") or {}
+
+    @property
+    def smoke(self) -> dict[str, Any]:
+        return self.state.get("smoke") or {}
+
+    @property
+    def released(self) -> dict[str, Any]:
+        """What "Release the evaluation vehicle" did ($.released)."""
+        return self.state.get("released") or {}
 
     @property
     def custom_model_arn(self) -> str | None:
@@ -355,6 +416,78 @@ class RunView:
     def job_started(self) -> bool:
         return self.job is not None or bool(self.state.get("job"))
 
+    # ---- the evaluation vehicle and serving ---------------------------------------------------
+
+    @property
+    def vehicle_plan(self) -> dict[str, Any]:
+        return self.plan.get("vehicle") or {}
+
+    @property
+    def vehicle(self) -> dict[str, Any]:
+        """$.vehicle: {Kind, Arn, ...} once the deployment was created or the throughput bought."""
+        vehicle = self.state.get("vehicle")
+        return vehicle if isinstance(vehicle, dict) else {}
+
+    @property
+    def vehicle_kind(self) -> str | None:
+        """deployment | throughput | none (nothing to evaluate); None before the plan exists."""
+        kind = self.vehicle.get("Kind") or self.vehicle_plan.get("kind")
+        return str(kind) if kind else None
+
+    @property
+    def vehicle_arn(self) -> str | None:
+        arn = self.vehicle.get("Arn")
+        return str(arn) if arn else None
+
+    @property
+    def vehicle_serves(self) -> bool:
+        """The evaluation vehicle is kept to serve with (on-demand serving, or the reused throughput)."""
+        return bool(self.vehicle_plan.get("servesAfterwards"))
+
+    @property
+    def serving_plan(self) -> dict[str, Any]:
+        return self.plan.get("serving") or {}
+
+    @property
+    def serving_mode(self) -> str | None:
+        """on-demand | provisioned | none."""
+        mode = self.serving_plan.get("mode") or ((self.spec or {}).get("serving") or {}).get("mode")
+        return str(mode) if mode else None
+
+    @property
+    def reuses_evaluation_throughput(self) -> bool:
+        return bool(self.serving_plan.get("reusesEvaluationThroughput"))
+
+    @property
+    def serving_deployment_arn(self) -> str | None:
+        """The deployment a run serving on demand answers on (its Converse modelId)."""
+        if self.serving_mode == "on-demand" and self.vehicle_kind == DEPLOYMENT:
+            return self.vehicle_arn
+        return None
+
+    def _released_arns(self) -> set[str]:
+        arns: set[str] = set()
+        for doc in (self.released, self.state.get("cleanup") or {}):
+            for key in ("deleted", "deletedDeployments"):
+                arns.update(str(a) for a in doc.get(key) or [] if a)
+        return arns
+
+    @property
+    def vehicle_status(self) -> str | None:
+        """Creating | Active | InService | Failed | deleted, as well as it is known."""
+        arn = self.vehicle_arn
+        if arn is None:
+            return None
+        if self.vehicle_kind == THROUGHPUT and arn == self.throughput_arn and self.throughput is not None:
+            return self.throughput.status
+        described: Throughput | ModelDeployment | None = self.vehicle_throughput or self.vehicle_deployment
+        if described is not None:
+            return described.status
+        if self.vehicle_checked or arn in self._released_arns():
+            return "deleted"
+        status = (self.state.get("vehicleStatus") or {}).get("status")
+        return str(status) if status else "created"
+
     # ---- time and money -----------------------------------------------------------------------
 
     def elapsed_seconds(self) -> float | None:
@@ -362,26 +495,82 @@ class RunView:
             return None
         return ((self.stopped or self.now) - self.started).total_seconds()
 
+    def _hours_cost(self, hourly: Any, start: dt.datetime | None, end: dt.datetime | None) -> float | None:
+        if not isinstance(hourly, int | float) or isinstance(hourly, bool) or start is None:
+            return None
+        finish = end or self.stopped or self.now
+        return float(hourly) * max(0.0, (finish - start).total_seconds()) / 3600
+
     def throughput_cost(self) -> float | None:
-        """Hourly price x hours since the purchase, until deletion (or now while it exists)."""
+        """The serving throughput: hourly price x hours since the purchase, until deletion (or now)."""
         if self.throughput_arn is None:
             return 0.0
         if self.throughput is not None:
             return self.throughput.cost_so_far(self.now)
-        hourly = self.estimate.get("throughputHourlyUsd")
-        if not isinstance(hourly, int | float) or self.purchased_at is None:
-            return None
-        end = self.released_at or self.stopped or self.now
-        return float(hourly) * max(0.0, (end - self.purchased_at).total_seconds()) / 3600
+        if self.throughput_arn == self.vehicle_arn:
+            return self.evaluation_throughput_cost()
+        return self._hours_cost(self.estimate.get("throughputHourlyUsd"), self.purchased_at, self.released_at)
 
-    def cost_so_far(self) -> output.Money:
+    def evaluation_throughput_cost(self) -> float | None:
+        """The evaluation throughput: its hourly price x hours from its purchase until released."""
+        if self.vehicle_kind != THROUGHPUT or self.vehicle_arn is None:
+            return 0.0
+        described = self.vehicle_throughput or (
+            self.throughput if self.throughput and self.throughput.arn == self.vehicle_arn else None
+        )
+        if described is not None:
+            return described.cost_so_far(self.now)
+        hourly = throughput.hourly_cost(self.base_model, 1, throughput.NO_COMMITMENT)
+        end = None if self.throughput_arn == self.vehicle_arn else self.vehicle_released_at
+        return self._hours_cost(
+            hourly.usd if hourly else None, self.vehicle_created_at, end or self.released_at
+        )
+
+    def evaluation_calls_cost(self) -> float | None:
+        """What the evaluation's on-demand calls cost: measured tokens x each model's token price.
+
+        The base model always answers on demand; the custom model too when it is evaluated on an
+        on-demand deployment (on a throughput its calls are in the hourly price).
+        """
+        total = 0.0
+        for name in ("custom", "base"):
+            aggregate = self.evaluation.get(name) or {}
+            pricing = aggregate.get("pricing") or {}
+            if pricing.get("kind") != "on-demand" or not aggregate.get("prompts"):
+                continue
+            tokens_in = (aggregate.get("inputTokens") or {}).get("total") or 0
+            tokens_out = (aggregate.get("outputTokens") or {}).get("total") or 0
+            rate_in, rate_out = pricing.get("inputPer1MTokensUsd"), pricing.get("outputPer1MTokensUsd")
+            if not isinstance(rate_in, int | float) or not isinstance(rate_out, int | float):
+                return None
+            total += (tokens_in * rate_in + tokens_out * rate_out) / 1_000_000
+        return total
+
+    def cost_parts(self) -> dict[str, float | None]:
+        """Each billed part once: training, the evaluation's calls, each throughput purchase."""
         parts: dict[str, float | None] = {}
         if self.job_started:
             training = self.estimate.get("trainingUsd")
-            parts["training"] = float(training) if isinstance(training, int | float) else None
-        if self.throughput_arn is not None:
-            parts["throughput"] = self.throughput_cost()
-        return output.Money.of(parts)
+            parts["training"] = (
+                float(training)
+                if isinstance(training, int | float) and not isinstance(training, bool)
+                else None
+            )
+        if self.evaluation:
+            parts["evaluation calls"] = self.evaluation_calls_cost()
+        if self.vehicle_kind == THROUGHPUT and self.vehicle_arn:
+            label = (
+                "throughput (evaluation, then serving)"
+                if self.reuses_evaluation_throughput
+                else "evaluation throughput"
+            )
+            parts[label] = self.evaluation_throughput_cost()
+        if self.throughput_arn is not None and self.throughput_arn != self.vehicle_arn:
+            parts["serving throughput"] = self.throughput_cost()
+        return parts
+
+    def cost_so_far(self) -> output.Money:
+        return output.Money.of(self.cost_parts())
 
     def outcome_exit_code(self) -> int:
         """What ``watch``/``start --wait`` exit with: 0 succeeded, 2 invalid input, 1 otherwise."""
@@ -394,6 +583,11 @@ class RunView:
 
     # ---- rendering ----------------------------------------------------------------------------
 
+    def live_throughputs(self) -> list[Throughput]:
+        """The run's throughput that exists now (evaluation and serving), each once."""
+        found = {t.arn: t for t in (self.vehicle_throughput, self.throughput) if t is not None}
+        return list(found.values())
+
     def next_steps(self) -> list[str]:
         steps: list[str] = []
         env = f" --env {self.environment}" if self.environment != "dev" else ""
@@ -404,21 +598,26 @@ class RunView:
             steps.append(f"{CLI} watch {self.run_id}{env}")
         if self.finished or self.loss:
             steps.append(f"{CLI} report {self.run_id}{env}")
-        if self.throughput is not None and not self.throughput.has_commitment and self.finished:
+        if self.finished and any(not t.has_commitment for t in self.live_throughputs()):
             steps.append(f"{CLI} throughput delete {self.run_id}{env}   # billed hourly until deleted")
         return steps
 
     def progress_line(self) -> str:
-        """One line for ``watch``: stage, job, losses, cost."""
+        """One line for ``watch``: stage, job, losses, vehicle, evaluation, serving, cost."""
         parts = [f"{self.status.lower()}: {self.stage}"]
         if self.job is not None and not self.loss:
             parts.append(f"job {self.job.progress(self.now)}")
         if self.loss:
             parts.append(_loss_text(self.loss))
-        if self.throughput is not None:
-            parts.append(f"throughput {self.throughput.status}")
+        if self.vehicle_arn:
+            what = "deployment" if self.vehicle_kind == DEPLOYMENT else "evaluation throughput"
+            parts.append(f"{what} {self.vehicle_status}")
         if self.evaluation:
-            parts.append("evaluation " + ("passed" if self.evaluation.get("passed") else "failed"))
+            parts.append(f"evaluation {_verdict(self.evaluation)}")
+        if self.throughput_arn and self.throughput_arn != self.vehicle_arn:
+            parts.append(f"throughput {self.throughput.status if self.throughput else 'deleted'}")
+        if self.smoke:
+            parts.append("smoke check " + ("passed" if self.smoke.get("passed") else "failed"))
         parts.append(f"cost so far {self.cost_so_far()}")
         if self.waiting_for_approval:
             parts.append(f"run `{CLI} approve {self.run_id}` or `reject`")
@@ -450,25 +649,19 @@ class RunView:
             pairs.append(("Loss", f"{_loss_text(self.loss)}\n{self.loss.get('summary', '')}".rstrip()))
         if self.custom_model_arn:
             pairs.append(("Custom model", self.custom_model_arn))
-        if self.waiting_for_approval:
-            request = self.approval_request or {}
-            expires = output.parse_time(request.get("expiresAt"))
-            pairs.append(
-                (
-                    "Approval",
-                    "waiting since "
-                    + output.utc(output.parse_time(request.get("requestedAt")))
-                    + (f", expires {output.utc(expires)} (no answer = rejected)" if expires else ""),
-                )
-            )
-        approval = self.state.get("approval")
-        if isinstance(approval, dict) and "approved" in approval:
-            verdict = "approved" if approval.get("approved") else "rejected"
-            pairs.append(("Approval", f"{verdict} by {approval.get('approver')}: {approval.get('reason')}"))
-        if self.throughput_arn:
-            pairs.append(("Throughput", _throughput_text(self)))
+        if self.plan:
+            pairs.append(("Evaluated on", _vehicle_text(self)))
+        pairs += _approval_pairs(self, "evaluationApproval", EVALUATION_STAGE)
         if self.evaluation:
             pairs.append(("Evaluation", _evaluation_text(self.evaluation)))
+        pairs += _approval_pairs(self, "approval", SERVING_STAGE)
+        if self.plan:
+            pairs.append(("Serving", _serving_text(self)))
+        if self.smoke:
+            verdict = "passed" if self.smoke.get("passed") else "failed"
+            pairs.append(("Smoke check", f"{verdict}: {self.smoke.get('summary') or ''}".rstrip(": ")))
+        if self.released.get("summary"):
+            pairs.append(("Released", self.released["summary"]))
         cleanup = self.state.get("cleanup")
         if isinstance(cleanup, dict) and cleanup.get("summary"):
             pairs.append(("Cleanup", cleanup["summary"]))
@@ -478,12 +671,10 @@ class RunView:
         pairs.append(("Cost so far", _cost_text(self)))
         storage = self.estimate.get("storageMonthlyUsd")
         if self.custom_model_arn:
-            pairs.append(
-                (
-                    "Recurring",
-                    f"custom model storage {output.usd_rate(storage, 'month')} while the model exists",
-                )
-            )
+            recurring = f"custom model storage {output.usd_rate(storage, 'month')} while the model exists"
+            if self.serving_deployment_arn and self.vehicle_status not in (None, "deleted"):
+                recurring += "; on-demand calls per token as they are made"
+            pairs.append(("Recurring", recurring))
         steps = self.next_steps()
         if steps:
             pairs.append(("Next", "\n".join(steps)))
@@ -509,17 +700,36 @@ class RunView:
             if self.preflight
             else None,
             "loss": self.loss or None,
+            "evaluationVehicle": {
+                "kind": self.vehicle_kind,
+                "arn": self.vehicle_arn,
+                "name": self.vehicle_plan.get("ModelDeploymentName")
+                or self.vehicle_plan.get("ProvisionedModelName"),
+                "status": self.vehicle_status,
+                "servesAfterwards": self.vehicle_serves,
+                "throughput": self.vehicle_throughput.to_dict(self.now) if self.vehicle_throughput else None,
+                "deployment": self.vehicle_deployment.to_dict(self.now) if self.vehicle_deployment else None,
+            }
+            if self.plan
+            else None,
+            "evaluationApproval": self.state.get("evaluationApproval"),
+            "evaluation": self.evaluation or None,
             "approval": self.state.get("approval"),
             "waitingForApproval": self.waiting_for_approval,
+            "approvalStage": self.approval_stage,
             "approvalRequest": _public_request(self.approval_request),
+            "servingMode": self.serving_mode,
+            "deploymentArn": self.serving_deployment_arn,
             "throughputArn": self.throughput_arn,
             "throughput": self.throughput.to_dict(self.now) if self.throughput else None,
             "throughputDeleted": self.throughput_arn is not None and self.throughput is None,
-            "evaluation": self.evaluation or None,
+            "smoke": self.smoke or None,
+            "released": self.released or None,
             "cleanup": self.state.get("cleanup"),
             "failure": self.failure,
             "estimate": self.estimate or None,
             "costSoFar": self.cost_so_far().to_dict(),
+            "costParts": {k: (round(v, 4) if v is not None else None) for k, v in self.cost_parts().items()},
             "next": self.next_steps(),
         }
 
@@ -543,46 +753,129 @@ def _loss_text(loss: Mapping[str, Any]) -> str:
     )
 
 
+def _verdict(evaluation: Mapping[str, Any]) -> str:
+    """passed | failed | not judged (too many failed calls: nothing was measured)."""
+    if evaluation.get("judged") is False:
+        return "not judged"
+    return "passed" if evaluation.get("passed") else "failed"
+
+
 def _evaluation_text(evaluation: Mapping[str, Any]) -> str:
     custom, base = evaluation.get("custom") or {}, evaluation.get("base") or {}
-    verdict = "passed" if evaluation.get("passed") else "failed"
     return (
-        f"{verdict}: quality custom {_num(custom.get('quality'))} vs base {_num(base.get('quality'))}\n"
-        f"{evaluation.get('summary', '')}"
+        f"{_verdict(evaluation)}: quality custom {_num(custom.get('quality'))} vs base "
+        f"{_num(base.get('quality'))}\n{evaluation.get('summary', '')}"
     ).rstrip()
 
 
-def _throughput_text(view: RunView) -> str:
-    if view.throughput is None:
-        released = f" at {output.utc(view.released_at)}" if view.released_at else ""
-        return f"{view.throughput_arn} (deleted{released})"
-    pt = view.throughput
+def _approval_pairs(view: RunView, slot: str, stage: str) -> list[tuple[str, Any]]:
+    """The approval of one purchase: waiting (with its deadline) or answered."""
+    label = "Approval to evaluate" if stage == EVALUATION_STAGE else "Approval to serve"
+    if view.approval_stage == stage:
+        request = view.approval_request or {}
+        expires = output.parse_time(request.get("expiresAt"))
+        return [
+            (
+                label,
+                "waiting since "
+                + output.utc(output.parse_time(request.get("requestedAt")))
+                + (f", expires {output.utc(expires)} (no answer = rejected)" if expires else ""),
+            )
+        ]
+    answer = view.state.get(slot)
+    if isinstance(answer, dict) and "approved" in answer:
+        verdict = "approved" if answer.get("approved") else "rejected"
+        return [(label, f"{verdict} by {answer.get('approver')}: {answer.get('reason')}")]
+    return []
+
+
+def _pt_line(pt: Throughput) -> str:
     commitment = (
         "no commitment"
         if not pt.has_commitment
         else f"{pt.commitment} until {output.utc(pt.commitment_expires)}"
     )
     return (
-        f"{pt.arn}\n{pt.status}, {pt.model_units} MU, {commitment}, "
+        f"{pt.status}, {pt.model_units} MU, {commitment}, "
         f"{output.usd_rate(pt.hourly_usd(), 'hour')} ({output.usd_rate(pt.per_day_usd(), 'day')})"
     )
 
 
+def _vehicle_text(view: RunView) -> str:
+    kind, arn, plan = view.vehicle_kind, view.vehicle_arn, view.vehicle_plan
+    if kind == DEPLOYMENT:
+        after = "kept to serve on demand" if view.vehicle_serves else "deleted after the evaluation"
+        if arn is None:
+            return f"on-demand deployment {plan.get('ModelDeploymentName') or ''} (not created yet); {after}"
+        return (
+            f"on-demand deployment {arn}\n{view.vehicle_status}, billed per token (no hourly charge); {after}"
+        )
+    if kind == THROUGHPUT:
+        after = (
+            "kept to serve with if the model passes, released if it fails"
+            if view.vehicle_serves
+            else "released after the evaluation"
+        )
+        if arn is None:
+            name = plan.get("ProvisionedModelName") or ""
+            return f"1 MU of no-commitment throughput {name} (not bought yet); {after}"
+        pt = view.vehicle_throughput or (view.throughput if view.throughput_arn == arn else None)
+        if pt is not None:
+            return f"evaluation throughput {arn}\n{_pt_line(pt)}; {after}"
+        released = f" at {output.utc(view.vehicle_released_at)}" if view.vehicle_released_at else ""
+        return f"evaluation throughput {arn} (deleted{released})"
+    return "nothing: no quality bar and no evaluation prompts"
+
+
+def _serving_text(view: RunView) -> str:
+    mode = view.serving_mode
+    if mode == "on-demand":
+        arn = view.serving_deployment_arn
+        if arn and view.status == "SUCCEEDED" and view.vehicle_status != "deleted":
+            return f"on demand: deployment {arn} (Converse modelId; billed per token)"
+        if arn and view.vehicle_status == "deleted":
+            return f"on demand: deployment {arn} (deleted)"
+        return "on demand: the evaluation deployment is kept once the model passes (billed per token)"
+    if mode == "provisioned":
+        if view.throughput_arn is None:
+            plan = view.serving_plan
+            if view.reuses_evaluation_throughput:
+                return (
+                    f"provisioned: {plan.get('ModelUnits') or '?'} MU, no commitment: the evaluation "
+                    "throughput, kept once the model passes its quality bar"
+                )
+            when = (
+                "not bought yet"
+                if view.evaluation.get("passed")
+                else "not bought: only once the model passes its quality bar"
+            )
+            return (
+                f"provisioned: {plan.get('ModelUnits') or '?'} MU, commitment "
+                f"{plan.get('commitment') or 'none'} ({when})"
+            )
+        if view.throughput is None:
+            released = f" at {output.utc(view.released_at)}" if view.released_at else ""
+            return f"provisioned throughput {view.throughput_arn} (deleted{released})"
+        reused = " (the evaluation throughput, kept)" if view.throughput_arn == view.vehicle_arn else ""
+        return f"provisioned throughput {view.throughput.arn}{reused}\n{_pt_line(view.throughput)}"
+    if mode == "none":
+        return "none: the model is not served"
+    return "-"
+
+
 def _cost_text(view: RunView) -> str:
     """Total first, then each part; an unknown part keeps the total a lower bound or unknown."""
-    money = view.cost_so_far()
-    parts = []
-    if view.job_started:
-        parts.append(f"training estimate {output.usd(view.estimate.get('trainingUsd'))}")
-    if view.throughput_arn is not None:
-        parts.append(f"throughput {output.usd(view.throughput_cost())}")
+    parts = view.cost_parts()
     if not parts:
         return "$0.00 (nothing billed yet)"
+    money = output.Money.of(parts)
     if money.complete:
         total = str(money)
     else:
         total = output.UNKNOWN if money.known == 0 else f">= {format_usd(money.known)}"
-    return f"{total} ({'; '.join(parts)})"
+    labels = {"training": "training estimate"}
+    text = "; ".join(f"{labels.get(name, name)} {output.usd(value)}" for name, value in parts.items())
+    return f"{total} ({text})"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -613,11 +906,17 @@ def load_run(
     run_id: str,
     *,
     now: dt.datetime | None = None,
-    throughputs: Mapping[str, Throughput] | None = None,
+    throughputs: Mapping[str, list[Throughput]] | None = None,
     with_job: bool = True,
     with_request: bool = True,
+    with_resources: bool = True,
 ) -> RunView:
-    """Everything known about a run. ``throughputs`` (by run id) saves a lookup per run in ``list``."""
+    """Everything known about a run.
+
+    ``throughputs`` (the pipeline's throughput by run id, from one inventory) saves lookups per run
+    in ``list``, which then reads a deployment's status from the state document instead of Bedrock.
+    ``with_resources=False`` reads the execution only (no throughput or deployment lookups).
+    """
     sfn = clients("stepfunctions")
     described = describe_execution(sfn, deployment, run_id)
     if described is None:
@@ -647,23 +946,49 @@ def load_run(
         error=described.get("error") or error,
         cause=described.get("cause") or cause,
         now=now or dt.datetime.now(dt.UTC),
-        purchased_at=history.exited_at(BUY_STATE),
+        purchased_at=history.exited_at(BUY_STATE) or history.exited_at("Serve on the evaluation throughput"),
         released_at=history.exited_at(CLEANUP_STATE),
+        vehicle_created_at=history.exited_at(EVALUATION_BUY_STATE) or history.exited_at(DEPLOY_STATE),
+        vehicle_released_at=history.exited_at(RELEASE_STATE) or history.exited_at(CLEANUP_STATE),
     )
+    if view.current_state:
+        view.current_state_since = history.entered_at(view.current_state)
     bedrock = None
     if with_job and view.preflight.get("valid"):
         bedrock = clients("bedrock")
         view.job = _job(bedrock, view)
     pt_arn = (state.get("throughput") or {}).get("ProvisionedModelArn")
-    if throughputs is not None:
-        view.throughput = throughputs.get(run_id)
-        view.throughput_arn = view.throughput.arn if view.throughput else pt_arn
-    elif pt_arn:
-        view.throughput_arn = str(pt_arn)
-        view.throughput = throughput.describe(bedrock or clients("bedrock"), str(pt_arn))
+    view.throughput_arn = str(pt_arn) if pt_arn else None
+    if with_resources:
+        _describe_resources(view, lambda: bedrock or clients("bedrock"), throughputs)
     if with_request and view.waiting_for_approval:
         view.approval_request = read_run_json(clients, deployment, run_id, "approval-request.json")
     return view
+
+
+def _describe_resources(
+    view: RunView, bedrock_client: Callable[[], Any], throughputs: Mapping[str, list[Throughput]] | None
+) -> None:
+    """The run's throughput and evaluation vehicle as Bedrock has them now (None: deleted)."""
+    vehicle_arn = view.vehicle_arn
+    if throughputs is not None:
+        known = {t.arn: t for t in throughputs.get(view.run_id, [])}
+        view.throughput = known.get(view.throughput_arn or "")
+        if view.vehicle_kind == THROUGHPUT and vehicle_arn:
+            view.vehicle_throughput = known.get(vehicle_arn)
+            view.vehicle_checked = True
+        return
+    if view.throughput_arn:
+        view.throughput = throughput.describe(bedrock_client(), view.throughput_arn)
+    if vehicle_arn and view.vehicle_kind == THROUGHPUT:
+        same = vehicle_arn == view.throughput_arn
+        view.vehicle_throughput = (
+            view.throughput if same else throughput.describe(bedrock_client(), vehicle_arn)
+        )
+        view.vehicle_checked = True
+    elif vehicle_arn and view.vehicle_kind == DEPLOYMENT:
+        view.vehicle_deployment = deployments.describe(bedrock_client(), vehicle_arn)
+        view.vehicle_checked = True
 
 
 def _job(bedrock: Any, view: RunView) -> Job | None:
@@ -700,7 +1025,7 @@ def list_runs(
     limit: int = 20,
     now: dt.datetime | None = None,
 ) -> list[RunView]:
-    """The most recent runs (newest first), with their throughput and cost so far."""
+    """The most recent runs (newest first), with their evaluation vehicle, serving and cost so far."""
     sfn = clients("stepfunctions")
     wanted: list[str | None] = [*dict.fromkeys(statuses)] or [None]
     executions: list[Mapping[str, Any]] = []
@@ -715,7 +1040,10 @@ def list_runs(
         key=lambda e: output.parse_time(e.get("startDate")) or dt.datetime.min.replace(tzinfo=dt.UTC),
         reverse=True,
     )
-    by_run = {t.run_id: t for t in throughput.inventory(clients("bedrock")) if t.run_id}
+    by_run: dict[str, list[Throughput]] = {}
+    for pt in throughput.inventory(clients("bedrock")):
+        if pt.run_id:
+            by_run.setdefault(pt.run_id, []).append(pt)
     now = now or dt.datetime.now(dt.UTC)
     views = []
     for execution in executions[:limit]:
@@ -742,31 +1070,50 @@ def running_run_ids(clients: Clients, deployment: Deployment) -> set[str]:
     return names
 
 
+def _vehicle_cell(view: RunView) -> str:
+    if view.vehicle_kind == DEPLOYMENT and view.vehicle_arn:
+        return f"deployment {output.short_arn(view.vehicle_arn)} {view.vehicle_status}"
+    if view.vehicle_kind == THROUGHPUT and view.vehicle_arn:
+        return f"throughput {output.short_arn(view.vehicle_arn)} {view.vehicle_status}"
+    if view.vehicle_kind in (DEPLOYMENT, THROUGHPUT):
+        return f"{view.vehicle_kind} (not yet)"
+    return "-"
+
+
+def _serving_cell(view: RunView) -> str:
+    mode = view.serving_mode
+    if mode == "provisioned":
+        if view.throughput is not None:
+            return f"{output.short_arn(view.throughput.arn)} {view.throughput.status}"
+        if view.throughput_arn:
+            return f"{output.short_arn(view.throughput_arn)} deleted"
+        return "provisioned (not bought)"
+    if mode == "on-demand":
+        arn = view.serving_deployment_arn
+        if arn and view.status == "SUCCEEDED":
+            return f"on demand {output.short_arn(arn)}"
+        return "on demand (not yet)"
+    return mode or "-"
+
+
 def render_list(views: list[RunView]) -> str:
     if not views:
         return "no runs"
-    rows = []
-    for v in views:
-        pt = v.throughput
-        if pt is not None:
-            pt_text = f"{output.short_arn(pt.arn)} {pt.status}"
-        elif v.throughput_arn:
-            pt_text = f"{output.short_arn(v.throughput_arn)} deleted"
-        else:
-            pt_text = "-"
-        rows.append(
-            [
-                v.run_id,
-                v.status,
-                v.stage,
-                v.base_model or "-",
-                output.short_arn(v.custom_model_arn),
-                pt_text,
-                output.utc(v.started),
-                output.utc(v.stopped),
-                str(v.cost_so_far()),
-            ]
-        )
+    rows = [
+        [
+            v.run_id,
+            v.status,
+            v.stage,
+            v.base_model or "-",
+            output.short_arn(v.custom_model_arn),
+            _vehicle_cell(v),
+            _serving_cell(v),
+            output.utc(v.started),
+            output.utc(v.stopped),
+            str(v.cost_so_far()),
+        ]
+        for v in views
+    ]
     return output.table(
         [
             "RUN",
@@ -774,7 +1121,8 @@ def render_list(views: list[RunView]) -> str:
             "STAGE",
             "BASE MODEL",
             "CUSTOM MODEL",
-            "THROUGHPUT",
+            "EVALUATED ON",
+            "SERVING",
             "STARTED",
             "ENDED",
             "COST SO FAR",
@@ -791,8 +1139,10 @@ def render_list(views: list[RunView]) -> str:
 @dataclass(frozen=True)
 class ApprovalRequest:
     run_id: str
-    token: str
+    # Only deployments from before the approval-answer function put the task token in the request.
+    token: str | None
     document: Mapping[str, Any]
+    plan: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def purchase(self) -> Mapping[str, Any]:
@@ -802,22 +1152,57 @@ class ApprovalRequest:
     def estimate(self) -> Mapping[str, Any]:
         return self.document.get("estimate") or {}
 
+    @property
+    def stage(self) -> str:
+        """evaluation | serving (a request without a stage predates evaluation purchases: serving)."""
+        return str(self.purchase.get("stage") or SERVING_STAGE)
+
+    def _evaluation_hourly(self) -> float | None:
+        """1 MU without commitment: the serving estimate when it is that same throughput, else the catalog."""
+        vehicle = self.plan.get("vehicle") or {}
+        if vehicle.get("servesAfterwards"):
+            hourly = self.estimate.get("throughputHourlyUsd")
+            if isinstance(hourly, int | float):
+                return float(hourly)
+        cost = throughput.hourly_cost(
+            self.plan.get("baseModel"), self.purchase.get("modelUnits") or 1, "none"
+        )
+        return cost.usd if cost is not None else None
+
     def decision_line(self) -> str:
-        """One line with what an approval buys: units, commitment, hourly and monthly cost, deadline."""
+        """One line: what approving buys (units, purpose, commitment), at what cost, until when."""
         purchase, estimate = self.purchase, self.estimate
+        model = output.short_arn(purchase.get("customModelArn"))
+        expires = output.parse_time(self.document.get("expiresAt"))
+        deadline = f". Answer before {output.utc(expires)}." if expires else "."
+        if self.stage == EVALUATION_STAGE:
+            hourly = self._evaluation_hourly()
+            monthly = hourly * 730 if hourly is not None else None
+            if (self.plan.get("vehicle") or {}).get("servesAfterwards"):
+                after = (
+                    "kept to serve with if the model passes its bar (billed hourly until deleted), "
+                    "released if it fails"
+                )
+            else:
+                after = (
+                    f"released after the evaluation (about {output.usd(estimate.get('evaluationUsd'))} "
+                    "for the planned hours)"
+                )
+            return (
+                f"Approving buys {purchase.get('modelUnits') or 1} model unit(s) of no-commitment throughput "
+                f"for {model} to evaluate it on: {output.usd_rate(hourly, 'hour')} "
+                f"({output.usd_rate(monthly, 'month')}); {after}{deadline}"
+            )
         commitment = purchase.get("commitment") or "none"
         term = (
             f", {output.usd(estimate.get('commitmentTermUsd'))} for the {commitment} term"
             if commitment != "none"
             else ", no commitment: billed hourly until deleted"
         )
-        expires = output.parse_time(self.document.get("expiresAt"))
         return (
-            f"Approving buys {purchase.get('modelUnits')} model unit(s) for "
-            f"{output.short_arn(purchase.get('customModelArn'))}: "
+            f"Approving buys {purchase.get('modelUnits')} model unit(s) for {model} to serve it: "
             f"{output.usd_rate(estimate.get('throughputHourlyUsd'), 'hour')}, "
-            f"{output.usd_rate(estimate.get('throughputMonthlyUsd'), 'month')}{term}"
-            + (f". Answer before {output.utc(expires)}." if expires else ".")
+            f"{output.usd_rate(estimate.get('throughputMonthlyUsd'), 'month')}{term}{deadline}"
         )
 
     def render(self) -> str:
@@ -831,11 +1216,21 @@ class ApprovalRequest:
         return _public_request(self.document) or {}
 
 
+# The handler stamps requestedAt to the second, and its clock is not the workflow's.
+_REQUEST_CLOCK_SLACK: Final = dt.timedelta(minutes=2)
+
+
 def pending_approval(
     clients: Clients, deployment: Deployment, run_id: str
 ) -> tuple[RunView, ApprovalRequest]:
-    """The run's open approval request; InvalidInputError when the run is not waiting for one."""
-    view = load_run(clients, deployment, run_id, with_job=False, with_request=False)
+    """The run's open approval request; InvalidInputError when the run is not waiting for one.
+
+    A run may ask twice (before buying the evaluation throughput, and before buying to serve), and
+    both requests are written to runs/<runId>/approval-request.json. The request read must be the
+    one of the wait the run is in now: same stage, written after the wait began. An older one's
+    token would answer nothing (or be refused), and its purchase is not the one being decided.
+    """
+    view = load_run(clients, deployment, run_id, with_job=False, with_request=False, with_resources=False)
     if not view.waiting_for_approval:
         where = f'state "{view.current_state}"' if view.current_state and not view.finished else view.stage
         raise InvalidInputError(
@@ -843,14 +1238,29 @@ def pending_approval(
             hint=f"see where it is with `{CLI} status {run_id}`",
         )
     document = read_run_json(clients, deployment, run_id, "approval-request.json")
-    token = (document or {}).get("taskToken")
-    if not document or not isinstance(token, str) or not token:
+    where = f"s3://{deployment.training_bucket}/{RUNS_PREFIX}{run_id}/approval-request.json"
+    if not document:
         raise OperationalError(
-            f"run {run_id} is waiting for approval but s3://{deployment.training_bucket}/{RUNS_PREFIX}{run_id}/"
-            "approval-request.json is not there yet",
+            f"run {run_id} is waiting for approval but {where} is not there yet",
             hint="the approval request is written within seconds of the wait starting: retry shortly",
         )
-    return view, ApprovalRequest(run_id, token, document)
+    token = document.get("taskToken")
+    request = ApprovalRequest(
+        run_id, token if isinstance(token, str) and token else None, document, view.plan
+    )
+    requested = output.parse_time(document.get("requestedAt"))
+    entered = view.current_state_since
+    stale = request.stage != view.approval_stage or (
+        requested is not None and entered is not None and requested + _REQUEST_CLOCK_SLACK < entered
+    )
+    if stale:
+        raise OperationalError(
+            f"run {run_id} is waiting for approval to "
+            f"{'evaluate' if view.approval_stage == EVALUATION_STAGE else 'serve'}, "
+            f"but {where} still holds its earlier {request.stage} request",
+            hint="the new request is written within seconds of the wait starting: retry shortly",
+        )
+    return view, request
 
 
 def caller_identity(clients: Clients) -> str:
@@ -867,9 +1277,36 @@ def caller_identity(clients: Clients) -> str:
 
 
 def send_decision(
-    clients: Clients, request: ApprovalRequest, *, approved: bool, approver: str, reason: str
+    clients: Clients,
+    deployment: Deployment,
+    request: ApprovalRequest,
+    *,
+    approved: bool,
+    approver: str,
+    reason: str,
 ) -> dict[str, Any]:
-    """SendTaskSuccess with the answer the workflow expects (docs/workflow-contract.md)."""
+    """Answer the run's pending approval; the answer as the workflow received it.
+
+    Through the deployment's approval URL (the answer function records the IAM-verified caller as
+    the approver); for a deployment from before it, whose request carries the task token,
+    SendTaskSuccess with the answer the workflow expects (docs/workflow-contract.md).
+    """
+    if request.token is None:
+        if not deployment.approval_url:
+            raise OperationalError(
+                f"run {request.run_id} waits for approval, but the {deployment.environment!r} deployment "
+                "names no approval URL (approvalUrl) to answer it through",
+                hint=f"redeploy the stack (`make deploy STACK={deployment.stack_name}`), then answer again",
+            )
+        return approvals.answer(
+            clients(approvals.SERVICE),
+            url=deployment.approval_url,
+            role_arn=deployment.approver_role_arn,
+            caller_arn=approver,
+            run_id=request.run_id,
+            approved=approved,
+            reason=reason,
+        )
     answer = {"approved": approved, "approver": approver, "reason": reason}
     try:
         clients("stepfunctions").send_task_success(taskToken=request.token, output=json.dumps(answer))
@@ -891,6 +1328,7 @@ class CancelResult:
     job_stopped: bool
     released: list[str]
     kept: list[dict[str, str]]
+    deployments_deleted: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -898,17 +1336,34 @@ class CancelResult:
             "executionStopped": self.stopped,
             "jobStopped": self.job_stopped,
             "throughputDeleted": self.released,
+            "deploymentsDeleted": self.deployments_deleted,
             "throughputKept": self.kept,
         }
 
 
 def run_throughputs(clients: Clients, view: RunView) -> list[Throughput]:
-    """The throughput a run bought: by its run-id tag, plus the ARN in its state document."""
+    """The throughput a run bought (evaluation and serving): by its run-id tag, plus the ARNs in its
+    state document."""
     bedrock = clients("bedrock")
     found = {t.arn: t for t in throughput.inventory(bedrock) if t.run_id == view.run_id}
-    if view.throughput is not None:
-        found.setdefault(view.throughput.arn, view.throughput)
+    for pt in (view.vehicle_throughput, view.throughput):
+        if pt is not None:
+            found.setdefault(pt.arn, pt)
     return list(found.values())
+
+
+def run_deployments(clients: Clients, view: RunView) -> list[str]:
+    """The on-demand deployment a run created: the ARN in its state document, else (when the create
+    call may have been made without its answer reaching the history) found by the run's name for it."""
+    if view.vehicle_kind != DEPLOYMENT:
+        return []
+    if view.vehicle_arn:
+        return [] if view.vehicle_status == "deleted" else [view.vehicle_arn]
+    if view.current_state != DEPLOY_STATE:
+        return []
+    name = view.vehicle_plan.get("ModelDeploymentName") or naming.deployment_name(view.run_id)
+    found = deployments.find_by_name(clients("bedrock"), str(name))
+    return [found] if found else []
 
 
 def cancel(
@@ -920,9 +1375,11 @@ def cancel(
     release: bool,
     now: dt.datetime,
     throughputs: list[Throughput] | None = None,
+    deployment_arns: list[str] | None = None,
 ) -> CancelResult:
-    """Stop the execution (Step Functions stops the .sync job with it), make sure the job stops,
-    and delete the run's no-commitment throughput: a stopped execution runs no cleanup state."""
+    """Stop the execution (Step Functions stops the .sync job with it), make sure the job stops, and
+    delete the run's no-commitment throughput and its on-demand deployment: a stopped execution runs
+    no cleanup state."""
     result = CancelResult(view.run_id, False, False, [], [])
     clients("stepfunctions").stop_execution(
         executionArn=view.execution_arn, error="Cancelled", cause=f"Cancelled by {who}: {reason}"[:32768]
@@ -953,6 +1410,13 @@ def cancel(
             )
         elif throughput.delete(clients("bedrock"), pt):
             result.released.append(pt.arn)
+    for arn in run_deployments(clients, view) if deployment_arns is None else deployment_arns:
+        if not release:
+            result.kept.append(
+                {"arn": arn, "reason": "kept by --keep-throughput; billed per token only when called"}
+            )
+        elif deployments.delete(clients("bedrock"), arn):
+            result.deployments_deleted.append(arn)
     return result
 
 

@@ -3,9 +3,15 @@
 Candidates carry the pipeline's ``bedrock-customization:run-id`` tag:
 
 - Provisioned Throughput without a commitment (a commitment is billed for its term whatever
-  happens and Bedrock refuses to delete it early);
-- custom model deployments (on-demand serving of a custom model);
+  happens and Bedrock refuses to delete it early), for either purpose: ``evaluation`` (``-eval``,
+  bought to evaluate a model that cannot be deployed on demand; a leftover if it outlived its run)
+  or ``serving`` (``-pt``);
+- custom model deployments (``-od``): the evaluation vehicle of a run (a leftover once the run
+  ended) or its on-demand serving (no hourly charge; deleting it stops the model answering);
 - custom models (storage billed monthly), once nothing that is kept still serves them.
+
+Each candidate shows its purpose (the ``bedrock-customization:purpose`` tag, else the name the
+pipeline gave it), so a leftover evaluation vehicle is told apart from what serves a finished run.
 
 Something is kept when its run is still RUNNING, when it is younger than ``--older-than``, when the
 run is protected with ``--keep-run``, or when its run is not an execution of this environment's
@@ -23,7 +29,7 @@ from typing import Any, Final
 
 from pipeline import costs
 from pipeline.catalog import UnknownModelError, get_model
-from pipeline.operate import output, throughput
+from pipeline.operate import deployments, output, throughput
 from pipeline.operate.aws import Clients
 from pipeline.operate.discovery import Deployment
 from pipeline.operate.errors import InvalidInputError, error_code
@@ -58,6 +64,7 @@ class Candidate:
     per_day_usd: float | None
     cost_note: str
     model_arn: str | None = None
+    purpose: str | None = None
     action: str = "delete"
     reason: str = ""
     outcome: str | None = None
@@ -75,6 +82,7 @@ class Candidate:
             "arn": self.arn,
             "name": self.name,
             "runId": self.run_id,
+            "purpose": self.purpose,
             "status": self.status,
             "createdAt": output.iso(self.created),
             "ageSeconds": self.age_seconds(now),
@@ -110,6 +118,7 @@ class SweepPlan:
         rows = [
             [
                 c.kind,
+                c.purpose or "-",
                 output.short_arn(c.arn),
                 c.name,
                 c.run_id or "-",
@@ -120,7 +129,9 @@ class SweepPlan:
             ]
             for c in sorted(self.candidates, key=lambda c: (c.action != "delete", _ORDER[c.kind], c.name))
         ]
-        table = output.table(["KIND", "ID", "NAME", "RUN", "AGE", "COST", "ACTION", "WHY / NOTE"], rows)
+        table = output.table(
+            ["KIND", "PURPOSE", "ID", "NAME", "RUN", "AGE", "COST", "ACTION", "WHY / NOTE"], rows
+        )
         deleting = self.to_delete
         verb = "would stop" if dry_run else "stops"
         summary = (
@@ -150,6 +161,14 @@ def _storage_per_day(base_model_arn: str | None) -> float | None:
     except UnknownModelError:
         return None
     return storage.usd * 24 / costs.HOURS_PER_MONTH if storage is not None else None
+
+
+def _note(purpose: str | None, run_id: str | None, what: str) -> str:
+    if purpose == "evaluation":
+        return f"{what}; evaluation vehicle: should have been released once the evaluation ended"
+    if purpose == "serving":
+        return f"{what}; serves run {run_id}'s custom model: deleting it stops the model answering"
+    return what
 
 
 def _tagged(bedrock: Any, arns: Iterable[str]) -> dict[str, dict[str, str]]:
@@ -182,31 +201,32 @@ def find(
                 pt.created,
                 pt.status,
                 pt.per_day_usd(),
-                f"{pt.model_units} MU, {'no commitment' if not pt.has_commitment else pt.commitment}",
+                _note(
+                    pt.purpose,
+                    pt.run_id,
+                    f"{pt.model_units} MU, {'no commitment' if not pt.has_commitment else pt.commitment}",
+                ),
                 model_arn=pt.model_arn,
+                purpose=pt.purpose,
             )
         )
         refusal = pt.deletion_refusal(now)
         if refusal is not None:
             plan.candidates[-1].keep(f"{pt.commitment} commitment until {output.utc(pt.commitment_expires)}")
 
-    deployments: dict[str, dict[str, Any]] = {}
-    for page in bedrock.get_paginator("list_custom_model_deployments").paginate():
-        for item in page.get("modelDeploymentSummaries", []):
-            deployments[item["customModelDeploymentArn"]] = item
-    for arn, tags in _tagged(bedrock, deployments).items():
-        item = deployments[arn]
+    for deployed in deployments.inventory(bedrock):
         plan.candidates.append(
             Candidate(
                 DEPLOYMENT,
-                arn,
-                str(item.get("customModelDeploymentName") or ""),
-                tags[RUN_ID_TAG],
-                output.parse_time(item.get("createdAt")),
-                str(item.get("status") or "unknown"),
+                deployed.arn,
+                deployed.name,
+                deployed.run_id,
+                deployed.created,
+                deployed.status,
                 None,
-                "on-demand: billed per token, no idle charge",
-                model_arn=item.get("modelArn"),
+                _note(deployed.purpose, deployed.run_id, "on-demand: billed per token, no idle charge"),
+                model_arn=deployed.model_arn,
+                purpose=deployed.purpose,
             )
         )
 

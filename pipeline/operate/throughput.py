@@ -1,8 +1,11 @@
 """Provisioned Throughput the pipeline bought: find it by tag, price it, delete it safely.
 
 Every purchase the workflow makes carries the tags ``bedrock-customization:run-id``,
-``...:run-name`` and ``...:commitment`` (pipeline.plan). Throughput without the run-id tag was not
-bought by the pipeline and is never touched here.
+``...:run-name``, ``...:commitment`` and ``...:purpose`` (pipeline.plan). A run buys throughput for
+one of two purposes: ``evaluation`` (``<run id>-eval``: one model unit without commitment, bought
+only when the base model cannot be deployed on demand, released after the evaluation) and
+``serving`` (``<run id>-pt``: what the spec serves with, bought after the quality bar). Throughput
+without the run-id tag was not bought by the pipeline and is never touched here.
 
 Bedrock bills a model unit per hour from creation until deletion; a one- or six-month commitment
 is billed for its whole term and cannot be deleted before the term ends [UG:prov-throughput].
@@ -19,9 +22,13 @@ from pipeline import costs
 from pipeline.catalog import UnknownModelError, get_model
 from pipeline.operate import output
 from pipeline.operate.errors import error_code
-from pipeline.plan import COMMITMENT_TAG, RUN_ID_TAG, RUN_NAME_TAG
+from pipeline.plan import COMMITMENT_TAG, PURPOSE_TAG, RUN_ID_TAG, RUN_NAME_TAG
 
 NO_COMMITMENT: Final = "none"
+EVALUATION: Final = "evaluation"
+SERVING: Final = "serving"
+# Names the workflow gives (pipeline.naming): how the purpose of an untagged older purchase is known.
+_PURPOSE_BY_SUFFIX: Final = (("-eval", EVALUATION), ("-pt", SERVING))
 GONE: Final = frozenset({"ResourceNotFoundException", "NotFound", "404"})
 
 
@@ -97,6 +104,16 @@ class Throughput:
         return self.run_id is not None
 
     @property
+    def purpose(self) -> str | None:
+        """evaluation | serving: the purpose tag, else what the pipeline's name for it says."""
+        tagged = self.tags.get(PURPOSE_TAG)
+        if tagged:
+            return tagged
+        if not self.created_by_pipeline:
+            return None
+        return next((purpose for suffix, purpose in _PURPOSE_BY_SUFFIX if self.name.endswith(suffix)), None)
+
+    @property
     def base_model_id(self) -> str | None:
         return model_id_of(self.foundation_model_arn)
 
@@ -147,6 +164,7 @@ class Throughput:
             "status": self.status,
             "runId": self.run_id,
             "runName": self.run_name,
+            "purpose": self.purpose,
             "modelArn": self.model_arn,
             "baseModel": self.base_model_id,
             "modelUnits": self.model_units,

@@ -10,7 +10,9 @@ line is the execution's final status (SUCCEEDED or FAILED).
 
 Modules:
 
-- ``runner``: one simulation end to end, the approval driver, results, money invariants, text output
+- ``runner``: one simulation end to end
+- ``actors``: the approver, an operator who stops a run, EventBridge's execution-status event
+- ``result``, ``invariants``, ``text``: what a simulation found, the money invariants, the summary
 - ``template``: the synthesized template's resources created in moto, tokens resolved
 - ``interpreter``: what moto's ASL interpreter needs to run the definition as AWS would (time
   compression, the Bedrock ``.sync`` integration, aws-sdk case mapping, error-name fidelity)

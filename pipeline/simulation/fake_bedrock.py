@@ -1,4 +1,5 @@
-"""A simulated Amazon Bedrock: customization jobs, custom models, Provisioned Throughput, Converse.
+"""A simulated Amazon Bedrock: customization jobs, custom models, Provisioned Throughput, on-demand
+deployments of custom models, Converse.
 
 It serves the real HTTP API (``bedrock.<region>.amazonaws.com`` and
 ``bedrock-runtime.<region>.amazonaws.com``, REST-JSON) through :mod:`pipeline.simulation.wire`,
@@ -33,23 +34,44 @@ What it simulates (times are on the simulation's :class:`~pipeline.simulation.cl
   (ConflictException [bedrock.md §4.5]); deleting a no-commitment purchase works in any status
   unless ``throughput.deleteWhileCreating`` is false (whether Bedrock allows deleting a purchase
   that is still Creating is UNCONFIRMED).
+- **Custom model deployments** (on-demand serving of a custom model [bedrock.md §4.6, §12]: Create,
+  Get by ARN or name, List, Delete). ``clientRequestToken`` makes creation idempotent the same way;
+  a name is unique per account and Region among live deployments (a duplicate is a
+  ConflictException: UNCONFIRMED, the operation models no ConflictException). ``modelArn`` must be
+  the ARN of an ``Active`` custom model of this account and Region, whose base deploys on demand
+  in this Region (``ModelInfo.deploys_on_demand``; ValidationException otherwise). ``Creating``
+  for ``deployment.creatingSeconds`` (default 480 s: a third party saw Active after ~8 min), then
+  ``Active`` or ``Failed``; outcome ``Creating`` never leaves Creating. Deleting works in any
+  status; a deleted deployment is gone (ResourceNotFoundException).
 - **Converse** on a Provisioned Throughput ARN (it must be InService: ModelNotReadyException
-  while Creating) or an on-demand base model id. The answer is the reference answer the model
-  "learned" (see :meth:`FakeBedrock.learn`) cut to the model's quality: a prefix of k of the n
-  reference words has ROUGE-L F = 2k/(n+k), so k = q·n/(2-q) gives quality q. Usage counts
-  ~4 characters per token; ``metrics.latencyMs`` is a base latency plus a per-output-token time,
-  with a deterministic ±10 % spread; the simulated clock advances by that latency.
+  while Creating), a custom model deployment ARN (it must be Active: ModelNotReadyException while
+  Creating, UNCONFIRMED), both answering as the custom model, or an on-demand base model: its id,
+  its foundation-model ARN, or a cross-Region inference profile (``us.<id>``, ``eu.``, ``apac.``
+  for a Region of that geography, or its ``inference-profile/`` ARN). A base that is served only
+  through a profile (``ModelInfo.invoked_through_profile``) refuses its plain id with Bedrock's
+  "on-demand throughput isn't supported" ValidationException. ``models.baseError`` makes the base
+  unreachable: every call on it fails with that error code and Bedrock's message for it, except
+  that a ValidationException (the on-demand-throughput refusal) still lets the inference profile
+  answer. The answer is the reference answer the model "learned" (see :meth:`FakeBedrock.learn`)
+  cut to the model's quality: a prefix of k of the n reference words has ROUGE-L F = 2k/(n+k), so
+  k = q·n/(2-q) gives quality q. Usage counts ~4 characters per token; ``metrics.latencyMs`` is a
+  base latency plus a per-output-token time, with a deterministic ±10 % spread; the simulated
+  clock advances by that latency.
 
-Every call is logged (simulated time, operation, outcome) and every create, delete and stop goes
-into the ledger the money invariants are checked against. Faults (throttling bursts, lost answers)
-are injected per :mod:`pipeline.simulation.faults` before or after a call takes effect.
+Every call is logged (simulated time, operation, subject, outcome; a Converse call's subject is its
+``modelId``) and every create, delete and stop goes into the ledger the money invariants are checked
+against, with every Converse call classified by what it reached (see :meth:`FakeBedrock.ledger`).
+Faults (throttling bursts, lost answers) are injected per :mod:`pipeline.simulation.faults` before
+or after a call takes effect.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
+import json
 import math
 import re
 import threading
@@ -59,19 +81,26 @@ from typing import Any, Final
 
 import boto3
 
-from pipeline import scoring
-from pipeline.catalog import UnknownModelError, all_models, get_model
+from pipeline import graders, scoring
+from pipeline.catalog import TEACHERS, UnknownModelError, all_models, get_model
 from pipeline.plan import base_model_invoke_id
 from pipeline.simulation.clock import SimClock
 from pipeline.simulation.faults import FaultInjector
 from pipeline.simulation.wire import HttpResponse, Request, RestJsonCodec, ServiceError
 
+RFT: Final = "REINFORCEMENT_FINE_TUNING"
+# The reward columns of an RFT job's step-wise metrics, named as the guide names the metrics (UNCONFIRMED
+# as CSV columns; pipeline.metrics reads them).
+RFT_REWARD_COLUMNS: Final = ("critic/rewards/mean", "critic/rewards/min", "critic/rewards/max")
+_WRONG_RFT_ANSWER: Final = "I am not sure which one."
 CONTROL: Final = "bedrock"
 RUNTIME: Final = "bedrock-runtime"
 _HOSTS: Final = {
     CONTROL: re.compile(r"^bedrock\.([a-z0-9-]+)\.amazonaws\.com$"),
     RUNTIME: re.compile(r"^bedrock-runtime\.([a-z0-9-]+)\.amazonaws\.com$"),
 }
+# The customization types GetFoundationModel reports [BC] (no REINFORCEMENT_FINE_TUNING).
+_REPORTED_TYPES: Final = frozenset({"FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATION"})
 JOB_TERMINAL: Final = frozenset({"Completed", "Failed", "Stopped"})
 STOPPING_SECONDS: Final = 60
 MISSING_DATA_FAIL_SECONDS: Final = 300
@@ -80,6 +109,33 @@ _MODEL_NAME: Final = re.compile(r"^([0-9a-zA-Z][_-]?){1,63}$")
 _TOKEN: Final = re.compile(r"^[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?$")
 _COMMITMENT_DAYS: Final = {"OneMonth": 30, "SixMonths": 182}
 _UNKNOWN_ANSWER: Final = "I do not know the answer to that question."
+# CreateCustomModelDeployment's modelArn (botocore's CustomModelArn pattern, with named parts).
+_CUSTOM_MODEL_ARN: Final = re.compile(
+    r"arn:aws:bedrock:(?P<region>[a-z0-9-]{1,20}):(?P<account>[0-9]{12}):custom-model/"
+    r"(imported|[a-z0-9-]{1,63}[.][a-z0-9-]{1,63}([a-z0-9-]{1,63}[.]){0,2}[a-z0-9-]{1,63}"
+    r"([:][a-z0-9-]{1,63}){0,2})/[a-z0-9]{12}"
+)
+# A base model named by ARN in Converse: the foundation model itself, or a system-defined profile.
+_BASE_ARN: Final = re.compile(
+    r"arn:aws:bedrock:(?P<region>[a-z0-9-]{1,20}):(?P<account>[0-9]{12})?:"
+    r"(?P<kind>foundation-model|inference-profile)/(?P<id>.+)"
+)
+# Cross-Region inference profile ids are the model id with a geography prefix ("us.amazon.nova-...");
+# a profile serves the Regions of its geography.
+_PROFILE_GEOGRAPHIES: Final = {"us": "us-", "eu": "eu-", "apac": "ap-", "us-gov": "us-gov-"}
+# What Bedrock answers when the base model cannot be invoked, per error code (as seen in the wild).
+_BASE_ERROR_MESSAGES: Final = {
+    "AccessDeniedException": "You don't have access to the model with the specified model ID.",
+    "ValidationException": (
+        "Invocation of model ID {model} with on-demand throughput isn\u2019t supported. Retry your "
+        "request with the ID or ARN of an inference profile that contains this model."
+    ),
+    "ResourceNotFoundException": (
+        "This model version has reached the end of its life. Please refer to the AWS documentation "
+        "for more details."
+    ),
+    "ThrottlingException": "Too many requests, please wait before trying again.",
+}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -97,6 +153,9 @@ class JobBehaviour:
     training_loss: tuple[float, float] = (2.4, 0.9)
     validation_loss: tuple[float, float] = (2.6, 1.1)
     steps: int = 40
+    # Reinforcement fine-tuning: the share of sampled answers that are right, first step to last (the
+    # grader's mean reward follows it); at most ``steps`` steps, one grader call per step.
+    reward: tuple[float, float] = (0.3, 0.85)
 
 
 @dataclass(frozen=True)
@@ -108,20 +167,37 @@ class ThroughputBehaviour:
 
 
 @dataclass(frozen=True)
+class DeploymentBehaviour:
+    """How custom model deployments (on-demand serving) end up."""
+
+    creating_seconds: int = 8 * 60  # a third party saw Active after ~8 min [bedrock.md §12]
+    outcome: str = "Active"  # Active | Failed | Creating (stays Creating)
+    failure_message: str = "The custom model deployment could not be created: an internal error occurred"
+
+
+@dataclass(frozen=True)
 class ModelBehaviour:
-    """Answer quality (ROUGE-L against the reference, 0-1) and latency of each kind of model."""
+    """Answer quality (ROUGE-L against the reference, 0-1) and latency of each kind of model.
+
+    ``base_error``: an error code (one Converse models, e.g. AccessDeniedException) that every
+    Converse call on the on-demand base model fails with; None: the base model answers.
+    """
 
     custom_quality: float = 0.85
     base_quality: float = 0.45
     custom_latency_ms: int = 300
     base_latency_ms: int = 450
     ms_per_output_token: float = 8.0
+    base_error: str | None = None
+    # What GetFoundationModel says of the base model: ACTIVE, LEGACY, or GONE (not found).
+    live_lifecycle: str = "ACTIVE"
 
 
 @dataclass(frozen=True)
 class BedrockBehaviour:
     job: JobBehaviour = JobBehaviour()
     throughput: ThroughputBehaviour = ThroughputBehaviour()
+    deployment: DeploymentBehaviour = DeploymentBehaviour()
     models: ModelBehaviour = ModelBehaviour()
 
 
@@ -144,6 +220,20 @@ class Job:
     stop_requests: int = 0
     output_model_arn: str | None = None
     metrics_written: list[str] = field(default_factory=list)
+    # Reinforcement fine-tuning: (step, epoch, mean, min, max reward) per training step, and the grader
+    # invocations made for them.
+    rewards: list[tuple[int, int, float, float, float]] = field(default_factory=list)
+    grader_calls: int = 0
+
+
+@dataclass
+class RftRun:
+    """What a simulated reinforcement fine-tuning job did: its reward per step, or where it failed."""
+
+    rewards: list[tuple[int, int, float, float, float]] = field(default_factory=list)
+    calls: int = 0
+    failure: str | None = None
+    failed_at: float = 0.0
 
 
 @dataclass
@@ -169,6 +259,27 @@ class Throughput:
     create_requests: int = 1
     deleted: float | None = None
     delete_refusals: int = 0
+
+    def status(self, now: float) -> str:
+        if self.ready_at is None or now < self.ready_at:
+            return "Creating"
+        return self.outcome
+
+
+@dataclass
+class Deployment:
+    """A custom model deployment: on-demand serving of a custom model."""
+
+    arn: str
+    name: str
+    token: str
+    request: dict[str, Any]
+    model_arn: str
+    created: float
+    ready_at: float | None  # when it leaves Creating (None: never)
+    outcome: str
+    create_requests: int = 1
+    deleted: float | None = None
 
     def status(self, now: float) -> str:
         if self.ready_at is None or now < self.ready_at:
@@ -212,6 +323,7 @@ class FakeBedrock:
         self.jobs: dict[str, Job] = {}
         self.custom_models: dict[str, CustomModel] = {}
         self.throughputs: dict[str, Throughput] = {}
+        self.deployments: dict[str, Deployment] = {}
         self.calls: list[Call] = []
         self._references: dict[str, str] = {}
 
@@ -329,6 +441,8 @@ class FakeBedrock:
         self._check_role(params["roleArn"])
         if params.get("customModelKmsKeyId"):
             self._check_key(params["customModelKmsKeyId"])
+        if ctype == RFT:
+            self._check_rft_request(params)
         if ctype == "DISTILLATION" and not (params.get("customizationConfig") or {}).get(
             "distillationConfig"
         ):
@@ -341,7 +455,12 @@ class FakeBedrock:
         end = now + behaviour.duration_seconds
         timeline: list[tuple[float, str, str | None]] = [(now, "InProgress", None)]
         missing = self._missing_data(params)
-        if missing:
+        rft: RftRun | None = None
+        if ctype == RFT and not missing:
+            rft = self._reinforcement(params, job_id, now, behaviour)
+        if rft is not None and rft.failure is not None:
+            timeline.append((rft.failed_at, "Failed", rft.failure))
+        elif missing:
             timeline.append(
                 (
                     now + MISSING_DATA_FAIL_SECONDS,
@@ -365,6 +484,8 @@ class FakeBedrock:
             request=params,
             created=now,
             timeline=timeline,
+            rewards=rft.rewards if rft is not None else [],
+            grader_calls=rft.calls if rft is not None else 0,
         )
         self.jobs[job.arn] = job
         for when, _, _ in timeline:
@@ -524,6 +645,25 @@ class FakeBedrock:
                 ["step_number", "epoch_number", "training_loss", "perplexity"], rows
             )
         }
+        if job.rewards:
+            # RFT: the reward statistics the console plots [UG:rft-submit-job] (critic/rewards/*), per
+            # step, beside the loss. That Bedrock writes them to this file under these column names is
+            # UNCONFIRMED: the guide names the metrics, not the output files of an RFT job.
+            count = len(job.rewards)
+            files[f"{folder}training_artifacts/step_wise_training_metrics.csv"] = _csv(
+                ["step_number", "epoch_number", "training_loss", *RFT_REWARD_COLUMNS],
+                [
+                    [
+                        step,
+                        epoch,
+                        f"{_curve(behaviour.training_loss, i, count, seed=f'{job.job_id}/t{i}'):.6f}",
+                        f"{mean:.6f}",
+                        f"{low:.6f}",
+                        f"{high:.6f}",
+                    ]
+                    for i, (step, epoch, mean, low, high) in enumerate(job.rewards)
+                ],
+            )
         if self._validators(job):
             validation_rows = []
             for epoch in range(1, epochs + 1):
@@ -539,6 +679,97 @@ class FakeBedrock:
             s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"), ContentType="text/csv")
             job.metrics_written.append(f"s3://{bucket}/{key}")
 
+    # -- reinforcement fine-tuning --------------------------------------------------------------
+
+    def _check_rft_request(self, params: Mapping[str, Any]) -> None:
+        """rftConfig with a Lambda grader [BC]; and, in this simulation, no string hyperParameters
+        next to it (what Bedrock does with them is UNCONFIRMED: the pipeline never sends them)."""
+        rft = (params.get("customizationConfig") or {}).get("rftConfig") or {}
+        arn = ((rft.get("graderConfig") or {}).get("lambdaGrader") or {}).get("lambdaArn")
+        if not arn:
+            raise ServiceError(
+                "ValidationException",
+                "REINFORCEMENT_FINE_TUNING needs "
+                "customizationConfig.rftConfig.graderConfig.lambdaGrader.lambdaArn",
+            )
+        if params.get("hyperParameters"):
+            raise ServiceError(
+                "ValidationException",
+                "REINFORCEMENT_FINE_TUNING takes its hyperparameters in rftConfig.hyperParameters "
+                "(simulated: the top-level string map is refused)",
+            )
+
+    def _reinforcement(
+        self, params: Mapping[str, Any], job_id: str, now: float, behaviour: JobBehaviour
+    ) -> RftRun:
+        """Play the job's training loop: per step, a batch of training prompts, several sampled answers
+        each, scored by the run's grader Lambda (invoked for real, through the simulated Lambda
+        service), whose mean reward is the step's reward. A grader that fails (a function error, an
+        Invoke error, an answer out of contract) fails the job at that step (how Bedrock treats a
+        failing grader is UNCONFIRMED: it may retry; failing is the conservative reading)."""
+        rft = params["customizationConfig"]["rftConfig"]
+        arn = rft["graderConfig"]["lambdaGrader"]["lambdaArn"]
+        hyper = rft.get("hyperParameters") or {}
+        records = self._training_records(params["trainingDataConfig"]["s3Uri"])
+        run = RftRun()
+        if not records:
+            run.failure, run.failed_at = (
+                "The training data holds no usable prompt",
+                now + MISSING_DATA_FAIL_SECONDS,
+            )
+            return run
+        epochs = int(hyper.get("epochCount") or 1)
+        batch = int(hyper.get("batchSize") or 16)
+        answers = int(hyper.get("trainingSamplePerPrompt") or 4)
+        total = max(1, math.ceil(len(records) * epochs / batch))
+        steps = min(total, max(2, behaviour.steps))
+        step_seconds = behaviour.duration_seconds / steps
+        first, final = behaviour.reward
+        for step in range(steps):
+            right_share = first + (final - first) * (step / (steps - 1) if steps > 1 else 1.0)
+            samples = []
+            for slot in range(batch):
+                _, record = records[(step * batch + slot) % len(records)]
+                for k in range(answers):
+                    seed = int(hashlib.sha256(f"{job_id}/{step}/{slot}/{k}".encode()).hexdigest()[:8], 16)
+                    right = seed / 0xFFFFFFFF < right_share
+                    answer = graders.answer_like_reference(record) if right else _WRONG_RFT_ANSWER
+                    samples.append(graders.sample_for(record, f"{job_id}-{step}-{slot}-{k}", answer))
+            run.calls += 1
+            scores, problem = self._grade(arn, samples)
+            if problem is not None:
+                run.failure = f"The grader Lambda {arn} failed at training step {step}: {problem}"
+                run.failed_at = now + (step + 1) * step_seconds
+                return run
+            epoch = min(epochs, step * epochs // steps + 1)
+            run.rewards.append((step, epoch, sum(scores) / len(scores), min(scores), max(scores)))
+        return run
+
+    def _training_records(self, uri: str) -> list[tuple[int, Mapping[str, Any]]]:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        body = self._client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        return list(graders.read_records(body.splitlines(), 20_000))
+
+    def _grade(self, arn: str, samples: list[dict[str, Any]]) -> tuple[list[float], str | None]:
+        """The grader's scores, or why the grader failed."""
+        try:
+            response = self._client("lambda").invoke(
+                FunctionName=arn,
+                InvocationType="RequestResponse",
+                Payload=json.dumps(samples).encode("utf-8"),
+            )
+            output = graders.decode_lambda_response(response)
+        except graders.GraderInvocationError as error:
+            return [], str(error)
+        except Exception as error:  # the Invoke call itself failed (throttled, service error, no function)
+            code = getattr(error, "response", {}).get("Error", {}).get("Code", type(error).__name__)
+            return [], f"Lambda Invoke failed: {code}: {error}"
+        dry = [graders.DrySample(0, "sampled", sample) for sample in samples]
+        report = graders.check_grader_output("grader", dry, output)
+        if report.problems:
+            return [], "its answer breaks the grader contract: " + "; ".join(report.problems[:3])
+        return [float(item["aggregate_reward_score"]) for item in output], None
+
     # -- custom models ---------------------------------------------------------------------------
 
     def _custom_model(self, identifier: str) -> CustomModel:
@@ -546,6 +777,43 @@ class FakeBedrock:
             if identifier in (model.arn, model.name):
                 return model
         raise ServiceError("ResourceNotFoundException", f"custom model {identifier} not found")
+
+    def _bedrock_get_foundation_model(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A foundation model as the catalog knows it, in this region; the scenario sets its lifecycle.
+
+        Customization ids (``:128k``) and teachers are foundation models too. Past its end of life a
+        model is not returned (ResourceNotFoundException), like a real one.
+        """
+        identifier = str(params["modelIdentifier"]).rsplit("foundation-model/", 1)[-1]
+        models = {m.model_id: m for m in all_models()}
+        model = models.get(identifier)
+        teacher = TEACHERS.get(identifier)
+        regions = model.regions if model is not None else teacher.regions if teacher is not None else ()
+        lifecycle = self.behaviour.models.live_lifecycle if model is not None else "ACTIVE"
+        if self.region not in regions or lifecycle == "GONE":
+            raise ServiceError("ResourceNotFoundException", f"The model {identifier} is not found.")
+        customizations = [t for t in (model.customization_types if model else ()) if t in _REPORTED_TYPES]
+        on_demand = (
+            not model.invoked_through_profile
+            if model is not None
+            else teacher is not None and teacher.on_demand
+        )
+        details: dict[str, Any] = {
+            "modelArn": self.foundation_model_arn(identifier),
+            "modelId": identifier,
+            "modelName": model.name
+            if model is not None
+            else teacher.name
+            if teacher is not None
+            else identifier,
+            "providerName": (model.provider if model is not None else identifier.split(".")[0].title()),
+            "inputModalities": ["TEXT"],
+            "outputModalities": ["TEXT"],
+            "customizationsSupported": customizations,
+            "inferenceTypesSupported": ["PROVISIONED", *(["ON_DEMAND"] if on_demand else [])],
+            "modelLifecycle": {"status": "LEGACY" if lifecycle == "LEGACY" else "ACTIVE"},
+        }
+        return {"modelDetails": details}
 
     def _bedrock_get_custom_model(self, params: dict[str, Any]) -> dict[str, Any]:
         for job in self.jobs.values():
@@ -695,23 +963,131 @@ class FakeBedrock:
         pt.deleted = now
         return {}
 
+    # -- custom model deployments (on-demand serving) --------------------------------------------
+
+    def _bedrock_create_custom_model_deployment(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = params["modelDeploymentName"]
+        token = params.get("clientRequestToken") or self._id("token", name, str(self.clock.elapsed()))
+        _check(_MODEL_NAME.match(name) and len(name) <= 63, "modelDeploymentName", name)
+        _check(_TOKEN.match(token), "clientRequestToken", token)
+        description = params.get("description")
+        _check(description is None or 1 <= len(description) <= 2048, "description", description)
+        for deployment in self.deployments.values():
+            if deployment.token == token:
+                if deployment.request != params:
+                    raise ServiceError(
+                        "ConflictException",
+                        f"clientRequestToken {token} was already used for {deployment.name} with "
+                        "different parameters",
+                    )
+                deployment.create_requests += 1
+                return {"customModelDeploymentArn": deployment.arn}
+            if deployment.name == name and deployment.deleted is None:
+                # UNCONFIRMED: the operation models no ConflictException; the real service may answer
+                # a duplicate name with a ValidationException instead.
+                raise ServiceError(
+                    "ConflictException", f"a custom model deployment named {name} already exists"
+                )
+        model_arn = params["modelArn"]
+        found = _CUSTOM_MODEL_ARN.fullmatch(model_arn)
+        _check(found, "modelArn", model_arn)
+        if found and found["region"] != self.region:
+            raise ServiceError(
+                "ValidationException", f"The model {model_arn} is not in this Region ({self.region})"
+            )
+        for job in self.jobs.values():
+            self._advance(job)
+        model = self._custom_model(model_arn)  # ResourceNotFoundException: not a model of this account
+        base = self._base_model(model.arn)
+        if not base.deploys_on_demand(self.region):
+            # The wording is UNCONFIRMED; the rule is [UG:deploy-custom-model-on-demand].
+            raise ServiceError(
+                "ValidationException",
+                f"On-demand deployment isn't supported for custom models of {base.model_id} in "
+                f"{self.region}. Purchase Provisioned Throughput to use this model.",
+            )
+        now = self.clock.elapsed()
+        behaviour = self.behaviour.deployment
+        if behaviour.outcome not in ("Active", "Failed", "Creating"):
+            raise ValueError(f"deployment outcome {behaviour.outcome!r} is not Active, Failed or Creating")
+        deployment = Deployment(
+            arn=self._arn("custom-model-deployment", self._id("deployment", token)),
+            name=name,
+            token=token,
+            request=params,
+            model_arn=model.arn,
+            created=now,
+            ready_at=None if behaviour.outcome == "Creating" else now + behaviour.creating_seconds,
+            outcome=behaviour.outcome,
+        )
+        self.deployments[deployment.arn] = deployment
+        if deployment.ready_at is not None:
+            self.clock.schedule(deployment.ready_at)
+        return {"customModelDeploymentArn": deployment.arn}
+
+    def _deployment(self, identifier: str) -> Deployment:
+        for deployment in self.deployments.values():
+            if deployment.deleted is None and identifier in (deployment.arn, deployment.name):
+                return deployment
+        raise ServiceError("ResourceNotFoundException", f"custom model deployment {identifier} not found")
+
+    def _describe_deployment(self, deployment: Deployment, *, summary: bool = False) -> dict[str, Any]:
+        status = deployment.status(self.clock.elapsed())
+        changed = deployment.created if status == "Creating" else (deployment.ready_at or deployment.created)
+        out: dict[str, Any] = {
+            "customModelDeploymentArn": deployment.arn,
+            "customModelDeploymentName" if summary else "modelDeploymentName": deployment.name,
+            "modelArn": deployment.model_arn,
+            "createdAt": self.clock.at(deployment.created),
+            "status": status,
+            "lastUpdatedAt": self.clock.at(changed),
+        }
+        if deployment.request.get("description") and not summary:
+            out["description"] = deployment.request["description"]
+        if status == "Failed":
+            out["failureMessage"] = self.behaviour.deployment.failure_message
+        return out
+
+    def _bedrock_get_custom_model_deployment(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._describe_deployment(self._deployment(params["customModelDeploymentIdentifier"]))
+
+    def _bedrock_list_custom_model_deployments(self, params: dict[str, Any]) -> dict[str, Any]:
+        items = []
+        for deployment in sorted(self.deployments.values(), key=lambda d: d.created):
+            if deployment.deleted is not None:
+                continue
+            described = self._describe_deployment(deployment, summary=True)
+            if params.get("statusEquals") not in (None, described["status"]):
+                continue
+            if params.get("nameContains") and params["nameContains"] not in deployment.name:
+                continue
+            if params.get("modelArnEquals") not in (None, deployment.model_arn):
+                continue
+            if params.get("createdAfter") and not described["createdAt"] > params["createdAfter"]:
+                continue
+            if params.get("createdBefore") and not described["createdAt"] < params["createdBefore"]:
+                continue
+            items.append(described)
+        if params.get("sortOrder") == "Descending":
+            items.reverse()
+        return _page(items, params, "modelDeploymentSummaries")
+
+    def _bedrock_delete_custom_model_deployment(self, params: dict[str, Any]) -> dict[str, Any]:
+        deployment = self._deployment(params["customModelDeploymentIdentifier"])
+        deployment.deleted = self.clock.elapsed()
+        return {}
+
     # -- runtime ---------------------------------------------------------------------------------
 
     def _bedrock_runtime_converse(self, params: dict[str, Any]) -> dict[str, Any]:
         model_id = params["modelId"]
         models = self.behaviour.models
-        if ":provisioned-model/" in model_id:
-            pt = self._throughput(model_id)
-            status = pt.status(self.clock.elapsed())
-            if status == "Creating":
-                raise ServiceError("ModelNotReadyException", f"{pt.name} is not ready yet (Creating)")
-            if status != "InService":
-                raise ServiceError("ValidationException", f"{pt.name} is {status}; it cannot serve requests")
+        if ":provisioned-model/" in model_id or ":custom-model-deployment/" in model_id:
+            self._serving(model_id)
             quality, latency = models.custom_quality, models.custom_latency_ms
-        elif model_id in _on_demand_ids():
-            quality, latency = models.base_quality, models.base_latency_ms
         else:
-            raise ServiceError("ValidationException", f"The provided model identifier is invalid: {model_id}")
+            self._check_base_reachable(model_id)
+            quality, latency = models.base_quality, models.base_latency_ms
         prompt = _last_user_text(params.get("messages") or [])
         reference = self._references.get(" ".join(scoring.tokens(prompt)))
         answer = _degrade(reference, quality) if reference is not None else _UNKNOWN_ANSWER
@@ -736,6 +1112,61 @@ class FakeBedrock:
             },
             "metrics": {"latencyMs": latency_ms},
         }
+
+    def _serving(self, model_id: str) -> CustomModel:
+        """The custom model a Provisioned Throughput or deployment ARN serves, if it can serve now."""
+        now = self.clock.elapsed()
+        if ":provisioned-model/" in model_id:
+            pt = self._throughput(model_id)
+            status = pt.status(now)
+            if status == "Creating":
+                raise ServiceError("ModelNotReadyException", f"{pt.name} is not ready yet (Creating)")
+            if status != "InService":
+                raise ServiceError("ValidationException", f"{pt.name} is {status}; it cannot serve requests")
+            return self.custom_models[pt.model_arn]
+        deployment = self._deployment(model_id)
+        status = deployment.status(now)
+        if status == "Creating":
+            # UNCONFIRMED which error a deployment that is still Creating answers: ModelNotReadyException
+            # is the runtime's "not ready to serve inference requests" (HTTP 429; boto3 retries it,
+            # so a caller sees it only after its retries), ValidationException the other candidate.
+            raise ServiceError(
+                "ModelNotReadyException", f"{deployment.name} is not ready yet (Creating); retry when Active"
+            )
+        if status != "Active":
+            raise ServiceError(
+                "ValidationException", f"{deployment.name} is {status}; it cannot serve requests"
+            )
+        return self.custom_models[deployment.model_arn]
+
+    def _check_base_reachable(self, model_id: str) -> None:
+        """Refuse a base-model call the way Bedrock would; return when the base model answers it."""
+        invoke_id, via_profile = self._base_invocation(model_id)
+        if invoke_id is None:
+            raise ServiceError("ValidationException", "The provided model identifier is invalid.")
+        if not via_profile and _needs_profile(invoke_id):
+            raise ServiceError("ValidationException", _base_error_message("ValidationException", invoke_id))
+        code = self.behaviour.models.base_error
+        # The on-demand-throughput refusal (a ValidationException) is what a profile gets around.
+        if code is not None and not (via_profile and code == "ValidationException"):
+            raise ServiceError(code, _base_error_message(code, invoke_id))
+
+    def _base_invocation(self, model_id: str) -> tuple[str | None, bool]:
+        """(the base model's on-demand id or None when there is none, whether through a profile)."""
+        body, via_profile = model_id, False
+        arn = _BASE_ARN.fullmatch(model_id)
+        if arn:
+            if arn["region"] != self.region or (arn["kind"] == "inference-profile") != bool(arn["account"]):
+                return None, False
+            body = arn["id"]
+        geography, dot, rest = body.partition(".")
+        if dot and geography in _PROFILE_GEOGRAPHIES and (not arn or arn["kind"] == "inference-profile"):
+            if not self.region.startswith(_PROFILE_GEOGRAPHIES[geography]):
+                return None, True
+            body, via_profile = rest, True
+        elif arn and arn["kind"] == "inference-profile":
+            return None, True
+        return (body if body in _on_demand_ids() else None), via_profile
 
     # -- checks ----------------------------------------------------------------------------------
 
@@ -769,7 +1200,25 @@ class FakeBedrock:
     # -- ledger ----------------------------------------------------------------------------------
 
     def ledger(self) -> dict[str, Any]:
-        """Everything bought, created, stopped or deleted: what the money invariants are checked on."""
+        """Everything bought, created, stopped or deleted: what the money invariants are checked on.
+
+        Times are simulated seconds since the start. Keys:
+
+        - ``jobs``: one per customization job (``name, arn, clientRequestToken, customizationType,
+          createdAt, createRequests, stopRequests, status, failureMessage, outputModelArn,
+          metricsFiles``).
+        - ``throughputs``: one per purchase (``name, arn, clientRequestToken, modelArn, modelUnits,
+          commitment, createdAt, createRequests, status`` ("Deleted" once deleted), ``deletedAt,
+          deleteRefusals, alive``).
+        - ``deployments``: one per custom model deployment (``name, arn, clientRequestToken,
+          modelArn, createdAt, createRequests, readyAt`` (when it leaves Creating, Active or Failed;
+          None: never), ``status`` (Creating | Active | Failed, "Deleted" once deleted),
+          ``deletedAt, alive``).
+        - ``invocations``: every Converse call in order (``at, modelId, target`` (``throughput``,
+          ``deployment`` or ``base``), ``customModelArn`` (what the throughput or deployment
+          serves; None for the base or an unknown ARN), ``outcome`` ("ok", an error code, or
+          "fault:<code>" / "fault-after:<code>")).
+        """
         with self._lock:
             now = self.clock.elapsed()
             jobs = []
@@ -808,7 +1257,47 @@ class FakeBedrock:
                 }
                 for pt in self.throughputs.values()
             ]
-            return {"jobs": jobs, "throughputs": throughputs}
+            deployments = [
+                {
+                    "name": deployment.name,
+                    "arn": deployment.arn,
+                    "clientRequestToken": deployment.token,
+                    "modelArn": deployment.model_arn,
+                    "createdAt": deployment.created,
+                    "createRequests": deployment.create_requests,
+                    "readyAt": deployment.ready_at,
+                    "status": "Deleted" if deployment.deleted is not None else deployment.status(now),
+                    "deletedAt": deployment.deleted,
+                    "alive": deployment.deleted is None,
+                }
+                for deployment in self.deployments.values()
+            ]
+            invocations = []
+            for call in self.calls:
+                if call.operation != "Converse":
+                    continue
+                served: Throughput | Deployment | None = None
+                if ":provisioned-model/" in call.subject:
+                    target, served = "throughput", self.throughputs.get(call.subject)
+                elif ":custom-model-deployment/" in call.subject:
+                    target, served = "deployment", self.deployments.get(call.subject)
+                else:
+                    target = "base"
+                invocations.append(
+                    {
+                        "at": call.elapsed,
+                        "modelId": call.subject,
+                        "target": target,
+                        "customModelArn": served.model_arn if served is not None else None,
+                        "outcome": call.outcome,
+                    }
+                )
+            return {
+                "jobs": jobs,
+                "throughputs": throughputs,
+                "deployments": deployments,
+                "invocations": invocations,
+            }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -833,6 +1322,8 @@ def _subject(params: Mapping[str, Any]) -> str:
         "jobIdentifier",
         "provisionedModelName",
         "provisionedModelId",
+        "modelDeploymentName",
+        "customModelDeploymentIdentifier",
         "modelId",
         "modelIdentifier",
     ):
@@ -882,6 +1373,24 @@ def _validation_folder(base_model: str) -> str:
 
 def _on_demand_ids() -> frozenset[str]:
     return frozenset(base_model_invoke_id(model) for model in all_models())
+
+
+def _needs_profile(invoke_id: str) -> bool:
+    """Whether Converse serves this base on demand only through a cross-Region inference profile."""
+    return any(
+        model.invoked_through_profile for model in all_models() if base_model_invoke_id(model) == invoke_id
+    )
+
+
+def _base_error_message(code: str, model_id: str) -> str:
+    default = f"The model {model_id} cannot be invoked ({code}, simulated)"
+    return _BASE_ERROR_MESSAGES.get(code, default).format(model=model_id)
+
+
+@functools.cache
+def converse_error_codes() -> frozenset[str]:
+    """The error codes Converse models (what ``models.baseError`` may be)."""
+    return frozenset(shape.name for shape in RestJsonCodec(RUNTIME).operation("Converse").error_shapes)
 
 
 def _last_user_text(messages: list[Any]) -> str:

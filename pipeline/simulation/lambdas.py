@@ -122,7 +122,9 @@ class InProcessLambdas:
         self.region = region
         self.invocations: list[Invocation] = []
         self._by_arn: dict[str, FunctionSpec] = {}
-        self._lock = threading.Lock()
+        # Re-entrant: a handler may invoke another function (the preflight's dry call of the grader)
+        # in the same thread.
+        self._lock = threading.RLock()
 
     def register(self, spec: FunctionSpec, arn: str) -> None:
         spec.load()  # fail at setup, not in the middle of a run, if the handler cannot be imported
@@ -149,7 +151,8 @@ class InProcessLambdas:
             spec = registry._by_arn.get(function.function_arn)
             if spec is None:
                 return original(backend, function_name, qualifier, body, headers, response_headers)
-            payload, errored = registry._invoke(spec, function.function_arn, body)
+            invoked = _invoked_arn(function.function_arn, function_name, qualifier)
+            payload, errored = registry._invoke(spec, invoked, body)
             if errored:
                 response_headers["x-amz-function-error"] = "Unhandled"
             response_headers["Content-Length"] = str(len(payload))
@@ -205,6 +208,19 @@ class InProcessLambdas:
             return json.dumps(invocation.error).encode("utf-8"), True
         invocation.result = result
         return payload.encode("utf-8"), False
+
+
+def _invoked_arn(function_arn: str, requested: str, qualifier: str | None) -> str:
+    """The ARN the caller invoked, as the context's ``invoked_function_arn`` reports it: the function
+    ARN, or with the version or alias it was invoked through (``...:function:grader:exact-match``)."""
+    if requested.startswith("arn:"):
+        invoked = requested
+    else:
+        _, _, in_name = requested.partition(":")
+        invoked = f"{function_arn}:{in_name}" if in_name else function_arn
+    if qualifier and invoked.count(":") == function_arn.count(":"):
+        invoked = f"{invoked}:{qualifier}"
+    return invoked
 
 
 @contextlib.contextmanager

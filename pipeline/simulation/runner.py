@@ -14,21 +14,23 @@ One simulation, step by step:
    the project's handlers running in-process (:mod:`pipeline.simulation.lambdas`), Bedrock served by
    :mod:`pipeline.simulation.fake_bedrock` and every wait compressed on a simulated clock
    (:mod:`pipeline.simulation.interpreter`).
-5. Play the human: when the approval handler has stored its request at
-   ``runs/<runId>/approval-request.json``, wait the scenario's simulated think time, then answer
-   the task token with SendTaskSuccess ``{"approved", "approver", "reason"}``, or never answer
-   (the clock then runs to the task's timeout). With ``duplicateStart``, start the same run again
+5. Play the people and services around it (:mod:`pipeline.simulation.actors`): the approver
+   answers each request through the approval-answer function as a verified caller, after the
+   scenario's simulated think time (or never, so the task times out); an operator may stop the
+   execution from outside at a chosen Bedrock call; EventBridge's execution-status event goes to
+   the function the template's rule targets. With ``duplicateStart``, start the same run again
    while it runs (same execution) and after it ended (ExecutionAlreadyExists).
 6. Collect the execution history, the notifications (moto's SNS backend), the run's S3 objects
    (downloaded next to the HTML report rendered from them), the simulated Bedrock's calls and
-   ledger, and check the money invariants.
+   ledger (:mod:`pipeline.simulation.result`), and check the money invariants
+   (:mod:`pipeline.simulation.invariants`); :mod:`pipeline.simulation.text` prints the summary.
 
 The state transition count is what a Standard workflow is billed for: one per state entered,
 plus one per retry attempt. Training is a native ``.sync`` wait, so it costs none however long
 the job runs.
 
 The printed summary ends with the execution's final status alone on the last line
-(SUCCEEDED or FAILED).
+(SUCCEEDED, FAILED or ABORTED).
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 from unittest import mock
@@ -60,20 +61,33 @@ from lambdas.common import runtime
 from pipeline import evaluation, naming, plan
 from pipeline.runspec import RunSpec, load_run_spec_data, spec_hash
 from pipeline.simulation import DEFAULT_OUT, DEFAULT_TEMPLATE
-from pipeline.simulation.clock import SimClock, format_duration, format_elapsed
+from pipeline.simulation.actors import (
+    ACCOUNT,
+    ApprovalDriver,
+    Operator,
+    deliver_status_event,
+    execution_history,
+)
+from pipeline.simulation.clock import SimClock, format_elapsed
 from pipeline.simulation.fake_bedrock import FakeBedrock
 from pipeline.simulation.faults import Fault, FaultInjector
 from pipeline.simulation.interpreter import handler_sleep_patches, interpreter_patches
+from pipeline.simulation.invariants import FAILURE_PATH_START, money_checks
 from pipeline.simulation.lambdas import InProcessLambdas
+from pipeline.simulation.result import (
+    Check,
+    Notification,
+    SimulationError,
+    SimulationResult,
+    Visit,
+)
 from pipeline.simulation.scenarios import Scenario
 from pipeline.simulation.template import Provisioned, Resolver, Template, provision
+from pipeline.simulation.text import key_outputs, render_text
 from pipeline.simulation.wire import Request, error_status
 
-ACCOUNT: Final = "123456789012"
 REAL_TIME_LIMIT_SECONDS: Final = 300.0
 _POLL_REAL_SECONDS: Final = 0.01
-# "Never answers": the clock runs until the pending timeout fires (it stops there).
-_FOREVER_SECONDS: Final = 10 * 365 * 86400
 _TEACH_MAX_LINES: Final = 5000
 _CLIENTS: Final = ("s3", "sns", "kms", "iam", "lambda", "stepfunctions")
 # Environment that could send a request past moto to a real endpoint or account.
@@ -92,195 +106,21 @@ _UNSAFE_ENV: Final = (
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "AWS_ROLE_ARN",
 )
-FAILURE_PATH_START: Final = "Release what this run bought"
-BUY_PREFIX: Final = "Buy provisioned throughput"
-_KEY_FIELDS: Final = (
-    "valid",
-    "errorCount",
-    "Status",
-    "JobArn",
-    "passed",
-    "trainingLoss",
-    "validationLoss",
-    "approved",
-    "approver",
-    "ProvisionedModelArn",
-    "attempt",
-    "waitSeconds",
-    "Error",
-    "deleted",
-    "kept",
-    "jobStopped",
-    "recordUri",
-    "requestUri",
-    "summary",
-    "Cause",
-)
 
 
-class SimulationError(RuntimeError):
-    """The simulation itself could not run (missing template, a hang, an unsupported dataset)."""
-
-
-# --------------------------------------------------------------------------------------------------
-# Results
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Visit:
-    """One state entered, from the execution history."""
-
-    name: str
-    kind: str
-    entered: float
-    exited: float | None = None
-    output: Any = None
-    attempts: int = 0
-    errors: list[str] = field(default_factory=list)
-    causes: list[str] = field(default_factory=list)
-    next: str | None = None
-
-    @property
-    def retries(self) -> int:
-        return max(0, self.attempts - 1)
-
-    @property
-    def duration(self) -> float:
-        return (self.exited if self.exited is not None else self.entered) - self.entered
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
-
-
-@dataclass
-class Notification:
-    subject: str | None
-    message: str
-
-
-@dataclass
-class SimulationResult:
-    scenario: Scenario
-    spec_path: str
-    template_path: str
-    run_id: str
-    execution_arn: str
-    status: str
-    error: str | None
-    cause: str | None
-    output: Any
-    visits: list[Visit]
-    notifications: list[Notification]
-    ledger: dict[str, Any]
-    bedrock_calls: list[dict[str, Any]]
-    lambda_invocations: list[dict[str, Any]]
-    faults_injected: dict[str, int]
-    approval: dict[str, Any]
-    duplicate_starts: list[str]
-    artifacts: dict[str, str]
-    report: dict[str, str]
-    notes: list[str]
-    simulated_seconds: float
-    real_seconds: float
-    plan: dict[str, Any] | None
-    definition: dict[str, Any] = field(default_factory=dict)
-    checks: list[Check] = field(default_factory=list)
-
-    @property
-    def path(self) -> list[str]:
-        return [visit.name for visit in self.visits]
-
-    @property
-    def retries(self) -> int:
-        return sum(visit.retries for visit in self.visits)
-
-    @property
-    def transitions(self) -> int:
-        """Billed state transitions: every state entered plus every retry attempt."""
-        return len(self.visits) + self.retries
-
-    def expectation_problems(self, *, outcome_only: bool = False) -> list[str]:
-        """Where the run differs from the scenario's ``expect`` (empty when it matches)."""
-        expect = self.scenario.expect
-        problems = []
-        if self.status != expect.get("status"):
-            problems.append(f"status {self.status}, expected {expect.get('status')}")
-        if "error" in expect and self.error != expect["error"]:
-            problems.append(f"error {self.error!r}, expected {expect['error']!r}")
-        if outcome_only:
-            return problems
-        for text in expect.get("causeContains", []):
-            if text not in (self.cause or ""):
-                problems.append(f"cause does not contain {text!r}: {self.cause!r}")
-        if "transitions" in expect and self.transitions != expect["transitions"]:
-            problems.append(f"{self.transitions} state transitions, expected {expect['transitions']}")
-        if "path" in expect and self.path != list(expect["path"]):
-            problems.append(f"path {self.path}, expected {list(expect['path'])}")
-        subjects = [n.subject or "" for n in self.notifications]
-        wanted = list(expect.get("notifications", []))
-        if "notifications" in expect and (
-            len(subjects) != len(wanted) or any(w not in s for w, s in zip(wanted, subjects, strict=False))
-        ):
-            problems.append(f"notification subjects {subjects}, expected ones containing {wanted}")
-        jobs, throughputs = self.ledger["jobs"], self.ledger["throughputs"]
-        for key, actual in (
-            ("jobs", len(jobs)),
-            ("purchases", len(throughputs)),
-            ("aliveAtEnd", sum(1 for t in throughputs if t["alive"])),
-        ):
-            if key in expect and actual != expect[key]:
-                problems.append(f"{key} {actual}, expected {expect[key]}")
-        if "jobStatus" in expect and [j["status"] for j in jobs] != [expect["jobStatus"]]:
-            problems.append(f"job status {[j['status'] for j in jobs]}, expected [{expect['jobStatus']!r}]")
-        if "approval" in expect and self.approval.get("outcome") != expect["approval"]:
-            problems.append(f"approval {self.approval.get('outcome')!r}, expected {expect['approval']!r}")
-        return problems
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario.name,
-            "runId": self.run_id,
-            "executionArn": self.execution_arn,
-            "status": self.status,
-            "error": self.error,
-            "cause": self.cause,
-            "path": self.path,
-            "transitions": self.transitions,
-            "stateEntries": len(self.visits),
-            "retries": self.retries,
-            "simulatedSeconds": round(self.simulated_seconds, 3),
-            "realSeconds": round(self.real_seconds, 3),
-            "timeline": [
-                {
-                    "state": v.name,
-                    "type": v.kind,
-                    "enteredAt": round(v.entered, 3),
-                    "durationSeconds": round(v.duration, 3),
-                    "attempts": v.attempts,
-                    "errors": v.errors,
-                    "causes": v.causes,
-                    "next": v.next,
-                }
-                for v in self.visits
-            ],
-            "notifications": [{"subject": n.subject, "message": n.message} for n in self.notifications],
-            "ledger": self.ledger,
-            "bedrockCalls": self.bedrock_calls,
-            "lambdaInvocations": self.lambda_invocations,
-            "faultsInjected": self.faults_injected,
-            "approval": self.approval,
-            "duplicateStarts": self.duplicate_starts,
-            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
-            "artifacts": self.artifacts,
-            "report": self.report,
-            "notes": self.notes,
-        }
-
+__all__ = [
+    "FAILURE_PATH_START",
+    "Check",
+    "Notification",
+    "SimulationError",
+    "SimulationResult",
+    "Visit",
+    "aws_routes",
+    "key_outputs",
+    "money_checks",
+    "render_text",
+    "simulate",
+]
 
 # --------------------------------------------------------------------------------------------------
 # Running
@@ -328,7 +168,8 @@ def simulate(
         functions = InProcessLambdas(clock, faults, region)
         stack.enter_context(interpreter_patches(clock))
         stack.enter_context(functions.patched())
-        stack.enter_context(aws_routes(fake, faults))
+        operator = Operator(scenario)
+        stack.enter_context(aws_routes(fake, faults, operator))
         interpreter_log = stack.enter_context(_captured_logger("moto"))
         resolver = Resolver(region=region, account=ACCOUNT, stack_name=template.stack_name)
         provisioned = provision(template, resolver, clients)
@@ -343,20 +184,26 @@ def simulate(
         execution_arn = sfn.start_execution(
             stateMachineArn=provisioned.state_machine_arn, name=run_id, input=execution_input
         )["executionArn"]
+        operator.stop = lambda: sfn.stop_execution(
+            executionArn=execution_arn, error="Operator.Stopped", cause="stopped from the console (simulated)"
+        )
         duplicates: list[str] = []
         if scenario.duplicate_start:
             duplicates.append(
                 _start_again(sfn, provisioned, run_id, execution_input, execution_arn, "while it runs")
             )
-        driver = _ApprovalDriver(scenario, clock, clients["s3"], sfn, provisioned.bucket, run_id)
+        driver = ApprovalDriver(
+            scenario, clock, clients["s3"], sfn, provisioned.bucket, run_id, clients["lambda"], provisioned
+        )
         notes: list[str] = []
         description = _wait_for_end(sfn, execution_arn, driver, real_time_limit, notes)
         driver.finish()
+        ended = deliver_status_event(template, provisioned, clients["lambda"], description, run_id, notes)
         if scenario.duplicate_start:
             duplicates.append(
                 _start_again(sfn, provisioned, run_id, execution_input, execution_arn, "after it ended")
             )
-        history = _history(sfn, execution_arn)
+        history = execution_history(sfn, execution_arn)
         visits = _visits(history, provisioned.definition)
         notifications = _notifications(region, provisioned.topic_arn)
         artifacts = _download(clients["s3"], provisioned.bucket, run_id, out)
@@ -395,6 +242,7 @@ def simulate(
             faults_injected=dict(faults.injected),
             approval=driver.record,
             duplicate_starts=duplicates,
+            ended=ended,
             artifacts=artifacts,
             report={},
             notes=notes,
@@ -439,16 +287,19 @@ def _isolated_environment(region: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def aws_routes(fake: FakeBedrock, faults: FaultInjector) -> Iterator[None]:
+def aws_routes(fake: FakeBedrock, faults: FaultInjector, operator: Operator | None = None) -> Iterator[None]:
     """Serve Bedrock from the simulation and inject SNS faults; everything else goes to moto."""
     original: Callable[[Any], Any] = botocore_stubber.process_request
 
     def process_request(request: Any) -> Any:
         host = urlsplit(request.url).hostname or ""
         if host.startswith(("bedrock.", "bedrock-runtime.")):
-            return fake.handle(
+            response = fake.handle(
                 Request(request.method, request.url, dict(request.headers.items()), request.body)
             )
+            if operator is not None:
+                operator.after_call(fake)
+            return response
         if host.startswith("sns."):
             body = (
                 request.body.decode("utf-8") if isinstance(request.body, bytes) else str(request.body or "")
@@ -532,106 +383,8 @@ def _start_again(
     return f"started again {when}: {same}"
 
 
-class _ApprovalDriver:
-    """The human who answers the approval request, per the scenario.
-
-    It acts only while a ``.waitForTaskToken`` task is actually waiting (its TaskSubmitted event
-    is the last word on it in the history) and the approval request is in S3, as a person reading
-    the notification would; a decision that arrives after the task ended is refused like in AWS.
-    """
-
-    _DONE_EVENTS: Final = ("TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskAborted")
-
-    def __init__(
-        self, scenario: Scenario, clock: SimClock, s3: Any, sfn: Any, bucket: str, run_id: str
-    ) -> None:
-        self.approval = scenario.approval
-        self.clock = clock
-        self.s3 = s3
-        self.sfn = sfn
-        self.bucket = bucket
-        self.key = f"{plan.RUNS_PREFIX}{run_id}/approval-request.json"
-        self.record: dict[str, Any] = {"outcome": "not-asked"}
-        self.done = False
-
-    def waiting(self, execution_arn: str) -> bool:
-        """Is a task of this execution waiting for its task token right now?"""
-        waiting = False
-        for event in _history(self.sfn, execution_arn):
-            kind = event["type"]
-            if kind == "TaskSubmitted":
-                resource = event.get("taskSubmittedEventDetails", {}).get("resource", "")
-                waiting = str(resource).endswith(".waitForTaskToken")
-            elif kind in self._DONE_EVENTS or kind.endswith("StateExited"):
-                waiting = False
-        return waiting
-
-    def poll(self, execution_arn: str, notes: list[str]) -> None:
-        if self.done or not self.waiting(execution_arn):
-            return
-        self.done = True
-        try:
-            request = json.loads(self.s3.get_object(Bucket=self.bucket, Key=self.key)["Body"].read())
-        except ClientError:
-            self.record = {"outcome": "no-request"}
-            notes.append(f"a task waits for its token but {self.key} does not exist: nobody can answer it")
-            return
-        self.record = {
-            "outcome": "asked",
-            "requestedAt": round(self.clock.elapsed(), 3),
-            "decision": self.approval.decision,
-            "request": f"s3://{self.bucket}/{self.key}",
-        }
-        token = request.get("taskToken")
-        if not token:
-            self.record["outcome"] = "no-token"
-            notes.append(f"the approval request {self.key} holds no taskToken: nobody could answer it")
-            return
-        if self.approval.decision == "none":
-            self._never_answer(notes)
-            return
-        self.clock.sleep(self.approval.after_seconds)
-        output = self.approval.output()
-        if not self.waiting(execution_arn):
-            self.record["outcome"] = "too-late"
-            notes.append(
-                f"the {self.approval.decision} decision came {format_duration(self.approval.after_seconds)} "
-                "after the request, when the task no longer waited"
-            )
-            return
-        try:
-            self.sfn.send_task_success(taskToken=token, output=json.dumps(output))
-        except ClientError as error:
-            self.record["outcome"] = f"answer refused ({runtime.error_code(error)})"
-            notes.append(f"the {self.approval.decision} decision was refused: {runtime.error_code(error)}")
-            return
-        self.record.update(
-            outcome="approved" if output["approved"] else "rejected",
-            answeredAt=round(self.clock.elapsed(), 3),
-            approver=output["approver"],
-        )
-
-    def _never_answer(self, notes: list[str]) -> None:
-        if not self.clock.has_deadline():
-            self.record["outcome"] = "waits-forever"
-            notes.append("the approval task has no timeout: without an answer the run would wait forever")
-            return
-        waited = self.clock.sleep(_FOREVER_SECONDS)
-        self.record.update(outcome="timed-out", waitedSeconds=round(waited, 3))
-
-    def finish(self) -> None:
-        """After the run: a request written by a task that never got to wait for its answer."""
-        if self.record["outcome"] != "not-asked":
-            return
-        try:
-            self.s3.head_object(Bucket=self.bucket, Key=self.key)
-        except ClientError:
-            return
-        self.record = {"outcome": "request-not-awaited", "request": f"s3://{self.bucket}/{self.key}"}
-
-
 def _wait_for_end(
-    sfn: Any, execution_arn: str, driver: _ApprovalDriver, limit: float, notes: list[str]
+    sfn: Any, execution_arn: str, driver: ApprovalDriver, limit: float, notes: list[str]
 ) -> dict[str, Any]:
     deadline = time.monotonic() + limit
     while True:
@@ -651,20 +404,6 @@ def _wait_for_end(
             stopped: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
             return stopped
         time.sleep(_POLL_REAL_SECONDS)
-
-
-def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    token = None
-    while True:
-        kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
-        if token:
-            kwargs["nextToken"] = token
-        page = sfn.get_execution_history(**kwargs)
-        events += page["events"]
-        token = page.get("nextToken")
-        if not token:
-            return events
 
 
 def _visits(history: Sequence[Mapping[str, Any]], definition: Mapping[str, Any]) -> list[Visit]:
@@ -783,253 +522,3 @@ def _render_report(run_dir: Path, report_dir: Path, notes: list[str]) -> dict[st
         return {}
     paths = {k: str(v) for k, v in vars(written).items() if isinstance(v, str | Path)}
     return paths
-
-
-# --------------------------------------------------------------------------------------------------
-# Money invariants
-# --------------------------------------------------------------------------------------------------
-
-
-def money_checks(result: SimulationResult) -> list[Check]:
-    """The invariants that keep a run from spending money it should not (checked on every run)."""
-    jobs = result.ledger["jobs"]
-    throughputs = result.ledger["throughputs"]
-    visited = set(result.path)
-    failure_start = next((v.entered for v in result.visits if v.name == FAILURE_PATH_START), None)
-    checks = [
-        Check(
-            "at most one customization job per run",
-            len(jobs) <= 1,
-            f"{len(jobs)} job(s), {sum(j['createRequests'] for j in jobs)} create request(s)",
-        ),
-        Check(
-            "at most one throughput purchase per run",
-            len(throughputs) <= 1,
-            f"{len(throughputs)} purchase(s), "
-            f"{sum(t['createRequests'] for t in throughputs)} create request(s)",
-        ),
-    ]
-    if result.status != "SUCCEEDED":
-        alive = [t["arn"] for t in throughputs if t["alive"] and t["commitment"] == "none"]
-        checks.append(
-            Check(
-                "no no-commitment throughput left alive after a failure",
-                not alive,
-                f"still billed: {', '.join(alive)}" if alive else "none alive",
-            )
-        )
-    late = [
-        c
-        for c in result.bedrock_calls
-        if failure_start is not None
-        and c["at"] > failure_start
-        and c["call"].split(":", 1)[1].startswith("Create")
-        and c["outcome"] == "ok"
-    ]
-    bought_without_buying = bool(throughputs) and not any(name.startswith(BUY_PREFIX) for name in visited)
-    checks.append(
-        Check(
-            "nothing bought after a failed gate",
-            not late and not bought_without_buying,
-            (
-                f"created after the failure path began: {[c['call'] for c in late]}"
-                if late
-                else "a purchase without a Buy state"
-                if bought_without_buying
-                else "no create call after the failure path began"
-            ),
-        )
-    )
-    approval_required = bool(((result.plan or {}).get("approval") or {}).get("required"))
-    if throughputs and approval_required:
-        checks.append(
-            Check(
-                "a purchase that needs approval was approved",
-                result.approval.get("outcome") == "approved",
-                f"approval outcome: {result.approval.get('outcome')}",
-            )
-        )
-    kept_commitments = [t for t in throughputs if t["commitment"] != "none"]
-    checks.append(
-        Check(
-            "a commitment is never deleted",
-            all(t["alive"] for t in kept_commitments),
-            f"{len(kept_commitments)} commitment(s), all kept"
-            if kept_commitments
-            else "no commitment bought",
-        )
-    )
-    running = [j["name"] for j in jobs if j["status"] == "InProgress"]
-    checks.append(
-        Check(
-            "no training job left running when the run ends",
-            not running,
-            f"still InProgress: {running}" if running else "none running",
-        )
-    )
-    if result.status == "SUCCEEDED":
-        lost = [t["arn"] for t in throughputs if not t["alive"] or t["status"] != "InService"]
-        checks.append(
-            Check(
-                "a successful run keeps the throughput it bought in service",
-                not lost,
-                f"not in service: {lost}" if lost else f"{len(throughputs)} in service",
-            )
-        )
-    return checks
-
-
-# --------------------------------------------------------------------------------------------------
-# Text output
-# --------------------------------------------------------------------------------------------------
-
-
-def _short(value: Any, width: int = 70) -> str:
-    if isinstance(value, bool) or value is None:
-        text = json.dumps(value)
-    elif isinstance(value, float):
-        text = f"{value:.4g}"
-    elif isinstance(value, list | dict):
-        text = json.dumps(value, default=str)
-    elif isinstance(value, str) and value.startswith("arn:") and value.count(":") >= 5:
-        text = value.split(":", 5)[5]  # the resource part: provisioned-model/abc123
-    elif isinstance(value, str) and value.startswith("s3://"):
-        parts = value.split("/")
-        text = f"s3://…/{'/'.join(parts[-2:])}" if len(parts) > 5 else value
-    else:
-        text = str(value)
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _result_at(output: Any, result_path: Any) -> Any:
-    if not isinstance(result_path, str) or not result_path.startswith("$") or not isinstance(output, dict):
-        return None
-    value: Any = output
-    for part in [p for p in result_path[1:].split(".") if p]:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
-
-
-def key_outputs(visit: Visit, definition: Mapping[str, Any]) -> str:
-    """The few output fields worth a glance for one state."""
-    state = definition.get("States", {}).get(visit.name, {})
-    if visit.kind == "Choice":
-        return f"→ {visit.next}" if visit.next else ""
-    if visit.kind in ("Wait", "Succeed"):
-        return ""
-    if visit.kind == "Fail":
-        return ""
-    value = _result_at(visit.output, state.get("ResultPath", "$"))
-    parts: list[str] = []
-    if isinstance(value, dict):
-        for key in _KEY_FIELDS:
-            if key in value and value[key] not in (None, [], {}):
-                parts.append(f"{key}={_short(value[key], 60 if key in ('summary', 'Cause') else 48)}")
-            if len(parts) == 4:
-                break
-    if visit.retries:
-        parts.append(f"retried {visit.retries}x ({', '.join(sorted(set(visit.errors)))})")
-    elif visit.errors:
-        parts.append(f"error {', '.join(visit.errors)}")
-    return " · ".join(parts)
-
-
-def render_text(result: SimulationResult) -> str:
-    """The readable summary the CLI prints; the last line is the final status alone."""
-    definition = result.definition
-    scenario = result.scenario
-    lines = [
-        f"Simulated run {result.run_id} · scenario {scenario.name}",
-        f"  {scenario.description}",
-        f"  run spec  {result.spec_path}",
-        f"  template  {result.template_path}",
-    ]
-    if scenario.faults:
-        lines.append(
-            "  faults    "
-            + "; ".join(
-                f"{r.call} → {r.error} x{r.times} per {r.per}"
-                + (" (after the call acted)" if r.effect == "after" else "")
-                for r in scenario.faults
-            )
-        )
-    lines += ["", "Timeline (simulated time; waits are compressed, nothing sleeps)"]
-    width = max((len(v.name) for v in result.visits), default=10)
-    for visit in result.visits:
-        outputs = key_outputs(visit, definition)
-        lines.append(
-            f"  {format_elapsed(visit.entered):>12}  {visit.name:<{width}}  "
-            f"{format_duration(visit.duration):>7}" + (f"  {outputs}" if outputs else "")
-        )
-    if result.status != "SUCCEEDED":
-        lines += ["", f"Error: {result.error}", f"Cause: {_short(result.cause, 400)}"]
-    lines += ["", f"Notifications ({len(result.notifications)})"]
-    for number, sent in enumerate(result.notifications, start=1):
-        first = sent.message.strip().splitlines()[0] if sent.message.strip() else ""
-        lines.append(f"  {number}. {sent.subject or '(no subject)'}")
-        if first:
-            lines.append(f"     {_short(first, 100)}")
-    lines += ["", "Approval", f"  {_approval_text(result.approval)}"]
-    lines += _ledger_text(result)
-    lines += ["", "Money invariants"]
-    lines += [f"  {'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}" for c in result.checks]
-    lines += ["", "Written"]
-    record = next((p for uri, p in result.artifacts.items() if uri.endswith("/record.json")), None)
-    lines.append(f"  run record  {record or 'none (the record step did not run)'}")
-    for label, path in sorted(result.report.items()):
-        lines.append(f"  report      {path}  ({label})")
-    lines.append(f"  all files   {len(result.artifacts)} object(s) from S3, handler logs and simulation.json")
-    for note in result.notes:
-        lines.append(f"  note: {note}")
-    lines += [
-        "",
-        f"State transitions: {result.transitions} "
-        f"({len(result.visits)} states entered + {result.retries} retries)"
-        f" · simulated {format_duration(result.simulated_seconds)} in {result.real_seconds:.1f} s",
-        result.status,
-    ]
-    return "\n".join(lines)
-
-
-def _approval_text(record: Mapping[str, Any]) -> str:
-    outcome = record.get("outcome")
-    if outcome == "not-asked":
-        return "not asked (the run buys nothing, or its policy needs no approval)"
-    if outcome in ("approved", "rejected"):
-        waited = float(record.get("answeredAt", 0)) - float(record.get("requestedAt", 0))
-        return f"{outcome} by {record.get('approver')} after {format_duration(waited)}"
-    if outcome == "timed-out":
-        return f"no answer: timed out after {format_duration(float(record.get('waitedSeconds', 0)))}"
-    return str(outcome)
-
-
-def _ledger_text(result: SimulationResult) -> list[str]:
-    jobs, throughputs = result.ledger["jobs"], result.ledger["throughputs"]
-    lines = ["", "Simulated Bedrock"]
-    for job in jobs:
-        lines.append(
-            f"  job         {job['name']}: {job['status']}"
-            + (f" ({_short(job['failureMessage'], 80)})" if job.get("failureMessage") else "")
-            + f" · {job['createRequests']} create request(s)"
-        )
-    if not jobs:
-        lines.append("  job         none created")
-    for pt in throughputs:
-        state = "deleted" if not pt["alive"] else f"{pt['status']}, still billed"
-        lines.append(
-            f"  throughput  {pt['name']}: {pt['modelUnits']} MU, "
-            + ("no commitment" if pt["commitment"] == "none" else f"{pt['commitment']} commitment")
-            + f", {state}"
-            f" · {pt['createRequests']} create request(s)"
-        )
-    if not throughputs:
-        lines.append("  throughput  none bought")
-    calls = result.bedrock_calls
-    faulted = sum(1 for c in calls if c["outcome"].startswith("fault"))
-    lines.append(f"  API calls   {len(calls)} ({faulted} answered with an injected fault)")
-    for text in result.duplicate_starts:
-        lines.append(f"  duplicate   {text}")
-    return lines

@@ -15,18 +15,30 @@ code. Keys (camelCase; unknown keys are errors)::
                                                   #   (training | validation | prompts)
       "bedrock": {                                # the simulated Bedrock's behaviour
         "job": {"durationSeconds", "outcome": "Completed|Failed|Stopped", "failureMessage",
-                "trainingLoss": [first, final], "validationLoss": [first, final], "steps"},
+                "trainingLoss": [first, final], "validationLoss": [first, final], "steps",
+                "reward": [first, final]},         # RFT: share of right sampled answers per step
         "throughput": {"creatingSeconds", "outcome": "InService|Failed|Creating",
                        "failureMessage", "deleteWhileCreating"},
+        "deployment": {"creatingSeconds", "outcome": "Active|Failed|Creating", "failureMessage"},
+                                                  # custom model deployments (on-demand serving)
         "models": {"customQuality", "baseQuality", "customLatencyMs", "baseLatencyMs",
-                   "msPerOutputToken"}
+                   "msPerOutputToken", "baseError": "AccessDeniedException" | null,
+                   "liveLifecycle": "ACTIVE" | "LEGACY" | "GONE"}
+                                                  # liveLifecycle: what GetFoundationModel says of the
+                                                  #   base model (GONE: ResourceNotFoundException)
+                                                  # baseError: every Converse call on the base
+                                                  #   model fails with it (a Converse error code)
       },
-      "approval": {"decision": "approve|reject|none", "afterSeconds": 1800,
+      "approval": {"decision": "approve|reject|none|malformed", "afterSeconds": 1800,
                    "approver": "...", "reason": "..."},
                                                   # what the human does when asked ("none": never
                                                   #   answers, so the approval times out)
       "faults": [{"call", "error", "times", "skip", "per", "effect", "message"}],
                                                   # see pipeline.simulation.faults
+      "abort": {"onCall": "bedrock:GetProvisionedModelThroughput", "skip": 0},
+                                                  # someone stops the execution from outside (console,
+                                                  #   API) when that Bedrock call is made (after
+                                                  #   skipping the first ``skip`` of them)
       "duplicateStart": true,                     # start the same run again while it runs and
                                                   #   after it ended
       "expect": {                                 # what the test suite asserts
@@ -35,6 +47,7 @@ code. Keys (camelCase; unknown keys are errors)::
         "path": ["state", ..., {"repeat": ["state", ...], "times": 4}, ...],
         "notifications": ["subject substring", ...],
         "jobs": 1, "jobStatus": "Completed", "purchases": 1, "aliveAtEnd": 1,
+        "deployments": 1, "deploymentsAliveAtEnd": 0,
         "approval": "approved|rejected|timed-out|not-asked"
       }
     }
@@ -52,9 +65,11 @@ from typing import Any, Final
 
 from pipeline.simulation.fake_bedrock import (
     BedrockBehaviour,
+    DeploymentBehaviour,
     JobBehaviour,
     ModelBehaviour,
     ThroughputBehaviour,
+    converse_error_codes,
 )
 from pipeline.simulation.faults import FaultConfigError, FaultRule
 
@@ -70,6 +85,7 @@ _KEYS: Final = (
     "approval",
     "faults",
     "duplicateStart",
+    "abort",
     "expect",
 )
 _JOB_KEYS: Final = {
@@ -79,6 +95,7 @@ _JOB_KEYS: Final = {
     "trainingLoss": "training_loss",
     "validationLoss": "validation_loss",
     "steps": "steps",
+    "reward": "reward",
 }
 _THROUGHPUT_KEYS: Final = {
     "creatingSeconds": "creating_seconds",
@@ -86,15 +103,24 @@ _THROUGHPUT_KEYS: Final = {
     "failureMessage": "failure_message",
     "deleteWhileCreating": "delete_while_creating",
 }
+_DEPLOYMENT_KEYS: Final = {
+    "creatingSeconds": "creating_seconds",
+    "outcome": "outcome",
+    "failureMessage": "failure_message",
+}
+_DEPLOYMENT_OUTCOMES: Final = ("Active", "Failed", "Creating")
 _MODEL_KEYS: Final = {
     "customQuality": "custom_quality",
     "baseQuality": "base_quality",
     "customLatencyMs": "custom_latency_ms",
     "baseLatencyMs": "base_latency_ms",
     "msPerOutputToken": "ms_per_output_token",
+    "baseError": "base_error",
+    "liveLifecycle": "live_lifecycle",
 }
 _APPROVAL_KEYS: Final = ("decision", "afterSeconds", "approver", "reason")
-_DECISIONS: Final = ("approve", "reject", "none")
+# "malformed": someone with the token answers by hand (SendTaskSuccess) without approved/approver/reason.
+_DECISIONS: Final = ("approve", "reject", "none", "malformed")
 _DATASET_ROLES: Final = ("training", "validation", "prompts")
 _EXPECT_KEYS: Final = (
     "status",
@@ -107,8 +133,18 @@ _EXPECT_KEYS: Final = (
     "jobStatus",
     "purchases",
     "aliveAtEnd",
+    "deployments",
+    "deploymentsAliveAtEnd",
     "approval",
 )
+
+
+@dataclass(frozen=True)
+class Abort:
+    """Stop the execution from outside when a given Bedrock call is made (after ``skip`` of them)."""
+
+    on_call: str
+    skip: int = 0
 
 
 class ScenarioError(ValueError):
@@ -138,6 +174,7 @@ class Scenario:
     approval: Approval = field(default_factory=Approval)
     faults: tuple[FaultRule, ...] = ()
     duplicate_start: bool = False
+    abort: Abort | None = None
     expect: Mapping[str, Any] = field(default_factory=dict)
 
     def apply(self, spec_data: Any) -> Any:
@@ -177,13 +214,23 @@ class Scenario:
             raise ScenarioError(str(error)) from None
         expect = dict(data.get("expect") or {})
         _no_unknown(expect, _EXPECT_KEYS, f"{where}: expect")
-        if expect.get("status") not in ("SUCCEEDED", "FAILED"):
-            raise ScenarioError(f"{where}: expect.status must be SUCCEEDED or FAILED")
+        if expect.get("status") not in ("SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"):
+            raise ScenarioError(f"{where}: expect.status must be SUCCEEDED, FAILED, ABORTED or TIMED_OUT")
         if "path" in expect:
             expect["path"] = expand_path(expect["path"], f"{where}: expect.path")
         duplicate = data.get("duplicateStart", False)
         if not isinstance(duplicate, bool):
             raise ScenarioError(f"{where}: duplicateStart must be true or false")
+        abort = None
+        if data.get("abort") is not None:
+            section = data["abort"]
+            _no_unknown(section, ("onCall", "skip"), f"{where}: abort")
+            call, skip = section.get("onCall"), section.get("skip", 0)
+            if not isinstance(call, str) or ":" not in call:
+                raise ScenarioError(f"{where}: abort.onCall must name a call as service:Operation")
+            if not isinstance(skip, int) or isinstance(skip, bool) or skip < 0:
+                raise ScenarioError(f"{where}: abort.skip must be a whole number >= 0")
+            abort = Abort(call, skip)
         return cls(
             name=name,
             description=data["description"].strip(),
@@ -194,6 +241,7 @@ class Scenario:
             approval=_approval(data.get("approval") or {}, where),
             faults=faults,
             duplicate_start=duplicate,
+            abort=abort,
             expect=copy.deepcopy(dict(expect)),
         )
 
@@ -251,16 +299,31 @@ def _section(data: Any, keys: Mapping[str, str], where: str) -> dict[str, Any]:
 
 
 def _behaviour(data: Any, where: str) -> BedrockBehaviour:
-    _no_unknown(data, ("job", "throughput", "models"), f"{where}: bedrock")
+    _no_unknown(data, ("job", "throughput", "deployment", "models"), f"{where}: bedrock")
+    deployment = _section(data.get("deployment") or {}, _DEPLOYMENT_KEYS, f"{where}: bedrock.deployment")
+    if deployment.get("outcome", "Active") not in _DEPLOYMENT_OUTCOMES:
+        raise ScenarioError(
+            f"{where}: bedrock.deployment.outcome must be one of {', '.join(_DEPLOYMENT_OUTCOMES)}"
+        )
+    models = _section(data.get("models") or {}, _MODEL_KEYS, f"{where}: bedrock.models")
+    base_error = models.get("base_error")
+    if base_error is not None and (
+        not isinstance(base_error, str) or base_error not in converse_error_codes()
+    ):
+        raise ScenarioError(
+            f"{where}: bedrock.models.baseError must be null or an error code Converse answers: "
+            f"{', '.join(sorted(converse_error_codes()))}"
+        )
+    if models.get("live_lifecycle", "ACTIVE") not in ("ACTIVE", "LEGACY", "GONE"):
+        raise ScenarioError(f"{where}: bedrock.models.liveLifecycle must be ACTIVE, LEGACY or GONE")
     try:
         return BedrockBehaviour(
             job=JobBehaviour(**_section(data.get("job") or {}, _JOB_KEYS, f"{where}: bedrock.job")),
             throughput=ThroughputBehaviour(
                 **_section(data.get("throughput") or {}, _THROUGHPUT_KEYS, f"{where}: bedrock.throughput")
             ),
-            models=ModelBehaviour(
-                **_section(data.get("models") or {}, _MODEL_KEYS, f"{where}: bedrock.models")
-            ),
+            deployment=DeploymentBehaviour(**deployment),
+            models=ModelBehaviour(**models),
         )
     except TypeError as error:
         raise ScenarioError(f"{where}: bedrock: {error}") from None

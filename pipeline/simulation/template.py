@@ -5,9 +5,10 @@ the stack's one ``AWS::StepFunctions::StateMachine``), never from a hand-written
 are resolved the way CloudFormation would, against the moto resources created here:
 
 - ``AWS::S3::Bucket`` (versioning as configured), ``AWS::SNS::Topic``, ``AWS::KMS::Key``,
-  ``AWS::IAM::Role`` (with its trust policy) and ``AWS::Lambda::Function`` (handler, resolved
-  environment, timeout, memory) are created; ``Ref`` and ``Fn::GetAtt`` return what CloudFormation
-  returns for them (bucket name, topic ARN, key id, role name, function name; ``Arn`` attributes).
+  ``AWS::IAM::Role`` (with its trust policy), ``AWS::Lambda::Function`` (handler, resolved
+  environment, timeout, memory) and ``AWS::Lambda::Alias`` are created; ``Ref`` and ``Fn::GetAtt``
+  return what CloudFormation returns for them (bucket name, topic ARN, key id, role name, function
+  name, alias ARN; ``Arn`` attributes).
 - Pseudo parameters: ``AWS::Partition`` = aws, ``AWS::Region``, ``AWS::AccountId``,
   ``AWS::URLSuffix``, ``AWS::StackName``.
 - Intrinsics: ``Ref``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Sub``, ``Fn::Select``, ``Fn::Split``.
@@ -227,36 +228,34 @@ def provision(template: Template, resolver: Resolver, clients: Mapping[str, Any]
         resolver.attributes[(logical_id, "Arn")] = role["Arn"]
         resolver.attributes[(logical_id, "RoleId")] = role["RoleId"]
     functions: dict[str, tuple[FunctionSpec, str]] = {}
-    for logical_id, resource in template.of_type("AWS::Lambda::Function").items():
+    # A function's environment may name another function (the preflight names the built-in grader):
+    # create the ones whose references resolve first, then the others.
+    pending = list(template.of_type("AWS::Lambda::Function").items())
+    while pending:
+        deferred = []
+        for logical_id, resource in pending:
+            try:
+                resolver.resolve(
+                    (resource.get("Properties", {}).get("Environment") or {}).get("Variables") or {}
+                )
+            except TemplateError:
+                deferred.append((logical_id, resource))
+                continue
+            functions[logical_id] = _create_function(template, resolver, clients, logical_id, resource)
+        if len(deferred) == len(pending):
+            resolver.resolve((deferred[0][1].get("Properties", {}).get("Environment") or {}).get("Variables"))
+        pending = deferred
+    # Aliases (the built-in grader's, one per grader): on $LATEST, as the template declares them.
+    for logical_id, resource in template.of_type("AWS::Lambda::Alias").items():
         props = resource.get("Properties", {})
-        name = resolver.resolve(props.get("FunctionName")) or template.physical_name(logical_id, 64)
-        environment = {
-            k: str(v)
-            for k, v in resolver.resolve((props.get("Environment") or {}).get("Variables") or {}).items()
-        }
-        spec = FunctionSpec(
-            logical_id=logical_id,
-            function_name=name,
-            handler=str(props.get("Handler")),
-            environment=environment,
-            timeout_seconds=int(props.get("Timeout", 3)),
-            memory_mb=int(props.get("MemorySize", 128)),
-            runtime=str(props.get("Runtime", "python3.14")),
+        alias = clients["lambda"].create_alias(
+            FunctionName=resolver.resolve(props["FunctionName"]),
+            Name=props["Name"],
+            FunctionVersion=props.get("FunctionVersion", "$LATEST"),
         )
-        arn = clients["lambda"].create_function(
-            FunctionName=name,
-            Runtime=spec.runtime,
-            Role=resolver.resolve(props["Role"]),
-            Handler=spec.handler,
-            Code={"ZipFile": placeholder_zip()},
-            Timeout=spec.timeout_seconds,
-            MemorySize=spec.memory_mb,
-            Environment={"Variables": environment},
-        )["FunctionArn"]
-        resolver.refs[logical_id] = name
-        resolver.attributes[(logical_id, "Arn")] = arn
-        functions[logical_id] = (spec, arn)
+        resolver.refs[logical_id] = alias["AliasArn"]
     logical_id, machine = template.state_machine()
+
     props = machine.get("Properties", {})
     definition_text = resolver.resolve(props.get("DefinitionString"))
     if not isinstance(definition_text, str):
@@ -278,6 +277,43 @@ def provision(template: Template, resolver: Resolver, clients: Mapping[str, Any]
         definition=definition,
         functions=functions,
     )
+
+
+def _create_function(
+    template: Template,
+    resolver: Resolver,
+    clients: Mapping[str, Any],
+    logical_id: str,
+    resource: dict[str, Any],
+) -> tuple[FunctionSpec, str]:
+    props = resource.get("Properties", {})
+    name = resolver.resolve(props.get("FunctionName")) or template.physical_name(logical_id, 64)
+    environment = {
+        k: str(v)
+        for k, v in resolver.resolve((props.get("Environment") or {}).get("Variables") or {}).items()
+    }
+    spec = FunctionSpec(
+        logical_id=logical_id,
+        function_name=name,
+        handler=str(props.get("Handler")),
+        environment=environment,
+        timeout_seconds=int(props.get("Timeout", 3)),
+        memory_mb=int(props.get("MemorySize", 128)),
+        runtime=str(props.get("Runtime", "python3.14")),
+    )
+    arn = clients["lambda"].create_function(
+        FunctionName=name,
+        Runtime=spec.runtime,
+        Role=resolver.resolve(props["Role"]),
+        Handler=spec.handler,
+        Code={"ZipFile": placeholder_zip()},
+        Timeout=spec.timeout_seconds,
+        MemorySize=spec.memory_mb,
+        Environment={"Variables": environment},
+    )["FunctionArn"]
+    resolver.refs[logical_id] = name
+    resolver.attributes[(logical_id, "Arn")] = arn
+    return spec, arn
 
 
 def _training_bucket(functions: Mapping[str, tuple[FunctionSpec, str]]) -> str:

@@ -1,7 +1,8 @@
-"""Test doubles the handler tests share: a Lambda context, a partial Stubber, moto job control."""
+"""Test doubles the handler tests share: a Lambda context, moto job control, Bedrock answers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -9,7 +10,18 @@ from typing import Any
 from moto.bedrock.models import bedrock_backends
 
 from lambdas.common import runtime
-from tests.handlers.plans import ACCOUNT, BUCKET, REGION, RUN_ID, TRAINING_URI
+from tests.handlers.plans import (
+    ACCOUNT,
+    BUCKET,
+    CUSTOM_MODEL_ARN,
+    DEPLOYMENT_ARN,
+    DEPLOYMENT_NAME,
+    PT_ARN,
+    PT_NAME,
+    REGION,
+    RUN_ID,
+    TRAINING_URI,
+)
 
 
 class FakeContext:
@@ -79,3 +91,78 @@ def read_json(key: str, bucket: str = BUCKET) -> Any:
 
 def key_of(uri: str) -> str:
     return runtime.parse_s3_uri(uri)[1]
+
+
+# --------------------------------------------------------------------------------------------------
+# Bedrock answers moto cannot give (throughput, deployments), for a PartialStubber
+# --------------------------------------------------------------------------------------------------
+
+_WHEN = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
+_FOUNDATION = f"arn:aws:bedrock:{REGION}::foundation-model/amazon.nova-micro-v1:0:128k"
+
+
+def throughput_description(
+    *,
+    arn: str = PT_ARN,
+    name: str = PT_NAME,
+    status: str = "InService",
+    commitment: str | None = None,
+    failure_message: str | None = None,
+) -> dict[str, Any]:
+    """GetProvisionedModelThroughput's answer (every member botocore requires)."""
+    doc: dict[str, Any] = {
+        "modelUnits": 1,
+        "desiredModelUnits": 1,
+        "provisionedModelName": name,
+        "provisionedModelArn": arn,
+        "modelArn": CUSTOM_MODEL_ARN,
+        "desiredModelArn": CUSTOM_MODEL_ARN,
+        "foundationModelArn": _FOUNDATION,
+        "status": status,
+        "creationTime": _WHEN,
+        "lastModifiedTime": _WHEN,
+    }
+    if commitment:
+        doc |= {
+            "commitmentDuration": commitment,
+            "commitmentExpirationTime": dt.datetime(2027, 5, 27, tzinfo=dt.UTC),
+        }
+    if failure_message:
+        doc["failureMessage"] = failure_message
+    return doc
+
+
+def throughput_summary(name: str, arn: str) -> dict[str, Any]:
+    """One entry of ListProvisionedModelThroughputs."""
+    return {
+        key: value
+        for key, value in throughput_description(arn=arn, name=name).items()
+        if key not in ("failureMessage",)
+    }
+
+
+def deployment_description(
+    *, arn: str = DEPLOYMENT_ARN, status: str = "Active", failure_message: str | None = None
+) -> dict[str, Any]:
+    """GetCustomModelDeployment's answer."""
+    doc: dict[str, Any] = {
+        "customModelDeploymentArn": arn,
+        "modelDeploymentName": DEPLOYMENT_NAME,
+        "modelArn": CUSTOM_MODEL_ARN,
+        "createdAt": _WHEN,
+        "status": status,
+    }
+    if failure_message:
+        doc["failureMessage"] = failure_message
+    return doc
+
+
+def deployment_summary(name: str, arn: str) -> dict[str, Any]:
+    """One entry of ListCustomModelDeployments (its name key differs from Get's)."""
+    return {
+        "customModelDeploymentArn": arn,
+        "customModelDeploymentName": name,
+        "modelArn": CUSTOM_MODEL_ARN,
+        "createdAt": _WHEN,
+        "status": "Active",
+    }

@@ -21,10 +21,20 @@ PROMPTS_URI: Final = f"s3://{BUCKET}/datasets/{RUN_NAME}/eval-prompts-77aa.jsonl
 OUTPUT_PREFIX: Final = f"outputs/{RUN_ID}/"
 PT_NAME: Final = f"{RUN_ID}-pt"
 PT_ARN: Final = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:provisioned-model/k3v9q2x7m1ab"
+EVAL_PT_NAME: Final = f"{RUN_ID}-eval"
+EVAL_PT_ARN: Final = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:provisioned-model/e4v7a1u2t3n9"
+DEPLOYMENT_NAME: Final = f"{RUN_ID}-od"
+DEPLOYMENT_ARN: Final = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model-deployment/d3p1oy4m3nt1"
 JOB_ID: Final = "a1b2c3d4e5f6"
 JOB_ARN: Final = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:model-customization-job/{BASE_INVOKE_ID}/{JOB_ID}"
 CUSTOM_MODEL_ARN: Final = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model/{BASE_INVOKE_ID}/z9y8x7w6v5u4"
 TOPIC_ARN: Final = f"arn:aws:sns:{REGION}:{ACCOUNT}:bedrock-customization-runs"
+
+COMMITMENT_TAG: Final = "bedrock-customization:commitment"
+PURPOSE_TAG: Final = "bedrock-customization:purpose"
+# Shorter than the real schedules (pipeline.plan.poll_schedule); the handlers take whatever they get.
+DEPLOYMENT_SCHEDULE: Final = (30, 60, 120, 240, 480, 600)
+PT_SCHEDULE: Final = (30, 60, 120, 240, 480, 600, 600)
 
 _TAGS: Final = [
     {"Key": "team", "Value": "support"},
@@ -33,7 +43,9 @@ _TAGS: Final = [
 ]
 
 
-def run_spec(*, prompts: str | None = PROMPTS_URI, validation: bool = True) -> dict[str, Any]:
+def run_spec(
+    *, prompts: str | None = PROMPTS_URI, validation: bool = True, serving: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """``RunSpec.to_dict()`` after the CLI uploaded the datasets (every dataset an s3:// URI)."""
     return {
         "name": RUN_NAME,
@@ -53,22 +65,88 @@ def run_spec(*, prompts: str | None = PROMPTS_URI, validation: bool = True) -> d
             "minQuality": None,
             "minImprovementOverBase": 0.0,
         },
-        "throughput": {"modelUnits": 1, "commitment": "none"},
+        "serving": serving or {"mode": "provisioned", "modelUnits": 1, "commitment": "none"},
         "approval": {"policy": "always", "monthlyCostThreshold": None, "timeoutHours": 24},
         "tags": {"team": "support"},
     }
 
 
+def _waits(schedule: tuple[int, ...]) -> dict[str, Any]:
+    return {"pollSchedule": list(schedule), "firstWaitSeconds": schedule[0], "maxPolls": len(schedule) - 1}
+
+
+def _tags(*extra: tuple[str, str]) -> list[dict[str, str]]:
+    return [*copy.deepcopy(_TAGS), *({"Key": key, "Value": value} for key, value in extra)]
+
+
+def vehicle_plan(kind: str = "deployment", *, serves_afterwards: bool = False) -> dict[str, Any]:
+    """``plan.vehicle``: what the custom model is evaluated on, with its exact create request."""
+    if kind == "deployment":
+        return {
+            "kind": kind,
+            "servesAfterwards": serves_afterwards,
+            "ModelDeploymentName": DEPLOYMENT_NAME,
+            "ClientRequestToken": f"{RUN_ID}-od",
+            "Description": f"Bedrock customization run {RUN_ID}: evaluation"
+            + (" and on-demand serving" if serves_afterwards else " only"),
+            "Tags": _tags((PURPOSE_TAG, "serving" if serves_afterwards else "evaluation")),
+            **_waits(DEPLOYMENT_SCHEDULE),
+        }
+    if kind == "throughput":
+        return {
+            "kind": kind,
+            "servesAfterwards": serves_afterwards,
+            "ModelUnits": 1,
+            "ProvisionedModelName": PT_NAME if serves_afterwards else EVAL_PT_NAME,
+            "ClientRequestToken": f"{RUN_ID}-pt" if serves_afterwards else f"{RUN_ID}-eval-pt",
+            "Tags": _tags(
+                (COMMITMENT_TAG, "none"), (PURPOSE_TAG, "serving" if serves_afterwards else "evaluation")
+            ),
+            **_waits(PT_SCHEDULE),
+        }
+    return {"kind": "none", "servesAfterwards": False}
+
+
+def serving_plan(
+    mode: str = "provisioned", *, commitment: str = "none", model_units: int = 1, reuses: bool = False
+) -> dict[str, Any]:
+    """``plan.serving``: how the model is served once it passed, with the purchase request if any."""
+    serving: dict[str, Any] = {
+        "mode": mode,
+        "commitment": commitment if mode == "provisioned" else "none",
+        "reusesEvaluationThroughput": reuses,
+        **_waits(PT_SCHEDULE),
+    }
+    if mode == "provisioned":
+        serving |= {
+            "ModelUnits": model_units,
+            "ProvisionedModelName": PT_NAME,
+            "ClientRequestToken": f"{RUN_ID}-pt",
+            "Tags": _tags((COMMITMENT_TAG, commitment), (PURPOSE_TAG, "serving")),
+        }
+        if commitment != "none":
+            serving["CommitmentDuration"] = commitment
+    return serving
+
+
 def plan(
     *,
     variant: str = "WITH_VALIDATION",
+    vehicle: str = "deployment",
+    serving: str = "provisioned",
     commitment: str = "none",
-    wanted: bool = True,
+    model_units: int = 1,
     prompts: str | None = PROMPTS_URI,
     evaluation: dict[str, Any] | None = None,
+    approval: dict[str, Any] | None = None,
     estimate: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """``$.preflight.plan``: the contract's example, with keys present exactly when it says so."""
+    """``$.preflight.plan``: the contract's example, with keys present exactly when it says so.
+
+    By default the fine-tuning example: Nova Micro evaluated on an on-demand deployment, then one
+    no-commitment model unit bought to serve it. ``vehicle="throughput"`` is a base without
+    on-demand deployment (evaluated on 1 MU, kept for serving when that is exactly the purchase).
+    """
     job: dict[str, Any] = {
         "JobName": RUN_ID,
         "CustomModelName": RUN_ID,
@@ -91,22 +169,11 @@ def plan(
                 }
             }
         }
-    schedule = [30, 60, 120, 240, 480, 600, 600]
-    throughput: dict[str, Any] = {
-        "wanted": wanted,
-        "commitment": commitment,
-        "pollSchedule": schedule,
-        "maxPolls": len(schedule) - 1,
-    }
-    if wanted:
-        throughput |= {
-            "ModelUnits": 1,
-            "ProvisionedModelName": PT_NAME,
-            "ClientRequestToken": f"{RUN_ID}-pt",
-            "Tags": [*copy.deepcopy(_TAGS), {"Key": "bedrock-customization:commitment", "Value": commitment}],
-        }
-        if commitment != "none":
-            throughput["CommitmentDuration"] = commitment
+    reuses = (
+        vehicle == "throughput" and serving == "provisioned" and model_units == 1 and commitment == "none"
+    )
+    before_evaluation = vehicle == "throughput"
+    before_serving = serving == "provisioned" and not reuses
     return {
         "runId": RUN_ID,
         "runName": RUN_NAME,
@@ -125,16 +192,24 @@ def plan(
             "minQuality": None,
             "minImprovementOverBase": 0.0,
             "validationUris": [VALIDATION_URI] if variant == "WITH_VALIDATION" else [],
+            "smokePrompts": 3,
         }
         | (evaluation or {}),
         "approval": {
-            "required": True,
+            "required": before_evaluation or before_serving,
             "policy": "always",
             "reason": "approval policy is 'always'",
             "timeoutSeconds": 86400,
-        },
-        "throughput": throughput,
+            "beforeEvaluation": before_evaluation,
+            "beforeServing": before_serving,
+        }
+        | (approval or {}),
+        "vehicle": vehicle_plan(vehicle, serves_afterwards=serving == "on-demand" or reuses),
+        "serving": serving_plan(serving, commitment=commitment, model_units=model_units, reuses=reuses),
         "estimate": {
+            "evaluationVehicle": vehicle,
+            "servingMode": serving,
+            "evaluationUsd": 0.0089 if vehicle == "deployment" else None,
             "trainingUsd": None,
             "throughputHourlyUsd": None,
             "throughputMonthlyUsd": None,
@@ -165,15 +240,52 @@ def job_result(status: str = "Completed", **extra: Any) -> dict[str, Any]:
     } | extra
 
 
+def vehicle_slot(kind: str = "deployment") -> dict[str, Any]:
+    """``$.vehicle`` as the create states leave it (their result selectors)."""
+    if kind == "throughput":
+        return {
+            "Kind": "throughput",
+            "Arn": EVAL_PT_ARN,
+            "FailedError": "ThroughputFailed",
+            "TimeoutError": "ThroughputTimeout",
+        }
+    return {
+        "Kind": "deployment",
+        "Arn": DEPLOYMENT_ARN,
+        "FailedError": "DeploymentFailed",
+        "TimeoutError": "DeploymentTimeout",
+    }
+
+
+def status_check(status: str, attempt: int = 3, wait: int = 240) -> dict[str, Any]:
+    """A check_status result, as ``$.vehicleStatus`` / ``$.ptStatus`` hold it."""
+    return {
+        "status": status,
+        "ready": status in ("Active", "InService"),
+        "failed": status == "Failed",
+        "timedOut": False,
+        "attempt": attempt,
+        "waitSeconds": wait,
+        "failureMessage": None,
+    }
+
+
 def state(
     *,
     plan_doc: dict[str, Any] | None = None,
     failure: dict[str, Any] | None = None,
     with_throughput: bool = True,
     with_evaluation: bool = True,
+    with_vehicle: bool = True,
 ) -> dict[str, Any]:
-    """``$`` of a run that got as far as evaluation (pieces can be dropped for failure paths)."""
+    """``$`` of a run that got as far as serving (pieces can be dropped for failure paths).
+
+    Every slot of the workflow's RUN_SLOTS is present, null when its state never ran.
+    """
     doc = plan_doc if plan_doc is not None else plan()
+    kind = (doc.get("vehicle") or {}).get("kind", "deployment")
+    vehicle = vehicle_slot(kind) if with_vehicle and kind != "none" else None
+    custom_id = vehicle["Arn"] if vehicle else PT_ARN
     return {
         "runSpec": run_spec(),
         "preflight": {
@@ -205,19 +317,32 @@ def state(
             "jobArn": JOB_ARN,
             "outputModelArn": CUSTOM_MODEL_ARN,
         },
-        "approval": {"approved": True, "approver": "alice@example.com", "reason": "looks good"},
-        "throughput": {"ProvisionedModelArn": PT_ARN} if with_throughput else None,
-        "ptPoll": {"attempt": 3, "waitSeconds": 240},
-        "ptStatus": {"Status": "InService"},
+        "vehicle": vehicle,
+        "vehicleStatus": status_check("Active" if kind == "deployment" else "InService") if vehicle else None,
+        "evaluationApproval": None,
         "evaluation": {
             "passed": True,
+            "judged": True,
+            "vehicle": kind,
             "summary": "Custom model meets the bar (rougeL): improvement over the base model +0.140.",
             "resultsUri": f"s3://{BUCKET}/runs/{RUN_ID}/evaluation.json",
-            "custom": {"modelId": PT_ARN, "quality": 0.62, "latencyMs": {"p50": 800.0, "p95": 1400.0}},
+            "custom": {"modelId": custom_id, "quality": 0.62, "latencyMs": {"p50": 800.0, "p95": 1400.0}},
             "base": {"modelId": BASE_INVOKE_ID, "quality": 0.48, "latencyMs": {"p50": 600.0, "p95": 900.0}},
         }
         if with_evaluation
         else None,
+        "approval": {"approved": True, "approver": "alice@example.com", "reason": "looks good"},
+        "throughput": {"ProvisionedModelArn": PT_ARN} if with_throughput else None,
+        "ptStatus": status_check("InService") if with_throughput else None,
+        "smoke": {
+            "passed": True,
+            "summary": f"Smoke check passed on {PT_ARN}: 3 prompt(s) answered.",
+            "modelId": PT_ARN,
+            "resultsUri": f"s3://{BUCKET}/runs/{RUN_ID}/smoke-check.json",
+        }
+        if with_throughput
+        else None,
+        "released": None,
         "failure": failure,
         "cleanup": None,
     }

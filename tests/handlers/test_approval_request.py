@@ -17,9 +17,17 @@ pytestmark = pytest.mark.usefixtures("aws")
 TOKEN = "AQCEAAAAKgAAAAMAAAAAAAAAAd8p...task-token-for-the-approval-state"
 
 
-def event(**plan_args: Any) -> dict[str, Any]:
-    loss = plans.state()["loss"]
-    return {"taskToken": TOKEN, "runId": plans.RUN_ID, "plan": plans.plan(**plan_args), "loss": loss}
+def event(stage: str = "serving", **plan_args: Any) -> dict[str, Any]:
+    """What the workflow's approval states send: $.evaluation is null before the evaluation."""
+    run = plans.state()
+    return {
+        "taskToken": TOKEN,
+        "runId": plans.RUN_ID,
+        "plan": plans.plan(**plan_args),
+        "loss": run["loss"],
+        "evaluation": run["evaluation"] if stage == "serving" else None,
+        "stage": stage,
+    }
 
 
 def published() -> list[tuple[str, str | None]]:
@@ -27,20 +35,30 @@ def published() -> list[tuple[str, str | None]]:
     return [(message, subject) for _id, message, subject, _attrs, _group in topic.sent_notifications]
 
 
-def test_request_is_stored_with_the_token_and_published_without_it() -> None:
+def test_the_token_goes_only_where_the_answer_function_reads_it() -> None:
     # When
     result = lambda_handler(event(), FakeContext())
-    # Then the CLI finds the token where the contract says
+    # Then the token waits under approvals/, which only the approval-answer function may read ...
     assert result == {"requestUri": f"s3://{plans.BUCKET}/runs/{plans.RUN_ID}/approval-request.json"}
+    pending = read_json(f"approvals/{plans.RUN_ID}.json")
+    assert pending["taskToken"] == TOKEN and pending["stage"] == "serving"
+    # ... and the request people read (and the notice) never holds it
     request = read_json(key_of(result["requestUri"]))
-    assert request["taskToken"] == TOKEN
-    assert request["runId"] == plans.RUN_ID
+    assert "taskToken" not in request and TOKEN not in str(request)
+    assert request["runId"] == plans.RUN_ID and request["stage"] == "serving"
     assert request["commands"] == {
         "approve": f"bedrock-customize approve {plans.RUN_ID}",
         "reject": f'bedrock-customize reject {plans.RUN_ID} --reason "..."',
     }
     assert request["estimate"] == plans.plan()["estimate"]
     assert request["requestedAt"].endswith("Z")
+    assert request["purchase"] == {
+        "stage": "serving",
+        "modelUnits": 1,
+        "commitment": "none",
+        "provisionedModelName": plans.PT_NAME,
+        "customModelArn": plans.CUSTOM_MODEL_ARN,
+    }
     # And the people subscribed to the topic get the question, but never the token
     [(message, subject)] = published()
     assert TOKEN not in message
@@ -50,9 +68,13 @@ def test_request_is_stored_with_the_token_and_published_without_it() -> None:
 
 def test_message_says_what_is_bought_at_what_cost_and_how_to_answer() -> None:
     lambda_handler(event(), FakeContext())
-    [(message, _)] = published()
+    [(message, subject)] = published()
+    assert subject == f"Approve Bedrock throughput purchase? Run {plans.RUN_ID}"
     for expected in (
-        plans.RUN_ID,
+        f"Run {plans.RUN_ID} asks to buy Provisioned Throughput to serve its custom model.",
+        "Quality gate:    Custom model meets the bar (rougeL): improvement over the base model +0.140.",
+        f"Name:            {plans.PT_NAME}",
+        "deleted (this run deletes it only if it fails)",
         plans.BASE_MODEL,
         plans.CUSTOM_MODEL_ARN,
         "Training loss:   0.52",
@@ -95,11 +117,83 @@ def test_a_retried_request_replaces_the_token() -> None:
     # Step Functions issues a new token when it retries the state; only the latest one is valid.
     lambda_handler(event(), FakeContext())
     lambda_handler(event() | {"taskToken": "second-token"}, FakeContext())
-    request = read_json(f"runs/{plans.RUN_ID}/approval-request.json")
-    assert request["taskToken"] == "second-token"
+    assert read_json(f"approvals/{plans.RUN_ID}.json")["taskToken"] == "second-token"
 
 
 def test_missing_topic_setting_is_a_deployment_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TOPIC_ARN")
     with pytest.raises(MissingSettingError, match="TOPIC_ARN"):
         lambda_handler(event(), FakeContext())
+
+
+def test_the_evaluation_purchase_is_asked_before_the_evaluation() -> None:
+    # Given a base without on-demand deployment, served later on two units (a separate purchase)
+    result = lambda_handler(
+        event("evaluation", vehicle="throughput", model_units=2, estimate={"evaluationUsd": 41.0}),
+        FakeContext(),
+    )
+    [(message, subject)] = published()
+    # Then the question is about the 1-MU evaluation throughput, with what it costs for the evaluation
+    assert subject == f"Approve Bedrock evaluation throughput purchase? Run {plans.RUN_ID}"
+    for expected in (
+        f"Run {plans.RUN_ID} asks to buy Provisioned Throughput to evaluate its custom model on.",
+        "1 model unit(s) of Provisioned Throughput, no commitment, to evaluate the custom model on "
+        "(its base cannot be deployed on demand): billed every hour until deleted; deleted once the "
+        "evaluation is over (or the serving purchase is in service)",
+        f"Name:            {plans.EVAL_PT_NAME}",
+        "  evaluation:      $41.00",
+        "model storage:   $1.95 per month",
+        "Validation loss: 0.91 (bar 1.20)",
+    ):
+        assert expected in message, expected
+    # And nothing about a serving purchase or a verdict that does not exist yet
+    for absent in (
+        "per hour:",
+        "per month:",
+        "commitment term:",
+        "Quality gate:",
+        "to serve its custom model",
+    ):
+        assert absent not in message, absent
+    request = read_json(key_of(result["requestUri"]))
+    assert request["purchase"] == {
+        "stage": "evaluation",
+        "modelUnits": 1,
+        "commitment": "none",
+        "provisionedModelName": plans.EVAL_PT_NAME,
+        "customModelArn": plans.CUSTOM_MODEL_ARN,
+    }
+
+
+def test_an_evaluation_throughput_kept_for_serving_says_so() -> None:
+    lambda_handler(event("evaluation", vehicle="throughput"), FakeContext())
+    [(message, _)] = published()
+    assert "it is kept to serve with if the model passes its bar, deleted otherwise" in message
+    assert f"Name:            {plans.PT_NAME}" in message  # the one purchase, named for serving
+
+
+def test_the_evaluation_stage_never_shows_the_serving_commitment() -> None:
+    # The serving purchase is a SixMonths commitment; the evaluation throughput has none
+    lambda_handler(event("evaluation", vehicle="throughput", commitment="SixMonths"), FakeContext())
+    [(message, _)] = published()
+    request = read_json(f"runs/{plans.RUN_ID}/approval-request.json")
+    assert request["purchase"]["commitment"] == "none"
+    assert "SixMonths" not in message
+    assert "  evaluation:      unknown" in message  # an unknown price never reads as free
+
+
+def test_the_serving_question_carries_the_evaluation_verdict() -> None:
+    verdict = "Custom model meets the bar (rougeL): custom model quality 0.810 meets the minimum 0.600."
+    lambda_handler(
+        event() | {"evaluation": {"passed": True, "judged": True, "summary": verdict}}, FakeContext()
+    )
+    [(message, _)] = published()
+    assert f"Quality gate:    {verdict}" in message
+
+
+def test_a_request_without_a_stage_is_about_serving() -> None:
+    plain = {k: v for k, v in event().items() if k not in ("stage", "evaluation")}
+    lambda_handler(plain, FakeContext())
+    [(message, _)] = published()
+    assert "to serve its custom model." in message
+    assert "Quality gate:" not in message

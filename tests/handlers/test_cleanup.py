@@ -1,78 +1,100 @@
-"""cleanup: no-commitment throughput deleted, commitments kept and reported, running jobs stopped.
+"""cleanup: what a failed run bought is released, commitments are kept and reported, jobs stopped;
+after a successful purchase only the evaluation vehicle is released.
 
-Jobs live in moto; Provisioned Throughput (which moto lacks) is answered by a Stubber on the same
-client, so both kinds of call go through the handler's one Bedrock client.
+Jobs live in moto; Provisioned Throughput and custom model deployments (which moto lacks) are
+answered by a PartialStubber on the same client, so every call goes through the handler's one
+Bedrock client. The Stubber's queue is ordered: a call the handler should not make fails the test.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from lambdas.cleanup.handler import lambda_handler
+from lambdas.cleanup import handler
+from lambdas.cleanup.handler import CONFLICT_RETRY_WAITS, lambda_handler
 from lambdas.common import runtime
 from tests.handlers import plans
-from tests.handlers.helpers import FakeContext, create_job, job_status, set_job
+from tests.handlers.helpers import (
+    FakeContext,
+    create_job,
+    deployment_summary,
+    job_status,
+    set_job,
+    throughput_description,
+    throughput_summary,
+)
 from tests.stubs import PartialStubber
 
 pytestmark = pytest.mark.usefixtures("aws")
 
-PT_OPERATIONS = (
+STUBBED = (
     "GetProvisionedModelThroughput",
     "ListProvisionedModelThroughputs",
     "DeleteProvisionedModelThroughput",
+    "ListCustomModelDeployments",
+    "DeleteCustomModelDeployment",
 )
 FAILURE = {"Error": "EvaluationBelowBar", "Cause": "Custom model below the bar (rougeL): ..."}
+NOTHING = "Cleanup: nothing to release: this run bought no throughput, has no deployment and no running job."
 
 
 @pytest.fixture
-def pt() -> Iterator[PartialStubber]:
-    stubber = PartialStubber(runtime.client("bedrock"), PT_OPERATIONS)
+def bedrock() -> Iterator[PartialStubber]:
+    stubber = PartialStubber(runtime.client("bedrock"), STUBBED)
     with stubber:
         yield stubber
     stubber.assert_no_pending_responses()
 
 
-def described(status: str = "InService", commitment: str | None = None) -> dict[str, Any]:
-    now = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
-    doc: dict[str, Any] = {
-        "modelUnits": 1,
-        "desiredModelUnits": 1,
-        "provisionedModelName": plans.PT_NAME,
-        "provisionedModelArn": plans.PT_ARN,
-        "modelArn": plans.CUSTOM_MODEL_ARN,
-        "desiredModelArn": plans.CUSTOM_MODEL_ARN,
-        "foundationModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k",
-        "status": status,
-        "creationTime": now,
-        "lastModifiedTime": now,
-    }
-    if commitment:
-        doc |= {
-            "commitmentDuration": commitment,
-            "commitmentExpirationTime": dt.datetime(2027, 5, 27, tzinfo=dt.UTC),
-        }
-    return doc
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    waited: list[float] = []
+    monkeypatch.setattr(handler, "SLEEP", waited.append)
+    return waited
 
 
-def expect_get(pt: PartialStubber, response: dict[str, Any]) -> None:
-    pt.add_response("get_provisioned_model_throughput", response, {"provisionedModelId": plans.PT_ARN})
+def expect_get(stubber: PartialStubber, arn: str = plans.PT_ARN, **described: Any) -> None:
+    stubber.add_response(
+        "get_provisioned_model_throughput",
+        throughput_description(arn=arn, **described),
+        {"provisionedModelId": arn},
+    )
 
 
-def expect_delete(pt: PartialStubber) -> None:
-    pt.add_response("delete_provisioned_model_throughput", {}, {"provisionedModelId": plans.PT_ARN})
+def expect_delete(stubber: PartialStubber, arn: str = plans.PT_ARN) -> None:
+    stubber.add_response("delete_provisioned_model_throughput", {}, {"provisionedModelId": arn})
 
 
-def event(*, throughput: dict[str, Any] | None = None, **plan_args: Any) -> dict[str, Any]:
+def expect_delete_deployment(stubber: PartialStubber, arn: str = plans.DEPLOYMENT_ARN) -> None:
+    stubber.add_response("delete_custom_model_deployment", {}, {"customModelDeploymentIdentifier": arn})
+
+
+def refuse(stubber: PartialStubber, operation: str, code: str = "ConflictException", times: int = 1) -> None:
+    for _ in range(times):
+        stubber.add_client_error(operation, code, "refused", 409 if code == "ConflictException" else 400)
+
+
+def event(
+    *,
+    throughput: dict[str, Any] | None = None,
+    slot: dict[str, Any] | None = None,
+    mode: str = "failure",
+    **plan_args: Any,
+) -> dict[str, Any]:
     return {
         "runId": plans.RUN_ID,
         "plan": plans.plan(**plan_args),
+        "vehicle": slot,
         "throughput": throughput,
-        "failure": FAILURE,
+        "failure": FAILURE if mode == "failure" else None,
+        "mode": mode,
     }
+
+
+SERVING = {"ProvisionedModelArn": plans.PT_ARN}
 
 
 def completed_job() -> None:
@@ -80,166 +102,376 @@ def completed_job() -> None:
     set_job(status="Completed", training_loss=0.5, validation_losses=[0.9])
 
 
-def test_a_no_commitment_purchase_is_deleted(pt: PartialStubber) -> None:
-    # Given the evaluation failed after a no-commitment purchase
-    completed_job()
-    expect_get(pt, described())
-    expect_delete(pt)
+# --------------------------------------------------------------------------------------------------
+# Failure: everything the run made goes, except a commitment
+# --------------------------------------------------------------------------------------------------
+
+
+def test_failure_deletes_the_deployment_and_the_serving_throughput_and_stops_the_job(
+    bedrock: PartialStubber,
+) -> None:
+    # Given a run that failed while its job still ran, with a deployment and a serving purchase
+    create_job()
+    expect_delete_deployment(bedrock)
+    expect_get(bedrock)
+    expect_delete(bedrock)
     # When
-    result = lambda_handler(event(throughput={"ProvisionedModelArn": plans.PT_ARN}), FakeContext())
+    result = lambda_handler(event(slot=plans.vehicle_slot("deployment"), throughput=SERVING), FakeContext())
     # Then
+    assert result["mode"] == "failure"
+    assert result["deletedDeployments"] == [plans.DEPLOYMENT_ARN]
     assert result["deleted"] == [plans.PT_ARN]
     assert result["kept"] == []
+    assert result["jobStopped"] is True
+    assert job_status() == "Stopped"
+    assert result["summary"] == (
+        f"Cleanup: deleted on-demand deployment {plans.DEPLOYMENT_ARN}; deleted provisioned throughput "
+        f"{plans.PT_ARN}; stopped customization job {plans.RUN_ID}."
+    )
+
+
+def test_failure_deletes_the_evaluation_throughput_and_the_serving_throughput(
+    bedrock: PartialStubber,
+) -> None:
+    completed_job()
+    expect_get(bedrock, plans.EVAL_PT_ARN, name=plans.EVAL_PT_NAME)
+    expect_delete(bedrock, plans.EVAL_PT_ARN)
+    expect_get(bedrock)
+    expect_delete(bedrock)
+    result = lambda_handler(
+        event(slot=plans.vehicle_slot("throughput"), throughput=SERVING, vehicle="throughput", model_units=2),
+        FakeContext(),
+    )
+    assert result["deleted"] == [plans.EVAL_PT_ARN, plans.PT_ARN]
+    assert result["deletedDeployments"] == []
     assert result["jobStopped"] is False
     assert result["job"]["status"] == "Completed"
-    assert result["summary"] == f"Cleanup: deleted provisioned throughput {plans.PT_ARN}."
+
+
+def test_an_evaluation_throughput_kept_for_serving_is_deleted_once(bedrock: PartialStubber) -> None:
+    # The serving state reused the vehicle: $.vehicle.Arn and $.throughput are the same purchase
+    completed_job()
+    expect_get(bedrock)
+    expect_delete(bedrock)
+    result = lambda_handler(
+        event(
+            slot=plans.vehicle_slot("throughput") | {"Arn": plans.PT_ARN},
+            throughput=SERVING,
+            vehicle="throughput",
+        ),
+        FakeContext(),
+    )
+    assert result["deleted"] == [plans.PT_ARN]
 
 
 @pytest.mark.parametrize(
     ("status", "error"), [("Failed", "ThroughputFailed"), ("Creating", "ThroughputTimeout")]
 )
 def test_a_purchase_that_failed_or_never_came_online_is_deleted(
-    pt: PartialStubber, status: str, error: str
+    bedrock: PartialStubber, status: str, error: str
 ) -> None:
     completed_job()
-    expect_get(pt, described(status=status))
-    expect_delete(pt)
+    expect_get(bedrock, status=status)
+    expect_delete(bedrock)
     result = lambda_handler(
-        event(throughput={"ProvisionedModelArn": plans.PT_ARN})
-        | {"failure": {"Error": error, "Cause": "..."}},
+        event(throughput=SERVING, vehicle="none") | {"failure": {"Error": error, "Cause": "..."}},
         FakeContext(),
     )
     assert result["deleted"] == [plans.PT_ARN]
 
 
-def test_a_commitment_is_never_deleted_only_reported(pt: PartialStubber) -> None:
+def test_a_commitment_is_never_deleted_only_reported(bedrock: PartialStubber) -> None:
     completed_job()
-    expect_get(pt, described(commitment="OneMonth"))
-    # No delete response is queued: a delete call would fail the test.
+    expect_delete_deployment(bedrock)
+    expect_get(bedrock, commitment="OneMonth")
+    # No delete response is queued for the throughput: a delete call would fail the test.
     result = lambda_handler(
-        event(throughput={"ProvisionedModelArn": plans.PT_ARN}, commitment="OneMonth"), FakeContext()
+        event(slot=plans.vehicle_slot(), throughput=SERVING, commitment="OneMonth"), FakeContext()
     )
     assert result["deleted"] == []
+    assert result["deletedDeployments"] == [plans.DEPLOYMENT_ARN]
     [kept] = result["kept"]
     assert kept["arn"] == plans.PT_ARN
     assert "OneMonth commitment: billed until 2027-05-27T00:00:00Z" in kept["reason"]
-    assert f"KEPT provisioned throughput {plans.PT_ARN}" in result["summary"]
+    assert f"KEPT {plans.PT_ARN}: OneMonth commitment" in result["summary"]
 
 
-def test_a_delete_bedrock_refuses_is_reported_as_still_billed(pt: PartialStubber) -> None:
+def test_a_refused_delete_is_retried_with_backoff_then_succeeds(
+    bedrock: PartialStubber, sleeps: list[float]
+) -> None:
     completed_job()
-    expect_get(pt, described(status="Creating"))
-    pt.add_client_error("delete_provisioned_model_throughput", "ConflictException", "still creating", 409)
-    result = lambda_handler(event(throughput={"ProvisionedModelArn": plans.PT_ARN}), FakeContext())
+    refuse(bedrock, "delete_custom_model_deployment", times=2)
+    expect_delete_deployment(bedrock)
+    result = lambda_handler(event(slot=plans.vehicle_slot(), serving="none"), FakeContext())
+    assert result["deletedDeployments"] == [plans.DEPLOYMENT_ARN]
+    assert sleeps == list(CONFLICT_RETRY_WAITS[:2]) == [5, 10]
+
+
+def test_a_throughput_bedrock_keeps_refusing_is_reported_as_still_billed_with_the_command(
+    bedrock: PartialStubber, sleeps: list[float]
+) -> None:
+    completed_job()
+    expect_get(bedrock, status="Creating")
+    refuse(bedrock, "delete_provisioned_model_throughput", times=len(CONFLICT_RETRY_WAITS) + 1)
+    result = lambda_handler(event(throughput=SERVING, vehicle="none"), FakeContext())
+    assert sleeps == list(CONFLICT_RETRY_WAITS)
     assert result["deleted"] == []
     [kept] = result["kept"]
+    assert kept["arn"] == plans.PT_ARN
     assert "IT IS STILL BILLED HOURLY" in kept["reason"]
-    assert f"--provisioned-model-id {plans.PT_ARN}" in kept["reason"]
+    assert f"for {sum(CONFLICT_RETRY_WAITS)} s" in kept["reason"]
+    assert kept["reason"].endswith(f"Delete it: bedrock-customize throughput delete {plans.PT_ARN} --yes")
+    assert f"KEPT {plans.PT_ARN}" in result["summary"]
 
 
-def test_a_purchase_whose_arn_was_lost_is_found_by_its_exact_name(pt: PartialStubber) -> None:
-    # Given the create call reached Bedrock but its answer never reached the workflow
+def test_a_deployment_bedrock_keeps_refusing_is_reported_with_the_command(
+    bedrock: PartialStubber, sleeps: list[float]
+) -> None:
     completed_job()
-    similar = f"{plans.PT_NAME}-2"
-    pt.add_response(
+    refuse(bedrock, "delete_custom_model_deployment", times=len(CONFLICT_RETRY_WAITS) + 1)
+    result = lambda_handler(event(slot=plans.vehicle_slot(), serving="none"), FakeContext())
+    assert len(sleeps) == len(CONFLICT_RETRY_WAITS)
+    assert result["deletedDeployments"] == []
+    [kept] = result["kept"]
+    assert kept["arn"] == plans.DEPLOYMENT_ARN
+    assert "refused to delete the deployment" in kept["reason"]
+    assert "billed only per token, but remove it" in kept["reason"]
+    assert "bedrock-customize sweep --yes" in kept["reason"]
+
+
+def test_a_delete_refused_for_another_reason_escapes(bedrock: PartialStubber, sleeps: list[float]) -> None:
+    completed_job()
+    refuse(bedrock, "delete_custom_model_deployment", code="AccessDeniedException")
+    with pytest.raises(Exception, match="AccessDeniedException"):
+        lambda_handler(event(slot=plans.vehicle_slot(), serving="none"), FakeContext())
+    assert sleeps == []
+
+
+def test_a_deployment_whose_arn_was_lost_is_found_by_its_exact_name(bedrock: PartialStubber) -> None:
+    # Given the create call reached Bedrock but its answer never reached the workflow; the exact
+    # name is on the second page, after a name that merely contains it
+    completed_job()
+    similar = plans.DEPLOYMENT_ARN.replace("d3p1oy4m3nt1", "other0000000")
+    bedrock.add_response(
+        "list_custom_model_deployments",
+        {
+            "modelDeploymentSummaries": [deployment_summary(f"{plans.DEPLOYMENT_NAME}-2", similar)],
+            "nextToken": "p2",
+        },
+        {"nameContains": plans.DEPLOYMENT_NAME},
+    )
+    bedrock.add_response(
+        "list_custom_model_deployments",
+        {"modelDeploymentSummaries": [deployment_summary(plans.DEPLOYMENT_NAME, plans.DEPLOYMENT_ARN)]},
+        {"nameContains": plans.DEPLOYMENT_NAME, "nextToken": "p2"},
+    )
+    expect_delete_deployment(bedrock)
+    # When
+    result = lambda_handler(event(slot=None, serving="none"), FakeContext())
+    # Then only this run's deployment is touched
+    assert result["deletedDeployments"] == [plans.DEPLOYMENT_ARN]
+
+
+def test_purchases_whose_arns_were_lost_are_found_by_their_exact_names(bedrock: PartialStubber) -> None:
+    completed_job()
+    other = plans.PT_ARN.replace("k3v9q2x7m1ab", "other0000000")
+    bedrock.add_response(
+        "list_provisioned_model_throughputs",
+        {"provisionedModelSummaries": [throughput_summary(plans.EVAL_PT_NAME, plans.EVAL_PT_ARN)]},
+        {"nameContains": plans.EVAL_PT_NAME},
+    )
+    expect_get(bedrock, plans.EVAL_PT_ARN, name=plans.EVAL_PT_NAME)
+    expect_delete(bedrock, plans.EVAL_PT_ARN)
+    bedrock.add_response(
         "list_provisioned_model_throughputs",
         {
             "provisionedModelSummaries": [
-                _summary(similar, plans.PT_ARN.replace("k3v9q2x7m1ab", "other0000000")),
-                _summary(plans.PT_NAME, plans.PT_ARN),
+                throughput_summary(f"{plans.PT_NAME}-2", other),
+                throughput_summary(plans.PT_NAME, plans.PT_ARN),
             ]
         },
         {"nameContains": plans.PT_NAME},
     )
-    expect_get(pt, described())
-    expect_delete(pt)
-    # When
-    result = lambda_handler(event(throughput=None), FakeContext())
-    # Then only this run's purchase is touched
-    assert result["deleted"] == [plans.PT_ARN]
+    expect_get(bedrock)
+    expect_delete(bedrock)
+    result = lambda_handler(event(vehicle="throughput", model_units=2), FakeContext())
+    assert result["deleted"] == [plans.EVAL_PT_ARN, plans.PT_ARN]
 
 
-def test_nothing_is_deleted_when_no_purchase_exists(pt: PartialStubber) -> None:
+def test_nothing_is_deleted_when_nothing_was_created(bedrock: PartialStubber) -> None:
     completed_job()
-    pt.add_response(
+    bedrock.add_response(
+        "list_custom_model_deployments",
+        {"modelDeploymentSummaries": []},
+        {"nameContains": plans.DEPLOYMENT_NAME},
+    )
+    bedrock.add_response(
         "list_provisioned_model_throughputs",
-        {"provisionedModelSummaries": [_summary(f"{plans.PT_NAME}-2", plans.PT_ARN)]},
+        {"provisionedModelSummaries": [throughput_summary(f"{plans.PT_NAME}-2", plans.PT_ARN)]},
         {"nameContains": plans.PT_NAME},
     )
-    result = lambda_handler(event(throughput=None), FakeContext())
+    result = lambda_handler(event(), FakeContext())
     assert result == {
+        "mode": "failure",
         "deleted": [],
+        "deletedDeployments": [],
         "kept": [],
         "jobStopped": False,
-        "summary": "Cleanup: nothing to release: this run bought no throughput and has no running job.",
+        "summary": NOTHING,
         "job": result["job"],
     }
 
 
-def test_an_already_deleted_purchase_is_fine(pt: PartialStubber) -> None:
+def test_a_throughput_already_gone_is_skipped(bedrock: PartialStubber) -> None:
     completed_job()
-    pt.add_client_error("get_provisioned_model_throughput", "ResourceNotFoundException", "not found", 404)
-    result = lambda_handler(event(throughput={"ProvisionedModelArn": plans.PT_ARN}), FakeContext())
-    assert result["deleted"] == []
+    refuse(bedrock, "get_provisioned_model_throughput", code="ResourceNotFoundException")
+    result = lambda_handler(event(throughput=SERVING, vehicle="none"), FakeContext())
+    assert result["deleted"] == [] and result["kept"] == []
+    assert result["summary"] == NOTHING
+
+
+def test_a_deployment_already_gone_is_skipped(bedrock: PartialStubber) -> None:
+    completed_job()
+    refuse(bedrock, "delete_custom_model_deployment", code="ResourceNotFoundException")
+    result = lambda_handler(event(slot=plans.vehicle_slot(), serving="none"), FakeContext())
+    assert result["deletedDeployments"] == [] and result["kept"] == []
+
+
+def test_a_deployment_already_gone_does_not_fail_the_cleanup(bedrock: PartialStubber) -> None:
+    completed_job()
+    refuse(bedrock, "delete_custom_model_deployment", code="ResourceNotFoundException")
+    result = lambda_handler(event(slot=plans.vehicle_slot(), serving="none"), FakeContext())
     assert result["kept"] == []
 
 
-def test_a_run_that_buys_nothing_never_looks_for_a_purchase(pt: PartialStubber) -> None:
-    # No PT response is queued: any throughput call would fail the test.
+def test_a_run_that_creates_nothing_never_looks_for_anything(bedrock: PartialStubber) -> None:
+    # No Bedrock response is queued: any throughput or deployment call would fail the test.
     completed_job()
-    result = lambda_handler(event(throughput=None, wanted=False), FakeContext())
-    assert result["deleted"] == []
+    result = lambda_handler(event(vehicle="none", serving="none"), FakeContext())
+    assert result["deleted"] == [] and result["deletedDeployments"] == []
+    assert result["summary"] == NOTHING
 
 
-def test_a_job_still_in_progress_is_stopped(pt: PartialStubber) -> None:
+def test_a_job_still_in_progress_is_stopped(bedrock: PartialStubber) -> None:
     # Given training was still running when the run failed (moto keeps jobs InProgress)
     create_job()
-    result = lambda_handler(event(throughput=None, wanted=False), FakeContext())
+    result = lambda_handler(event(vehicle="none", serving="none"), FakeContext())
     assert result["jobStopped"] is True
     assert job_status() == "Stopped"
     assert f"stopped customization job {plans.RUN_ID}" in result["summary"]
 
 
-def test_a_failed_job_is_reported_for_the_record(pt: PartialStubber) -> None:
+def test_a_failed_job_is_reported_for_the_record(bedrock: PartialStubber) -> None:
     create_job()
     set_job(status="Failed", failure_message="Training data has 3 invalid records")
-    result = lambda_handler(event(throughput=None, wanted=False), FakeContext())
+    result = lambda_handler(event(vehicle="none", serving="none"), FakeContext())
     assert result["jobStopped"] is False
     assert result["job"]["status"] == "Failed"
     assert result["job"]["failureMessage"] == "Training data has 3 invalid records"
 
 
-def test_cleanup_twice_releases_once(pt: PartialStubber) -> None:
+def test_cleanup_twice_releases_once(bedrock: PartialStubber) -> None:
     # A re-driven failure path (same execution) must not fail on what the first pass released.
     create_job()
-    expect_get(pt, described())
-    expect_delete(pt)
-    pt.add_client_error("get_provisioned_model_throughput", "ResourceNotFoundException", "not found", 404)
-    first = lambda_handler(event(throughput={"ProvisionedModelArn": plans.PT_ARN}), FakeContext())
-    second = lambda_handler(event(throughput={"ProvisionedModelArn": plans.PT_ARN}), FakeContext())
-    assert (first["deleted"], first["jobStopped"]) == ([plans.PT_ARN], True)
+    expect_delete_deployment(bedrock)
+    expect_get(bedrock)
+    expect_delete(bedrock)
+    refuse(bedrock, "delete_custom_model_deployment", code="ResourceNotFoundException")
+    refuse(bedrock, "get_provisioned_model_throughput", code="ResourceNotFoundException")
+    first = lambda_handler(event(slot=plans.vehicle_slot(), throughput=SERVING), FakeContext())
+    second = lambda_handler(event(slot=plans.vehicle_slot(), throughput=SERVING), FakeContext())
+    assert (first["deleted"], first["deletedDeployments"], first["jobStopped"]) == (
+        [plans.PT_ARN],
+        [plans.DEPLOYMENT_ARN],
+        True,
+    )
     assert (second["deleted"], second["jobStopped"]) == ([], False)
 
 
-def test_a_run_without_a_plan_has_nothing_to_release(pt: PartialStubber) -> None:
+def test_a_run_without_a_plan_has_nothing_to_release(bedrock: PartialStubber) -> None:
     # Preflight failed: $.preflight.plan is null, nothing was started or bought.
     result = lambda_handler(
-        {"runId": plans.RUN_ID, "plan": None, "throughput": None, "failure": FAILURE}, None
+        {"runId": plans.RUN_ID, "plan": None, "vehicle": None, "throughput": None, "failure": FAILURE}, None
     )
     assert result["deleted"] == [] and result["jobStopped"] is False and result["job"] is None
+    assert result["mode"] == "failure"  # the default
 
 
-def _summary(name: str, arn: str) -> dict[str, Any]:
-    now = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)
-    return {
-        "provisionedModelName": name,
-        "provisionedModelArn": arn,
-        "modelArn": plans.CUSTOM_MODEL_ARN,
-        "desiredModelArn": plans.CUSTOM_MODEL_ARN,
-        "foundationModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k",
-        "modelUnits": 1,
-        "desiredModelUnits": 1,
-        "status": "InService",
-        "creationTime": now,
-        "lastModifiedTime": now,
-    }
+# --------------------------------------------------------------------------------------------------
+# release-evaluation: after serving is in place, only the evaluation vehicle goes
+# --------------------------------------------------------------------------------------------------
+
+
+def test_release_deletes_only_the_evaluation_deployment(bedrock: PartialStubber) -> None:
+    # Given the model passed and a throughput serves it; the job is not looked at (moto: InProgress)
+    create_job()
+    expect_delete_deployment(bedrock)
+    # No throughput response is queued: touching the serving purchase would fail the test
+    result = lambda_handler(
+        event(mode="release-evaluation", slot=plans.vehicle_slot(), throughput=SERVING), FakeContext()
+    )
+    assert result["mode"] == "release-evaluation"
+    assert result["deletedDeployments"] == [plans.DEPLOYMENT_ARN]
+    assert result["deleted"] == []
+    assert (result["jobStopped"], result["job"]) == (False, None)
+    assert job_status() == "InProgress"
+    assert result["summary"] == f"Cleanup: deleted on-demand deployment {plans.DEPLOYMENT_ARN}."
+
+
+def test_release_deletes_only_the_evaluation_throughput(bedrock: PartialStubber) -> None:
+    completed_job()
+    expect_get(bedrock, plans.EVAL_PT_ARN, name=plans.EVAL_PT_NAME)
+    expect_delete(bedrock, plans.EVAL_PT_ARN)
+    result = lambda_handler(
+        event(
+            mode="release-evaluation",
+            slot=plans.vehicle_slot("throughput"),
+            throughput=SERVING,
+            vehicle="throughput",
+            model_units=2,
+        ),
+        FakeContext(),
+    )
+    assert result["deleted"] == [plans.EVAL_PT_ARN]
+
+
+def test_release_finds_a_lost_vehicle_by_name(bedrock: PartialStubber) -> None:
+    completed_job()
+    bedrock.add_response(
+        "list_custom_model_deployments",
+        {"modelDeploymentSummaries": [deployment_summary(plans.DEPLOYMENT_NAME, plans.DEPLOYMENT_ARN)]},
+        {"nameContains": plans.DEPLOYMENT_NAME},
+    )
+    expect_delete_deployment(bedrock)
+    result = lambda_handler(event(mode="release-evaluation", slot=None, serving="none"), FakeContext())
+    assert result["deletedDeployments"] == [plans.DEPLOYMENT_ARN]
+
+
+@pytest.mark.parametrize(
+    ("plan_args", "vehicle"),
+    [
+        pytest.param({"serving": "on-demand"}, plans.vehicle_slot("deployment"), id="deployment-serves"),
+        pytest.param(
+            {"vehicle": "throughput"},
+            plans.vehicle_slot("throughput") | {"Arn": plans.PT_ARN},
+            id="throughput-kept-for-serving",
+        ),
+    ],
+)
+def test_release_keeps_a_vehicle_that_also_serves(
+    bedrock: PartialStubber, plan_args: dict[str, Any], vehicle: dict[str, Any]
+) -> None:
+    # No Bedrock response is queued: any delete would fail the test
+    completed_job()
+    result = lambda_handler(event(mode="release-evaluation", slot=vehicle, **plan_args), FakeContext())
+    assert result["deleted"] == [] and result["deletedDeployments"] == [] and result["kept"] == []
+    assert result["summary"] == (
+        "Cleanup: nothing to release: the evaluation vehicle also serves, or there was none."
+    )
+
+
+def test_a_vehicle_that_serves_is_still_deleted_when_the_run_fails(bedrock: PartialStubber) -> None:
+    completed_job()
+    expect_delete_deployment(bedrock)
+    result = lambda_handler(event(slot=plans.vehicle_slot(), serving="on-demand"), FakeContext())
+    assert result["deletedDeployments"] == [plans.DEPLOYMENT_ARN]

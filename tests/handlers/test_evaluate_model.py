@@ -41,7 +41,14 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 def answer(
-    stubber: Stubber, model_id: str, prompt: str, text: str, *, latency: int, tokens: tuple[int, int]
+    stubber: Stubber,
+    model_id: str,
+    prompt: str,
+    text: str,
+    *,
+    latency: int,
+    tokens: tuple[int, int],
+    max_tokens: int = 512,
 ) -> None:
     stubber.add_response(
         "converse",
@@ -54,20 +61,29 @@ def answer(
         expected_params={
             "modelId": model_id,
             "messages": [{"role": "user", "content": [{"text": prompt}]}],
-            "inferenceConfig": {"maxTokens": 512, "temperature": 0},
+            "inferenceConfig": {"maxTokens": max_tokens, "temperature": 0},
         },
     )
 
 
+CUSTOM = plans.DEPLOYMENT_ARN  # the evaluation vehicle of the default plan
+
+
 def event(**plan_args: Any) -> dict[str, Any]:
-    return {"runId": plans.RUN_ID, "plan": plans.plan(**plan_args), "provisionedModelArn": plans.PT_ARN}
+    """What the workflow's evaluation state sends: the vehicle's ARN and kind."""
+    return {
+        "runId": plans.RUN_ID,
+        "plan": plans.plan(**plan_args),
+        "modelId": CUSTOM,
+        "vehicle": "deployment",
+    }
 
 
 def test_custom_model_better_than_base_passes_and_everything_is_recorded(converse: Stubber) -> None:
     # Given the run's prompts file, and a custom model that answers like the references
     put_jsonl(key_of(plans.PROMPTS_URI), PROMPTS)
     for item, base_text in zip(PROMPTS, ("Contact support.", "Ask your administrator."), strict=True):
-        answer(converse, plans.PT_ARN, item["prompt"], item["reference"], latency=800, tokens=(20, 12))
+        answer(converse, CUSTOM, item["prompt"], item["reference"], latency=800, tokens=(20, 12))
         answer(converse, plans.BASE_INVOKE_ID, item["prompt"], base_text, latency=400, tokens=(20, 4))
     # When
     result = lambda_handler(event(), FakeContext())
@@ -83,8 +99,12 @@ def test_custom_model_better_than_base_passes_and_everything_is_recorded(convers
     assert result["custom"]["inputTokens"] == {"mean": 20.0, "total": 40}
     # Nova Micro on demand: $0.035 / $0.14 per 1M tokens -> (20 * 0.035 + 4 * 0.14) / 1e6 * 1000
     assert result["base"]["costPer1000RequestsUsd"] == pytest.approx(0.0013, abs=1e-4)
-    # No Provisioned Throughput price for Nova Micro in the catalog: unknown, never 0
-    assert result["custom"]["costPer1000RequestsUsd"] is None
+    # On its deployment the custom model is billed per token at the base model's on-demand rate
+    assert result["custom"]["costPer1000RequestsUsd"] == pytest.approx(
+        (20 * 0.035 + 12 * 0.14) / 1000, abs=1e-4
+    )
+    assert result["custom"]["pricing"]["kind"] == "on-demand"
+    assert (result["judged"], result["vehicle"]) == (True, "deployment")
     details = read_json(key_of(result["resultsUri"]))
     assert result["resultsUri"] == f"s3://{plans.BUCKET}/runs/{plans.RUN_ID}/evaluation.json"
     assert [row["custom"]["rougeL"] for row in details["rows"]] == [1.0, 1.0]
@@ -96,7 +116,7 @@ def test_custom_model_better_than_base_passes_and_everything_is_recorded(convers
 def test_custom_model_worse_than_base_fails_with_the_numbers(converse: Stubber) -> None:
     put_jsonl(key_of(plans.PROMPTS_URI), PROMPTS[:1])
     item = PROMPTS[0]
-    answer(converse, plans.PT_ARN, item["prompt"], "Open Settings.", latency=900, tokens=(20, 3))
+    answer(converse, CUSTOM, item["prompt"], "Open Settings.", latency=900, tokens=(20, 3))
     answer(converse, plans.BASE_INVOKE_ID, item["prompt"], item["reference"], latency=300, tokens=(20, 12))
     result = lambda_handler(event(), FakeContext())
     assert result["passed"] is False
@@ -110,9 +130,7 @@ def test_custom_model_worse_than_base_fails_with_the_numbers(converse: Stubber) 
 def test_min_quality_bar_applies_to_the_custom_model(converse: Stubber) -> None:
     put_jsonl(key_of(plans.PROMPTS_URI), PROMPTS[:1])
     item = PROMPTS[0]
-    answer(
-        converse, plans.PT_ARN, item["prompt"], "Open Settings, choose Security.", latency=900, tokens=(20, 5)
-    )
+    answer(converse, CUSTOM, item["prompt"], "Open Settings, choose Security.", latency=900, tokens=(20, 5))
     answer(converse, plans.BASE_INVOKE_ID, item["prompt"], "No idea.", latency=300, tokens=(20, 3))
     result = lambda_handler(
         event(evaluation={"minQuality": 0.8, "minImprovementOverBase": None}), FakeContext()
@@ -127,7 +145,7 @@ def test_throttling_is_retried_with_backoff_then_succeeds(converse: Stubber, sle
     item = PROMPTS[0]
     converse.add_client_error("converse", "ThrottlingException", "Too many requests", 429)
     converse.add_client_error("converse", "ThrottlingException", "Too many requests", 429)
-    answer(converse, plans.PT_ARN, item["prompt"], item["reference"], latency=800, tokens=(20, 12))
+    answer(converse, CUSTOM, item["prompt"], item["reference"], latency=800, tokens=(20, 12))
     answer(converse, plans.BASE_INVOKE_ID, item["prompt"], "x", latency=300, tokens=(20, 1))
     result = lambda_handler(event(), FakeContext())
     assert result["passed"] is True
@@ -151,7 +169,7 @@ def test_default_prompts_are_a_slice_of_the_validation_data(converse: Stubber) -
     ]
     put_jsonl(key_of(plans.VALIDATION_URI), conversations)
     for n in range(3):
-        answer(converse, plans.PT_ARN, f"Question {n}?", f"Answer {n}.", latency=800, tokens=(10, 3))
+        answer(converse, CUSTOM, f"Question {n}?", f"Answer {n}.", latency=800, tokens=(10, 3))
         answer(converse, plans.BASE_INVOKE_ID, f"Question {n}?", "Unsure.", latency=300, tokens=(10, 2))
     # When only three prompts are allowed
     result = lambda_handler(event(prompts=None, evaluation={"maxPrompts": 3}), FakeContext())
@@ -180,22 +198,104 @@ def test_a_prompt_the_model_rejects_scores_zero_and_the_run_goes_on(converse: St
     first, second = PROMPTS
     converse.add_client_error("converse", "ValidationException", "Input is too long", 400)
     answer(converse, plans.BASE_INVOKE_ID, first["prompt"], first["reference"], latency=300, tokens=(20, 12))
-    answer(converse, plans.PT_ARN, second["prompt"], second["reference"], latency=800, tokens=(20, 9))
+    answer(converse, CUSTOM, second["prompt"], second["reference"], latency=800, tokens=(20, 9))
     answer(converse, plans.BASE_INVOKE_ID, second["prompt"], second["reference"], latency=300, tokens=(20, 9))
     result = lambda_handler(event(), FakeContext())
     assert result["custom"]["errors"] == 1
     assert result["custom"]["quality"] == 0.5
-    assert result["passed"] is False
     assert "custom model could not answer 1 prompt(s) (scored 0)" in result["summary"]
+    # One failed call in two is far more than a tenth: the comparison is not judged
+    assert (result["passed"], result["judged"]) == (False, False)
+    assert "1 of 2 calls to the custom model" in result["summary"]
 
 
-def test_access_denied_is_an_operational_error(converse: Stubber) -> None:
-    from botocore.exceptions import ClientError
+def test_a_base_model_refused_on_every_call_makes_the_evaluation_not_judged(converse: Stubber) -> None:
+    # Given five prompts and a base model id Bedrock refuses (say it needs an inference profile)
+    prompts = [{"prompt": f"Question {n}?", "reference": f"Answer {n}."} for n in range(5)]
+    put_jsonl(key_of(plans.PROMPTS_URI), prompts)
+    for n, item in enumerate(prompts):
+        answer(converse, CUSTOM, item["prompt"], item["reference"], latency=800, tokens=(10, 3))
+        if n < 3:  # not asked again after three refusals in a row
+            converse.add_client_error("converse", "AccessDeniedException", "not authorized", 403)
+    # When
+    result = lambda_handler(event(), FakeContext())
+    # Then the custom model's perfect answers prove nothing, and the gate says why
+    assert result["custom"]["quality"] == 1.0
+    assert result["base"]["errors"] == 5
+    assert (result["passed"], result["judged"]) == (False, False)
+    assert result["summary"].startswith("Not judged (EvaluationNotJudged): 5 of 5 calls to the base model")
+    details = read_json(key_of(result["resultsUri"]))
+    assert details["judged"] is False
+    assert details["rows"][4]["base"]["error"] == "AccessDeniedException: not asked, every recent call failed"
 
+
+def test_on_a_throughput_the_custom_model_has_the_throughput_price(converse: Stubber) -> None:
     put_jsonl(key_of(plans.PROMPTS_URI), PROMPTS[:1])
-    converse.add_client_error("converse", "AccessDeniedException", "not authorized", 403)
-    with pytest.raises(ClientError, match="AccessDenied"):
-        lambda_handler(event(), FakeContext())
+    item = PROMPTS[0]
+    answer(converse, plans.EVAL_PT_ARN, item["prompt"], item["reference"], latency=800, tokens=(20, 12))
+    answer(converse, plans.BASE_INVOKE_ID, item["prompt"], "No idea.", latency=300, tokens=(20, 3))
+    result = lambda_handler(
+        event(vehicle="throughput", model_units=2) | {"modelId": plans.EVAL_PT_ARN, "vehicle": "throughput"},
+        FakeContext(),
+    )
+    assert result["vehicle"] == "throughput"
+    assert result["custom"]["pricing"]["kind"] == "provisioned"
+    assert result["custom"]["pricing"]["modelUnits"] == 1
+    # No Provisioned Throughput price for Nova Micro in the catalog: unknown, never 0
+    assert result["custom"]["costPer1000RequestsUsd"] is None
+
+
+# --------------------------------------------------------------------------------------------------
+# Smoke check of what will serve
+# --------------------------------------------------------------------------------------------------
+
+
+def smoke(model_id: str = plans.PT_ARN, **plan_args: Any) -> dict[str, Any]:
+    return {"runId": plans.RUN_ID, "plan": plans.plan(**plan_args), "modelId": model_id, "mode": "smoke"}
+
+
+def test_the_smoke_check_asks_the_first_prompts_on_what_serves(converse: Stubber) -> None:
+    prompts = [{"prompt": f"Question {n}?", "reference": f"Answer {n}."} for n in range(5)]
+    put_jsonl(key_of(plans.PROMPTS_URI), prompts)
+    for item in prompts[:3]:  # plan.evaluation.smokePrompts
+        answer(converse, plans.PT_ARN, item["prompt"], "Sure.", latency=500, tokens=(10, 2), max_tokens=64)
+    result = lambda_handler(smoke(), FakeContext())
+    assert result == {
+        "passed": True,
+        "summary": f"Smoke check passed on {plans.PT_ARN}: 3 prompt(s) answered.",
+        "modelId": plans.PT_ARN,
+        "resultsUri": f"s3://{plans.BUCKET}/runs/{plans.RUN_ID}/smoke-check.json",
+    }
+    stored = read_json(key_of(result["resultsUri"]))
+    assert stored["runId"] == plans.RUN_ID and stored["passed"] is True
+    assert stored["checkedAt"].endswith("Z")
+    assert [a["prompt"] for a in stored["answers"]] == ["Question 0?", "Question 1?", "Question 2?"]
+
+
+def test_the_smoke_check_fails_when_what_serves_does_not_answer(converse: Stubber) -> None:
+    put_jsonl(key_of(plans.PROMPTS_URI), PROMPTS)
+    answer(converse, plans.PT_ARN, PROMPTS[0]["prompt"], "", latency=500, tokens=(10, 0), max_tokens=64)
+    converse.add_client_error("converse", "ModelErrorException", "model failed", 424)
+    result = lambda_handler(smoke(evaluation={"smokePrompts": 2}), FakeContext())
+    assert result["passed"] is False
+    assert result["summary"].startswith(
+        f"Smoke check failed on {plans.PT_ARN}: 2 of 2 prompt(s) got no answer"
+    )
+
+
+def test_the_smoke_check_without_prompts_asks_a_fixed_prompt(converse: Stubber) -> None:
+    # Given no prompts file at all (it was never uploaded)
+    answer(
+        converse,
+        plans.DEPLOYMENT_ARN,
+        "Reply with the single word: ready.",
+        "ready",
+        latency=500,
+        tokens=(10, 1),
+        max_tokens=64,
+    )
+    result = lambda_handler(smoke(plans.DEPLOYMENT_ARN, serving="on-demand"), FakeContext())
+    assert result["passed"] is True
 
 
 def test_throttling_that_outlasts_the_retries_escapes_for_the_workflow_to_retry(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import importlib
 import json
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,10 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from lambdas.common import runtime
 from lambdas.preflight import handler
+from pipeline import catalog
+from pipeline import live as live_api
 from pipeline.runspec import load_run_spec
 from pipeline.sources import SourceAccessError
 
@@ -24,8 +27,45 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXECUTION = "support-nova-micro-20250101T000000Z-1a2b3c"
 
 
+class LiveBedrock:
+    """GetFoundationModel as Bedrock answers it (moto has no foundation models): from the catalog,
+    with a lifecycle a test may change, or an error a test may raise."""
+
+    def __init__(self) -> None:
+        self.status = "ACTIVE"
+        self.inference_types = ["ON_DEMAND", "PROVISIONED"]
+        self.error: str | None = None
+        self.asked: list[str] = []
+
+    def get_foundation_model(self, modelIdentifier: str) -> dict[str, Any]:  # noqa: N803 - boto3's name
+        self.asked.append(modelIdentifier)
+        if self.error is not None:
+            raise ClientError({"Error": {"Code": self.error, "Message": "refused"}}, "GetFoundationModel")
+        model = {m.model_id: m for m in catalog.all_models()}.get(modelIdentifier)
+        types = [t for t in (model.customization_types if model else ()) if t in live_api.REPORTED_TYPES]
+        return {
+            "modelDetails": {
+                "modelArn": f"arn:aws:bedrock:us-east-1::foundation-model/{modelIdentifier}",
+                "modelId": modelIdentifier,
+                "customizationsSupported": types,
+                "inferenceTypesSupported": self.inference_types,
+                "modelLifecycle": {"status": self.status},
+            }
+        }
+
+
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def bedrock(monkeypatch: pytest.MonkeyPatch) -> LiveBedrock:
+    fake = LiveBedrock()
+    monkeypatch.setattr(runtime, "client", lambda name: fake if name == "bedrock" else _real_client(name))
+    return fake
+
+
+_real_client = runtime.client
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch, bedrock: LiveBedrock) -> Iterator[Any]:
     monkeypatch.setenv("TRAINING_BUCKET", BUCKET)
     handler._s3_client.cache_clear()
     with mock_aws():
@@ -84,12 +124,27 @@ def test_valid_run_returns_valid_and_writes_the_report(s3: Any) -> None:
     assert [d["role"] for d in report["datasets"]] == ["training", "validation", "prompts"]
 
 
-def test_cost_totals_when_the_price_is_known(s3: Any) -> None:
-    result = handler.lambda_handler(
-        {"runSpec": example_spec(s3, "continued-pretraining.yaml"), "executionName": "cpt-1"}, None
-    )
+def test_cost_totals_when_the_price_is_known(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Titan Text Lite, whose training price is known, left the customization guide on 2026-11-28
+    # (catalog lifecycle): the run is checked on a day it was still offered.
+    monkeypatch.setattr(catalog, "today_utc", lambda: dt.date(2026, 1, 5))
+    datasets = EXAMPLES / "datasets"
+    spec = {
+        "name": "field-guide-titan-lite",
+        "region": "us-east-1",
+        "baseModel": "amazon.titan-text-lite-v1:0:4k",
+        "customizationType": "CONTINUED_PRE_TRAINING",
+        "training": upload(s3, datasets / "continued-pretraining-train.jsonl", "datasets/cpt-train.jsonl"),
+        "validation": [
+            upload(s3, datasets / "continued-pretraining-validation.jsonl", "datasets/cpt-validation.jsonl")
+        ],
+        "hyperParameters": {"epochCount": "1", "batchSize": "1"},
+        "evaluation": {"maxTrainingLoss": 3.0, "maxValidationLoss": 3.0},
+    }
 
-    assert result["valid"] is True
+    result = handler.lambda_handler({"runSpec": spec, "executionName": "cpt-1"}, None)
+
+    assert result["valid"] is True, result["summary"]
     assert result["totals"]["estimatedTrainingCostUsd"] > 0
 
 
@@ -217,16 +272,20 @@ def test_missing_bucket_configuration_raises(monkeypatch: pytest.MonkeyPatch) ->
         handler.lambda_handler({}, None)
 
 
-def test_logs_one_structured_json_line(s3: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_logs_one_structured_json_line(s3: Any, capsys: pytest.CaptureFixture[str]) -> None:
     class Context:
         aws_request_id = "req-123"
 
-    with caplog.at_level(logging.INFO, logger=handler.__name__):
-        handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, Context())
+    capsys.readouterr()
+    handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, Context())
 
-    (record,) = [r for r in caplog.records if r.name == handler.__name__]
-    line = json.loads(record.getMessage())
+    lines = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    (line,) = [entry for entry in lines if entry.get("message") == "preflight finished"]
     assert line["valid"] is True and line["runId"] == EXECUTION and line["requestId"] == "req-123"
+    assert line["function_request_id"] == "req-123"
+    # The run's metric is the other line: the run started (its spec and datasets are valid).
+    (emf,) = [entry for entry in lines if "_aws" in entry]
+    assert emf["RunsStarted"] == [1.0]
 
 
 def test_no_client_is_created_at_import(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -271,8 +330,15 @@ def test_valid_run_carries_the_plan_the_workflow_executes(s3: Any) -> None:
     assert plan["jobVariant"] == "WITH_VALIDATION"
     assert plan["job"]["TrainingDataConfig"]["S3Uri"] == spec["training"]
     assert plan["job"]["OutputDataConfig"]["S3Uri"] == f"s3://{BUCKET}/outputs/{EXECUTION}/"
-    assert plan["throughput"]["wanted"] is True
+    # Evaluated on an on-demand deployment (nothing bought), then served on one bought unit
+    assert plan["vehicle"]["kind"] == "deployment"
+    assert plan["vehicle"]["ModelDeploymentName"] == f"{EXECUTION}-od"
+    assert plan["serving"]["mode"] == "provisioned"
+    assert plan["serving"]["ModelUnits"] == 1
     assert plan["approval"]["required"] is True  # Nova's throughput price is unknown
+    assert (plan["approval"]["beforeEvaluation"], plan["approval"]["beforeServing"]) == (False, True)
+    assert plan["estimate"]["evaluationVehicle"] == "deployment"
+    assert plan["estimate"]["evaluationUsd"] is not None
 
 
 def test_dataset_outside_the_dataset_prefix_is_refused_before_anything_starts(s3: Any) -> None:
@@ -286,3 +352,49 @@ def test_dataset_outside_the_dataset_prefix_is_refused_before_anything_starts(s3
     assert result["plan"] is None
     assert "outside the pipeline's dataset prefix" in result["summary"]
     assert "outside the pipeline's dataset prefix" in json.dumps(stored_report(s3, EXECUTION))
+
+
+def test_the_live_api_is_asked_about_the_base_model_before_any_job(s3: Any, bedrock: LiveBedrock) -> None:
+    result = handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, None)
+
+    assert result["valid"] is True
+    assert bedrock.asked == ["amazon.nova-micro-v1:0:128k"]
+    assert result["live"][0]["lifecycle"]["status"] == "ACTIVE"
+    assert "FINE_TUNING" in result["live"][0]["customizationsSupported"]
+
+
+def test_a_model_the_live_api_calls_legacy_is_refused_before_any_job(s3: Any, bedrock: LiveBedrock) -> None:
+    bedrock.status = "LEGACY"
+
+    result = handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, None)
+
+    assert result["valid"] is False and result["plan"] is None
+    assert "reports amazon.nova-micro-v1:0:128k as LEGACY in us-east-1" in result["summary"]
+
+
+def test_a_model_the_region_does_not_offer_is_refused(s3: Any, bedrock: LiveBedrock) -> None:
+    bedrock.error = "ResourceNotFoundException"
+
+    result = handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, None)
+
+    assert result["valid"] is False
+    assert "does not know the base model amazon.nova-micro-v1:0:128k in us-east-1" in result["summary"]
+
+
+@pytest.mark.parametrize("code", ["AccessDeniedException", "ThrottlingException", "InternalServerException"])
+def test_an_unreachable_api_is_an_operational_error_not_a_pass(
+    s3: Any, bedrock: LiveBedrock, code: str
+) -> None:
+    bedrock.error = code
+    with pytest.raises(ClientError, match=code):
+        handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, None)
+
+
+def test_a_base_the_api_serves_only_through_a_profile_is_compared_through_it(
+    s3: Any, bedrock: LiveBedrock
+) -> None:
+    bedrock.inference_types = ["PROVISIONED"]
+
+    result = handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, None)
+
+    assert result["plan"]["baseModelInvokeId"] == "us.amazon.nova-micro-v1:0"

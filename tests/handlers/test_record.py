@@ -18,6 +18,9 @@ from tests.handlers.helpers import FakeContext, key_of, read_json
 pytestmark = pytest.mark.usefixtures("aws")
 
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+NOTHING_RELEASED = (
+    "Cleanup: nothing to release: this run bought no throughput, has no deployment and no running job."
+)
 DATA = {
     plans.TRAINING_URI: b"".join(b'{"prompt": "q%d", "completion": "a%d"}\n' % (n, n) for n in range(2000)),
     plans.VALIDATION_URI: b'{"prompt": "v", "completion": "w"}\n' * 50,
@@ -82,6 +85,8 @@ def test_record_holds_spec_arns_metrics_decisions_approver_and_timestamps() -> N
     assert record["resources"]["customModelArn"] == plans.CUSTOM_MODEL_ARN
     assert record["resources"]["provisionedModelArn"] == plans.PT_ARN
     assert record["metrics"]["validationLoss"] == 0.91
+    assert record["decisions"]["evaluation"]["judged"] is True
+    assert record["decisions"]["smoke"]["passed"] is True
     assert record["metrics"]["evaluation"]["custom"]["quality"] == 0.62
     assert record["decisions"]["loss"]["passed"] is True
     assert record["decisions"]["evaluation"]["passed"] is True
@@ -119,7 +124,7 @@ def test_a_failed_job_is_reported_in_record_and_message() -> None:
         "deleted": [],
         "kept": [],
         "jobStopped": False,
-        "summary": "Cleanup: nothing to release: this run bought no throughput and has no running job.",
+        "summary": NOTHING_RELEASED,
         "job": {
             "jobName": plans.RUN_ID,
             "jobArn": plans.JOB_ARN,
@@ -164,7 +169,7 @@ def test_kept_commitment_is_called_out_in_the_failure_message() -> None:
         "deleted": [],
         "kept": [{"arn": plans.PT_ARN, "reason": "OneMonth commitment: billed until 2027-01-01T00:00:00Z"}],
         "jobStopped": False,
-        "summary": f"Cleanup: KEPT provisioned throughput {plans.PT_ARN}: OneMonth commitment",
+        "summary": f"Cleanup: KEPT {plans.PT_ARN}: OneMonth commitment",
         "job": None,
     }
     result = lambda_handler({"runId": plans.RUN_ID, "status": "FAILED", "state": state}, FakeContext())
@@ -212,3 +217,112 @@ def test_an_approval_that_timed_out_still_shows_when_it_was_asked() -> None:
     assert record["approver"] is None
     assert record["decisions"]["approval"]["approved"] is None
     assert "Purchase:" not in result["message"]
+
+
+# --------------------------------------------------------------------------------------------------
+# What served, what the run was evaluated on, and what was released
+# --------------------------------------------------------------------------------------------------
+
+
+def released(summary: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "mode": "release-evaluation",
+        "deleted": [],
+        "deletedDeployments": [],
+        "kept": [],
+        "jobStopped": False,
+        "summary": summary,
+        "job": None,
+    } | extra
+
+
+def run_event(state: dict[str, Any], status: str = "SUCCEEDED") -> dict[str, Any]:
+    return {"runId": plans.RUN_ID, "status": status, "state": state}
+
+
+def test_a_run_served_on_a_purchase_records_the_purchase_and_the_released_deployment() -> None:
+    # Given the fine-tuning example: evaluated on a deployment, served on one bought unit
+    state = plans.state()
+    summary = f"Cleanup: deleted on-demand deployment {plans.DEPLOYMENT_ARN}."
+    state["released"] = released(summary, deletedDeployments=[plans.DEPLOYMENT_ARN])
+    # When
+    result = lambda_handler(run_event(state), FakeContext())
+    # Then
+    resources = read_json(key_of(result["recordUri"]))["resources"]
+    assert resources["servingMode"] == "provisioned"
+    assert resources["provisionedModelArn"] == plans.PT_ARN
+    assert resources["provisionedModelName"] == plans.PT_NAME
+    assert (resources["commitment"], resources["modelUnits"]) == ("none", 1)
+    assert resources["deploymentArn"] == plans.DEPLOYMENT_ARN
+    assert resources["deploymentName"] == plans.DEPLOYMENT_NAME
+    assert resources["evaluationVehicle"] == {
+        "kind": "deployment",
+        "arn": plans.DEPLOYMENT_ARN,
+        "servesAfterwards": False,
+    }
+    assert resources["released"]["deletedDeployments"] == [plans.DEPLOYMENT_ARN]
+    message = result["message"]
+    assert f"Throughput:    {plans.PT_ARN}" in message
+    assert f"Evaluation vehicle: {summary}" in message
+    assert "Serving:       on demand" not in message
+
+
+def test_a_run_served_on_demand_says_where_to_invoke_it_and_that_it_is_billed_per_token() -> None:
+    state = plans.state(plan_doc=plans.plan(serving="on-demand"), with_throughput=False) | {"approval": None}
+    result = lambda_handler(run_event(state), FakeContext())
+    record = read_json(key_of(result["recordUri"]))
+    resources = record["resources"]
+    assert resources["servingMode"] == "on-demand"
+    assert resources["deploymentArn"] == plans.DEPLOYMENT_ARN
+    assert resources["evaluationVehicle"]["servesAfterwards"] is True
+    assert resources["provisionedModelArn"] is None and resources["provisionedModelName"] is None
+    message = result["message"]
+    assert f"Serving:       on demand, {plans.DEPLOYMENT_ARN} (Converse modelId; billed per token)" in message
+    assert "Throughput:" not in message
+    assert "delete-provisioned-model-throughput" not in message
+
+
+def test_a_run_evaluated_on_a_throughput_records_it_and_no_deployment() -> None:
+    plan_doc = plans.plan(vehicle="throughput", model_units=2)
+    state = plans.state(plan_doc=plan_doc)
+    state["released"] = released(
+        f"Cleanup: deleted provisioned throughput {plans.EVAL_PT_ARN}.", deleted=[plans.EVAL_PT_ARN]
+    )
+    result = lambda_handler(run_event(state), FakeContext())
+    resources = read_json(key_of(result["recordUri"]))["resources"]
+    assert resources["deploymentArn"] is None
+    assert resources["deploymentName"] is None
+    assert resources["evaluationVehicle"] == {
+        "kind": "throughput",
+        "arn": plans.EVAL_PT_ARN,
+        "servesAfterwards": False,
+    }
+    assert resources["modelUnits"] == 2
+    assert (
+        f"Evaluation vehicle: Cleanup: deleted provisioned throughput {plans.EVAL_PT_ARN}."
+        in result["message"]
+    )
+
+
+def test_a_deployment_that_would_have_served_is_not_announced_when_the_run_failed() -> None:
+    state = plans.state(
+        plan_doc=plans.plan(serving="on-demand"),
+        with_throughput=False,
+        failure={"Error": "SmokeCheckFailed", "Cause": "Smoke check failed on ..."},
+    )
+    result = lambda_handler(run_event(state, "FAILED"), FakeContext())
+    assert "Serving:" not in result["message"]
+
+
+def test_an_evaluation_that_was_not_judged_is_recorded_as_such() -> None:
+    summary = "Not judged (EvaluationNotJudged): 5 of 5 calls to the base model (...) failed."
+    state = plans.state(with_throughput=False, failure={"Error": "EvaluationNotJudged", "Cause": summary}) | {
+        "approval": None
+    }
+    state["evaluation"] |= {"passed": False, "judged": False, "summary": summary}
+    result = lambda_handler(run_event(state, "FAILED"), FakeContext())
+    record = read_json(key_of(result["recordUri"]))
+    assert record["decisions"]["evaluation"] == {"passed": False, "judged": False, "summary": summary}
+    assert record["decisions"]["smoke"] is None
+    assert f"Evaluation:    {summary}" in result["message"]
+    assert result["subject"].endswith("failed: EvaluationNotJudged")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import App, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 
-from tests.infra.conftest import cdk_json_context, resources_of_type
+from tests.infra.conftest import VPC_SETTINGS, cdk_json_context, resources_of_type, storage_key_id
 
 
 def _bedrock_role(template: Template) -> tuple[str, dict[str, Any]]:
@@ -71,6 +72,7 @@ def test_reads_only_datasets_and_writes_only_outputs(dev: Template) -> None:
         "UseDataKeyThroughS3Only",
         "EncryptCustomModelThroughBedrock",
         "InvokeDistillationTeachers",
+        "InvokeReinforcementFineTuningGraders",
     }
     read = statements["ReadTrainingAndValidationData"]
     assert read["Action"] == "s3:GetObject"
@@ -87,7 +89,7 @@ def test_reads_only_datasets_and_writes_only_outputs(dev: Template) -> None:
 
 def test_uses_the_key_only_through_s3(dev: Template) -> None:
     role_id, _ = _bedrock_role(dev)
-    (key_id,) = resources_of_type(dev, "AWS::KMS::Key")
+    key_id = storage_key_id(dev)
     kms = _statements_of(dev, role_id)["UseDataKeyThroughS3Only"]
     assert sorted(kms["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert kms["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
@@ -96,7 +98,7 @@ def test_uses_the_key_only_through_s3(dev: Template) -> None:
 
 def test_custom_model_key_is_usable_only_through_bedrock(dev: Template) -> None:
     role_id, _ = _bedrock_role(dev)
-    (key_id,) = resources_of_type(dev, "AWS::KMS::Key")
+    key_id = storage_key_id(dev)
     kms = _statements_of(dev, role_id)["EncryptCustomModelThroughBedrock"]
     assert sorted(kms["Action"]) == [
         "kms:CreateGrant",
@@ -153,3 +155,105 @@ def test_pass_role_grant_is_scoped_to_the_role_and_to_bedrock() -> None:
             "Resource": {"Fn::GetAtt": [role_id, "Arn"]},
         }
     ]
+
+
+VPC_STATEMENTS = {
+    "DescribeTheJobNetwork",
+    "CreateBedrockManagedNetworkInterfaces",
+    "CreateNetworkInterfacesInTheConfiguredSubnets",
+    "ManageOnlyBedrockManagedNetworkInterfaces",
+    "TagNetworkInterfacesOnlyWhenCreatingThem",
+}
+
+
+def _ec2_arn(kind: str, name: str) -> dict[str, Any]:
+    return {"Fn::Join": ["", ["arn:aws:ec2:us-east-1:", {"Ref": "AWS::AccountId"}, f":{kind}/{name}"]]}
+
+
+def _sorted(values: list[Any]) -> list[Any]:
+    return sorted(values, key=json.dumps)
+
+
+JOB_ARNS = {
+    "Fn::Join": ["", ["arn:aws:bedrock:us-east-1:", {"Ref": "AWS::AccountId"}, ":model-customization-job/*"]]
+}
+
+
+def test_without_a_vpc_the_role_has_no_ec2_permissions(dev: Template, prod: Template) -> None:
+    for template in (dev, prod):
+        role_id, _ = _bedrock_role(template)
+        statements = _statements_of(template, role_id)
+        assert not VPC_STATEMENTS & set(statements)
+        actions = json.dumps([s["Action"] for s in statements.values()])
+        assert "ec2:" not in actions
+
+
+def test_in_a_vpc_the_role_may_describe_the_network(dev_in_a_vpc: Template) -> None:
+    role_id, _ = _bedrock_role(dev_in_a_vpc)
+    describe = _statements_of(dev_in_a_vpc, role_id)["DescribeTheJobNetwork"]
+    assert sorted(describe["Action"]) == [
+        "ec2:DescribeDhcpOptions",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeVpcs",
+    ]
+    assert describe["Resource"] == "*"
+    assert "Condition" not in describe
+
+
+def test_in_a_vpc_the_role_creates_only_bedrock_tagged_interfaces_in_the_configured_network(
+    dev_in_a_vpc: Template,
+) -> None:
+    role_id, _ = _bedrock_role(dev_in_a_vpc)
+    statements = _statements_of(dev_in_a_vpc, role_id)
+    assert set(statements) >= VPC_STATEMENTS
+    tagged = statements["CreateBedrockManagedNetworkInterfaces"]
+    assert tagged["Action"] == "ec2:CreateNetworkInterface"
+    assert tagged["Resource"] == _ec2_arn("network-interface", "*")
+    assert tagged["Condition"] == {
+        "StringEquals": {"aws:RequestTag/BedrockManaged": "true"},
+        "ArnEquals": {"aws:RequestTag/BedrockModelCustomizationJobArn": JOB_ARNS},
+    }
+    network = statements["CreateNetworkInterfacesInTheConfiguredSubnets"]
+    assert network["Action"] == "ec2:CreateNetworkInterface"
+    assert _sorted(network["Resource"]) == _sorted(
+        [
+            *(_ec2_arn("subnet", s) for s in VPC_SETTINGS["subnetIds"]),
+            *(_ec2_arn("security-group", g) for g in VPC_SETTINGS["securityGroupIds"]),
+        ]
+    )
+    assert "Condition" not in network
+
+
+def test_in_a_vpc_the_role_deletes_and_tags_only_bedrock_managed_interfaces(dev_in_a_vpc: Template) -> None:
+    role_id, _ = _bedrock_role(dev_in_a_vpc)
+    statements = _statements_of(dev_in_a_vpc, role_id)
+    manage = statements["ManageOnlyBedrockManagedNetworkInterfaces"]
+    assert sorted(manage["Action"]) == [
+        "ec2:CreateNetworkInterfacePermission",
+        "ec2:DeleteNetworkInterface",
+        "ec2:DeleteNetworkInterfacePermission",
+    ]
+    assert manage["Resource"] == _ec2_arn("network-interface", "*")
+    assert manage["Condition"] == {
+        "ArnEquals": {
+            "ec2:Subnet": [_ec2_arn("subnet", s) for s in sorted(VPC_SETTINGS["subnetIds"])],
+            "ec2:ResourceTag/BedrockModelCustomizationJobArn": JOB_ARNS,
+        },
+        "StringEquals": {"ec2:ResourceTag/BedrockManaged": "true"},
+    }
+    tags = statements["TagNetworkInterfacesOnlyWhenCreatingThem"]
+    assert tags["Action"] == "ec2:CreateTags"
+    assert tags["Resource"] == _ec2_arn("network-interface", "*")
+    assert tags["Condition"] == {
+        "StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"},
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["BedrockManaged", "BedrockModelCustomizationJobArn"]},
+    }
+
+
+def test_in_a_vpc_the_job_gets_the_configured_network(dev_in_a_vpc: Template) -> None:
+    machine = next(iter(resources_of_type(dev_in_a_vpc, "AWS::StepFunctions::StateMachine").values()))
+    rendered = json.dumps(machine["Properties"]["DefinitionString"])
+    for subnet in VPC_SETTINGS["subnetIds"]:
+        assert subnet in rendered

@@ -35,7 +35,8 @@ def states(dev: Template) -> dict[str, Any]:
     return definition(dev)["States"]  # type: ignore[no-any-return]
 
 
-def test_standard_workflow_with_tracing_and_full_logging(dev: Template) -> None:
+def test_standard_workflow_with_tracing_and_logging_without_execution_data(dev: Template) -> None:
+    """Every state is logged, but not its data: an approval's task token never reaches the logs."""
     dev.has_resource_properties(
         "AWS::StepFunctions::StateMachine",
         {
@@ -43,7 +44,7 @@ def test_standard_workflow_with_tracing_and_full_logging(dev: Template) -> None:
             "TracingConfiguration": {"Enabled": True},
             "LoggingConfiguration": {
                 "Level": "ALL",
-                "IncludeExecutionData": True,
+                "IncludeExecutionData": False,
                 "Destinations": [{"CloudWatchLogsLogGroup": {"LogGroupArn": Match.any_value()}}],
             },
         },
@@ -57,6 +58,7 @@ def test_every_customization_job_state_waits_natively_with_sync(states: dict[str
         "Train the custom model (with validation data)",
         "Train the custom model",
         "Distill the teacher model into the custom model",
+        "Train the custom model with reinforcement (grader)",
     }
     for state in jobs.values():
         assert state["Resource"] == CREATE_JOB_SYNC
@@ -77,80 +79,210 @@ def test_job_variants_only_reference_keys_the_plan_has(states: dict[str, Any]) -
     assert with_val["ValidationDataConfig.$"] == "$.preflight.plan.job.ValidationDataConfig"
     plain = states["Train the custom model"]["Parameters"]
     assert "ValidationDataConfig.$" not in plain and "CustomizationConfig.$" not in plain
+    # Reinforcement fine-tuning: grader and typed hyperparameters in CustomizationConfig.RftConfig,
+    # no string HyperParameters.
+    rft = states["Train the custom model with reinforcement (grader)"]["Parameters"]
+    assert rft["CustomizationConfig.$"] == "$.preflight.plan.job.CustomizationConfig"
+    assert "HyperParameters.$" not in rft and "ValidationDataConfig.$" not in rft
     choice = states["Which kind of customization job?"]
     assert {c["StringEquals"]: c["Next"] for c in choice["Choices"]} == {
         "DISTILLATION": "Distill the teacher model into the custom model",
+        "REINFORCEMENT_FINE_TUNING": "Train the custom model with reinforcement (grader)",
         "WITH_VALIDATION": "Train the custom model (with validation data)",
     }
     assert choice["Default"] == "Train the custom model"
 
 
 def test_throughput_is_bought_once_per_run_with_a_derived_token(states: dict[str, Any]) -> None:
-    for name, commitment in (
-        ("Buy provisioned throughput (no commitment)", False),
-        ("Buy provisioned throughput (commitment)", True),
+    for name, commitment, plan in (
+        ("Buy provisioned throughput (no commitment)", False, "serving"),
+        ("Buy provisioned throughput (commitment)", True, "serving"),
+        ("Buy throughput to evaluate on", False, "vehicle"),
     ):
         state = states[name]
         assert state["Resource"].endswith(":states:::aws-sdk:bedrock:createProvisionedModelThroughput")
         params = state["Parameters"]
-        assert params["ClientRequestToken.$"] == "$.preflight.plan.throughput.ClientRequestToken"
+        assert params["ClientRequestToken.$"] == f"$.preflight.plan.{plan}.ClientRequestToken"
+        assert params["ProvisionedModelName.$"] == f"$.preflight.plan.{plan}.ProvisionedModelName"
         assert params["ModelId.$"] == "$.loss.outputModelArn"
         assert ("CommitmentDuration.$" in params) is commitment
-        assert state["Next"] == "Start waiting for the throughput"
+    assert states["Buy throughput to evaluate on"]["Next"] == "Wait for the evaluation vehicle"
+    assert states["Buy throughput to evaluate on"]["ResultPath"] == "$.vehicle"
+    assert states["Buy provisioned throughput (commitment)"]["Next"] == "Wait for the throughput"
 
 
-def test_purchase_happens_only_after_the_loss_gate_and_approval(states: dict[str, Any]) -> None:
+def test_the_model_is_deployed_on_demand_once_per_run(states: dict[str, Any]) -> None:
+    deploy = states["Deploy the custom model on demand"]
+    assert deploy["Resource"].endswith(":states:::aws-sdk:bedrock:createCustomModelDeployment")
+    assert deploy["Parameters"] == {
+        "ModelDeploymentName.$": "$.preflight.plan.vehicle.ModelDeploymentName",
+        "ModelArn.$": "$.loss.outputModelArn",
+        "Description.$": "$.preflight.plan.vehicle.Description",
+        # Idempotent: a retried or re-driven execution gets the same deployment back.
+        "ClientRequestToken.$": "$.preflight.plan.vehicle.ClientRequestToken",
+        "Tags.$": "$.preflight.plan.vehicle.Tags",
+    }
+    assert deploy["ResultSelector"] == {
+        "Kind": "deployment",
+        "Arn.$": "$.CustomModelDeploymentArn",
+        "FailedError": "DeploymentFailed",
+        "TimeoutError": "DeploymentTimeout",
+    }
+    assert deploy["ResultPath"] == "$.vehicle"
+    assert deploy["Next"] == "Wait for the evaluation vehicle"
+    assert {"Bedrock.ThrottlingException", "Bedrock.InternalServerException"} <= set(
+        deploy["Retry"][0]["ErrorEquals"]
+    )
+    assert deploy["Catch"][0]["Next"] == "Release what this run bought"
+
+
+def test_nothing_is_bought_before_the_quality_gate_unless_evaluation_needs_it(states: dict[str, Any]) -> None:
+    """Loss gate → evaluation vehicle → compare → gate → only then serving purchases."""
     assert states["Read training and validation loss"]["Next"] == "Is the loss within the bar?"
     loss_gate = states["Is the loss within the bar?"]
     assert loss_gate["Choices"] == [
-        {
-            "Variable": "$.loss.passed",
-            "BooleanEquals": True,
-            "Next": "Does the run buy provisioned throughput?",
-        }
+        {"Variable": "$.loss.passed", "BooleanEquals": True, "Next": "How is the custom model evaluated?"}
     ]
     assert loss_gate["Default"] == "Loss above the bar"
-    approved = states["Was the purchase approved?"]
-    assert approved["Choices"][0] == {
-        "Variable": "$.approval.approved",
-        "BooleanEquals": True,
-        "Next": "Which commitment?",
-    }
-    assert approved["Default"] == "Purchase rejected"
-    ask = states["Ask for approval"]
-    assert ask["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
-    assert ask["TimeoutSecondsPath"] == "$.preflight.plan.approval.timeoutSeconds"
-    assert ask["Parameters"]["Payload"]["taskToken.$"] == "$$.Task.Token"
-    assert ask["Catch"][0] == {
-        "ErrorEquals": ["States.Timeout"],
-        "ResultPath": "$.failure",
-        "Next": "Approval timed out",
-    }
-
-
-def test_throughput_wait_loop_polls_with_a_growing_capped_interval(states: dict[str, Any]) -> None:
-    assert states["Wait for the throughput to come online"] == {
-        "Type": "Wait",
-        "SecondsPath": "$.ptPoll.waitSeconds",
-        "Next": "Check the throughput status",
-    }
-    check = states["Check the throughput status"]
-    assert check["Resource"].endswith(":states:::aws-sdk:bedrock:getProvisionedModelThroughput")
-    decide = states["Is the throughput in service?"]
-    assert [c["Next"] for c in decide["Choices"]] == [
-        "Compare the custom model with its base model",
-        "Throughput failed",
-        "Throughput not in service in time",
+    evaluated = states["How is the custom model evaluated?"]
+    assert [c["Next"] for c in evaluated["Choices"]] == [
+        "Deploy the custom model on demand",
+        "Ask for approval to evaluate",
+        "Buy throughput to evaluate on",
     ]
-    assert decide["Choices"][2] == {
-        "Variable": "$.ptPoll.attempt",
-        "NumericGreaterThanEqualsPath": "$.preflight.plan.throughput.maxPolls",
-        "Next": "Throughput not in service in time",
-    }
-    schedule = states["Schedule the next status check"]["Parameters"]
-    assert schedule["waitSeconds.$"] == (
-        "States.ArrayGetItem($.preflight.plan.throughput.pollSchedule, States.MathAdd($.ptPoll.attempt, 1))"
-    )
+    assert evaluated["Default"] == "How is the custom model served?"
+    gate = states["Does the custom model meet the bar?"]
+    assert gate["Choices"] == [
+        {"Variable": "$.evaluation.judged", "BooleanEquals": False, "Next": "Evaluation not judged"},
+        {"Variable": "$.evaluation.passed", "BooleanEquals": True, "Next": "How is the custom model served?"},
+    ]
+    assert gate["Default"] == "Custom model below the bar"
+    assert states["Evaluation not judged"]["Parameters"]["Error"] == "EvaluationNotJudged"
+    # Every serving purchase (and so every commitment) is reachable only from the serving choice,
+    # which is reachable only from a passing gate, a skipped evaluation, or an approval.
+    served = states["How is the custom model served?"]
+    targets = [c["Next"] for c in served["Choices"]]
+    assert targets == [
+        "Ask for approval to serve",
+        "Serve on the evaluation throughput",
+        "Buy provisioned throughput (no commitment)",
+        "Buy provisioned throughput (commitment)",
+        "Smoke-check the on-demand deployment",
+        "Record the run",
+    ]
+    assert served["Default"] == "Release the evaluation vehicle"
+    for buy in ("Buy provisioned throughput (no commitment)", "Buy provisioned throughput (commitment)"):
+        sources = {name for name, state in states.items() if _targets(state) & {buy}}
+        assert sources == {"How is the custom model served?"}, (buy, sources)
+    approved = states["Was the purchase approved?"]
+    # Only a well-formed yes buys; a well-formed no is a rejection; anything else (an answer sent by
+    # hand without its fields) is a rejection with a clear reason, never a States.Runtime error.
+    assert [c["Next"] for c in approved["Choices"]] == [
+        "Ask for approval to serve: rejected",
+        "How is the custom model served?",
+    ]
+    no = approved["Choices"][0]["And"]
+    assert {"Variable": "$.approval.approved", "BooleanEquals": False} in no
+    yes = approved["Choices"][1]["And"]
+    assert {"Variable": "$.approval.approved", "BooleanEquals": True} in yes
+    assert {"Variable": "$.approval.approver", "IsString": True} in yes
+    assert approved["Default"] == "Ask for approval to serve: answer not understood"
+    malformed = states["Ask for approval to serve: answer not understood"]
+    assert malformed["Parameters"]["Error"] == "ApprovalRejected"
+    assert "States.JsonToString($.approval)" in malformed["Parameters"]["Cause.$"]
+    assert malformed["Next"] == "Release what this run bought"
+    for ask_name, slot in (
+        ("Ask for approval to serve", "$.approval"),
+        ("Ask for approval to evaluate", "$.evaluationApproval"),
+    ):
+        ask = states[ask_name]
+        assert ask["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
+        assert ask["TimeoutSecondsPath"] == "$.preflight.plan.approval.timeoutSeconds"
+        assert ask["Parameters"]["Payload"]["taskToken.$"] == "$$.Task.Token"
+        assert ask["ResultPath"] == slot
+        assert ask["Catch"][0] == {
+            "ErrorEquals": ["States.Timeout"],
+            "ResultPath": "$.failure",
+            "Next": f"{ask_name}: timed out",
+        }
+
+
+def _targets(state: dict[str, Any]) -> set[str]:
+    found = {state.get("Next"), state.get("Default")} | {c["Next"] for c in state.get("Choices", [])}
+    found |= {c["Next"] for c in state.get("Catch", [])}
+    return {t for t in found if t}
+
+
+def test_wait_loops_poll_with_a_growing_capped_interval(states: dict[str, Any]) -> None:
+    for what, plan, slot, ready in (
+        (
+            "the evaluation vehicle",
+            "vehicle",
+            "$.vehicleStatus",
+            "Compare the custom model with its base model",
+        ),
+        ("the throughput", "serving", "$.ptStatus", "Smoke-check the provisioned throughput"),
+    ):
+        assert states[f"Wait for {what}"] == {
+            "Type": "Wait",
+            "SecondsPath": f"$.preflight.plan.{plan}.firstWaitSeconds",
+            "Next": f"Check {what}",
+        }
+        assert states[f"Wait before checking {what} again"] == {
+            "Type": "Wait",
+            "SecondsPath": f"{slot}.waitSeconds",
+            "Next": f"Check {what}",
+        }
+        check = states[f"Check {what}"]
+        # The handler's result is the state's result: the function ARN as the Resource.
+        assert "CheckStatus" in check["Resource"]
+        assert check["Parameters"]["schedule.$"] == f"$.preflight.plan.{plan}.pollSchedule"
+        assert check["Parameters"]["previous.$"] == slot
+        assert check["ResultPath"] == slot
+        decide = states[f"Is {what} ready?"]
+        assert [(c["Variable"], c["Next"]) for c in decide["Choices"]] == [
+            (f"{slot}.ready", ready),
+            (f"{slot}.failed", "Evaluation vehicle failed" if plan == "vehicle" else "Throughput failed"),
+            (
+                f"{slot}.timedOut",
+                "Evaluation vehicle not ready in time"
+                if plan == "vehicle"
+                else "Throughput not in service in time",
+            ),
+        ]
+        assert decide["Default"] == f"Wait before checking {what} again"
+    assert states["Evaluation vehicle failed"]["Parameters"]["Error.$"] == "$.vehicle.FailedError"
+    assert states["Evaluation vehicle not ready in time"]["Parameters"]["Error.$"] == "$.vehicle.TimeoutError"
+
+
+def test_serving_is_smoke_checked_and_the_evaluation_vehicle_released(states: dict[str, Any]) -> None:
+    for smoke, model, decide, next_state in (
+        (
+            "Smoke-check the provisioned throughput",
+            "$.throughput.ProvisionedModelArn",
+            "Does the throughput answer?",
+            "Release the evaluation vehicle",
+        ),
+        (
+            "Smoke-check the on-demand deployment",
+            "$.vehicle.Arn",
+            "Does the deployment answer?",
+            "Record the run",
+        ),
+    ):
+        payload = states[smoke]["Parameters"]
+        assert payload["mode"] == "smoke"
+        assert payload["modelId.$"] == model
+        assert states[decide]["Choices"][0]["Next"] == next_state
+        assert states[decide]["Default"] == "Smoke check failed"
+    release = states["Release the evaluation vehicle"]
+    assert release["Parameters"]["mode"] == "release-evaluation"
+    # What serves is in service: a vehicle that cannot be released is reported, never a reason to
+    # release what serves.
+    assert release["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.releaseError", "Next": "Record the run"}
+    ]
+    assert release["Next"] == "Record the run"
 
 
 def test_every_failure_goes_through_cleanup_record_and_notify(states: dict[str, Any]) -> None:
@@ -161,6 +293,8 @@ def test_every_failure_goes_through_cleanup_record_and_notify(states: dict[str, 
         "Notify: run failed",
         "Notify: run succeeded",
         "Record the run",
+        # Runs after what serves is in service: it records its own failure instead (tested above).
+        "Release the evaluation vehicle",
     }
     for name, state in tasks.items():
         if name in failure_path:
@@ -170,11 +304,19 @@ def test_every_failure_goes_through_cleanup_record_and_notify(states: dict[str, 
     gates = [
         "Preflight failed",
         "Loss above the bar",
-        "Purchase rejected",
-        "Approval timed out",
+        "Ask for approval to serve: rejected",
+        "Ask for approval to serve: timed out",
+        "Ask for approval to evaluate: rejected",
+        "Ask for approval to evaluate: timed out",
+        "Ask for approval to serve: answer not understood",
+        "Ask for approval to evaluate: answer not understood",
+        "Evaluation vehicle failed",
+        "Evaluation vehicle not ready in time",
         "Throughput failed",
         "Throughput not in service in time",
         "Custom model below the bar",
+        "Evaluation not judged",
+        "Smoke check failed",
     ]
     for gate in gates:
         assert states[gate]["Next"] == "Release what this run bought"
@@ -325,6 +467,9 @@ def test_no_statement_grants_unscoped_bedrock_or_kms(dev: Template) -> None:
                 # Only actions that have no resource-level permissions may use "*".
                 assert actions <= {
                     "bedrock:ListProvisionedModelThroughputs",
+                    "bedrock:ListCustomModelDeployments",
+                    # No resource-level permissions; the answer function reads only its own tokens.
+                    "states:SendTaskSuccess",
                     "xray:PutTraceSegments",
                     "xray:PutTelemetryRecords",
                     "xray:GetSamplingRules",
@@ -339,6 +484,50 @@ def test_no_statement_grants_unscoped_bedrock_or_kms(dev: Template) -> None:
                     "logs:PutResourcePolicy",
                     "logs:UpdateLogDelivery",
                 }, statement
+
+
+def _resources(statement: dict[str, Any]) -> list[str]:
+    value = statement.get("Resource")
+    items = value if isinstance(value, list) else [value]
+    return [json.dumps(item, sort_keys=True) if not isinstance(item, str) else item for item in items]
+
+
+def test_deployment_permissions_are_scoped_to_deployment_and_custom_model_arns(dev: Template) -> None:
+    wanted = {
+        "bedrock:CreateCustomModelDeployment": {"custom-model/*", "custom-model-deployment/*"},
+        "bedrock:GetCustomModelDeployment": {"custom-model-deployment/*"},
+        "bedrock:DeleteCustomModelDeployment": {"custom-model-deployment/*"},
+    }
+    seen: dict[str, set[str]] = {action: set() for action in wanted}
+    for policy in resources_of_type(dev, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            for action in _actions(statement) & set(wanted):
+                for resource in _resources(statement):
+                    assert resource != "*", statement
+                    kinds = {kind for kind in wanted[action] if f":{kind}" in resource}
+                    assert kinds, (action, resource)
+                    assert ":bedrock:" in resource and "AWS::AccountId" in resource, resource
+                    seen[action] |= kinds
+    assert seen == wanted
+
+
+def test_the_evaluation_may_invoke_the_base_through_its_inference_profile(dev: Template) -> None:
+    invoke = [
+        resource
+        for policy in resources_of_type(dev, "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "bedrock:InvokeModel" in _actions(statement)
+        for resource in _resources(statement)
+    ]
+    text = " ".join(invoke)
+    for kind in (
+        "inference-profile/*",
+        "custom-model-deployment/*",
+        "provisioned-model/*",
+        "foundation-model/*",
+    ):
+        assert f":{kind}" in text, (kind, invoke)
+    assert "*" not in invoke
 
 
 def test_notifications_topic_is_encrypted_and_alarmed(dev: Template, prod: Template) -> None:
@@ -357,7 +546,8 @@ def test_lambdas_are_python_arm64_with_json_logs_and_small_assets(
     dev: Template, synthesized: Synthesized
 ) -> None:
     functions = resources_of_type(dev, "AWS::Lambda::Function")
-    assert len(functions) == 6
+    # The workflow's seven, the stopped-run cleanup, the approval answer, the built-in RFT grader.
+    assert len(functions) == 10
     for fn in functions.values():
         props = fn["Properties"]
         assert props["Runtime"].startswith("python3.1")

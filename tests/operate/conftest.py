@@ -9,14 +9,19 @@ import pytest
 from moto import mock_aws
 
 from lambdas.common import runtime
-from tests.operate.helpers import REGION, STATE_MACHINE_ARN
+from pipeline.operate import aws
+from tests.operate.helpers import REGION, STATE_MACHINE_ARN, maker_with
 
 
 @pytest.fixture
 def moto() -> Iterator[None]:
-    """moto for every service, executing state machines (Pass/Choice/callbacks) in a thread."""
+    """moto for every service, executing state machines (Pass/Choice/callbacks) in a thread; the
+    approval URL answered in-process by the real approval-answer handler."""
     runtime.reset_clients()
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}):
+    with (
+        mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}),
+        aws.client_maker(maker_with({})),
+    ):
         yield
         # Leave no execution waiting for a callback behind the test.
         sfn = boto3.client("stepfunctions", region_name=REGION)
@@ -29,3 +34,13 @@ def moto() -> Iterator[None]:
         for execution in running:
             sfn.stop_execution(executionArn=execution["executionArn"])
     runtime.reset_clients()
+
+
+@pytest.fixture
+def titan_offered() -> Iterator[None]:
+    """Lifecycle checks as of a day Titan Text Express (the one catalog model with a known
+    Provisioned Throughput price) could still be customized."""
+    from tests.operate.helpers import express_offered
+
+    with express_offered():
+        yield

@@ -1,9 +1,10 @@
 """Test doubles for the operations commands: a CLI runner, a partial Stubber, a workflow double.
 
 The workflow double is a Step Functions state machine that moto executes: it has the real state
-names of infra/constructs/customization_workflow.py and produces the real state document (the
-plan from pipeline.plan, the approval request from the approval_request handler), with Pass states
-where the deployed workflow would call Bedrock.
+names of infra/constructs/customization_workflow.py along the path a plan takes (evaluation vehicle,
+approvals, serving) and produces the real state document (the plan from pipeline.plan, the approval
+requests from the approval_request handler, the evaluation priced by pipeline.evaluation), with
+Pass states where the deployed workflow would call Bedrock or a handler.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pytest
 
 from lambdas.common import runtime
 from pipeline.operate import aws, commands
-from pipeline.plan import PlanContext, build_plan
+from pipeline.plan import RUN_SLOTS, PlanContext, build_plan
 from pipeline.runspec import RunSpec
 
 ROOT: Final = Path(__file__).resolve().parents[2]
@@ -42,6 +43,8 @@ MODEL_ARN: Final = (
 )
 EXPRESS: Final = "amazon.titan-text-express-v1:0:8k"
 EXPRESS_FM_ARN: Final = f"arn:aws:bedrock:{REGION}::foundation-model/{EXPRESS}"
+APPROVAL_URL: Final = "https://q7x2m9k4v1b8n3c6z5w0r2t7y4u9i1o3.lambda-url.us-east-1.on.aws/"
+APPROVER_ROLE_ARN: Final = f"arn:aws:iam::{ACCOUNT}:role/BedrockCustomization-dev-ApproverRole"
 MANIFEST: Final = {
     "version": 1,
     "environment": ENV,
@@ -53,6 +56,8 @@ MANIFEST: Final = {
     "bedrockServiceRoleArn": f"arn:aws:iam::{ACCOUNT}:role/BedrockCustomization-dev-BedrockRole",
     "stateMachineArn": STATE_MACHINE_ARN,
     "topicArn": TOPIC_ARN,
+    "approvalUrl": APPROVAL_URL,
+    "approverRoleArn": APPROVER_ROLE_ARN,
 }
 
 
@@ -85,16 +90,70 @@ def wait_for(condition: Callable[[], Any], *, timeout: float = 15.0, what: str =
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@contextmanager
-def clients_with(**overrides: Any) -> Iterator[None]:
-    """Route clients through moto except the services given (e.g. a stubbed bedrock client)."""
+class ApprovalFunctionUrl:
+    """The approval-answer function behind its IAM-authenticated URL: Lambda's check of the signed
+    caller (optionally refusing the caller's own credentials, as for anyone without the approver
+    role), then the real handler (lambdas/approval_answer) with the verified caller ARN."""
+
+    def __init__(self, *, refuse_caller: bool = False) -> None:
+        self.refuse_caller = refuse_caller
+        self.calls: list[dict[str, Any]] = []
+
+    def post(
+        self,
+        url: str,
+        payload: dict[str, Any],
+        *,
+        role_arn: str | None = None,
+        session_name: str | None = None,
+    ) -> Any:
+        import os
+
+        from lambdas.approval_answer import handler
+        from pipeline.operate.approvals import UrlResponse
+
+        self.calls.append({"url": url, "payload": payload, "roleArn": role_arn, "sessionName": session_name})
+        if self.refuse_caller and role_arn is None:
+            return UrlResponse(403, {"Message": "Forbidden"})
+        if role_arn is not None:
+            caller = f"arn:aws:sts::{ACCOUNT}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session_name}"
+        else:
+            caller = boto3.client("sts", region_name=REGION).get_caller_identity()["Arn"]
+        event = {
+            "requestContext": {"http": {"method": "POST"}, "authorizer": {"iam": {"userArn": caller}}},
+            "body": json.dumps(payload),
+        }
+        previous = os.environ.get("TRAINING_BUCKET")
+        os.environ["TRAINING_BUCKET"] = BUCKET
+        runtime.reset_clients()
+        try:
+            response = handler.lambda_handler(event, None)
+        finally:
+            runtime.reset_clients()
+            if previous is None:
+                os.environ.pop("TRAINING_BUCKET", None)
+            else:
+                os.environ["TRAINING_BUCKET"] = previous
+        return UrlResponse(int(response["statusCode"]), json.loads(response["body"]))
+
+
+def maker_with(overrides: dict[str, Any]) -> aws.ClientMaker:
+    """moto for every AWS service, the given overrides, and the approval URL played in-process."""
 
     def maker(service: str, region: str) -> Any:
         if service in overrides:
             return overrides[service]
+        if service == "approval-url":
+            return ApprovalFunctionUrl()
         return boto3.client(service, region_name=region)
 
-    with aws.client_maker(maker):
+    return maker
+
+
+@contextmanager
+def clients_with(**overrides: Any) -> Iterator[None]:
+    """Route clients through moto except the services given (e.g. a stubbed bedrock client)."""
+    with aws.client_maker(maker_with(overrides)):
         yield
 
 
@@ -125,21 +184,67 @@ def pass_through() -> dict[str, Any]:
 # A run shaped as the deployed workflow shapes it
 # --------------------------------------------------------------------------------------------------
 
+EVAL_PT_ARN: Final = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:provisioned-model/e7v2a9l4q1xz"
+DEPLOYMENT_ARN: Final = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model-deployment/d4p8o2y6m1nq"
+NOVA: Final = "amazon.nova-micro-v1:0:128k"
+# A day Titan Text Express (the one catalog model with a known Provisioned Throughput price, $20.50
+# per MU-hour without commitment) was still offered for customization.
+EXPRESS_OFFERED_ON: Final = dt.date(2026, 3, 9)
 
-def express_spec(*, commitment: str = "none", run_name: str = "support-express") -> RunSpec:
-    """A Titan Text Express run: the one catalog model with a known no-commitment PT price ($20.50)."""
-    data = f"s3://{BUCKET}/datasets/{'a' * 64}"
+
+@contextmanager
+def express_offered() -> Iterator[None]:
+    """The catalog's lifecycle checks as of a day Titan Text Express could still be customized."""
+    from pipeline import catalog
+
+    original = catalog.today_utc
+    catalog.today_utc = lambda: EXPRESS_OFFERED_ON
+    try:
+        yield
+    finally:
+        catalog.today_utc = original
+
+
+def _data() -> str:
+    return f"s3://{BUCKET}/datasets/{'a' * 64}"
+
+
+def express_spec(
+    *, commitment: str = "none", run_name: str = "support-express", model_units: int = 1
+) -> RunSpec:
+    """A Titan Text Express run: no on-demand deployment for it, so it is evaluated on one model unit
+    of no-commitment throughput; with 1 MU and no commitment that same throughput then serves."""
+    with express_offered():
+        return RunSpec.from_dict(
+            {
+                "name": run_name,
+                "region": REGION,
+                "baseModel": EXPRESS,
+                "customizationType": "FINE_TUNING",
+                "training": f"{_data()}/train.jsonl",
+                "validation": f"{_data()}/validation.jsonl",
+                "hyperParameters": {"epochCount": 2},
+                "evaluation": {"maxValidationLoss": 2.0},
+                "serving": {"mode": "provisioned", "modelUnits": model_units, "commitment": commitment},
+                "approval": {"policy": "always"},
+            }
+        )
+
+
+def nova_spec(*, serving: dict[str, Any] | None = None, run_name: str = "support-nova") -> RunSpec:
+    """A Nova Micro run: evaluated on an on-demand deployment; by default served on 1 MU bought after
+    the quality bar, once a human approves."""
     return RunSpec.from_dict(
         {
             "name": run_name,
             "region": REGION,
-            "baseModel": EXPRESS,
+            "baseModel": NOVA,
             "customizationType": "FINE_TUNING",
-            "training": f"{data}/train.jsonl",
-            "validation": f"{data}/validation.jsonl",
+            "training": f"{_data()}/train.jsonl",
+            "validation": f"{_data()}/validation.jsonl",
             "hyperParameters": {"epochCount": 2},
             "evaluation": {"maxValidationLoss": 2.0},
-            "throughput": {"modelUnits": 1, "commitment": commitment},
+            "serving": serving or {"mode": "provisioned", "modelUnits": 1, "commitment": "none"},
             "approval": {"policy": "always"},
         }
     )
@@ -161,104 +266,245 @@ def loss_result(passed: bool = True) -> dict[str, Any]:
     }
 
 
-def workflow(plan: dict[str, Any]) -> dict[str, Any]:
-    """The customization workflow with Pass states for the Bedrock calls and a real callback wait."""
-    run_id = plan["runId"]
+def vehicle_arn(plan: dict[str, Any]) -> str:
+    """What the double creates to evaluate on: the deployment, the evaluation throughput, or (when
+    the evaluation throughput also serves) the serving throughput."""
+    vehicle = plan["vehicle"]
+    if vehicle["kind"] == "deployment":
+        return DEPLOYMENT_ARN
+    return PT_ARN if vehicle["servesAfterwards"] else EVAL_PT_ARN
+
+
+def evaluation_result(plan: dict[str, Any], *, passed: bool = True) -> dict[str, Any]:
+    """The evaluate_model handler's result: four prompts answered by both models, priced as the
+    workflow prices them (pipeline.evaluation.pricing_for)."""
+    from pipeline import evaluation, scoring
+
+    kind = plan["vehicle"]["kind"]
+    custom_pricing, base_pricing = evaluation.pricing_for(plan, kind)
+    answers = [scoring.Observation(0.8, 0.8, 300.0, 100, 50) for _ in range(4)]
+    base_answers = [scoring.Observation(0.4, 0.4, 500.0, 100, 150) for _ in range(4)]
     return {
-        "StartAt": "Start the run",
-        "States": {
-            "Start the run": {
-                "Type": "Pass",
-                "Parameters": {
-                    "runSpec.$": "$.runSpec",
-                    "preflight": {"valid": False, "plan": None},
-                    "job": None,
-                    "loss": None,
-                    "approval": None,
-                    "throughput": None,
-                    "evaluation": None,
-                    "failure": None,
-                    "cleanup": None,
-                },
-                "Next": "Check the run spec and datasets",
+        "passed": passed,
+        "judged": True,
+        "vehicle": kind,
+        "summary": "Custom model meets the bar (rougeL): custom model quality 0.800 meets the minimum 0.600."
+        if passed
+        else "Custom model below the bar (rougeL): custom model quality 0.400 is below the minimum 0.600.",
+        "resultsUri": f"s3://{BUCKET}/runs/{plan['runId']}/evaluation.json",
+        "custom": scoring.aggregate(vehicle_arn(plan), answers, custom_pricing),
+        "base": scoring.aggregate(plan["baseModelInvokeId"], base_answers, base_pricing),
+    }
+
+
+def _approval(stage: str, name: str, result_path: str, approved_next: str) -> dict[str, dict[str, Any]]:
+    """An approval wait, its Choice and its rejection, named as the real workflow names them.
+
+    The real state invokes the approval_request Lambda with the task token; here the token is parked
+    in S3 and tests/operate plays the handler (see answer_approval_request).
+    """
+    decided = (
+        "Was the evaluation purchase approved?" if stage == "evaluation" else "Was the purchase approved?"
+    )
+    return {
+        name: {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:s3:putObject.waitForTaskToken",
+            "Parameters": {
+                "Bucket": BUCKET,
+                "Key.$": f"States.Format('test/{{}}/{stage}/token', $$.Execution.Name)",
+                "Body.$": "$$.Task.Token",
             },
-            "Check the run spec and datasets": {
-                "Type": "Pass",
-                "Result": {"valid": True, "runId": run_id, "summary": "VALID: 2 files", "plan": plan},
-                "ResultPath": "$.preflight",
-                "Next": "Train the custom model (with validation data)",
-            },
-            "Train the custom model (with validation data)": {
-                "Type": "Pass",
-                "Result": {
-                    "JobName": plan["job"]["JobName"],
-                    "Status": "Completed",
-                    "OutputModelArn": MODEL_ARN,
-                },
-                "ResultPath": "$.job",
-                "Next": "Read training and validation loss",
-            },
-            "Read training and validation loss": {
-                "Type": "Pass",
-                "Result": loss_result(),
-                "ResultPath": "$.loss",
-                "Next": "Ask for approval",
-            },
-            "Ask for approval": {
-                # The real state invokes the approval_request Lambda with the task token; here the
-                # token is parked in S3 and tests/operate plays the handler (see answer_approval_request).
-                "Type": "Task",
-                "Resource": "arn:aws:states:::aws-sdk:s3:putObject.waitForTaskToken",
-                "Parameters": {
-                    "Bucket": BUCKET,
-                    "Key.$": "States.Format('test/{}/token', $$.Execution.Name)",
-                    "Body.$": "$$.Task.Token",
-                },
-                "TimeoutSeconds": 120,
-                "ResultPath": "$.approval",
-                "Next": "Was the purchase approved?",
-            },
-            "Was the purchase approved?": {
-                "Type": "Choice",
-                "Choices": [
-                    {
-                        "Variable": "$.approval.approved",
-                        "BooleanEquals": True,
-                        "Next": "Buy provisioned throughput (no commitment)",
-                    }
-                ],
-                "Default": "Purchase rejected",
-            },
-            "Buy provisioned throughput (no commitment)": {
-                "Type": "Pass",
-                "Result": {"ProvisionedModelArn": PT_ARN},
-                "ResultPath": "$.throughput",
-                "Next": "Run complete",
-            },
-            "Run complete": {"Type": "Succeed"},
-            "Purchase rejected": {
-                "Type": "Pass",
-                "Parameters": {"Error": "ApprovalRejected", "Cause.$": "$.approval.reason"},
-                "ResultPath": "$.failure",
-                "Next": "Release what this run bought",
-            },
-            "Release what this run bought": {
-                "Type": "Pass",
-                "Result": {
-                    "deleted": [],
-                    "kept": [],
-                    "jobStopped": False,
-                    "summary": "Cleanup: nothing to release.",
-                },
-                "ResultPath": "$.cleanup",
-                "Next": "Run failed",
-            },
-            "Run failed": {"Type": "Fail", "Error": "ApprovalRejected", "Cause": "the purchase was rejected"},
+            "TimeoutSeconds": 120,
+            "ResultPath": result_path,
+            "Next": decided,
+        },
+        decided: {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": f"{result_path}.approved", "BooleanEquals": True, "Next": approved_next}
+            ],
+            "Default": f"{name}: rejected",
+        },
+        f"{name}: rejected": {
+            "Type": "Pass",
+            "Parameters": {"Error": "ApprovalRejected", "Cause.$": f"{result_path}.reason"},
+            "ResultPath": "$.failure",
+            "Next": "Release what this run bought",
         },
     }
 
 
-def answer_approval_request(plan: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:
+def workflow(plan: dict[str, Any]) -> dict[str, Any]:
+    """The customization workflow along the path the plan takes, with the real state names, Pass
+    states for the Bedrock calls and handlers, and real callback waits for the approvals."""
+    run_id = plan["runId"]
+    vehicle, serving, approval = plan["vehicle"], plan["serving"], plan["approval"]
+    kind = vehicle["kind"]
+    arn = vehicle_arn(plan)
+    states: dict[str, dict[str, Any]] = {
+        "Start the run": {
+            "Type": "Pass",
+            "Parameters": {
+                "runSpec.$": "$.runSpec",
+                "preflight": {"valid": False, "plan": None},
+                **dict.fromkeys(RUN_SLOTS),
+            },
+            "Next": "Check the run spec and datasets",
+        },
+        "Check the run spec and datasets": {
+            "Type": "Pass",
+            "Result": {"valid": True, "runId": run_id, "summary": "VALID: 2 files", "plan": plan},
+            "ResultPath": "$.preflight",
+            "Next": "Train the custom model (with validation data)",
+        },
+        "Train the custom model (with validation data)": {
+            "Type": "Pass",
+            "Result": {"JobName": plan["job"]["JobName"], "Status": "Completed", "OutputModelArn": MODEL_ARN},
+            "ResultPath": "$.job",
+            "Next": "Read training and validation loss",
+        },
+        "Read training and validation loss": {
+            "Type": "Pass",
+            "Result": loss_result(),
+            "ResultPath": "$.loss",
+            "Next": "How is the custom model evaluated?",
+        },
+    }
+    if kind == "deployment":
+        create, result = "Deploy the custom model on demand", ("DeploymentFailed", "DeploymentTimeout")
+        states["How is the custom model evaluated?"] = {"Type": "Pass", "Next": create}
+    else:
+        create, result = "Buy throughput to evaluate on", ("ThroughputFailed", "ThroughputTimeout")
+        first = "Ask for approval to evaluate" if approval["beforeEvaluation"] else create
+        states["How is the custom model evaluated?"] = {"Type": "Pass", "Next": first}
+        if approval["beforeEvaluation"]:
+            states |= _approval("evaluation", "Ask for approval to evaluate", "$.evaluationApproval", create)
+    states[create] = {
+        "Type": "Pass",
+        "Result": {"Kind": kind, "Arn": arn, "FailedError": result[0], "TimeoutError": result[1]},
+        "ResultPath": "$.vehicle",
+        "Next": "Check the evaluation vehicle",
+    }
+    states["Check the evaluation vehicle"] = {
+        "Type": "Pass",
+        "Result": {
+            "status": "Active" if kind == "deployment" else "InService",
+            "ready": True,
+            "failed": False,
+            "timedOut": False,
+            "attempt": 2,
+            "waitSeconds": 60,
+            "failureMessage": None,
+        },
+        "ResultPath": "$.vehicleStatus",
+        "Next": "Compare the custom model with its base model",
+    }
+    states["Compare the custom model with its base model"] = {
+        "Type": "Pass",
+        "Result": evaluation_result(plan),
+        "ResultPath": "$.evaluation",
+        "Next": "How is the custom model served?",
+    }
+    smoke = {
+        "passed": True,
+        "summary": f"Smoke check passed on {arn}: 3 prompt(s) answered.",
+        "modelId": arn,
+        "resultsUri": f"s3://{BUCKET}/runs/{run_id}/smoke-check.json",
+    }
+    release = {
+        "Type": "Pass",
+        "Result": {
+            "mode": "release-evaluation",
+            "deleted": [] if kind == "deployment" or vehicle["servesAfterwards"] else [arn],
+            "deletedDeployments": [arn] if kind == "deployment" and not vehicle["servesAfterwards"] else [],
+            "kept": [],
+            "jobStopped": False,
+            "summary": "Cleanup: nothing to release."
+            if vehicle["servesAfterwards"]
+            else f"Cleanup: deleted {'on-demand deployment' if kind == 'deployment' else 'throughput'} "
+            f"{arn}.",
+        },
+        "ResultPath": "$.released",
+        "Next": "Record the run",
+    }
+    mode = serving["mode"]
+    if mode == "provisioned" and serving["reusesEvaluationThroughput"]:
+        states["How is the custom model served?"] = {
+            "Type": "Pass",
+            "Next": "Serve on the evaluation throughput",
+        }
+        states["Serve on the evaluation throughput"] = {
+            "Type": "Pass",
+            "Parameters": {"ProvisionedModelArn.$": "$.vehicle.Arn"},
+            "ResultPath": "$.throughput",
+            "Next": "Smoke-check the provisioned throughput",
+        }
+        states["Smoke-check the provisioned throughput"] = {
+            "Type": "Pass",
+            "Result": smoke,
+            "ResultPath": "$.smoke",
+            "Next": "Release the evaluation vehicle",
+        }
+    elif mode == "provisioned":
+        buy = "Buy provisioned throughput (no commitment)"
+        first = "Ask for approval to serve" if approval["beforeServing"] else buy
+        states["How is the custom model served?"] = {"Type": "Pass", "Next": first}
+        if approval["beforeServing"]:
+            states |= _approval("serving", "Ask for approval to serve", "$.approval", buy)
+        states[buy] = {
+            "Type": "Pass",
+            "Result": {"ProvisionedModelArn": PT_ARN},
+            "ResultPath": "$.throughput",
+            "Next": "Smoke-check the provisioned throughput",
+        }
+        states["Smoke-check the provisioned throughput"] = {
+            "Type": "Pass",
+            "Result": smoke | {"modelId": PT_ARN},
+            "ResultPath": "$.smoke",
+            "Next": "Release the evaluation vehicle",
+        }
+    elif mode == "on-demand":
+        states["How is the custom model served?"] = {
+            "Type": "Pass",
+            "Next": "Smoke-check the on-demand deployment",
+        }
+        states["Smoke-check the on-demand deployment"] = {
+            "Type": "Pass",
+            "Result": smoke,
+            "ResultPath": "$.smoke",
+            "Next": "Record the run",
+        }
+    else:
+        states["How is the custom model served?"] = {"Type": "Pass", "Next": "Release the evaluation vehicle"}
+    states |= {
+        "Release the evaluation vehicle": release,
+        "Record the run": {
+            "Type": "Pass",
+            "Result": {"recordUri": f"s3://{BUCKET}/runs/{run_id}/record.json"},
+            "ResultPath": "$.recorded",
+            "Next": "Run complete",
+        },
+        "Run complete": {"Type": "Succeed"},
+        "Release what this run bought": {
+            "Type": "Pass",
+            "Result": {
+                "deleted": [],
+                "kept": [],
+                "jobStopped": False,
+                "summary": "Cleanup: nothing to release.",
+            },
+            "ResultPath": "$.cleanup",
+            "Next": "Run failed",
+        },
+        "Run failed": {"Type": "Fail", "Error": "ApprovalRejected", "Cause": "the purchase was rejected"},
+    }
+    return {"StartAt": "Start the run", "States": states}
+
+
+def answer_approval_request(
+    plan: dict[str, Any], monkeypatch: pytest.MonkeyPatch, *, stage: str = "evaluation"
+) -> str:
     """Play the approval_request handler: the real handler, fed the token the execution parked."""
     from lambdas.approval_request import handler
 
@@ -267,17 +513,25 @@ def answer_approval_request(plan: dict[str, Any], monkeypatch: pytest.MonkeyPatc
 
     def token() -> str | None:
         try:
-            return s3.get_object(Bucket=BUCKET, Key=f"test/{run_id}/token")["Body"].read().decode()
+            return str(
+                s3.get_object(Bucket=BUCKET, Key=f"test/{run_id}/{stage}/token")["Body"].read().decode()
+            )
         except s3.exceptions.NoSuchKey:
             return None
 
-    task_token = wait_for(token, what="the execution to reach the approval wait")
+    task_token = wait_for(token, what=f"the execution to reach the {stage} approval wait")
     monkeypatch.setenv("TRAINING_BUCKET", BUCKET)
     monkeypatch.setenv("TOPIC_ARN", TOPIC_ARN)
     runtime.reset_clients()
-    handler.lambda_handler(
-        {"taskToken": task_token, "runId": run_id, "plan": plan, "loss": loss_result()}, None
-    )
+    event: dict[str, Any] = {
+        "taskToken": task_token,
+        "runId": run_id,
+        "plan": plan,
+        "loss": loss_result(),
+        "stage": stage,
+        "evaluation": evaluation_result(plan) if stage == "serving" else None,
+    }
+    handler.lambda_handler(event, None)
     runtime.reset_clients()
     return str(task_token)
 
@@ -292,6 +546,7 @@ def pt_summary(
     *,
     arn: str = PT_ARN,
     run_id: str | None = None,
+    suffix: str = "-pt",
     commitment: str | None = None,
     expires: dt.datetime | None = None,
     created: dt.datetime,
@@ -300,7 +555,7 @@ def pt_summary(
     model_arn: str = MODEL_ARN,
 ) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "provisionedModelName": f"{run_id or 'other'}-pt",
+        "provisionedModelName": f"{run_id or 'other'}{suffix}",
         "provisionedModelArn": arn,
         "modelArn": model_arn,
         "desiredModelArn": model_arn,
@@ -317,13 +572,33 @@ def pt_summary(
     return item
 
 
-def tags(run_id: str | None, commitment: str = "none") -> dict[str, Any]:
+def tags(run_id: str | None, commitment: str = "none", purpose: str | None = None) -> dict[str, Any]:
     if run_id is None:
         return {"tags": [{"key": "team", "value": "search"}]}
+    found = [
+        {"key": "bedrock-customization:run-id", "value": run_id},
+        {"key": "bedrock-customization:run-name", "value": run_id.rsplit("-", 1)[0]},
+        {"key": "bedrock-customization:commitment", "value": commitment},
+    ]
+    if purpose is not None:
+        found.append({"key": "bedrock-customization:purpose", "value": purpose})
+    return {"tags": found}
+
+
+def deployment_summary(
+    *,
+    arn: str = DEPLOYMENT_ARN,
+    name: str,
+    created: dt.datetime,
+    status: str = "Active",
+    model_arn: str = MODEL_ARN,
+) -> dict[str, Any]:
+    """GetCustomModelDeployment's answer (list summaries name the deployment customModelDeploymentName)."""
     return {
-        "tags": [
-            {"key": "bedrock-customization:run-id", "value": run_id},
-            {"key": "bedrock-customization:run-name", "value": run_id.rsplit("-", 1)[0]},
-            {"key": "bedrock-customization:commitment", "value": commitment},
-        ]
+        "customModelDeploymentArn": arn,
+        "modelDeploymentName": name,
+        "modelArn": model_arn,
+        "createdAt": created,
+        "status": status,
+        "lastUpdatedAt": created,
     }

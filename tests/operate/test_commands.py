@@ -163,3 +163,18 @@ def test_python_dash_m_pipeline_runs_them() -> None:
 
     assert done.returncode == 0, done.stderr
     assert '"modelId": "amazon.titan-text-express-v1:0:8k"' in done.stdout
+
+
+def test_check_says_what_the_run_evaluates_on_and_how_it_serves(capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["check", str(ROOT / "examples" / "runs" / "fine-tuning.yaml")])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert (
+        "evaluation: on an on-demand deployment of the custom model (nothing bought, billed per token)" in out
+    )
+    assert "deleted after the evaluation; estimate $0.00" in out  # Nova Micro's token prices are known
+    assert (
+        "serving:    1 MU of provisioned throughput, no commitment: bought only after the quality bar "
+        "passed; hourly price unknown"
+    ) in out

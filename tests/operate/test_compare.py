@@ -12,7 +12,18 @@ import pytest
 from botocore.stub import Stubber
 
 from pipeline import evaluation
-from tests.operate.helpers import PT_ARN, REGION, bedrock_client, clients_with, pt_summary, run_cli, tags
+from tests.operate.helpers import (
+    DEPLOYMENT_ARN,
+    MODEL_ARN,
+    PT_ARN,
+    REGION,
+    bedrock_client,
+    clients_with,
+    deployment_summary,
+    pt_summary,
+    run_cli,
+    tags,
+)
 
 PROMPTS = [
     ("What is the warranty on the Harbor dry bag?", "3 years against manufacturing defects."),
@@ -168,3 +179,63 @@ def test_a_prompt_file_without_references_is_invalid_input(
 
     assert result.code == 2
     assert "holds no prompt with a reference answer" in result.err
+
+
+def test_a_run_served_on_demand_compares_on_its_deployment_at_token_prices(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    run_id = "support-nova-0a1b2c3d4e"
+    bedrock = bedrock_client()
+    control = Stubber(bedrock)
+    control.add_response("list_provisioned_model_throughputs", {"provisionedModelSummaries": []})
+    control.add_response(
+        "list_custom_model_deployments",
+        {
+            "modelDeploymentSummaries": [
+                {
+                    "customModelDeploymentArn": DEPLOYMENT_ARN,
+                    "customModelDeploymentName": f"{run_id}-od",
+                    "modelArn": MODEL_ARN,
+                    "createdAt": dt.datetime.now(dt.UTC),
+                    "status": "Active",
+                }
+            ]
+        },
+        {"nameContains": f"{run_id}-od"},
+    )
+    control.add_response(
+        "get_custom_model_deployment",
+        deployment_summary(name=f"{run_id}-od", created=dt.datetime.now(dt.UTC)),
+        {"customModelDeploymentIdentifier": DEPLOYMENT_ARN},
+    )
+    control.add_response(
+        "list_tags_for_resource", tags(run_id, purpose="serving"), {"resourceARN": DEPLOYMENT_ARN}
+    )
+    control.add_response(
+        "get_custom_model",
+        {
+            "modelArn": MODEL_ARN,
+            "modelName": run_id,
+            "baseModelArn": f"arn:aws:bedrock:{REGION}::foundation-model/amazon.nova-micro-v1:0:128k",
+            "creationTime": dt.datetime.now(dt.UTC),
+        },
+        {"modelIdentifier": MODEL_ARN},
+    )
+    runtime = boto3.client("bedrock-runtime", region_name=REGION)
+    stub = Stubber(runtime)
+    for prompt, reference in PROMPTS:
+        _expect(stub, DEPLOYMENT_ARN, prompt, _reply(reference, 300, 20, 10))
+
+    with control, stub, clients_with(bedrock=bedrock, **{"bedrock-runtime": runtime}):
+        result = run_cli(capsys, "compare", run_id, "--prompts", str(_prompts(tmp_path)), "--json")
+        control.assert_no_pending_responses()
+
+    assert result.code == 0, result.err
+    (model,) = result.json()["models"]
+    assert model["kind"] == "deployment" and model["modelId"] == DEPLOYMENT_ARN
+    # Billed per token at Nova Micro's on-demand rate, not "unknown".
+    assert model["costPer1000RequestsUsd"] == pytest.approx((20 * 0.035 + 10 * 0.14) / 1e6 * 1000, abs=1e-4)
+    assert any(
+        f"run {run_id}'s custom model on on-demand deployment d4p8o2y6m1nq, created for serving" in n
+        for n in model["notes"]
+    )

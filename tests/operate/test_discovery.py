@@ -106,6 +106,7 @@ def test_deploy_info_reports_the_deployment_and_what_the_caller_can_do(
     stub.add_response(
         "list_provisioned_model_throughputs", {"provisionedModelSummaries": []}, {"maxResults": 1}
     )
+    stub.add_response("list_custom_model_deployments", {"modelDeploymentSummaries": []}, {"maxResults": 1})
 
     with stub, clients_with(bedrock=bedrock):
         result = run_cli(capsys, "deploy-info", "--region", REGION, "--json")
@@ -119,6 +120,7 @@ def test_deploy_info_reports_the_deployment_and_what_the_caller_can_do(
         "states:DescribeStateMachine",
         "s3:ListBucket",
         "bedrock:ListProvisionedModelThroughputs",
+        "bedrock:ListCustomModelDeployments",
     }
     assert doc["identity"]["account"] == ACCOUNT
 
@@ -128,6 +130,7 @@ def test_deploy_info_exits_1_and_names_the_denied_call(capsys: pytest.CaptureFix
     bedrock = boto3.client("bedrock", region_name=REGION)
     stub = Stubber(bedrock)
     stub.add_client_error("list_provisioned_model_throughputs", "AccessDeniedException", "not allowed", 403)
+    stub.add_response("list_custom_model_deployments", {"modelDeploymentSummaries": []}, {"maxResults": 1})
 
     with stub, clients_with(bedrock=bedrock):
         result = run_cli(capsys, "deploy-info", "--region", REGION)

@@ -19,6 +19,7 @@ from pipeline.operate import report
 from tests.operate.helpers import BUCKET, EXAMPLES, REGION, STATE_MACHINE_ARN, deploy, run_cli
 
 EXAMPLE = EXAMPLES / "report-run"
+RUN_ID = json.loads((EXAMPLE / "record.json").read_text(encoding="utf-8"))["runId"]
 
 
 def generator() -> ModuleType:
@@ -86,15 +87,26 @@ def assert_report_dom(dom: Dom) -> None:
     comparison_words = dom.words("comparison-chart")
     assert "Quality (ROUGE-L, higher is better)" in comparison_words
     assert "USD per 1,000 requests" in comparison_words
-    assert "unknown" in comparison_words  # the custom model's cost: no PT price for Nova Micro
+    # Evaluated on an on-demand deployment: both models priced per token, both costs drawn.
+    assert "unknown" not in comparison_words.replace("No bar = unknown, not zero.", "")
+    assert "The custom model answered on an on-demand deployment" in dom.words("comparison")
     assert dom.count("loss-table", "tr") == 1 + 2 + 2  # header, two epochs, final, bar
     assert "epoch 1" in dom.words("loss-table") and "epoch 2" in dom.words("loss-table")
     assert dom.count("comparison-table", "tr") == 11
     assert "0.751" in dom.words("comparison-table") and "0.105" in dom.words("comparison-table")
-    assert dom.count("decisions-table", "tr") == 5
+    # header, preflight, loss gate, quality gate, approval to serve, smoke check
+    assert dom.count("decisions-table", "tr") == 6
+    decisions = dom.words("decisions-table")
+    assert "Quality gate passed Custom model meets the bar" in decisions
+    assert "Approval to serve approved by" in decisions
+    assert "Smoke check passed Smoke check passed on" in decisions
     assert dom.count("prompts-table", "tr") == 17
     assert dom.count("datasets-table", "tr") == 4
-    assert "support-nova-micro-5c12be67e1" in dom.words("record-table")
+    serving = dom.words("serving-table")
+    assert "Evaluated on on-demand deployment (billed per token, nothing bought)" in serving
+    assert "Cleanup: deleted on-demand deployment" in serving
+    assert "provisioned throughput arn:aws:bedrock:us-east-1:123456789012:provisioned-model/" in serving
+    assert RUN_ID in dom.words("record-table")
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +127,8 @@ def test_renders_html_markdown_and_png_from_the_example_run(rendered: report.Wri
     assert "![Base vs custom](comparison.png)" in markdown
     assert "| Quality (ROUGE-L) | 0.751 | 0.105 | +0.646 |" in markdown
     assert "| Training | unknown | no price known |" in markdown
+    assert "| Evaluation | $0.0029 |" in markdown  # on demand: an upper bound from token prices
+    assert "## Evaluation vehicle and serving" in markdown
     for png in rendered.pngs:
         header = png.read_bytes()[:24]
         assert header.startswith(b"\x89PNG\r\n\x1a\n")
@@ -126,7 +140,9 @@ def test_renders_html_markdown_and_png_from_the_example_run(rendered: report.Wri
 def test_unknown_numbers_are_never_drawn_or_shown_as_zero(rendered: report.Written) -> None:
     dom = parse(rendered.html.read_text(encoding="utf-8"))
     summary = dom.words("summary")
-    assert "unknown / $0.0069" in summary  # custom per 1,000 requests: PT price unknown
+    assert "Training (estimate) unknown" in summary  # no training price for Nova Micro
+    assert "Serving throughput per hour unknown" in summary  # nor a throughput price
+    assert "Evaluated on on-demand deployment" in summary
     assert "$0.00 " not in summary
 
 
@@ -167,7 +183,7 @@ def test_report_command_from_a_directory(capsys: pytest.CaptureFixture[str], tmp
 
     assert result.code == 0, result.err
     doc = result.json()
-    assert doc["runId"] == "support-nova-micro-5c12be67e1"
+    assert doc["runId"] == RUN_ID
     assert Path(doc["html"]).is_file() and Path(doc["markdown"]).is_file() and len(doc["png"]) == 2
 
 
@@ -176,7 +192,7 @@ def test_report_command_reads_the_run_artifacts_from_s3(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     deploy()
-    run_id = "support-nova-micro-5c12be67e1"
+    run_id = RUN_ID
     boto3.client("stepfunctions", region_name=REGION).start_execution(
         stateMachineArn=STATE_MACHINE_ARN, name=run_id, input="{}"
     )
@@ -223,6 +239,28 @@ def test_a_run_that_failed_before_evaluation_still_reports(tmp_path: Path) -> No
     assert "did not reach the evaluation" in dom.words("comparison")
     assert "No loss curves" in dom.words("loss")
     assert written.pngs == []
+
+
+def test_a_run_its_evaluation_could_not_judge_says_so(tmp_path: Path) -> None:
+    record: dict[str, Any] = json.loads((EXAMPLE / "record.json").read_text(encoding="utf-8"))
+    record["status"] = "FAILED"
+    summary = "Not judged: 16 of 16 calls to the base model failed (100% > 10% allowed)."
+    record["failure"] = {"Error": "EvaluationNotJudged", "Cause": summary}
+    record["decisions"]["evaluation"] = {"passed": False, "judged": False, "summary": summary}
+    record["decisions"]["approval"] = {"required": True, "approved": None, "approver": None}
+    record["decisions"]["smoke"] = None
+    record["resources"]["provisionedModelArn"] = None
+    (tmp_path / "record.json").write_text(json.dumps(record), encoding="utf-8")
+
+    written = report.render_run(report.load_dir(tmp_path), tmp_path / "out")
+
+    page = written.html.read_text(encoding="utf-8")
+    dom = parse(page)
+    assert f"Quality gate not judged {summary}" in dom.words("decisions-table")
+    assert '<span class="badge not-judged">not judged</span>' in page
+    assert "Approval to serve not reached" in dom.words("decisions-table")
+    assert "Smoke check not reached" in dom.words("decisions-table")
+    assert "provisioned throughput (not bought)" in dom.words("serving-table")
 
 
 def test_the_bundled_example_is_what_the_generator_produces() -> None:

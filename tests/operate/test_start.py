@@ -1,9 +1,14 @@
-"""`start`: local preflight, content-addressed upload, one execution per spec, confirmation for throughput."""
+"""`start`: local preflight, content-addressed upload, one execution per spec, confirmation for throughput.
+
+The bundled fine-tuning example is evaluated on an on-demand deployment and buys throughput to serve
+with after its bar; the distillation example serves on demand and buys nothing.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -21,7 +26,6 @@ pytestmark = pytest.mark.usefixtures("moto")
 
 FINE_TUNING = EXAMPLES / "runs" / "fine-tuning.yaml"
 DISTILLATION = EXAMPLES / "runs" / "distillation.yaml"
-CONTINUED_PRE_TRAINING = EXAMPLES / "runs" / "continued-pretraining.yaml"  # buys nothing
 
 
 class CountingS3:
@@ -172,7 +176,8 @@ def test_a_throughput_purchase_needs_confirmation_and_refuses_without_a_terminal
     result = run_cli(capsys, "start", str(FINE_TUNING))
 
     assert result.code == 2
-    assert "Throughput per hour" in result.out  # the estimate is shown first
+    assert "Serving throughput per hour" in result.out  # the estimate is shown first
+    assert "Evaluation (on demand)" in result.out
     assert "needs confirmation and there is no terminal to ask on" in result.err
     assert "pass --yes to confirm in CI" in result.err
     assert _keys() == [] and _executions() == []
@@ -189,6 +194,11 @@ def test_declining_at_the_prompt_starts_nothing(
 
     assert result.code == 1
     assert "[y/N]" in result.err
+    # What is bought, what for, and when: only after the bar, and after a person says yes.
+    assert (
+        "It may buy 1 model unit(s) of provisioned throughput (no commitment) to serve with, only after "
+        "the model passes its quality bar and a human approves." in result.err
+    )
     assert _keys() == [] and _executions() == []
 
 
@@ -231,11 +241,23 @@ def test_region_must_match_the_spec(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--region us-west-2 differs from the run spec's region us-east-1" in result.err
 
 
-def test_start_wait_follows_the_run_and_exits_with_its_outcome(capsys: pytest.CaptureFixture[str]) -> None:
+def test_start_wait_follows_the_run_and_exits_with_its_outcome(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     deploy()
+    # Trained and gated on its loss only, not served: nothing to evaluate on, nothing bought.
+    spec = yaml.safe_load(FINE_TUNING.read_text(encoding="utf-8"))
+    spec.update(
+        training=str(EXAMPLES / "datasets" / "conversation-train.jsonl"),
+        validation=str(EXAMPLES / "datasets" / "conversation-validation.jsonl"),
+        evaluation={"maxValidationLoss": 2.5},
+        serving={"mode": "none"},
+    )
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
 
     # A run that buys nothing asks for no confirmation, even without a terminal.
-    result = run_cli(capsys, "start", str(CONTINUED_PRE_TRAINING), "--wait", "--interval", "0.05")
+    result = run_cli(capsys, "start", str(path), "--wait", "--interval", "0.05")
 
     assert result.code == 0, result.err
     assert "Status:" in result.out and "SUCCEEDED: done" in result.out
@@ -255,3 +277,50 @@ def test_hash_streams_in_chunks(tmp_path: Path) -> None:
 
     assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
     assert reads == [start.CHUNK_BYTES] * 4  # three chunks and the empty read: never the whole file
+
+
+def test_a_run_serving_on_demand_buys_nothing_and_asks_nothing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deploy()
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+
+    result = run_cli(capsys, "start", str(DISTILLATION))
+
+    assert result.code == 0, result.err
+    assert "serves on demand" in result.err and "billed per token as it is used" in result.err
+    assert len(_executions()) == 1
+
+
+@pytest.mark.usefixtures("titan_offered")
+def test_an_evaluation_throughput_is_asked_about_before_start(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Titan Text Express cannot be deployed on demand: it is evaluated on 1 MU bought for it."""
+    deploy()
+    spec = {
+        "name": "faq-express",
+        "region": REGION,
+        "baseModel": "amazon.titan-text-express-v1:0:8k",
+        "customizationType": "FINE_TUNING",
+        "training": str(EXAMPLES / "datasets" / "prompt-completion-train.jsonl"),
+        "hyperParameters": {"epochCount": 1},
+        "serving": {"mode": "provisioned", "modelUnits": 2, "commitment": "none"},
+        "approval": {"policy": "above-cost", "monthlyCostThreshold": 20000},
+    }
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda: "n")
+
+    result = run_cli(capsys, "start", str(path))
+
+    assert result.code == 1
+    assert (
+        "It may buy 1 model unit of no-commitment provisioned throughput to evaluate on, once training "
+        "passes its loss bar (released after the evaluation); and 2 model unit(s) of provisioned "
+        "throughput (no commitment) to serve with, only after the model passes its quality bar and a "
+        "human approves." in result.err
+    )
+    assert re.search(r"Evaluation throughput\s+\$41.00", result.out)  # 2 h planned x $20.50
+    assert _executions() == []

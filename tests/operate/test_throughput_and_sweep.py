@@ -121,9 +121,36 @@ def test_throughput_list_as_a_table(capsys: pytest.CaptureFixture[str]) -> None:
         result = run_cli(capsys, "throughput", "list")
 
     assert re.search(
-        rf"old000000001\s+{OLD_RUN}\s+InService\s+1\s+none\s+\$20.50/h\s+\$492.00/day\s+2h", result.out
+        rf"old000000001\s+{OLD_RUN}\s+serving\s+InService\s+1\s+none\s+\$20.50/h\s+\$492.00/day\s+2h",
+        result.out,
     )
     assert "billed about $492.00 per day in total" in result.out
+
+
+def test_throughput_list_shows_what_each_purchase_is_for(capsys: pytest.CaptureFixture[str]) -> None:
+    """An evaluation throughput (-eval, tagged) apart from the serving one of the same run."""
+    bedrock = bedrock_client()
+    stub = Stubber(bedrock)
+    created = NOW - dt.timedelta(hours=1)
+    stub.add_response(
+        "list_provisioned_model_throughputs",
+        {
+            "provisionedModelSummaries": [
+                pt_summary(arn=PT_YOUNG, run_id=OLD_RUN, created=created, suffix="-eval"),
+                pt_summary(arn=PT_OLD, run_id=OLD_RUN, created=created),
+            ]
+        },
+    )
+    stub.add_response(
+        "list_tags_for_resource", tags(OLD_RUN, purpose="evaluation"), {"resourceARN": PT_YOUNG}
+    )
+    stub.add_response("list_tags_for_resource", tags(OLD_RUN), {"resourceARN": PT_OLD})  # older: untagged
+
+    with stub, clients_with(bedrock=bedrock):
+        table = run_cli(capsys, "throughput", "list")
+
+    assert re.search(rf"young0000001\s+{OLD_RUN}\s+evaluation\s+InService", table.out)
+    assert re.search(rf"old000000001\s+{OLD_RUN}\s+serving\s+InService", table.out)  # from its -pt name
 
 
 def test_delete_refuses_a_commitment_and_says_when_the_term_ends(capsys: pytest.CaptureFixture[str]) -> None:
@@ -173,7 +200,7 @@ def test_delete_by_run_asks_then_deletes(
     assert result.code == 0, result.err
     assert prompts == ["asked"]
     assert (
-        f"delete {PT_OLD} (run {OLD_RUN}, InService, 1 MU, no commitment): $20.50/hour, 5h 00m old"
+        f"delete {PT_OLD} (run {OLD_RUN}, serving, InService, 1 MU, no commitment): $20.50/hour, 5h 00m old"
         in result.out
     )
     assert f"deleted {PT_OLD}" in result.out
@@ -277,7 +304,9 @@ def _sweep_stub(bedrock: Any, *, deletes: bool) -> Stubber:
             ]
         },
     )
-    stub.add_response("list_tags_for_resource", tags(OLD_RUN), {"resourceARN": DEPLOY_OLD})
+    stub.add_response(
+        "list_tags_for_resource", tags(OLD_RUN, purpose="evaluation"), {"resourceARN": DEPLOY_OLD}
+    )
     stub.add_response(
         "list_custom_models",
         {
@@ -342,6 +371,11 @@ def test_sweep_dry_run_lists_with_cost_per_day_and_deletes_nothing(
     assert per_day[PT_OLD] == 492.0
     assert per_day[MODEL_OLD] == pytest.approx(1.95 * 24 / 730, abs=1e-4)
     assert per_day[DEPLOY_OLD] is None  # billed per token: no idle cost to show
+    purposes = {c["arn"]: c["purpose"] for c in doc["candidates"]}
+    assert purposes[DEPLOY_OLD] == "evaluation" and purposes[PT_OLD] == "serving"
+    notes = {c["arn"]: c["costNote"] for c in doc["candidates"]}
+    assert "evaluation vehicle: should have been released" in notes[DEPLOY_OLD]
+    assert f"serves run {OLD_RUN}'s custom model" in notes[PT_OLD]
     assert doc["savingsPerDay"]["usd"] == pytest.approx(492.0 + 1.95 * 24 / 730, abs=1e-3)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,14 @@ from moto import mock_aws
 
 from pipeline import metrics
 from pipeline.simulation.clock import SimClock, format_duration, format_elapsed
-from pipeline.simulation.fake_bedrock import BedrockBehaviour, FakeBedrock, JobBehaviour, ThroughputBehaviour
+from pipeline.simulation.fake_bedrock import (
+    BedrockBehaviour,
+    DeploymentBehaviour,
+    FakeBedrock,
+    JobBehaviour,
+    ModelBehaviour,
+    ThroughputBehaviour,
+)
 from pipeline.simulation.faults import FaultConfigError, FaultInjector, FaultRule
 from pipeline.simulation.runner import aws_routes
 from pipeline.simulation.scenarios import Scenario, ScenarioError, expand_path, load_scenarios, merge
@@ -64,16 +72,23 @@ def test_state_machine_in_moto_is_the_synthesized_definition(template: Path) -> 
                 "evaluate_loss",
                 "approval_request",
                 "evaluate_model",
+                "check_status",
                 "cleanup",
                 "record",
+                "run_ended",
+                "approval_answer",
+                "grader",
             )
         }
+        # Every function works in the training bucket, but the RFT grader, which only scores text.
         assert all(
-            spec.environment["TRAINING_BUCKET"] == staged.bucket for spec, _ in staged.functions.values()
+            spec.environment["TRAINING_BUCKET"] == staged.bucket
+            for spec, _ in staged.functions.values()
+            if spec.short_name != "grader"
         )
     text = json.dumps(in_moto)
     assert "Fn::" not in text and '"Ref"' not in text
-    assert text.count("arn:aws:states:::bedrock:createModelCustomizationJob.sync") == 3
+    assert text.count("arn:aws:states:::bedrock:createModelCustomizationJob.sync") == 4
 
 
 def test_template_errors_name_the_problem(tmp_path: Path) -> None:
@@ -308,6 +323,286 @@ def test_throughput_outcomes() -> None:
             described = world.bedrock.get_provisioned_model_throughput(provisionedModelId=arn)
             assert described["status"] == status
             assert ("failureMessage" in described) == (outcome == "Failed")
+
+
+# --------------------------------------------------------------------------------------------------
+# Custom model deployments (on-demand serving) and the base model's reachability
+# --------------------------------------------------------------------------------------------------
+
+PROMPT = "How do I reset my password?"
+REFERENCE = "Open Settings, choose Account, then Reset password and follow the emailed link."
+MESSAGES = [{"role": "user", "content": [{"text": PROMPT}]}]
+
+
+def deploy(world: World, model: str, token: str = "run-1-dep", **changes: Any) -> str:
+    request: dict[str, Any] = {
+        "modelDeploymentName": "run-1-dep",
+        "modelArn": model,
+        "description": "run-1 on demand",
+        "clientRequestToken": token,
+    }
+    request.update(changes)
+    return str(world.bedrock.create_custom_model_deployment(**request)["customModelDeploymentArn"])
+
+
+def rouge(response: dict[str, Any]) -> float:
+    from pipeline import scoring
+
+    return scoring.rouge_l(response["output"]["message"]["content"][0]["text"], REFERENCE)
+
+
+def error_of(call: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[str, str, int]:
+    """(code, message, HTTP status) of the error ``call(*args, **kwargs)`` raises."""
+    with pytest.raises(ClientError) as raised:
+        call(*args, **kwargs)
+    response = raised.value.response
+    return (
+        response["Error"]["Code"],
+        response["Error"]["Message"],
+        response["ResponseMetadata"]["HTTPStatusCode"],
+    )
+
+
+def test_deployment_lifecycle_idempotency_listing_and_deletion(world: World) -> None:
+    unknown = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model/amazon.nova-micro-v1:0:128k/abcdefghijkl"
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        deploy(world, unknown)
+    with pytest.raises(ClientError, match="ValidationException"):
+        deploy(world, f"arn:aws:bedrock:{REGION}::foundation-model/amazon.nova-micro-v1:0")  # not custom
+    model = completed_model(world)
+    with pytest.raises(ClientError, match="ValidationException"):
+        deploy(world, model, modelDeploymentName="bad name")
+    arn = deploy(world, model)
+    assert re.fullmatch(rf"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model-deployment/[a-z0-9]{{12}}", arn)
+    assert deploy(world, model) == arn
+    created = world.clock.elapsed()
+    described = world.bedrock.get_custom_model_deployment(customModelDeploymentIdentifier=arn)
+    assert described["status"] == "Creating"
+    assert (described["modelDeploymentName"], described["modelArn"]) == ("run-1-dep", model)
+    assert described["description"] == "run-1 on demand"
+    assert "failureMessage" not in described
+    world.clock.sleep(479)
+    assert (
+        world.bedrock.get_custom_model_deployment(customModelDeploymentIdentifier=arn)["status"] == "Creating"
+    )
+    world.clock.sleep(1)
+    active = world.bedrock.get_custom_model_deployment(customModelDeploymentIdentifier="run-1-dep")
+    assert active["status"] == "Active"
+    assert (active["lastUpdatedAt"] - active["createdAt"]).total_seconds() == 480
+    second = deploy(world, model, token="run-2-dep", modelDeploymentName="run-2-dep")
+
+    def listed(**filters: Any) -> list[str]:
+        summaries = world.bedrock.list_custom_model_deployments(**filters)["modelDeploymentSummaries"]
+        return [s["customModelDeploymentArn"] for s in summaries]
+
+    assert listed() == [arn, second]
+    assert listed(sortOrder="Descending") == [second, arn]
+    assert listed(nameContains="run-2") == [second]
+    assert listed(statusEquals="Active") == [arn]
+    assert listed(statusEquals="Creating") == [second]
+    assert listed(modelArnEquals=model) == [arn, second]
+    assert listed(createdAfter=active["createdAt"]) == [second]
+    first_page = world.bedrock.list_custom_model_deployments(maxResults=1)
+    assert [s["customModelDeploymentName"] for s in first_page["modelDeploymentSummaries"]] == ["run-1-dep"]
+    paginator = world.bedrock.get_paginator("list_custom_model_deployments")
+    pages = list(paginator.paginate(PaginationConfig={"PageSize": 1}))
+    assert [s["customModelDeploymentArn"] for p in pages for s in p["modelDeploymentSummaries"]] == [
+        arn,
+        second,
+    ]
+    world.bedrock.delete_custom_model_deployment(customModelDeploymentIdentifier=arn)
+    world.bedrock.delete_custom_model_deployment(customModelDeploymentIdentifier="run-2-dep")  # Creating
+    for identifier in (arn, "run-1-dep"):
+        with pytest.raises(ClientError, match="ResourceNotFoundException"):
+            world.bedrock.get_custom_model_deployment(customModelDeploymentIdentifier=identifier)
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        world.bedrock.delete_custom_model_deployment(customModelDeploymentIdentifier=arn)
+    assert listed() == []
+    first, other = world.fake.ledger()["deployments"]
+    assert first == {
+        "name": "run-1-dep",
+        "arn": arn,
+        "clientRequestToken": "run-1-dep",
+        "modelArn": model,
+        "createdAt": created,
+        "createRequests": 2,
+        "readyAt": created + 480,
+        "status": "Deleted",
+        "deletedAt": world.clock.elapsed(),
+        "alive": False,
+    }
+    assert (other["arn"], other["alive"], other["createRequests"]) == (second, False, 1)
+    calls = [(c.operation, c.subject) for c in world.fake.calls if "CustomModelDeployment" in c.operation]
+    assert ("DeleteCustomModelDeployment", arn) in calls
+    assert ("CreateCustomModelDeployment", "run-2-dep") in calls
+
+
+def test_deployment_conflicts_and_name_reuse(world: World) -> None:
+    model = completed_model(world)
+    arn = deploy(world, model)
+    with pytest.raises(ClientError, match="ConflictException"):
+        deploy(world, model, description="something else")  # same token, different request
+    with pytest.raises(ClientError, match="ConflictException"):
+        deploy(world, model, token="other-token")  # same name, different token
+    assert len(world.fake.ledger()["deployments"]) == 1
+    world.bedrock.delete_custom_model_deployment(customModelDeploymentIdentifier=arn)
+    again = deploy(world, model, token="other-token")  # the name is free again
+    assert again != arn
+    assert [d["alive"] for d in world.fake.ledger()["deployments"]] == [False, True]
+
+
+def test_a_base_without_on_demand_deployment_is_refused(world: World) -> None:
+    world.create_job(token="titan", name="titan", baseModelIdentifier="amazon.titan-text-express-v1:0:8k")
+    world.clock.sleep(3600)
+    model = world.bedrock.get_model_customization_job(jobIdentifier="titan")["outputModelArn"]
+    code, message, _ = error_of(deploy, world, model)
+    assert code == "ValidationException" and "amazon.titan-text-express-v1:0:8k" in message
+    assert world.fake.ledger()["deployments"] == []
+
+
+def test_deployment_outcomes_failed_and_stuck() -> None:
+    for outcome in ("Failed", "Creating"):
+        behaviour = BedrockBehaviour(
+            job=JobBehaviour(duration_seconds=60),
+            deployment=DeploymentBehaviour(
+                creating_seconds=60, outcome=outcome, failure_message="no capacity"
+            ),
+        )
+        for world in make_world(behaviour):
+            arn = deploy(world, completed_model(world))
+            world.clock.sleep(86400)
+            described = world.bedrock.get_custom_model_deployment(customModelDeploymentIdentifier=arn)
+            assert described["status"] == outcome
+            assert described.get("failureMessage") == ("no capacity" if outcome == "Failed" else None)
+            (summary,) = world.bedrock.list_custom_model_deployments()["modelDeploymentSummaries"]
+            assert summary["status"] == outcome
+            fast = boto3.client("bedrock-runtime", region_name=REGION, config=_no_retries())
+            code, _, status = error_of(fast.converse, modelId=arn, messages=MESSAGES)
+            expected = (
+                ("ValidationException", 400) if outcome == "Failed" else ("ModelNotReadyException", 429)
+            )
+            assert (code, status) == expected
+            (entry,) = world.fake.ledger()["deployments"]
+            assert (entry["status"], entry["alive"]) == (outcome, True)
+            assert entry["readyAt"] == (None if outcome == "Creating" else entry["createdAt"] + 60)
+            world.bedrock.delete_custom_model_deployment(customModelDeploymentIdentifier=arn)
+            assert not world.fake.ledger()["deployments"][0]["alive"]
+
+
+def test_converse_on_a_deployment_answers_as_the_custom_model(world: World) -> None:
+    world.fake.learn(PROMPT, REFERENCE)
+    model = completed_model(world)
+    arn = deploy(world, model)
+    fast = boto3.client("bedrock-runtime", region_name=REGION, config=_no_retries())
+    code, message, _ = error_of(fast.converse, modelId=arn, messages=MESSAGES)
+    assert code == "ModelNotReadyException" and "Creating" in message
+    world.clock.sleep(480)
+    custom = world.runtime.converse(modelId=arn, messages=MESSAGES)
+    base = world.runtime.converse(modelId="us.amazon.nova-micro-v1:0", messages=MESSAGES)
+    assert rouge(custom) == pytest.approx(0.85, abs=0.08)
+    assert rouge(base) == pytest.approx(0.45, abs=0.1)
+    assert 300 <= custom["metrics"]["latencyMs"] < base["metrics"]["latencyMs"]
+    world.buy(model)
+    world.bedrock.delete_custom_model_deployment(customModelDeploymentIdentifier=arn)
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        world.runtime.converse(modelId=arn, messages=MESSAGES)
+    invocations = world.fake.ledger()["invocations"]
+    assert [(i["target"], i["customModelArn"], i["outcome"]) for i in invocations] == [
+        ("deployment", model, "ModelNotReadyException"),
+        ("deployment", model, "ok"),
+        ("base", None, "ok"),
+        ("deployment", model, "ResourceNotFoundException"),
+    ]
+    assert invocations[0]["modelId"] == arn and invocations[2]["modelId"] == "us.amazon.nova-micro-v1:0"
+    # The order the runner checks: the custom model was tried before any throughput was bought.
+    first_custom = min(i["at"] for i in invocations if i["target"] != "base" and i["outcome"] == "ok")
+    purchases = [c.elapsed for c in world.fake.calls if c.operation == "CreateProvisionedModelThroughput"]
+    assert purchases and first_custom < min(purchases)
+
+
+def test_base_model_ids_profiles_and_arns(world: World) -> None:
+    fast = boto3.client("bedrock-runtime", region_name=REGION, config=_no_retries())
+    for model_id in (
+        "amazon.nova-micro-v1:0",
+        "us.amazon.nova-micro-v1:0",
+        f"arn:aws:bedrock:{REGION}::foundation-model/amazon.nova-micro-v1:0",
+        f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/us.amazon.nova-micro-v1:0",
+        "us.meta.llama3-3-70b-instruct-v1:0",
+    ):
+        assert fast.converse(modelId=model_id, messages=MESSAGES)["stopReason"] == "end_turn"
+    for model_id in (
+        "eu.amazon.nova-micro-v1:0",  # a profile of another geography
+        "us.amazon.nova-micro-v1:0:128k",  # the customization id is not invocable
+        "arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-micro-v1:0",
+        f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model-deployment/abcdefghijkl",
+    ):
+        code, _, _ = error_of(fast.converse, modelId=model_id, messages=MESSAGES)
+        assert code in ("ValidationException", "ResourceNotFoundException"), model_id
+    # Llama 3.3 is served on demand only through a profile: its plain id is refused like Bedrock does.
+    code, message, _ = error_of(fast.converse, modelId="meta.llama3-3-70b-instruct-v1:0", messages=MESSAGES)
+    assert code == "ValidationException"
+    assert "with on-demand throughput isn\u2019t supported" in message and "inference profile" in message
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "message", "profile_answers"),
+    [
+        (
+            "AccessDeniedException",
+            403,
+            "You don't have access to the model with the specified model ID.",
+            False,
+        ),
+        ("ValidationException", 400, "Invocation of model ID amazon.nova-micro-v1:0 with on-demand", True),
+        ("ResourceNotFoundException", 404, "reached the end of its life", False),
+    ],
+)
+def test_an_unreachable_base_model(code: str, status: int, message: str, profile_answers: bool) -> None:
+    behaviour = BedrockBehaviour(
+        job=JobBehaviour(duration_seconds=60), models=ModelBehaviour(base_error=code)
+    )
+    for world in make_world(behaviour):
+        fast = boto3.client("bedrock-runtime", region_name=REGION, config=_no_retries())
+        for _ in range(2):  # every call, not just the first
+            got = error_of(fast.converse, modelId="amazon.nova-micro-v1:0", messages=MESSAGES)
+            assert (got[0], got[2]) == (code, status) and message in got[1]
+        if profile_answers:
+            assert fast.converse(modelId="us.amazon.nova-micro-v1:0", messages=MESSAGES)["usage"]
+        else:
+            got = error_of(fast.converse, modelId="us.amazon.nova-micro-v1:0", messages=MESSAGES)
+            assert got[0] == code
+        # The custom model is not affected.
+        arn = deploy(world, completed_model(world))
+        world.clock.sleep(480)
+        assert fast.converse(modelId=arn, messages=MESSAGES)["stopReason"] == "end_turn"
+        outcomes = [(i["target"], i["outcome"]) for i in world.fake.ledger()["invocations"]]
+        assert outcomes[:2] == [("base", code), ("base", code)] and outcomes[-1] == ("deployment", "ok")
+
+
+def test_deployment_and_base_error_behaviour_parse_from_scenarios() -> None:
+    good = {"name": "x", "description": "d", "spec": "s.yaml", "expect": {"status": "FAILED"}}
+    scenario = Scenario.from_dict(
+        {
+            **good,
+            "bedrock": {
+                "deployment": {"creatingSeconds": 60, "outcome": "Failed", "failureMessage": "boom"},
+                "models": {"baseError": "AccessDeniedException"},
+            },
+        }
+    )
+    assert scenario.bedrock.deployment == DeploymentBehaviour(60, "Failed", "boom")
+    assert scenario.bedrock.models.base_error == "AccessDeniedException"
+    defaults = Scenario.from_dict(good).bedrock
+    assert defaults.deployment == DeploymentBehaviour(480, "Active")
+    assert defaults.models.base_error is None
+    for bad in (
+        {"deployment": {"creatingMinutes": 8}},
+        {"deployment": {"outcome": "InService"}},
+        {"models": {"baseError": "NoSuchError"}},
+        {"models": {"baseError": ["AccessDeniedException"]}},
+    ):
+        with pytest.raises(ScenarioError):
+            Scenario.from_dict({**good, "bedrock": bad})
 
 
 def test_injected_faults_reach_the_caller() -> None:

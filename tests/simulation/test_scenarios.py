@@ -22,7 +22,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = load_scenarios()
 REQUIRED = (
     "happy",
-    "continued-pretraining",
     "distillation",
     "invalid-dataset",
     "job-failed",
@@ -35,8 +34,16 @@ REQUIRED = (
     "eval-below-bar",
     "throttling",
     "duplicate-start",
+    "commitment-below-bar",
+    "commitment-after-bar",
+    "deployment-failed",
+    "deployment-timeout",
+    "base-model-unreachable",
+    "serve-on-demand",
+    "no-on-demand-model",
 )
 # Gates that refuse the run before anything is bought.
+EVALUATE = "Compare the custom model with its base model"
 BEFORE_PURCHASE = {
     "PreflightFailed",
     "LossAboveBar",
@@ -44,6 +51,13 @@ BEFORE_PURCHASE = {
     "ApprovalTimedOut",
     "States.TaskFailed",
     "States.Timeout",
+}
+# With an on-demand evaluation, nothing is bought before these verdicts either.
+BEFORE_PURCHASE_ON_DEMAND = {
+    "EvaluationBelowBar",
+    "EvaluationNotJudged",
+    "DeploymentFailed",
+    "DeploymentTimeout",
 }
 
 Run = Callable[[Scenario], SimulationResult]
@@ -109,6 +123,10 @@ def test_notifications(name: str, run: Run) -> None:
     assert result.run_id in f"{last.subject} {last.message}"
     if result.status == "SUCCEEDED":
         assert "succeeded" in (last.subject or "")
+    elif result.status == "ABORTED":
+        # No catcher ran: the notice comes from the execution-status event's handler.
+        assert "aborted: cleaned up" in (last.subject or "")
+        assert result.ended is not None and result.ended["summary"] in last.message
     else:
         assert "failed" in (last.subject or "")
         assert result.error and result.error in last.message
@@ -128,6 +146,11 @@ def test_bedrock_at_the_end(name: str, run: Run) -> None:
         assert len(throughputs) == expect["purchases"]
     if "aliveAtEnd" in expect:
         assert sum(1 for pt in throughputs if pt["alive"]) == expect["aliveAtEnd"]
+    deployments = result.ledger["deployments"]
+    if "deployments" in expect:
+        assert len(deployments) == expect["deployments"]
+    if "deploymentsAliveAtEnd" in expect:
+        assert sum(1 for d in deployments if d["alive"]) == expect["deploymentsAliveAtEnd"]
     if "approval" in expect:
         assert result.approval["outcome"] == expect["approval"]
 
@@ -138,13 +161,35 @@ def test_money_invariants(name: str, run: Run) -> None:
     result = run(SCENARIOS[name])
     jobs, throughputs = result.ledger["jobs"], result.ledger["throughputs"]
     assert len(jobs) <= 1, "more than one customization job for one run"
-    assert len(throughputs) <= 1, "more than one throughput purchase for one run"
+    assert len({pt["name"] for pt in throughputs}) == len(throughputs) <= 2, "a purchase bought twice"
     assert not [job for job in jobs if job["status"] == "InProgress"], "training left running"
+    plan = result.plan or {}
+    vehicle = (plan.get("vehicle") or {}).get("kind")
+    passed = [
+        v
+        for v in result.visits
+        if v.name == EVALUATE and (v.output or {}).get("evaluation", {}).get("passed")
+    ]
+    bar_at = passed[0].exited if passed else None
+    if vehicle == "deployment":
+        # The model deploys on demand: not one throughput of any kind before the bar passed.
+        assert all(bar_at is not None and pt["createdAt"] >= bar_at for pt in throughputs), throughputs
+    if vehicle in ("deployment", "throughput"):
+        commitments = [pt for pt in throughputs if pt["commitment"] != "none"]
+        assert all(bar_at is not None and pt["createdAt"] >= bar_at for pt in commitments), commitments
+    serving = plan.get("serving") or {}
+    keep = (
+        (plan.get("vehicle") or {}).get("ModelDeploymentName") if serving.get("mode") == "on-demand" else None
+    )
+    alive = [d["name"] for d in result.ledger["deployments"] if d["alive"]]
+    assert alive == ([keep] if keep and result.status == "SUCCEEDED" else []), alive
     assert all(pt["alive"] for pt in throughputs if pt["commitment"] != "none"), "a commitment was deleted"
     if result.status != "SUCCEEDED":
         alive = [pt for pt in throughputs if pt["alive"] and pt["commitment"] == "none"]
         assert not alive, "a no-commitment throughput is still billed after the run failed"
-    if result.error in BEFORE_PURCHASE:
+    if result.error in BEFORE_PURCHASE or (
+        vehicle == "deployment" and result.error in BEFORE_PURCHASE_ON_DEMAND
+    ):
         assert not throughputs, f"bought throughput although the run failed with {result.error}"
     failure_start = next((v.entered for v in result.visits if v.name == FAILURE_PATH_START), None)
     if failure_start is not None:
@@ -164,7 +209,14 @@ def test_throttling_is_absorbed_by_retries(run: Run) -> None:
         result.faults_injected.values()
     )
     throttled = {v.name for v in result.visits if "Bedrock.ThrottlingException" in v.errors}
-    assert {"Buy provisioned throughput (no commitment)", "Check the throughput status"} <= throttled
+    assert {"Deploy the custom model on demand", "Buy provisioned throughput (no commitment)"} <= throttled
+    # The status checks run in a handler: its boto3 client absorbs the throttled calls (its own
+    # retries), and the check still reports the throughput in service.
+    assert any(
+        c["call"] == "bedrock:GetProvisionedModelThroughput" and c["outcome"] == "fault:ThrottlingException"
+        for c in result.bedrock_calls
+    )
+    assert result.status == "SUCCEEDED"
     assert any(
         c["call"] == "bedrock-runtime:Converse" and c["outcome"].startswith("fault")
         for c in result.bedrock_calls
@@ -189,7 +241,7 @@ def test_duplicate_start_is_one_execution_one_job_one_purchase(run: Run) -> None
 
 def test_approval_timeout_waits_in_simulated_time_only(run: Run) -> None:
     result = run(SCENARIOS["approval-timeout"])
-    (ask,) = [v for v in result.visits if v.name == "Ask for approval"]
+    (ask,) = [v for v in result.visits if v.name == "Ask for approval to serve"]
     assert ask.duration == pytest.approx(2 * 3600)
     assert ask.errors == ["States.Timeout"]
     assert result.real_seconds < 60
@@ -213,8 +265,29 @@ def test_transitions_do_not_grow_with_training_time(run: Run) -> None:
 def test_the_synthesized_definition_runs_unchanged(run: Run) -> None:
     result = run(SCENARIOS["happy"])
     resources = [state.get("Resource", "") for state in result.definition["States"].values()]
-    assert resources.count("arn:aws:states:::bedrock:createModelCustomizationJob.sync") == 3
+    # with validation, without, distillation, reinforcement fine-tuning
+    assert resources.count("arn:aws:states:::bedrock:createModelCustomizationJob.sync") == 4
     assert "arn:aws:states:::aws-sdk:bedrock:createProvisionedModelThroughput" in resources
     assert "arn:aws:states:::lambda:invoke.waitForTaskToken" in resources
     job_states = [v for v in result.visits if v.name.startswith("Train the custom model")]
     assert job_states and job_states[0].duration >= SCENARIOS["happy"].bedrock.job.duration_seconds
+
+
+@pytest.mark.parametrize("name", ["aborted-during-training", "aborted-after-purchase"])
+def test_a_run_stopped_from_outside_leaves_nothing_billing(name: str, run: Run) -> None:
+    result = run(SCENARIOS[name])
+    assert result.status == "ABORTED"
+    assert FAILURE_PATH_START not in result.path, "a stopped execution runs no catcher"
+    assert result.ended is not None
+    assert not [pt for pt in result.ledger["throughputs"] if pt["alive"] and pt["commitment"] == "none"]
+    assert not [d for d in result.ledger["deployments"] if d["alive"]]
+    assert not [job for job in result.ledger["jobs"] if job["status"] == "InProgress"]
+    assert result.ended["recordUri"].endswith("/ended-aborted.json")
+
+
+def test_a_failed_run_is_not_cleaned_or_notified_twice(run: Run) -> None:
+    """The status event also arrives for runs that took their failure path: it finds nothing."""
+    result = run(SCENARIOS["eval-below-bar"])
+    assert result.ended is not None
+    assert result.ended["deletedDeployments"] == [] and result.ended["deleted"] == []
+    assert [n.subject for n in result.notifications if "cleaned up" in (n.subject or "")] == []

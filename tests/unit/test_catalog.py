@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from pipeline.catalog import (
@@ -56,6 +58,7 @@ def test_catalog_covers_the_models_the_reference_lists() -> None:
         "amazon.nova-micro-v1:0:128k",
         "amazon.nova-lite-v1:0:300k",
         "amazon.nova-pro-v1:0:300k",
+        "amazon.nova-2-lite-v1:0:256k",
         "amazon.titan-text-express-v1:0:8k",
         "amazon.titan-text-lite-v1:0:4k",
         "anthropic.claude-3-haiku-20240307-v1:0:200k",
@@ -325,11 +328,63 @@ def test_teacher_identifiers_in_every_form_are_understood() -> None:
         "us-east-1",
     )
     assert (model_arn.model_id, model_arn.via_profile) == ("amazon.nova-pro-v1:0", False)
+    premier_profile = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-premier-v1:0"
+    # Before its end of life (2026-09-14) the profile ARN is a valid teacher; after it, refused as such.
     assert (
-        check_teacher(
-            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-premier-v1:0",
-            get_model(NOVA_MICRO),
-            "us-east-1",
-        )
-        == []
+        check_teacher(premier_profile, get_model(NOVA_MICRO), "us-east-1", today=dt.date(2026, 9, 13)) == []
     )
+    (problem,) = check_teacher(
+        premier_profile, get_model(NOVA_MICRO), "us-east-1", today=dt.date(2026, 9, 14)
+    )
+    assert problem.value == premier_profile
+    assert "reached end of life on 2026-09-14" in problem.message
+
+
+# --------------------------------------------------------------------------------------------------
+# Amazon Nova 2 Lite [UG:nova-2-sft-data-prep], [NOVA2:*]
+# --------------------------------------------------------------------------------------------------
+
+NOVA2_LITE = "amazon.nova-2-lite-v1:0:256k"
+
+
+def test_nova2_lite_fine_tuning_facts() -> None:
+    model = get_model(NOVA2_LITE)
+    rules = model.rules(FINE_TUNING)
+
+    assert model.regions == ("us-east-1",)
+    assert model.customization_types == (FINE_TUNING, "REINFORCEMENT_FINE_TUNING")  # no distillation
+    assert not rules.validation_allowed  # "will not be supported during SFT training"
+    assert (rules.training_records.min, rules.training_records.max) == (8, 20_000)
+    assert rules.training_records.recommended_min == 200
+    assert rules.token_limit(None) == 32_000
+    assert rules.reasoning_content
+    assert rules.media is not None
+    assert rules.media.image_formats == ("png", "jpeg", "gif")  # webp/webm: Nova 2 guide only, UNCONFIRMED
+    assert rules.media.video_formats == ("mov", "mkv", "mp4")
+    assert rules.media.images_and_videos_exclusive and rules.media.same_bucket_as_dataset
+    assert any("webp" in u for u in model.all_unconfirmed())
+
+
+def test_nova2_lite_hyperparameters() -> None:
+    model = get_model(NOVA2_LITE)
+    values, problems = model.check_hyperparameters(
+        {"epochCount": 5, "learningRate": 1e-4, "learningRateWarmupSteps": 20}, FINE_TUNING
+    )
+    _, too_high = model.check_hyperparameters({"learningRateWarmupSteps": 21}, FINE_TUNING)
+
+    assert problems == [] and values["learningRateWarmupSteps"] == "20"
+    assert [(hp.min, hp.max, hp.default) for hp in model.hyperparameters.values()] == [
+        (1, 5, "2"),
+        (1e-6, 1e-4, "1e-05"),
+        (0, 20, "10"),
+    ]
+    assert "out of range 0\u201320" in too_high[0].message
+
+
+def test_nova2_lite_is_deployed_on_demand_and_invoked_through_the_us_profile() -> None:
+    model = get_model(NOVA2_LITE)
+
+    assert model.on_demand_deployment_regions == ("us-east-1",)
+    assert model.deploys_on_demand("us-east-1") and not model.deploys_on_demand("us-west-2")
+    assert model.invoked_through_profile
+    assert model.to_dict()["baseInvokedThroughProfile"] is True

@@ -1,17 +1,24 @@
-"""Cost estimates from catalog prices, and the throughput approval decision."""
+"""Cost estimates from catalog prices, and the approval decision for each throughput purchase."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
+from pipeline import catalog
 from pipeline.catalog import CONTINUED_PRE_TRAINING, DISTILLATION, FINE_TUNING, get_model
 from pipeline.costs import (
+    EVALUATION_MAX_OUTPUT_TOKENS,
+    EVALUATION_THROUGHPUT_HOURS,
     HOURS_PER_MONTH,
+    PLANNING_INPUT_TOKENS_PER_PROMPT,
     approval_decision,
     epochs_for,
+    evaluation_throughput_cost,
     format_usd,
+    on_demand_evaluation_cost,
     pt_commitment_cost,
     pt_hourly_cost,
     pt_monthly_cost,
@@ -20,8 +27,20 @@ from pipeline.costs import (
 )
 from pipeline.runspec import RunSpec
 
-EXPRESS = "amazon.titan-text-express-v1:0:8k"
-NOVA_MICRO = "amazon.nova-micro-v1:0:128k"
+EXPRESS = "amazon.titan-text-express-v1:0:8k"  # the one base with a known PT price: $20.50/MU-hour
+NOVA_MICRO = "amazon.nova-micro-v1:0:128k"  # deploys on demand in us-east-1; PT price unknown
+LLAMA_31 = "meta.llama3-1-8b-instruct-v1:0:128k"  # no on-demand deployment; no price known
+BAR: dict[str, Any] = {"prompts": "s3://my-bucket/prompts.jsonl", "minQuality": 0.5}
+ONE_MU: dict[str, Any] = {"mode": "provisioned", "modelUnits": 1}
+TWO_MU: dict[str, Any] = {"mode": "provisioned", "modelUnits": 2}
+MONTHLY_1_MU = 20.5 * HOURS_PER_MONTH  # $14,965
+
+
+@pytest.fixture(autouse=True)
+def _while_titan_was_offered(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Titan Text Express left the customization guide on 2026-11-28 (catalog lifecycle); these
+    # tests need its known prices, so they run on a day it was still offered.
+    monkeypatch.setattr(catalog, "today_utc", lambda: dt.date(2026, 1, 5))
 
 
 def spec(model: str = EXPRESS, **changes: Any) -> RunSpec:
@@ -32,6 +51,8 @@ def spec(model: str = EXPRESS, **changes: Any) -> RunSpec:
         "customizationType": "FINE_TUNING",
         "training": "s3://my-bucket/train.jsonl",
     }
+    if model == LLAMA_31:
+        data["region"] = "us-west-2"
     data.update(changes)
     return RunSpec.from_dict(data)
 
@@ -89,50 +110,210 @@ def test_epochs_for(model: str, ctype: str, values: dict[str, str], epochs: int 
     assert epochs_for(get_model(model), ctype, values) == epochs
 
 
-def test_no_throughput_needs_no_approval() -> None:
-    decision = approval_decision(spec())
+def test_evaluation_throughput_is_one_unit_for_the_planned_hours() -> None:
+    cost = evaluation_throughput_cost(get_model(EXPRESS))
+
+    assert cost is not None
+    assert cost.usd == pytest.approx(20.5 * EVALUATION_THROUGHPUT_HOURS) == pytest.approx(41.0)
+    assert cost.basis.startswith("2 h planned (coming online, then the evaluation) x 1 MU x $20.5/MU-hour")
+    assert evaluation_throughput_cost(get_model(LLAMA_31)) is None
+
+
+def test_on_demand_evaluation_is_both_models_at_the_base_rate() -> None:
+    # Nova Micro: $0.035 input, $0.14 output per 1M tokens; 50 prompts planned at 500 tokens in
+    # and at most 512 out, for the custom model and for the base
+    cost = on_demand_evaluation_cost(get_model(NOVA_MICRO), 50)
+
+    tokens_in, tokens_out = 50 * PLANNING_INPUT_TOKENS_PER_PROMPT, 50 * EVALUATION_MAX_OUTPUT_TOKENS
+    assert cost is not None
+    assert cost.usd == pytest.approx(2 * (tokens_in * 0.035 + tokens_out * 0.14) / 1_000_000)
+    assert cost.usd == pytest.approx(0.008918)
+    assert "2 models x (25,000 input tokens x $0.035/1M + at most 25,600 output tokens" in cost.basis
+    measured = on_demand_evaluation_cost(get_model(NOVA_MICRO), 50, input_tokens=1_000)
+    assert measured is not None
+    assert measured.usd == pytest.approx(2 * (1_000 * 0.035 + tokens_out * 0.14) / 1_000_000)
+
+
+def test_on_demand_evaluation_with_unknown_token_prices_is_none() -> None:
+    assert on_demand_evaluation_cost(get_model(LLAMA_31), 50) is None
+    assert on_demand_evaluation_cost(get_model(EXPRESS), 50) is None
+
+
+# --------------------------------------------------------------------------------------------------
+# Approval: one decision per purchase, asked where the workflow buys it
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "changes", "why"),
+    [
+        pytest.param(NOVA_MICRO, {}, "the model is not served", id="nothing-served"),
+        pytest.param(
+            NOVA_MICRO, {"evaluation": BAR}, "the model is not served", id="evaluated-on-a-deployment"
+        ),
+        pytest.param(
+            NOVA_MICRO,
+            {"serving": {"mode": "on-demand"}, "approval": {"policy": "always"}},
+            "on-demand serving is billed per token",
+            id="on-demand-serving-even-under-always",
+        ),
+    ],
+)
+def test_a_run_that_buys_no_throughput_needs_no_approval(
+    model: str, changes: dict[str, Any], why: str
+) -> None:
+    decision = approval_decision(spec(model, **changes))
 
     assert not decision.required
-    assert "no Provisioned Throughput" in decision.reason
+    assert not decision.before_evaluation and not decision.before_serving
+    assert decision.reason == f"the run buys no Provisioned Throughput ({why})"
+    assert decision.monthly_cost is None
 
 
-def test_throughput_without_approval_section_defaults_to_always() -> None:
-    decision = approval_decision(spec(throughput={"modelUnits": 1}))
+def test_without_an_approval_section_every_purchase_is_asked() -> None:
+    decision = approval_decision(spec(NOVA_MICRO, serving=ONE_MU))
 
     assert decision.required and decision.policy == "always"
-    assert "default" in decision.reason
+    assert "(the default when no approval is given)" in decision.reason
+    # Evaluated on a deployment (nothing bought), so only the serving purchase is asked
+    assert (decision.before_evaluation, decision.before_serving) == (False, True)
 
 
-def test_never_policy_for_no_commitment() -> None:
-    assert not approval_decision(spec(throughput={"modelUnits": 1}, approval={"policy": "never"})).required
+@pytest.mark.parametrize(
+    ("model", "changes", "before_evaluation", "before_serving"),
+    [
+        pytest.param(NOVA_MICRO, {"serving": ONE_MU}, False, True, id="deployment-then-buy"),
+        pytest.param(EXPRESS, {"evaluation": BAR}, True, False, id="evaluation-throughput-only"),
+        pytest.param(
+            EXPRESS, {"evaluation": BAR, "serving": ONE_MU}, True, False, id="evaluation-kept-to-serve"
+        ),
+        pytest.param(EXPRESS, {"evaluation": BAR, "serving": TWO_MU}, True, True, id="two-purchases"),
+        pytest.param(LLAMA_31, {"evaluation": BAR}, True, False, id="unknown-price"),
+    ],
+)
+def test_policy_always_asks_before_each_purchase(
+    model: str, changes: dict[str, Any], before_evaluation: bool, before_serving: bool
+) -> None:
+    decision = approval_decision(spec(model, **changes, approval={"policy": "always"}))
+
+    assert decision.required
+    assert (decision.before_evaluation, decision.before_serving) == (before_evaluation, before_serving)
+    assert decision.reason == "approval policy is 'always'"
+    assert decision.to_dict()["beforeEvaluation"] is before_evaluation
+    assert decision.to_dict()["beforeServing"] is before_serving
 
 
-def test_above_cost_with_an_unknown_price_requires_approval() -> None:
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"evaluation": BAR, "serving": TWO_MU}, id="known-price"),
+        pytest.param({"evaluation": BAR, "serving": {**TWO_MU, "commitment": "none"}}, id="explicit-none"),
+    ],
+)
+def test_policy_never_asks_for_nothing_without_a_commitment(changes: dict[str, Any]) -> None:
+    decision = approval_decision(spec(**changes, approval={"policy": "never"}))
+
+    assert not decision.required
+    assert not decision.before_evaluation and not decision.before_serving
+    assert decision.reason == "approval policy is 'never'"
+
+
+def test_policy_never_with_unknown_prices_still_asks_for_nothing() -> None:
+    decision = approval_decision(spec(LLAMA_31, evaluation=BAR, serving=TWO_MU, approval={"policy": "never"}))
+
+    assert not decision.required
+
+
+@pytest.mark.parametrize(
+    ("threshold", "before_evaluation", "before_serving"),
+    [
+        # 1 MU to evaluate, deleted afterwards: $41 for its 2 planned hours; 2 MU to serve: $29,930/month
+        pytest.param(40_000, False, False, id="both-within"),
+        pytest.param(20_000, False, True, id="only-serving-above"),
+        pytest.param(40, True, True, id="both-above"),
+    ],
+)
+def test_above_cost_compares_each_purchase_with_the_threshold(
+    threshold: float, before_evaluation: bool, before_serving: bool
+) -> None:
+    decision = approval_decision(
+        spec(
+            evaluation=BAR,
+            serving=TWO_MU,
+            approval={"policy": "above-cost", "monthlyCostThreshold": threshold},
+        )
+    )
+
+    assert (decision.before_evaluation, decision.before_serving) == (before_evaluation, before_serving)
+    assert decision.required is (before_evaluation or before_serving)
+    # The serving purchase is the one shown: it is the larger, later decision
+    assert decision.monthly_cost is not None and decision.monthly_cost.usd == pytest.approx(2 * MONTHLY_1_MU)
+    assert decision.to_dict()["monthlyCost"]["usd"] == pytest.approx(29_930.0)
+    word = "exceeds" if before_serving else "is within"
+    assert (
+        f"2 MU of throughput to serve with (no commitment): estimated $29,930.00/month {word}"
+        in decision.reason
+    )
+    word = "exceeds" if before_evaluation else "is within"
+    # The evaluation throughput is compared at what it adds to the month: its planned hours.
+    assert (
+        "1 MU of no-commitment throughput to evaluate on (deleted afterwards): estimated $41.00 "
+        f"for the 2 h planned {word}" in decision.reason
+    )
+
+
+def test_above_cost_with_an_evaluation_throughput_kept_for_serving_is_one_purchase() -> None:
+    decision = approval_decision(
+        spec(
+            evaluation=BAR, serving=ONE_MU, approval={"policy": "above-cost", "monthlyCostThreshold": 10_000}
+        )
+    )
+
+    assert (decision.before_evaluation, decision.before_serving) == (True, False)
+    assert "(kept for serving if the model passes)" in decision.reason
+    assert decision.monthly_cost is not None and decision.monthly_cost.usd == pytest.approx(MONTHLY_1_MU)
+
+
+def test_above_cost_with_an_unknown_serving_price_requires_approval_before_serving() -> None:
     decision = approval_decision(
         spec(
             NOVA_MICRO,
-            throughput={"modelUnits": 1},
+            serving=ONE_MU,
             approval={"policy": "above-cost", "monthlyCostThreshold": 1_000_000},
         )
     )
 
     assert decision.required
+    assert (decision.before_evaluation, decision.before_serving) == (False, True)
     assert decision.monthly_cost is None
-    assert "unknown" in decision.reason
+    assert decision.reason == (
+        "the Provisioned Throughput price of amazon.nova-micro-v1:0:128k (no commitment) is unknown, "
+        "so the cost threshold cannot be shown to hold"
+    )
 
 
-@pytest.mark.parametrize(("threshold", "required"), [(20_000, False), (10_000, True)])
-def test_above_cost_compares_the_monthly_estimate(threshold: float, required: bool) -> None:
-    # Titan Text Express: $20.50/MU-hour x 730 h = $14,965 a month
+def test_above_cost_with_an_unknown_evaluation_price_requires_approval_before_evaluation() -> None:
+    decision = approval_decision(
+        spec(LLAMA_31, evaluation=BAR, approval={"policy": "above-cost", "monthlyCostThreshold": 1_000_000})
+    )
+
+    assert (decision.before_evaluation, decision.before_serving) == (True, False)
+    assert "meta.llama3-1-8b-instruct-v1:0:128k (no commitment) is unknown" in decision.reason
+
+
+def test_above_cost_with_an_unknown_commitment_price_asks_only_for_the_commitment() -> None:
+    # The no-commitment evaluation price is known and within; the SixMonths rate is not in the catalog
     decision = approval_decision(
         spec(
-            throughput={"modelUnits": 1}, approval={"policy": "above-cost", "monthlyCostThreshold": threshold}
+            evaluation=BAR,
+            serving={**ONE_MU, "commitment": "SixMonths"},
+            approval={"policy": "above-cost", "monthlyCostThreshold": 20_000},
         )
     )
 
-    assert decision.required is required
-    assert decision.monthly_cost is not None and decision.monthly_cost.usd == pytest.approx(14_965.0)
-    assert decision.to_dict()["monthlyCost"]["usd"] == pytest.approx(14_965.0)
+    assert (decision.before_evaluation, decision.before_serving) == (False, True)
+    assert "(SixMonths commitment) is unknown" in decision.reason
+    assert decision.monthly_cost is None
 
 
 def test_format_usd_shows_sub_cent_amounts() -> None:

@@ -55,6 +55,7 @@ def _generator() -> ModuleType:
         ("distillation-prompts.jsonl", None, "amazon.nova-micro-v1:0:128k", "DISTILLATION"),
         ("distillation-prompts.jsonl", None, "meta.llama3-1-8b-instruct-v1:0:128k", "DISTILLATION"),
         ("image-caption-train.jsonl", None, "amazon.titan-image-generator-v1:0", "FINE_TUNING"),
+        ("rft-routing-train.jsonl", None, "amazon.nova-2-lite-v1:0:256k", "REINFORCEMENT_FINE_TUNING"),
     ],
 )
 def test_each_example_dataset_is_valid_for_its_models(

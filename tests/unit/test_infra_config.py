@@ -106,3 +106,23 @@ def test_app_exits_2_with_a_plain_message_on_bad_config() -> None:
     assert result.returncode == 2
     assert "removalPolicy='sometimes' is invalid; expected 'retain' or 'destroy'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_team_grader_names_default_to_none_and_are_checked() -> None:
+    dev = load_environments(_good())[0]
+    assert dev.grader_function_names == ()
+    context = _good()
+    context["dev"]["graderFunctionNames"] = ["search-team-grader", "ml-*-reward"]
+    assert load_environments(context)[0].grader_function_names == ("search-team-grader", "ml-*-reward")
+    # "*" alone (or nearly) would let Bedrock invoke every function of the account: refused.
+    for names in (
+        ["*"],
+        ["a*b"],
+        ["grader name"],
+        "search-team-grader",
+        ["g" * 65],
+        ["dup-grader", "dup-grader"],
+    ):
+        context["dev"]["graderFunctionNames"] = names
+        with pytest.raises(ConfigError, match="graderFunctionNames"):
+            load_environments(context)

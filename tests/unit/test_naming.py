@@ -35,6 +35,33 @@ def test_all_names_derive_from_the_run_id() -> None:
     assert naming.provisioned_model_name(rid) == "support-bot-3f9a2c1b7d-pt"
     assert naming.job_request_token(rid) == rid
     assert naming.throughput_request_token(rid) == "support-bot-3f9a2c1b7d-pt"
+    assert naming.evaluation_throughput_name(rid) == "support-bot-3f9a2c1b7d-eval"
+    assert naming.evaluation_throughput_request_token(rid) == "support-bot-3f9a2c1b7d-eval-pt"
+    assert naming.deployment_name(rid) == "support-bot-3f9a2c1b7d-od"
+    assert naming.deployment_request_token(rid) == "support-bot-3f9a2c1b7d-od"
+
+
+def test_every_purchase_and_deployment_of_a_run_has_its_own_name_and_token() -> None:
+    rid = naming.run_id("support-bot", HASH)
+    names = {
+        naming.provisioned_model_name(rid),
+        naming.evaluation_throughput_name(rid),
+        naming.deployment_name(rid),
+    }
+    tokens = {
+        naming.throughput_request_token(rid),
+        naming.evaluation_throughput_request_token(rid),
+        naming.deployment_request_token(rid),
+        naming.job_request_token(rid),
+    }
+    assert len(names) == 3 and len(tokens) == 4
+
+
+def test_long_run_ids_keep_the_hash_in_every_name() -> None:
+    rid = naming.run_id("a" * 40, HASH)
+    for name in (naming.evaluation_throughput_name(rid), naming.deployment_name(rid)):
+        assert len(name) <= 63
+        assert "3f9a2c1b7d" in name
 
 
 @given(st.from_regex(r"[a-z][a-z0-9-]{2,39}", fullmatch=True), st.from_regex(r"[0-9a-f]{64}", fullmatch=True))
@@ -44,7 +71,17 @@ def test_names_always_fit_bedrock_patterns(run_name: str, digest: str) -> None:
     assert rid.endswith(digest[:10])
     assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*", naming.job_name(rid))
     assert len(naming.job_name(rid)) <= 63
-    for name in (naming.custom_model_name(rid), naming.provisioned_model_name(rid)):
+    for name in (
+        naming.custom_model_name(rid),
+        naming.provisioned_model_name(rid),
+        naming.evaluation_throughput_name(rid),
+        naming.deployment_name(rid),  # modelDeploymentName: ([0-9a-zA-Z][_-]?){1,63}
+    ):
         assert re.fullmatch(r"([0-9a-zA-Z][_-]?)+", name)
         assert len(name) <= 63
-    assert re.fullmatch(r"[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?", naming.throughput_request_token(rid))
+    for token in (
+        naming.throughput_request_token(rid),
+        naming.evaluation_throughput_request_token(rid),
+        naming.deployment_request_token(rid),
+    ):
+        assert re.fullmatch(r"[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?", token)

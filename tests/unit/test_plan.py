@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from pipeline import naming
+from pipeline import catalog, naming
 from pipeline.catalog import get_model
 from pipeline.plan import (
     COMMITMENT_TAG,
+    DEPLOYMENT_WAIT_LIMIT_S,
+    PT_WAIT_LIMIT_S,
+    PURPOSE_TAG,
     RUN_ID_TAG,
+    RUN_NAME_TAG,
+    SMOKE_PROMPTS,
     PlanContext,
     base_model_invoke_id,
     build_plan,
@@ -22,6 +29,15 @@ from pipeline.runspec import RunSpec, spec_hash
 
 BUCKET = "training-bucket"
 DATA = f"s3://{BUCKET}/datasets/abc"
+ONE_MU: dict[str, Any] = {"mode": "provisioned", "modelUnits": 1, "commitment": "none"}
+LLAMA_31: dict[str, Any] = {"region": "us-west-2", "baseModel": "meta.llama3-1-8b-instruct-v1:0:128k"}
+LLAMA_33 = "meta.llama3-3-70b-instruct-v1:0:128k"
+
+
+@pytest.fixture
+def before_titan_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Titan Text left the customization guide on 2026-11-28; its prices are the only known PT ones."""
+    monkeypatch.setattr(catalog, "today_utc", lambda: dt.date(2026, 1, 5))
 
 
 def _spec(**overrides: Any) -> RunSpec:
@@ -38,7 +54,7 @@ def _spec(**overrides: Any) -> RunSpec:
             "minImprovementOverBase": 0.0,
             "prompts": f"{DATA}/eval.jsonl",
         },
-        "throughput": {"modelUnits": 1, "commitment": "none"},
+        "serving": ONE_MU,
         "approval": {"policy": "always", "timeoutHours": 2},
         "tags": {"team": "search"},
     }
@@ -70,6 +86,8 @@ def test_fine_tuning_plan_carries_bedrock_fields_names_and_tokens() -> None:
     assert {"Key": "team", "Value": "search"} in job["CustomModelTags"]
     assert plan["runPrefix"] == f"runs/{rid}/"
     assert plan["baseModelInvokeId"] == "amazon.nova-micro-v1:0"
+    assert plan["evaluation"]["smokePrompts"] == SMOKE_PROMPTS == 3
+    assert "throughput" not in plan
 
 
 def test_same_spec_same_plan_different_spec_different_names() -> None:
@@ -106,24 +124,129 @@ def test_distillation_plan_names_the_teacher_and_no_hyperparameters() -> None:
     }
 
 
-def test_throughput_purchase_is_tokenized_and_commitment_only_when_asked() -> None:
+def _tag(key: str, value: str) -> dict[str, str]:
+    return {"Key": key, "Value": value}
+
+
+def _run_tags(plan: dict[str, Any]) -> list[dict[str, str]]:
+    return [_tag("team", "search"), _tag(RUN_ID_TAG, plan["runId"]), _tag(RUN_NAME_TAG, "support-bot")]
+
+
+def test_serving_purchase_is_tokenized_tagged_and_commitment_only_when_asked() -> None:
     plan = _plan(_spec())
-    pt = plan["throughput"]
+    serving = plan["serving"]
     rid = plan["runId"]
-    assert pt["wanted"] is True
-    assert pt["ClientRequestToken"] == naming.throughput_request_token(rid)
-    assert pt["ProvisionedModelName"] == naming.provisioned_model_name(rid)
-    assert "CommitmentDuration" not in pt
-    assert {"Key": COMMITMENT_TAG, "Value": "none"} in pt["Tags"]
-    committed = _plan(_spec(throughput={"modelUnits": 2, "commitment": "OneMonth"}))["throughput"]
+    assert serving["mode"] == "provisioned"
+    assert serving["ModelUnits"] == 1
+    assert serving["ClientRequestToken"] == naming.throughput_request_token(rid)
+    assert serving["ProvisionedModelName"] == naming.provisioned_model_name(rid)
+    assert serving["reusesEvaluationThroughput"] is False
+    assert "CommitmentDuration" not in serving
+    assert serving["Tags"] == [*_run_tags(plan), _tag(COMMITMENT_TAG, "none"), _tag(PURPOSE_TAG, "serving")]
+    committed = _plan(_spec(serving={"mode": "provisioned", "modelUnits": 2, "commitment": "OneMonth"}))[
+        "serving"
+    ]
     assert committed["CommitmentDuration"] == "OneMonth"
+    assert committed["commitment"] == "OneMonth"
     assert committed["ModelUnits"] == 2
+    assert _tag(COMMITMENT_TAG, "OneMonth") in committed["Tags"]
 
 
-def test_no_throughput_means_nothing_to_buy_and_no_approval() -> None:
-    plan = _plan(_spec(throughput=None, approval=None, evaluation={"maxValidationLoss": 1.5}))
-    assert plan["throughput"]["wanted"] is False
+def test_a_base_that_deploys_on_demand_is_evaluated_on_a_deployment_deleted_afterwards() -> None:
+    # Nova Micro in us-east-1, served on a purchase: the deployment is for the evaluation only
+    plan = _plan(_spec())
+    vehicle = plan["vehicle"]
+    rid = plan["runId"]
+    assert vehicle["kind"] == "deployment"
+    assert vehicle["servesAfterwards"] is False
+    assert vehicle["ModelDeploymentName"] == naming.deployment_name(rid) == f"{rid}-od"
+    assert vehicle["ClientRequestToken"] == naming.deployment_request_token(rid)
+    assert vehicle["Description"] == f"Bedrock customization run {rid}: evaluation only"
+    assert vehicle["Tags"] == [*_run_tags(plan), _tag(PURPOSE_TAG, "evaluation")]
+    assert "ModelUnits" not in vehicle and "ProvisionedModelName" not in vehicle
+    assert plan["estimate"]["evaluationVehicle"] == "deployment"
+
+
+def test_on_demand_serving_keeps_the_deployment_and_buys_nothing() -> None:
+    plan = _plan(_spec(serving={"mode": "on-demand"}))
+    vehicle, serving = plan["vehicle"], plan["serving"]
+    assert vehicle["kind"] == "deployment"
+    assert vehicle["servesAfterwards"] is True
+    assert vehicle["Description"].endswith(": evaluation and on-demand serving")
+    assert _tag(PURPOSE_TAG, "serving") in vehicle["Tags"]
+    assert serving["mode"] == "on-demand"
+    assert serving["commitment"] == "none"
+    assert not {"ModelUnits", "ProvisionedModelName", "ClientRequestToken", "Tags"} & set(serving)
     assert plan["approval"]["required"] is False
+    assert plan["estimate"]["servingMode"] == "on-demand"
+    assert plan["estimate"]["throughputMonthlyUsd"] is None
+
+
+def test_a_base_without_on_demand_deployment_is_evaluated_on_one_unit_bought_for_it() -> None:
+    # Llama 3.1 8B, served on two units: the evaluation throughput is a separate, deleted purchase
+    plan = _plan(_spec(**LLAMA_31, serving={"mode": "provisioned", "modelUnits": 2}))
+    vehicle, serving = plan["vehicle"], plan["serving"]
+    rid = plan["runId"]
+    assert vehicle["kind"] == "throughput"
+    assert vehicle["servesAfterwards"] is False
+    assert vehicle["ModelUnits"] == 1
+    assert vehicle["ProvisionedModelName"] == naming.evaluation_throughput_name(rid) == f"{rid}-eval"
+    assert vehicle["ClientRequestToken"] == naming.evaluation_throughput_request_token(rid)
+    assert vehicle["Tags"] == [
+        *_run_tags(plan),
+        _tag(COMMITMENT_TAG, "none"),
+        _tag(PURPOSE_TAG, "evaluation"),
+    ]
+    assert "CommitmentDuration" not in vehicle
+    assert serving["ProvisionedModelName"] != vehicle["ProvisionedModelName"]
+    assert serving["ClientRequestToken"] != vehicle["ClientRequestToken"]
+    assert serving["reusesEvaluationThroughput"] is False
+    assert plan["approval"]["beforeEvaluation"] is True
+    assert plan["approval"]["beforeServing"] is True
+
+
+def test_an_evaluation_throughput_that_is_exactly_the_serving_purchase_is_bought_once() -> None:
+    plan = _plan(_spec(**LLAMA_31))
+    vehicle, serving = plan["vehicle"], plan["serving"]
+    rid = plan["runId"]
+    assert serving["reusesEvaluationThroughput"] is True
+    assert vehicle["servesAfterwards"] is True
+    # Named and tokened as the serving purchase: a retried create returns the same throughput
+    assert (
+        vehicle["ProvisionedModelName"]
+        == serving["ProvisionedModelName"]
+        == naming.provisioned_model_name(rid)
+    )
+    assert (
+        vehicle["ClientRequestToken"] == serving["ClientRequestToken"] == naming.throughput_request_token(rid)
+    )
+    assert _tag(PURPOSE_TAG, "serving") in vehicle["Tags"]
+    assert (plan["approval"]["beforeEvaluation"], plan["approval"]["beforeServing"]) == (True, False)
+
+
+def test_a_run_that_evaluates_nothing_has_no_vehicle() -> None:
+    plan = _plan(
+        _spec(
+            customizationType="DISTILLATION",
+            teacher="amazon.nova-pro-v1:0",
+            validation=None,
+            hyperParameters=None,
+            evaluation=None,
+            serving={"mode": "none"},
+        )
+    )
+    assert plan["vehicle"] == {"kind": "none", "servesAfterwards": False}
+    assert plan["estimate"]["evaluationVehicle"] == "none"
+    assert plan["estimate"]["evaluationUsd"] is None
+
+
+def test_no_purchase_means_no_approval_at_either_stage() -> None:
+    plan = _plan(_spec(serving=None, approval=None, evaluation={"maxValidationLoss": 1.5}))
+    assert plan["serving"]["mode"] == "none"
+    assert "ProvisionedModelName" not in plan["serving"]
+    assert plan["approval"]["required"] is False
+    assert plan["approval"]["beforeEvaluation"] is False
+    assert plan["approval"]["beforeServing"] is False
 
 
 def test_approval_timeout_comes_from_the_spec() -> None:
@@ -133,6 +256,8 @@ def test_approval_timeout_comes_from_the_spec() -> None:
         "policy": "always",
         "reason": "approval policy is 'always'",
         "timeoutSeconds": 7200,
+        "beforeEvaluation": False,
+        "beforeServing": True,
     }
 
 
@@ -144,8 +269,24 @@ def test_unknown_prices_are_none_never_zero() -> None:
     estimate = _plan(_spec())["estimate"]
     assert estimate["throughputHourlyUsd"] is None
     assert estimate["throughputMonthlyUsd"] is None
+    # And an evaluation throughput of a base without any price is unknown too, not free
+    llama = _plan(_spec(**LLAMA_31, serving={"mode": "none"}))["estimate"]
+    assert llama["evaluationVehicle"] == "throughput"
+    assert llama["evaluationUsd"] is None
+    assert "evaluation" not in llama["basis"]
 
 
+def test_on_demand_evaluation_is_estimated_per_token_for_the_prompts_allowed() -> None:
+    # Nova Micro: 2 models x (prompts x 500 input x $0.035/1M + prompts x 512 output x $0.14/1M)
+    full = _plan(_spec())["estimate"]
+    assert full["evaluationUsd"] == pytest.approx(round(2 * (25_000 * 0.035 + 25_600 * 0.14) / 1e6, 4))
+    assert "for 50 prompt(s)" in full["basis"]["evaluation"]
+    few = _plan(_spec(evaluation={"prompts": f"{DATA}/eval.jsonl", "maxPrompts": 10, "minQuality": 0.5}))
+    assert few["estimate"]["evaluationUsd"] < full["evaluationUsd"]
+    assert "for 10 prompt(s)" in few["estimate"]["basis"]["evaluation"]
+
+
+@pytest.mark.usefixtures("before_titan_left")
 def test_known_prices_give_numbers_with_their_basis() -> None:
     spec = _spec(
         baseModel="amazon.titan-text-express-v1:0:8k",
@@ -157,6 +298,22 @@ def test_known_prices_give_numbers_with_their_basis() -> None:
     assert estimate["throughputHourlyUsd"] == pytest.approx(20.50)
     assert estimate["throughputMonthlyUsd"] == pytest.approx(20.50 * 730)
     assert "2 epochs" in estimate["basis"]["training"]
+    # Evaluated on the very unit it is served on: no separate evaluation purchase to price
+    assert estimate["evaluationVehicle"] == "throughput"
+    assert estimate["evaluationUsd"] is None
+
+
+@pytest.mark.usefixtures("before_titan_left")
+def test_a_separate_evaluation_throughput_is_priced_for_its_planned_hours() -> None:
+    spec = _spec(
+        baseModel="amazon.titan-text-express-v1:0:8k",
+        evaluation=None,
+        serving={"mode": "provisioned", "modelUnits": 2},
+    )
+    estimate = _plan(spec)["estimate"]
+    assert estimate["evaluationUsd"] == pytest.approx(2 * 20.50)
+    assert estimate["basis"]["evaluation"].startswith("$41.00 (2 h planned")
+    assert estimate["throughputHourlyUsd"] == pytest.approx(41.0)
 
 
 def test_poll_schedule_doubles_caps_and_covers_the_limit() -> None:
@@ -164,8 +321,31 @@ def test_poll_schedule_doubles_caps_and_covers_the_limit() -> None:
     assert schedule[:5] == [30, 60, 120, 240, 480]
     assert max(schedule) == 600
     assert sum(schedule[:-1]) >= 3 * 3600
-    plan = _plan(_spec())["throughput"]
-    assert len(plan["pollSchedule"]) == plan["maxPolls"] + 1
+    assert sum(schedule[:-2]) < 3 * 3600  # no check more than needed
+
+
+@pytest.mark.parametrize(
+    ("changes", "section", "limit"),
+    [
+        pytest.param({}, "vehicle", DEPLOYMENT_WAIT_LIMIT_S, id="deployment"),
+        pytest.param(LLAMA_31, "vehicle", PT_WAIT_LIMIT_S, id="evaluation-throughput"),
+        pytest.param({}, "serving", PT_WAIT_LIMIT_S, id="serving-throughput"),
+    ],
+)
+def test_each_wait_has_its_own_schedule_in_the_plan(
+    changes: dict[str, Any], section: str, limit: int
+) -> None:
+    waits = _plan(_spec(**changes))[section]
+    assert waits["pollSchedule"] == poll_schedule(limit)
+    assert waits["firstWaitSeconds"] == waits["pollSchedule"][0] == 30
+    assert waits["maxPolls"] == len(waits["pollSchedule"]) - 1
+    assert sum(waits["pollSchedule"][: waits["maxPolls"]]) >= limit
+
+
+def test_a_deployment_is_given_up_on_sooner_than_a_throughput() -> None:
+    plan = _plan(_spec())
+    assert sum(plan["vehicle"]["pollSchedule"][:-1]) < sum(plan["serving"]["pollSchedule"][:-1])
+    assert DEPLOYMENT_WAIT_LIMIT_S == 3600
 
 
 def test_job_timeout_grows_with_tokens_and_epochs_within_bounds() -> None:
@@ -201,7 +381,37 @@ def test_datasets_outside_the_pipeline_prefix_are_refused() -> None:
 
 def test_base_model_invoke_id_drops_only_the_context_suffix() -> None:
     assert (
-        base_model_invoke_id(get_model("meta.llama3-1-8b-instruct-v1:0:128k"))
+        base_model_invoke_id(get_model("meta.llama3-1-8b-instruct-v1:0:128k"), "us-west-2")
         == "meta.llama3-1-8b-instruct-v1:0"
     )
     assert base_model_invoke_id(get_model("amazon.titan-text-lite-v1:0:4k")) == "amazon.titan-text-lite-v1:0"
+    assert (
+        base_model_invoke_id(get_model("amazon.nova-micro-v1:0:128k"), "us-east-1")
+        == "amazon.nova-micro-v1:0"
+    )
+
+
+@pytest.mark.parametrize(
+    ("model_id", "region", "expected"),
+    [
+        (LLAMA_33, "us-west-2", "us.meta.llama3-3-70b-instruct-v1:0"),
+        (LLAMA_33, "eu-west-1", "eu.meta.llama3-3-70b-instruct-v1:0"),
+        (LLAMA_33, "ap-southeast-2", "apac.meta.llama3-3-70b-instruct-v1:0"),
+        (LLAMA_33, "us-gov-west-1", "us-gov.meta.llama3-3-70b-instruct-v1:0"),
+        (LLAMA_33, None, "meta.llama3-3-70b-instruct-v1:0"),
+        ("amazon.nova-2-lite-v1:0:256k", "us-east-1", "us.amazon.nova-2-lite-v1:0"),
+    ],
+)
+def test_bases_invoked_through_a_profile_get_the_profile_of_the_run_geography(
+    model_id: str, region: str | None, expected: str
+) -> None:
+    assert get_model(model_id).invoked_through_profile
+    assert base_model_invoke_id(get_model(model_id), region) == expected
+
+
+def test_the_plan_of_a_llama_33_run_in_us_west_2_compares_with_the_us_profile() -> None:
+    # Llama 3.3 70B is Legacy (no new job): the plan is built from a spec changed after parsing
+    spec = replace(_spec(**LLAMA_31), base_model=LLAMA_33)
+    plan = _plan(spec)
+    assert plan["baseModelInvokeId"] == "us.meta.llama3-3-70b-instruct-v1:0"
+    assert plan["vehicle"]["kind"] == "deployment"  # custom Llama 3.3 70B deploys on demand in us-west-2

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pipeline import catalog
 from pipeline.runspec import (
     Approval,
     Evaluation,
     Problem,
     RunSpec,
     RunSpecError,
-    Throughput,
+    Serving,
     load_run_spec,
     load_run_spec_data,
     parse_run_spec,
@@ -24,8 +27,17 @@ from pipeline.runspec import (
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "runs"
 
 
-# A run that buys throughput: the only kind whose quality bar is ever measured.
-BUYS: dict[str, Any] = {"modelUnits": 1, "commitment": "none"}
+# A run that buys one no-commitment model unit to serve the model once it passed its bars.
+BUYS: dict[str, Any] = {"mode": "provisioned", "modelUnits": 1, "commitment": "none"}
+PROMPTS = "s3://my-bucket/datasets/prompts.jsonl"
+BAR: dict[str, Any] = {"prompts": PROMPTS, "minQuality": 0.5}
+LLAMA_31 = {"region": "us-west-2", "baseModel": "meta.llama3-1-8b-instruct-v1:0:128k"}
+
+
+@pytest.fixture
+def before_titan_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A day on which Titan Text and Claude 3 Haiku were still customizable (catalog lifecycle)."""
+    monkeypatch.setattr(catalog, "today_utc", lambda: dt.date(2026, 1, 5))
 
 
 def minimal(**changes: Any) -> dict[str, Any]:
@@ -73,7 +85,8 @@ def test_example_fine_tuning_spec_is_normalized() -> None:
         "learningRate": "1e-05",
         "learningRateWarmupSteps": "5",
     }
-    assert spec.throughput == Throughput(1, "none")
+    assert spec.serving == Serving("provisioned", 1, "none")
+    assert spec.evaluation_vehicle == "deployment"  # Nova Micro deploys on demand in us-east-1
     assert spec.approval == Approval("above-cost", 500.0, 24)
     assert spec.evaluation is not None and spec.evaluation.max_prompts == 16
     assert spec.validation == ("../datasets/conversation-validation.jsonl",)
@@ -84,7 +97,9 @@ def test_minimal_spec_and_defaults() -> None:
 
     assert spec.validation == ()
     assert spec.hyper_parameters == {}
-    assert spec.evaluation is None and spec.throughput is None and spec.approval is None
+    assert spec.evaluation is None and spec.approval is None
+    assert spec.serving == Serving("none") and spec.serving.mode == "none"
+    assert spec.evaluation_vehicle == "none"  # nothing to evaluate, nothing served
     assert spec.model.model_id == "amazon.nova-micro-v1:0:128k"
 
 
@@ -104,10 +119,11 @@ def test_to_dict_has_every_key_and_round_trips() -> None:
         "teacher",
         "maxResponseLengthForInference",
         "evaluation",
-        "throughput",
+        "serving",
         "approval",
         "tags",
     }
+    assert document["serving"] == {"mode": "provisioned", "modelUnits": 1, "commitment": "none"}
     assert document["hyperParameters"]["learningRate"] == "1e-05"
     assert document["training"] == "../datasets/conversation-train.jsonl"  # datasets as given
     assert RunSpec.from_dict(document) == spec
@@ -117,7 +133,7 @@ def test_optional_sections_default_inside_to_dict() -> None:
     spec = RunSpec.from_dict(
         minimal(
             evaluation={"maxTrainingLoss": 1.5},
-            throughput={"modelUnits": 2},
+            serving={"mode": "provisioned", "modelUnits": 2},
             approval={"policy": "always"},
         )
     )
@@ -125,7 +141,11 @@ def test_optional_sections_default_inside_to_dict() -> None:
     document = spec.to_dict()
 
     assert document["evaluation"]["maxPrompts"] == 50
-    assert document["throughput"] == {"modelUnits": 2, "commitment": "none"}
+    assert document["serving"] == {"mode": "provisioned", "modelUnits": 2, "commitment": "none"}
+    assert RunSpec.from_dict(minimal()).to_dict()["serving"] == {"mode": "none"}
+    assert RunSpec.from_dict(minimal(serving={"mode": "on-demand"})).to_dict()["serving"] == {
+        "mode": "on-demand"
+    }
     assert document["approval"] == {"policy": "always", "monthlyCostThreshold": None, "timeoutHours": 24}
 
 
@@ -178,6 +198,8 @@ def test_distillation_spec() -> None:
 
     assert spec.teacher == "amazon.nova-pro-v1:0"
     assert spec.max_response_length_for_inference == 1000
+    assert spec.serving == Serving("on-demand")
+    assert spec.evaluation_vehicle == "deployment"  # evaluated on the deployment that then serves
 
 
 # --------------------------------------------------------------------------------------------------
@@ -277,7 +299,7 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     (
         "quality-needs-prompts",
-        minimal(evaluation={"minQuality": 0.5}, throughput=BUYS),
+        minimal(evaluation={"minQuality": 0.5}, serving=BUYS),
         "evaluation.minQuality",
         "needs evaluation.prompts",
     ),
@@ -288,74 +310,113 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
             customizationType="CONTINUED_PRE_TRAINING",
             validation="s3://my-bucket/datasets/val.jsonl",
             evaluation={"minImprovementOverBase": 0.0},
-            throughput=BUYS,
+            serving=BUYS,
         ),
         "evaluation.minImprovementOverBase",
         "needs evaluation.prompts",
     ),
     (
         "quality-range",
-        minimal(evaluation={"prompts": "s3://my-bucket/p.jsonl", "minQuality": 1.5}, throughput=BUYS),
+        minimal(evaluation={"prompts": "s3://my-bucket/p.jsonl", "minQuality": 1.5}, serving=BUYS),
         "evaluation.minQuality",
         "out of range 0\u20131",
     ),
     (
         "improvement-range",
-        minimal(
-            evaluation={"prompts": "s3://my-bucket/p.jsonl", "minImprovementOverBase": -2}, throughput=BUYS
-        ),
+        minimal(evaluation={"prompts": "s3://my-bucket/p.jsonl", "minImprovementOverBase": -2}, serving=BUYS),
         "evaluation.minImprovementOverBase",
         "out of range -1\u20131",
     ),
     (
         "max-prompts-range",
-        minimal(evaluation={"prompts": "s3://my-bucket/p.jsonl", "maxPrompts": 1001}, throughput=BUYS),
+        minimal(evaluation={"prompts": "s3://my-bucket/p.jsonl", "maxPrompts": 1001}, serving=BUYS),
         "evaluation.maxPrompts",
         "out of range 1\u20131000",
     ),
-    (
-        "quality-needs-throughput",
-        minimal(evaluation={"prompts": "s3://my-bucket/p.jsonl", "minQuality": 0.5}),
-        "evaluation.minQuality",
-        "only measured on provisioned throughput",
-    ),
-    (
-        "improvement-needs-throughput",
-        minimal(evaluation={"prompts": "s3://my-bucket/p.jsonl", "minImprovementOverBase": 0.0}),
-        "evaluation.minImprovementOverBase",
-        "add throughput",
-    ),
-    (
-        "prompts-need-throughput",
-        minimal(evaluation={"prompts": "s3://my-bucket/p.jsonl"}),
-        "evaluation.prompts",
-        "this run buys none",
-    ),
     ("unknown-evaluation-key", minimal(evaluation={"maxLoss": 1}), "evaluation.maxLoss", "unknown key"),
+    ("serving-not-a-mapping", minimal(serving="on-demand"), "serving", "serving must be a mapping"),
+    (
+        "serving-unknown-key",
+        minimal(serving={"mode": "none", "units": 1}),
+        "serving.units",
+        "unknown key 'units'; allowed: mode, modelUnits, commitment",
+    ),
+    (
+        "serving-mode-required",
+        minimal(serving={"modelUnits": 1}),
+        "serving.mode",
+        "serving.mode is required (on-demand | provisioned | none)",
+    ),
+    (
+        "serving-mode-value",
+        minimal(serving={"mode": "ondemand"}),
+        "serving.mode",
+        "serving.mode='ondemand' is not one of on-demand | provisioned | none (did you mean 'on-demand'?)",
+    ),
+    (
+        "model-units-only-when-provisioned",
+        minimal(serving={"mode": "on-demand", "modelUnits": 1}),
+        "serving.modelUnits",
+        "serving.modelUnits is only used with serving.mode=provisioned, not on-demand; remove it",
+    ),
+    (
+        "commitment-only-when-provisioned",
+        minimal(serving={"mode": "none", "commitment": "OneMonth"}),
+        "serving.commitment",
+        "serving.commitment is only used with serving.mode=provisioned, not none; remove it",
+    ),
+    (
+        "on-demand-where-the-base-never-deploys",
+        minimal(**LLAMA_31, serving={"mode": "on-demand"}),
+        "serving.mode",
+        "custom models of meta.llama3-1-8b-instruct-v1:0:128k cannot be deployed on demand in us-west-2 "
+        "(Bedrock offers no on-demand deployment for them); use serving.mode=provisioned or none",
+    ),
+    (
+        "on-demand-in-another-region",
+        minimal(region="us-west-2", serving={"mode": "on-demand"}),
+        "serving.mode",
+        "cannot be deployed on demand in us-west-2 (only in us-east-1)",
+    ),
     (
         "model-units-required",
-        minimal(throughput={"commitment": "none"}),
-        "throughput.modelUnits",
-        "is required",
+        minimal(serving={"mode": "provisioned", "commitment": "none"}),
+        "serving.modelUnits",
+        "serving.modelUnits is required",
     ),
-    ("model-units-positive", minimal(throughput={"modelUnits": 0}), "throughput.modelUnits", "out of range"),
+    (
+        "model-units-positive",
+        minimal(serving={"mode": "provisioned", "modelUnits": 0}),
+        "serving.modelUnits",
+        "out of range",
+    ),
+    (
+        "model-units-integer",
+        minimal(serving={"mode": "provisioned", "modelUnits": "2"}),
+        "serving.modelUnits",
+        "must be an integer",
+    ),
     (
         "commitment-value",
-        minimal(throughput={"modelUnits": 1, "commitment": "1 month"}),
-        "throughput.commitment",
+        minimal(serving={"mode": "provisioned", "modelUnits": 1, "commitment": "1 month"}),
+        "serving.commitment",
         "not one of none | OneMonth | SixMonths",
     ),
     (
         "commitment-needs-explicit-approval",
-        minimal(throughput={"modelUnits": 1, "commitment": "OneMonth"}),
+        minimal(serving={"mode": "provisioned", "modelUnits": 1, "commitment": "OneMonth"}),
         "approval.policy",
+        "serving.commitment=OneMonth commits you to pay for the whole term and cannot be cancelled; "
         "give an explicit approval.policy",
     ),
     (
         "commitment-with-never",
-        minimal(throughput={"modelUnits": 1, "commitment": "SixMonths"}, approval={"policy": "never"}),
+        minimal(
+            serving={"mode": "provisioned", "modelUnits": 1, "commitment": "SixMonths"},
+            approval={"policy": "never"},
+        ),
         "approval.policy",
-        "not allowed with throughput.commitment=SixMonths",
+        "not allowed with serving.commitment=SixMonths",
     ),
     ("approval-policy-required", minimal(approval={"timeoutHours": 2}), "approval.policy", "is required"),
     (
@@ -424,10 +485,247 @@ def test_relative_paths_resolve_against_the_spec_folder(tmp_path: Path) -> None:
 
 def test_unknown_throughput_price_is_not_a_spec_error() -> None:
     spec = RunSpec.from_dict(
-        minimal(throughput={"modelUnits": 1}, approval={"policy": "above-cost", "monthlyCostThreshold": 100})
+        minimal(
+            serving={"mode": "provisioned", "modelUnits": 1},
+            approval={"policy": "above-cost", "monthlyCostThreshold": 100},
+        )
     )
 
-    assert spec.throughput == Throughput(1, "none")
+    assert spec.serving == Serving("provisioned", 1, "none")
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "allowed"),
+    [
+        pytest.param(minimal(serving={}), "serving.mode", "on-demand | provisioned | none", id="mode"),
+        pytest.param(
+            minimal(serving={"mode": "none", "modelUnits": 2}),
+            "serving.modelUnits",
+            "only with mode: provisioned",
+            id="units-without-provisioned",
+        ),
+        pytest.param(
+            minimal(**LLAMA_31, serving={"mode": "on-demand"}),
+            "serving.mode",
+            "provisioned or none",
+            id="never-on-demand",
+        ),
+        pytest.param(
+            minimal(region="us-west-2", serving={"mode": "on-demand"}),
+            "serving.mode",
+            "on-demand in us-east-1",
+            id="on-demand-elsewhere",
+        ),
+        pytest.param(
+            minimal(serving={"mode": "provisioned", "modelUnits": 1, "commitment": "OneMonth"}),
+            "approval.policy",
+            "always or above-cost",
+            id="commitment-approval",
+        ),
+        pytest.param(
+            minimal(serving={"mode": "provisioned", "modelUnits": 1, "commitment": "Forever"}),
+            "serving.commitment",
+            "none | OneMonth | SixMonths",
+            id="commitment",
+        ),
+    ],
+)
+def test_serving_problems_say_what_is_allowed(data: dict[str, Any], field: str, allowed: str) -> None:
+    problem = the_problem(data, field)
+
+    assert problem.allowed == allowed
+    assert problem.field == field
+
+
+def test_the_old_throughput_section_is_an_unknown_key() -> None:
+    problem = the_problem(minimal(throughput={"modelUnits": 1}), "throughput")
+
+    assert "unknown key 'throughput'" in problem.message
+    assert "serving" in problem.allowed
+
+
+@pytest.mark.parametrize(
+    ("serving", "expected"),
+    [
+        ({"mode": "none"}, Serving("none")),
+        ({"mode": "on-demand"}, Serving("on-demand")),
+        ({"mode": "provisioned", "modelUnits": 3}, Serving("provisioned", 3, "none")),
+        ({"mode": "provisioned", "modelUnits": 1, "commitment": None}, Serving("provisioned", 1, "none")),
+    ],
+)
+def test_serving_modes_parse(serving: dict[str, Any], expected: Serving) -> None:
+    assert RunSpec.from_dict(minimal(serving=serving, approval={"policy": "always"})).serving == expected
+
+
+def test_serving_properties() -> None:
+    assert Serving("on-demand").on_demand and not Serving("on-demand").buys_throughput
+    assert Serving("provisioned", 2).buys_throughput and not Serving("provisioned", 2).has_commitment
+    assert Serving("provisioned", 1, "SixMonths").has_commitment
+    assert not Serving("none").provisioned and not Serving("none").on_demand
+
+
+def test_a_commitment_with_an_explicit_policy_is_accepted() -> None:
+    spec = RunSpec.from_dict(
+        minimal(
+            serving={"mode": "provisioned", "modelUnits": 1, "commitment": "SixMonths"},
+            approval={"policy": "always"},
+        )
+    )
+
+    assert spec.serving.has_commitment
+
+
+def test_a_quality_bar_no_longer_needs_a_purchase() -> None:
+    # Given a quality bar and prompts but nothing served: the model is evaluated on a deployment
+    spec = RunSpec.from_dict(minimal(evaluation=BAR))
+
+    assert spec.serving.mode == "none"
+    assert spec.has_quality_bar and spec.evaluates_on_model
+    assert spec.evaluation_vehicle == "deployment"
+
+
+# --------------------------------------------------------------------------------------------------
+# The evaluation vehicle: chosen by the plan from the catalog, never by hand
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "vehicle"),
+    [
+        pytest.param({}, "deployment", id="nova-micro-us-east-1"),
+        pytest.param(
+            {"baseModel": "amazon.titan-text-express-v1:0:8k"}, "throughput", id="titan-text-express"
+        ),
+        pytest.param(
+            {"region": "us-west-2", "baseModel": "anthropic.claude-3-haiku-20240307-v1:0:200k"},
+            "throughput",
+            id="claude-3-haiku",
+        ),
+        pytest.param(LLAMA_31, "throughput", id="llama-3.1-8b"),
+        pytest.param(
+            {"region": "us-west-2", "baseModel": "meta.llama3-1-70b-instruct-v1:0:128k"},
+            "throughput",
+            id="llama-3.1-70b",
+        ),
+    ],
+)
+@pytest.mark.usefixtures("before_titan_left")
+def test_the_vehicle_is_a_deployment_only_where_the_base_deploys_on_demand(
+    changes: dict[str, Any], vehicle: str
+) -> None:
+    spec = RunSpec.from_dict(minimal(**changes, evaluation=BAR))
+
+    assert spec.evaluation_vehicle == vehicle
+    assert spec.model.deploys_on_demand(spec.region) is (vehicle == "deployment")
+
+
+def test_llama_33_70b_in_us_west_2_is_evaluated_on_a_deployment() -> None:
+    # Llama 3.3 70B is Legacy (no new job), so the spec is built from a valid one: the choice is
+    # the catalog's, whatever the lifecycle says about starting a job.
+    spec = replace(
+        RunSpec.from_dict(minimal(**LLAMA_31, evaluation=BAR)),
+        base_model="meta.llama3-3-70b-instruct-v1:0:128k",
+    )
+
+    assert spec.evaluation_vehicle == "deployment"
+    assert replace(spec, region="us-east-1").evaluation_vehicle == "throughput"
+
+
+def test_on_demand_serving_is_evaluated_on_the_deployment_that_serves() -> None:
+    # No bar and no prompts: still a deployment, the very one that will serve
+    spec = RunSpec.from_dict(minimal(serving={"mode": "on-demand"}))
+
+    assert spec.evaluation_vehicle == "deployment"
+    assert not spec.serving_reuses_evaluation_throughput
+
+
+@pytest.mark.parametrize(
+    ("changes", "evaluates", "vehicle"),
+    [
+        pytest.param({}, False, "none", id="nothing-to-measure-nothing-served"),
+        pytest.param({"evaluation": {"maxTrainingLoss": 2.0}}, False, "none", id="loss-bar-only"),
+        pytest.param({"evaluation": {"prompts": PROMPTS}}, True, "deployment", id="prompts-without-bar"),
+        pytest.param(
+            {"validation": "s3://my-bucket/v.jsonl", "evaluation": {"minImprovementOverBase": 0.0}},
+            True,
+            "deployment",
+            id="bar-on-a-validation-slice",
+        ),
+        pytest.param({"serving": BUYS}, True, "deployment", id="fine-tuned-and-served"),
+        pytest.param(
+            {"serving": BUYS, "customizationType": "DISTILLATION", "teacher": "amazon.nova-pro-v1:0"},
+            False,
+            "none",
+            id="distilled-served-without-prompts",
+        ),
+    ],
+)
+def test_whether_the_model_is_evaluated_at_all(
+    changes: dict[str, Any], evaluates: bool, vehicle: str
+) -> None:
+    spec = RunSpec.from_dict(minimal(**changes, approval={"policy": "always"}))
+
+    assert spec.evaluates_on_model is evaluates
+    assert spec.evaluation_vehicle == vehicle
+
+
+@pytest.mark.usefixtures("before_titan_left")
+def test_continued_pre_training_served_without_prompts_is_not_evaluated() -> None:
+    spec = RunSpec.from_dict(
+        minimal(
+            baseModel="amazon.titan-text-lite-v1:0:4k",
+            customizationType="CONTINUED_PRE_TRAINING",
+            serving=BUYS,
+            approval={"policy": "always"},
+        )
+    )
+
+    assert not spec.evaluates_on_model
+    assert spec.evaluation_vehicle == "none"
+    assert not spec.serving_reuses_evaluation_throughput
+
+
+@pytest.mark.parametrize(
+    ("serving", "reused"),
+    [
+        pytest.param(BUYS, True, id="exactly-one-unit-no-commitment"),
+        pytest.param({"mode": "provisioned", "modelUnits": 2}, False, id="more-units"),
+        pytest.param(
+            {"mode": "provisioned", "modelUnits": 1, "commitment": "OneMonth"}, False, id="commitment"
+        ),
+        pytest.param({"mode": "none"}, False, id="not-served"),
+    ],
+)
+def test_the_evaluation_throughput_is_kept_only_when_it_is_exactly_the_serving_purchase(
+    serving: dict[str, Any], reused: bool
+) -> None:
+    spec = RunSpec.from_dict(
+        minimal(**LLAMA_31, evaluation=BAR, serving=serving, approval={"policy": "always"})
+    )
+
+    assert spec.evaluation_vehicle == "throughput"
+    assert spec.serving_reuses_evaluation_throughput is reused
+
+
+def test_a_deployment_vehicle_is_never_reused_as_throughput() -> None:
+    spec = RunSpec.from_dict(minimal(evaluation=BAR, serving=BUYS, approval={"policy": "always"}))
+
+    assert spec.evaluation_vehicle == "deployment"
+    assert not spec.serving_reuses_evaluation_throughput
+
+
+@pytest.mark.parametrize(
+    ("evaluation", "has_bar"),
+    [
+        (None, False),
+        ({"maxTrainingLoss": 1.0}, False),
+        ({"prompts": PROMPTS}, False),
+        ({"prompts": PROMPTS, "minQuality": 0.5}, True),
+        ({"prompts": PROMPTS, "minImprovementOverBase": 0.0}, True),  # a bar of 0.0 is still a bar
+    ],
+)
+def test_has_quality_bar(evaluation: dict[str, Any] | None, has_bar: bool) -> None:
+    assert RunSpec.from_dict(minimal(evaluation=evaluation)).has_quality_bar is has_bar
 
 
 def test_evaluation_dataclass_defaults() -> None:
@@ -500,7 +798,7 @@ def test_invalid_spec_file_error_names_the_file(tmp_path: Path) -> None:
 def test_fine_tuning_validation_data_can_stand_in_for_evaluation_prompts() -> None:
     # Given a fine-tuning spec with validation data and a quality bar but no prompts file
     data = minimal(
-        validation="s3://my-bucket/datasets/val.jsonl", evaluation={"minQuality": 0.5}, throughput=BUYS
+        validation="s3://my-bucket/datasets/val.jsonl", evaluation={"minQuality": 0.5}, serving=BUYS
     )
     # Then the bar is accepted: stage 2 measures it on a slice of the validation data
     parsed = parse_run_spec(data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 
 import pytest
 
@@ -19,20 +20,22 @@ def test_log_lines_are_json_with_the_extra_fields(capsys: pytest.CaptureFixture[
         logger.exception("failed")
     first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     assert first["message"] == "loss gate"
-    assert (first["level"], first["logger"], first["runId"], first["passed"]) == (
+    assert (first["level"], first["service"], first["runId"], first["passed"]) == (
         "INFO",
-        "tests.runtime",
+        runtime.SERVICE,
         "r-1",
         False,
     )
+    assert first["location"].startswith("test_log_lines_are_json_with_the_extra_fields:")
     assert first["when"] == "2026-01-02"
     assert first["timestamp"].endswith("+00:00")
     assert "ValueError: boom" in second["exception"]
 
 
-def test_a_logger_gets_one_handler_however_often_it_is_asked_for() -> None:
-    assert len(runtime.get_logger("tests.once").handlers) == 1
-    assert len(runtime.get_logger("tests.once").handlers) == 1
+def test_every_module_shares_one_logger_with_one_handler() -> None:
+    assert runtime.get_logger("tests.a") is runtime.get_logger("tests.b") is runtime.LOGGER
+    own = [h for h in logging.getLogger(runtime.LOGGER.name).handlers if type(h) is logging.StreamHandler]
+    assert len(own) == 1
 
 
 def test_s3_uris_round_trip() -> None:

@@ -1,0 +1,162 @@
+"""The Bedrock tasks of the workflow: the customization job (``.sync``), the on-demand deployment
+and the throughput purchases, each idempotent by a token derived from the run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from aws_cdk import Stack
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from infra.config import VpcSettings
+from infra.constructs.bedrock_service_role import BedrockServiceRole
+from infra.constructs.training_storage import TrainingStorage
+from infra.constructs.workflow_states import EXECUTION_NAME, PLAN, StateKit
+
+CREATE_JOB_SYNC: Final = "arn:{partition}:states:::bedrock:createModelCustomizationJob.sync"
+CREATE_DEPLOYMENT_RESOURCE: Final = "custom-model-deployment/*"
+
+
+def bedrock_arn(scope: Construct, resource: str, *, account: str | None = None) -> str:
+    """``arn:<partition>:bedrock:<region>:<account>:<kind>/<name>`` of the scope's stack."""
+    kind, _, name = resource.partition("/")
+    return Stack.of(scope).format_arn(service="bedrock", account=account, resource=kind, resource_name=name)
+
+
+def customization_job(
+    kit: StateKit,
+    name: str,
+    variant: str,
+    *,
+    storage: TrainingStorage,
+    bedrock_role: BedrockServiceRole,
+    vpc: VpcSettings | None,
+) -> sfn.CustomState:
+    """``createModelCustomizationJob.sync``, written out because aws-cdk-lib's task drops ``.sync``.
+
+    Step Functions waits for the job natively: no polling transitions however long training
+    takes, and stopping the execution stops the job.
+    """
+    job = f"{PLAN}.job"
+    parameters: dict[str, Any] = {
+        "JobName.$": f"{job}.JobName",
+        "CustomModelName.$": f"{job}.CustomModelName",
+        "BaseModelIdentifier.$": f"{job}.BaseModelIdentifier",
+        "CustomizationType.$": f"{job}.CustomizationType",
+        "RoleArn": bedrock_role.role_arn,
+        # The execution name is the run id: a retried or re-driven execution asks for the same
+        # job, and Bedrock returns it instead of starting a second one.
+        "ClientRequestToken.$": EXECUTION_NAME,
+        "TrainingDataConfig.$": f"{job}.TrainingDataConfig",
+        "OutputDataConfig.$": f"{job}.OutputDataConfig",
+        "CustomModelKmsKeyId": storage.key.key_arn,
+        "JobTags.$": f"{job}.JobTags",
+        "CustomModelTags.$": f"{job}.CustomModelTags",
+    }
+    # Distillation: the teacher; reinforcement fine-tuning: the grader and its typed hyperparameters
+    # (CustomizationConfig.RftConfig [BC]), with no string HyperParameters at all. That the optimized
+    # integration passes RftConfig through is UNCONFIRMED (it matches botocore's shape: test_contracts).
+    if variant in ("DISTILLATION", "REINFORCEMENT_FINE_TUNING"):
+        parameters["CustomizationConfig.$"] = f"{job}.CustomizationConfig"
+    else:
+        parameters["HyperParameters.$"] = f"{job}.HyperParameters"
+    if variant == "WITH_VALIDATION":
+        parameters["ValidationDataConfig.$"] = f"{job}.ValidationDataConfig"
+    if vpc is not None:
+        parameters["VpcConfig"] = {
+            "SubnetIds": list(vpc.subnet_ids),
+            "SecurityGroupIds": list(vpc.security_group_ids),
+        }
+    state = sfn.CustomState(
+        kit.scope,
+        name,
+        state_json={
+            "Type": "Task",
+            "Resource": CREATE_JOB_SYNC.format(partition=Stack.of(kit.scope).partition),
+            "Parameters": parameters,
+            "TimeoutSecondsPath": f"{PLAN}.jobTimeoutSeconds",
+            "ResultPath": "$.job",
+        },
+    )
+    kit.retry_bedrock(state)
+    kit.catch(state)
+    return state
+
+
+def create_deployment(kit: StateKit) -> tasks.CallAwsService:
+    """CreateCustomModelDeployment: on-demand serving of the custom model, no purchase.
+
+    Through the Step Functions SDK integration (``aws-sdk:bedrock:createCustomModelDeployment``;
+    that the integration already covers this 2025 action is UNCONFIRMED, the parameters are
+    checked against botocore's request shape in tests). Idempotent by the run's token.
+    """
+    vehicle = f"{PLAN}.vehicle"
+    task = tasks.CallAwsService(
+        kit.scope,
+        "Deploy the custom model on demand",
+        service="bedrock",
+        action="createCustomModelDeployment",
+        parameters={
+            "ModelDeploymentName": sfn.JsonPath.string_at(f"{vehicle}.ModelDeploymentName"),
+            "ModelArn": sfn.JsonPath.string_at("$.loss.outputModelArn"),
+            "Description": sfn.JsonPath.string_at(f"{vehicle}.Description"),
+            "ClientRequestToken": sfn.JsonPath.string_at(f"{vehicle}.ClientRequestToken"),
+            "Tags": sfn.JsonPath.list_at(f"{vehicle}.Tags"),
+        },
+        iam_resources=[
+            bedrock_arn(kit.scope, "custom-model/*"),
+            bedrock_arn(kit.scope, CREATE_DEPLOYMENT_RESOURCE),
+        ],
+        iam_action="bedrock:CreateCustomModelDeployment",
+        result_selector={
+            "Kind": "deployment",
+            "Arn": sfn.JsonPath.string_at("$.CustomModelDeploymentArn"),
+            "FailedError": "DeploymentFailed",
+            "TimeoutError": "DeploymentTimeout",
+        },
+        result_path="$.vehicle",
+    )
+    kit.retry_bedrock(task)
+    kit.catch(task)
+    return task
+
+
+def buy_throughput(
+    kit: StateKit,
+    name: str,
+    *,
+    plan_path: str,
+    with_commitment: bool,
+    result_selector: dict[str, Any],
+    result_path: str,
+) -> tasks.CallAwsService:
+    parameters: dict[str, Any] = {
+        "ModelUnits": sfn.JsonPath.number_at(f"{plan_path}.ModelUnits"),
+        "ModelId": sfn.JsonPath.string_at("$.loss.outputModelArn"),
+        "ProvisionedModelName": sfn.JsonPath.string_at(f"{plan_path}.ProvisionedModelName"),
+        # One purchase per run, however often this state is retried or the run re-driven.
+        "ClientRequestToken": sfn.JsonPath.string_at(f"{plan_path}.ClientRequestToken"),
+        "Tags": sfn.JsonPath.list_at(f"{plan_path}.Tags"),
+    }
+    if with_commitment:
+        parameters["CommitmentDuration"] = sfn.JsonPath.string_at(f"{plan_path}.CommitmentDuration")
+    task = tasks.CallAwsService(
+        kit.scope,
+        name,
+        service="bedrock",
+        action="createProvisionedModelThroughput",
+        parameters=parameters,
+        iam_resources=[
+            bedrock_arn(kit.scope, "custom-model/*"),
+            bedrock_arn(kit.scope, "provisioned-model/*"),
+        ],
+        iam_action="bedrock:CreateProvisionedModelThroughput",
+        result_selector=result_selector,
+        result_path=result_path,
+    )
+    kit.retry_bedrock(task)
+    kit.catch(task)
+    return task

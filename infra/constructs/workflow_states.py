@@ -1,0 +1,303 @@
+"""Building blocks of the customization workflow's states: Lambda tasks, retries, catches, gates,
+approvals and wait loops, each with the conventions every state of the run shares.
+
+A ``StateKit`` creates states inside one construct (the workflow). Every task retries transient
+errors by their botocore names and, unless told otherwise, catches the rest into the failure path
+(``catch_all``, set once that path exists).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from aws_cdk import Duration
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from infra.constructs.workflow_functions import WorkflowFunctions
+
+PLAN: Final = "$.preflight.plan"
+EXECUTION_NAME: Final = "$$.Execution.Name"
+
+# Errors worth retrying: throttling and transient service faults, as botocore's bedrock model names
+# them for the create calls (ThrottlingException, InternalServerException; Step Functions prefixes
+# the service). Retrying a create is safe: every create carries an idempotency token from the run.
+BEDROCK_TRANSIENT: Final = (
+    "Bedrock.ThrottlingException",
+    "Bedrock.InternalServerException",
+)
+HANDLER_TRANSIENT: Final = (
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
+    # A handler lets modeled throttling and transient faults of the APIs it calls escape; Lambda
+    # names the error after botocore's exception class. (S3's SlowDown is not modeled: it arrives
+    # as a generic ClientError, which is not retried blindly.)
+    "ThrottlingException",
+    "ServiceUnavailableException",
+    "InternalServerException",
+    # Converse on a deployment or throughput that has only just come online can briefly refuse.
+    "ModelNotReadyException",
+    "ModelTimeoutException",
+)
+# SNS Publish's transient errors in botocore's model, as the optimized integration names them.
+SNS_TRANSIENT: Final = ("SNS.InternalErrorException", "SNS.KMSThrottlingException")
+
+
+class StateKit:
+    def __init__(self, scope: Construct, functions: WorkflowFunctions) -> None:
+        self.scope = scope
+        self.functions = functions
+        self._catch_all: sfn.IChainable | None = None
+
+    @property
+    def catch_all(self) -> sfn.IChainable:
+        """The first state of the failure path, where every caught error goes."""
+        if self._catch_all is None:
+            raise RuntimeError("the failure path must exist before states that catch into it")
+        return self._catch_all
+
+    @catch_all.setter
+    def catch_all(self, state: sfn.IChainable) -> None:
+        self._catch_all = state
+
+    def lambda_task(
+        self,
+        name: str,
+        handler: str,
+        payload: dict[str, Any],
+        *,
+        result_path: str,
+        wait_for_task_token: bool = False,
+        catch: bool = True,
+    ) -> tasks.LambdaInvoke:
+        """Invoke a handler, retrying transient errors; by default catch the rest into the failure path."""
+        function = self.functions.function(handler)
+        input_ = sfn.TaskInput.from_object(payload)
+        if wait_for_task_token:
+            task = tasks.LambdaInvoke(
+                self.scope,
+                name,
+                lambda_function=function,
+                payload=input_,
+                result_path=result_path,
+                integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+                task_timeout=sfn.Timeout.at(f"{PLAN}.approval.timeoutSeconds"),
+                retry_on_service_exceptions=False,
+            )
+        else:
+            task = tasks.LambdaInvoke(
+                self.scope,
+                name,
+                lambda_function=function,
+                payload=input_,
+                result_path=result_path,
+                # The handler's return value is the result; no Lambda response envelope to unwrap.
+                payload_response_only=True,
+                retry_on_service_exceptions=False,
+            )
+        self.retry_handler(task)
+        if catch:
+            self.catch(task)
+        return task
+
+    def catch(self, state: sfn.TaskStateBase | sfn.CustomState) -> None:
+        state.add_catch(self.catch_all, errors=["States.ALL"], result_path="$.failure")
+
+    @staticmethod
+    def retry_handler(state: sfn.TaskStateBase) -> None:
+        _retry(state, HANDLER_TRANSIENT, first_s=2, attempts=6, cap_s=60)
+
+    @staticmethod
+    def retry_bedrock(state: sfn.TaskStateBase | sfn.CustomState) -> None:
+        _retry(state, BEDROCK_TRANSIENT, first_s=5, attempts=8, cap_s=120)
+
+    @staticmethod
+    def retry_sns(state: sfn.TaskStateBase) -> None:
+        _retry(state, SNS_TRANSIENT, first_s=2, attempts=5, cap_s=60)
+
+    def gate_failure(
+        self,
+        name: str,
+        error: str | None,
+        cause_path: str | None,
+        *,
+        cause: str | None = None,
+        error_path: str | None = None,
+    ) -> sfn.Pass:
+        """A gate said no: put the reason where the failure path reads it."""
+        state = sfn.Pass(
+            self.scope,
+            name,
+            parameters={
+                "Error": sfn.JsonPath.string_at(error_path) if error_path else error,
+                "Cause": sfn.JsonPath.string_at(cause_path) if cause_path else cause,
+            },
+            result_path="$.failure",
+        )
+        state.next(self.catch_all)
+        return state
+
+    def approval(
+        self, stage: str, name: str, decided: str, *, result_path: str
+    ) -> tuple[tasks.LambdaInvoke, sfn.Choice]:
+        """Ask a human (``.waitForTaskToken``); a timeout or a rejection fails the run, nothing bought.
+
+        Returns the asking task and the Choice after it; the caller adds the "approved" branch.
+        """
+        ask = self.lambda_task(
+            name,
+            "approval_request",
+            {
+                "taskToken": sfn.JsonPath.task_token,
+                "runId": sfn.JsonPath.string_at(EXECUTION_NAME),
+                "plan": sfn.JsonPath.object_at(PLAN),
+                "loss": sfn.JsonPath.object_at("$.loss"),
+                "evaluation": sfn.JsonPath.object_at("$.evaluation"),
+                "stage": stage,
+            },
+            result_path=result_path,
+            wait_for_task_token=True,
+            # Its catches are added here: the timeout must be matched before the catch-all.
+            catch=False,
+        )
+        timed_out = sfn.Pass(
+            self.scope,
+            f"{name}: timed out",
+            comment="No decision in time counts as a rejection: nothing is bought",
+            parameters={
+                "Error": "ApprovalTimedOut",
+                "Cause": sfn.JsonPath.format(
+                    "No approval decision within {} seconds; treated as rejected. Nothing was bought.",
+                    sfn.JsonPath.string_at(f"{PLAN}.approval.timeoutSeconds"),
+                ),
+            },
+            result_path="$.failure",
+        ).next(self.catch_all)
+        ask.add_catch(timed_out, errors=["States.Timeout"], result_path="$.failure")
+        self.catch(ask)
+        rejected = sfn.Pass(
+            self.scope,
+            f"{name}: rejected",
+            parameters={
+                "Error": "ApprovalRejected",
+                "Cause": sfn.JsonPath.format(
+                    "Rejected by {}: {}",
+                    sfn.JsonPath.string_at(f"{result_path}.approver"),
+                    sfn.JsonPath.string_at(f"{result_path}.reason"),
+                ),
+            },
+            result_path="$.failure",
+        ).next(self.catch_all)
+        # An answer sent by hand may lack fields: treat it as a rejection with a clear reason rather
+        # than fail inside a state (States.Runtime), which would skip cleanup, record and notice.
+        malformed = sfn.Pass(
+            self.scope,
+            f"{name}: answer not understood",
+            parameters={
+                "Error": "ApprovalRejected",
+                "Cause": sfn.JsonPath.format(
+                    "The approval answer was not understood (expected approved, approver and reason): {}. "
+                    "Treated as a rejection; nothing was bought.",
+                    sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(result_path)),
+                ),
+            },
+            result_path="$.failure",
+        ).next(self.catch_all)
+        choice = sfn.Choice(self.scope, decided)
+        choice.when(
+            sfn.Condition.and_(
+                sfn.Condition.is_present(f"{result_path}.approved"),
+                sfn.Condition.is_boolean(f"{result_path}.approved"),
+                sfn.Condition.is_present(f"{result_path}.approver"),
+                sfn.Condition.is_string(f"{result_path}.approver"),
+                sfn.Condition.is_present(f"{result_path}.reason"),
+                sfn.Condition.is_string(f"{result_path}.reason"),
+                sfn.Condition.boolean_equals(f"{result_path}.approved", False),
+            ),
+            rejected,
+        )
+        choice.otherwise(malformed)
+        ask.next(choice)
+        return ask, choice
+
+    @staticmethod
+    def approved(path: str) -> sfn.Condition:
+        """A well-formed "yes": approved is the boolean true and the approver is named."""
+        return sfn.Condition.and_(
+            sfn.Condition.is_present(f"{path}.approved"),
+            sfn.Condition.is_boolean(f"{path}.approved"),
+            sfn.Condition.boolean_equals(f"{path}.approved", True),
+            sfn.Condition.is_present(f"{path}.approver"),
+            sfn.Condition.is_string(f"{path}.approver"),
+        )
+
+    def wait_loop(
+        self,
+        what: str,
+        *,
+        kind: str,
+        arn: str,
+        plan_path: str,
+        status_path: str,
+        ready: sfn.IChainable,
+        failed: sfn.IChainable,
+        timed_out: sfn.IChainable,
+    ) -> sfn.Wait:
+        """Wait, check, decide: three transitions a poll, intervals from the plan's capped schedule.
+
+        Neither deployments nor throughput send state-change events, so this polls; the check
+        Lambda counts attempts and picks the next interval, and says when the plan's limit is up.
+        """
+        first = sfn.Wait(
+            self.scope, f"Wait for {what}", time=sfn.WaitTime.seconds_path(f"{plan_path}.firstWaitSeconds")
+        )
+        check = self.lambda_task(
+            f"Check {what}",
+            "check_status",
+            {
+                "runId": sfn.JsonPath.string_at(EXECUTION_NAME),
+                "kind": kind,
+                "arn": arn,
+                "previous": sfn.JsonPath.object_at(status_path),
+                "schedule": sfn.JsonPath.list_at(f"{plan_path}.pollSchedule"),
+            },
+            result_path=status_path,
+        )
+        again = sfn.Wait(
+            self.scope,
+            f"Wait before checking {what} again",
+            time=sfn.WaitTime.seconds_path(f"{status_path}.waitSeconds"),
+        )
+        first.next(check)
+        again.next(check)
+        check.next(
+            sfn.Choice(self.scope, f"Is {what} ready?")
+            .when(sfn.Condition.boolean_equals(f"{status_path}.ready", True), ready)
+            .when(sfn.Condition.boolean_equals(f"{status_path}.failed", True), failed)
+            .when(sfn.Condition.boolean_equals(f"{status_path}.timedOut", True), timed_out)
+            .otherwise(again)
+        )
+        return first
+
+
+def _retry(
+    state: sfn.TaskStateBase | sfn.CustomState,
+    errors: tuple[str, ...],
+    *,
+    first_s: int,
+    attempts: int,
+    cap_s: int,
+) -> None:
+    """Capped, jittered exponential backoff on the given transient errors."""
+    state.add_retry(
+        errors=list(errors),
+        interval=Duration.seconds(first_s),
+        max_attempts=attempts,
+        backoff_rate=2,
+        max_delay=Duration.seconds(cap_s),
+        jitter_strategy=sfn.JitterType.FULL,
+    )

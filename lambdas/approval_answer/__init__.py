@@ -1,0 +1,1 @@
+"""Answer a pending approval as an IAM-verified caller (function URL)."""

@@ -1,0 +1,1 @@
+"""One status check of an on-demand deployment or a Provisioned Throughput."""

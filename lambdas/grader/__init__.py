@@ -1,0 +1,1 @@
+"""The built-in reinforcement fine-tuning grader: scores the answers Bedrock samples during an RFT job."""

@@ -1,0 +1,1 @@
+"""Cleanup for executions that ended without their failure path (EventBridge)."""

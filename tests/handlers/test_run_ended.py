@@ -1,0 +1,185 @@
+"""run_ended: an execution stopped, timed out or broken leaves nothing billing that it does not need.
+
+The event is EventBridge's "Step Functions Execution Status Change". Jobs live in moto; throughput
+and deployments (which moto lacks) are answered by a PartialStubber, in the order the handler asks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from lambdas.cleanup import handler as cleanup
+from lambdas.common import runtime
+from lambdas.run_ended.handler import lambda_handler
+from pipeline import naming
+from tests.handlers import plans
+from tests.handlers.helpers import (
+    FakeContext,
+    create_job,
+    deployment_summary,
+    job_status,
+    read_json,
+    set_job,
+    throughput_description,
+    throughput_summary,
+)
+from tests.stubs import PartialStubber
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+RUN_ID = plans.RUN_ID
+EVAL_PT_ARN = f"arn:aws:bedrock:{plans.REGION}:{plans.ACCOUNT}:provisioned-model/eval00000001"
+STUBBED = (
+    "GetProvisionedModelThroughput",
+    "ListProvisionedModelThroughputs",
+    "DeleteProvisionedModelThroughput",
+    "ListCustomModelDeployments",
+    "DeleteCustomModelDeployment",
+)
+
+
+@pytest.fixture
+def bedrock(monkeypatch: pytest.MonkeyPatch) -> Iterator[PartialStubber]:
+    monkeypatch.setattr(cleanup, "SLEEP", lambda _seconds: None)
+    stubber = PartialStubber(runtime.client("bedrock"), STUBBED)
+    with stubber:
+        yield stubber
+    stubber.assert_no_pending_responses()
+
+
+def status_event(status: str) -> dict[str, Any]:
+    return {
+        "source": "aws.states",
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {
+            "executionArn": f"arn:aws:states:{plans.REGION}:{plans.ACCOUNT}:execution:Workflow:{RUN_ID}",
+            "stateMachineArn": f"arn:aws:states:{plans.REGION}:{plans.ACCOUNT}:stateMachine:Workflow",
+            "name": RUN_ID,
+            "status": status,
+        },
+    }
+
+
+def found(stubber: PartialStubber, *, deployment: bool, eval_pt: bool, serving_pt: bool) -> None:
+    """What the run left behind, as the list calls find it by name, and the deletions."""
+    deployments = (
+        [deployment_summary(naming.deployment_name(RUN_ID), plans.DEPLOYMENT_ARN)] if deployment else []
+    )
+    stubber.add_response(
+        "list_custom_model_deployments",
+        {"modelDeploymentSummaries": deployments},
+        {"nameContains": naming.deployment_name(RUN_ID)},
+    )
+    if deployment:
+        stubber.add_response(
+            "delete_custom_model_deployment", {}, {"customModelDeploymentIdentifier": plans.DEPLOYMENT_ARN}
+        )
+    for name, arn, present in (
+        (naming.evaluation_throughput_name(RUN_ID), EVAL_PT_ARN, eval_pt),
+        (naming.provisioned_model_name(RUN_ID), plans.PT_ARN, serving_pt),
+    ):
+        summaries = [throughput_summary(name, arn)] if present else []
+        stubber.add_response(
+            "list_provisioned_model_throughputs",
+            {"provisionedModelSummaries": summaries},
+            {"nameContains": name},
+        )
+        if present:
+            stubber.add_response(
+                "get_provisioned_model_throughput",
+                throughput_description(arn=arn, name=name),
+                {"provisionedModelId": arn},
+            )
+            stubber.add_response("delete_provisioned_model_throughput", {}, {"provisionedModelId": arn})
+
+
+def notices() -> list[dict[str, Any]]:
+    from moto.sns.models import sns_backends
+
+    backend = sns_backends[plans.ACCOUNT][plans.REGION]
+    return [
+        {"subject": subject, "message": message}
+        for topic in backend.topics.values()
+        for _id, message, subject, _attrs, _group in topic.sent_notifications
+    ]
+
+
+def test_a_run_stopped_after_buying_releases_everything_no_commitment_and_stops_nothing_finished(
+    bedrock: PartialStubber,
+) -> None:
+    create_job()
+    set_job(status="Completed")
+    found(bedrock, deployment=True, eval_pt=False, serving_pt=True)
+
+    result = lambda_handler(status_event("ABORTED"), FakeContext())
+
+    assert result["deletedDeployments"] == [plans.DEPLOYMENT_ARN]
+    assert result["deleted"] == [plans.PT_ARN]
+    assert result["jobStopped"] is False and result["kept"] == []
+    assert read_json(f"runs/{RUN_ID}/ended-aborted.json")["deleted"] == [plans.PT_ARN]
+    (notice,) = notices()
+    assert notice["subject"] == f"Bedrock run {RUN_ID} aborted: cleaned up"
+    assert plans.PT_ARN in notice["message"] and "ended ABORTED" in notice["message"]
+
+
+def test_a_run_stopped_while_training_stops_the_job(bedrock: PartialStubber) -> None:
+    create_job()
+    found(bedrock, deployment=False, eval_pt=False, serving_pt=False)
+
+    result = lambda_handler(status_event("TIMED_OUT"), FakeContext())
+
+    assert result["jobStopped"] is True
+    assert job_status() in ("Stopping", "Stopped")
+    assert "stopped customization job" in result["summary"]
+
+
+def test_a_commitment_is_reported_never_deleted(bedrock: PartialStubber) -> None:
+    create_job()
+    set_job(status="Completed")
+    name = naming.provisioned_model_name(RUN_ID)
+    bedrock.add_response(
+        "list_custom_model_deployments",
+        {"modelDeploymentSummaries": []},
+        {"nameContains": naming.deployment_name(RUN_ID)},
+    )
+    bedrock.add_response(
+        "list_provisioned_model_throughputs",
+        {"provisionedModelSummaries": []},
+        {"nameContains": naming.evaluation_throughput_name(RUN_ID)},
+    )
+    bedrock.add_response(
+        "list_provisioned_model_throughputs",
+        {"provisionedModelSummaries": [throughput_summary(name, plans.PT_ARN)]},
+        {"nameContains": name},
+    )
+    bedrock.add_response(
+        "get_provisioned_model_throughput",
+        throughput_description(commitment="OneMonth"),
+        {"provisionedModelId": plans.PT_ARN},
+    )
+
+    result = lambda_handler(status_event("ABORTED"), FakeContext())
+
+    assert result["deleted"] == []
+    assert [k["arn"] for k in result["kept"]] == [plans.PT_ARN]
+    assert "OneMonth commitment" in result["kept"][0]["reason"]
+
+
+def test_a_failed_run_already_cleaned_is_neither_cleaned_nor_notified_again(bedrock: PartialStubber) -> None:
+    create_job()
+    set_job(status="Completed")
+    found(bedrock, deployment=False, eval_pt=False, serving_pt=False)
+
+    result = lambda_handler(status_event("FAILED"), FakeContext())
+
+    assert result["deleted"] == [] and result["deletedDeployments"] == [] and not result["jobStopped"]
+    assert not [n for n in notices() if "cleaned up" in (n["subject"] or "")]
+
+
+def test_statuses_it_does_not_handle_touch_nothing(bedrock: PartialStubber) -> None:
+    # No response is queued: any Bedrock call would fail the test.
+    assert lambda_handler(status_event("SUCCEEDED"), FakeContext())["summary"] == "nothing to do"
+    assert lambda_handler({"detail": {"status": "ABORTED"}}, FakeContext())["summary"] == "nothing to do"
