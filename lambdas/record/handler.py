@@ -191,6 +191,13 @@ def build_record(
                 "servesAfterwards": planned_vehicle.get("servesAfterwards"),
             },
             "released": state.get("released"),
+            # Reinforcement fine-tuning: the grader function (alias) the job was given.
+            "graderArn": (
+                (((plan.get("job") or {}).get("CustomizationConfig") or {}).get("RftConfig") or {})
+                .get("GraderConfig", {})
+                .get("LambdaGrader", {})
+                .get("LambdaArn")
+            ),
         },
         "metrics": {
             "trainingLoss": loss.get("trainingLoss"),

@@ -32,6 +32,7 @@ class LiveBedrock:
     with a lifecycle a test may change, or an error a test may raise."""
 
     def __init__(self) -> None:
+        self.withheld: set[str] = set()
         self.status = "ACTIVE"
         self.inference_types = ["ON_DEMAND", "PROVISIONED"]
         self.error: str | None = None
@@ -42,7 +43,11 @@ class LiveBedrock:
         if self.error is not None:
             raise ClientError({"Error": {"Code": self.error, "Message": "refused"}}, "GetFoundationModel")
         model = {m.model_id: m for m in catalog.all_models()}.get(modelIdentifier)
-        types = [t for t in (model.customization_types if model else ()) if t in live_api.REPORTED_TYPES]
+        types = [
+            t
+            for t in (model.customization_types if model else ())
+            if t in live_api.REPORTED_TYPES and t not in self.withheld
+        ]
         return {
             "modelDetails": {
                 "modelArn": f"arn:aws:bedrock:us-east-1::foundation-model/{modelIdentifier}",
@@ -398,3 +403,14 @@ def test_a_base_the_api_serves_only_through_a_profile_is_compared_through_it(
     result = handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, None)
 
     assert result["plan"]["baseModelInvokeId"] == "us.amazon.nova-micro-v1:0"
+
+
+def test_a_type_the_region_does_not_offer_for_the_model_is_refused(s3: Any, bedrock: LiveBedrock) -> None:
+    bedrock.withheld = {"FINE_TUNING"}
+
+    result = handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, None)
+
+    assert result["valid"] is False and result["plan"] is None
+    assert (
+        "Bedrock does not offer FINE_TUNING for amazon.nova-micro-v1:0:128k in us-east-1" in result["summary"]
+    )

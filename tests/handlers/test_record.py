@@ -326,3 +326,23 @@ def test_an_evaluation_that_was_not_judged_is_recorded_as_such() -> None:
     assert record["decisions"]["smoke"] is None
     assert f"Evaluation:    {summary}" in result["message"]
     assert result["subject"].endswith("failed: EvaluationNotJudged")
+
+
+def test_a_reinforcement_run_records_the_grader_it_was_given() -> None:
+    upload_datasets()
+    event = succeeded_event()
+    plan = event["state"]["preflight"]["plan"]
+    grader = "arn:aws:lambda:us-east-1:123456789012:function:grader:exact-match"
+    plan["job"]["CustomizationConfig"] = {
+        "RftConfig": {"GraderConfig": {"LambdaGrader": {"LambdaArn": grader}}}
+    }
+
+    record = read_json(key_of(lambda_handler(event, FakeContext())["recordUri"]))
+
+    assert record["resources"]["graderArn"] == grader
+
+
+def test_a_run_without_a_grader_records_none() -> None:
+    upload_datasets()
+    record = read_json(key_of(lambda_handler(succeeded_event(), FakeContext())["recordUri"]))
+    assert record["resources"]["graderArn"] is None
