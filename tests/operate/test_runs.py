@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from pipeline.operate import runs
+from pipeline.operate import run_actions, runs
 from pipeline.operate.errors import EXIT_INVALID, EXIT_OK, EXIT_OPERATIONAL
 from pipeline.runspec import RunSpec
 from tests.operate.helpers import (
@@ -457,7 +457,7 @@ def test_watch_prints_a_line_per_change_and_returns_the_end_state() -> None:
     sleeps: list[float] = []
     stream = io.StringIO()
 
-    final = runs.watch(lambda: next(views), interval=7, sleep=sleeps.append, stream=stream, live=False)
+    final = run_actions.watch(lambda: next(views), interval=7, sleep=sleeps.append, stream=stream, live=False)
 
     lines = stream.getvalue().splitlines()
     assert [line.split("] ", 1)[1].split(" | ")[0] for line in lines] == [
@@ -477,7 +477,7 @@ def test_watch_on_a_terminal_rewrites_one_line() -> None:
     )
     stream = io.StringIO()
 
-    runs.watch(lambda: next(views), interval=1, sleep=lambda _: None, stream=stream, live=True)
+    run_actions.watch(lambda: next(views), interval=1, sleep=lambda _: None, stream=stream, live=True)
 
     text = stream.getvalue()
     assert text.startswith("\r[5m 00s] running: training")

@@ -1,0 +1,106 @@
+"""What every operations subcommand of ``bedrock-customize`` shares: its parser, the AWS options
+(--env, --region), --json, --offline, --yes, and the typed argument parsers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+from typing import Any, Final
+
+CLI: Final = "bedrock-customize"
+DEFAULT_ENV: Final = "dev"
+DEFAULT_INTERVAL: Final = 30.0
+
+EXIT_CODES: Final = """\
+exit codes:
+  0  done
+  1  operational failure (AWS refused or unreachable): the message says what to do next
+  2  invalid input (bad run spec, unknown run, refused delete, --yes needed without a terminal)
+"""
+
+
+def parser_for(
+    subparsers: Any, name: str, help_text: str, description: str, examples: str
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name,
+        help=help_text,
+        # Raw formatting keeps the epilog's layout, so the description is wrapped here.
+        description=textwrap.fill(description, width=88),
+        epilog=f"{EXIT_CODES}\nexamples:\n{examples}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
+def aws_options(parser: argparse.ArgumentParser, *, env: bool = True) -> None:
+    if env:
+        parser.add_argument(
+            "--env",
+            default=DEFAULT_ENV,
+            metavar="ENV",
+            help=f"deployment environment of the pipeline, as in cdk.json (default: {DEFAULT_ENV}); "
+            "found via the "
+            "SSM parameter /bedrock-customization/ENV/deployment or the stack BedrockCustomization-ENV",
+        )
+    parser.add_argument(
+        "--region",
+        metavar="REGION",
+        help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION or your profile's region); "
+        "credentials come "
+        "from the usual chain (AWS_PROFILE, SSO, environment)",
+    )
+    json_option(parser)
+
+
+def json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON document on stdout (for scripts and CI)"
+    )
+
+
+def offline_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help=f"ask AWS for no live facts ({what}); also BEDROCK_CUSTOMIZE_OFFLINE=1. Without "
+        "usable AWS credentials the command is offline anyway and says so",
+    )
+
+
+def yes_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        help=f"{what} without asking (required without a terminal, e.g. in CI)",
+    )
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def deployment_context(args: argparse.Namespace) -> tuple[Any, Any]:
+    """AWS clients for --region and the deployed pipeline of --env (discovery)."""
+    from pipeline.operate import aws, discovery
+
+    clients = aws.clients_for(args.region)
+    return clients, discovery.discover(clients, args.env)

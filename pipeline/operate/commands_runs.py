@@ -1,0 +1,635 @@
+"""The run commands of ``bedrock-customize``: estimate, start, status, watch, list, approve,
+reject, cancel and report. Registered by :func:`pipeline.operate.commands.register`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pipeline.operate import output
+from pipeline.operate.cli_options import (
+    CLI,
+    DEFAULT_ENV,
+    DEFAULT_INTERVAL,
+    aws_options,
+    deployment_context,
+    json_option,
+    offline_option,
+    parser_for,
+    positive_float,
+    positive_int,
+    yes_option,
+)
+from pipeline.operate.errors import EXIT_INVALID, EXIT_OK, EXIT_OPERATIONAL, InvalidInputError, guarded
+
+# --------------------------------------------------------------------------------------------------
+# estimate and start
+# --------------------------------------------------------------------------------------------------
+
+
+def _load_spec(path_text: str) -> Any:
+    from pipeline.runspec import RunSpecError, load_run_spec
+
+    try:
+        return load_run_spec(Path(path_text))
+    except RunSpecError as exc:
+        raise InvalidInputError(
+            str(exc), hint=f"`{CLI} check {path_text}` lists every problem with its fix"
+        ) from exc
+
+
+def _s3_for(spec: Any, region: str | None) -> Any:
+    """An S3 client when the spec names s3:// datasets (validation reads them), else None."""
+    if not any(loc.startswith("s3://") for _, loc in spec.dataset_locations()):
+        return None
+    from pipeline.operate import aws
+
+    return aws.clients_for(region or spec.region)("s3")
+
+
+def _add_estimate(subparsers: Any) -> None:
+    parser = parser_for(
+        subparsers,
+        "estimate",
+        "what a run spec will cost: training, storage, evaluation, serving",
+        "Measure the run spec's training data (the preflight's token estimate) and price the run from the "
+        "AWS Price List API when your credentials allow (cached for a week), else from the catalog: "
+        "training (tokens x epochs x price), custom model storage per month, the evaluation (on an "
+        "on-demand deployment: tokens x price, an upper bound; or one model unit of no-commitment "
+        "throughput bought for it: its planned hours), and serving (on demand: the per-token rates; "
+        "provisioned: throughput per hour, day, month and for the commitment term), with where a human "
+        "approves each purchase. Every price shows its date and source; an unknown price is shown as "
+        "unknown, never as zero. Exit 2 when the spec or its data is invalid.",
+        f"  {CLI} estimate examples/runs/fine-tuning.yaml\n  {CLI} estimate run.yaml --json | jq .firstMonth",
+    )
+    parser.add_argument("run_spec", metavar="RUN_SPEC", help="run spec file (.yaml, .yml or .json)")
+    parser.add_argument(
+        "--region", metavar="REGION", help="region for reading s3:// datasets (default: the spec's)"
+    )
+    offline_option(parser, "prices: the catalog's dated prices, not the AWS Price List API")
+    json_option(parser)
+    parser.set_defaults(handler=cmd_estimate)
+
+
+@guarded
+def cmd_estimate(args: argparse.Namespace) -> int:
+    from pipeline.datasets import validate_run
+    from pipeline.operate import estimate, prices
+
+    spec = _load_spec(args.run_spec)
+    report = validate_run(spec, s3_client=_s3_for(spec, args.region), spec_source=args.run_spec)
+    book = prices.load(spec.region, offline=args.offline)
+    prices.reprice_report(report, spec, book)
+    result = estimate.build(spec, report, book)
+    if args.json:
+        output.emit_json(result.to_dict())
+    else:
+        sys.stdout.write(result.render())
+        if not report.ok:
+            print(f"\nThe run cannot start as it is: `{CLI} check {args.run_spec}` lists the problems.")
+    return EXIT_OK if report.ok else EXIT_INVALID
+
+
+def _add_start(subparsers: Any) -> None:
+    parser = parser_for(
+        subparsers,
+        "start",
+        "validate, upload the datasets and start a run (idempotent)",
+        "Run the full preflight locally (nothing is uploaded if anything is invalid), upload each local "
+        "dataset "
+        "to s3://BUCKET/datasets/<sha256>/<file> (skipped when already there), then start the workflow with "
+        "the "
+        "run id <name>-<spec hash> as execution name. Running the same command again starts nothing and says "
+        "so. When the run may buy provisioned throughput (to evaluate on, or to serve with), the estimate is "
+        "shown and you are asked to confirm.",
+        f"  {CLI} start examples/runs/fine-tuning.yaml\n  {CLI} start run.yaml --env prod --yes --wait   # "
+        "CI",
+    )
+    parser.add_argument("run_spec", metavar="RUN_SPEC", help="run spec file (.yaml, .yml or .json)")
+    yes_option(parser, "confirm the throughput purchases the spec may make")
+    parser.add_argument(
+        "--wait", action="store_true", help="then follow the run until it ends, and exit with its outcome"
+    )
+    parser.add_argument(
+        "--interval",
+        type=positive_float,
+        default=DEFAULT_INTERVAL,
+        metavar="SECONDS",
+        help=f"with --wait: seconds between status checks (default: {DEFAULT_INTERVAL:g})",
+    )
+    offline_option(
+        parser,
+        "no GetFoundationModel check of the base model and teacher, the catalog's prices; the "
+        "workflow's preflight still checks live",
+    )
+    aws_options(parser)
+    parser.set_defaults(handler=cmd_start)
+
+
+@guarded
+def cmd_start(args: argparse.Namespace) -> int:
+    from pipeline.datasets import validate_run
+    from pipeline.operate import aws, discovery, estimate, livecheck, prices, runs, start
+
+    spec = _load_spec(args.run_spec)
+    if args.region and args.region != spec.region:
+        raise InvalidInputError(
+            f"--region {args.region} differs from the run spec's region {spec.region}",
+            hint="a run trains in its spec's region: drop --region or fix the spec",
+        )
+    clients = aws.clients_for(spec.region)
+    report = validate_run(spec, s3_client=_s3_for(spec, spec.region), spec_source=args.run_spec)
+    checked = livecheck.run(spec, offline=args.offline, clients=clients) if report.ok else None
+    if checked is not None:
+        report.spec_problems.extend(checked.problems)
+        output.note(checked.line())
+    if not report.ok:
+        if args.json:
+            output.emit_json(
+                {
+                    "ok": False,
+                    "started": False,
+                    "preflight": report.to_dict(),
+                    "liveCheck": checked.to_dict() if checked is not None else None,
+                    "exitCode": EXIT_INVALID,
+                }
+            )
+        else:
+            sys.stdout.write(report.render_text())
+        output.note("preflight failed: nothing was uploaded and no run was started")
+        return EXIT_INVALID
+    deployment = discovery.discover(clients, args.env)
+    s3 = clients("s3")
+    uploads = start.plan_uploads(spec, deployment, s3)
+    final_spec = start.rewrite(spec, uploads)
+    from pipeline.plan import location_problems
+
+    problems = location_problems(final_spec, deployment.training_bucket)
+    if problems:
+        raise InvalidInputError("; ".join(p.message for p in problems))
+    run_id = start.run_id_of(final_spec)
+    sfn = clients("stepfunctions")
+    existing = runs.describe_execution(sfn, deployment, run_id)
+    book = prices.load(spec.region, offline=args.offline)
+    prices.reprice_report(report, spec, book)
+    costs = estimate.build(spec, report, book)
+    doc: dict[str, Any] = {
+        "runId": run_id,
+        "executionArn": deployment.execution_arn(run_id),
+        "environment": deployment.environment,
+        "liveCheck": checked.to_dict() if checked is not None else None,
+        "estimate": costs.to_dict(),
+        "datasets": [u.to_dict() for u in uploads],
+    }
+    if existing is not None:
+        return _already_started(args, deployment, clients, run_id, str(existing.get("status")), doc)
+    bought = estimate.purchases(spec, costs.approval)
+    if bought:
+        (sys.stderr if args.json else sys.stdout).write(costs.render())
+        question = f"Start run {run_id}? It may buy " + "; and ".join(bought) + "."
+        if not output.confirm(
+            question, assume_yes=args.yes, what="starting a run that buys provisioned throughput"
+        ):
+            output.note("not started: declined at the prompt; nothing was uploaded")
+            return EXIT_OPERATIONAL
+    if spec.serving.on_demand:
+        output.note(
+            f"run {run_id} serves on demand: the deployment it is evaluated on is kept if it passes, "
+            "billed per token as it is used; no throughput is bought"
+        )
+    transfers = start.transfer(s3, uploads)
+    execution_arn, started = start.start_execution(sfn, deployment, run_id, final_spec)
+    doc["datasets"] = [t.to_dict() for t in transfers]
+    if not started:
+        return _already_started(args, deployment, clients, run_id, "RUNNING", doc)
+    doc |= {
+        "started": True,
+        "alreadyStarted": False,
+        "status": "RUNNING",
+        "console": start.console_url(deployment, execution_arn),
+    }
+    if args.json and not args.wait:
+        output.emit_json(doc)
+    elif not args.json:
+        uploaded = sum(1 for t in transfers if not t.skipped)
+        print(
+            f"started run {run_id} ({uploaded} dataset(s) uploaded, {len(transfers) - uploaded} already "
+            "there)"
+        )
+        print(f"  execution: {execution_arn}\n  console:   {doc['console']}")
+        print(
+            f"  follow it: {CLI} watch {run_id}" + (f" --env {args.env}" if args.env != DEFAULT_ENV else "")
+        )
+    if args.wait:
+        return _follow(args, clients, deployment, run_id)
+    return EXIT_OK
+
+
+def _already_started(
+    args: argparse.Namespace, deployment: Any, clients: Any, run_id: str, status: str, doc: dict[str, Any]
+) -> int:
+    doc |= {"started": False, "alreadyStarted": True, "status": status}
+    if args.json and not args.wait:
+        output.emit_json(doc)
+    elif not args.json:
+        print(f"run {run_id} was already started (status {status}); nothing was uploaded or started again")
+        print(
+            f"  see it with: {CLI} status {run_id}"
+            + (f" --env {args.env}" if args.env != DEFAULT_ENV else "")
+        )
+    if args.wait:
+        return _follow(args, clients, deployment, run_id)
+    return EXIT_OK
+
+
+def _follow(
+    args: argparse.Namespace, clients: Any, deployment: Any, run_id: str, timeout: float | None = None
+) -> int:
+    from pipeline.operate import run_actions, runs
+
+    stream = sys.stderr if args.json else sys.stdout
+    view = run_actions.watch(
+        lambda: runs.load_run(clients, deployment, run_id),
+        interval=args.interval,
+        sleep=time.sleep,
+        stream=stream,
+        live=stream.isatty(),
+        timeout=timeout,
+    )
+    if args.json:
+        output.emit_json(view.to_dict())
+    else:
+        print()
+        print(view.render())
+    if not view.finished:
+        output.note(f"still {view.status} after the --timeout; `{CLI} watch {run_id}` follows it again")
+        return EXIT_OPERATIONAL
+    return view.outcome_exit_code()
+
+
+# --------------------------------------------------------------------------------------------------
+# status, watch, list
+# --------------------------------------------------------------------------------------------------
+
+
+def _run_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "run",
+        metavar="RUN",
+        help="run id (the execution name, e.g. support-bot-v1-3f9a2c1b7d) or execution ARN",
+    )
+
+
+def _add_status(subparsers: Any) -> None:
+    parser = parser_for(
+        subparsers,
+        "status",
+        "a run's state, elapsed time, job progress, metrics, evaluation vehicle, serving and cost so far",
+        "Show where a run is (the workflow state it is in), how long it has run, the customization job's "
+        "progress, losses and evaluation results so far, what it is evaluated on (an on-demand deployment or "
+        "an evaluation throughput) with its status, how it is served (the deployment ARN on demand, or its "
+        "provisioned throughput), and the cost so far (training estimate + the evaluation's on-demand calls "
+        "+ each throughput's hours x hourly price, each purchase once; unknown prices stay unknown).",
+        f"  {CLI} status support-nova-micro-3f9a2c1b7d\n  {CLI} status support-nova-micro-3f9a2c1b7d --json "
+        "| jq .costSoFar",
+    )
+    _run_args(parser)
+    aws_options(parser)
+    parser.set_defaults(handler=cmd_status)
+
+
+@guarded
+def cmd_status(args: argparse.Namespace) -> int:
+    from pipeline.operate import runs
+
+    run_id = runs.check_run_id(args.run)
+    clients, deployment = deployment_context(args)
+    view = runs.load_run(clients, deployment, run_id)
+    if args.json:
+        output.emit_json(view.to_dict())
+    else:
+        print(view.render())
+    return EXIT_OK
+
+
+def _add_watch(subparsers: Any) -> None:
+    parser = parser_for(
+        subparsers,
+        "watch",
+        "follow a run live until it ends; exit with its outcome",
+        "Follow a run: on a terminal one status line updates in place, elsewhere (CI logs) a line is printed "
+        "whenever something changes. Exits when the run ends: 0 succeeded, 2 its preflight rejected the "
+        "input, "
+        "1 it failed, timed out or was cancelled (or --timeout passed first).",
+        f"  {CLI} watch support-nova-micro-3f9a2c1b7d\n  {CLI} watch RUN --interval 60 --timeout 7200",
+    )
+    _run_args(parser)
+    parser.add_argument(
+        "--interval",
+        type=positive_float,
+        default=DEFAULT_INTERVAL,
+        metavar="SECONDS",
+        help=f"seconds between status checks (default: {DEFAULT_INTERVAL:g})",
+    )
+    parser.add_argument(
+        "--timeout", type=positive_float, metavar="SECONDS", help="stop watching after this long (exit 1)"
+    )
+    aws_options(parser)
+    parser.set_defaults(handler=cmd_watch)
+
+
+@guarded
+def cmd_watch(args: argparse.Namespace) -> int:
+    from pipeline.operate import runs
+
+    run_id = runs.check_run_id(args.run)
+    clients, deployment = deployment_context(args)
+    return _follow(args, clients, deployment, run_id, timeout=args.timeout)
+
+
+def _add_list(subparsers: Any) -> None:
+    from pipeline.operate.runs import STATUSES
+
+    parser = parser_for(
+        subparsers,
+        "list",
+        "recent runs with status, models, evaluation vehicle, serving and cost so far",
+        "List the most recent runs of the environment, newest first: status and stage, base model, custom "
+        "model, what it is evaluated on (deployment or evaluation throughput, with status), how it is served "
+        "(on demand, or its provisioned throughput and status), start and end, cost so far.",
+        f"  {CLI} list\n  {CLI} list --status RUNNING --status FAILED --limit 50 --json",
+    )
+    parser.add_argument(
+        "--status",
+        action="append",
+        choices=STATUSES,
+        default=[],
+        metavar="STATUS",
+        help=f"only runs with this status; repeatable ({', '.join(STATUSES)})",
+    )
+    parser.add_argument(
+        "--limit", type=positive_int, default=20, metavar="N", help="at most N runs (default: 20)"
+    )
+    aws_options(parser)
+    parser.set_defaults(handler=cmd_list)
+
+
+@guarded
+def cmd_list(args: argparse.Namespace) -> int:
+    from pipeline.operate import runs
+
+    clients, deployment = deployment_context(args)
+    views = runs.list_runs(clients, deployment, statuses=args.status, limit=args.limit)
+    if args.json:
+        output.emit_json([v.to_dict() for v in views])
+    else:
+        print(runs.render_list(views))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------------
+# approve, reject, cancel
+# --------------------------------------------------------------------------------------------------
+
+
+def _add_approve(subparsers: Any) -> None:
+    parser = parser_for(
+        subparsers,
+        "approve",
+        "approve the run's provisioned-throughput purchase (shows what is bought first)",
+        "Answer the run's open approval gate with yes: before buying one model unit of no-commitment "
+        "throughput to evaluate on (a base that cannot be deployed on demand), or before buying the "
+        "throughput to serve with (after the quality bar passed). What will be bought, what for and its "
+        "estimated cost are shown before you confirm. The answer goes through the pipeline's "
+        "IAM-authenticated approval URL (the task token never leaves the pipeline), signed with your "
+        "credentials, or as the stack's approver role when yours may not call it; the caller IAM verified "
+        "is recorded as the approver.",
+        f"  {CLI} approve support-nova-micro-3f9a2c1b7d\n  {CLI} approve RUN --reason 'quality ok' --yes",
+    )
+    _run_args(parser)
+    parser.add_argument(
+        "--reason", default="approved with bedrock-customize", help="why (recorded in the run record)"
+    )
+    yes_option(parser, "approve the purchase")
+    aws_options(parser)
+    parser.set_defaults(handler=cmd_approve)
+
+
+def _add_reject(subparsers: Any) -> None:
+    parser = parser_for(
+        subparsers,
+        "reject",
+        "reject the run's provisioned-throughput purchase (nothing is bought)",
+        "Answer the run's open approval gate (evaluation or serving purchase) with no: the run ends failed "
+        "with your reason, nothing is bought, and what it created (an evaluation deployment) is released.",
+        f"  {CLI} reject support-nova-micro-3f9a2c1b7d --reason 'too expensive for this quality'",
+    )
+    _run_args(parser)
+    parser.add_argument(
+        "--reason", required=True, help="why (recorded in the run record and the notification)"
+    )
+    aws_options(parser)
+    parser.set_defaults(handler=cmd_reject)
+
+
+def _decide(args: argparse.Namespace, approved: bool) -> int:
+    from pipeline.operate import run_actions, runs
+
+    run_id = runs.check_run_id(args.run)
+    reason = args.reason.strip()
+    if not reason:
+        raise InvalidInputError("--reason must not be empty")
+    clients, deployment = deployment_context(args)
+    _view, request = run_actions.pending_approval(clients, deployment, run_id)
+    stream = sys.stderr if args.json else sys.stdout
+    print(request.render(), file=stream)
+    print(file=stream)
+    question = (
+        "Approve buying throughput to evaluate on?"
+        if request.stage == runs.EVALUATION_STAGE
+        else "Approve buying throughput to serve with?"
+    )
+    if approved and not output.confirm(
+        question, assume_yes=args.yes, what="approving a provisioned throughput purchase"
+    ):
+        output.note("not approved: nothing was sent (the run keeps waiting)")
+        return EXIT_OPERATIONAL
+    caller = run_actions.caller_identity(clients)
+    answer = run_actions.send_decision(
+        clients, deployment, request, approved=approved, approver=caller, reason=reason
+    )
+    approver = answer.get("approver") or caller
+    if args.json:
+        output.emit_json({"runId": run_id, **answer, "request": request.to_dict()})
+    else:
+        bought = "the evaluation throughput" if request.stage == runs.EVALUATION_STAGE else "the throughput"
+        verdict = f"approved: the workflow buys {bought} now" if approved else "rejected: nothing is bought"
+        print(f"run {run_id} {verdict} (by {approver})")
+        print(
+            f"  follow it: {CLI} watch {run_id}" + (f" --env {args.env}" if args.env != DEFAULT_ENV else "")
+        )
+    return EXIT_OK
+
+
+@guarded
+def cmd_approve(args: argparse.Namespace) -> int:
+    return _decide(args, approved=True)
+
+
+@guarded
+def cmd_reject(args: argparse.Namespace) -> int:
+    return _decide(args, approved=False)
+
+
+def _add_cancel(subparsers: Any) -> None:
+    parser = parser_for(
+        subparsers,
+        "cancel",
+        "stop a run (its customization job stops with it)",
+        "Stop the run's execution; Step Functions stops the customization job with it (the CLI makes sure). "
+        "A stopped execution runs no cleanup, so the run's no-commitment provisioned throughput (evaluation "
+        "and serving) and its on-demand deployment are deleted here too (unless --keep-throughput); a "
+        "commitment cannot be deleted and is reported.",
+        f"  {CLI} cancel support-nova-micro-3f9a2c1b7d --reason 'wrong dataset'",
+    )
+    _run_args(parser)
+    parser.add_argument(
+        "--reason", default="cancelled with bedrock-customize", help="why (recorded as the execution's cause)"
+    )
+    parser.add_argument(
+        "--keep-throughput",
+        action="store_true",
+        help="do not delete the run's provisioned throughput or on-demand deployment",
+    )
+    yes_option(parser, "cancel")
+    aws_options(parser)
+    parser.set_defaults(handler=cmd_cancel)
+
+
+@guarded
+def cmd_cancel(args: argparse.Namespace) -> int:
+    from pipeline.operate import run_actions, runs
+
+    run_id = runs.check_run_id(args.run)
+    clients, deployment = deployment_context(args)
+    view = runs.load_run(clients, deployment, run_id, with_request=False)
+    if view.finished:
+        raise InvalidInputError(
+            f"run {run_id} already ended ({view.status}); there is nothing to cancel",
+            hint=f"its leftovers, if any: `{CLI} throughput list`, `{CLI} sweep --dry-run`",
+        )
+    now = dt.datetime.now(dt.UTC)
+    pts = run_actions.run_throughputs(clients, view)
+    deployed = run_actions.run_deployments(clients, view)
+    stream = sys.stderr if args.json else sys.stdout
+    print(f"Cancel run {run_id} ({view.stage}):", file=stream)
+    print("  - stop the execution; the customization job stops with it", file=stream)
+    for pt in pts:
+        what = f"{pt.purpose or 'provisioned'} throughput {pt.arn}"
+        refusal = pt.deletion_refusal(now)
+        if refusal:
+            print(f"  - KEEP {what}: {refusal}", file=stream)
+        elif args.keep_throughput:
+            print(
+                f"  - keep {what} (--keep-throughput): still billed "
+                f"{output.usd_rate(pt.hourly_usd(), 'hour')}",
+                file=stream,
+            )
+        else:
+            print(f"  - delete {what} ({output.usd_rate(pt.hourly_usd(), 'hour')})", file=stream)
+    for arn in deployed:
+        verb = "keep (--keep-throughput)" if args.keep_throughput else "delete"
+        print(f"  - {verb} on-demand deployment {arn} (billed per token, no hourly charge)", file=stream)
+    if not output.confirm(f"Cancel run {run_id}?", assume_yes=args.yes, what="cancelling a run"):
+        output.note("not cancelled")
+        return EXIT_OPERATIONAL
+    who = run_actions.caller_identity(clients)
+    result = run_actions.cancel(
+        clients,
+        view,
+        who=who,
+        reason=args.reason,
+        release=not args.keep_throughput,
+        now=now,
+        throughputs=pts,
+        deployment_arns=deployed,
+    )
+    if args.json:
+        output.emit_json(result.to_dict())
+    else:
+        print(f"run {run_id} cancelled" + (" (job stopped)" if result.job_stopped else ""))
+        for arn in result.released:
+            print(f"  deleted provisioned throughput {arn}")
+        for arn in result.deployments_deleted:
+            print(f"  deleted on-demand deployment {arn}")
+        for kept in result.kept:
+            print(f"  kept {kept['arn']}: {kept['reason']}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------------
+# report
+# --------------------------------------------------------------------------------------------------
+
+
+def _add_report(subparsers: Any) -> None:
+    parser = parser_for(
+        subparsers,
+        "report",
+        "an HTML (and Markdown) report of a run: loss curves, base vs custom, the run record",
+        "Render a self-contained HTML page (charts inline), a Markdown version and PNG charts from the run's "
+        "artifacts (record.json, loss-curves.json, evaluation.json) in S3, or from a local directory holding "
+        "the same files (--from-dir, works offline).",
+        f"  {CLI} report support-nova-micro-3f9a2c1b7d --out reports/\n"
+        f"  {CLI} report --from-dir examples/report-run --out /tmp/example-report",
+    )
+    parser.add_argument("run", nargs="?", metavar="RUN", help="run id (not needed with --from-dir)")
+    parser.add_argument("--out", metavar="DIR", help="output directory (default: ./report-<run id>)")
+    parser.add_argument(
+        "--from-dir", metavar="DIR", help="read the artifacts from this directory instead of S3"
+    )
+    aws_options(parser)
+    parser.set_defaults(handler=cmd_report)
+
+
+@guarded
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipeline.operate import report, runs
+
+    if args.from_dir:
+        artifacts = report.load_dir(args.from_dir)
+    else:
+        if not args.run:
+            raise InvalidInputError("give a RUN id, or --from-dir DIR", hint=f"list runs with `{CLI} list`")
+        run_id = runs.check_run_id(args.run)
+        clients, deployment = deployment_context(args)
+        if runs.describe_execution(clients("stepfunctions"), deployment, run_id) is None:
+            raise runs.unknown_run(run_id, deployment)
+        artifacts = report.load_s3(clients("s3"), deployment.training_bucket, run_id)
+    written = report.render_run(artifacts, args.out or f"report-{artifacts.run_id}")
+    if args.json:
+        output.emit_json({"runId": artifacts.run_id, "source": artifacts.source, **written.to_dict()})
+    else:
+        print(f"report of run {artifacts.run_id}:")
+        print(f"  {written.html}\n  {written.markdown}")
+        for png in written.pngs:
+            print(f"  {png}")
+    return EXIT_OK
+
+
+def register(subparsers: Any) -> None:
+    """Add the run commands, in the order `--help` lists them."""
+    _add_estimate(subparsers)
+    _add_start(subparsers)
+    _add_status(subparsers)
+    _add_watch(subparsers)
+    _add_list(subparsers)
+    _add_approve(subparsers)
+    _add_reject(subparsers)
+    _add_cancel(subparsers)
+    _add_report(subparsers)
