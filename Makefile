@@ -90,3 +90,10 @@ bench: setup
 
 clean:
 	rm -rf $(CDK_OUT) .pytest_cache .mypy_cache .ruff_cache build
+
+## sandbox: a local AWS stand-in with the synthesized stack as environment `sandbox` (Ctrl-C stops it)
+.PHONY: sandbox
+SANDBOX_PORT ?= 4599
+sandbox: synth
+	$(BIN)/bedrock-customize sandbox --port $(SANDBOX_PORT) \
+		--template $(CDK_OUT)/BedrockCustomization-dev.template.json

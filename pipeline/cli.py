@@ -24,6 +24,7 @@ from pipeline.operate.grader import add_grader_parser
 from pipeline.problems import Problem
 from pipeline.runspec import RunSpec, RunSpecError, load_run_spec_data, parse_run_spec
 from pipeline.simulation.cli import add_simulate_parser
+from pipeline.simulation.sandbox_cli import add_sandbox_parser
 from pipeline.sources import SourceAccessError
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_check(commands)
     register_operations(commands)
     add_simulate_parser(commands)
+    add_sandbox_parser(commands)
     add_grader_parser(commands)
     return parser
 

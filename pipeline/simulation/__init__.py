@@ -23,6 +23,8 @@ Modules:
 - ``clock``: the simulated clock, deadlines and compressed waits
 - ``scenarios`` + ``scenarios.json``: the named scenarios, as data
 - ``cli``: the ``simulate`` command
+- ``sandbox``, ``sandbox_cli``, ``realtime``: ``bedrock-customize sandbox``, the same world served on
+  127.0.0.1 as a local AWS endpoint for the real CLI, with real waits compressed by ``--speed``
 
 Nothing here is imported by a Lambda handler: it needs moto, which the functions never ship.
 """

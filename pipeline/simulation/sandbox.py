@@ -1,0 +1,702 @@
+"""A local AWS stand-in holding the synthesized stack as if deployed: ``bedrock-customize sandbox``.
+
+The simulation (:mod:`pipeline.simulation.runner`) runs one scenario end to end and prints what
+happened. The sandbox exposes the same world as an HTTP endpoint on 127.0.0.1 so the real CLI can
+operate it, command by command, the way a platform team rehearses against LocalStack:
+
+    bedrock-customize sandbox --port 4599          # one terminal, until Ctrl-C
+    export AWS_ENDPOINT_URL=http://127.0.0.1:4599 AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox
+    bedrock-customize start examples/runs/fine-tuning.yaml --env sandbox --yes
+
+How it is put together (one process):
+
+- ``mock_aws`` is active for the whole session, so every AWS call made *inside* the process (the
+  state machine's tasks in moto's interpreter, the project's Lambda handlers through
+  ``lambdas.common.runtime.client``, the fake Bedrock's own S3 reads) goes straight to moto's
+  in-memory backends, exactly as in the simulation. The handlers' clients are not pointed at the
+  HTTP endpoint: in-process is what the simulation already proves, it needs no credentials or
+  port, and a handler calling back into the server that is invoking it would only add a hop.
+- moto's WSGI application (its server mode, ``DomainDispatcherApplication``) serves the *same*
+  backends over HTTP on 127.0.0.1:PORT for the CLI, wrapped by :class:`SandboxApp`, which routes
+  three kinds of request elsewhere:
+
+  * requests signed for ``bedrock`` / ``bedrock-runtime`` (the service of the SigV4 credential
+    scope in the Authorization header) go to :meth:`FakeBedrock.handle` — the simulated Bedrock that
+    the state machine's in-process calls reach too (:func:`pipeline.simulation.runner.aws_routes`);
+  * ``POST /_sandbox/approval-url/`` is the approval-answer function URL (``approvalUrl`` in the
+    manifest). Like a Lambda function URL with ``AuthType: AWS_IAM`` it wants a SigV4 signature for
+    ``lambda`` (403 otherwise) and hands the function the caller as ``requestContext.authorizer.iam``:
+    the identity moto's STS gives the request's access key (``sts get-caller-identity`` says the
+    same). The signature itself is not verified: the sandbox has no secret keys to check it with.
+  * requests for the Price List API (``pricing``), which moto lacks, are refused with
+    AccessDeniedException: the CLI then uses the catalog's prices, as it does for a caller without
+    ``pricing:GetProducts``;
+  * ``StartExecution`` is passed on unchanged, after the run's local datasets have been read from
+    the sandbox bucket to give the simulated models their ground truth (as the simulation does).
+
+- The state machine, bucket, topic, key, roles and functions are created from the synthesized
+  template by :func:`pipeline.simulation.template.provision`; the discovery manifest is the
+  template's own ``/bedrock-customization/<env>/deployment`` value, resolved, for the environment
+  ``sandbox`` (SSM parameter ``/bedrock-customization/sandbox/deployment``), and the stack
+  ``BedrockCustomization-sandbox`` has the same outputs.
+- Time: a :class:`~pipeline.simulation.realtime.ScaledClock` — every wait is real but ``speed``
+  times shorter (a 3-hour job lasts 18 s at the default 600x; a 24-hour approval timeout, 144 s).
+  Every timestamp is wall-clock time (``ScaledClock.now``): the execution history, moto's own
+  start and stop dates, the handlers' (an approval's ``requestedAt``) and the simulated Bedrock's
+  (a job created now reports its end 18 s later). The CLI compares them with each other (an
+  approval request against the moment its wait began) and with its own clock (ages, costs so far).
+- EventBridge: when an execution ends, the sandbox delivers the execution-status event to the
+  function the template's rule targets (:func:`pipeline.simulation.actors.deliver_status_event`).
+
+Nothing listens beyond 127.0.0.1; a port already in use is refused with :class:`SandboxError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import re
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, Final
+
+from pipeline.simulation import DEFAULT_TEMPLATE
+
+ENVIRONMENT: Final = "sandbox"
+HOST: Final = "127.0.0.1"
+DEFAULT_PORT: Final = 4599
+DEFAULT_SPEED: Final = 600.0
+DEFAULT_REGION: Final = "us-east-1"
+DEFAULT_OUT: Final = "build/sandbox"
+APPROVAL_PATH: Final = "/_sandbox/approval-url/"
+# What the CLI should use: anything works as credentials, the sandbox only needs SigV4 to be present.
+CREDENTIALS: Final = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox"}
+_SCOPE: Final = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_BEDROCK: Final = frozenset({"bedrock", "bedrock-runtime"})
+_MONITOR_SECONDS: Final = 0.5
+_TEACH_MAX_LINES: Final = 5000
+_CLIENTS: Final = ("s3", "sns", "kms", "iam", "lambda", "stepfunctions", "ssm", "cloudformation")
+
+LOG = logging.getLogger("pipeline.simulation.sandbox")
+
+
+class SandboxError(RuntimeError):
+    """The sandbox cannot start (port taken, no template, unknown scenario)."""
+
+
+def signed_for(authorization: str) -> tuple[str, str, str] | None:
+    """(access key, region, service) of a SigV4 Authorization header, or None."""
+    match = _SCOPE.search(authorization or "")
+    return (match.group(1), match.group(2), match.group(3)) if match else None
+
+
+def check_port_free(port: int, host: str = HOST) -> None:
+    """Refuse a port that something already listens on, with a message that says what to do."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        if probe.connect_ex((host, port)) == 0:
+            raise SandboxError(
+                f"port {port} on {host} is already in use (another sandbox, or another local server): "
+                f"stop it, or choose another port with --port"
+            )
+
+
+@dataclass
+class Sandbox:
+    """The sandbox's world: moto backends, fake Bedrock, functions and the deployed stack."""
+
+    port: int
+    region: str
+    speed: float
+    scenario: Any
+    template: Any
+    out: Path
+    endpoint: str = ""
+    manifest: dict[str, Any] = field(default_factory=dict)
+    fake: Any = None
+    functions: Any = None
+    provisioned: Any = None
+    clients: dict[str, Any] = field(default_factory=dict)
+    delivered: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+    answer_arn: str | None = None
+
+    @property
+    def approval_url(self) -> str:
+        return f"{self.endpoint}{APPROVAL_PATH}"
+
+    def environment_line(self) -> str:
+        """The exact environment the CLI needs, as a shell would take it."""
+        values = {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            **CREDENTIALS,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+        }
+        return " ".join(f"{k}={v}" for k, v in values.items())
+
+    # -- setting up ------------------------------------------------------------------------------
+
+    def provision(self) -> None:
+        import boto3
+
+        from pipeline.simulation.actors import ACCOUNT
+        from pipeline.simulation.template import Resolver, provision
+
+        self.clients = {name: boto3.client(name, region_name=self.region) for name in _CLIENTS}
+        resolver = Resolver(region=self.region, account=ACCOUNT, stack_name=self.template.stack_name)
+        self.provisioned = provision(self.template, resolver, self.clients)
+        for function, arn in self.provisioned.functions.values():
+            self.functions.register(function, arn)
+        self.answer_arn = next(
+            (
+                arn
+                for spec, arn in self.provisioned.functions.values()
+                if spec.handler.startswith("lambdas.approval_answer.")
+            ),
+            None,
+        )
+        # What CloudFormation would know after a deployment: the state machine, the function URL.
+        machine_id, _ = self.template.state_machine()
+        resolver.refs[machine_id] = self.provisioned.state_machine_arn
+        for logical_id in self.template.of_type("AWS::Lambda::Url"):
+            resolver.attributes[(logical_id, "FunctionUrl")] = self.approval_url
+        self.manifest = self._manifest(resolver)
+        name = f"/bedrock-customization/{ENVIRONMENT}/deployment"
+        self.clients["ssm"].put_parameter(
+            Name=name, Value=json.dumps(self.manifest), Type="String", Overwrite=True
+        )
+        self._stack_outputs(resolver)
+
+    def _manifest(self, resolver: Any) -> dict[str, Any]:
+        from pipeline.simulation.template import TemplateError
+
+        manifest: dict[str, Any] = {}
+        for resource in self.template.of_type("AWS::SSM::Parameter").values():
+            props = resource.get("Properties", {})
+            if str(props.get("Name", "")).endswith("/deployment"):
+                try:
+                    manifest = json.loads(resolver.resolve(props.get("Value")))
+                except (TemplateError, TypeError, json.JSONDecodeError) as error:
+                    self.notes.append(
+                        f"the template's manifest did not resolve ({error}); built from outputs"
+                    )
+        for key, output in (self.template.body.get("Outputs") or {}).items():
+            wanted = key[:1].lower() + key[1:]
+            if wanted not in manifest and key != "ManifestParameter":
+                with contextlib.suppress(TemplateError):
+                    manifest[wanted] = resolver.resolve(output.get("Value"))
+        manifest.update(
+            environment=ENVIRONMENT,
+            stackName=f"BedrockCustomization-{ENVIRONMENT}",
+            region=self.region,
+            approvalUrl=self.approval_url,
+        )
+        manifest.setdefault("version", 1)
+        return manifest
+
+    def _stack_outputs(self, resolver: Any) -> None:
+        """The stack ``BedrockCustomization-sandbox`` with the manifest's values as outputs (discovery's
+        fallback when the SSM parameter cannot be read). A stand-in resource holds it up."""
+        outputs = {
+            key[:1].upper() + key[1:]: {"Value": str(value)}
+            for key, value in self.manifest.items()
+            if isinstance(value, str) and key not in ("environment", "stackName", "region", "account")
+        }
+        body = {
+            "Resources": {"Deployed": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+            "Outputs": outputs,
+        }
+        try:
+            with warnings.catch_warnings():  # moto: "WaitConditionHandle is not supported" (it needs none)
+                warnings.simplefilter("ignore")
+                self.clients["cloudformation"].create_stack(
+                    StackName=self.manifest["stackName"], TemplateBody=json.dumps(body)
+                )
+        except Exception as error:  # the SSM manifest is what the CLI reads first
+            self.notes.append(f"no stack outputs: {type(error).__name__}: {error}")
+
+    # -- HTTP ------------------------------------------------------------------------------------
+
+    def bedrock(
+        self, service: str, region: str, environ: dict[str, Any], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        from pipeline.simulation.wire import Request
+
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
+        if "?" not in raw and environ.get("QUERY_STRING"):
+            raw = f"{raw}?{environ['QUERY_STRING']}"
+        url = f"https://{service}.{region}.amazonaws.com{raw}"
+        response = self.fake.handle(
+            Request(environ.get("REQUEST_METHOD", "GET"), url, _headers(environ), body)
+        )
+        if response is None:
+            return 404, {"Content-Type": "application/json"}, b'{"message": "not a Bedrock request"}'
+        status, headers, payload = response
+        return status, dict(headers), payload if isinstance(payload, bytes) else str(payload).encode()
+
+    def approve(self, environ: dict[str, Any], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """The approval-answer function URL with IAM auth, as Lambda serves it."""
+        signed = signed_for(environ.get("HTTP_AUTHORIZATION", ""))
+        json_type = {"Content-Type": "application/json"}
+        if signed is None or signed[2] != "lambda":
+            return 403, json_type, json.dumps({"Message": "Forbidden"}).encode()
+        if self.answer_arn is None:
+            return (
+                404,
+                json_type,
+                json.dumps({"Message": "the template has no approval-answer function"}).encode(),
+            )
+        caller = self._caller_arn(signed[0], signed[1])
+        from pipeline.simulation.actors import ACCOUNT
+
+        path = environ.get("PATH_INFO", "/")
+        event = {
+            "version": "2.0",
+            "rawPath": path,
+            "rawQueryString": environ.get("QUERY_STRING", ""),
+            "headers": {k.lower(): v for k, v in _headers(environ).items() if k.lower() != "authorization"},
+            "requestContext": {
+                "accountId": ACCOUNT,
+                "http": {"method": environ.get("REQUEST_METHOD", "POST"), "path": path},
+                "authorizer": {"iam": {"accountId": ACCOUNT, "accessKey": signed[0], "userArn": caller}},
+            },
+            "body": body.decode("utf-8", errors="replace"),
+            "isBase64Encoded": False,
+        }
+        answered = self.clients["lambda"].invoke(
+            FunctionName=self.answer_arn, Payload=json.dumps(event).encode("utf-8")
+        )
+        payload = json.loads(answered["Payload"].read() or b"null")
+        if answered.get("FunctionError") or not isinstance(payload, dict):
+            return 502, json_type, json.dumps({"Message": "the approval-answer function failed"}).encode()
+        headers = {str(k): str(v) for k, v in (payload.get("headers") or json_type).items()}
+        text = payload.get("body") or ""
+        return int(payload.get("statusCode", 200)), headers, str(text).encode("utf-8")
+
+    def _caller_arn(self, access_key: str, region: str) -> str:
+        """Who the access key is, as moto's STS answers GetCallerIdentity for it."""
+        from moto.sts.models import sts_backends
+
+        from pipeline.simulation.actors import ACCOUNT
+
+        try:
+            _, arn, _ = sts_backends[ACCOUNT]["global"].get_caller_identity(access_key, region)
+            return str(arn)
+        except Exception:  # a moto without that backend shape: still a stable, verified-looking ARN
+            return f"arn:aws:iam::{ACCOUNT}:user/{access_key}"
+
+    def before_start(self, body: bytes) -> None:
+        """A run is being started: teach the simulated models the reference answers of its datasets."""
+        try:
+            request = json.loads(body or b"{}")
+            spec = json.loads(request.get("input") or "{}").get("runSpec") or {}
+        except (json.JSONDecodeError, AttributeError):
+            return
+        for uri in sorted(set(_s3_uris(spec))):
+            bucket, _, key = uri[len("s3://") :].partition("/")
+            if bucket != self.provisioned.bucket or not key.endswith((".jsonl", ".json")):
+                continue
+            try:
+                data = self.clients["s3"].get_object(Bucket=bucket, Key=key)["Body"].read()
+            except Exception as error:  # the run fails on it later, as it would in AWS
+                LOG.warning("cannot read %s to teach the simulated models: %s", uri, error)
+                continue
+            self._teach(data)
+
+    def _teach(self, data: bytes) -> None:
+        from pipeline import evaluation
+
+        for number, line in enumerate(data.splitlines()):
+            if number >= _TEACH_MAX_LINES:
+                break
+            try:
+                pair = evaluation.extract_pair(json.loads(line))
+            except (json.JSONDecodeError, UnicodeDecodeError, TypeError, AttributeError):
+                continue
+            if pair is not None:
+                self.fake.learn(*pair)
+
+    # -- EventBridge -----------------------------------------------------------------------------
+
+    def deliver_ended(self) -> None:
+        """The execution-status event of every execution that ended since the last look."""
+        from pipeline.simulation.actors import deliver_status_event
+
+        sfn = self.clients["stepfunctions"]
+        paginator = sfn.get_paginator("list_executions")
+        for page in paginator.paginate(stateMachineArn=self.provisioned.state_machine_arn):
+            for execution in page.get("executions", []):
+                arn = execution["executionArn"]
+                if execution["status"] == "RUNNING" or arn in self.delivered:
+                    continue
+                self.delivered.add(arn)
+                description = sfn.describe_execution(executionArn=arn)
+                notes: list[str] = []
+                deliver_status_event(
+                    self.template,
+                    self.provisioned,
+                    self.clients["lambda"],
+                    description,
+                    execution["name"],
+                    notes,
+                )
+                for note in notes:
+                    LOG.warning("%s: %s", execution["name"], note)
+
+    def write_logs(self) -> None:
+        logs = self.out / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        lines: dict[str, list[str]] = {}
+        for invocation in list(self.functions.invocations):
+            lines.setdefault(invocation.function, []).extend(
+                [f"--- {invocation.request_id} at +{invocation.started:.0f}s", *invocation.logs]
+            )
+        for name, text in lines.items():
+            (logs / f"{name}.log").write_text("\n".join(text) + "\n", encoding="utf-8")
+
+
+def tagging_bedrock(base: type) -> type:
+    """The fake Bedrock plus ListTagsForResource / TagResource / UntagResource, which the CLI's
+    throughput and sweep commands use to tell a run's purchases apart (the simulation never calls them).
+
+    A resource's tags are the ones its create request carried (``tags`` of a throughput or a
+    deployment, ``jobTags`` / ``customModelTags`` of a job and its model), changed by Tag/Untag.
+    """
+
+    class TaggingBedrock(base):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._tags: dict[str, dict[str, str]] = {}
+
+        def _initial_tags(self, arn: str) -> dict[str, str] | None:
+            def of(items: Any) -> dict[str, str]:
+                return {str(t["key"]): str(t["value"]) for t in items or []}
+
+            for pt in self.throughputs.values():
+                if pt.arn == arn and pt.deleted is None:
+                    return of(pt.request.get("tags"))
+            for deployment in self.deployments.values():
+                if deployment.arn == arn and deployment.deleted is None:
+                    return of(deployment.request.get("tags"))
+            for job in self.jobs.values():
+                if job.arn == arn:
+                    return of(job.request.get("jobTags"))
+                if job.output_model_arn == arn and arn in {m.arn for m in self.custom_models.values()}:
+                    return of(job.request.get("customModelTags"))
+            return None
+
+        def _tags_of(self, arn: str) -> dict[str, str]:
+            if arn not in self._tags:
+                found = self._initial_tags(arn)
+                if found is None:
+                    from pipeline.simulation.wire import ServiceError
+
+                    raise ServiceError("ResourceNotFoundException", f"resource {arn} not found")
+                self._tags[arn] = found
+            return self._tags[arn]
+
+        def _bedrock_list_tags_for_resource(self, params: dict[str, Any]) -> dict[str, Any]:
+            tags = self._tags_of(str(params["resourceARN"]))
+            return {"tags": [{"key": k, "value": v} for k, v in tags.items()]}
+
+        def _bedrock_tag_resource(self, params: dict[str, Any]) -> dict[str, Any]:
+            tags = self._tags_of(str(params["resourceARN"]))
+            tags.update({str(t["key"]): str(t["value"]) for t in params.get("tags") or []})
+            return {}
+
+        def _bedrock_list_custom_models(self, params: dict[str, Any]) -> dict[str, Any]:
+            for job in self.jobs.values():
+                self._advance(job)
+            summaries = []
+            for model in sorted(self.custom_models.values(), key=lambda m: m.created):
+                described = self._bedrock_get_custom_model({"modelIdentifier": model.arn})
+                if params.get("nameContains") and params["nameContains"] not in model.name:
+                    continue
+                base_arn = str(described["baseModelArn"])
+                summaries.append(
+                    {
+                        "modelArn": model.arn,
+                        "modelName": model.name,
+                        "creationTime": described["creationTime"],
+                        "baseModelArn": base_arn,
+                        "baseModelName": base_arn.rsplit("/", 1)[-1],
+                        "customizationType": described["customizationType"],
+                        "ownerAccountId": self.account,
+                        "modelStatus": "Active",
+                    }
+                )
+            return {"modelSummaries": summaries}
+
+        def _bedrock_delete_custom_model(self, params: dict[str, Any]) -> dict[str, Any]:
+            model = self._custom_model(str(params["modelIdentifier"]))
+            self.custom_models.pop(model.arn, None)
+            self._tags.pop(model.arn, None)
+            return {}
+
+        def _bedrock_untag_resource(self, params: dict[str, Any]) -> dict[str, Any]:
+            tags = self._tags_of(str(params["resourceARN"]))
+            for key in params.get("tagKeys") or []:
+                tags.pop(str(key), None)
+            return {}
+
+    return TaggingBedrock
+
+
+def _s3_uris(value: Any) -> Iterable[str]:
+    if isinstance(value, str) and value.startswith("s3://"):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _s3_uris(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _s3_uris(item)
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    headers = {
+        key[5:].replace("_", "-").title(): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").title()] = str(environ[key])
+    return headers
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    stream = environ.get("wsgi.input")
+    body: bytes = stream.read(length) if stream is not None and length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return body
+
+
+class SandboxApp:
+    """moto's WSGI application with the sandbox's own routes in front of it."""
+
+    def __init__(self, moto_app: Callable[..., Any], sandbox: Sandbox) -> None:
+        self.moto_app = moto_app
+        self.sandbox = sandbox
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        signed = signed_for(environ.get("HTTP_AUTHORIZATION", ""))
+        try:
+            if path.startswith(APPROVAL_PATH) or path == APPROVAL_PATH.rstrip("/"):
+                return self._respond(start_response, *self.sandbox.approve(environ, _read_body(environ)))
+            if signed is not None and signed[2] == "pricing":
+                # moto has no Price List API. Refuse it the way AWS refuses a caller without
+                # pricing:GetProducts, so the CLI says so and uses the catalog's prices (and never
+                # caches an empty price list in the user's real cache).
+                message = "the sandbox has no AWS Price List API: the catalog's prices are used"
+                body = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
+                return self._respond(
+                    start_response, 400, {"Content-Type": "application/x-amz-json-1.1"}, body
+                )
+            if signed is not None and signed[2] in _BEDROCK:
+                body = _read_body(environ)
+                return self._respond(
+                    start_response, *self.sandbox.bedrock(signed[2], signed[1], environ, body)
+                )
+            if (
+                signed is not None
+                and signed[2] == "states"
+                and str(environ.get("HTTP_X_AMZ_TARGET", "")).endswith(".StartExecution")
+            ):
+                self.sandbox.before_start(_read_body(environ))
+        except Exception as error:  # a defect of the sandbox: say so instead of dropping the connection
+            LOG.exception("sandbox route failed")
+            body = json.dumps({"message": f"sandbox error: {type(error).__name__}: {error}"}).encode()
+            return self._respond(start_response, 500, {"Content-Type": "application/json"}, body)
+        result: Iterable[bytes] = self.moto_app(environ, start_response)
+        return result
+
+    @staticmethod
+    def _respond(
+        start_response: Callable[..., Any], status: int, headers: dict[str, str], body: bytes
+    ) -> list[bytes]:
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Unknown"
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
+        start_response(f"{status} {phrase}", [*headers.items(), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+@contextlib.contextmanager
+def running(
+    *,
+    port: int = DEFAULT_PORT,
+    speed: float = DEFAULT_SPEED,
+    template_path: str | Path = DEFAULT_TEMPLATE,
+    scenario_name: str = "happy",
+    region: str = DEFAULT_REGION,
+    out_dir: str | Path = DEFAULT_OUT,
+) -> Iterator[Sandbox]:
+    """Start the sandbox; it serves until the block ends."""
+    from moto import mock_aws
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    from lambdas.common import runtime
+    from pipeline.simulation.actors import ACCOUNT
+    from pipeline.simulation.fake_bedrock import FakeBedrock
+    from pipeline.simulation.faults import FaultInjector
+    from pipeline.simulation.interpreter import handler_sleep_patches, interpreter_patches
+    from pipeline.simulation.lambdas import InProcessLambdas
+    from pipeline.simulation.realtime import ScaledClock
+    from pipeline.simulation.runner import _captured_logger, _isolated_environment, aws_routes
+    from pipeline.simulation.scenarios import ScenarioError, get_scenario
+    from pipeline.simulation.template import Template
+
+    check_port_free(port)
+    try:
+        scenario = get_scenario(scenario_name)
+    except ScenarioError as error:
+        raise SandboxError(str(error)) from None
+    template = Template.load(template_path)
+    clock = ScaledClock(speed)
+    faults = FaultInjector(scenario.faults)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    sandbox = Sandbox(port=port, region=region, speed=speed, scenario=scenario, template=template, out=out)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_isolated_environment(region))
+        os.environ["MOTO_PORT"] = str(port)
+        stack.enter_context(
+            mock_aws(
+                config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+            )
+        )
+        runtime.reset_clients()
+        stack.callback(runtime.reset_clients)
+        sandbox.functions = InProcessLambdas(clock, faults, region)
+        sandbox.fake = tagging_bedrock(FakeBedrock)(
+            clock=clock,
+            account=ACCOUNT,
+            region=region,
+            behaviour=scenario.bedrock,
+            faults=faults,
+            client_factory=lambda name: sandbox.clients[name],
+        )
+        stack.enter_context(interpreter_patches(clock))
+        stack.enter_context(sandbox.functions.patched())
+        stack.enter_context(aws_routes(sandbox.fake, faults, None))
+        interpreter_log = stack.enter_context(_captured_logger("moto"))
+        stack.enter_context(_quiet("werkzeug"))
+        try:
+            server = make_server(
+                HOST,
+                port,
+                SandboxApp(DomainDispatcherApplication(create_backend_app), sandbox),
+                threaded=True,
+                request_handler=MotoRequestHandler,
+            )
+        except OSError as error:
+            raise SandboxError(f"cannot listen on {HOST}:{port}: {error.strerror or error}") from None
+        sandbox.port = int(server.server_address[1])
+        os.environ["MOTO_PORT"] = str(sandbox.port)
+        sandbox.endpoint = f"http://{HOST}:{sandbox.port}"
+        sandbox.provision()
+        stack.enter_context(handler_sleep_patches(clock))
+        thread = threading.Thread(target=server.serve_forever, name="sandbox-http", daemon=True)
+        thread.start()
+        stop = threading.Event()
+        monitor = threading.Thread(target=_monitor, args=(sandbox, stop), name="sandbox-events", daemon=True)
+        monitor.start()
+
+        def shut_down() -> None:
+            stop.set()
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+            monitor.join(timeout=5)
+            with contextlib.suppress(Exception):
+                sandbox.write_logs()
+                (out / "logs" / "interpreter.log").write_text(interpreter_log.getvalue(), encoding="utf-8")
+
+        stack.callback(shut_down)
+        yield sandbox
+
+
+def _monitor(sandbox: Sandbox, stop: threading.Event) -> None:
+    while not stop.wait(_MONITOR_SECONDS):
+        try:
+            sandbox.deliver_ended()
+        except Exception:
+            LOG.exception("delivering execution-status events failed")
+
+
+@contextlib.contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    logger = logging.getLogger(name)
+    saved = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
+
+
+def serve(
+    *,
+    port: int,
+    speed: float,
+    template_path: str | Path,
+    scenario_name: str,
+    region: str = DEFAULT_REGION,
+    out_dir: str | Path = DEFAULT_OUT,
+) -> int:
+    """Run the sandbox in the foreground until interrupted (Ctrl-C or SIGTERM)."""
+    import signal
+
+    def interrupted(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    with contextlib.suppress(ValueError):  # not the main thread
+        signal.signal(signal.SIGTERM, interrupted)
+    try:
+        with running(
+            port=port,
+            speed=speed,
+            template_path=template_path,
+            scenario_name=scenario_name,
+            region=region,
+            out_dir=out_dir,
+        ) as sandbox:
+            print(
+                f"sandbox ready on {sandbox.endpoint} (environment {ENVIRONMENT}, scenario "
+                f"{scenario_name}, {speed:g}x): {sandbox.environment_line()} "
+                f"bedrock-customize <command> --env {ENVIRONMENT}",
+                flush=True,
+            )
+            for note in sandbox.notes:
+                print(f"note: {note}", file=sys.stderr, flush=True)
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        print("sandbox stopped", file=sys.stderr, flush=True)
+    return 0

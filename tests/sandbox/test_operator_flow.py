@@ -1,0 +1,160 @@
+"""The operator flow through the real CLI, as subprocesses, against ``bedrock-customize sandbox``.
+
+One sandbox serves the module (started and always stopped by the ``sandbox`` fixture); each flow
+starts its own run (its own run name, hence run id): approve to SUCCEEDED, reject, cancel.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.sandbox.conftest import Sandbox, run_spec
+
+ENV = ("--env", "sandbox")
+APPROVAL_WAIT_SECONDS = 60.0
+
+
+def _start(sandbox: Sandbox, name: str) -> str:
+    spec = run_spec(sandbox.cwd, name)
+    started = sandbox.json("start", str(spec), *ENV, "--yes")
+    assert started["environment"] == "sandbox"
+    return str(started["runId"])
+
+
+def _status(sandbox: Sandbox, run_id: str) -> dict[str, Any]:
+    status: dict[str, Any] = sandbox.json("status", run_id, *ENV)
+    return status
+
+
+def _until_approval_wait(sandbox: Sandbox, run_id: str) -> dict[str, Any]:
+    """Follow the run (``watch`` for a moment, then ``status``) until it waits for approval to serve."""
+    watched = sandbox.cli("watch", run_id, *ENV, "--interval", "1", "--timeout", "3", check=False)
+    assert run_id in watched.stdout + watched.stderr or watched.stdout, watched
+    deadline = time.monotonic() + APPROVAL_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        status = _status(sandbox, run_id)
+        if status["waitingForApproval"]:
+            return status
+        assert status["status"] == "RUNNING", status
+        time.sleep(1)
+    raise AssertionError(f"run {run_id} did not reach its approval wait in {APPROVAL_WAIT_SECONDS:.0f} s")
+
+
+def _billing(sandbox: Sandbox) -> list[dict[str, Any]]:
+    """What is left that bills by the hour: provisioned throughput that is not gone."""
+    throughputs: list[dict[str, Any]] = sandbox.json("throughput", "list")
+    return throughputs
+
+
+def test_the_ready_line_names_the_endpoint_and_environment(sandbox: Sandbox) -> None:
+    assert sandbox.endpoint in sandbox.ready_line
+    assert f"AWS_ENDPOINT_URL={sandbox.endpoint}" in sandbox.ready_line
+    assert "--env sandbox" in sandbox.ready_line
+    text = sandbox.cli("deploy-info", *ENV).stdout
+    assert "ssm:/bedrock-customization/sandbox/deployment" in text
+    assert f"{sandbox.endpoint}/_sandbox/approval-url/" in text
+
+
+def test_a_taken_port_is_refused(sandbox: Sandbox) -> None:
+    done = sandbox.cli("sandbox", "--port", str(sandbox.port), check=False, timeout=60)
+    assert done.returncode == 1
+    assert f"port {sandbox.port}" in done.stderr and "already in use" in done.stderr
+
+
+def test_approve_flow_to_succeeded_then_release_everything(sandbox: Sandbox, tmp_path: Path) -> None:
+    run_id = _start(sandbox, "sandbox-approve")
+    waiting = _until_approval_wait(sandbox, run_id)
+    assert waiting["approvalStage"] == "serving"
+
+    approved = sandbox.cli("approve", run_id, *ENV, "--yes")
+    assert f"run {run_id} approved" in approved.stdout
+    assert "arn:aws:sts::123456789012:" in approved.stdout  # the caller moto's STS says we are
+
+    watched = sandbox.cli("watch", run_id, *ENV, "--interval", "1", "--timeout", "90", check=False)
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+
+    status = _status(sandbox, run_id)
+    assert status["status"] == "SUCCEEDED"
+    assert status["throughputArn"]
+    runs = sandbox.json("list", *ENV)
+    assert any(r["runId"] == run_id and r["status"] == "SUCCEEDED" for r in runs)
+
+    out = tmp_path / "report"
+    sandbox.cli("report", run_id, *ENV, "--out", str(out))
+    assert (out / "report.html").is_file()
+    assert run_id in (out / "report.html").read_text(encoding="utf-8")
+
+    serving = [t for t in _billing(sandbox) if t.get("runId") == run_id]
+    assert [t["purpose"] for t in serving] == ["serving"]
+    assert serving[0]["status"] == "InService"
+    sandbox.cli("throughput", "delete", serving[0]["arn"], "--yes")
+    assert [t for t in _billing(sandbox) if t.get("runId") == run_id] == []
+
+    # Only the custom model is left (storage, no hourly charge); sweep deletes it, then nothing is left.
+    assert [c["kind"] for c in _leftovers(sandbox, run_id)] == ["custom-model"]
+    sandbox.cli("sweep", *ENV, "--older-than", "0m", "--yes")
+    assert _leftovers(sandbox, run_id) == []
+
+
+def _leftovers(sandbox: Sandbox, run_id: str) -> list[dict[str, Any]]:
+    """What ``sweep --dry-run`` would delete of the run's resources, whatever their age."""
+    swept = sandbox.json("sweep", *ENV, "--dry-run", "--older-than", "0m")
+    return [c for c in swept["candidates"] if c.get("runId") == run_id]
+
+
+def _hourly(leftovers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [c for c in leftovers if c["kind"] != "custom-model"]
+
+
+def test_reject_flow_buys_nothing(sandbox: Sandbox) -> None:
+    run_id = _start(sandbox, "sandbox-reject")
+    _until_approval_wait(sandbox, run_id)
+    rejected = sandbox.cli("reject", run_id, *ENV, "--reason", "too expensive for a rehearsal")
+    assert f"run {run_id} rejected" in rejected.stdout
+    watched = sandbox.cli("watch", run_id, *ENV, "--interval", "1", "--timeout", "60", check=False)
+    assert watched.returncode == 1, watched.stdout + watched.stderr
+    status = _status(sandbox, run_id)
+    assert status["status"] == "FAILED"
+    assert not status["throughputArn"]
+    assert [t for t in _billing(sandbox) if t.get("runId") == run_id] == []
+    assert _hourly(_leftovers(sandbox, run_id)) == []
+
+
+@pytest.mark.parametrize("stage", ["training"])
+def test_cancel_flow_leaves_nothing_billing(sandbox: Sandbox, stage: str) -> None:
+    run_id = _start(sandbox, "sandbox-cancel")
+    deadline = time.monotonic() + 30
+    while _status(sandbox, run_id)["stage"] != stage:
+        assert time.monotonic() < deadline, f"run {run_id} never reached {stage}"
+        time.sleep(0.5)
+    cancelled = sandbox.cli("cancel", run_id, *ENV, "--yes")
+    assert f"run {run_id} cancelled" in cancelled.stdout
+    deadline = time.monotonic() + 15
+    while (status := _status(sandbox, run_id))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, f"run {run_id} still RUNNING after cancel"
+        time.sleep(0.5)
+    assert status["status"] == "ABORTED"
+    assert status["job"]["status"] in ("Stopping", "Stopped"), status["job"]
+    assert [t for t in _billing(sandbox) if t.get("runId") == run_id] == []
+    assert _hourly(_leftovers(sandbox, run_id)) == []
+
+
+def test_the_approval_url_wants_a_signed_caller(sandbox: Sandbox) -> None:
+    """Like a function URL with AWS_IAM auth: no SigV4 signature, no answer."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{sandbox.endpoint}/_sandbox/approval-url/",
+        data=json.dumps({"runId": "nothing-0000000000", "decision": "approve"}).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 403
