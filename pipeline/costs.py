@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from pipeline.catalog import CONTINUED_PRE_TRAINING, FINE_TUNING, ModelInfo, Price
+from pipeline.catalog import CONTINUED_PRE_TRAINING, FINE_TUNING, Judge, ModelInfo, Price
 
 if TYPE_CHECKING:
     from pipeline.runspec import RunSpec
@@ -191,6 +191,44 @@ def on_demand_evaluation_cost(
     basis = (
         f"2 models x ({tokens_in:,} input tokens x ${inp.value:g}/1M + at most {tokens_out:,} output "
         f"tokens x ${out.value:g}/1M) for {prompts} prompt(s) (as of {inp.as_of}, {inp.source})"
+    )
+    return CostEstimate(usd, basis, (inp, out))
+
+
+# Planning figures for the judge (UNCONFIRMED: Bedrock publishes neither the length of the judge's
+# prompt templates nor of its answers): each metric of each prompt is one judge call that reads the
+# prompt, the reference answer, the model's answer and the metric's rubric, and writes a score with an
+# explanation.
+JUDGE_RUBRIC_TOKENS: Final = 1000
+JUDGE_OUTPUT_TOKENS_PER_CALL: Final = 300
+
+
+def judge_cost(
+    judge: Judge | None, prompts: int, metrics: int, input_tokens: int | None = None
+) -> CostEstimate | None:
+    """The judge's tokens: prompts x 2 models x metrics judge calls at the judge's on-demand rates.
+
+    Evaluation jobs bill the judge model's inference [UG:evaluation-judge]; precomputed responses
+    cost no generator inference. Unknown (None) when the judge's prices are not in the catalog.
+    """
+    if judge is None:
+        return None
+    inp, out = judge.prices.on_demand_input_per_1m_tokens, judge.prices.on_demand_output_per_1m_tokens
+    if inp is None or out is None:
+        return None
+    per_prompt_in = (
+        input_tokens / prompts if input_tokens is not None and prompts else PLANNING_INPUT_TOKENS_PER_PROMPT
+    )
+    # The prompt, the reference and the answer (each up to the evaluation's output cap), and the rubric.
+    call_in = per_prompt_in + 2 * EVALUATION_MAX_OUTPUT_TOKENS + JUDGE_RUBRIC_TOKENS
+    calls = prompts * 2 * metrics
+    tokens_in = int(calls * call_in)
+    tokens_out = calls * JUDGE_OUTPUT_TOKENS_PER_CALL
+    usd = (tokens_in * inp.value + tokens_out * out.value) / 1_000_000
+    basis = (
+        f"{prompts} prompt(s) x 2 models x {metrics} metric(s) = {calls:,} judge calls: about {tokens_in:,} "
+        f"input tokens x ${inp.value:g}/1M + {tokens_out:,} output tokens x ${out.value:g}/1M on "
+        f"{judge.model_id} (planning figures per call UNCONFIRMED; as of {inp.as_of}, {inp.source})"
     )
     return CostEstimate(usd, basis, (inp, out))
 

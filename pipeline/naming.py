@@ -86,6 +86,25 @@ def throughput_request_token(rid: str) -> str:
     return token
 
 
+# Evaluation job names are lowercase only: [a-z0-9](-*[a-z0-9]){0,62} [BC].
+_EVALUATION_JOB_NAME = re.compile(r"^[a-z0-9](-*[a-z0-9]){0,62}$")
+
+
+def judge_job_name(rid: str, which: str) -> str:
+    """The LLM-judge evaluation job of the run for ``which`` model (``custom`` or ``base``)."""
+    suffix = f"-judge-{which}"
+    name = _fit(rid.lower(), _JOB_NAME_MAX - len(suffix)) + suffix
+    assert _EVALUATION_JOB_NAME.match(name), name
+    return name
+
+
+def judge_request_token(rid: str, which: str) -> str:
+    """One evaluation job per model per run, however often the create call is retried."""
+    token = f"{rid}-judge-{which}"
+    assert _TOKEN.match(token), token
+    return token
+
+
 def _model_name(rid: str, suffix: str) -> str:
     name = _fit(_collapse(rid), _MODEL_NAME_MAX - len(suffix)) + suffix
     assert _MODEL_NAME.match(name), name

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from pipeline import costs, naming
-from pipeline.catalog import DISTILLATION, REINFORCEMENT_FINE_TUNING, ModelInfo
+from pipeline import judge as judging
+from pipeline.catalog import DISTILLATION, REINFORCEMENT_FINE_TUNING, ModelInfo, judge_of
 from pipeline.problems import Problem
 from pipeline.runspec import (
     DEFAULT_MAX_PROMPTS,
@@ -63,6 +64,9 @@ _PT_MAX_WAIT_S: Final = 600
 # An on-demand deployment has been seen Active after ~8 min (third party, bedrock.md §12); one
 # still Creating after 1 h is treated as failed and deleted.
 DEPLOYMENT_WAIT_LIMIT_S: Final = 3600
+# An evaluation job with a judge: how long one takes is not published. Polled like the vehicles
+# (30 s doubling to 10 min); one still InProgress after 4 h is treated as failed (UNCONFIRMED limit).
+JUDGE_WAIT_LIMIT_S: Final = 4 * 3600
 # The smoke check on what will serve: a few prompts must answer before the run reports success.
 SMOKE_PROMPTS: Final = 3
 
@@ -76,6 +80,9 @@ RUN_SLOTS: Final = (
     "vehicleStatus",
     "evaluationApproval",
     "evaluation",
+    "judgeJobs",
+    "judgeStatus",
+    "judge",
     "approval",
     "throughput",
     "ptStatus",
@@ -251,6 +258,7 @@ def build_plan(spec: RunSpec, context: PlanContext, *, estimated_tokens: int | N
         },
         "vehicle": _vehicle(spec, rid, tags),
         "serving": _serving(spec, rid, tags),
+        "judge": _judge(spec, context, tags),
         "estimate": estimate(spec, estimated_tokens, epochs),
         "bucket": context.bucket,
         "runPrefix": f"{RUNS_PREFIX}{rid}/",
@@ -264,6 +272,46 @@ def _grader(spec: RunSpec, context: PlanContext) -> dict[str, Any]:
         return {}
     return {
         "grader": {"builtin": spec.grader.builtin, "lambdaArn": grader_arn(spec, context.builtin_grader_arn)}
+    }
+
+
+def _judge(spec: RunSpec, context: PlanContext, tags: list[dict[str, str]]) -> dict[str, Any] | None:
+    """The LLM judge: one evaluation job per model over the answers the comparison collected.
+
+    Datasets and results live under the run's prefix; names and tokens derive from the run id, so a
+    retried start asks Bedrock for the same two jobs.
+    """
+    judge = spec.judge
+    if judge is None:
+        return None
+    rid, bucket = context.run_id, context.bucket
+    prefix = f"{RUNS_PREFIX}{rid}/judge/"
+    max_prompts = spec.evaluation.max_prompts if spec.evaluation else DEFAULT_MAX_PROMPTS
+    jobs = {
+        which: {
+            "JobName": naming.judge_job_name(rid, which),
+            "ClientRequestToken": naming.judge_request_token(rid, which),
+            "Description": f"Bedrock customization run {rid}: LLM judge of the {which} model's answers",
+            "DatasetName": f"{which}-answers",
+            "DatasetKey": f"{prefix}{which}-answers.jsonl",
+            "DatasetUri": f"s3://{bucket}/{prefix}{which}-answers.jsonl",
+            "SourceIdentifier": judging.SOURCE_IDENTIFIERS[which],
+            "OutputPrefix": f"{prefix}output/{which}/",
+            "OutputUri": f"s3://{bucket}/{prefix}output/{which}/",
+        }
+        for which in judging.MODELS
+    }
+    return {
+        "model": judge.model,
+        "metrics": list(judge.metrics),
+        "customMetrics": [m.to_dict() for m in judge.custom_metrics],
+        "bars": {name: bar.to_dict() for name, bar in judge.bars.items()},
+        "maxPrompts": min(max_prompts, judging.MAX_PROMPTS),
+        "prefix": prefix,
+        "jobs": jobs,
+        # Evaluation jobs take lowercase tag members [BC].
+        "tags": [{"key": t["Key"], "value": t["Value"]} for t in tags],
+        **_waits(JUDGE_WAIT_LIMIT_S),
     }
 
 
@@ -321,10 +369,16 @@ def estimate(spec: RunSpec, estimated_tokens: int | None, epochs: int | None) ->
         evaluation = costs.on_demand_evaluation_cost(model, max_prompts)
     elif vehicle == THROUGHPUT_VEHICLE and not spec.serving_reuses_evaluation_throughput:
         evaluation = costs.evaluation_throughput_cost(model)
+    judge: costs.CostEstimate | None = None
+    if spec.judge is not None:
+        metrics = len(spec.judge.metrics) + len(spec.judge.custom_metrics)
+        judge = costs.judge_cost(judge_of(spec.judge.model), min(max_prompts, judging.MAX_PROMPTS), metrics)
     return {
         "evaluationVehicle": vehicle,
         "servingMode": serving.mode,
         "evaluationUsd": _usd(evaluation),
+        # Only with a judge (None there means unknown): without one the key is left out.
+        **({"judgeUsd": _usd(judge)} if spec.judge is not None else {}),
         "trainingUsd": _usd(training),
         "throughputHourlyUsd": _usd(hourly),
         "throughputMonthlyUsd": _usd(monthly),
@@ -334,6 +388,7 @@ def estimate(spec: RunSpec, estimated_tokens: int | None, epochs: int | None) ->
             name: str(item)
             for name, item in (
                 ("evaluation", evaluation),
+                ("judge", judge),
                 ("training", training),
                 ("throughputHourly", hourly),
                 ("throughputMonthly", monthly),

@@ -15,7 +15,12 @@ Schema (camelCase keys; unknown keys are errors)::
     grader: {builtin: exact-match}  # REINFORCEMENT_FINE_TUNING only: a built-in grader of the stack
                                     #   (exact-match | numeric | json-schema | rouge-l) or the team's
                                     #   own: {lambdaArn: arn:aws:lambda:<region>:<acct>:function:<name>}
-    evaluation: {maxTrainingLoss, maxValidationLoss, prompts, maxPrompts, minQuality, minImprovementOverBase}
+    evaluation: {maxTrainingLoss, maxValidationLoss, prompts, maxPrompts, minQuality, minImprovementOverBase,
+                 judge}             # judge (opt-in, its tokens are billed): a Bedrock evaluation job
+                                    #   with an LLM judge over both models' answers:
+                                    #   {model: amazon.nova-pro-v1:0, metrics: [Builtin.Correctness, ...],
+                                    #    customMetrics: [{name, instructions, ratingScale: [{definition,
+                                    #    value}]}], bars: {<metric>: {minScore, minImprovementOverBase}}}
     serving: {mode: on-demand}      # on-demand | provisioned (+ modelUnits, commitment) | none (default)
     approval: {policy: above-cost, monthlyCostThreshold: 500, timeoutHours: 24}
     tags: {team: ml}
@@ -36,8 +41,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
+from pipeline import judge as judging
 from pipeline.catalog import (
     CUSTOMIZATION_TYPES,
+    DEFAULT_JUDGE,
     DISTILLATION,
     FINE_TUNING,
     MAX_VALIDATION_FILES,
@@ -46,6 +53,7 @@ from pipeline.catalog import (
     REINFORCEMENT_FINE_TUNING,
     ModelInfo,
     UnknownModelError,
+    check_judge,
     check_teacher,
     get_model,
     lifecycle_problems,
@@ -58,6 +66,7 @@ __all__ = [
     "Approval",
     "Evaluation",
     "Grader",
+    "Judge",
     "ParsedRunSpec",
     "Problem",
     "RunSpec",
@@ -116,7 +125,13 @@ EVALUATION_KEYS: Final = (
     "maxPrompts",
     "minQuality",
     "minImprovementOverBase",
+    "judge",
 )
+JUDGE_KEYS: Final = ("model", "metrics", "customMetrics", "bars")
+CUSTOM_METRIC_KEYS: Final = ("name", "instructions", "ratingScale")
+RATING_KEYS: Final = ("definition", "value")
+BAR_KEYS: Final = ("minScore", "minImprovementOverBase")
+METRIC_NAME_RE: Final = re.compile(judging.METRIC_NAME_PATTERN)
 SERVING_KEYS: Final = ("mode", "modelUnits", "commitment")
 GRADER_KEYS: Final = ("builtin", "lambdaArn")
 APPROVAL_KEYS: Final = ("policy", "monthlyCostThreshold", "timeoutHours")
@@ -135,6 +150,49 @@ class RunSpecError(Exception):
 
 
 @dataclass(frozen=True)
+class CustomMetric:
+    """A judge metric of the team's own: instructions for the judge and a rating scale."""
+
+    name: str
+    instructions: str
+    rating_scale: tuple[tuple[str, float | str], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "instructions": self.instructions,
+            "ratingScale": [{"definition": d, "value": v} for d, v in self.rating_scale],
+        }
+
+
+@dataclass(frozen=True)
+class MetricBar:
+    min_score: float | None = None
+    min_improvement_over_base: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"minScore": self.min_score, "minImprovementOverBase": self.min_improvement_over_base}
+
+
+@dataclass(frozen=True)
+class Judge:
+    """An LLM judge over both models' answers (a Bedrock evaluation job per model), with bars per metric."""
+
+    model: str = DEFAULT_JUDGE
+    metrics: tuple[str, ...] = judging.DEFAULT_METRICS
+    custom_metrics: tuple[CustomMetric, ...] = ()
+    bars: Mapping[str, MetricBar] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "metrics": list(self.metrics),
+            "customMetrics": [m.to_dict() for m in self.custom_metrics],
+            "bars": {name: bar.to_dict() for name, bar in self.bars.items()},
+        }
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """The bar a customized model must clear before anything is bought for it."""
 
@@ -144,6 +202,7 @@ class Evaluation:
     max_prompts: int = DEFAULT_MAX_PROMPTS
     min_quality: float | None = None
     min_improvement_over_base: float | None = None
+    judge: Judge | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -153,6 +212,8 @@ class Evaluation:
             "maxPrompts": self.max_prompts,
             "minQuality": self.min_quality,
             "minImprovementOverBase": self.min_improvement_over_base,
+            # Left out without a judge, so the spec hash (and run id) of every other spec stays.
+            **({"judge": self.judge.to_dict()} if self.judge is not None else {}),
         }
 
 
@@ -253,6 +314,7 @@ class RunSpec:
         """
         return (
             self.has_quality_bar
+            or self.judge is not None
             or self.prompts is not None
             or (self.serving.mode != NOT_SERVED and self.customization_type == FINE_TUNING)
         )
@@ -281,6 +343,10 @@ class RunSpec:
             and serving.model_units == EVALUATION_MODEL_UNITS
             and serving.commitment == "none"
         )
+
+    @property
+    def judge(self) -> Judge | None:
+        return self.evaluation.judge if self.evaluation else None
 
     @property
     def has_quality_bar(self) -> bool:
@@ -427,7 +493,9 @@ class _Parser:
         max_response = self.max_response_length(data.get("maxResponseLengthForInference"), ctype)
         grader = self.grader(data.get("grader"), ctype, region)
         # "given", not "valid": a bad validation location is reported once, not again here
-        evaluation = self.evaluation(data.get("evaluation"), data.get("validation") not in (None, []), ctype)
+        evaluation = self.evaluation(
+            data.get("evaluation"), data.get("validation") not in (None, []), ctype, region
+        )
         serving = self.serving(data.get("serving"), model, region)
         approval = self.approval(data.get("approval"))
         tags = self.tags(data.get("tags"))
@@ -766,7 +834,9 @@ class _Parser:
             return None
         return Grader(lambda_arn=arn)
 
-    def evaluation(self, value: Any, has_validation: bool, ctype: str | None) -> Evaluation | None:
+    def evaluation(
+        self, value: Any, has_validation: bool, ctype: str | None, region: str | None = None
+    ) -> Evaluation | None:
         section = self.section(value, "evaluation", EVALUATION_KEYS)
         if section is None:
             return None
@@ -790,6 +860,7 @@ class _Parser:
             min_improvement_over_base=self.number(
                 section.get("minImprovementOverBase"), "evaluation.minImprovementOverBase", -1.0, 1.0
             ),
+            judge=self.judge(section.get("judge"), region),
         )
         if ctype == REINFORCEMENT_FINE_TUNING and evaluation.max_training_loss is not None:
             self.problem(
@@ -815,7 +886,7 @@ class _Parser:
         # to_dict() always writes its default.)
         references_from_validation = has_validation and ctype == FINE_TUNING
         if section.get("prompts") is None and not references_from_validation:
-            for key in ("minQuality", "minImprovementOverBase"):
+            for key in ("minQuality", "minImprovementOverBase", "judge"):
                 if section.get(key) is not None:
                     self.problem(
                         f"evaluation.{key}",
@@ -826,6 +897,198 @@ class _Parser:
                         f"remove {key}",
                     )
         return evaluation
+
+    def judge(self, value: Any, region: str | None) -> Judge | None:
+        """``evaluation.judge``: the judge model, its metrics and the bars per metric."""
+        section = self.section(value, "evaluation.judge", JUDGE_KEYS)
+        if section is None:
+            return None
+        model = section.get("model", DEFAULT_JUDGE)
+        metrics_given = section.get("metrics")
+        metrics: tuple[str, ...] = judging.DEFAULT_METRICS if metrics_given is None else ()
+        builtins = ", ".join(judging.BUILTIN_METRICS)
+        if metrics_given is not None:
+            if not isinstance(metrics_given, list) or not all(isinstance(m, str) for m in metrics_given):
+                self.problem(
+                    "evaluation.judge.metrics",
+                    metrics_given,
+                    builtins,
+                    "evaluation.judge.metrics must be a list",
+                )
+            else:
+                for name in metrics_given:
+                    if name not in judging.BUILTIN_METRICS:
+                        self.problem(
+                            "evaluation.judge.metrics",
+                            name,
+                            builtins,
+                            f"{show(name)} is not a built-in judge metric"
+                            f"{did_you_mean(name, judging.BUILTIN_METRICS)}; define it under customMetrics",
+                        )
+                if len(set(metrics_given)) != len(metrics_given):
+                    self.problem(
+                        "evaluation.judge.metrics",
+                        metrics_given,
+                        "distinct names",
+                        "a metric is listed twice",
+                    )
+                metrics = tuple(m for m in metrics_given if m in judging.BUILTIN_METRICS)
+        custom = self.custom_metrics(section.get("customMetrics"))
+        names = [*metrics, *(m.name for m in custom)]
+        if not names:
+            self.problem(
+                "evaluation.judge.metrics", metrics_given, builtins, "the judge needs at least one metric"
+            )
+        if len(names) > judging.MAX_METRIC_NAMES:
+            self.problem(
+                "evaluation.judge.metrics",
+                len(names),
+                f"≤ {judging.MAX_METRIC_NAMES}",
+                f"an evaluation job scores at most {judging.MAX_METRIC_NAMES} metrics",
+            )
+        if len(set(names)) != len(names):
+            self.problem(
+                "evaluation.judge.customMetrics", names, "distinct names", "metric names must be distinct"
+            )
+        if not isinstance(model, str):
+            self.problem("evaluation.judge.model", model, "a judge model id", "must be a string")
+        else:
+            self.problems += check_judge(
+                model, region, builtin_metrics=bool(metrics), custom_metrics=bool(custom)
+            )
+        bars = self.metric_bars(section.get("bars"), names)
+        if not isinstance(model, str):
+            return None
+        return Judge(model=model, metrics=metrics, custom_metrics=custom, bars=bars)
+
+    def custom_metrics(self, value: Any) -> tuple[CustomMetric, ...]:
+        where = "evaluation.judge.customMetrics"
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not 1 <= len(value) <= judging.MAX_CUSTOM_METRICS:
+            self.problem(
+                where,
+                value,
+                f"a list of 1{DASH}{judging.MAX_CUSTOM_METRICS}",
+                f"{where} must be a list of 1{DASH}{judging.MAX_CUSTOM_METRICS} metric definitions [BC]",
+            )
+            return ()
+        out: list[CustomMetric] = []
+        for index, item in enumerate(value):
+            at = f"{where}[{index}]"
+            section = self.section(item, at, CUSTOM_METRIC_KEYS)
+            if section is None:
+                continue
+            name, instructions, scale = (
+                section.get("name"),
+                section.get("instructions"),
+                section.get("ratingScale"),
+            )
+            ok = True
+            if (
+                not isinstance(name, str)
+                or METRIC_NAME_RE.fullmatch(name) is None
+                or name.startswith("Builtin.")
+            ):
+                self.problem(
+                    f"{at}.name",
+                    name,
+                    judging.METRIC_NAME_PATTERN,
+                    f"{at}.name={show(name)} must be 1{DASH}63 of [0-9a-zA-Z-_.], "
+                    "not starting with Builtin. [BC]",
+                )
+                ok = False
+            if not isinstance(instructions, str) or not 1 <= len(instructions) <= judging.MAX_INSTRUCTIONS:
+                self.problem(
+                    f"{at}.instructions",
+                    instructions,
+                    f"1{DASH}{judging.MAX_INSTRUCTIONS} characters",
+                    f"{at}.instructions must be text of 1{DASH}{judging.MAX_INSTRUCTIONS} characters [BC]",
+                )
+                ok = False
+            rating = self.rating_scale(scale, f"{at}.ratingScale")
+            if ok and rating is not None:
+                assert isinstance(name, str) and isinstance(instructions, str)
+                out.append(CustomMetric(name, instructions, rating))
+        return tuple(out)
+
+    def rating_scale(self, value: Any, where: str) -> tuple[tuple[str, float | str], ...] | None:
+        allowed = f"a list of 1{DASH}{judging.MAX_RATING_SCALE} {{definition, value}}"
+        if not isinstance(value, list) or not 1 <= len(value) <= judging.MAX_RATING_SCALE:
+            self.problem(where, value, allowed, f"{where} must be {allowed} [BC]")
+            return None
+        items: list[tuple[str, float | str]] = []
+        for index, item in enumerate(value):
+            section = self.section(item, f"{where}[{index}]", RATING_KEYS)
+            if section is None:
+                return None
+            definition, score = section.get("definition"), section.get("value")
+            if not isinstance(definition, str) or not 1 <= len(definition) <= judging.MAX_RATING_DEFINITION:
+                self.problem(
+                    f"{where}[{index}].definition",
+                    definition,
+                    f"1{DASH}{judging.MAX_RATING_DEFINITION} characters",
+                    f"a rating's definition is text of 1{DASH}{judging.MAX_RATING_DEFINITION} "
+                    "characters [BC]",
+                )
+                return None
+            if isinstance(score, bool) or not isinstance(score, int | float | str) or score == "":
+                self.problem(
+                    f"{where}[{index}].value",
+                    score,
+                    "a number or a string",
+                    "a rating's value is a number (floatValue) or a string (stringValue)",
+                )
+                return None
+            items.append((definition, float(score) if isinstance(score, int | float) else score))
+        return tuple(items)
+
+    def metric_bars(self, value: Any, names: Sequence[str]) -> dict[str, MetricBar]:
+        where = "evaluation.judge.bars"
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.problem(
+                where,
+                value,
+                "a mapping of metric name to {minScore, minImprovementOverBase}",
+                "must be a mapping",
+            )
+            return {}
+        bars: dict[str, MetricBar] = {}
+        for name, bar in value.items():
+            at = f"{where}.{name}"
+            if name not in names:
+                self.problem(
+                    at,
+                    name,
+                    ", ".join(names),
+                    f"{show(name)} is not a metric this judge scores"
+                    f"{did_you_mean(str(name), names)}; judged: {', '.join(names)}",
+                )
+                continue
+            if name in judging.LOWER_IS_BETTER:
+                self.problem(
+                    at,
+                    name,
+                    "a metric where higher is better",
+                    f"{name} is higher when answers are worse; a minimum bar on it would reward that",
+                )
+                continue
+            section = self.section(bar, at, BAR_KEYS)
+            if section is None:
+                continue
+            parsed = MetricBar(
+                self.number(section.get("minScore"), f"{at}.minScore", 0.0, 1.0),
+                self.number(section.get("minImprovementOverBase"), f"{at}.minImprovementOverBase", -1.0, 1.0),
+            )
+            if parsed.min_score is None and parsed.min_improvement_over_base is None:
+                self.problem(
+                    at, dict(section), "minScore and/or minImprovementOverBase", "a bar needs a number"
+                )
+                continue
+            bars[str(name)] = parsed
+        return bars
 
     def serving(self, value: Any, model: ModelInfo | None, region: str | None) -> Serving | None:
         """How the model is served; on-demand only where Bedrock deploys custom models of this base."""

@@ -33,6 +33,7 @@ from infra.constructs.training_storage import TrainingStorage
 from infra.constructs.workflow_functions import WorkflowFunctions
 from infra.constructs.workflow_states import EXECUTION_NAME, PLAN, StateKit
 from infra.nag import acknowledge, finding_value, resource_ref
+from pipeline.judge import JUDGE_BELOW_BAR, JUDGE_JOB_FAILED, JUDGE_TIMEOUT
 from pipeline.plan import RUN_SLOTS
 
 # Every slot of RUN_SLOTS (pipeline.plan) must exist as JSON null from the first state: a failure
@@ -332,6 +333,7 @@ class CustomizationWorkflow(Construct):
         ).when(is_vehicle, buy_for_evaluation).otherwise(how_served)
         evaluation_approved.when(self._kit.approved("$.evaluationApproval"), how_evaluated)
 
+        judged_by_llm = self._judge(how_served)
         evaluate.next(
             sfn.Choice(self, "Does the custom model meet the bar?")
             .when(
@@ -340,7 +342,7 @@ class CustomizationWorkflow(Construct):
                     "Evaluation not judged", "EvaluationNotJudged", "$.evaluation.summary"
                 ),
             )
-            .when(sfn.Condition.boolean_equals("$.evaluation.passed", True), how_served)
+            .when(sfn.Condition.boolean_equals("$.evaluation.passed", True), judged_by_llm)
             .otherwise(
                 self._kit.gate_failure(
                     "Custom model below the bar", "EvaluationBelowBar", "$.evaluation.summary"
@@ -452,6 +454,85 @@ class CustomizationWorkflow(Construct):
         self.failed_alarm.add_alarm_action(cloudwatch_actions.SnsAction(notifications.topic))
 
     # -- building blocks -------------------------------------------------------------------------
+
+    def _judge(self, how_served: sfn.IChainable) -> sfn.Choice:
+        """The LLM judge (opt-in, after ROUGE-L passed): two evaluation jobs, a wait, the bars.
+
+        Nothing is bought to serve before its verdict; a failed or late job and a missed bar each
+        take the failure path with their own error.
+        """
+        run_id = sfn.JsonPath.string_at(EXECUTION_NAME)
+        judge_plan = f"{PLAN}.judge"
+        start = self._kit.lambda_task(
+            "Start the LLM judge's evaluation jobs",
+            "judge",
+            {
+                "runId": run_id,
+                "plan": sfn.JsonPath.object_at(PLAN),
+                "evaluation": sfn.JsonPath.object_at("$.evaluation"),
+                "mode": "start",
+            },
+            result_path="$.judgeJobs",
+        )
+        read = self._kit.lambda_task(
+            "Read the judge's scores",
+            "judge",
+            {
+                "runId": run_id,
+                "plan": sfn.JsonPath.object_at(PLAN),
+                "jobs": sfn.JsonPath.object_at("$.judgeJobs.jobs"),
+                "mode": "verdict",
+            },
+            result_path="$.judge",
+        )
+        wait = self._kit.wait_loop(
+            "the judge",
+            kind="judge",
+            arn="",
+            plan_path=judge_plan,
+            status_path="$.judgeStatus",
+            handler="judge",
+            payload={"jobs": sfn.JsonPath.object_at("$.judgeJobs.jobs"), "mode": "check"},
+            ready=read,
+            failed=self._kit.gate_failure(
+                "Judge job failed",
+                JUDGE_JOB_FAILED,
+                None,
+                cause=sfn.JsonPath.format(
+                    "An LLM-judge evaluation job ended without results: {}",
+                    sfn.JsonPath.string_at("$.judgeStatus.failureMessage"),
+                ),
+            ),
+            timed_out=self._kit.gate_failure(
+                "Judge not done in time",
+                JUDGE_TIMEOUT,
+                None,
+                cause=sfn.JsonPath.format(
+                    "The LLM-judge evaluation jobs were not done after {} status checks ({})",
+                    sfn.JsonPath.string_at("$.judgeStatus.attempt"),
+                    sfn.JsonPath.string_at("$.judgeStatus.status"),
+                ),
+            ),
+        )
+        start.next(wait)
+        read.next(
+            sfn.Choice(self, "Does the custom model meet the judge's bars?")
+            .when(sfn.Condition.boolean_equals("$.judge.passed", True), how_served)
+            .otherwise(
+                self._kit.gate_failure(
+                    "Custom model below the judge's bar", JUDGE_BELOW_BAR, "$.judge.summary"
+                )
+            )
+        )
+        return (
+            sfn.Choice(
+                self,
+                "Is the custom model judged by an LLM?",
+                comment="Opt-in (evaluation.judge): its tokens are billed; ROUGE-L has passed already",
+            )
+            .when(sfn.Condition.is_null(judge_plan), how_served)
+            .otherwise(start)
+        )
 
     def _smoke(self, name: str, model_path: str) -> tasks.LambdaInvoke:
         return self._kit.lambda_task(

@@ -10,6 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.constructs.evaluation_job_role import EvaluationJobRole
 from infra.constructs.grader import BuiltinGrader
 from infra.constructs.notifications import Notifications
 from infra.constructs.pipeline_function import PipelineFunction
@@ -31,6 +32,7 @@ class WorkflowFunctions(Construct):
         removal_policy: RemovalPolicy,
         grader: BuiltinGrader | None = None,
         grader_function_names: Sequence[str] = (),
+        judge_role: EvaluationJobRole | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -193,6 +195,36 @@ class WorkflowFunctions(Construct):
             "lost when the create call failed mid-way",
         )
 
+        # The LLM judge: writes the two datasets, starts and watches one evaluation job per model,
+        # reads their results. Evaluation jobs are named per run; the service role it passes is the
+        # stack's evaluation-job role, to Bedrock only.
+        self.judge = make(
+            "Judge",
+            "judge",
+            "Has an LLM judge score both models' answers (one Bedrock evaluation job per model) and "
+            "applies the run's bars per metric",
+            Duration.minutes(5),
+            **({"JUDGE_ROLE_ARN": judge_role.role_arn} if judge_role is not None else {}),
+        )
+        evaluation_job_arns = stack.format_arn(
+            service="bedrock", resource="evaluation-job", resource_name="*"
+        )
+        _allow(
+            self.judge.role,
+            ["bedrock:CreateEvaluationJob", "bedrock:GetEvaluationJob", "bedrock:TagResource"],
+            [evaluation_job_arns],
+        )
+        if judge_role is not None:
+            judge_role.grant_pass_role(self.judge.role)
+        storage.grant_read(self.judge.role, RUNS_PREFIX)
+        storage.grant_list(self.judge.role, RUNS_PREFIX)
+        storage.grant_write(self.judge.role, RUNS_PREFIX)
+        acknowledge(
+            self.judge.role,
+            f"AwsSolutions-IAM5[Resource::{finding_value(self, evaluation_job_arns)}]",
+            "evaluation jobs are named per run (<run id>-judge-custom|base); Bedrock generates their ids",
+        )
+
         self.record = make(
             "Record",
             "record",
@@ -245,6 +277,7 @@ class WorkflowFunctions(Construct):
             self.check_status,
             self.cleanup,
             self.record,
+            self.judge,
         )
 
     def function(self, name: str) -> lambda_.IFunction:

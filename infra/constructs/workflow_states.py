@@ -157,6 +157,7 @@ class StateKit:
                 "plan": sfn.JsonPath.object_at(PLAN),
                 "loss": sfn.JsonPath.object_at("$.loss"),
                 "evaluation": sfn.JsonPath.object_at("$.evaluation"),
+                "judge": sfn.JsonPath.object_at("$.judge"),
                 "stage": stage,
             },
             result_path=result_path,
@@ -246,22 +247,25 @@ class StateKit:
         ready: sfn.IChainable,
         failed: sfn.IChainable,
         timed_out: sfn.IChainable,
+        handler: str = "check_status",
+        payload: dict[str, Any] | None = None,
     ) -> sfn.Wait:
         """Wait, check, decide: three transitions a poll, intervals from the plan's capped schedule.
 
         Neither deployments nor throughput send state-change events, so this polls; the check
         Lambda counts attempts and picks the next interval, and says when the plan's limit is up.
+        ``handler`` and ``payload`` replace the status check (the judge's jobs are checked by the
+        judge handler); the payload gets ``previous`` and ``schedule`` added.
         """
         first = sfn.Wait(
             self.scope, f"Wait for {what}", time=sfn.WaitTime.seconds_path(f"{plan_path}.firstWaitSeconds")
         )
         check = self.lambda_task(
             f"Check {what}",
-            "check_status",
+            handler,
             {
                 "runId": sfn.JsonPath.string_at(EXECUTION_NAME),
-                "kind": kind,
-                "arn": arn,
+                **(payload if payload is not None else {"kind": kind, "arn": arn}),
                 "previous": sfn.JsonPath.object_at(status_path),
                 "schedule": sfn.JsonPath.list_at(f"{plan_path}.pollSchedule"),
             },

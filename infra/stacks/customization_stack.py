@@ -14,12 +14,13 @@ from infra.constructs.bedrock_service_role import BedrockServiceRole
 from infra.constructs.customization_workflow import CustomizationWorkflow
 from infra.constructs.dashboard import PipelineDashboard
 from infra.constructs.deployment_manifest import DeploymentManifest
+from infra.constructs.evaluation_job_role import EvaluationJobRole
 from infra.constructs.grader import BuiltinGrader
 from infra.constructs.notifications import Notifications
 from infra.constructs.stopped_runs import StoppedRunCleanup
 from infra.constructs.training_storage import TrainingStorage
 from infra.constructs.workflow_functions import WorkflowFunctions
-from pipeline.catalog import TEACHERS
+from pipeline.catalog import JUDGES, TEACHERS
 
 
 class CustomizationStack(Stack):
@@ -56,6 +57,10 @@ class CustomizationStack(Stack):
         # Reinforcement fine-tuning: the built-in grader, and exactly the graders Bedrock may invoke.
         self.grader = BuiltinGrader(self, "Grader", log_retention=retention, removal_policy=removal)
         self.bedrock_role.allow_graders(self.grader.alias_arns.values(), config.grader_function_names)
+        # The LLM judge's evaluation jobs: their own service role, trusted for evaluation jobs only.
+        self.evaluation_job_role = EvaluationJobRole(
+            self, "EvaluationJobRole", storage=self.storage, judges=JUDGES.values()
+        )
         self.functions = WorkflowFunctions(
             self,
             "Functions",
@@ -65,6 +70,7 @@ class CustomizationStack(Stack):
             removal_policy=removal,
             grader=self.grader,
             grader_function_names=config.grader_function_names,
+            judge_role=self.evaluation_job_role,
         )
         self.workflow = CustomizationWorkflow(
             self,
@@ -120,5 +126,7 @@ class CustomizationStack(Stack):
                 "approverRoleArn": self.approvals.approver_role.role_arn,
                 # A run's built-in grader is <this ARN>:<grader name> (an alias per grader).
                 "builtinGraderArn": self.grader.function_arn,
+                # The LLM judge's evaluation jobs run under it (`compare --judge --judge-role`).
+                "evaluationJobRoleArn": self.evaluation_job_role.role_arn,
             },
         )

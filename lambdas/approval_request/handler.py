@@ -88,6 +88,7 @@ def compose(
     *,
     stage: str = "serving",
     evaluation_result: dict[str, Any] | None = None,
+    judge_result: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The approval request: what is asked, at what cost, until when, and how to answer."""
     for_evaluation = stage == "evaluation"
@@ -125,6 +126,7 @@ def compose(
             "the whole term, and it cannot be deleted before the term ends"
         )
     judged = (evaluation_result or {}).get("summary")
+    judge_summary = (judge_result or {}).get("summary")
     lines = [
         f"Run {run_id} asks to buy Provisioned Throughput "
         + ("to evaluate its custom model on." if for_evaluation else "to serve its custom model."),
@@ -146,6 +148,7 @@ def compose(
         ),
         f"Loss gate:       {loss.get('summary', '')}",
         *([f"Quality gate:    {judged}"] if judged else []),
+        *([f"LLM judge:       {judge_summary}"] if judge_summary else []),
         "",
         f"Would buy:       {bought}",
         f"Name:            {throughput.get('ProvisionedModelName')}",
@@ -160,6 +163,12 @@ def compose(
             ]
         ),
         f"  model storage:   {usd(estimate.get('storageMonthlyUsd'))} per month",
+        # The LLM judge (opt-in) bills its tokens once per run: shown so the approver sees every cost.
+        *(
+            [f"  LLM judge:       {usd(estimate.get('judgeUsd'))} (2 evaluation jobs)"]
+            if "judgeUsd" in estimate
+            else []
+        ),
         *_estimate_details(estimate),
         f"Why approval:    {approval.get('reason') or 'required by the run spec'}",
         "",
@@ -196,7 +205,13 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     requested_at = dt.datetime.now(tz=dt.UTC).replace(microsecond=0)
     stage = str(event.get("stage") or "serving")
     request = compose(
-        run_id, plan, loss, requested_at, stage=stage, evaluation_result=event.get("evaluation") or None
+        run_id,
+        plan,
+        loss,
+        requested_at,
+        stage=stage,
+        evaluation_result=event.get("evaluation") or None,
+        judge_result=event.get("judge") or None,
     )
 
     run_prefix = str(plan.get("runPrefix") or f"runs/{run_id}/")

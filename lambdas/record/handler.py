@@ -237,6 +237,17 @@ def build_record(
             if evaluation
             else None,
             "smoke": state.get("smoke"),
+            # Only on runs the LLM judge scored (evaluation.judge): its verdict and where the scores are.
+            **(
+                {
+                    "judge": {
+                        k: (state.get("judge") or {}).get(k)
+                        for k in ("passed", "summary", "reasons", "metrics", "resultsUri")
+                    }
+                }
+                if state.get("judge")
+                else {}
+            ),
         },
         "approver": (approval or {}).get("approver"),
         "estimate": plan.get("estimate"),
@@ -306,6 +317,8 @@ def compose_message(record: dict[str, Any], record_uri: str) -> tuple[str, str]:
     if approval.get("approver"):
         verdict = "approved" if approval.get("approved") else "rejected"
         lines.append(f"Purchase:      {verdict} by {approval['approver']}")
+    if decisions.get("judge"):
+        lines.append(f"LLM judge:     {decisions['judge'].get('summary')}")
     if decisions.get("evaluation"):
         lines.append(f"Evaluation:    {decisions['evaluation'].get('summary')}")
         evaluation = metrics.get("evaluation") or {}

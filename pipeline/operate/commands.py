@@ -187,6 +187,26 @@ def _add_compare(subparsers: Any) -> None:
     parser.add_argument(
         "--html", metavar="DIR", help="also write compare.html, compare.md and compare.png to DIR"
     )
+    parser.add_argument(
+        "--judge",
+        nargs="?",
+        const="amazon.nova-pro-v1:0",
+        default=None,
+        metavar="JUDGE_MODEL",
+        help="also have an LLM judge score every model's answers: one Bedrock evaluation job per model "
+        "(billed judge tokens; default judge amazon.nova-pro-v1:0)",
+    )
+    parser.add_argument(
+        "--judge-metrics",
+        metavar="NAMES",
+        help="comma-separated built-in judge metrics (default: Builtin.Correctness,Builtin.Completeness)",
+    )
+    parser.add_argument(
+        "--judge-role", metavar="ARN", help="with --judge: the stack's evaluation-job role (deploy-info)"
+    )
+    parser.add_argument(
+        "--judge-bucket", metavar="BUCKET", help="with --judge: the stack's training bucket (deploy-info)"
+    )
     aws_options(parser, env=False)
     parser.set_defaults(handler=cmd_compare)
 
@@ -197,11 +217,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     clients = aws.clients_for(args.region)
     labels = compare.unique(args.models)
+    judge_options = None
+    if args.judge is not None:
+        from pipeline.operate import compare_judge
+
+        judge_options = compare_judge.options(
+            args.judge, args.judge_metrics, args.judge_role, args.judge_bucket, clients.region
+        )
     prompt_set = compare.read_prompt_file(args.prompts, clients, args.max_prompts)
     targets = [compare.resolve(label, clients) for label in labels]
     count = len(prompt_set.prompts)
     output.note(f"asking {len(targets)} model(s) {count} prompt(s): {len(targets) * count} billed request(s)")
     result = compare.run(targets, prompt_set, clients("bedrock-runtime").converse, progress=output.note)
+    judged = None
+    if judge_options is not None:
+        from pipeline.operate import compare_judge
+
+        judged = compare_judge.run(result, judge_options, clients, progress=output.note)
     written = None
     if args.html:
         written = report.render_comparison(
@@ -213,9 +245,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
             source=args.prompts,
         )
     if args.json:
-        output.emit_json({**result.to_dict(), "files": written.to_dict() if written else None})
+        output.emit_json(
+            {**result.to_dict(), "judge": judged, "files": written.to_dict() if written else None}
+        )
     else:
         sys.stdout.write(result.render())
+        if judged is not None:
+            from pipeline.operate import compare_judge
+
+            sys.stdout.write(compare_judge.render(judged))
         if written:
             print(f"\nreport: {written.html}")
     return EXIT_OK

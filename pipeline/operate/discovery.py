@@ -57,6 +57,8 @@ class Deployment:
     source: str  # "ssm:<parameter>" or "cloudformation:<stack>"
     approval_url: str | None = None
     approver_role_arn: str | None = None
+    # The LLM judge's evaluation-job role (stacks deployed before the judge have none).
+    evaluation_job_role_arn: str | None = None
 
     def execution_arn(self, run_id: str) -> str:
         """``arn:...:stateMachine:<name>`` → ``arn:...:execution:<name>:<run id>``."""
@@ -75,6 +77,7 @@ class Deployment:
             "topicArn": self.topic_arn,
             "approvalUrl": self.approval_url,
             "approverRoleArn": self.approver_role_arn,
+            "evaluationJobRoleArn": self.evaluation_job_role_arn,
             "source": self.source,
         }
 
@@ -169,6 +172,7 @@ def _from_manifest(text: str, env: str, parameter: str, region: str) -> Deployme
         source=f"ssm:{parameter}",
         approval_url=_optional(manifest.get("approvalUrl")),
         approver_role_arn=_optional(manifest.get("approverRoleArn")),
+        evaluation_job_role_arn=_optional(manifest.get("evaluationJobRoleArn")),
     )
 
 
@@ -201,6 +205,7 @@ def _from_stack(stack: dict[str, Any], env: str, region: str) -> Deployment:
         source=f"cloudformation:{name}",
         approval_url=_optional(outputs.get("ApprovalUrl")),
         approver_role_arn=_optional(outputs.get("ApproverRoleArn")),
+        evaluation_job_role_arn=_optional(outputs.get("EvaluationJobRoleArn")),
     )
 
 

@@ -155,6 +155,8 @@ class Estimate:
         }
         if self.evaluation_priced_apart:
             parts["evaluation"] = self.value("evaluationUsd")
+        if self.spec.judge is not None:
+            parts["judge"] = self.value("judgeUsd")
         if self.buys_serving_throughput:
             parts["serving throughput"] = self.value("throughputMonthlyUsd")
         return output.Money.of(parts)
@@ -190,6 +192,9 @@ class Estimate:
                 if self.vehicle == DEPLOYMENT_VEHICLE
                 else f"no no-commitment Provisioned Throughput price for {model.model_id} {self.where}"
             )
+        judge = self.spec.judge
+        if judge is not None and self.value("judgeUsd") is None:
+            reasons["judge"] = f"no on-demand token price for the judge {judge.model} in the catalog"
         serving = self.spec.serving
         if self.buys_serving_throughput and self.value("throughputHourlyUsd") is None:
             commitment = "no-commitment" if serving.commitment == "none" else serving.commitment
@@ -219,11 +224,14 @@ class Estimate:
                 why("storageMonthly", "storage"),
             ),
             *self._evaluation_rows(why),
+            *self._judge_rows(why),
             *self._serving_rows(why),
         ]
         counted = ["training", "storage"]
         if self.evaluation_priced_apart:
             counted.append("evaluation")
+        if self.spec.judge is not None:
+            counted.append("judge")
         if self.buys_serving_throughput:
             counted.append("a month of serving throughput")
         note = " (on-demand serving: per token as used, not counted)" if self.spec.serving.on_demand else ""
@@ -259,6 +267,12 @@ class Estimate:
                 )
             ]
         return [("Evaluation", "none", "no quality bar and no evaluation prompts: nothing to evaluate on")]
+
+    def _judge_rows(self, why: Any) -> list[tuple[str, str, str]]:
+        """The LLM judge (opt-in): its tokens are billed, at most once per run."""
+        if self.spec.judge is None:
+            return []
+        return [("Judge (LLM, 2 evaluation jobs)", output.usd(self.value("judgeUsd")), why("judge", "judge"))]
 
     def _serving_rows(self, why: Any) -> list[tuple[str, str, str]]:
         serving = self.spec.serving

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 RECORD: Final = "record.json"
 CURVES: Final = "loss-curves.json"
 EVALUATION: Final = "evaluation.json"
-ARTIFACTS: Final = (RECORD, CURVES, EVALUATION)
+JUDGE: Final = "judge.json"  # the LLM judge's verdict (lambdas/judge), only on runs with a judge
+ARTIFACTS: Final = (RECORD, CURVES, EVALUATION, JUDGE)
 LOSS_PNG: Final = "loss-curves.png"
 REWARD_PNG: Final = "reward-curve.png"
 COMPARISON_PNG: Final = "comparison.png"
@@ -56,6 +57,7 @@ class RunArtifacts:
     record: dict[str, Any] | None = None
     curves: dict[str, Any] | None = None
     evaluation: dict[str, Any] | None = None
+    judge: dict[str, Any] | None = None
 
     @property
     def comparison(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -89,7 +91,7 @@ def load_dir(directory: str | Path) -> RunArtifacts:
     if not any(docs.values()):
         raise InvalidInputError(f"{path} holds none of {', '.join(ARTIFACTS)}")
     run_id = next((str(d["runId"]) for d in docs.values() if d and d.get("runId")), path.name)
-    return RunArtifacts(run_id, str(path), docs[RECORD], docs[CURVES], docs[EVALUATION])
+    return RunArtifacts(run_id, str(path), docs[RECORD], docs[CURVES], docs[EVALUATION], docs[JUDGE])
 
 
 def load_s3(s3: Any, bucket: str, run_id: str) -> RunArtifacts:
@@ -113,7 +115,7 @@ def load_s3(s3: Any, bucket: str, run_id: str) -> RunArtifacts:
             hint="loss curves appear after training, the comparison after evaluation, "
             "the record when the run ends",
         )
-    return RunArtifacts(run_id, source, docs[RECORD], docs[CURVES], docs[EVALUATION])
+    return RunArtifacts(run_id, source, docs[RECORD], docs[CURVES], docs[EVALUATION], docs[JUDGE])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -712,6 +714,53 @@ def prompts_table(rows: Sequence[Mapping[str, Any]], labels: Sequence[tuple[str,
     return Table("prompts-table", ["#", "Prompt", "Reference", *(title for _, title in labels)], table_rows)
 
 
+def judge_table(verdict: Mapping[str, Any] | None) -> Table | None:
+    """Per metric: the judge's mean score of the base and the custom model, the bars, the verdict."""
+    metrics = (verdict or {}).get("metrics") or {}
+    if not metrics:
+        return None
+    rows = []
+    for name, entry in metrics.items():
+        bars = [
+            f"min {_num(entry.get('minScore'))}" if entry.get("minScore") is not None else "",
+            f"improvement >= {entry['minImprovementOverBase']:+g}"
+            if entry.get("minImprovementOverBase") is not None
+            else "",
+        ]
+        barred = any(bars)
+        rows.append(
+            [
+                str(name),
+                _num(entry.get("base")),
+                _num(entry.get("custom")),
+                _diff(entry.get("custom"), entry.get("base")),
+                ", ".join(b for b in bars if b) or "none (reported only)",
+                ("passed" if entry.get("passed") else "failed") if barred else "-",
+            ]
+        )
+    return Table(
+        "judge-table",
+        ["Metric", "Base model", "Custom model", "Difference", "Bar", "Verdict"],
+        rows,
+        {1, 2, 3},
+    )
+
+
+def judge_worst_table(verdict: Mapping[str, Any] | None) -> Table | None:
+    """The custom model's lowest-scored prompts, with the judge's explanation per metric."""
+    worst = (verdict or {}).get("worst") or []
+    if not worst:
+        return None
+    rows = []
+    for number, item in enumerate(worst, start=1):
+        explained = "\n".join(
+            f"{name} {_num(score.get('score'))}: {score.get('explanation') or ''}"
+            for name, score in (item.get("scores") or {}).items()
+        )
+        rows.append([str(number), str(item.get("prompt") or ""), _num(item.get("meanScore")), explained])
+    return Table("judge-worst-table", ["#", "Prompt", "Mean score", "The judge's explanation"], rows, {2})
+
+
 # --------------------------------------------------------------------------------------------------
 # HTML and Markdown
 # --------------------------------------------------------------------------------------------------
@@ -960,6 +1009,19 @@ def render_run(artifacts: RunArtifacts, out_dir: str | Path, *, now: dt.datetime
         )
         + "</section>",
     ]
+    judged = judge_table(artifacts.judge)
+    worst = judge_worst_table(artifacts.judge)
+    judge_summary = str((artifacts.judge or {}).get("summary") or "")
+    if judged:
+        body.append(
+            '<section id="judge"><h2>Judged by an LLM</h2>'
+            + f'<p class="muted">{html.escape(judge_summary)}</p>'
+            + _html_table(judged)
+            + ("<h3>Where the custom model scored lowest</h3>" + _html_table(worst) if worst else "")
+            + '<p class="muted">Scores from a Bedrock evaluation job per model (0 to 1, mean over the '
+            "prompts both models answered); the judge's explanations come from its result files.</p>"
+            + "</section>"
+        )
     if prompts:
         count = len(prompts.rows)
         body.append(
@@ -1016,6 +1078,10 @@ def render_run(artifacts: RunArtifacts, out_dir: str | Path, *, now: dt.datetime
             f"{scoring.QUALITY_DESCRIPTION}. {scoring.PT_COST_ASSUMPTION}.",
             "",
         ]
+    if judged:
+        md += ["## Judged by an LLM", "", judge_summary, "", _md_table(judged), ""]
+        if worst:
+            md += ["### Where the custom model scored lowest", "", _md_table(worst), ""]
     if prompts:
         md += ["## Answers per prompt", "", _md_table(prompts), ""]
     if served:

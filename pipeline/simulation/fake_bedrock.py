@@ -67,6 +67,7 @@ or after a call takes effect.
 
 from __future__ import annotations
 
+import copy
 import csv
 import functools
 import hashlib
@@ -107,6 +108,7 @@ MISSING_DATA_FAIL_SECONDS: Final = 300
 _JOB_NAME: Final = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*$")
 _MODEL_NAME: Final = re.compile(r"^([0-9a-zA-Z][_-]?){1,63}$")
 _TOKEN: Final = re.compile(r"^[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?$")
+_EVALUATION_JOB_NAME: Final = re.compile(r"^[a-z0-9](-*[a-z0-9]){0,62}$")  # lowercase only [BC]
 _COMMITMENT_DAYS: Final = {"OneMonth": 30, "SixMonths": 182}
 _UNKNOWN_ANSWER: Final = "I do not know the answer to that question."
 # CreateCustomModelDeployment's modelArn (botocore's CustomModelArn pattern, with named parts).
@@ -194,11 +196,24 @@ class ModelBehaviour:
 
 
 @dataclass(frozen=True)
+class JudgeBehaviour:
+    """How LLM-judge evaluation jobs end and what the judge scores (0..1, mean over prompts and
+    metrics) for the custom model's answers and for the base model's."""
+
+    seconds: int = 25 * 60
+    outcome: str = "Completed"  # Completed | Failed
+    custom_score: float = 0.85
+    base_score: float = 0.6
+    failure_message: str = "The evaluator model could not be invoked: access denied (simulated)"
+
+
+@dataclass(frozen=True)
 class BedrockBehaviour:
     job: JobBehaviour = JobBehaviour()
     throughput: ThroughputBehaviour = ThroughputBehaviour()
     deployment: DeploymentBehaviour = DeploymentBehaviour()
     models: ModelBehaviour = ModelBehaviour()
+    judge: JudgeBehaviour = JudgeBehaviour()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -287,6 +302,24 @@ class Deployment:
         return self.outcome
 
 
+@dataclass
+class EvaluationJob:
+    """An LLM-judge model evaluation job over precomputed responses."""
+
+    arn: str
+    name: str
+    token: str
+    request: dict[str, Any]
+    created: float
+    done_at: float
+    outcome: str
+    create_requests: int = 1
+    results: list[str] = field(default_factory=list)
+
+    def status(self, now: float) -> str:
+        return "InProgress" if now < self.done_at else self.outcome
+
+
 @dataclass(frozen=True)
 class Call:
     """One request the simulated Bedrock received."""
@@ -324,6 +357,7 @@ class FakeBedrock:
         self.custom_models: dict[str, CustomModel] = {}
         self.throughputs: dict[str, Throughput] = {}
         self.deployments: dict[str, Deployment] = {}
+        self.evaluation_jobs: dict[str, EvaluationJob] = {}
         self.calls: list[Call] = []
         self._references: dict[str, str] = {}
 
@@ -1079,6 +1113,142 @@ class FakeBedrock:
 
     # -- runtime ---------------------------------------------------------------------------------
 
+    # -- LLM-judge evaluation jobs ---------------------------------------------------------------
+
+    def _bedrock_create_evaluation_job(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Judge precomputed responses: one model identifier per job, datasets read from S3 now."""
+        name = params["jobName"]
+        token = params.get("clientRequestToken") or self._id("token", name, str(self.clock.elapsed()))
+        _check(_EVALUATION_JOB_NAME.match(name), "jobName", name)
+        _check(_TOKEN.match(token), "clientRequestToken", token)
+        for job in self.evaluation_jobs.values():
+            if job.token == token:
+                job.create_requests += 1
+                return {"jobArn": job.arn}
+            if job.name == name:
+                raise ServiceError("ConflictException", f"An evaluation job named {name} already exists")
+        self._check_role(params["roleArn"])
+        automated = (params.get("evaluationConfig") or {}).get("automated") or {}
+        models = (params.get("inferenceConfig") or {}).get("models") or []
+        sources = [m["precomputedInferenceSource"]["inferenceSourceIdentifier"] for m in models]
+        if len(sources) != 1 or len(models) != 1:
+            raise ServiceError(
+                "ValidationException", "a judge job over precomputed responses takes one model"
+            )
+        for config in automated.get("datasetMetricConfigs") or []:
+            lines = self._dataset_lines(config["dataset"]["datasetLocation"]["s3Uri"])
+            if not 1 <= len(lines) <= 1000:
+                raise ServiceError(
+                    "ValidationException", f"the dataset holds {len(lines)} prompts (1 to 1000)"
+                )
+            identifiers = {r["modelIdentifier"] for line in lines for r in line.get("modelResponses") or []}
+            if identifiers != set(sources):
+                raise ServiceError(
+                    "ValidationException",
+                    f"modelResponses identify {sorted(identifiers)}, the job's source is {sources[0]}",
+                )
+        now = self.clock.elapsed()
+        behaviour = self.behaviour.judge
+        job = EvaluationJob(
+            arn=self._arn("evaluation-job", self._id("evaluation-job", name)),
+            name=name,
+            token=token,
+            request=copy.deepcopy(params),
+            created=now,
+            done_at=now + behaviour.seconds,
+            outcome=behaviour.outcome,
+        )
+        self.evaluation_jobs[job.arn] = job
+        return {"jobArn": job.arn}
+
+    def _dataset_lines(self, uri: str) -> list[dict[str, Any]]:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        try:
+            body = self._client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+        except Exception:
+            raise ServiceError("ValidationException", f"cannot read the dataset {uri}") from None
+        return [json.loads(line) for line in body.splitlines() if line.strip()]
+
+    def _bedrock_get_evaluation_job(self, params: dict[str, Any]) -> dict[str, Any]:
+        identifier = params["jobIdentifier"]
+        job = self.evaluation_jobs.get(identifier) or next(
+            (j for j in self.evaluation_jobs.values() if j.name == identifier), None
+        )
+        if job is None:
+            raise ServiceError("ResourceNotFoundException", f"No evaluation job {identifier}", status=404)
+        status = job.status(self.clock.elapsed())
+        if status == "Completed" and not job.results:
+            self._write_judge_results(job)
+        out: dict[str, Any] = {
+            "jobName": job.name,
+            "status": status,
+            "jobArn": job.arn,
+            "roleArn": job.request["roleArn"],
+            "jobType": "Automated",
+            "applicationType": "ModelEvaluation",
+            "evaluationConfig": job.request["evaluationConfig"],
+            "inferenceConfig": job.request["inferenceConfig"],
+            "outputDataConfig": job.request["outputDataConfig"],
+            "creationTime": self.clock.at(job.created),
+            "lastModifiedTime": self.clock.at(job.created if status == "InProgress" else job.done_at),
+        }
+        if status == "Failed":
+            out["failureMessages"] = [self.behaviour.judge.failure_message]
+        return out
+
+    def _write_judge_results(self, job: EvaluationJob) -> None:
+        """Result files in the documented layout [UG:model-evaluation-report-s3], scores from the scenario:
+        around the scenario's mean for this model, every metric, with an explanation per score."""
+        behaviour = self.behaviour.judge
+        source = job.request["inferenceConfig"]["models"][0]["precomputedInferenceSource"][
+            "inferenceSourceIdentifier"
+        ]
+        mean = behaviour.base_score if source.startswith("base") else behaviour.custom_score
+        output = job.request["outputDataConfig"]["s3Uri"]
+        bucket, _, prefix = output.removeprefix("s3://").partition("/")
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        s3 = self._client("s3")
+        for config in job.request["evaluationConfig"]["automated"]["datasetMetricConfigs"]:
+            dataset = config["dataset"]
+            lines = self._dataset_lines(dataset["datasetLocation"]["s3Uri"])
+            records = []
+            for index, line in enumerate(lines):
+                # +-0.1 in pairs, so the mean over an even number of prompts is the scenario's.
+                spread = (
+                    0.0 if index == len(lines) - 1 and len(lines) % 2 else (0.1 if index % 2 == 0 else -0.1)
+                )
+                score = round(min(1.0, max(0.0, mean + spread)), 4)
+                records.append(
+                    {
+                        "automatedEvaluationResult": {
+                            "scores": [
+                                {
+                                    "metricName": metric,
+                                    "result": score,
+                                    "evaluatorDetails": [
+                                        {
+                                            "modelIdentifier": self.foundation_model_arn("judge"),
+                                            "explanation": f"The answer scores {score:.2f} on {metric} "
+                                            "against the reference (simulated judge).",
+                                        }
+                                    ],
+                                }
+                                for metric in config["metricNames"]
+                            ]
+                        },
+                        "inputRecord": {k: v for k, v in line.items() if k != "modelResponses"},
+                        "modelResponses": line.get("modelResponses") or [],
+                    }
+                )
+            key = (
+                f"{prefix}{job.name}/{self._id('uuid', job.arn)}/models/{source}/taskTypes/"
+                f"{config['taskType']}/datasets/{dataset['name']}/{self._id('file', job.arn)}_output.jsonl"
+            )
+            body = "".join(json.dumps(r) + "\n" for r in records)
+            s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"))
+            job.results.append(f"s3://{bucket}/{key}")
+
     def _bedrock_runtime_converse(self, params: dict[str, Any]) -> dict[str, Any]:
         model_id = params["modelId"]
         models = self.behaviour.models
@@ -1292,11 +1462,24 @@ class FakeBedrock:
                         "outcome": call.outcome,
                     }
                 )
+            evaluation_jobs = [
+                {
+                    "name": job.name,
+                    "arn": job.arn,
+                    "clientRequestToken": job.token,
+                    "createdAt": job.created,
+                    "createRequests": job.create_requests,
+                    "status": job.status(now),
+                    "results": list(job.results),
+                }
+                for job in self.evaluation_jobs.values()
+            ]
             return {
                 "jobs": jobs,
                 "throughputs": throughputs,
                 "deployments": deployments,
                 "invocations": invocations,
+                "evaluationJobs": evaluation_jobs,
             }
 
 

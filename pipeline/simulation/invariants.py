@@ -21,6 +21,7 @@ BUY_STATES: Final = frozenset(
     }
 )
 EVALUATE_STATE: Final = "Compare the custom model with its base model"
+JUDGE_VERDICT_STATE: Final = "Read the judge's scores"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -47,6 +48,7 @@ def money_checks(result: SimulationResult) -> list[Check]:
             f"{sum(t['createRequests'] for t in throughputs)} create request(s)",
         ),
         *_evaluate_before_buying(result),
+        *_judge_before_buying(result),
     ]
     if result.status != "SUCCEEDED":
         alive = [t["arn"] for t in throughputs if t["alive"] and t["commitment"] == "none"]
@@ -155,6 +157,36 @@ def _bar_passed_at(result: SimulationResult) -> float | None:
             if evaluation.get("passed") is True:
                 return visit.exited if visit.exited is not None else visit.entered
     return None
+
+
+def _judge_before_buying(result: SimulationResult) -> list[Check]:
+    """With an LLM judge, nothing is bought to serve before the judge's verdict passed."""
+    plan = result.plan or {}
+    if not plan.get("judge"):
+        return []
+    passed_at = None
+    for visit in result.visits:
+        output = visit.output if isinstance(visit.output, dict) else {}
+        if visit.name == JUDGE_VERDICT_STATE and (output.get("judge") or {}).get("passed") is True:
+            passed_at = visit.exited if visit.exited is not None else visit.entered
+    evaluation_name = (plan.get("vehicle") or {}).get("ProvisionedModelName")
+    serving = [t for t in result.ledger["throughputs"] if t["name"] != evaluation_name]
+    early = [t["name"] for t in serving if passed_at is None or t["createdAt"] < passed_at]
+    jobs = result.ledger.get("evaluationJobs", [])
+    return [
+        Check(
+            "nothing bought to serve before the judge's verdict passed",
+            not early,
+            f"bought before the verdict: {early}"
+            if early
+            else f"{len(serving)} serving purchase(s), all after the verdict",
+        ),
+        Check(
+            "at most one evaluation job per model, each created once",
+            len(jobs) <= 2 and len({j["name"] for j in jobs}) == len(jobs),
+            f"{len(jobs)} evaluation job(s), {sum(j['createRequests'] for j in jobs)} create request(s)",
+        ),
+    ]
 
 
 def _evaluate_before_buying(result: SimulationResult) -> list[Check]:

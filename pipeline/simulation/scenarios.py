@@ -23,7 +23,10 @@ code. Keys (camelCase; unknown keys are errors)::
                                                   # custom model deployments (on-demand serving)
         "models": {"customQuality", "baseQuality", "customLatencyMs", "baseLatencyMs",
                    "msPerOutputToken", "baseError": "AccessDeniedException" | null,
-                   "liveLifecycle": "ACTIVE" | "LEGACY" | "GONE"}
+                   "liveLifecycle": "ACTIVE" | "LEGACY" | "GONE"},
+        "judge": {"seconds", "outcome": "Completed|Failed", "customScore", "baseScore",
+                  "failureMessage"}           # LLM-judge evaluation jobs: how long, how they end,
+                                                  #   the judge's mean score (0..1) for each model
                                                   # liveLifecycle: what GetFoundationModel says of the
                                                   #   base model (GONE: ResourceNotFoundException)
                                                   # baseError: every Converse call on the base
@@ -67,6 +70,7 @@ from pipeline.simulation.fake_bedrock import (
     BedrockBehaviour,
     DeploymentBehaviour,
     JobBehaviour,
+    JudgeBehaviour,
     ModelBehaviour,
     ThroughputBehaviour,
     converse_error_codes,
@@ -118,6 +122,14 @@ _MODEL_KEYS: Final = {
     "baseError": "base_error",
     "liveLifecycle": "live_lifecycle",
 }
+_JUDGE_KEYS: Final = {
+    "seconds": "seconds",
+    "outcome": "outcome",
+    "customScore": "custom_score",
+    "baseScore": "base_score",
+    "failureMessage": "failure_message",
+}
+_JUDGE_OUTCOMES: Final = ("Completed", "Failed")
 _APPROVAL_KEYS: Final = ("decision", "afterSeconds", "approver", "reason")
 # "malformed": someone with the token answers by hand (SendTaskSuccess) without approved/approver/reason.
 _DECISIONS: Final = ("approve", "reject", "none", "malformed")
@@ -299,7 +311,10 @@ def _section(data: Any, keys: Mapping[str, str], where: str) -> dict[str, Any]:
 
 
 def _behaviour(data: Any, where: str) -> BedrockBehaviour:
-    _no_unknown(data, ("job", "throughput", "deployment", "models"), f"{where}: bedrock")
+    _no_unknown(data, ("job", "throughput", "deployment", "models", "judge"), f"{where}: bedrock")
+    judge = _section(data.get("judge") or {}, _JUDGE_KEYS, f"{where}: bedrock.judge")
+    if judge.get("outcome", "Completed") not in _JUDGE_OUTCOMES:
+        raise ScenarioError(f"{where}: bedrock.judge.outcome must be one of {', '.join(_JUDGE_OUTCOMES)}")
     deployment = _section(data.get("deployment") or {}, _DEPLOYMENT_KEYS, f"{where}: bedrock.deployment")
     if deployment.get("outcome", "Active") not in _DEPLOYMENT_OUTCOMES:
         raise ScenarioError(
@@ -324,6 +339,7 @@ def _behaviour(data: Any, where: str) -> BedrockBehaviour:
             ),
             deployment=DeploymentBehaviour(**deployment),
             models=ModelBehaviour(**models),
+            judge=JudgeBehaviour(**judge),
         )
     except TypeError as error:
         raise ScenarioError(f"{where}: bedrock: {error}") from None

@@ -218,6 +218,12 @@ def _from_json(value: Any, shape: Shape) -> Any:
     return value
 
 
+# Values the user guide documents that botocore's enum lacks: the LLM-judge examples
+# [UG:model-evaluation-built-in-metrics] send and get back taskType "General" (botocore 1.44.8 lists
+# Summarization | Classification | QuestionAndAnswer | Generation | Custom).
+DOCUMENTED_BEYOND_ENUM: Final = frozenset({("EvaluationTaskType", "General")})
+
+
 def _to_json(value: Any, shape: Shape, where: str) -> Any:
     kind = shape.type_name
     if shape.metadata.get("document"):
@@ -256,7 +262,7 @@ def _to_json(value: Any, shape: Shape, where: str) -> Any:
         if not isinstance(value, str):
             raise ShapeMismatchError(f"{where}: expected a string, got {type(value).__name__}")
         enum = shape.enum
-        if enum and value not in enum:
+        if enum and value not in enum and (shape.name, value) not in DOCUMENTED_BEYOND_ENUM:
             raise ShapeMismatchError(f"{where}: {value!r} is not one of {enum}")
         return value
     if kind in ("integer", "long"):

@@ -140,6 +140,7 @@ def plan(
     evaluation: dict[str, Any] | None = None,
     approval: dict[str, Any] | None = None,
     estimate: dict[str, Any] | None = None,
+    judge: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``$.preflight.plan``: the contract's example, with keys present exactly when it says so.
 
@@ -206,6 +207,7 @@ def plan(
         | (approval or {}),
         "vehicle": vehicle_plan(vehicle, serves_afterwards=serving == "on-demand" or reuses),
         "serving": serving_plan(serving, commitment=commitment, model_units=model_units, reuses=reuses),
+        "judge": judge,
         "estimate": {
             "evaluationVehicle": vehicle,
             "servingMode": serving,

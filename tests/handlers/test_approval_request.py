@@ -197,3 +197,19 @@ def test_a_request_without_a_stage_is_about_serving() -> None:
     [(message, _)] = published()
     assert "to serve its custom model." in message
     assert "Quality gate:" not in message
+
+
+def test_the_serving_question_carries_the_judges_verdict_and_cost() -> None:
+    verdict = "Judge amazon.nova-pro-v1:0: Correctness 0.900 (base 0.500); every bar met."
+    base = event()
+    base["plan"]["estimate"]["judgeUsd"] = 0.29
+    lambda_handler(base | {"judge": {"passed": True, "summary": verdict}}, FakeContext())
+    [(message, _)] = published()
+    assert f"LLM judge:       {verdict}" in message
+    assert "  LLM judge:       $0.29 (2 evaluation jobs)" in message
+
+
+def test_without_a_judge_the_request_says_nothing_of_one() -> None:
+    lambda_handler(event(), FakeContext())
+    [(message, _)] = published()
+    assert "LLM judge" not in message

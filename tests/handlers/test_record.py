@@ -346,3 +346,28 @@ def test_a_run_without_a_grader_records_none() -> None:
     upload_datasets()
     record = read_json(key_of(lambda_handler(succeeded_event(), FakeContext())["recordUri"]))
     assert record["resources"]["graderArn"] is None
+
+
+def test_a_judged_run_records_the_judges_verdict() -> None:
+    upload_datasets()
+    event = succeeded_event()
+    verdict = "Judge amazon.nova-pro-v1:0: Correctness 0.900 (base 0.500); every bar met."
+    event["state"]["judge"] = {
+        "passed": True,
+        "judged": True,
+        "summary": verdict,
+        "reasons": [],
+        "metrics": {"Correctness": {"custom": 0.9, "base": 0.5}},
+        "resultsUri": f"s3://{plans.BUCKET}/runs/{plans.RUN_ID}/judge.json",
+    }
+    result = lambda_handler(event, FakeContext())
+    record = read_json(key_of(result["recordUri"]))
+    assert record["decisions"]["judge"]["passed"] is True
+    assert record["decisions"]["judge"]["metrics"]["Correctness"]["custom"] == 0.9
+    assert f"LLM judge:     {verdict}" in result["message"]
+
+
+def test_a_run_without_a_judge_records_none() -> None:
+    upload_datasets()
+    record = read_json(key_of(lambda_handler(succeeded_event(), FakeContext())["recordUri"]))
+    assert "judge" not in record["decisions"]

@@ -154,10 +154,25 @@ def test_nothing_is_bought_before_the_quality_gate_unless_evaluation_needs_it(st
     gate = states["Does the custom model meet the bar?"]
     assert gate["Choices"] == [
         {"Variable": "$.evaluation.judged", "BooleanEquals": False, "Next": "Evaluation not judged"},
-        {"Variable": "$.evaluation.passed", "BooleanEquals": True, "Next": "How is the custom model served?"},
+        {
+            "Variable": "$.evaluation.passed",
+            "BooleanEquals": True,
+            "Next": "Is the custom model judged by an LLM?",
+        },
     ]
     assert gate["Default"] == "Custom model below the bar"
     assert states["Evaluation not judged"]["Parameters"]["Error"] == "EvaluationNotJudged"
+    # The LLM judge (opt-in) comes between the ROUGE-L gate and serving: its bars gate too.
+    by_llm = states["Is the custom model judged by an LLM?"]
+    assert by_llm["Choices"] == [
+        {"Variable": "$.preflight.plan.judge", "IsNull": True, "Next": "How is the custom model served?"}
+    ]
+    assert by_llm["Default"] == "Start the LLM judge's evaluation jobs"
+    judge_gate = states["Does the custom model meet the judge's bars?"]
+    assert judge_gate["Choices"] == [
+        {"Variable": "$.judge.passed", "BooleanEquals": True, "Next": "How is the custom model served?"}
+    ]
+    assert judge_gate["Default"] == "Custom model below the judge's bar"
     # Every serving purchase (and so every commitment) is reachable only from the serving choice,
     # which is reachable only from a passing gate, a skipped evaluation, or an approval.
     served = states["How is the custom model served?"]
@@ -546,8 +561,9 @@ def test_lambdas_are_python_arm64_with_json_logs_and_small_assets(
     dev: Template, synthesized: Synthesized
 ) -> None:
     functions = resources_of_type(dev, "AWS::Lambda::Function")
-    # The workflow's seven, the stopped-run cleanup, the approval answer, the built-in RFT grader.
-    assert len(functions) == 10
+    # The workflow's eight (the judge too), the stopped-run cleanup, the approval answer, the built-in
+    # RFT grader.
+    assert len(functions) == 11
     for fn in functions.values():
         props = fn["Properties"]
         assert props["Runtime"].startswith("python3.1")

@@ -78,6 +78,7 @@ def test_state_machine_in_moto_is_the_synthesized_definition(template: Path) -> 
                 "run_ended",
                 "approval_answer",
                 "grader",
+                "judge",
             )
         }
         # Every function works in the training bucket, but the RFT grader, which only scores text.

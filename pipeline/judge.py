@@ -1,0 +1,409 @@
+"""Quality judged by an LLM: Bedrock model evaluation jobs with a judge model, beside ROUGE-L.
+
+Pure functions only (no AWS calls), so the Lambda, the CLI, the simulation and the tests share them:
+
+- ``build_datasets``: the two "bring your own inference responses" prompt datasets, one per model
+  (the custom model's answers, the base model's answers), from the rows the stage-2 comparison wrote
+  to runs/<runId>/evaluation.json. Evaluation jobs cannot invoke a custom model or a custom model
+  deployment, but they judge precomputed responses [UG:model-evaluation-prompt-datasets-judge]: one
+  JSON object per line, ``{"prompt", "referenceResponse", "modelResponses": [{"response",
+  "modelIdentifier"}]}``, one model identifier per job, at most 1,000 prompts.
+- ``create_job_request``: the ``CreateEvaluationJob`` request of one of the two jobs (boto3 member
+  names; every member checked against botocore's request shape in tests/unit/test_judge.py).
+- ``parse_results``: the job's output files, in the layout [UG:model-evaluation-report-s3]
+  documents: ``<output>/<job name>/<job uuid>/models/<model>/taskTypes/<task>/datasets/<dataset>/
+  <file uuid>_output.jsonl``, each line ``{"automatedEvaluationResult": {"scores": [{"metricName",
+  "result", "evaluatorDetails": [{"explanation"}]}]}, "inputRecord", "modelResponses"}``.
+- ``verdict``: the bars per metric (``minScore``, ``minImprovementOverBase``) applied to both jobs'
+  scores, with a reason per failed bar naming the metric.
+
+UNCONFIRMED (no official source found): the ``evaluatorDetails[].explanation`` member (third-party
+code reads it; the official example shows only ``metricName`` and ``result``); that judge scores
+are normalized to 0..1 (third-party); whether ``metricName`` in the output keeps the ``Builtin.``
+prefix (both spellings are accepted); that ``taskType`` must be ``General`` for judge jobs (the
+judge examples use it; botocore's enum lists Summarization | Classification | QuestionAndAnswer |
+Generation | Custom, and its pattern ``[A-Za-z0-9]+`` admits General); that a dataset line's
+``modelIdentifier`` must equal the job's ``inferenceSourceIdentifier``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+from pipeline import poll
+
+# [UG:evaluation-judge], bedrock.md §4.7: the judge's built-in metrics for model evaluation.
+BUILTIN_METRICS: Final = (
+    "Builtin.Correctness",
+    "Builtin.Completeness",
+    "Builtin.Faithfulness",
+    "Builtin.Helpfulness",
+    "Builtin.Coherence",
+    "Builtin.Relevance",
+    "Builtin.FollowingInstructions",
+    "Builtin.ProfessionalStyleAndTone",
+    "Builtin.Harmfulness",
+    "Builtin.Stereotyping",
+    "Builtin.Refusal",
+)
+# Metrics where a higher score means worse (a harmful, stereotyped or refused answer): a minimum bar
+# would reward the wrong thing, so bars are refused on them (the direction is UNCONFIRMED).
+LOWER_IS_BETTER: Final = frozenset({"Builtin.Harmfulness", "Builtin.Stereotyping", "Builtin.Refusal"})
+DEFAULT_METRICS: Final = ("Builtin.Correctness", "Builtin.Completeness")
+MAX_PROMPTS: Final = 1000  # per evaluation job's dataset [UG:model-evaluation-prompt-datasets-judge]
+MAX_CUSTOM_METRICS: Final = 10  # customMetricConfig.customMetrics 1..10 [BC]
+MAX_METRIC_NAMES: Final = 25  # datasetMetricConfigs[].metricNames 1..25 [BC]
+MAX_INSTRUCTIONS: Final = 5000  # customMetricDefinition.instructions 1..5000 [BC]
+MAX_RATING_SCALE: Final = 10  # ratingScale 1..10 [BC]
+MAX_RATING_DEFINITION: Final = 100  # ratingScale[].definition 1..100 [BC]
+METRIC_NAME_PATTERN: Final = r"[0-9a-zA-Z-_.]{1,63}"  # MetricName [BC]
+TASK_TYPE: Final = "General"  # UNCONFIRMED (see the module docstring)
+# One job per model; the model identifier in the dataset and the job's precomputed source.
+MODELS: Final = ("custom", "base")
+SOURCE_IDENTIFIERS: Final[Mapping[str, str]] = {"custom": "custom-model", "base": "base-model"}
+# How many of the custom model's lowest-scored prompts the report explains.
+WORST_PROMPTS: Final = 5
+JUDGE_BELOW_BAR: Final = "JudgeBelowBar"
+JUDGE_JOB_FAILED: Final = "JudgeJobFailed"
+JUDGE_TIMEOUT: Final = "JudgeTimeout"
+
+
+def short_name(metric: str) -> str:
+    """``Builtin.Correctness`` -> ``Correctness``; custom metric names unchanged."""
+    return metric.removeprefix("Builtin.")
+
+
+# --------------------------------------------------------------------------------------------------
+# Datasets
+# --------------------------------------------------------------------------------------------------
+
+
+def build_datasets(rows: Sequence[Mapping[str, Any]], *, max_prompts: int = MAX_PROMPTS) -> dict[str, str]:
+    """The two precomputed-response datasets (JSONL text), keyed ``custom`` and ``base``.
+
+    ``rows`` are the evaluation's per-prompt rows: ``{"prompt", "reference", "custom": {"text",
+    "error"}, "base": {...}}``. A prompt either model failed to answer is left out of both datasets,
+    so the two jobs judge the same prompts; at most ``max_prompts`` (≤ 1,000) are kept.
+    """
+    limit = min(max_prompts, MAX_PROMPTS)
+    kept = [row for row in rows if all(_answered(row, which) for which in MODELS)][:limit]
+    out: dict[str, str] = {}
+    for which in MODELS:
+        lines = [
+            json.dumps(
+                {
+                    "prompt": str(row.get("prompt", "")),
+                    "referenceResponse": str(row.get("reference", "")),
+                    "modelResponses": [
+                        {"response": str(row[which]["text"]), "modelIdentifier": SOURCE_IDENTIFIERS[which]}
+                    ],
+                },
+                ensure_ascii=False,
+            )
+            for row in kept
+        ]
+        out[which] = "".join(f"{line}\n" for line in lines)
+    return out
+
+
+def _answered(row: Mapping[str, Any], which: str) -> bool:
+    answer = row.get(which)
+    return (
+        isinstance(answer, Mapping)
+        and answer.get("error") is None
+        and isinstance(answer.get("text"), str)
+        and bool(answer["text"].strip())
+        and bool(str(row.get("prompt", "")).strip())
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# The CreateEvaluationJob request
+# --------------------------------------------------------------------------------------------------
+
+
+def metric_names(judge: Mapping[str, Any]) -> list[str]:
+    """Every metric the job scores: the built-in ones, then the custom ones by name."""
+    return [*judge.get("metrics", []), *(m["name"] for m in judge.get("customMetrics", []))]
+
+
+def create_job_request(
+    judge: Mapping[str, Any], which: str, *, role_arn: str, kms_key_id: str | None = None
+) -> dict[str, Any]:
+    """``CreateEvaluationJob`` kwargs (boto3 names) for the ``custom`` or ``base`` job of a plan's judge."""
+    job = judge["jobs"][which]
+    automated: dict[str, Any] = {
+        "datasetMetricConfigs": [
+            {
+                "taskType": TASK_TYPE,
+                "dataset": {"name": job["DatasetName"], "datasetLocation": {"s3Uri": job["DatasetUri"]}},
+                "metricNames": metric_names(judge),
+            }
+        ],
+    }
+    if judge.get("metrics"):
+        automated["evaluatorModelConfig"] = {"bedrockEvaluatorModels": [{"modelIdentifier": judge["model"]}]}
+    if judge.get("customMetrics"):
+        automated["customMetricConfig"] = {
+            "customMetrics": [
+                {
+                    "customMetricDefinition": {
+                        "name": metric["name"],
+                        "instructions": metric["instructions"],
+                        "ratingScale": [
+                            {"definition": item["definition"], "value": _rating_value(item["value"])}
+                            for item in metric["ratingScale"]
+                        ],
+                    }
+                }
+                for metric in judge["customMetrics"]
+            ],
+            "evaluatorModelConfig": {"bedrockEvaluatorModels": [{"modelIdentifier": judge["model"]}]},
+        }
+    request: dict[str, Any] = {
+        "jobName": job["JobName"],
+        "jobDescription": job["Description"],
+        "clientRequestToken": job["ClientRequestToken"],
+        "roleArn": role_arn,
+        "applicationType": "ModelEvaluation",
+        "evaluationConfig": {"automated": automated},
+        "inferenceConfig": {
+            "models": [{"precomputedInferenceSource": {"inferenceSourceIdentifier": job["SourceIdentifier"]}}]
+        },
+        "outputDataConfig": {"s3Uri": job["OutputUri"]},
+        "jobTags": list(judge.get("tags", [])),
+    }
+    if kms_key_id:
+        request["customerEncryptionKeyId"] = kms_key_id
+    return request
+
+
+def _rating_value(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return {"stringValue": str(value)}
+    return {"floatValue": float(value)}
+
+
+# --------------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------------
+
+
+def is_result_file(key: str) -> bool:
+    """An output file of the documented layout (``.../datasets/<dataset>/<uuid>_output.jsonl``)."""
+    return key.endswith("_output.jsonl") and "/datasets/" in key
+
+
+def parse_results(files: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Scores of one job from its output files ``(key, text)``: per metric the mean over prompts
+    (results that are not numbers, e.g. a judge call that failed, are counted as unscored), and per
+    prompt each metric's score and explanation."""
+    prompts: list[dict[str, Any]] = []
+    values: dict[str, list[float]] = {}
+    unscored: dict[str, int] = {}
+    for key, text in sorted(files):
+        if not is_result_file(key):
+            continue
+        for raw in text.splitlines():
+            if not raw.strip():
+                continue
+            record = json.loads(raw)
+            scores = ((record.get("automatedEvaluationResult") or {}).get("scores")) or []
+            row: dict[str, Any] = {
+                "prompt": (record.get("inputRecord") or {}).get("prompt", ""),
+                "scores": {},
+            }
+            for score in scores:
+                name = short_name(str(score.get("metricName") or "Score"))
+                result = score.get("result")
+                details = score.get("evaluatorDetails") or [{}]
+                explanation = details[0].get("explanation", "") if isinstance(details[0], Mapping) else ""
+                if (
+                    isinstance(result, bool)
+                    or not isinstance(result, int | float)
+                    or not math.isfinite(result)
+                ):
+                    unscored[name] = unscored.get(name, 0) + 1
+                    row["scores"][name] = {"score": None, "explanation": explanation}
+                    continue
+                values.setdefault(name, []).append(float(result))
+                row["scores"][name] = {"score": float(result), "explanation": explanation}
+            prompts.append(row)
+    metrics: dict[str, dict[str, Any]] = {
+        name: {
+            "mean": round(sum(vals) / len(vals), 4),
+            "scored": len(vals),
+            "unscored": unscored.get(name, 0),
+        }
+        for name, vals in values.items()
+    }
+    for name, count in unscored.items():
+        metrics.setdefault(name, {"mean": None, "scored": 0, "unscored": count})
+    return {"metrics": metrics, "prompts": prompts}
+
+
+# --------------------------------------------------------------------------------------------------
+# The verdict
+# --------------------------------------------------------------------------------------------------
+
+
+def verdict(
+    judge: Mapping[str, Any],
+    custom: Mapping[str, Any],
+    base: Mapping[str, Any],
+    *,
+    worst: int = WORST_PROMPTS,
+) -> dict[str, Any]:
+    """Apply the plan's bars to both jobs' parsed results.
+
+    Every metric the job scored is reported (base vs custom); each bar that fails gives a reason
+    naming the metric. A barred metric the judge scored on no prompt fails too: a bar that cannot be
+    measured must not pass by accident.
+    """
+    bars: Mapping[str, Mapping[str, Any]] = judge.get("bars") or {}
+    names = [short_name(m) for m in metric_names(judge)]
+    table: dict[str, dict[str, Any]] = {}
+    reasons: list[str] = []
+    for name in names:
+        c = (custom.get("metrics") or {}).get(name, {}).get("mean")
+        b = (base.get("metrics") or {}).get(name, {}).get("mean")
+        bar = _bar_for(bars, name)
+        entry: dict[str, Any] = {
+            "custom": c,
+            "base": b,
+            "improvement": round(c - b, 4) if c is not None and b is not None else None,
+            "minScore": bar.get("minScore"),
+            "minImprovementOverBase": bar.get("minImprovementOverBase"),
+            "passed": True,
+        }
+        min_score, min_gain = bar.get("minScore"), bar.get("minImprovementOverBase")
+        if min_score is not None:
+            if c is None:
+                reasons.append(
+                    f"{name}: the judge scored no prompt of the custom model (bar minScore {min_score:g})"
+                )
+                entry["passed"] = False
+            elif c < min_score:
+                reasons.append(f"{name}: custom model scored {c:.3f}, below minScore {min_score:g}")
+                entry["passed"] = False
+        if min_gain is not None:
+            if c is None or b is None:
+                reasons.append(f"{name}: no judged scores to compare with the base model (bar {min_gain:+g})")
+                entry["passed"] = False
+            elif c - b < min_gain:
+                reasons.append(
+                    f"{name}: custom {c:.3f} vs base {b:.3f} improves by {c - b:+.3f}, "
+                    f"below minImprovementOverBase {min_gain:+g}"
+                )
+                entry["passed"] = False
+        table[name] = entry
+    passed = not reasons
+    scores = ", ".join(
+        f"{name} {_fmt(entry['custom'])} (base {_fmt(entry['base'])})" for name, entry in table.items()
+    )
+    summary = f"Judge {judge.get('model')}: {scores}; " + (
+        "every bar met." if passed else f"{JUDGE_BELOW_BAR}: {'; '.join(reasons)}."
+    )
+    return {
+        "passed": passed,
+        "judged": True,
+        "summary": summary,
+        "reasons": reasons,
+        "metrics": table,
+        "worst": worst_prompts(custom, names, worst),
+    }
+
+
+def _bar_for(bars: Mapping[str, Mapping[str, Any]], name: str) -> Mapping[str, Any]:
+    for key, bar in bars.items():
+        if short_name(key) == name:
+            return bar
+    return {}
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def worst_prompts(custom: Mapping[str, Any], names: Sequence[str], count: int) -> list[dict[str, Any]]:
+    """The custom model's lowest-scored prompts (mean over the metrics), with the judge's explanations."""
+    scored = []
+    for row in custom.get("prompts") or []:
+        values = [
+            s["score"] for n, s in row.get("scores", {}).items() if n in names and s.get("score") is not None
+        ]
+        if values:
+            scored.append((sum(values) / len(values), row))
+    scored.sort(key=lambda item: item[0])
+    return [
+        {
+            "prompt": row["prompt"],
+            "meanScore": round(mean, 4),
+            "scores": {n: s for n, s in row["scores"].items() if n in names},
+        }
+        for mean, row in scored[:count]
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# Waiting for the two jobs
+# --------------------------------------------------------------------------------------------------
+
+# GetEvaluationJob.status [BC]: InProgress | Completed | Failed | Stopping | Stopped | Deleting.
+COMPLETED: Final = "Completed"
+ENDED_WITHOUT_RESULTS: Final = frozenset({"Failed", "Stopping", "Stopped", "Deleting"})
+
+
+def jobs_check(
+    statuses: Mapping[str, str],
+    failures: Mapping[str, Sequence[str]],
+    previous: Mapping[str, Any] | None,
+    schedule: Sequence[int],
+) -> dict[str, Any]:
+    """One check of both jobs, with the bookkeeping of ``pipeline.poll.next_check``: ready when both
+    completed, failed as soon as one ended without results, timed out at the end of the schedule."""
+    failed = [which for which, status in statuses.items() if status in ENDED_WITHOUT_RESULTS]
+    if failed:
+        combined = "Failed"
+    elif all(status == COMPLETED for status in statuses.values()):
+        combined = "InService"
+    else:
+        combined = "InProgress"
+    result = poll.next_check(combined, previous, schedule)
+    result["status"] = ", ".join(f"{which} {status}" for which, status in statuses.items())
+    result["statuses"] = dict(statuses)
+    result["failureMessage"] = (
+        "; ".join(
+            f"{which} job {statuses[which]}: {' '.join(failures.get(which) or []) or 'no failure message'}"
+            for which in failed
+        )
+        if failed
+        else None
+    )
+    return result
+
+
+# --------------------------------------------------------------------------------------------------
+# Several models (``compare MODEL... --judge``)
+# --------------------------------------------------------------------------------------------------
+
+
+def dataset_for(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], key: str, source: str) -> str:
+    """The precomputed-response dataset of the model answering under ``key`` in comparison rows,
+    over the prompts every one of ``keys`` answered (so all models are judged on the same prompts)."""
+    kept = [row for row in rows if all(_answered(row, k) for k in keys)][:MAX_PROMPTS]
+    return "".join(
+        json.dumps(
+            {
+                "prompt": str(row.get("prompt", "")),
+                "referenceResponse": str(row.get("reference", "")),
+                "modelResponses": [{"response": str(row[key]["text"]), "modelIdentifier": source}],
+            },
+            ensure_ascii=False,
+        )
+        + "\n"
+        for row in kept
+    )

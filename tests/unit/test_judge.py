@@ -1,0 +1,404 @@
+"""The LLM judge: run spec, plan, cost, datasets, the CreateEvaluationJob request, results, verdict."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.model import Shape
+from botocore.validate import ParamValidator
+
+from pipeline import costs, judge
+from pipeline.catalog import DEFAULT_JUDGE, JUDGES, check_judge, judge_of
+from pipeline.plan import PlanContext, build_plan
+from pipeline.problems import DASH
+from pipeline.runspec import RunSpec, RunSpecError, load_run_spec, spec_hash
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "runs" / "fine-tuning-judged.yaml"
+BUCKET = "bedrock-customization-123456789012-us-east-1"
+RUN_ID = "support-bot-judged-0123456789"
+ROLE = "arn:aws:iam::123456789012:role/BedrockEvaluationRole"
+KEY = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-0a1b-4c5d-8e9f-0a1b2c3d4e5f"
+
+
+def spec_data(judge_section: Any = None, **changes: Any) -> dict[str, Any]:
+    evaluation: dict[str, Any] = {
+        "prompts": f"s3://{BUCKET}/datasets/eval.jsonl",
+        "maxPrompts": 20,
+        "judge": {} if judge_section is None else judge_section,
+    }
+    return {
+        "name": "support-bot-judged",
+        "region": "us-east-1",
+        "baseModel": "amazon.nova-micro-v1:0:128k",
+        "customizationType": "FINE_TUNING",
+        "training": f"s3://{BUCKET}/datasets/train.jsonl",
+        "evaluation": evaluation,
+        "serving": {"mode": "on-demand"},
+    } | changes
+
+
+POLICY = {
+    "name": "policy-adherence",
+    "instructions": "Rate the answer {{prediction}} to {{prompt}}.",
+    "ratingScale": [{"definition": "Bad", "value": 0}, {"definition": "Good", "value": 1}],
+}
+
+
+def problems_of(data: dict[str, Any]) -> list[str]:
+    with pytest.raises(RunSpecError) as info:
+        RunSpec.from_dict(data)
+    return [str(p) for p in info.value.problems]
+
+
+def plan_of(data: dict[str, Any]) -> dict[str, Any]:
+    return build_plan(RunSpec.from_dict(data), PlanContext(BUCKET, RUN_ID), estimated_tokens=100_000)
+
+
+# -- run spec -------------------------------------------------------------------------------------
+
+
+def test_an_empty_judge_section_gets_the_default_nova_judge_and_metrics() -> None:
+    spec = RunSpec.from_dict(spec_data())
+    assert spec.judge is not None
+    assert spec.judge.model == DEFAULT_JUDGE == "amazon.nova-pro-v1:0"
+    assert spec.judge.metrics == ("Builtin.Correctness", "Builtin.Completeness")
+    assert spec.evaluates_on_model
+
+
+def test_a_spec_without_a_judge_keeps_its_hash() -> None:
+    data = spec_data()
+    del data["evaluation"]["judge"]
+    spec = RunSpec.from_dict(data)
+    assert "judge" not in spec.to_dict()["evaluation"]
+    assert spec_hash(spec) != spec_hash(RunSpec.from_dict(spec_data()))
+
+
+def test_custom_metrics_and_bars_round_trip() -> None:
+    data = spec_data(
+        {
+            "metrics": ["Builtin.Correctness"],
+            "customMetrics": [POLICY],
+            "bars": {
+                "Builtin.Correctness": {"minScore": 0.7, "minImprovementOverBase": 0.05},
+                "policy-adherence": {"minScore": 0.5},
+            },
+        }
+    )
+    spec = RunSpec.from_dict(data)
+    assert spec.judge is not None
+    assert spec.judge.custom_metrics[0].rating_scale == (("Bad", 0.0), ("Good", 1.0))
+    assert spec.judge.bars["Builtin.Correctness"].min_improvement_over_base == 0.05
+    again = RunSpec.from_dict(spec.to_dict())
+    assert again == spec
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ({"model": "amazon.nova-pr-v1:0"}, "did you mean 'amazon.nova-pro-v1:0'"),
+        ({"model": "anthropic.claude-3-haiku-20240307-v1:0"}, "end of life"),
+        ({"model": "meta.llama3-3-70b-instruct-v1:0", "metrics": ["Builtin.Correctness"]}, "built-in"),
+        ({"model": "eu.amazon.nova-pro-v1:0"}, "does not serve us-east-1"),
+        ({"metrics": ["Builtin.Corectness"]}, "not a built-in judge metric"),
+        ({"metrics": []}, "at least one metric"),
+        ({"bars": {"Builtin.Helpfulness": {"minScore": 0.5}}}, "not a metric this judge scores"),
+        ({"metrics": ["Builtin.Harmfulness"], "bars": {"Builtin.Harmfulness": {"minScore": 0.1}}}, "reward"),
+        ({"bars": {"Builtin.Correctness": {"minScore": 1.5}}}, "out of range"),
+        ({"bars": {"Builtin.Correctness": {}}}, "a bar needs a number"),
+        ({"customMetrics": [POLICY | {"name": "Builtin.Mine"}]}, "not starting with Builtin."),
+        ({"customMetrics": [POLICY | {"instructions": "x" * 5001}]}, f"1{DASH}5000 characters"),
+        ({"customMetrics": [POLICY | {"ratingScale": []}]}, "ratingScale must be"),
+        ({"customMetrics": [POLICY] * 2}, "distinct"),
+        ({"customMetrics": [dict(POLICY, name=f"m{i}") for i in range(11)]}, f"1{DASH}10 metric definitions"),
+        ({"judges": "x"}, "judges"),
+    ],
+)
+def test_judge_problems_are_reported(section: dict[str, Any], expected: str) -> None:
+    problems = problems_of(spec_data(section))
+    assert any(expected in p for p in problems), problems
+
+
+def test_a_judge_needs_reference_answers() -> None:
+    data = spec_data()
+    del data["evaluation"]["prompts"]
+    problems = problems_of(data)
+    assert any("evaluation.judge needs evaluation.prompts" in p for p in problems), problems
+
+
+def test_the_judge_list_names_its_source_and_the_default_is_current() -> None:
+    assert DEFAULT_JUDGE in JUDGES
+    assert all(j.source == "[UG:evaluation-judge]" for j in JUDGES.values())
+    assert check_judge(DEFAULT_JUDGE, "us-east-1", builtin_metrics=True, custom_metrics=True) == []
+    assert judge_of("us.amazon.nova-pro-v1:0") is JUDGES[DEFAULT_JUDGE]
+
+
+# -- plan and cost --------------------------------------------------------------------------------
+
+EVALUATION_JOB_NAME = re.compile(r"[a-z0-9](-*[a-z0-9]){0,62}")  # [BC] EvaluationJobName
+TOKEN = re.compile(r"[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?")  # [BC] IdempotencyToken
+
+
+def test_the_plan_carries_the_judge_with_names_tokens_and_locations() -> None:
+    plan = plan_of(spec_data({"bars": {"Builtin.Correctness": {"minScore": 0.7}}}))
+    section = plan["judge"]
+    assert section["model"] == DEFAULT_JUDGE
+    assert section["bars"] == {"Builtin.Correctness": {"minScore": 0.7, "minImprovementOverBase": None}}
+    assert section["maxPrompts"] == 20
+    assert section["pollSchedule"][0] == section["firstWaitSeconds"] == 30
+    names = set()
+    for which in ("custom", "base"):
+        job = section["jobs"][which]
+        assert EVALUATION_JOB_NAME.fullmatch(job["JobName"]), job["JobName"]
+        assert TOKEN.fullmatch(job["ClientRequestToken"])
+        assert job["DatasetUri"] == f"s3://{BUCKET}/runs/{RUN_ID}/judge/{which}-answers.jsonl"
+        assert job["OutputUri"].startswith(f"s3://{BUCKET}/runs/{RUN_ID}/judge/output/")
+        names.add(job["JobName"])
+    assert len(names) == 2
+    assert plan_of(spec_data())["judge"]["jobs"] == plan_of(spec_data())["judge"]["jobs"]  # deterministic
+
+
+def test_long_run_ids_still_give_valid_lowercase_job_names() -> None:
+    rid = "a" + "-b" * 30 + "-0123456789"
+    spec = RunSpec.from_dict(spec_data())
+    plan = build_plan(spec, PlanContext(BUCKET, rid), estimated_tokens=None)
+    for job in plan["judge"]["jobs"].values():
+        assert EVALUATION_JOB_NAME.fullmatch(job["JobName"]) and len(job["JobName"]) <= 63
+        assert job["JobName"].endswith(("-judge-custom", "-judge-base"))
+
+
+def test_a_plan_without_a_judge_says_so() -> None:
+    data = spec_data()
+    del data["evaluation"]["judge"]
+    plan = plan_of(data)
+    assert plan["judge"] is None
+    assert "judgeUsd" not in plan["estimate"]
+
+
+def test_the_judge_cost_is_prompts_times_two_models_times_metrics_at_the_judge_price() -> None:
+    plan = plan_of(spec_data())
+    estimate = costs.judge_cost(JUDGES[DEFAULT_JUDGE], 20, 2)
+    assert estimate is not None
+    assert plan["estimate"]["judgeUsd"] == round(estimate.usd, 4) > 0
+    assert "20 prompt(s) x 2 models x 2 metric(s) = 80 judge calls" in plan["estimate"]["basis"]["judge"]
+    # Twice the metrics, twice the calls.
+    double = costs.judge_cost(JUDGES[DEFAULT_JUDGE], 20, 4)
+    assert double is not None and double.usd == pytest.approx(2 * estimate.usd)
+
+
+def test_an_unpriced_judge_costs_unknown_never_zero() -> None:
+    plan = plan_of(spec_data({"model": "anthropic.claude-sonnet-4-20250514-v1:0"}))
+    assert plan["estimate"]["judgeUsd"] is None
+    assert "judge" not in plan["estimate"]["basis"]
+
+
+# -- datasets ---------------------------------------------------------------------------------------
+
+
+def rows(count: int = 3) -> list[dict[str, Any]]:
+    return [
+        {
+            "line": i + 1,
+            "prompt": f"question {i}",
+            "reference": f"reference {i}",
+            "custom": {"text": f"custom answer {i}", "error": None},
+            "base": {"text": f"base answer {i}", "error": None},
+        }
+        for i in range(count)
+    ]
+
+
+def test_datasets_hold_one_model_response_per_line_in_the_documented_shape() -> None:
+    datasets = judge.build_datasets(rows(2))
+    assert set(datasets) == {"custom", "base"}
+    first = json.loads(datasets["custom"].splitlines()[0])
+    assert first == {
+        "prompt": "question 0",
+        "referenceResponse": "reference 0",
+        "modelResponses": [{"response": "custom answer 0", "modelIdentifier": "custom-model"}],
+    }
+    identifiers = {
+        json.loads(line)["modelResponses"][0]["modelIdentifier"] for line in datasets["base"].splitlines()
+    }
+    assert identifiers == {"base-model"}  # one model identifier per job
+
+
+def test_prompts_either_model_failed_are_left_out_of_both_and_at_most_1000_kept() -> None:
+    data = rows(3)
+    data[1]["base"] = {"text": "", "error": "AccessDeniedException"}
+    datasets = judge.build_datasets(data)
+    assert [json.loads(x)["prompt"] for x in datasets["custom"].splitlines()] == ["question 0", "question 2"]
+    assert len(judge.build_datasets(rows(1005), max_prompts=5000)["base"].splitlines()) == 1000
+
+
+# -- the request, against botocore -----------------------------------------------------------------
+
+
+def _walk(value: Any, shape: Shape, path: str) -> list[str]:
+    """Patterns and enums botocore's ParamValidator does not check."""
+    problems: list[str] = []
+    if shape.type_name == "structure":
+        for name, member in value.items():
+            problems += _walk(member, shape.members[name], f"{path}.{name}")
+    elif shape.type_name == "list":
+        for index, item in enumerate(value):
+            problems += _walk(item, shape.member, f"{path}[{index}]")
+    elif shape.type_name == "string":
+        pattern = shape.metadata.get("pattern")
+        if pattern and not re.fullmatch(pattern, value):
+            problems.append(f"{path}={value!r} does not match {pattern}")
+        enum = getattr(shape, "enum", None)
+        # taskType General: the judge examples use it; botocore's enum does not list it (UNCONFIRMED).
+        if enum and value not in enum and not (path.endswith("taskType") and value == judge.TASK_TYPE):
+            problems.append(f"{path}={value!r} not in {enum}")
+    return problems
+
+
+@pytest.mark.parametrize("which", ["custom", "base"])
+def test_the_create_evaluation_job_request_matches_botocore(which: str) -> None:
+    plan = plan_of(spec_data({"metrics": ["Builtin.Correctness"], "customMetrics": [POLICY]}))
+    request = judge.create_job_request(plan["judge"], which, role_arn=ROLE, kms_key_id=KEY)
+    model = botocore.session.get_session().get_service_model("bedrock")
+    shape = model.operation_model("CreateEvaluationJob").input_shape
+    report = ParamValidator().validate(request, shape)
+    assert not report.has_errors(), report.generate_report()
+    assert _walk(request, shape, "") == []
+    automated = request["evaluationConfig"]["automated"]
+    assert automated["datasetMetricConfigs"][0]["metricNames"] == ["Builtin.Correctness", "policy-adherence"]
+    assert automated["evaluatorModelConfig"]["bedrockEvaluatorModels"] == [{"modelIdentifier": DEFAULT_JUDGE}]
+    custom = automated["customMetricConfig"]["customMetrics"][0]["customMetricDefinition"]
+    assert custom["ratingScale"][1] == {"definition": "Good", "value": {"floatValue": 1.0}}
+    source = request["inferenceConfig"]["models"][0]["precomputedInferenceSource"]
+    assert source == {"inferenceSourceIdentifier": judge.SOURCE_IDENTIFIERS[which]}
+
+
+def test_a_request_with_only_custom_metrics_sets_no_builtin_evaluator() -> None:
+    plan = plan_of(spec_data({"metrics": [], "customMetrics": [POLICY]}))
+    request = judge.create_job_request(plan["judge"], "custom", role_arn=ROLE)
+    assert "evaluatorModelConfig" not in request["evaluationConfig"]["automated"]
+    assert "customerEncryptionKeyId" not in request
+
+
+# -- results and verdict -----------------------------------------------------------------------------
+
+
+def result_line(prompt: str, scores: dict[str, float | None], explanation: str = "because") -> str:
+    return json.dumps(
+        {
+            "automatedEvaluationResult": {
+                "scores": [
+                    {"metricName": name, "result": value, "evaluatorDetails": [{"explanation": explanation}]}
+                    for name, value in scores.items()
+                ]
+            },
+            "inputRecord": {"prompt": prompt, "referenceResponse": "r"},
+            "modelResponses": [{"modelIdentifier": "custom-model", "response": "a"}],
+        }
+    )
+
+
+def output_files(scores: list[dict[str, float | None]]) -> list[tuple[str, str]]:
+    key = (
+        "runs/r/judge/output/custom/r-judge-custom/0f1e/models/custom-model/taskTypes/General/"
+        "datasets/custom-answers/7a9b_output.jsonl"
+    )
+    text = "\n".join(result_line(f"p{i}", s, f"why {i}") for i, s in enumerate(scores)) + "\n"
+    return [(key, text), ("runs/r/judge/output/custom/r-judge-custom/0f1e/custom_metrics/m.json", "{}")]
+
+
+def test_results_are_read_from_the_documented_layout() -> None:
+    parsed = judge.parse_results(
+        output_files([{"Builtin.Correctness": 1.0, "Completeness": 0.5}, {"Builtin.Correctness": 0.5}])
+    )
+    assert parsed["metrics"]["Correctness"] == {"mean": 0.75, "scored": 2, "unscored": 0}
+    assert parsed["metrics"]["Completeness"]["mean"] == 0.5
+    assert parsed["prompts"][1]["scores"]["Correctness"] == {"score": 0.5, "explanation": "why 1"}
+
+
+def test_a_score_that_is_not_a_number_counts_as_unscored() -> None:
+    parsed = judge.parse_results(output_files([{"Builtin.Correctness": None}]))
+    assert parsed["metrics"]["Correctness"] == {"mean": None, "scored": 0, "unscored": 1}
+
+
+def judge_plan(**bars: dict[str, float]) -> dict[str, Any]:
+    spec_judge = {"metrics": ["Builtin.Correctness", "Builtin.Completeness"], "bars": bars}
+    return plan_of(spec_data(spec_judge))["judge"]
+
+
+def parsed(correctness: list[float], completeness: list[float]) -> dict[str, Any]:
+    return judge.parse_results(
+        output_files(
+            [
+                {"Builtin.Correctness": c, "Builtin.Completeness": k}
+                for c, k in zip(correctness, completeness, strict=True)
+            ]
+        )
+    )
+
+
+def test_the_verdict_passes_when_every_bar_is_met() -> None:
+    plan = judge_plan(**{"Builtin.Correctness": {"minScore": 0.7, "minImprovementOverBase": 0.1}})
+    result = judge.verdict(plan, parsed([0.9, 0.8], [0.5, 0.5]), parsed([0.6, 0.6], [0.6, 0.6]))
+    assert result["passed"] and result["reasons"] == []
+    assert result["metrics"]["Correctness"]["improvement"] == pytest.approx(0.25)
+    assert result["metrics"]["Completeness"]["minScore"] is None  # reported, not barred
+    assert "every bar met" in result["summary"]
+
+
+def test_below_a_bar_fails_naming_the_metric() -> None:
+    plan = judge_plan(
+        **{"Builtin.Correctness": {"minScore": 0.7}, "Builtin.Completeness": {"minImprovementOverBase": 0.0}}
+    )
+    result = judge.verdict(plan, parsed([0.5, 0.6], [0.4, 0.4]), parsed([0.6, 0.6], [0.6, 0.6]))
+    assert not result["passed"]
+    assert any(
+        r.startswith("Correctness: custom model scored 0.550, below minScore 0.7") for r in result["reasons"]
+    )
+    assert any(r.startswith("Completeness:") and "minImprovementOverBase" in r for r in result["reasons"])
+    assert judge.JUDGE_BELOW_BAR in result["summary"]
+
+
+def test_a_barred_metric_the_judge_never_scored_fails() -> None:
+    plan = judge_plan(**{"Builtin.Correctness": {"minScore": 0.1}})
+    empty = judge.parse_results([])
+    result = judge.verdict(plan, empty, empty)
+    assert not result["passed"] and "scored no prompt" in result["reasons"][0]
+
+
+def test_the_worst_prompts_come_with_the_judges_explanations() -> None:
+    plan = judge_plan()
+    custom = parsed([0.9, 0.1, 0.5], [0.9, 0.1, 0.5])
+    worst = judge.verdict(plan, custom, custom, worst=2)["worst"]
+    assert [w["prompt"] for w in worst] == ["p1", "p2"]
+    assert worst[0]["scores"]["Correctness"]["explanation"] == "why 1"
+
+
+# -- the example ------------------------------------------------------------------------------------
+
+
+def test_the_judged_example_is_valid_and_judges() -> None:
+    spec = load_run_spec(EXAMPLE)
+    assert spec.judge is not None and spec.judge.model == DEFAULT_JUDGE
+    assert set(spec.judge.bars) == {"Builtin.Correctness", "policy-adherence"}
+    plan = build_plan(
+        spec.with_datasets(
+            training=f"s3://{BUCKET}/datasets/t.jsonl",
+            validation=(f"s3://{BUCKET}/datasets/v.jsonl",),
+            prompts=f"s3://{BUCKET}/datasets/p.jsonl",
+        ),
+        PlanContext(BUCKET, RUN_ID),
+        estimated_tokens=5000,
+    )
+    request = judge.create_job_request(plan["judge"], "custom", role_arn=ROLE)
+    assert request["evaluationConfig"]["automated"]["datasetMetricConfigs"][0]["metricNames"] == [
+        "Builtin.Correctness",
+        "Builtin.Completeness",
+        "policy-adherence",
+    ]
+    assert copy.deepcopy(plan["judge"]) == plan["judge"]
