@@ -89,6 +89,7 @@ class StoppedRunCleanup(Construct):
                 ["bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"],
                 "model-customization-job",
             ),
+            (["bedrock:StopEvaluationJob"], "evaluation-job"),
         ):
             iam.Grant.add_to_principal(grantee=role, actions=actions, resource_arns=[arn(resource)])
             acknowledge(
@@ -100,14 +101,18 @@ class StoppedRunCleanup(Construct):
         # List actions have no resource-level permissions in Bedrock: "*" is the only valid resource.
         iam.Grant.add_to_principal(
             grantee=role,
-            actions=["bedrock:ListProvisionedModelThroughputs", "bedrock:ListCustomModelDeployments"],
+            actions=[
+                "bedrock:ListProvisionedModelThroughputs",
+                "bedrock:ListCustomModelDeployments",
+                "bedrock:ListEvaluationJobs",
+            ],
             resource_arns=["*"],
         )
         acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",
-            "bedrock:ListProvisionedModelThroughputs and ListCustomModelDeployments support no "
-            "resource-level permissions; X-Ray tracing neither",
+            "bedrock:ListProvisionedModelThroughputs, ListCustomModelDeployments and ListEvaluationJobs "
+            "support no resource-level permissions; X-Ray tracing neither",
         )
         storage.grant_write(role, RUNS_PREFIX)
         acknowledge(

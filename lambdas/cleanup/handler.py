@@ -30,6 +30,7 @@ from typing import Any, Final
 from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas.common import metric_names, runtime
+from pipeline import naming
 
 LOG = runtime.get_logger(__name__)
 _GONE: Final = frozenset({"ResourceNotFoundException", "NotFound", "404"})
@@ -48,6 +49,7 @@ class Released:
     deleted: list[str] = field(default_factory=list)
     deleted_deployments: list[str] = field(default_factory=list)
     kept: list[dict[str, str]] = field(default_factory=list)
+    stopped_evaluations: list[str] = field(default_factory=list)
     # Model units x hours from creation to deletion of each no-commitment throughput deleted.
     model_unit_hours: float = 0.0
 
@@ -237,6 +239,33 @@ def stop_job(plan: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
     return True, job | {"status": "Stopping"}
 
 
+JUDGED_MODELS: Final = ("custom", "base")
+
+
+def stop_judge_jobs(run_id: str) -> list[str]:
+    """Stop the run's LLM-judge evaluation jobs still in progress (their judge tokens are billed).
+
+    Evaluation jobs are addressed by ARN only [BC]; they are found by the names derived from the
+    run id (pipeline.naming.judge_job_name). Finished or already stopping jobs are skipped.
+    """
+    bedrock = runtime.client("bedrock")
+    stopped = []
+    for which in JUDGED_MODELS:
+        name = naming.judge_job_name(run_id, which)
+        page = bedrock.list_evaluation_jobs(nameContains=name, statusEquals="InProgress")
+        for summary in page.get("jobSummaries", []):
+            if summary.get("jobName") != name:
+                continue
+            try:
+                bedrock.stop_evaluation_job(jobIdentifier=summary["jobArn"])
+            except Exception as error:
+                if runtime.error_code(error) in _GONE | {"ConflictException"}:
+                    continue
+                raise
+            stopped.append(str(summary["jobArn"]))
+    return stopped
+
+
 def summarize(released: Released, job_stopped: bool, job: dict[str, Any] | None, mode: str = FAILURE) -> str:
     parts = []
     if released.deleted_deployments:
@@ -247,6 +276,8 @@ def summarize(released: Released, job_stopped: bool, job: dict[str, Any] | None,
         parts.append(f"KEPT {item['arn']}: {item['reason']}")
     if job_stopped and job is not None:
         parts.append(f"stopped customization job {job['jobName']}")
+    if released.stopped_evaluations:
+        parts.append(f"stopped judge evaluation job(s) {', '.join(released.stopped_evaluations)}")
     if not parts:
         parts.append(
             "nothing to release: the evaluation vehicle also serves, or there was none"
@@ -276,12 +307,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             ):
                 release_throughput(arn, released)
             job_stopped, job = stop_job(plan)
+            if plan.get("judge") and plan.get("runId"):
+                released.stopped_evaluations = stop_judge_jobs(str(plan["runId"]))
     result = {
         "mode": mode,
         "deleted": released.deleted,
         "deletedDeployments": released.deleted_deployments,
         "kept": released.kept,
         "jobStopped": job_stopped,
+        "stoppedEvaluationJobs": released.stopped_evaluations,
         "summary": summarize(released, job_stopped, job, mode),
         "job": job,
     }

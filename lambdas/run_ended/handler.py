@@ -52,6 +52,7 @@ def release(run_id: str) -> tuple[cleanup.Released, bool, dict[str, Any] | None]
         if arn is not None:
             cleanup.release_throughput(arn, released)
     job_stopped, job = cleanup.stop_job(plan_from_run_id(run_id))
+    released.stopped_evaluations = cleanup.stop_judge_jobs(run_id)
     return released, job_stopped, job
 
 
@@ -65,7 +66,13 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"runId": run_id, "status": status, "summary": "nothing to do"}
     released, job_stopped, job = release(run_id)
     summary = cleanup.summarize(released, job_stopped, job)
-    found = bool(released.deleted or released.deleted_deployments or released.kept or job_stopped)
+    found = bool(
+        released.deleted
+        or released.deleted_deployments
+        or released.kept
+        or job_stopped
+        or released.stopped_evaluations
+    )
     result: dict[str, Any] = {
         "runId": run_id,
         "status": status,
@@ -74,6 +81,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "deletedDeployments": released.deleted_deployments,
         "kept": released.kept,
         "jobStopped": job_stopped,
+        "stoppedEvaluationJobs": released.stopped_evaluations,
         "job": job,
         "summary": summary,
     }

@@ -316,7 +316,11 @@ class EvaluationJob:
     create_requests: int = 1
     results: list[str] = field(default_factory=list)
 
+    stopped_at: float | None = None
+
     def status(self, now: float) -> str:
+        if self.stopped_at is not None and self.stopped_at <= self.done_at:
+            return "Stopped" if now >= self.stopped_at else "InProgress"
         return "InProgress" if now < self.done_at else self.outcome
 
 
@@ -1195,6 +1199,39 @@ class FakeBedrock:
         if status == "Failed":
             out["failureMessages"] = [self.behaviour.judge.failure_message]
         return out
+
+    def _bedrock_list_evaluation_jobs(self, params: dict[str, Any]) -> dict[str, Any]:
+        now = self.clock.elapsed()
+        summaries = [
+            {
+                "jobArn": job.arn,
+                "jobName": job.name,
+                "status": job.status(now),
+                "creationTime": self.clock.at(job.created),
+                "jobType": "Automated",
+                "evaluationTaskTypes": ["General"],
+                "modelIdentifiers": [],
+            }
+            for job in self.evaluation_jobs.values()
+            if params.get("nameContains", "") in job.name
+            and params.get("statusEquals") in (None, job.status(now))
+        ]
+        # jobSummaries has at least one member in botocore's model: none found = no key.
+        return {"jobSummaries": summaries} if summaries else {}
+
+    def _bedrock_stop_evaluation_job(self, params: dict[str, Any]) -> dict[str, Any]:
+        job = self.evaluation_jobs.get(params["jobIdentifier"])
+        if job is None:
+            raise ServiceError(
+                "ResourceNotFoundException", f"No evaluation job {params['jobIdentifier']}", status=404
+            )
+        now = self.clock.elapsed()
+        if job.status(now) != "InProgress":
+            raise ServiceError(
+                "ConflictException", f"evaluation job {job.name} is not in progress", status=409
+            )
+        job.stopped_at = now
+        return {}
 
     def _write_judge_results(self, job: EvaluationJob) -> None:
         """Result files in the documented layout [UG:model-evaluation-report-s3], scores from the scenario:

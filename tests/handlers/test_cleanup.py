@@ -31,6 +31,8 @@ from tests.stubs import PartialStubber
 pytestmark = pytest.mark.usefixtures("aws")
 
 STUBBED = (
+    "ListEvaluationJobs",
+    "StopEvaluationJob",
     "GetProvisionedModelThroughput",
     "ListProvisionedModelThroughputs",
     "DeleteProvisionedModelThroughput",
@@ -317,6 +319,7 @@ def test_nothing_is_deleted_when_nothing_was_created(bedrock: PartialStubber) ->
         "deletedDeployments": [],
         "kept": [],
         "jobStopped": False,
+        "stoppedEvaluationJobs": [],
         "summary": NOTHING,
         "job": result["job"],
     }
@@ -475,3 +478,43 @@ def test_a_vehicle_that_serves_is_still_deleted_when_the_run_fails(bedrock: Part
     expect_delete_deployment(bedrock)
     result = lambda_handler(event(slot=plans.vehicle_slot(), serving="on-demand"), FakeContext())
     assert result["deletedDeployments"] == [plans.DEPLOYMENT_ARN]
+
+
+def test_a_failed_judged_run_stops_its_judge_jobs_still_in_progress(bedrock: PartialStubber) -> None:
+    # The plan has a judge: the failure path stops its evaluation jobs (judge tokens are billed).
+    from pipeline import naming
+
+    completed_job()
+    judge_arn = f"arn:aws:bedrock:{plans.REGION}:{plans.ACCOUNT}:evaluation-job/j0dg3c0st0m1"
+    custom, base = (naming.judge_job_name(plans.RUN_ID, which) for which in ("custom", "base"))
+    bedrock.add_response(
+        "list_evaluation_jobs",
+        {
+            "jobSummaries": [
+                {
+                    "jobArn": judge_arn,
+                    "jobName": custom,
+                    "status": "InProgress",
+                    "creationTime": plans_time(),
+                    "jobType": "Automated",
+                    "evaluationTaskTypes": ["General"],
+                    "modelIdentifiers": [],
+                }
+            ]
+        },
+        {"nameContains": custom, "statusEquals": "InProgress"},
+    )
+    bedrock.add_response("stop_evaluation_job", {}, {"jobIdentifier": judge_arn})
+    bedrock.add_response("list_evaluation_jobs", {}, {"nameContains": base, "statusEquals": "InProgress"})
+    judged = event(vehicle="none", serving="none")
+    judged["plan"]["judge"] = {"model": "amazon.nova-pro-v1:0"}
+
+    result = lambda_handler(judged, FakeContext())
+
+    assert result["stoppedEvaluationJobs"] == [judge_arn]
+
+
+def plans_time() -> Any:
+    import datetime as dt
+
+    return dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)

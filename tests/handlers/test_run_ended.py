@@ -6,6 +6,7 @@ and deployments (which moto lacks) are answered by a PartialStubber, in the orde
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,7 +39,10 @@ STUBBED = (
     "DeleteProvisionedModelThroughput",
     "ListCustomModelDeployments",
     "DeleteCustomModelDeployment",
+    "ListEvaluationJobs",
+    "StopEvaluationJob",
 )
+JUDGE_JOB_ARN = f"arn:aws:bedrock:{plans.REGION}:{plans.ACCOUNT}:evaluation-job/j0dg3c0st0m1"
 
 
 @pytest.fixture
@@ -96,6 +100,35 @@ def found(stubber: PartialStubber, *, deployment: bool, eval_pt: bool, serving_p
             stubber.add_response("delete_provisioned_model_throughput", {}, {"provisionedModelId": arn})
 
 
+def judge_jobs(stubber: PartialStubber, *, running_custom: bool = False) -> None:
+    """The run's LLM-judge evaluation jobs still in progress, as ListEvaluationJobs finds them."""
+    for which in ("custom", "base"):
+        name = naming.judge_job_name(RUN_ID, which)
+        summaries = (
+            [
+                {
+                    "jobArn": JUDGE_JOB_ARN,
+                    "jobName": name,
+                    "status": "InProgress",
+                    "creationTime": dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC),
+                    "jobType": "Automated",
+                    "evaluationTaskTypes": ["General"],
+                    "modelIdentifiers": [],
+                }
+            ]
+            if running_custom and which == "custom"
+            else []
+        )
+        stubber.add_response(
+            "list_evaluation_jobs",
+            # jobSummaries has at least one member in botocore's model: none found = no key.
+            {"jobSummaries": summaries} if summaries else {},
+            {"nameContains": name, "statusEquals": "InProgress"},
+        )
+        if summaries:
+            stubber.add_response("stop_evaluation_job", {}, {"jobIdentifier": JUDGE_JOB_ARN})
+
+
 def notices() -> list[dict[str, Any]]:
     from moto.sns.models import sns_backends
 
@@ -113,6 +146,7 @@ def test_a_run_stopped_after_buying_releases_everything_no_commitment_and_stops_
     create_job()
     set_job(status="Completed")
     found(bedrock, deployment=True, eval_pt=False, serving_pt=True)
+    judge_jobs(bedrock)
 
     result = lambda_handler(status_event("ABORTED"), FakeContext())
 
@@ -128,6 +162,7 @@ def test_a_run_stopped_after_buying_releases_everything_no_commitment_and_stops_
 def test_a_run_stopped_while_training_stops_the_job(bedrock: PartialStubber) -> None:
     create_job()
     found(bedrock, deployment=False, eval_pt=False, serving_pt=False)
+    judge_jobs(bedrock)
 
     result = lambda_handler(status_event("TIMED_OUT"), FakeContext())
 
@@ -160,6 +195,7 @@ def test_a_commitment_is_reported_never_deleted(bedrock: PartialStubber) -> None
         throughput_description(commitment="OneMonth"),
         {"provisionedModelId": plans.PT_ARN},
     )
+    judge_jobs(bedrock)
 
     result = lambda_handler(status_event("ABORTED"), FakeContext())
 
@@ -172,6 +208,7 @@ def test_a_failed_run_already_cleaned_is_neither_cleaned_nor_notified_again(bedr
     create_job()
     set_job(status="Completed")
     found(bedrock, deployment=False, eval_pt=False, serving_pt=False)
+    judge_jobs(bedrock)
 
     result = lambda_handler(status_event("FAILED"), FakeContext())
 
@@ -183,3 +220,15 @@ def test_statuses_it_does_not_handle_touch_nothing(bedrock: PartialStubber) -> N
     # No response is queued: any Bedrock call would fail the test.
     assert lambda_handler(status_event("SUCCEEDED"), FakeContext())["summary"] == "nothing to do"
     assert lambda_handler({"detail": {"status": "ABORTED"}}, FakeContext())["summary"] == "nothing to do"
+
+
+def test_a_stopped_run_stops_its_judge_jobs_still_in_progress(bedrock: PartialStubber) -> None:
+    create_job()
+    set_job(status="Completed")
+    found(bedrock, deployment=True, eval_pt=False, serving_pt=False)
+    judge_jobs(bedrock, running_custom=True)
+
+    result = lambda_handler(status_event("ABORTED"), FakeContext())
+
+    assert result["stoppedEvaluationJobs"] == [JUDGE_JOB_ARN]
+    assert "stopped judge evaluation job(s)" in result["summary"]

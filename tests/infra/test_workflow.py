@@ -483,6 +483,7 @@ def test_no_statement_grants_unscoped_bedrock_or_kms(dev: Template) -> None:
                 assert actions <= {
                     "bedrock:ListProvisionedModelThroughputs",
                     "bedrock:ListCustomModelDeployments",
+                    "bedrock:ListEvaluationJobs",
                     # No resource-level permissions; the answer function reads only its own tokens.
                     "states:SendTaskSuccess",
                     "xray:PutTraceSegments",
