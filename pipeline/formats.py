@@ -44,7 +44,7 @@ from pipeline.catalog import (
     CustomizationRules,
     MediaRules,
 )
-from pipeline.problems import DASH, show
+from pipeline.problems import DASH, show, type_name
 
 PLANNING_CHARS_PER_TOKEN: Final = 6
 LIMIT_BYTES_PER_TOKEN: Final = 3
@@ -229,22 +229,6 @@ class RecordScratch:
 # --------------------------------------------------------------------------------------------------
 
 FieldChecker = Callable[[Any, Path, RecordContext, RecordScratch], None]
-
-
-def type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 def _text(value: Any, where: Path, segment: int, ctx: RecordContext, out: RecordScratch) -> None:

@@ -66,9 +66,7 @@ from pipeline.json_schema import (
     parse_json_answer,
     schema_violations,
 )
-from pipeline.json_schema import (
-    kind as _kind,
-)
+from pipeline.problems import type_name
 
 EXACT_MATCH: Final = "exact-match"
 NUMERIC: Final = "numeric"
@@ -183,7 +181,7 @@ def _accepted_answers(reference: Any) -> list[str]:
         if isinstance(item, bool) or not isinstance(item, str | int | float):
             raise UnscorableRecordError(
                 f"exact-match needs a string or number reference (or a list of them, or an object with "
-                f"'answer' or 'final_answer'), got {_kind(item)}"
+                f"'answer' or 'final_answer'), got {type_name(item)}"
             )
         text = normalize_answer(str(item))
         if not text:
@@ -234,7 +232,9 @@ def _number_of(value: Any, what: str) -> float:
         except ValueError:
             raise UnscorableRecordError(f"numeric {what} {value!r} is not a number") from None
     else:
-        raise UnscorableRecordError(f"numeric {what} must be a number or numeric string, got {_kind(value)}")
+        raise UnscorableRecordError(
+            f"numeric {what} must be a number or numeric string, got {type_name(value)}"
+        )
     if not math.isfinite(number):
         raise UnscorableRecordError(f"numeric {what} must be finite")
     return number
@@ -310,7 +310,7 @@ def reference_text(reference: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, bool) or value is None:
-        raise UnscorableRecordError(f"the reference answer must be text, got {_kind(value)}")
+        raise UnscorableRecordError(f"the reference answer must be text, got {type_name(value)}")
     if isinstance(value, int | float):
         return str(value)
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
@@ -373,11 +373,11 @@ def grade_batch(grader: str, samples: Any) -> list[dict[str, Any]]:
     if isinstance(samples, Mapping):  # a single sample (e.g. a test invocation by hand)
         samples = [samples]
     if not isinstance(samples, list):
-        raise UnscorableRecordError(f"the grader expects a list of samples, got {_kind(samples)}")
+        raise UnscorableRecordError(f"the grader expects a list of samples, got {type_name(samples)}")
     results = []
     for index, sample in enumerate(samples):
         if not isinstance(sample, Mapping):
-            raise UnscorableRecordError(f"sample {index} is {_kind(sample)}, not an object")
+            raise UnscorableRecordError(f"sample {index} is {type_name(sample)}, not an object")
         sample_id = sample.get("id", str(index))
         try:
             score = score_sample(grader, sample)
@@ -486,7 +486,9 @@ def check_grader_output(grader: str, samples: Sequence[DrySample], output: Any) 
     problems: list[str] = []
     warnings: list[str] = []
     if not isinstance(output, list):
-        return DryRunReport(grader, (f"the grader returned {_kind(output)}, not a list of results",), (), ())
+        return DryRunReport(
+            grader, (f"the grader returned {type_name(output)}, not a list of results",), (), ()
+        )
     if len(output) != len(samples):
         problems.append(f"the grader returned {len(output)} results for {len(samples)} samples")
     by_id = {s.sample["id"]: s for s in samples}
@@ -495,7 +497,7 @@ def check_grader_output(grader: str, samples: Sequence[DrySample], output: Any) 
     for index, result in enumerate(output):
         where = f"result {index}"
         if not isinstance(result, Mapping):
-            problems.append(f"{where} is {_kind(result)}, not an object")
+            problems.append(f"{where} is {type_name(result)}, not an object")
             continue
         sample_id = result.get("id")
         if sample_id not in by_id:
@@ -506,7 +508,9 @@ def check_grader_output(grader: str, samples: Sequence[DrySample], output: Any) 
             seen.add(str(sample_id))
         score = result.get("aggregate_reward_score")
         if isinstance(score, bool) or not isinstance(score, int | float) or not math.isfinite(score):
-            problems.append(f"{where}: aggregate_reward_score must be a finite number, got {_kind(score)}")
+            problems.append(
+                f"{where}: aggregate_reward_score must be a finite number, got {type_name(score)}"
+            )
             score = None
         elif not 0.0 <= score <= 1.0:
             warnings.append(
@@ -528,12 +532,12 @@ def check_grader_output(grader: str, samples: Sequence[DrySample], output: Any) 
 
 def _metrics_problems(metrics: Any, where: str) -> list[str]:
     if not isinstance(metrics, list):
-        return [f"{where}: metrics_list must be a list, got {_kind(metrics)}"]
+        return [f"{where}: metrics_list must be a list, got {type_name(metrics)}"]
     problems = []
     for i, metric in enumerate(metrics):
         at = f"{where}: metrics_list[{i}]"
         if not isinstance(metric, Mapping):
-            problems.append(f"{at} is {_kind(metric)}, not an object")
+            problems.append(f"{at} is {type_name(metric)}, not an object")
             continue
         if not isinstance(metric.get("name"), str) or not metric["name"]:
             problems.append(f"{at}.name must be a non-empty string")

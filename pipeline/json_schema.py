@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from pipeline.problems import type_name
+
 
 class UnsupportedSchemaError(ValueError):
     """A schema the validator cannot apply faithfully."""
@@ -67,7 +69,7 @@ def check_schema(schema: Any, where: str = "json_schema") -> None:
     if isinstance(schema, bool):
         return
     if not isinstance(schema, Mapping):
-        raise UnsupportedSchemaError(f"{where} must be a JSON Schema object, got {kind(schema)}")
+        raise UnsupportedSchemaError(f"{where} must be a JSON Schema object, got {type_name(schema)}")
     unknown = sorted(set(schema) - SCHEMA_KEYWORDS)
     if unknown:
         raise UnsupportedSchemaError(
@@ -104,7 +106,7 @@ def schema_violations(value: Any, schema: Any, where: str = "$") -> list[str]:
     if types is not None:
         names = types if isinstance(types, list) else [types]
         if not any(_TYPES[name](value) for name in names):
-            return [f"{where}: expected {' or '.join(names)}, got {kind(value)}"]
+            return [f"{where}: expected {' or '.join(names)}, got {type_name(value)}"]
     if "const" in schema and value != schema["const"]:
         problems.append(f"{where}: must be {json.dumps(schema['const'])}")
     if "enum" in schema and value not in schema["enum"]:
@@ -172,20 +174,3 @@ def parse_json_answer(text: str) -> tuple[bool, Any]:
         return True, json.loads(body)
     except ValueError:
         return False, None
-
-
-def kind(value: Any) -> str:
-    """How a JSON value is named in messages: "a string", "an object", ...."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "an object"
-    return type(value).__name__

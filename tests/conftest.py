@@ -9,9 +9,11 @@ authentication at best; moto intercepts the calls the tests mean to make.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +92,27 @@ def _is_loopback(host: str) -> bool:
 
 # Only loopback connections (moto's threaded server, local tools) are allowed in the test process.
 socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+def dev_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``BedrockCustomization-dev.template.json`` as ``cdk synth`` writes it, synthesized once per session
+    for the simulation and the sandbox. ``SIMULATION_TEMPLATE=path`` uses an already synthesized one.
+    """
+    given = os.environ.get("SIMULATION_TEMPLATE")
+    if given:
+        return Path(given)
+    from aws_cdk import App
+
+    from infra.app_builder import build_app, context_from_cdk_json
+    from infra.config import SELECT_KEY
+
+    root = Path(__file__).resolve().parents[1]
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    context = context_from_cdk_json(json.loads((root / "cdk.json").read_text(encoding="utf-8")))
+    app = App(context={**context, SELECT_KEY: "dev"}, outdir=str(outdir))
+    build_app(app)
+    app.synth()
+    path = outdir / "BedrockCustomization-dev.template.json"
+    assert path.is_file(), f"synth wrote no {path.name}"
+    return path

@@ -31,24 +31,9 @@ SPEED = "1200"
 
 
 @pytest.fixture(scope="session")
-def sandbox_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The dev stack's template: ``SIMULATION_TEMPLATE`` if given, else synthesized once."""
-    given = os.environ.get("SIMULATION_TEMPLATE")
-    if given:
-        return Path(given)
-    from aws_cdk import App
-
-    from infra.app_builder import build_app, context_from_cdk_json
-    from infra.config import SELECT_KEY
-
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    context = context_from_cdk_json(json.loads((ROOT / "cdk.json").read_text(encoding="utf-8")))
-    app = App(context={**context, SELECT_KEY: "dev"}, outdir=str(outdir))
-    build_app(app)
-    app.synth()
-    path = outdir / "BedrockCustomization-dev.template.json"
-    assert path.is_file(), f"synth wrote no {path.name}"
-    return path
+def sandbox_template(dev_template: Path) -> Path:
+    """The dev stack's template (tests/conftest.py: synthesized once per session)."""
+    return dev_template
 
 
 def free_port() -> int:
