@@ -1673,7 +1673,23 @@ def unknown_model_message(model_id: str) -> str:
 # --------------------------------------------------------------------------------------------------
 
 # Cross-Region inference profile ids are the model id with a geography prefix, e.g. "us.amazon.nova-pro-v1:0".
-_PROFILE_GEOGRAPHIES: Final = {"us": "us-", "eu": "eu-", "apac": "ap-", "us-gov": "us-gov-"}
+PROFILE_GEOGRAPHIES: Final = {"us": "us-", "eu": "eu-", "apac": "ap-", "us-gov": "us-gov-"}
+
+
+def profile_id(model_id: str, region: str) -> str:
+    """The system-defined cross-Region inference profile of ``model_id`` for ``region``'s geography.
+
+    The longest region prefix wins (``us-gov-west-1`` is in ``us-gov``, not ``us``); an id that is
+    already a profile id, or a region of no known geography, is returned unchanged.
+    """
+    if model_id.startswith(tuple(f"{geography}." for geography in PROFILE_GEOGRAPHIES)):
+        return model_id
+    for geography, prefix in sorted(PROFILE_GEOGRAPHIES.items(), key=lambda item: len(item[1]), reverse=True):
+        if region.startswith(prefix):
+            return f"{geography}.{model_id}"
+    return model_id
+
+
 _TEACHER_ARN_RE: Final = re.compile(
     r"arn:aws(?:-[^:]+)?:bedrock:(?P<region>[a-z0-9-]{1,20}):(?P<account>\d{12})?:"
     r"(?P<kind>foundation-model|inference-profile|application-inference-profile)/(?P<id>.+)"
@@ -1705,7 +1721,7 @@ def parse_teacher(identifier: str) -> TeacherRef:
         if match["kind"] == "foundation-model":
             return TeacherRef(TEACHERS.get(body), body, via_profile=False, arn_region=arn_region)
     geography = None
-    for prefix in sorted(_PROFILE_GEOGRAPHIES, key=len, reverse=True):
+    for prefix in sorted(PROFILE_GEOGRAPHIES, key=len, reverse=True):
         if body.startswith(prefix + "."):
             geography = prefix
             body = body[len(prefix) + 1 :]
@@ -1778,7 +1794,7 @@ def check_teacher(
             )
         )
     elif not ref.via_profile and not teacher.on_demand:
-        geography = next((g for g, p in _PROFILE_GEOGRAPHIES.items() if region.startswith(p)), "us")
+        geography = next((g for g, p in PROFILE_GEOGRAPHIES.items() if region.startswith(p)), "us")
         problems.append(
             Problem(
                 field_name,
@@ -1806,7 +1822,7 @@ def check_teacher(
                 f"the teacher ARN is in {ref.arn_region} but the run is in {region}",
             )
         )
-    if ref.geography is not None and not region.startswith(_PROFILE_GEOGRAPHIES[ref.geography]):
+    if ref.geography is not None and not region.startswith(PROFILE_GEOGRAPHIES[ref.geography]):
         problems.append(
             Problem(
                 field_name,
@@ -2065,7 +2081,7 @@ _JUDGE_REFUSED: Final = frozenset({LEGACY, END_OF_LIFE})
 def judge_of(identifier: str) -> Judge | None:
     """The catalog judge behind a model id or a system-defined cross-Region inference profile id."""
     head, dot, rest = identifier.partition(".")
-    if dot and head in _PROFILE_GEOGRAPHIES:
+    if dot and head in PROFILE_GEOGRAPHIES:
         return JUDGES.get(rest)
     return JUDGES.get(identifier)
 
@@ -2115,9 +2131,9 @@ def check_judge(
     head, dot, _ = identifier.partition(".")
     if (
         dot
-        and head in _PROFILE_GEOGRAPHIES
+        and head in PROFILE_GEOGRAPHIES
         and region is not None
-        and not region.startswith(_PROFILE_GEOGRAPHIES[head])
+        and not region.startswith(PROFILE_GEOGRAPHIES[head])
     ):
         problems.append(
             Problem(

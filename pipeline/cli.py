@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 from pipeline import __version__
 from pipeline.catalog import CUSTOMIZATION_TYPES, FINE_TUNING, UnknownModelError, get_model
 from pipeline.datasets import DEFAULT_MAX_ERRORS, PreflightReport, preflight, validate_files
+from pipeline.operate.cli_options import positive_int
 from pipeline.operate.commands import register as register_operations
 from pipeline.operate.grader import add_grader_parser
 from pipeline.problems import Problem
@@ -303,7 +304,7 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-errors",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_MAX_ERRORS,
         metavar="N",
         help=(
@@ -311,16 +312,6 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
             f"counted per kind (default: {DEFAULT_MAX_ERRORS})"
         ),
     )
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def _emit_report(

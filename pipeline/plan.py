@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from pipeline import costs, naming
 from pipeline import judge as judging
-from pipeline.catalog import DISTILLATION, REINFORCEMENT_FINE_TUNING, ModelInfo, judge_of
+from pipeline.catalog import DISTILLATION, REINFORCEMENT_FINE_TUNING, ModelInfo, judge_of, profile_id
 from pipeline.problems import Problem
 from pipeline.runspec import (
     DEFAULT_MAX_PROMPTS,
@@ -322,10 +322,6 @@ def _samples_per_prompt(spec: RunSpec) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
-# System-defined cross-Region inference profiles are named by geography: us., eu., apac. [UG].
-_PROFILE_PREFIX_BY_REGION: Final = (("us-gov-", "us-gov."), ("us-", "us."), ("eu-", "eu."), ("ap-", "apac."))
-
-
 def base_model_invoke_id(model: ModelInfo, region: str | None = None) -> str:
     """The id Converse accepts for the base model, to compare it with the custom model.
 
@@ -339,16 +335,6 @@ def base_model_invoke_id(model: ModelInfo, region: str | None = None) -> str:
     if model.invoked_through_profile and region is not None:
         return profile_id(plain, region)
     return plain
-
-
-def profile_id(model_id: str, region: str) -> str:
-    """The system-defined cross-Region inference profile of ``model_id`` for ``region``'s geography."""
-    if model_id.startswith(tuple(prefix for _, prefix in _PROFILE_PREFIX_BY_REGION)):
-        return model_id
-    for region_prefix, profile_prefix in _PROFILE_PREFIX_BY_REGION:
-        if region.startswith(region_prefix):
-            return profile_prefix + model_id
-    return model_id
 
 
 def estimate(spec: RunSpec, estimated_tokens: int | None, epochs: int | None) -> dict[str, Any]:

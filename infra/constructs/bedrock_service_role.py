@@ -284,9 +284,14 @@ class BedrockServiceRole(Construct):
 
     def grant_pass_role(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` to hand this role to Bedrock, and to no other service."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["iam:PassRole"],
-            resource_arns=[self.role.role_arn],
-            conditions={"StringEquals": {"iam:PassedToService": BEDROCK_SERVICE}},
-        )
+        return grant_pass_to_bedrock(self.role, grantee)
+
+
+def grant_pass_to_bedrock(role: iam.IRole, grantee: iam.IGrantable) -> iam.Grant:
+    """``iam:PassRole`` on ``role`` for ``grantee``, only when it is passed to Bedrock."""
+    return iam.Grant.add_to_principal(
+        grantee=grantee,
+        actions=["iam:PassRole"],
+        resource_arns=[role.role_arn],
+        conditions={"StringEquals": {"iam:PassedToService": BEDROCK_SERVICE}},
+    )

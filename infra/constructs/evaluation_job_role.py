@@ -8,7 +8,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra.constructs.bedrock_service_role import BEDROCK_SERVICE
+from infra.constructs.bedrock_service_role import BEDROCK_SERVICE, grant_pass_to_bedrock
 from infra.constructs.training_storage import RUNS_PREFIX, TrainingStorage
 from infra.nag import acknowledge, finding_value, resource_ref
 from pipeline.catalog import Judge
@@ -130,9 +130,4 @@ class EvaluationJobRole(Construct):
 
     def grant_pass_role(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` to hand this role to Bedrock, and to no other service."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["iam:PassRole"],
-            resource_arns=[self.role.role_arn],
-            conditions={"StringEquals": {"iam:PassedToService": BEDROCK_SERVICE}},
-        )
+        return grant_pass_to_bedrock(self.role, grantee)

@@ -25,8 +25,9 @@ import boto3
 from lambdas.common import metric_names, runtime
 from lambdas.preflight import grader_check
 from pipeline import live
+from pipeline.catalog import profile_id
 from pipeline.datasets import PreflightReport, preflight
-from pipeline.plan import PlanContext, build_plan, location_problems, profile_id
+from pipeline.plan import PlanContext, build_plan, location_problems
 from pipeline.problems import Problem
 from pipeline.runspec import RunSpec
 

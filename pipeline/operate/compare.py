@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from pipeline import evaluation, naming, scoring
-from pipeline.catalog import TEACHERS, ModelInfo, all_models
+from pipeline.catalog import PROFILE_GEOGRAPHIES, TEACHERS, ModelInfo, all_models
 from pipeline.operate import deployments, output, throughput
 from pipeline.operate.aws import Clients
 from pipeline.operate.errors import InvalidInputError, OperationalError, describe_aws_error
@@ -38,7 +38,7 @@ from pipeline.operate.runs import RUN_ID_RE
 from pipeline.plan import base_model_invoke_id
 from pipeline.sources import split_s3
 
-_GEOGRAPHIES: Final = ("us-gov", "us", "eu", "apac")
+_GEOGRAPHIES: Final = tuple(sorted(PROFILE_GEOGRAPHIES, key=len, reverse=True))
 
 
 @dataclass(frozen=True)

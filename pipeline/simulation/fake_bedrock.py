@@ -83,7 +83,7 @@ from typing import Any, Final
 import boto3
 
 from pipeline import graders, scoring
-from pipeline.catalog import TEACHERS, UnknownModelError, all_models, get_model
+from pipeline.catalog import PROFILE_GEOGRAPHIES, TEACHERS, UnknownModelError, all_models, get_model
 from pipeline.plan import base_model_invoke_id
 from pipeline.simulation.clock import SimClock
 from pipeline.simulation.faults import FaultInjector
@@ -124,7 +124,6 @@ _BASE_ARN: Final = re.compile(
 )
 # Cross-Region inference profile ids are the model id with a geography prefix ("us.amazon.nova-...");
 # a profile serves the Regions of its geography.
-_PROFILE_GEOGRAPHIES: Final = {"us": "us-", "eu": "eu-", "apac": "ap-", "us-gov": "us-gov-"}
 # What Bedrock answers when the base model cannot be invoked, per error code (as seen in the wild).
 _BASE_ERROR_MESSAGES: Final = {
     "AccessDeniedException": "You don't have access to the model with the specified model ID.",
@@ -1367,8 +1366,8 @@ class FakeBedrock:
                 return None, False
             body = arn["id"]
         geography, dot, rest = body.partition(".")
-        if dot and geography in _PROFILE_GEOGRAPHIES and (not arn or arn["kind"] == "inference-profile"):
-            if not self.region.startswith(_PROFILE_GEOGRAPHIES[geography]):
+        if dot and geography in PROFILE_GEOGRAPHIES and (not arn or arn["kind"] == "inference-profile"):
+            if not self.region.startswith(PROFILE_GEOGRAPHIES[geography]):
                 return None, True
             body, via_profile = rest, True
         elif arn and arn["kind"] == "inference-profile":
