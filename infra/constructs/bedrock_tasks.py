@@ -106,10 +106,9 @@ def create_deployment(kit: StateKit) -> tasks.CallAwsService:
             "ClientRequestToken": sfn.JsonPath.string_at(f"{vehicle}.ClientRequestToken"),
             "Tags": sfn.JsonPath.list_at(f"{vehicle}.Tags"),
         },
-        iam_resources=[
-            bedrock_arn(kit.scope, "custom-model/*"),
-            bedrock_arn(kit.scope, CREATE_DEPLOYMENT_RESOURCE),
-        ],
+        # Authorized on the custom model it serves [Service Authorization Reference: custom-model];
+        # the new deployment's tags need TagResource on it (granted with the state machine's role).
+        iam_resources=[bedrock_arn(kit.scope, "custom-model/*")],
         iam_action="bedrock:CreateCustomModelDeployment",
         result_selector={
             "Kind": "deployment",
@@ -149,10 +148,10 @@ def buy_throughput(
         service="bedrock",
         action="createProvisionedModelThroughput",
         parameters=parameters,
-        iam_resources=[
-            bedrock_arn(kit.scope, "custom-model/*"),
-            bedrock_arn(kit.scope, "provisioned-model/*"),
-        ],
+        # Authorized on the model it serves [Service Authorization Reference: custom-model,
+        # foundation-model]: only custom models are bought here; tags need TagResource on the
+        # provisioned model (granted with the state machine's role).
+        iam_resources=[bedrock_arn(kit.scope, "custom-model/*")],
         iam_action="bedrock:CreateProvisionedModelThroughput",
         result_selector=result_selector,
         result_path=result_path,

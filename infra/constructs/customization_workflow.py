@@ -617,18 +617,24 @@ class CustomizationWorkflow(Construct):
     def _grant_state_machine(self, *, storage: TrainingStorage, bedrock_role: BedrockServiceRole) -> None:
         role = self.state_machine.role
         bedrock_role.grant_pass_role(role)
+        # CreateModelCustomizationJob is authorized on the base model [Service Authorization
+        # Reference: foundation-model, custom-model], chosen per run: any foundation model of this
+        # region, or a custom model of this account (customizing a customized model).
         iam.Grant.add_to_principal(
             grantee=role,
-            actions=["bedrock:CreateModelCustomizationJob", "bedrock:TagResource"],
+            actions=["bedrock:CreateModelCustomizationJob"],
             resource_arns=[
-                # The base model is chosen per run: any foundation model of this region, or a
-                # custom model of this account (customizing a customized model).
                 self._stack.format_arn(
                     service="bedrock", account="", resource="foundation-model", resource_name="*"
                 ),
                 self._arn("custom-model/*"),
-                self._arn("model-customization-job/*"),
             ],
+        )
+        # The job's tags and the output model's tags ride along: TagResource on what is created.
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["bedrock:TagResource"],
+            resource_arns=[self._arn("model-customization-job/*"), self._arn("custom-model/*")],
         )
         # What .sync needs to watch the job, and to stop it when the execution is stopped.
         iam.Grant.add_to_principal(

@@ -21,12 +21,19 @@ class EvaluationJobRole(Construct):
     """Least-privilege service role for the judge's model evaluation jobs [UG:judge-service-roles].
 
     Trusted only by ``bedrock.amazonaws.com`` acting for an evaluation job of this account and
-    region (``aws:SourceAccount``, ``aws:SourceArn``). It may read and write objects under
-    ``runs/<run id>/judge/`` (the precomputed-response datasets and the job's results), list that
-    prefix, use the storage key through S3 only, and invoke the catalog's judge models (directly or
-    through a cross-Region inference profile of this account): nothing else. The guide's example
-    policy also lists ``CreateModelInvocationJob``/``StopModelInvocationJob`` on the models (the
-    job may batch the judge's calls); they are granted on the same judge models only.
+    region (``aws:SourceAccount``, ``aws:SourceArn``). What the guide lists, each action on the
+    resource types the Service Authorization Reference gives it (tests/infra/test_iam_contract.py):
+
+    - read and write objects under ``runs/<run id>/judge/`` (the precomputed-response datasets and
+      the job's results), ``s3:GetBucketLocation``, ``s3:ListBucket`` and
+      ``s3:ListBucketMultipartUploads`` on the bucket [UG:judge-service-roles];
+    - the storage key through S3 only: ``kms:Decrypt``, ``kms:GenerateDataKey``,
+      ``kms:DescribeKey`` [UG:model-evaluation-security-data];
+    - invoke the catalog's judge models, directly or through a cross-Region inference profile of
+      this account; the guide also lists ``CreateModelInvocationJob``/``StopModelInvocationJob`` (the
+      job may batch the judge's calls): created for the judge models (foundation-model) as
+      model-invocation-job resources of this account and region, stopped by job (the only resource
+      type ``StopModelInvocationJob`` accepts).
     """
 
     def __init__(
@@ -63,12 +70,15 @@ class EvaluationJobRole(Construct):
                 resources=[judge_objects],
             )
         )
+        # No s3:prefix condition: s3:ListBucketMultipartUploads does not support that key (a statement
+        # conditioned on it never matches), and which prefix (if any) the job lists is not documented:
+        # a list the job is refused fails the run after its training was paid for. Listing shows key
+        # names only; reading stays limited to runs/*/judge/*.
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
-                sid="ListOnlyTheJudgePrefixes",
+                sid="ListTheBucketForTheJudge",
                 actions=["s3:ListBucket", "s3:ListBucketMultipartUploads"],
                 resources=[bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [JUDGE_KEYS]}},
             )
         )
         self.role.add_to_principal_policy(
@@ -77,44 +87,63 @@ class EvaluationJobRole(Construct):
             )
         )
         storage.grant_key_via_s3(
-            self.role, "kms:Decrypt", "kms:GenerateDataKey", sid="UseDataKeyThroughS3Only"
+            self.role,
+            "kms:Decrypt",
+            "kms:GenerateDataKey",
+            "kms:DescribeKey",
+            sid="UseDataKeyThroughS3Only",
         )
 
         # The judge: any listed judge model, by its foundation-model ARN (a cross-Region inference
         # profile routes to the same model in the other regions of its geography), or a system-defined
         # profile of it in this account and region.
-        model_arns: list[str] = []
-        for judge in judges:
-            model_arns.append(
-                stack.format_arn(
-                    service="bedrock",
-                    region="*",
-                    account="",
-                    resource="foundation-model",
-                    resource_name=judge.model_id,
-                )
+        model_ids = [judge.model_id for judge in judges]
+        self.judge_model_arns: list[str] = [
+            stack.format_arn(
+                service="bedrock", region="*", account="", resource="foundation-model", resource_name=model_id
             )
-            model_arns.append(
-                stack.format_arn(
-                    service="bedrock", resource="inference-profile", resource_name=f"*.{judge.model_id}"
-                )
-            )
+            for model_id in model_ids
+        ]
+        profile_arns = [
+            stack.format_arn(service="bedrock", resource="inference-profile", resource_name=f"*.{model_id}")
+            for model_id in model_ids
+        ]
+        # Batch jobs the evaluation job may create for the judge's calls: named by Bedrock.
+        invocation_jobs = stack.format_arn(
+            service="bedrock", resource="model-invocation-job", resource_name="*"
+        )
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="InvokeTheJudgeModelsOnly",
-                actions=[
-                    "bedrock:InvokeModel",
-                    "bedrock:CreateModelInvocationJob",
-                    "bedrock:StopModelInvocationJob",
-                ],
-                resources=model_arns,
+                actions=["bedrock:InvokeModel"],
+                resources=[*self.judge_model_arns, *profile_arns],
             )
         )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="BatchTheJudgeModelsCallsOnly",
+                actions=["bedrock:CreateModelInvocationJob"],
+                resources=[*self.judge_model_arns, invocation_jobs],
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="StopItsOwnBatchJobs",
+                actions=["bedrock:StopModelInvocationJob"],
+                resources=[invocation_jobs],
+            )
+        )
+        model_arns = [*self.judge_model_arns, *profile_arns]
         acknowledge(
             self.role,
             f"AwsSolutions-IAM5[Resource::{resource_ref(bucket)}/{JUDGE_KEYS}]",
             "each run's judge datasets and results live under runs/<run id>/judge/, a key known at run time; "
             "Bedrock names the result files itself (<job name>/<job uuid>/models/...)",
+        )
+        acknowledge(
+            self.role,
+            f"AwsSolutions-IAM5[Resource::{finding_value(self, invocation_jobs)}]",
+            "batch inference jobs an evaluation job creates for its judge's calls are named by Bedrock",
         )
         for arn in model_arns:
             acknowledge(

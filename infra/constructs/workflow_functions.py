@@ -215,13 +215,31 @@ class WorkflowFunctions(Construct):
             Duration.minutes(5),
             **({"JUDGE_ROLE_ARN": judge_role.role_arn} if judge_role is not None else {}),
         )
+        # CreateEvaluationJob is authorized on the models the request names [Service Authorization
+        # Reference, Amazon Bedrock: custom-model, foundation-model, prompt-router,
+        # default-prompt-router]: with precomputed responses, only the judge (evaluator) model, one
+        # of the catalog's. Tags on the new job (jobTags) need TagResource on the job itself.
+        if judge_role is not None:
+            self.judge.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="StartEvaluationJobsWithTheCatalogJudges",
+                    actions=["bedrock:CreateEvaluationJob"],
+                    resources=judge_role.judge_model_arns,
+                )
+            )
+            for arn in judge_role.judge_model_arns:
+                acknowledge(
+                    self.judge.role,
+                    f"AwsSolutions-IAM5[Resource::{finding_value(self, arn)}]",
+                    "a judge model of the catalog (a named model); the region is '*' because a "
+                    "cross-Region inference profile routes to it in other regions",
+                )
+            judge_role.grant_pass_role(self.judge.role)
         _allow(
             self.judge.role,
-            ["bedrock:CreateEvaluationJob", "bedrock:GetEvaluationJob", "bedrock:TagResource"],
+            ["bedrock:GetEvaluationJob", "bedrock:TagResource"],
             [evaluation_job_arns],
         )
-        if judge_role is not None:
-            judge_role.grant_pass_role(self.judge.role)
         storage.grant_read(self.judge.role, RUNS_PREFIX)
         storage.grant_list(self.judge.role, RUNS_PREFIX)
         storage.grant_write(self.judge.role, RUNS_PREFIX)

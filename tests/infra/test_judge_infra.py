@@ -72,7 +72,12 @@ def test_the_evaluation_job_role_is_trusted_only_by_bedrock_for_this_accounts_ev
     assert "ManagedPolicyArns" not in role["Properties"]
 
 
-def test_the_evaluation_job_role_touches_only_the_judge_prefix_the_key_via_s3_and_the_judges(
+INVOCATION_JOB_ARNS = {
+    "Fn::Join": ["", ["arn:aws:bedrock:us-east-1:", {"Ref": "AWS::AccountId"}, ":model-invocation-job/*"]]
+}
+
+
+def test_the_evaluation_job_role_has_what_the_guide_lists_on_the_judge_prefix_the_key_and_the_judges(
     dev: Template,
 ) -> None:
     role_id, _ = _role(dev)
@@ -80,48 +85,67 @@ def test_the_evaluation_job_role_touches_only_the_judge_prefix_the_key_via_s3_an
     statements = {s["Sid"]: s for s in _policy_statements(dev, role_id)}
     assert set(statements) == {
         "ReadDatasetsAndWriteResultsOfTheJudge",
-        "ListOnlyTheJudgePrefixes",
+        "ListTheBucketForTheJudge",
         "LocateTheBucket",
         "UseDataKeyThroughS3Only",
         "InvokeTheJudgeModelsOnly",
+        "BatchTheJudgeModelsCallsOnly",
+        "StopItsOwnBatchJobs",
     }
     objects = statements["ReadDatasetsAndWriteResultsOfTheJudge"]
     assert sorted(objects["Action"]) == ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
     assert objects["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/runs/*/judge/*"]]}
-    listing = statements["ListOnlyTheJudgePrefixes"]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["runs/*/judge/*"]}}
+    # [UG:judge-service-roles] lists both; s3:ListBucketMultipartUploads does not support s3:prefix,
+    # so no condition a request could lack (test_iam_contract checks every key against its action).
+    listing = statements["ListTheBucketForTheJudge"]
+    assert sorted(listing["Action"]) == ["s3:ListBucket", "s3:ListBucketMultipartUploads"]
+    assert "Condition" not in listing
     assert listing["Resource"] == {"Fn::GetAtt": [bucket, "Arn"]}
+    # [UG:model-evaluation-security-data]: Decrypt, GenerateDataKey, DescribeKey, through S3.
     kms = statements["UseDataKeyThroughS3Only"]
+    assert sorted(kms["Action"]) == ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
     assert kms["Resource"] == {"Fn::GetAtt": [storage_key_id(dev), "Arn"]}
     assert kms["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
     invoke = statements["InvokeTheJudgeModelsOnly"]
-    assert sorted(invoke["Action"]) == [
-        "bedrock:CreateModelInvocationJob",
-        "bedrock:InvokeModel",
-        "bedrock:StopModelInvocationJob",
-    ]
+    assert invoke["Action"] == "bedrock:InvokeModel"
     resources = json.dumps(invoke["Resource"])
     for model_id in JUDGES:
         assert f"::foundation-model/{model_id}" in resources
         assert f":inference-profile/*.{model_id}" in resources
     assert "foundation-model/*" not in resources  # only the listed judges
+    # A batch job is created on the models it runs and as a model-invocation-job of this account;
+    # it is stopped by job, the only resource type StopModelInvocationJob accepts.
+    batch = statements["BatchTheJudgeModelsCallsOnly"]
+    assert batch["Action"] == "bedrock:CreateModelInvocationJob"
+    assert INVOCATION_JOB_ARNS in batch["Resource"]
+    assert sum("::foundation-model/" in json.dumps(r) for r in batch["Resource"]) == len(JUDGES)
+    assert statements["StopItsOwnBatchJobs"]["Action"] == "bedrock:StopModelInvocationJob"
+    assert statements["StopItsOwnBatchJobs"]["Resource"] == INVOCATION_JOB_ARNS
     assert all(s["Effect"] == "Allow" for s in statements.values())
 
 
-def test_the_judge_function_creates_and_reads_evaluation_jobs_only_and_passes_only_that_role(
+def test_the_judge_function_creates_jobs_with_the_judge_models_reads_its_jobs_and_passes_only_that_role(
     dev: Template,
 ) -> None:
     judge_role = _function_role(dev, "lambdas.judge.handler.lambda_handler")
     evaluation_role_id, _ = _role(dev)
     statements = _policy_statements(dev, judge_role)
-    bedrock = [s for s in statements if any(a.startswith("bedrock:") for a in _actions(s))]
-    assert len(bedrock) == 1
-    assert sorted(_actions(bedrock[0])) == [
-        "bedrock:CreateEvaluationJob",
-        "bedrock:GetEvaluationJob",
-        "bedrock:TagResource",
-    ]
-    assert bedrock[0]["Resource"] == EVALUATION_JOB_ARNS
+    bedrock = {
+        tuple(sorted(_actions(s))): s
+        for s in statements
+        if any(a.startswith("bedrock:") for a in _actions(s))
+    }
+    assert set(bedrock) == {
+        ("bedrock:CreateEvaluationJob",),
+        ("bedrock:GetEvaluationJob", "bedrock:TagResource"),
+    }
+    # CreateEvaluationJob is authorized on the evaluator model (Service Authorization Reference),
+    # never on evaluation-job/*, which would match none of its resource types.
+    create = bedrock[("bedrock:CreateEvaluationJob",)]
+    created_on = json.dumps(create["Resource"])
+    assert sorted(m for m in JUDGES if f"::foundation-model/{m}" in created_on) == sorted(JUDGES)
+    assert "evaluation-job" not in created_on and "foundation-model/*" not in created_on
+    assert bedrock[("bedrock:GetEvaluationJob", "bedrock:TagResource")]["Resource"] == EVALUATION_JOB_ARNS
     (pass_role,) = [s for s in statements if "iam:PassRole" in _actions(s)]
     assert pass_role["Resource"] == {"Fn::GetAtt": [evaluation_role_id, "Arn"]}
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}

@@ -455,12 +455,13 @@ def test_state_machine_may_watch_and_stop_jobs_it_starts(dev: Template) -> None:
     assert all(":model-customization-job/*" in r for r in _resources(sync[0]))
     create = [s for s in statements if "bedrock:CreateModelCustomizationJob" in _actions(s)]
     assert len(create) == 1
+    # Authorized on the base model (Service Authorization Reference: foundation-model, custom-model);
+    # the job and its model are tagged (TagResource on what is created).
     joined = " ".join(_resources(create[0]))
-    assert (
-        "::foundation-model/*" in joined
-        and ":custom-model/*" in joined
-        and ":model-customization-job/*" in joined
-    )
+    assert "::foundation-model/*" in joined and ":custom-model/*" in joined
+    assert ":model-customization-job/*" not in joined
+    (tag,) = [s for s in statements if "bedrock:TagResource" in _actions(s) and "custom-model/*" in str(s)]
+    assert ":model-customization-job/*" in " ".join(_resources(tag))
 
 
 def test_state_machine_passes_only_the_bedrock_role_and_only_to_bedrock(dev: Template) -> None:
@@ -510,7 +511,8 @@ def _resources(statement: dict[str, Any]) -> list[str]:
 
 def test_deployment_permissions_are_scoped_to_deployment_and_custom_model_arns(dev: Template) -> None:
     wanted = {
-        "bedrock:CreateCustomModelDeployment": {"custom-model/*", "custom-model-deployment/*"},
+        # Authorized on the custom model it serves (the only resource type the action accepts).
+        "bedrock:CreateCustomModelDeployment": {"custom-model/*"},
         "bedrock:GetCustomModelDeployment": {"custom-model-deployment/*"},
         "bedrock:DeleteCustomModelDeployment": {"custom-model-deployment/*"},
     }
