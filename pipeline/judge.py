@@ -17,19 +17,29 @@ Pure functions only (no AWS calls), so the Lambda, the CLI, the simulation and t
 - ``verdict``: the bars per metric (``minScore``, ``minImprovementOverBase``) applied to both jobs'
   scores, with a reason per failed bar naming the metric.
 
+Custom metrics [UG:model-evaluation-custom-metrics-prompt-formats]: the instructions reach the
+judge with the input variables ``{{prompt}}``, ``{{prediction}}`` (the answer being judged: without
+it the judge never sees the answer) and ``{{ground_truth}}`` (the reference response) filled in;
+the run spec refuses instructions without ``{{prediction}}`` or with any other variable. A custom
+metric's bars are in its own rating scale (the values of its ``ratingScale``, e.g. 1-5), a
+built-in metric's in 0-1.
+
 UNCONFIRMED (no official source found): the ``evaluatorDetails[].explanation`` member (third-party
-code reads it; the official example shows only ``metricName`` and ``result``); that judge scores
-are normalized to 0..1 (third-party); whether ``metricName`` in the output keeps the ``Builtin.``
-prefix (both spellings are accepted); that ``taskType`` must be ``General`` for judge jobs (the
-judge examples use it; botocore's enum lists Summarization | Classification | QuestionAndAnswer |
-Generation | Custom, and its pattern ``[A-Za-z0-9]+`` admits General); that a dataset line's
-``modelIdentifier`` must equal the job's ``inferenceSourceIdentifier``.
+code reads it; the official example shows only ``metricName`` and ``result``); that built-in
+scores are normalized to 0..1 and that a custom metric's ``result`` is the value of the rating the
+judge chose, not normalized (third-party: antstackio/skills ``aws-bedrock-evals``, a 0/1 scale read
+back as 0/1 and ``null`` for a rating outside the scale); if custom results come back normalized,
+``verdict`` sees means outside the declared scale and fails that bar saying so, rather than pass or
+fail it silently on the wrong scale; whether ``metricName`` in the output keeps the ``Builtin.``
+prefix (both spellings are accepted); that a dataset line's ``modelIdentifier`` must equal the job's
+``inferenceSourceIdentifier``.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -60,7 +70,21 @@ MAX_INSTRUCTIONS: Final = 5000  # customMetricDefinition.instructions 1..5000 [B
 MAX_RATING_SCALE: Final = 10  # ratingScale 1..10 [BC]
 MAX_RATING_DEFINITION: Final = 100  # ratingScale[].definition 1..100 [BC]
 METRIC_NAME_PATTERN: Final = r"[0-9a-zA-Z-_.]{1,63}"  # MetricName [BC]
-TASK_TYPE: Final = "General"  # UNCONFIRMED (see the module docstring)
+# Every AWS example of a judge job uses taskType "General" (the judge guide's CLI and SDK examples
+# [UG:model-evaluation-type-judge], the custom-metric examples); botocore's enum for the member
+# (Summarization | Classification | QuestionAndAnswer | Generation | Custom, 1.44.18) predates judge
+# jobs and is stale, and its pattern [A-Za-z0-9]+ admits General. A third-party guide reports that
+# other values make the job fail (antstackio/skills aws-bedrock-evals, "Gotchas" 1). So General
+# stays, and the request test lets exactly this value past the enum.
+TASK_TYPE: Final = "General"
+# The input variables of a custom metric's instructions [UG:model-evaluation-custom-metrics-prompt-
+# formats]; the judge cannot rate an answer it is not shown: {{prediction}} is required.
+INPUT_VARIABLES: Final = ("prompt", "prediction", "ground_truth")
+REQUIRED_VARIABLE: Final = "prediction"
+# Written exactly so: "{{ prediction }}" is not documented to be filled in, so it counts as unknown.
+VARIABLE_PATTERN: Final = r"\{\{([^{}]*)\}\}"
+# Built-in metrics score 0..1; a custom metric, in its own rating scale.
+BUILTIN_SCALE: Final = (0.0, 1.0)
 # One job per model; the model identifier in the dataset and the job's precomputed source.
 MODELS: Final = ("custom", "base")
 SOURCE_IDENTIFIERS: Final[Mapping[str, str]] = {"custom": "custom-model", "base": "base-model"}
@@ -144,8 +168,10 @@ def create_job_request(
             }
         ],
     }
-    if judge.get("metrics"):
-        automated["evaluatorModelConfig"] = {"bedrockEvaluatorModels": [{"modelIdentifier": judge["model"]}]}
+    # Always, also with custom metrics only: botocore documents evaluatorModelConfig as required for
+    # a job that uses a model as judge, and the custom metrics name the same judge again inside
+    # customMetricConfig (both places, as every AWS custom-metric example sends it).
+    automated["evaluatorModelConfig"] = {"bedrockEvaluatorModels": [{"modelIdentifier": judge["model"]}]}
     if judge.get("customMetrics"):
         automated["customMetricConfig"] = {
             "customMetrics": [
@@ -179,6 +205,30 @@ def create_job_request(
     if kms_key_id:
         request["customerEncryptionKeyId"] = kms_key_id
     return request
+
+
+def numeric_scale(rating_scale: Sequence[Mapping[str, Any]]) -> tuple[float, float] | None:
+    """(lowest, highest) value of a rating scale whose values are all numbers; None otherwise."""
+    values = [item.get("value") for item in rating_scale]
+    if not values or any(isinstance(v, bool) or not isinstance(v, int | float) for v in values):
+        return None
+    return float(min(values)), float(max(values))
+
+
+def metric_scales(judge: Mapping[str, Any]) -> dict[str, tuple[float, float] | None]:
+    """Each judged metric's scale (short name): 0..1 for built-in ones, the rating scale's range for
+    custom ones (None: a scale of strings, which has no numeric range)."""
+    scales: dict[str, tuple[float, float] | None] = {
+        short_name(m): BUILTIN_SCALE for m in judge.get("metrics", [])
+    }
+    for metric in judge.get("customMetrics", []):
+        scales[metric["name"]] = numeric_scale(metric.get("ratingScale") or [])
+    return scales
+
+
+def instruction_variables(instructions: str) -> list[str]:
+    """The ``{{variable}}`` names a custom metric's instructions use, in order."""
+    return re.findall(VARIABLE_PATTERN, instructions)
 
 
 def _rating_value(value: Any) -> dict[str, Any]:
@@ -265,21 +315,40 @@ def verdict(
     """
     bars: Mapping[str, Mapping[str, Any]] = judge.get("bars") or {}
     names = [short_name(m) for m in metric_names(judge)]
+    scales = metric_scales(judge)
     table: dict[str, dict[str, Any]] = {}
     reasons: list[str] = []
     for name in names:
         c = (custom.get("metrics") or {}).get(name, {}).get("mean")
         b = (base.get("metrics") or {}).get(name, {}).get("mean")
         bar = _bar_for(bars, name)
+        scale = scales.get(name)
         entry: dict[str, Any] = {
             "custom": c,
             "base": b,
             "improvement": round(c - b, 4) if c is not None and b is not None else None,
+            "scale": list(scale) if scale is not None else None,
             "minScore": bar.get("minScore"),
             "minImprovementOverBase": bar.get("minImprovementOverBase"),
             "passed": True,
         }
         min_score, min_gain = bar.get("minScore"), bar.get("minImprovementOverBase")
+        outside = [
+            f"{which} {value:.3f}"
+            for which, value in (("custom", c), ("base", b))
+            if value is not None and scale is not None and not scale[0] <= value <= scale[1]
+        ]
+        if (min_score is not None or min_gain is not None) and outside:
+            # The bar is in the metric's own scale; a mean outside it means the scores are on
+            # another scale (normalized?): neither pass nor fail the bar on a guess.
+            reasons.append(
+                f"{name}: scores {', '.join(outside)} lie outside its rating scale {_scale_text(scale)}, "
+                "the scale its bars are in (are the judge's scores normalized? UNCONFIRMED): the bar "
+                "cannot be applied"
+            )
+            entry["passed"] = False
+            table[name] = entry
+            continue
         if min_score is not None:
             if c is None:
                 reasons.append(
@@ -315,6 +384,10 @@ def verdict(
         "metrics": table,
         "worst": worst_prompts(custom, names, worst),
     }
+
+
+def _scale_text(scale: tuple[float, float] | None) -> str:
+    return "n/a" if scale is None else f"{scale[0]:g}..{scale[1]:g}"
 
 
 def _bar_for(bars: Mapping[str, Mapping[str, Any]], name: str) -> Mapping[str, Any]:

@@ -956,7 +956,7 @@ class _Parser:
             self.problems += check_judge(
                 model, region, builtin_metrics=bool(metrics), custom_metrics=bool(custom)
             )
-        bars = self.metric_bars(section.get("bars"), names)
+        bars = self.metric_bars(section.get("bars"), names, custom)
         if not isinstance(model, str):
             return None
         return Judge(model=model, metrics=metrics, custom_metrics=custom, bars=bars)
@@ -1006,11 +1006,39 @@ class _Parser:
                     f"{at}.instructions must be text of 1{DASH}{judging.MAX_INSTRUCTIONS} characters [BC]",
                 )
                 ok = False
+            if ok and isinstance(instructions, str):
+                ok = self.instruction_variables(instructions, f"{at}.instructions")
             rating = self.rating_scale(scale, f"{at}.ratingScale")
             if ok and rating is not None:
                 assert isinstance(name, str) and isinstance(instructions, str)
                 out.append(CustomMetric(name, instructions, rating))
         return tuple(out)
+
+    def instruction_variables(self, instructions: str, where: str) -> bool:
+        """A custom metric's instructions show the judge the answer (``{{prediction}}``) and use only
+        the documented input variables [UG:model-evaluation-custom-metrics-prompt-formats]."""
+        used = judging.instruction_variables(instructions)
+        allowed = ", ".join(f"{{{{{v}}}}}" for v in judging.INPUT_VARIABLES)
+        ok = True
+        for name in dict.fromkeys(v for v in used if v not in judging.INPUT_VARIABLES):
+            self.problem(
+                where,
+                f"{{{{{name}}}}}",
+                allowed,
+                f"{where} uses {{{{{name}}}}}, not an input variable of a model-as-a-judge custom metric"
+                f"{did_you_mean(name, judging.INPUT_VARIABLES)}; the judge fills in {allowed}",
+            )
+            ok = False
+        if judging.REQUIRED_VARIABLE not in used:
+            self.problem(
+                where,
+                instructions[:80],
+                f"instructions containing {{{{{judging.REQUIRED_VARIABLE}}}}}",
+                f"{where} must contain {{{{{judging.REQUIRED_VARIABLE}}}}}, where the judge is shown the "
+                f"answer it rates (it may also use {{{{prompt}}}} and {{{{ground_truth}}}})",
+            )
+            ok = False
+        return ok
 
     def rating_scale(self, value: Any, where: str) -> tuple[tuple[str, float | str], ...] | None:
         allowed = f"a list of 1{DASH}{judging.MAX_RATING_SCALE} {{definition, value}}"
@@ -1043,7 +1071,9 @@ class _Parser:
             items.append((definition, float(score) if isinstance(score, int | float) else score))
         return tuple(items)
 
-    def metric_bars(self, value: Any, names: Sequence[str]) -> dict[str, MetricBar]:
+    def metric_bars(
+        self, value: Any, names: Sequence[str], custom: Sequence[CustomMetric] = ()
+    ) -> dict[str, MetricBar]:
         where = "evaluation.judge.bars"
         if value is None:
             return {}
@@ -1078,9 +1108,27 @@ class _Parser:
             section = self.section(bar, at, BAR_KEYS)
             if section is None:
                 continue
+            # A built-in metric scores 0..1; a custom metric, in its own rating scale: its bars are too.
+            scale = judging.BUILTIN_SCALE
+            definition = next((m for m in custom if m.name == name), None)
+            if definition is not None:
+                found = judging.numeric_scale([{"value": v} for _, v in definition.rating_scale])
+                if found is None:
+                    self.problem(
+                        at,
+                        [v for _, v in definition.rating_scale],
+                        "a rating scale of numbers",
+                        f"{name} rates with strings; a bar needs a rating scale of numbers "
+                        "(ratingScale[].value) to compare scores with",
+                    )
+                    continue
+                scale = found
+            width = scale[1] - scale[0]
             parsed = MetricBar(
-                self.number(section.get("minScore"), f"{at}.minScore", 0.0, 1.0),
-                self.number(section.get("minImprovementOverBase"), f"{at}.minImprovementOverBase", -1.0, 1.0),
+                self.number(section.get("minScore"), f"{at}.minScore", scale[0], scale[1]),
+                self.number(
+                    section.get("minImprovementOverBase"), f"{at}.minImprovementOverBase", -width, width
+                ),
             )
             if parsed.min_score is None and parsed.min_improvement_over_base is None:
                 self.problem(

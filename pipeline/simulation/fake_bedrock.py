@@ -1132,6 +1132,10 @@ class FakeBedrock:
                 raise ServiceError("ConflictException", f"An evaluation job named {name} already exists")
         self._check_role(params["roleArn"])
         automated = (params.get("evaluationConfig") or {}).get("automated") or {}
+        # botocore: evaluatorModelConfig "is required for ... model evaluation job that use a model as
+        # judge"; custom metrics name their evaluator again inside customMetricConfig.
+        if not (automated.get("evaluatorModelConfig") or {}).get("bedrockEvaluatorModels"):
+            raise ServiceError("ValidationException", "a model-as-a-judge job needs evaluatorModelConfig")
         models = (params.get("inferenceConfig") or {}).get("models") or []
         sources = [m["precomputedInferenceSource"]["inferenceSourceIdentifier"] for m in models]
         if len(sources) != 1 or len(models) != 1:
@@ -1245,7 +1249,18 @@ class FakeBedrock:
         if prefix and not prefix.endswith("/"):
             prefix += "/"
         s3 = self._client("s3")
-        for config in job.request["evaluationConfig"]["automated"]["datasetMetricConfigs"]:
+        automated = job.request["evaluationConfig"]["automated"]
+        # A custom metric is reported as the value of the rating the judge chose (UNCONFIRMED, see
+        # pipeline.judge): the simulated 0..1 score picks the nearest rating of its scale.
+        scales = {
+            m["customMetricDefinition"]["name"]: [
+                r["value"]["floatValue"]
+                for r in m["customMetricDefinition"].get("ratingScale") or []
+                if "floatValue" in r["value"]
+            ]
+            for m in (automated.get("customMetricConfig") or {}).get("customMetrics") or []
+        }
+        for config in automated["datasetMetricConfigs"]:
             dataset = config["dataset"]
             lines = self._dataset_lines(dataset["datasetLocation"]["s3Uri"])
             records = []
@@ -1261,7 +1276,7 @@ class FakeBedrock:
                             "scores": [
                                 {
                                     "metricName": metric,
-                                    "result": score,
+                                    "result": _on_scale(score, scales.get(metric)),
                                     "evaluatorDetails": [
                                         {
                                             "modelIdentifier": self.foundation_model_arn("judge"),
@@ -1634,3 +1649,11 @@ def _degrade(reference: str, quality: float) -> str:
 
 def _token_count(text: str) -> int:
     return max(1, math.ceil(len(text) / 4))
+
+
+def _on_scale(score: float, ratings: list[float] | None) -> float:
+    """A 0..1 score as the nearest rating of a custom metric's numeric scale (itself without one)."""
+    if not ratings:
+        return score
+    low, high = min(ratings), max(ratings)
+    return min(ratings, key=lambda value: abs(value - (low + score * (high - low))))

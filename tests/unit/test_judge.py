@@ -125,6 +125,72 @@ def test_judge_problems_are_reported(section: dict[str, Any], expected: str) -> 
     assert any(expected in p for p in problems), problems
 
 
+FIVE_POINT = [{"definition": f"{v} of 5", "value": v} for v in (1, 2, 3, 4, 5)]
+
+
+@pytest.mark.parametrize(
+    ("instructions", "expected"),
+    [
+        (
+            "Rate how polite the answer to {{prompt}} is.",
+            "evaluation.judge.customMetrics[0].instructions must contain {{prediction}}",
+        ),
+        (
+            "Rate {{answer}} against {{ground_truth}}.",
+            "evaluation.judge.customMetrics[0].instructions uses {{answer}}, not an input variable",
+        ),
+        (
+            "Rate {{predicton}}.",
+            "uses {{predicton}}, not an input variable of a model-as-a-judge custom metric "
+            "(did you mean 'prediction'?)",
+        ),
+        ("Rate {{ prediction }}.", "uses {{ prediction }}, not an input variable"),
+    ],
+)
+def test_custom_metric_instructions_must_show_the_judge_the_answer(instructions: str, expected: str) -> None:
+    problems = problems_of(spec_data({"customMetrics": [POLICY | {"instructions": instructions}]}))
+    assert any(expected in p for p in problems), problems
+
+
+def test_the_documented_input_variables_are_accepted() -> None:
+    instructions = "Prompt: {{prompt}}\nAnswer: {{prediction}}\nReference: {{ground_truth}}"
+    spec = RunSpec.from_dict(spec_data({"customMetrics": [POLICY | {"instructions": instructions}]}))
+    assert spec.judge is not None and spec.judge.custom_metrics[0].instructions == instructions
+    assert judge.instruction_variables(instructions) == ["prompt", "prediction", "ground_truth"]
+
+
+def test_custom_metric_bars_are_in_the_metrics_own_rating_scale() -> None:
+    metric = POLICY | {"name": "tone", "ratingScale": FIVE_POINT}
+    spec = RunSpec.from_dict(
+        spec_data(
+            {"customMetrics": [metric], "bars": {"tone": {"minScore": 4, "minImprovementOverBase": -4}}}
+        )
+    )
+    assert spec.judge is not None and spec.judge.bars["tone"].min_score == 4.0
+    for bar, expected in (
+        ({"minScore": 0.5}, f"evaluation.judge.bars.tone.minScore=0.5 is out of range 1{DASH}5"),
+        ({"minScore": 6}, f"is out of range 1{DASH}5"),
+        ({"minImprovementOverBase": 4.5}, f"is out of range -4{DASH}4"),
+    ):
+        problems = problems_of(spec_data({"customMetrics": [metric], "bars": {"tone": bar}}))
+        assert any(expected in p for p in problems), problems
+    # A built-in metric's bars stay in 0..1.
+    problems = problems_of(spec_data({"bars": {"Builtin.Correctness": {"minScore": 4}}}))
+    assert any(f"out of range 0{DASH}1" in p for p in problems), problems
+
+
+def test_a_bar_on_a_metric_rated_with_strings_is_refused() -> None:
+    metric = POLICY | {
+        "ratingScale": [{"definition": "No", "value": "no"}, {"definition": "Yes", "value": "yes"}]
+    }
+    problems = problems_of(
+        spec_data({"customMetrics": [metric], "bars": {"policy-adherence": {"minScore": 1}}})
+    )
+    assert any(
+        "policy-adherence rates with strings; a bar needs a rating scale of numbers" in p for p in problems
+    )
+
+
 def test_a_judge_needs_reference_answers() -> None:
     data = spec_data()
     del data["evaluation"]["prompts"]
@@ -278,11 +344,25 @@ def test_the_create_evaluation_job_request_matches_botocore(which: str) -> None:
     assert source == {"inferenceSourceIdentifier": judge.SOURCE_IDENTIFIERS[which]}
 
 
-def test_a_request_with_only_custom_metrics_sets_no_builtin_evaluator() -> None:
+def test_a_request_with_only_custom_metrics_still_names_the_judge_in_both_places() -> None:
+    # botocore: evaluatorModelConfig "is required for ... model evaluation job that use a model as
+    # judge"; customMetricConfig requires its own. Omitting the first fails the job.
     plan = plan_of(spec_data({"metrics": [], "customMetrics": [POLICY]}))
     request = judge.create_job_request(plan["judge"], "custom", role_arn=ROLE)
-    assert "evaluatorModelConfig" not in request["evaluationConfig"]["automated"]
+    automated = request["evaluationConfig"]["automated"]
+    expected = {"bedrockEvaluatorModels": [{"modelIdentifier": DEFAULT_JUDGE}]}
+    assert automated["evaluatorModelConfig"] == expected
+    assert automated["customMetricConfig"]["evaluatorModelConfig"] == expected
+    assert automated["datasetMetricConfigs"][0]["taskType"] == "General"
     assert "customerEncryptionKeyId" not in request
+
+
+def test_every_judge_request_names_the_evaluator_and_uses_task_type_general() -> None:
+    for section in ({}, {"metrics": ["Builtin.Correctness"]}, {"metrics": [], "customMetrics": [POLICY]}):
+        request = judge.create_job_request(plan_of(spec_data(section))["judge"], "base", role_arn=ROLE)
+        automated = request["evaluationConfig"]["automated"]
+        assert automated["evaluatorModelConfig"]["bedrockEvaluatorModels"][0]["modelIdentifier"]
+        assert {c["taskType"] for c in automated["datasetMetricConfigs"]} == {judge.TASK_TYPE}
 
 
 # -- results and verdict -----------------------------------------------------------------------------
@@ -369,6 +449,37 @@ def test_a_barred_metric_the_judge_never_scored_fails() -> None:
     empty = judge.parse_results([])
     result = judge.verdict(plan, empty, empty)
     assert not result["passed"] and "scored no prompt" in result["reasons"][0]
+
+
+def custom_plan(bar: dict[str, float]) -> dict[str, Any]:
+    metric = POLICY | {"name": "tone", "ratingScale": FIVE_POINT}
+    return plan_of(spec_data({"metrics": [], "customMetrics": [metric], "bars": {"tone": bar}}))["judge"]
+
+
+def tone(*values: float) -> dict[str, Any]:
+    return judge.parse_results(output_files([{"tone": v} for v in values]))
+
+
+def test_a_custom_metric_is_judged_against_its_bar_in_its_own_scale() -> None:
+    plan = custom_plan({"minScore": 4, "minImprovementOverBase": 0.5})
+    result = judge.verdict(plan, tone(4, 5), tone(3, 4))
+    assert result["passed"], result["reasons"]
+    assert result["metrics"]["tone"]["scale"] == [1.0, 5.0]
+    failed = judge.verdict(plan, tone(3, 4), tone(3, 4))
+    assert failed["reasons"] == [
+        "tone: custom model scored 3.500, below minScore 4",
+        "tone: custom 3.500 vs base 3.500 improves by +0.000, below minImprovementOverBase +0.5",
+    ]
+
+
+def test_custom_scores_outside_the_declared_scale_fail_the_bar_saying_so() -> None:
+    # If Bedrock reported custom metrics normalized to 0..1 (UNCONFIRMED), a 1..5 bar must not be
+    # applied to them as if they were ratings.
+    result = judge.verdict(custom_plan({"minScore": 1}), tone(0.8, 0.9), tone(0.5, 0.5))
+    assert not result["passed"]
+    (reason,) = result["reasons"]
+    assert reason.startswith("tone: scores custom 0.850, base 0.500 lie outside its rating scale 1..5")
+    assert "UNCONFIRMED" in reason
 
 
 def test_the_worst_prompts_come_with_the_judges_explanations() -> None:
