@@ -684,18 +684,29 @@ def _rft_messages(value: Any, where: Path, ctx: RecordContext, out: RecordScratc
 
 
 def _reference_answer(value: Any, where: Path, ctx: RecordContext, out: RecordScratch) -> None:
-    """What the grader scores the sampled answers against: any JSON value [UG:rft-prepare-data], not empty."""
+    """What the grader scores the sampled answers against: a non-empty string or object.
+
+    The user guide allows "any format the grader understands" [UG:rft-prepare-data], but AWS's
+    two RFT dataset validators agree on a string or a dictionary and refuse anything else
+    (aws-samples/amazon-nova-samples, customization/bedrock-finetuning/understanding/
+    dataset_validation/nova_ft_dataset_validator.py, and the Nova customization SDK's
+    rft_dataset_validator.py: ``reference_answer: Optional[Union[str, dict]]``, "must be a string
+    or dictionary"): a number or a list goes in an object (``{"answer": 42}``) or a string.
+    """
     if value is None:
         out.error(where, "is null; give the expected answer or the criteria the grader scores with", "empty")
     elif type(value) is str:
         if not value or value.isspace():
             out.error(where, "is empty or whitespace only; the grader has nothing to score against", "empty")
-    elif type(value) in (list, dict) and not value:
+    elif type(value) is dict:
+        if not value:
+            out.error(where, "is an empty object; the grader has nothing to score against", "empty")
+    else:
         out.error(
             where,
-            f"is an empty {'list' if type(value) is list else 'object'}; "
-            "the grader has nothing to score against",
-            "empty",
+            f"must be a string or an object (AWS's RFT dataset validators refuse anything else), got "
+            f'{type_name(value)}; write it as a string, or inside an object such as {{"answer": ...}}',
+            "type",
         )
 
 

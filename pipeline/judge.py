@@ -210,9 +210,10 @@ def create_job_request(
 def numeric_scale(rating_scale: Sequence[Mapping[str, Any]]) -> tuple[float, float] | None:
     """(lowest, highest) value of a rating scale whose values are all numbers; None otherwise."""
     values = [item.get("value") for item in rating_scale]
-    if not values or any(isinstance(v, bool) or not isinstance(v, int | float) for v in values):
+    numbers = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if not values or len(numbers) != len(values):
         return None
-    return float(min(values)), float(max(values))
+    return min(numbers), max(numbers)
 
 
 def metric_scales(judge: Mapping[str, Any]) -> dict[str, tuple[float, float] | None]:

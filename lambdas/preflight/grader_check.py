@@ -5,8 +5,13 @@
    deployment lets the Bedrock service role invoke (``GRADER_FUNCTION_NAMES``, from cdk.json
    ``graderFunctionNames``): a grader the role cannot invoke would fail the job after it started.
 2. A dry call: the first records of the training data, each with two answers (its reference answer
-   and a wrong one), sent to the grader exactly as Bedrock would send them; the answer must follow
-   the contract (pipeline.graders.check_grader_output). The scores land in the preflight report.
+   and a wrong one), sent to the grader once per documented payload shape (``reference_answer``
+   under ``metadata`` as the Bedrock guide shows, then at the top level as the SageMaker / Nova 2
+   guide shows: AWS's sources disagree, pipeline.grader_payload); each answer must follow the
+   contract (pipeline.graders.check_grader_output). The report says which shapes the grader
+   understood (scored the reference answers above the wrong ones); a shape it does not understand
+   is a warning of the run, failing on every shape a problem. The scores land in the preflight
+   report.
 
 Env: ``BUILTIN_GRADER_ARN`` (the built-in grader function, unqualified), ``GRADER_FUNCTION_NAMES``
 (comma-separated function names, ``*`` for any characters). Calls lambda:InvokeFunction on the

@@ -115,9 +115,9 @@ def cmd_grader_test(args: argparse.Namespace) -> int:
         output.emit_json(document)
     else:
         print(graders.describe_dry_run(document))
-        rows = [(s["line"], s["answer"], f"{s['score']:g}") for s in report.scores]
+        rows = [(s["line"], s.get("shape", ""), s["answer"], f"{s['score']:g}") for s in report.scores]
         if rows:
-            print(output.table(("line", "answer", "score"), rows, right=(0, 2)))
+            print(output.table(("line", "shape", "answer", "score"), rows, right=(0, 3)))
     return EXIT_OK if report.ok else EXIT_INVALID
 
 

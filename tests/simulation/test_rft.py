@@ -32,13 +32,14 @@ def _run_file(out: Path, result: SimulationResult, name: str) -> dict:  # type: 
     return json.loads((out / "runs" / result.run_id / name).read_text(encoding="utf-8"))
 
 
-def test_the_grader_is_called_once_by_the_preflight_and_once_per_training_step(
+def test_the_grader_is_called_twice_by_the_preflight_and_once_per_training_step(
     rft: tuple[SimulationResult, Path],
 ) -> None:
     result, out = rft
     calls = [i for i in result.lambda_invocations if i["function"] == "grader"]
     steps = SCENARIOS["rft"].bedrock.job.steps
-    assert len(calls) == 1 + steps
+    # The preflight's dry call: once per documented payload shape (pipeline.grader_payload).
+    assert len(calls) == 2 + steps
     assert all(i["error"] is None and i["apiError"] is None for i in calls)
     # The job was created with the typed RFT request and the built-in grader's alias.
     preflight = _run_file(out, result, "preflight.json")
@@ -46,6 +47,7 @@ def test_the_grader_is_called_once_by_the_preflight_and_once_per_training_step(
     assert preflight["grader"]["lambdaArn"].endswith(":exact-match")
     scores = {(s["answer"]): s["score"] for s in preflight["grader"]["scores"]}
     assert scores == {"reference": 1.0, "wrong": 0.0}
+    assert preflight["grader"]["understood"] == ["metadata", "top-level"]
 
 
 def test_reward_per_step_reaches_the_loss_curves(rft: tuple[SimulationResult, Path]) -> None:
@@ -71,8 +73,9 @@ def test_a_failing_grader_fails_the_job_with_the_reason_and_buys_nothing(
     assert job["customizationType"] == "REINFORCEMENT_FINE_TUNING" and job["status"] == "Failed"
     assert job["outputModelArn"] is None and job["metricsFiles"] == []
     calls = [i for i in result.lambda_invocations if i["function"] == "grader"]
-    assert calls[0]["apiError"] is None  # the preflight's dry call went through
-    assert all(i["apiError"] == "ServiceException" for i in calls[1:])
+    # The preflight's dry call (one invocation per payload shape) went through.
+    assert [i["apiError"] for i in calls[:2]] == [None, None]
+    assert all(i["apiError"] == "ServiceException" for i in calls[2:])
     record = _run_file(out, result, "record.json")
     assert "The grader Lambda" in json.dumps(record)
     assert "failed at training step 0" in json.dumps(record)

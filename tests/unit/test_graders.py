@@ -217,7 +217,7 @@ def test_openai_text_parts_are_read_as_the_answer() -> None:
         (NUMERIC, {"value": 3, "tolerance": -1}, "tolerances must be >= 0"),
         (NUMERIC, True, "got a boolean"),
         (ROUGE_L, "!!!", "no words to compare with"),
-        (ROUGE_L, None, "no metadata.reference_answer"),
+        (ROUGE_L, None, "no reference_answer (neither at the top level nor under metadata)"),
     ],
 )
 def test_a_record_the_grader_cannot_score_is_an_error_naming_the_sample(
@@ -238,10 +238,10 @@ def test_record_problem_is_none_for_a_scorable_record() -> None:
 
 
 def test_a_batch_that_is_not_a_list_of_samples_is_refused() -> None:
-    with pytest.raises(UnscorableRecordError, match="expects a list of samples"):
+    with pytest.raises(graders.UnreadableBatchError, match="expects a list of samples"):
         graders.grade_batch(EXACT_MATCH, "samples")
-    with pytest.raises(UnscorableRecordError, match="sample 1 is a string"):
-        graders.grade_batch(EXACT_MATCH, [graders.sample_for(record(), "a", "returns"), "b"])
+    with pytest.raises(graders.UnreadableBatchError, match="expects a list of samples"):
+        graders.grade_batch(EXACT_MATCH, {"items": []})
     # a single sample object (a hand-made test invocation) is graded as a batch of one
     assert len(graders.grade_batch(EXACT_MATCH, graders.sample_for(record(), "a", "returns"))) == 1
 
@@ -290,16 +290,26 @@ def test_dry_run_samples_look_like_bedrocks_and_carry_the_record_as_metadata() -
     assert first["metadata"] == {"reference_answer": "returns", "ticket_id": "T1"}
 
 
-def test_a_builtin_grader_passes_its_own_dry_run() -> None:
+def test_a_builtin_grader_passes_its_own_dry_run_in_both_shapes() -> None:
     report = graders.dry_run(EXACT_MATCH, records(3), graders.local_invoker(EXACT_MATCH))
     assert report.ok and report.warnings == ()
-    assert [(s["answer"], s["score"]) for s in report.scores] == [("reference", 1.0), ("wrong", 0.0)] * 3
+    assert report.understood == ("metadata", "top-level")
+    assert [(s["shape"], s["answer"], s["score"]) for s in report.scores] == [
+        (shape, answer, score)
+        for shape in ("metadata", "top-level")
+        for _ in range(3)
+        for answer, score in (("reference", 1.0), ("wrong", 0.0))
+    ]
 
 
 def test_a_grader_that_raises_fails_the_dry_run_with_its_error() -> None:
     report = graders.dry_run(NUMERIC, records(2), graders.local_invoker(NUMERIC))
     assert not report.ok
-    assert "the grader failed on 4 samples from lines 1, 2: UnscorableRecordError" in report.problems[0]
+    assert report.problems[0].startswith(
+        "the grader failed on 4 samples from lines 1, 2 in every documented shape: metadata: "
+        "UnreadableBatchError: 4 of 4 samples could not be read"
+    )
+    assert report.understood == ()
 
 
 def test_a_grader_that_ranks_the_reference_no_higher_than_a_wrong_answer_gets_a_warning() -> None:
@@ -307,8 +317,10 @@ def test_a_grader_that_ranks_the_reference_no_higher_than_a_wrong_answer_gets_a_
         return [{"id": s["id"], "aggregate_reward_score": 0.5} for s in samples]
 
     report = graders.dry_run(EXACT_MATCH, records(1), constant)
-    assert report.ok
+    assert report.ok and report.understood == ()
     assert report.warnings == (
+        "the grader understood neither documented shape (reference_answer under metadata or at the top "
+        "level): no record's reference answer scored above a wrong answer",
         "line 1: the reference answer scored 0.5, not above the wrong answer (0.5): check that the grader "
         "reads reference_answer the way the data holds it",
     )
@@ -384,10 +396,131 @@ def test_describe_dry_run_shows_means_and_problems() -> None:
     text = graders.describe_dry_run({"lambdaArn": f"{ARN}:exact-match", **report.to_dict()})
     assert text.splitlines() == [
         f"grader: {ARN}:exact-match: dry call follows the grader contract",
-        "  mean score on 4 samples: reference answers 1.00, wrong answers 0.00",
+        "  mean score on 8 samples: reference answers 1.00, wrong answers 0.00",
+        "  understands reference_answer: metadata yes; top-level yes",
     ]
 
 
 def test_read_records_skips_blank_and_broken_lines_and_keeps_line_numbers() -> None:
     lines = [b'{"a": 1}', b"", b"not json", b"[1]", b'{"b": 2}', b'{"c": 3}']
     assert list(graders.read_records(lines, 2)) == [(1, {"a": 1}), (5, {"b": 2})]
+
+
+# -- every documented payload shape (pipeline.grader_payload) -----------------------------------------
+
+
+def top_level(sample: dict[str, Any]) -> dict[str, Any]:
+    """The same sample with the record's keys at the top level (the SageMaker / Nova 2 guide's shape)."""
+    return {"id": sample["id"], "messages": sample["messages"], **sample["metadata"]}
+
+
+def nova_role(sample: dict[str, Any]) -> dict[str, Any]:
+    sample["messages"][-1]["role"] = "nova_assistant"
+    return sample
+
+
+def text_parts(sample: dict[str, Any]) -> dict[str, Any]:
+    sample["messages"][-1]["content"] = [{"type": "text", "text": sample["messages"][-1]["content"]}]
+    return sample
+
+
+SHAPED: list[tuple[str, Any]] = [
+    ("bare list, metadata (Bedrock guide)", lambda a, b: [a, b]),
+    ("bare list, top level (SageMaker guide)", lambda a, b: [top_level(a), top_level(b)]),
+    ("batch envelope", lambda a, b: {"batch": [a, b]}),
+    (
+        "trajectories envelope (AWS gpt-oss sample)",
+        lambda a, b: {"trajectories": [top_level(a), top_level(b)]},
+    ),
+    ("nova_assistant role", lambda a, b: [nova_role(a), nova_role(top_level(b))]),
+    ("content parts", lambda a, b: [text_parts(top_level(a)), text_parts(b)]),
+]
+
+
+@pytest.mark.parametrize("grader", graders.BUILTIN_GRADERS)
+@pytest.mark.parametrize(("shape", "build"), SHAPED, ids=[s for s, _ in SHAPED])
+def test_every_builtin_grader_reads_every_documented_shape(grader: str, shape: str, build: Any) -> None:
+    right = {EXACT_MATCH: "returns", NUMERIC: "12", JSON_SCHEMA: '{"team": "returns"}', ROUGE_L: "returns"}
+    reference = "12" if grader == NUMERIC else "returns"
+    data = record(reference, json_schema=SCHEMA)
+    event = build(
+        graders.sample_for(data, "good", right[grader]), graders.sample_for(data, "bad", "shipping")
+    )
+    graded = graders.grade(grader, event)
+    assert graded.unreadable == []
+    assert [(r["id"], r["aggregate_reward_score"]) for r in graded.results] == [("good", 1.0), ("bad", 0.0)]
+
+
+def test_the_top_level_reference_wins_over_metadata() -> None:
+    sample = graders.sample_for(record("billing"), "s", "returns")
+    sample["reference_answer"] = "returns"
+    assert graders.grade_batch(EXACT_MATCH, [sample])[0]["aggregate_reward_score"] == 1.0
+
+
+def test_an_unreadable_sample_scores_zero_with_a_named_metric_and_does_not_fail_its_batch() -> None:
+    good = [graders.sample_for(record("returns"), f"g{i}", "returns") for i in range(2)]
+    bad = graders.sample_for(record("returns"), "lost", "returns")
+    del bad["metadata"]["reference_answer"]
+    graded = graders.grade(EXACT_MATCH, [good[0], bad, good[1]])
+    assert [r["aggregate_reward_score"] for r in graded.results] == [1.0, 0.0, 1.0]
+    assert graded.results[1]["id"] == "lost"
+    assert {"name": "unreadable_sample", "value": 1.0, "type": "Metric"} in graded.results[1]["metrics_list"]
+    assert graded.unreadable == [
+        ("lost", "the sample has no reference_answer (neither at the top level nor under metadata)")
+    ]
+    # Not an object at all: unreadable too, under its position.
+    assert graders.grade(EXACT_MATCH, [*good, "junk"]).unreadable == [
+        ("2", "sample 2 is a string, not an object")
+    ]
+
+
+def test_a_batch_where_most_samples_are_unreadable_fails_and_half_does_not() -> None:
+    good = graders.sample_for(record("returns"), "g", "returns")
+    bad = graders.sample_for(record(["returns"]), "b", "returns")
+    del bad["metadata"]["reference_answer"]
+    assert len(graders.grade(EXACT_MATCH, [good, bad]).unreadable) == 1  # half: scored
+    with pytest.raises(
+        graders.UnreadableBatchError, match="2 of 3 samples could not be read, more than half"
+    ):
+        graders.grade(EXACT_MATCH, [good, bad, dict(bad, id="c")])
+
+
+def test_a_grader_that_reads_only_metadata_is_reported_as_understanding_only_that_shape() -> None:
+    def metadata_only(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for s in samples:
+            reference = (
+                s["metadata"]["reference_answer"] if "metadata" in s else None
+            )  # a KeyError-free reader
+            answer = s["messages"][-1]["content"]
+            out.append({"id": s["id"], "aggregate_reward_score": 1.0 if answer == reference else 0.0})
+        return out
+
+    report = graders.dry_run(EXACT_MATCH, records(2), metadata_only)
+    assert report.ok
+    assert report.understood == ("metadata",)
+    (warning,) = report.warnings
+    assert warning.startswith(
+        "the grader does not understand samples with reference_answer at the top level, as the SageMaker / "
+        "Nova 2 guide documents (the reference answer scored no higher than a wrong answer on lines [1, 2]); "
+        "it does understand metadata"
+    )
+
+
+def test_a_grader_that_crashes_on_one_shape_is_a_warning_naming_it() -> None:
+    def crashes_on_top_level(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if "metadata" not in samples[0]:
+            raise GraderInvocationError("KeyError: 'metadata'")
+        return graders.local_invoker(EXACT_MATCH)(samples)  # type: ignore[no-any-return]
+
+    report = graders.dry_run(EXACT_MATCH, records(1), crashes_on_top_level)
+    assert report.ok and report.understood == ("metadata",)
+    assert "(the grader failed: KeyError: 'metadata')" in report.warnings[0]
+    assert report.to_dict()["shapes"] == [
+        {
+            "shape": "metadata",
+            "understood": True,
+            "why": "reference answers scored above wrong answers on every record",
+        },
+        {"shape": "top-level", "understood": False, "why": "the grader failed: KeyError: 'metadata'"},
+    ]

@@ -176,6 +176,22 @@ def test_a_valid_rft_file_passes_and_extra_keys_are_allowed(tmp_path: Path) -> N
             "reference_answer",
             "empty object",
         ),
+        # AWS's two RFT dataset validators take a string or an object, nothing else.
+        (
+            {"messages": [{"role": "user", "content": "2+2?"}], "reference_answer": 4},
+            "reference_answer",
+            "must be a string or an object (AWS's RFT dataset validators refuse anything else), got a number",
+        ),
+        (
+            {"messages": [{"role": "user", "content": "2+2?"}], "reference_answer": ["4", "four"]},
+            "reference_answer",
+            'got a list; write it as a string, or inside an object such as {"answer": ...}',
+        ),
+        (
+            {"messages": [{"role": "user", "content": "2+2?"}], "reference_answer": True},
+            "reference_answer",
+            "must be a string or an object",
+        ),
         (
             {
                 "messages": [{"role": "user", "content": [{"type": "text", "text": "2+2?"}]}],
@@ -420,7 +436,8 @@ def test_grader_test_runs_a_builtin_grader_in_process(capsys: pytest.CaptureFixt
     report = json.loads(out)
     assert code == 0
     assert report["ok"] is True and report["lambdaArn"] == "built-in exact-match grader (in this process)"
-    assert [s["score"] for s in report["scores"]] == [1.0, 0.0] * 3
+    assert [s["score"] for s in report["scores"]] == [1.0, 0.0] * 6  # three records, in both shapes
+    assert report["understood"] == ["metadata", "top-level"]
 
 
 def test_grader_test_invokes_a_team_grader_and_exits_2_when_it_breaks_the_contract(
@@ -444,8 +461,11 @@ def test_grader_test_invokes_a_team_grader_and_exits_2_when_it_breaks_the_contra
         code, out = run(capsys, "grader", "test", str(spec_file), "--records", "2")
     assert code == 2
     assert calls[0]["FunctionName"] == TEAM_GRADER
+    assert len(calls) == 2  # once per documented shape
     assert len(json.loads(calls[0]["Payload"])) == 4  # two records, two answers each
-    assert "problem: the grader returned 1 results for 4 samples" in out
+    assert "reference_answer" in json.loads(calls[0]["Payload"])[0]["metadata"]
+    assert "reference_answer" in json.loads(calls[1]["Payload"])[0]
+    assert "problem: metadata samples: the grader returned 1 results for 4 samples" in out
 
 
 def test_grader_test_refuses_a_spec_without_a_grader(capsys: pytest.CaptureFixture[str]) -> None:
