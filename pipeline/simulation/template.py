@@ -6,9 +6,10 @@ are resolved the way CloudFormation would, against the moto resources created he
 
 - ``AWS::S3::Bucket`` (versioning as configured), ``AWS::SNS::Topic``, ``AWS::KMS::Key``,
   ``AWS::IAM::Role`` (with its trust policy), ``AWS::Lambda::Function`` (handler, resolved
-  environment, timeout, memory) and ``AWS::Lambda::Alias`` are created; ``Ref`` and ``Fn::GetAtt``
-  return what CloudFormation returns for them (bucket name, topic ARN, key id, role name, function
-  name, alias ARN; ``Arn`` attributes).
+  environment, timeout, memory), ``AWS::Lambda::Version`` (published) and ``AWS::Lambda::Alias``
+  are created; ``Ref`` and ``Fn::GetAtt`` return what CloudFormation returns for them (bucket
+  name, topic ARN, key id, role name, function name, version number, alias ARN; ``Arn``
+  attributes).
 - Pseudo parameters: ``AWS::Partition`` = aws, ``AWS::Region``, ``AWS::AccountId``,
   ``AWS::URLSuffix``, ``AWS::StackName``.
 - Intrinsics: ``Ref``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Sub``, ``Fn::Select``, ``Fn::Split``.
@@ -245,13 +246,18 @@ def provision(template: Template, resolver: Resolver, clients: Mapping[str, Any]
         if len(deferred) == len(pending):
             resolver.resolve((deferred[0][1].get("Properties", {}).get("Environment") or {}).get("Variables"))
         pending = deferred
-    # Aliases (the built-in grader's, one per grader): on $LATEST, as the template declares them.
+    # Published versions (the built-in grader's), then the aliases, which point at them.
+    for logical_id, resource in template.of_type("AWS::Lambda::Version").items():
+        props = resource.get("Properties", {})
+        version = clients["lambda"].publish_version(FunctionName=resolver.resolve(props["FunctionName"]))
+        resolver.refs[logical_id] = version["FunctionArn"]
+        resolver.attributes[(logical_id, "Version")] = version["Version"]
     for logical_id, resource in template.of_type("AWS::Lambda::Alias").items():
         props = resource.get("Properties", {})
         alias = clients["lambda"].create_alias(
             FunctionName=resolver.resolve(props["FunctionName"]),
             Name=props["Name"],
-            FunctionVersion=props.get("FunctionVersion", "$LATEST"),
+            FunctionVersion=resolver.resolve(props.get("FunctionVersion", "$LATEST")),
         )
         resolver.refs[logical_id] = alias["AliasArn"]
     logical_id, machine = template.state_machine()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,7 +58,73 @@ def test_one_grader_function_with_an_alias_per_builtin_grader(dev: Template) -> 
     assert sorted(a["Properties"]["Name"] for a in aliases.values()) == sorted(BUILTIN_GRADERS)
     for alias in aliases.values():
         assert alias["Properties"]["FunctionName"] == {"Ref": function_id}
-        assert alias["Properties"]["FunctionVersion"] == "$LATEST"
+
+
+def test_every_grader_alias_points_at_the_one_published_version_never_latest(dev: Template) -> None:
+    function_id, _ = _grader_function(dev)
+    (version_id, version) = _grader_version(dev, function_id)
+    assert version["Properties"]["FunctionName"] == {"Ref": function_id}
+    # An earlier version stays when a deployment publishes a newer one: the reward function that
+    # trained a model is kept, and a rollback has something to move back to.
+    assert version["DeletionPolicy"] == "Retain" and version["UpdateReplacePolicy"] == "Retain"
+    aliases = resources_of_type(dev, "AWS::Lambda::Alias")
+    assert len(aliases) == len(BUILTIN_GRADERS)
+    for alias in aliases.values():
+        assert alias["Properties"]["FunctionVersion"] == {"Fn::GetAtt": [version_id, "Version"]}
+    assert "$LATEST" not in json.dumps(dev.to_json())
+
+
+def _grader_version(template: Template, function_id: str) -> tuple[str, dict[str, Any]]:
+    (found,) = [
+        (k, v)
+        for k, v in resources_of_type(template, "AWS::Lambda::Version").items()
+        if v["Properties"]["FunctionName"] == {"Ref": function_id}
+    ]
+    return found
+
+
+def _grader_alone(monkeypatch: pytest.MonkeyPatch, asset: Path) -> Template:
+    """A stack holding only the built-in grader, its code taken from ``asset``."""
+    from aws_cdk import RemovalPolicy, Stack
+    from aws_cdk import aws_logs as logs
+
+    from infra.constructs import pipeline_function
+    from infra.constructs.grader import BuiltinGrader
+
+    monkeypatch.setattr(pipeline_function, "stage_asset", lambda handler: asset)
+    stack = Stack(App(), "GraderProbe", env={"account": "123456789012", "region": "us-east-1"})
+    BuiltinGrader(
+        stack, "Grader", log_retention=logs.RetentionDays.ONE_WEEK, removal_policy=RemovalPolicy.DESTROY
+    )
+    return Template.from_stack(stack)
+
+
+def test_a_change_of_the_graders_code_publishes_a_new_version_the_aliases_move_to(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from infra.constructs.pipeline_function import stage_asset
+
+    # Given the grader's asset as the stack ships it, and a copy with one changed line
+    staged = stage_asset("grader")
+    changed = tmp_path / "grader"
+    shutil.copytree(staged, changed)
+    builtins = changed / "pipeline" / "grader_builtins.py"
+    builtins.write_text(
+        builtins.read_text().replace(
+            "JSON_BUT_INVALID_SCORE: Final = 0.25", "JSON_BUT_INVALID_SCORE: Final = 0.5"
+        )
+    )
+    # When both are synthesized
+    before, after = _grader_alone(monkeypatch, staged), _grader_alone(monkeypatch, changed)
+    # Then the changed code is a new version resource (published on deploy, the old one retained),
+    # and every alias points at the new one
+    versions = [set(resources_of_type(t, "AWS::Lambda::Version")) for t in (before, after)]
+    assert len(versions[0]) == len(versions[1]) == 1 and versions[0] != versions[1]
+    (new_version,) = versions[1]
+    for alias in resources_of_type(after, "AWS::Lambda::Alias").values():
+        assert alias["Properties"]["FunctionVersion"] == {"Fn::GetAtt": [new_version, "Version"]}
+    # ...and the same code synthesizes to the same version: a deploy without a grader change moves nothing.
+    assert set(resources_of_type(_grader_alone(monkeypatch, staged), "AWS::Lambda::Version")) == versions[0]
 
 
 def test_nothing_but_the_granted_roles_may_invoke_the_grader(dev: Template) -> None:
