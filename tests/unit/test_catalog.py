@@ -581,11 +581,11 @@ def test_a_price_sheet_names_no_price_the_catalog_does_not_know() -> None:
 
 
 def test_unconfirmed_prices_say_so_where_they_are_cited() -> None:
-    nova2 = get_model(NOVA2_LITE)
+    micro = get_model(NOVA_MICRO)
 
-    assert nova2.prices.training is not None and nova2.prices.training.unconfirmed
-    assert nova2.prices.training.cite().endswith("; UNCONFIRMED")
-    assert any(u.startswith("Price UNCONFIRMED (training)") for u in nova2.all_unconfirmed())
+    assert micro.prices.training is not None and micro.prices.training.unconfirmed
+    assert micro.prices.training.cite().endswith("; UNCONFIRMED")
+    assert any(u.startswith("Price UNCONFIRMED (training)") for u in micro.all_unconfirmed())
     for model in all_models():
         for price in dataclasses.asdict(model.prices).values():
             if price is not None and price["source"].startswith(("[3P]", "[ABS]", "[AWS-BLOG]")):

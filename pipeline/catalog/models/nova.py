@@ -20,6 +20,7 @@ from pipeline.catalog.models.shared import (
     NOT_DEPLOYABLE,
     NOVA_RESERVED,
     NOVA_RESERVED_NOTE,
+    STORAGE_UNIT,
     VIDEO_FORMATS,
     active,
     by_model_id,
@@ -38,6 +39,7 @@ from pipeline.catalog.types import (
     PER_1K_TOKENS,
     PER_1M_INPUT,
     PER_1M_OUTPUT,
+    PER_MU_HOUR,
     REINFORCEMENT_FINE_TUNING,
     RFT_PROMPTS,
     CustomizationRules,
@@ -139,20 +141,62 @@ def _nova_distillation() -> CustomizationRules:
     )
 
 
-# The base models' on-demand rates, as a third-party blog gives them.
-_PRICE_BLOG: Final = "[3P] pristren.com blog (base-model on-demand rates), undated"
+# Prices of Nova 1 (us-east-1). AWS's pricing page renders its figures client-side, so no stored copy
+# holds them: each figure below is a reading of the Price List API published by others, or derived
+# from an AWS blog's worked cost, and says so.
+_PL_READINGS: Final = "[3P] Price List API readings published in public projects (us-east-1, us-west-2)"
+_PL_UNCONFIRMED: Final = "third parties' readings of the Price List API, not AWS's page itself"
+_PL_NOVA1: Final = (
+    f"{_PL_UNCONFIRMED} (read 2026-08-20 and 2026-09-01; us-east-1 and us-west-2 agree; the same figures "
+    "as the pricing page quoted in simonw/llm-bedrock#18 on 2025-06-04)"
+)
+# Every source seen bills $1.95 per custom model per month (Nova 2 Lite's Price List reading, a Nova
+# Lite bill, Titan and Cohere notes: bedrock.md §9); none reads Micro's or Pro's own usage type.
+_STORAGE_ASSUMED: Final = (
+    "no source reads this model's own storage price; every model and source seen bills $1.95 per custom "
+    "model per month (Nova 2 Lite's Price List reading of 2026-08-02, a Nova Lite bill of 2025-05)"
+)
+_STORAGE_SEEN: Final = "[3P] the fee every source bills (Nova 2 Lite Price List reading, Nova Lite bill)"
 
 
 def _on_demand(input_usd: float, output_usd: float) -> dict[str, Price]:
     return {
         "on_demand_input_per_1m_tokens": Price(
-            input_usd, PER_1M_INPUT, "undated", _PRICE_BLOG, "an undated third-party note"
+            input_usd, PER_1M_INPUT, "2026-09-01", _PL_READINGS, _PL_NOVA1
         ),
         "on_demand_output_per_1m_tokens": Price(
-            output_usd, PER_1M_OUTPUT, "undated", _PRICE_BLOG, "an undated third-party note"
+            output_usd, PER_1M_OUTPUT, "2026-09-01", _PL_READINGS, _PL_NOVA1
         ),
     }
 
+
+def _deployment(
+    input_usd: float, output_usd: float, as_of: str, source: str, unconfirmed: str
+) -> dict[str, Price]:
+    return {
+        "deployment_input_per_1m_tokens": Price(input_usd, PER_1M_INPUT, as_of, source, unconfirmed),
+        "deployment_output_per_1m_tokens": Price(output_usd, PER_1M_OUTPUT, as_of, source, unconfirmed),
+    }
+
+
+# AWS's Nova fine-tuning blog: customized Nova models are invoked on demand "at the standard rate for
+# the model" [AWS-BLOG customize-amazon-nova-models-with-amazon-bedrock-fine-tuning].
+_STANDARD_RATE: Final = "[AWS-BLOG] Customize Amazon Nova models with Amazon Bedrock fine-tuning"
+
+# Nova Micro's training price. A third-party reading (bedrock.md §12, Aug 2026); it agrees with AWS's
+# text-to-SQL blog (2026-04-16): $8.00 to train on 2,000 examples for 5 epochs, i.e. 8M tokens at the
+# ~800 tokens per example the same post's inference figures use, $0.001 per 1K; and with a public
+# project's note that Nova Micro trains 3.8x cheaper than Nova 2 Lite ($0.00378 per 1K).
+_MICRO_TRAINING: Final = Price(
+    0.001,
+    PER_1K_TOKENS,
+    "2026-08",
+    "[3P] Price List reading in bedrock.md §12; [AWS-BLOG] text-to-SQL on Nova Micro, 2026-04-16",
+    "a third party's reading (Aug 2026), matched by a figure derived from AWS's text-to-SQL blog: $8.00 "
+    "to train on 2,000 examples for 5 epochs, 8M tokens at the ~800 tokens per example of the post's "
+    "inference figures; the $2.18 ATIS run of AWS's Nova fine-tuning blog could not be checked, its "
+    "token count is in no stored copy",
+)
 
 NOVA_MICRO: Final = ModelEntry(
     model_id="amazon.nova-micro-v1:0:128k",
@@ -168,7 +212,23 @@ NOVA_MICRO: Final = ModelEntry(
     on_demand_deployment_regions=on_demand_deployment("us-east-1"),
     invoked_through_profile=by_model_id(),
     lifecycle=active("amazon-nova-micro"),
-    prices=PriceSheet.known(NO_SOURCE, **_on_demand(0.035, 0.14)),
+    prices=PriceSheet.known(
+        NO_SOURCE,
+        training=_MICRO_TRAINING,
+        storage_per_month=Price(1.95, STORAGE_UNIT, "2026-08-02", _STORAGE_SEEN, _STORAGE_ASSUMED),
+        **_on_demand(0.035, 0.14),
+        # 22,000 queries of ~800 input and ~60 output tokens a month cost $0.616 + $0.184 on a Nova
+        # Micro deployment: $0.035 and $0.14 per 1M, the base model's rate.
+        **_deployment(
+            0.035,
+            0.14,
+            "2026-04-16",
+            "[AWS-BLOG] Cost-efficient custom text-to-SQL using Amazon Nova Micro, 2026-04-16",
+            "derived from the post's worked cost (read through its summaries): 22,000 queries a month "
+            "of ~800 input and ~60 output tokens cost $0.616 + $0.184; the base rate, as AWS's Nova "
+            "fine-tuning blog says a custom Nova model is billed 'at the standard rate for the model'",
+        ),
+    ),
     sources=_NOVA_SOURCES,
     rules_checked=CHECKED,
     unconfirmed=("Learning-rate warmup maximum: sources say 100 and 20; 20 is enforced.",),
@@ -187,7 +247,33 @@ NOVA_LITE: Final = ModelEntry(
     on_demand_deployment_regions=on_demand_deployment("us-east-1"),
     invoked_through_profile=by_model_id(),
     lifecycle=active("amazon-nova-lite"),
-    prices=PriceSheet.known(NO_SOURCE, **_on_demand(0.06, 0.24)),
+    prices=PriceSheet.known(
+        NO_SOURCE,
+        # A bill of two Nova Lite fine-tuning runs (USE1-NovaLite-Customization-Training) gives totals
+        # but no token counts, so no per-token training price can be derived from it.
+        storage_per_month=Price(
+            1.95,
+            STORAGE_UNIT,
+            "2025-05-05",
+            "[3P] HeuristicWave blog: a bill of two Nova Lite fine-tuning runs",
+            "a third party's bill (usage type USE1-NovaLite-Customization-Training)",
+        ),
+        pt_no_commit_per_mu_hour=Price(
+            108.15,
+            PER_MU_HOUR,
+            "2025-05-05",
+            "[3P] HeuristicWave blog: a bill of two Nova Lite fine-tuning runs",
+            "a third party's bill (usage type USE1-NovaLite-Customization-Training)",
+        ),
+        **_on_demand(0.06, 0.24),
+        **_deployment(
+            0.06,
+            0.24,
+            "2026-08-20",
+            "[3P] a Price List API reading published in a public project",
+            f"{_PL_UNCONFIRMED}: USE1-NovaLite-input-tokens-custom-model 'matches' the base rate",
+        ),
+    ),
     sources=_NOVA_SOURCES,
     rules_checked=CHECKED,
     notes=("Images and videos must be in the same S3 bucket as the dataset.",),
@@ -208,7 +294,19 @@ NOVA_PRO: Final = ModelEntry(
     invoked_through_profile=by_model_id(),
     # Also the lifecycle of the Nova Pro teacher and judge (amazon.nova-pro-v1:0).
     lifecycle=active("amazon-nova-pro"),
-    prices=PriceSheet.known(NO_SOURCE, **_on_demand(0.80, 3.20)),
+    prices=PriceSheet.known(
+        NO_SOURCE,
+        storage_per_month=Price(1.95, STORAGE_UNIT, "2026-08-02", _STORAGE_SEEN, _STORAGE_ASSUMED),
+        **_on_demand(0.80, 3.20),
+        **_deployment(
+            0.80,
+            3.20,
+            "2026-09-01",
+            _STANDARD_RATE,
+            "the base rate, assumed: AWS's blog says a custom Nova model is billed on demand 'at the "
+            "standard rate for the model' but gives no figure for Pro",
+        ),
+    ),
     sources=_NOVA_SOURCES,
     rules_checked=CHECKED,
     notes=("Images and videos must be in the same S3 bucket as the dataset.",),
@@ -350,8 +448,8 @@ def _nova2_rft() -> CustomizationRules:
             "'20K prompts' is enforced as 20,000.",
             "Hyperparameter defaults other than trainingSamplePerPrompt=4 are not documented: a value left "
             "out is Bedrock's choice.",
-            "RFT pricing is not in any stored source (a third party says it is billed per hour of the "
-            "workflow): no training cost is estimated.",
+            "RFT is billed per hour of training (Price List usage type USE1-Nova2.0Lite-RFT-Training-Hours, "
+            "seen in public code); its rate is in no stored source, so no RFT training cost is estimated.",
         ),
         sources=_RFT_SOURCES,
     )
@@ -393,6 +491,20 @@ _NOVA2_FINE_TUNING: Final = CustomizationRules(
     sources=_NOVA2_SOURCES,
 )
 
+# Nova 2 Lite's prices: one public project's record of the Price List API's answer (GetProducts
+# AmazonBedrock, us-east-1, read 2026-08-02; also quoted in bedrock.md §12).
+_NOVA2_PL: Final = "[3P] Price List API reading published in a public project (us-east-1): USE1-Nova2.0Lite-"
+
+_IN_REGION: Final = (
+    "a third party's Price List reading of the in-Region rate; the us. geo profile the base is invoked "
+    "through is assumed billed at it"
+)
+
+
+def _nova2(value: float, unit: str, usage_type: str, unconfirmed: str = _PL_UNCONFIRMED) -> Price:
+    return Price(value, unit, "2026-08-02", f"{_NOVA2_PL}{usage_type}", unconfirmed)
+
+
 NOVA_2_LITE: Final = ModelEntry(
     model_id="amazon.nova-2-lite-v1:0:256k",
     name="Amazon Nova 2 Lite",
@@ -407,14 +519,31 @@ NOVA_2_LITE: Final = ModelEntry(
     # Offered through cross-Region profiles only: its model card lists no single-Region availability.
     invoked_through_profile=through_profile(),
     lifecycle=active("amazon-nova-2-lite"),
-    prices=PriceSheet.known(
-        NO_SOURCE,
-        training=Price(
-            0.00378,
-            PER_1K_TOKENS,
-            "2026-08",
-            "[3P] third-party reading quoted in bedrock.md section 12",
-            "a third-party reading",
+    prices=PriceSheet(
+        training=_nova2(0.00378, PER_1K_TOKENS, "Customization-Training"),
+        storage_per_month=_nova2(1.95, STORAGE_UNIT, "Customization-Storage"),
+        pt_no_commit_per_mu_hour=_nova2(60.50, PER_MU_HOUR, "ProvisionedThroughput-NoCommit-ModelUnits"),
+        pt_one_month_per_mu_hour=_nova2(55.00, PER_MU_HOUR, "ProvisionedThroughput-1month-ModelUnits"),
+        pt_six_month_per_mu_hour=NO_SOURCE,
+        # The in-Region rate. The base is invoked through the us. geo profile, assumed billed at it; the
+        # pricing page's headline $0.30 / $2.50 is the global profile's rate.
+        on_demand_input_per_1m_tokens=_nova2(
+            0.33,
+            PER_1M_INPUT,
+            "input-tokens ($0.00033 per 1K)",
+            _IN_REGION,
+        ),
+        on_demand_output_per_1m_tokens=_nova2(
+            2.75,
+            PER_1M_OUTPUT,
+            "output-tokens ($0.00275 per 1K)",
+            _IN_REGION,
+        ),
+        deployment_input_per_1m_tokens=_nova2(
+            0.30, PER_1M_INPUT, "input-tokens-custom-model ($0.00030 per 1K)"
+        ),
+        deployment_output_per_1m_tokens=_nova2(
+            2.50, PER_1M_OUTPUT, "output-tokens-custom-model ($0.00250 per 1K)"
         ),
     ),
     sources=_NOVA2_SOURCES,
