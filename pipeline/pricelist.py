@@ -113,17 +113,6 @@ _NOT_PLAIN: Final = re.compile(
     re.IGNORECASE,
 )
 _PROVIDER_WORDS: Final = ("amazon", "meta", "anthropic")
-# Names the Price List may use for a catalog model besides the catalog's own name (UNCONFIRMED:
-# public code shows "Nova2.0Lite", "NovaCanvas", "Canvas", "Llama3-3-70B" in usage types).
-EXTRA_NAMES: Final[Mapping[str, tuple[str, ...]]] = {
-    "amazon.nova-2-lite-v1:0:256k": ("Nova 2.0 Lite",),
-    "amazon.nova-canvas-v1:0": ("Canvas",),
-    "amazon.titan-text-express-v1:0:8k": ("Titan Text Express", "Titan Text G1 Express"),
-    "amazon.titan-text-lite-v1:0:4k": ("Titan Text Lite", "Titan Text G1 Lite"),
-    "amazon.titan-image-generator-v1:0": ("Titan Image Generator",),
-    "amazon.titan-image-generator-v2:0": ("Titan Image Generator v2",),
-    "amazon.titan-embed-image-v1:0": ("Titan Multimodal Embeddings",),
-}
 _CONTEXT_SUFFIX: Final = re.compile(r":\d+k$")
 
 
@@ -142,7 +131,8 @@ def model_keys(models: Iterable[ModelInfo]) -> dict[str, str]:
     """
     seen: dict[str, set[str]] = {}
     for model in models:
-        names = [model.name, *EXTRA_NAMES.get(model.model_id, ())]
+        # The entry's other names in the Price List (ModelEntry.price_list_names), UNCONFIRMED.
+        names = [model.name, *(model.entry.price_list_names if model.entry is not None else ())]
         keys = {normalize(n) for n in names}
         keys |= {k.replace("vision", "") for k in keys if "vision" in k}
         keys.add(_base_id(model.model_id))

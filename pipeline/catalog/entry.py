@@ -109,6 +109,9 @@ class ModelEntry:
     rules_checked: str
     notes: tuple[str, ...] = ()
     unconfirmed: tuple[str, ...] = ()
+    # Names the AWS Price List may give the model besides ``name`` (pipeline.pricelist matches
+    # products by them; UNCONFIRMED: public code shows usage types like "Nova2.0Lite", "Canvas").
+    price_list_names: tuple[str, ...] = ()
 
     @property
     def on_demand_id(self) -> str:

@@ -485,12 +485,12 @@ def test_the_catalog_is_its_entries_in_order() -> None:
 
 
 def test_an_entry_cannot_leave_a_fact_out_by_omission() -> None:
-    # Only notes and unconfirmed lines have defaults: forgetting on-demand deployment support, the
-    # profile use, the lifecycle or a price is a TypeError when the catalog is imported.
+    # Only notes, unconfirmed lines and extra Price List names have defaults: forgetting on-demand
+    # deployment support, the profile use, the lifecycle or a price is a TypeError at import.
     optional = {
         name for name, p in inspect.signature(ModelEntry).parameters.items() if p.default is not p.empty
     }
-    assert optional == {"notes", "unconfirmed"}
+    assert optional == {"notes", "unconfirmed", "price_list_names"}
     assert all(p.default is p.empty for p in inspect.signature(PriceSheet).parameters.values())
     fields = {f.name: getattr(minimal_entry(), f.name) for f in dataclasses.fields(ModelEntry)}
     del fields["on_demand_deployment_regions"]

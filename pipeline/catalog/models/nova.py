@@ -553,6 +553,7 @@ NOVA_2_LITE: Final = ModelEntry(
         "Hyperparameter ranges come from the Nova 2 guide; the Bedrock hyperparameter page does not list "
         "Nova 2 Lite.",
     ),
+    price_list_names=("Nova 2.0 Lite",),
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -602,6 +603,7 @@ NOVA_CANVAS: Final = ModelEntry(
     ),
     sources=_CANVAS_SOURCES,
     rules_checked=CHECKED,
+    price_list_names=("Canvas",),
 )
 
 ENTRIES: Final = (NOVA_MICRO, NOVA_LITE, NOVA_PRO, NOVA_2_LITE, NOVA_CANVAS)

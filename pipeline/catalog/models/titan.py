@@ -146,6 +146,7 @@ TITAN_TEXT_EXPRESS: Final = ModelEntry(
     ),
     sources=_TITAN_TEXT_SOURCES,
     rules_checked=CHECKED,
+    price_list_names=("Titan Text Express", "Titan Text G1 Express"),
 )
 
 TITAN_TEXT_LITE: Final = ModelEntry(
@@ -186,6 +187,7 @@ TITAN_TEXT_LITE: Final = ModelEntry(
     ),
     sources=_TITAN_TEXT_SOURCES,
     rules_checked=CHECKED,
+    price_list_names=("Titan Text Lite", "Titan Text G1 Lite"),
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -235,6 +237,7 @@ TITAN_IMAGE_GENERATOR_V1: Final = ModelEntry(
     prices=_tig_prices(_TIG_NOTE),
     sources=_TIG_V1_SOURCES,
     rules_checked=CHECKED,
+    price_list_names=("Titan Image Generator",),
 )
 
 _TIG_V2_SOURCES: Final = ("[UG:custom-model-supported]",)
@@ -272,6 +275,7 @@ TITAN_IMAGE_GENERATOR_V2: Final = ModelEntry(
     prices=_tig_prices(f"{_TIG_NOTE}; v1's figures, assumed for v2"),
     sources=_TIG_V2_SOURCES,
     rules_checked=CHECKED,
+    price_list_names=("Titan Image Generator v2",),
 )
 
 _TMM_SOURCES: Final = (
@@ -316,6 +320,7 @@ TITAN_MULTIMODAL_EMBEDDINGS: Final = ModelEntry(
     prices=PriceSheet.known(NO_SOURCE, **_NO_DEPLOYMENT),
     sources=_TMM_SOURCES,
     rules_checked=CHECKED,
+    price_list_names=("Titan Multimodal Embeddings",),
 )
 
 ENTRIES: Final = (
