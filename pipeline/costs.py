@@ -7,7 +7,12 @@ and the prices (with date and source) it was computed from.
 Billing rules [UG:cm-hp-*], [UG:prov-throughput]:
 - fine-tuning and continued pre-training bill tokens processed = training-data tokens x epochs;
 - Provisioned Throughput bills per model unit and hour from creation until deletion, at a lower
-  hourly rate with a one- or six-month commitment; a custom model's rate equals its base model's.
+  hourly rate with a one- or six-month commitment; a custom model's rate equals its base model's;
+- an on-demand deployment of a custom model bills its tokens at the deployment rate the catalog
+  carries apart from the base model's on-demand rate (AWS bills them as separate usage types).
+
+A price AWS does not publish as such (a third party's reading, a figure derived from a worked
+example) is cited with ``UNCONFIRMED`` in the basis (``Price.cite``).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from pipeline.catalog import CONTINUED_PRE_TRAINING, FINE_TUNING, Judge, ModelInfo, Price
+from pipeline.catalog.types import PER_1K_TOKENS
 
 if TYPE_CHECKING:
     from pipeline.runspec import RunSpec
@@ -27,7 +33,6 @@ COMMITMENT_MONTHS: Final = {"OneMonth": 1, "SixMonths": 6}
 # What a run spec without an "approval" section gets: a human approves every throughput purchase.
 DEFAULT_APPROVAL_POLICY: Final = "always"
 
-_PER_1K_TOKENS: Final = "USD per 1K tokens"
 # The evaluation throughput: 1 MU without commitment, planned at 2 hours (coming online plus the
 # evaluation; how Bedrock rounds a partial hour is UNCONFIRMED, so whole hours are counted).
 EVALUATION_MU: Final = 1
@@ -104,13 +109,13 @@ def epochs_for(model: ModelInfo, customization_type: str, hyperparameters: Mappi
 
 def training_cost(model: ModelInfo, tokens: int, epochs: int | None) -> CostEstimate | None:
     price = model.prices.training
-    if price is None or epochs is None or price.unit != _PER_1K_TOKENS:
+    if price is None or epochs is None or price.unit != PER_1K_TOKENS:
         # Image models bill per image seen and step, which a token count cannot express.
         return None
     usd = tokens / 1000 * epochs * price.value
     basis = (
         f"{tokens:,} tokens x {epochs} epoch{'s' if epochs != 1 else ''} x ${price.value:g}/1K tokens "
-        f"(price as of {price.as_of}, {price.source})"
+        f"(price {price.cite()})"
     )
     return CostEstimate(usd, basis, (price,))
 
@@ -128,10 +133,7 @@ def pt_hourly_cost(model: ModelInfo, model_units: int, commitment: str = "none")
     price = pt_price(model, commitment)
     if price is None:
         return None
-    basis = (
-        f"{model_units} MU x ${price.value:g}/MU-hour ({_term(commitment)}; "
-        f"as of {price.as_of}, {price.source})"
-    )
+    basis = f"{model_units} MU x ${price.value:g}/MU-hour ({_term(commitment)}; {price.cite()})"
     return CostEstimate(model_units * price.value, basis, (price,))
 
 
@@ -157,7 +159,7 @@ def storage_monthly_cost(model: ModelInfo) -> CostEstimate | None:
     price = model.prices.storage_per_month
     if price is None:
         return None
-    return CostEstimate(price.value, f"custom model storage (as of {price.as_of}, {price.source})", (price,))
+    return CostEstimate(price.value, f"custom model storage ({price.cite()})", (price,))
 
 
 def evaluation_throughput_cost(model: ModelInfo) -> CostEstimate | None:
@@ -175,24 +177,40 @@ def evaluation_throughput_cost(model: ModelInfo) -> CostEstimate | None:
 def on_demand_evaluation_cost(
     model: ModelInfo, prompts: int, input_tokens: int | None = None
 ) -> CostEstimate | None:
-    """Both models answer every prompt on demand: the base by its id, the custom model on its
-    deployment at the base model's per-token rate [UG:deploy-custom-model-on-demand].
+    """Both models answer every prompt on demand: the base by its id at its on-demand rate, the custom
+    model on its deployment at the deployment rate [UG:deploy-custom-model-on-demand].
 
     Output is counted at the evaluation's cap per answer, so this is an upper bound; input tokens
-    default to a planning figure per prompt when the prompts were not read.
+    default to a planning figure per prompt when the prompts were not read. Unknown (None) when either
+    model's rate is.
     """
     prices = model.prices
-    inp, out = prices.on_demand_input_per_1m_tokens, prices.on_demand_output_per_1m_tokens
-    if inp is None or out is None:
+    base_in, base_out = prices.on_demand_input_per_1m_tokens, prices.on_demand_output_per_1m_tokens
+    custom_in, custom_out = prices.deployment_input_per_1m_tokens, prices.deployment_output_per_1m_tokens
+    if base_in is None or base_out is None or custom_in is None or custom_out is None:
         return None
     tokens_in = input_tokens if input_tokens is not None else prompts * PLANNING_INPUT_TOKENS_PER_PROMPT
     tokens_out = prompts * EVALUATION_MAX_OUTPUT_TOKENS
-    usd = 2 * (tokens_in * inp.value + tokens_out * out.value) / 1_000_000
-    basis = (
-        f"2 models x ({tokens_in:,} input tokens x ${inp.value:g}/1M + at most {tokens_out:,} output "
-        f"tokens x ${out.value:g}/1M) for {prompts} prompt(s) (as of {inp.as_of}, {inp.source})"
+    base = (tokens_in * base_in.value + tokens_out * base_out.value) / 1_000_000
+    custom = (tokens_in * custom_in.value + tokens_out * custom_out.value) / 1_000_000
+    if (base_in.value, base_out.value) == (custom_in.value, custom_out.value):
+        rates = (
+            f"2 models x ({tokens_in:,} input tokens x ${base_in.value:g}/1M + at most {tokens_out:,} "
+            f"output tokens x ${base_out.value:g}/1M)"
+        )
+    else:
+        rates = (
+            f"{tokens_in:,} input and at most {tokens_out:,} output tokens on the base model at "
+            f"${base_in.value:g} / ${base_out.value:g} per 1M and on the deployment at "
+            f"${custom_in.value:g} / ${custom_out.value:g} per 1M"
+        )
+    cited = (
+        base_in.cite()
+        if base_in.cite() == custom_in.cite()
+        else f"base: {base_in.cite()}; deployment: {custom_in.cite()}"
     )
-    return CostEstimate(usd, basis, (inp, out))
+    basis = f"{rates} for {prompts} prompt(s) ({cited})"
+    return CostEstimate(base + custom, basis, (base_in, base_out, custom_in, custom_out))
 
 
 # Planning figures for the judge (UNCONFIRMED: Bedrock publishes neither the length of the judge's
@@ -228,7 +246,7 @@ def judge_cost(
     basis = (
         f"{prompts} prompt(s) x 2 models x {metrics} metric(s) = {calls:,} judge calls: about {tokens_in:,} "
         f"input tokens x ${inp.value:g}/1M + {tokens_out:,} output tokens x ${out.value:g}/1M on "
-        f"{judge.model_id} (planning figures per call UNCONFIRMED; as of {inp.as_of}, {inp.source})"
+        f"{judge.model_id} (planning figures per call UNCONFIRMED; {inp.cite()})"
     )
     return CostEstimate(usd, basis, (inp, out))
 

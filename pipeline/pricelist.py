@@ -22,6 +22,9 @@ values are UNCONFIRMED by any AWS document, and a product that does not match st
 - on-demand token prices carry ``inferenceType`` ``Input tokens`` / ``Output tokens`` (usage types
   ending in ``input-tokens`` / ``output-tokens``) and a ``model`` attribute (``Nova Micro``); batch,
   cross-Region (global, geo), cache, long-context, flex/priority and reserved variants are skipped;
+- a custom model's on-demand deployment is billed under the same usage types with the suffix
+  ``-custom-model`` (``USE1-Nova2.0Lite-input-tokens-custom-model``, public code and a published
+  reading of 2026-08-02): the catalog's deployment prices;
 - units are read from the price dimension's ``unit`` and ``description`` (per 1K or 1M tokens,
   per month, per hour); a unit that cannot be read leaves the price out.
 """
@@ -37,6 +40,14 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final
 
 from pipeline.catalog import ModelInfo, Price, Prices
+from pipeline.catalog.types import (
+    PER_1K_TOKENS,
+    PER_1M_INPUT,
+    PER_1M_OUTPUT,
+    PER_IMAGE_SEEN,
+    PER_MONTH,
+    PER_MU_HOUR,
+)
 from pipeline.runspec import RunSpec
 
 SERVICE_CODE: Final = "AmazonBedrock"
@@ -51,7 +62,19 @@ PT_ONE_MONTH: Final = "pt_one_month_per_mu_hour"
 PT_SIX_MONTHS: Final = "pt_six_month_per_mu_hour"
 ON_DEMAND_INPUT: Final = "on_demand_input_per_1m_tokens"
 ON_DEMAND_OUTPUT: Final = "on_demand_output_per_1m_tokens"
-FIELDS: Final = (TRAINING, STORAGE, PT_NONE, PT_ONE_MONTH, PT_SIX_MONTHS, ON_DEMAND_INPUT, ON_DEMAND_OUTPUT)
+DEPLOYMENT_INPUT: Final = "deployment_input_per_1m_tokens"
+DEPLOYMENT_OUTPUT: Final = "deployment_output_per_1m_tokens"
+FIELDS: Final = (
+    TRAINING,
+    STORAGE,
+    PT_NONE,
+    PT_ONE_MONTH,
+    PT_SIX_MONTHS,
+    ON_DEMAND_INPUT,
+    ON_DEMAND_OUTPUT,
+    DEPLOYMENT_INPUT,
+    DEPLOYMENT_OUTPUT,
+)
 LABELS: Final = {
     TRAINING: "training",
     STORAGE: "storage",
@@ -60,6 +83,8 @@ LABELS: Final = {
     PT_SIX_MONTHS: "PT 6 months",
     ON_DEMAND_INPUT: "on-demand input",
     ON_DEMAND_OUTPUT: "on-demand output",
+    DEPLOYMENT_INPUT: "on-demand deployment input",
+    DEPLOYMENT_OUTPUT: "on-demand deployment output",
 }
 _JSON_KEYS: Final = {
     TRAINING: "training",
@@ -69,6 +94,8 @@ _JSON_KEYS: Final = {
     PT_SIX_MONTHS: "ptSixMonthPerMuHour",
     ON_DEMAND_INPUT: "onDemandInputPer1MTokens",
     ON_DEMAND_OUTPUT: "onDemandOutputPer1MTokens",
+    DEPLOYMENT_INPUT: "deploymentInputPer1MTokens",
+    DEPLOYMENT_OUTPUT: "deploymentOutputPer1MTokens",
 }
 
 _TRAINING_MARK: Final = "-customization-training"
@@ -76,6 +103,9 @@ _STORAGE_MARK: Final = "-customization-storage"
 _PT_MARK: Final = "-provisionedthroughput"
 _COMMITMENTS: Final = ((("nocommit", "no-commit"), PT_NONE), (("1month", "onemonth"), PT_ONE_MONTH))
 _SIX_MONTHS: Final = ("6month", "sixmonth")
+# A custom model's on-demand deployment is billed under its base model's token usage types with this
+# suffix (``USE1-Nova2.0Lite-input-tokens-custom-model``), at a rate of its own.
+_DEPLOYMENT_SUFFIX: Final = "-custom-model"
 # Usage-type words of on-demand variants that are not the plain in-Region rate.
 _NOT_PLAIN: Final = re.compile(
     r"batch|global|(?:^|[-_])geo(?:$|[-_])|cache|lctx|long-?context|flex|priority|reserved|mantle|"
@@ -83,17 +113,6 @@ _NOT_PLAIN: Final = re.compile(
     re.IGNORECASE,
 )
 _PROVIDER_WORDS: Final = ("amazon", "meta", "anthropic")
-# Names the Price List may use for a catalog model besides the catalog's own name (UNCONFIRMED:
-# public code shows "Nova2.0Lite", "NovaCanvas", "Canvas", "Llama3-3-70B" in usage types).
-EXTRA_NAMES: Final[Mapping[str, tuple[str, ...]]] = {
-    "amazon.nova-2-lite-v1:0:256k": ("Nova 2.0 Lite",),
-    "amazon.nova-canvas-v1:0": ("Canvas",),
-    "amazon.titan-text-express-v1:0:8k": ("Titan Text Express", "Titan Text G1 Express"),
-    "amazon.titan-text-lite-v1:0:4k": ("Titan Text Lite", "Titan Text G1 Lite"),
-    "amazon.titan-image-generator-v1:0": ("Titan Image Generator",),
-    "amazon.titan-image-generator-v2:0": ("Titan Image Generator v2",),
-    "amazon.titan-embed-image-v1:0": ("Titan Multimodal Embeddings",),
-}
 _CONTEXT_SUFFIX: Final = re.compile(r":\d+k$")
 
 
@@ -112,7 +131,8 @@ def model_keys(models: Iterable[ModelInfo]) -> dict[str, str]:
     """
     seen: dict[str, set[str]] = {}
     for model in models:
-        names = [model.name, *EXTRA_NAMES.get(model.model_id, ())]
+        # The entry's other names in the Price List (ModelEntry.price_list_names), UNCONFIRMED.
+        names = [model.name, *(model.entry.price_list_names if model.entry is not None else ())]
         keys = {normalize(n) for n in names}
         keys |= {k.replace("vision", "") for k in keys if "vision" in k}
         keys.add(_base_id(model.model_id))
@@ -238,6 +258,8 @@ def _classify(attributes: Mapping[str, Any]) -> tuple[str, list[str]] | None:
         if any(w in term for w in _SIX_MONTHS):
             return PT_SIX_MONTHS, [rest[:at], *names]
         return None
+    if lower.endswith(_DEPLOYMENT_SUFFIX):
+        return _classify_deployment(usage, rest[: -len(_DEPLOYMENT_SUFFIX)], names)
     if _NOT_PLAIN.search(usage):
         return None
     inference = str(attributes.get("inferenceType") or "").lower()
@@ -247,6 +269,17 @@ def _classify(attributes: Mapping[str, Any]) -> tuple[str, list[str]] | None:
             return price_field, [*names, rest[: -len(suffix)]]
         if inference == f"{direction} tokens":
             return price_field, names
+    return None
+
+
+def _classify_deployment(usage: str, rest: str, names: list[str]) -> tuple[str, list[str]] | None:
+    """The deployment rate of a ``...-input-tokens-custom-model`` product; None for its variants."""
+    if _NOT_PLAIN.search(usage[: -len(_DEPLOYMENT_SUFFIX)]):  # batch, cache, cross-Region...
+        return None
+    for direction, price_field in (("input", DEPLOYMENT_INPUT), ("output", DEPLOYMENT_OUTPUT)):
+        suffix = f"-{direction}-tokens"
+        if rest.lower().endswith(suffix):
+            return price_field, [*names, rest[: -len(suffix)]]
     return None
 
 
@@ -285,23 +318,23 @@ def _convert(
     price_field: str, usd: float, unit: str, dimension: Mapping[str, Any]
 ) -> tuple[float, str] | None:
     text = f"{unit} {dimension.get('description') or ''}".lower()
-    if price_field in (ON_DEMAND_INPUT, ON_DEMAND_OUTPUT):
+    if price_field in (ON_DEMAND_INPUT, ON_DEMAND_OUTPUT, DEPLOYMENT_INPUT, DEPLOYMENT_OUTPUT):
         per = _tokens_per_unit(text)
         if per is None:
             return None
-        direction = "input" if price_field == ON_DEMAND_INPUT else "output"
-        return _round(usd * 1_000_000 / per), f"USD per 1M {direction} tokens"
+        direction = "input" if price_field in (ON_DEMAND_INPUT, DEPLOYMENT_INPUT) else "output"
+        return _round(usd * 1_000_000 / per), PER_1M_INPUT if direction == "input" else PER_1M_OUTPUT
     if price_field == TRAINING:
         per = _tokens_per_unit(text)
         if per is not None:
-            return _round(usd * 1000 / per), "USD per 1K tokens"
+            return _round(usd * 1000 / per), PER_1K_TOKENS
         if "image" in text:
-            return usd, "USD per image seen"
+            return usd, PER_IMAGE_SEEN
         return None
     if price_field == STORAGE:
-        return (usd, "USD per month") if re.search(r"\bmonth|\bmo\b", text) else None
+        return (usd, PER_MONTH) if re.search(r"\bmonth|\bmo\b", text) else None
     if re.search(r"\bhour|\bhrs?\b", text):
-        return usd, "USD per model-unit hour"
+        return usd, PER_MU_HOUR
     return None
 
 

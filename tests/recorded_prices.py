@@ -22,7 +22,7 @@ FETCHED: Final = dt.date(2026, 11, 28)
 NOVA_MICRO: Final = "amazon.nova-micro-v1:0:128k"
 NOVA_2_LITE: Final = "amazon.nova-2-lite-v1:0:256k"
 
-# Illustrative figures the tests assert on.
+# Illustrative figures the tests assert on (tests tell a live figure from the catalog's by its source).
 TRAINING_PER_1K: Final = 0.001
 STORAGE_PER_MONTH: Final = 1.95
 PT_NO_COMMIT_PER_HOUR: Final = 60.5
@@ -30,6 +30,8 @@ PT_ONE_MONTH_PER_HOUR: Final = 48.0
 INPUT_PER_1K: Final = 0.000035
 OUTPUT_PER_1K: Final = 0.00014
 NOVA_2_LITE_PT_PER_HOUR: Final = 72.0
+DEPLOYMENT_INPUT_PER_1K: Final = 0.00028
+DEPLOYMENT_OUTPUT_PER_1K: Final = 0.0024
 
 
 def product(
@@ -145,6 +147,28 @@ PAGE_2: Final = [
         inferenceType="Output tokens",
         feature="On-demand Inference",
     ),
+    # A custom Nova Micro model's on-demand deployment, billed at the base rate (usage types with
+    # the suffix ``-custom-model``).
+    product(
+        "NMDEPIN0001",
+        "USE1-NovaMicro-input-tokens-custom-model",
+        f"{INPUT_PER_1K:.10f}",
+        "1K tokens",
+        "$0.000035 per 1K input tokens of a custom Nova Micro model",
+        model="Nova Micro",
+        inferenceType="Input tokens",
+        feature="Model Customization",
+    ),
+    product(
+        "NMDEPOUT001",
+        "USE1-NovaMicro-output-tokens-custom-model",
+        f"{OUTPUT_PER_1K:.10f}",
+        "1K tokens",
+        "$0.00014 per 1K output tokens of a custom Nova Micro model",
+        model="Nova Micro",
+        inferenceType="Output tokens",
+        feature="Model Customization",
+    ),
     product(
         "NMBATCH0001",
         "USE1-NovaMicro-Batch-input-tokens",
@@ -197,6 +221,49 @@ PAGE_2: Final = [
     ),
 ]
 DOCUMENTS: Final = PAGE_1 + PAGE_2
+# A custom model's on-demand deployment: the base's token usage types with ``-custom-model``
+# (usage types seen in public code); the cache-read variant is not the deployment's token rate.
+DEPLOYMENT_DOCUMENTS: Final = [
+    product(
+        "N2LDEPIN001",
+        "USE1-Nova2.0Lite-input-tokens-custom-model",
+        f"{DEPLOYMENT_INPUT_PER_1K:.10f}",
+        "1K tokens",
+        "per 1K input tokens of a custom Nova 2.0 Lite model",
+        model="Nova 2.0 Lite",
+        inferenceType="Input tokens",
+        feature="Model Customization",
+    ),
+    product(
+        "N2LDEPOUT01",
+        "USE1-Nova2.0Lite-output-tokens-custom-model",
+        f"{DEPLOYMENT_OUTPUT_PER_1K:.10f}",
+        "1K tokens",
+        "per 1K output tokens of a custom Nova 2.0 Lite model",
+        model="Nova 2.0 Lite",
+        inferenceType="Output tokens",
+        feature="Model Customization",
+    ),
+    product(
+        "N2LDEPCACHE",
+        "USE1-Nova2.0Lite-cache-read-input-token-count-custom-model",
+        "0.0000300000",
+        "1K tokens",
+        "cache read input tokens of a custom model",
+        model="Nova 2.0 Lite",
+        inferenceType="Prompt cache read input tokens",
+    ),
+    product(
+        "N2LBASEIN01",
+        "USE1-Nova2.0Lite-input-tokens",
+        "0.0003300000",
+        "1K tokens",
+        "per 1K input tokens of Nova 2.0 Lite",
+        model="Nova 2.0 Lite",
+        inferenceType="Input tokens",
+        feature="On-demand Inference",
+    ),
+]
 
 
 def get_products_request(token: str | None = None) -> dict[str, Any]:

@@ -121,7 +121,8 @@ def test_valid_run_returns_valid_and_writes_the_report(s3: Any) -> None:
     assert result["summary"].startswith("VALID: 3 files, 140 records")
     assert result["errorCount"] == 0
     assert result["totals"]["records"] == 140
-    assert result["totals"]["estimatedTrainingCostUsd"] is None  # Nova training price is unknown
+    # ~4,733 tokens x 2 epochs at the catalog's dated Nova Micro price ($0.001 per 1K, UNCONFIRMED)
+    assert result["totals"]["estimatedTrainingCostUsd"] == pytest.approx(0.0095, abs=1e-4)
     assert result["spec"] == spec
     json.dumps(result)  # what Step Functions receives must be JSON
     report = stored_report(s3, EXECUTION)

@@ -583,5 +583,5 @@ def test_lambdas_are_python_arm64_with_json_logs_and_small_assets(
         assert not any(p.name == "cli.py" for p in files)
         assert not any({"operate", "simulation"} & set(p.parts) for p in files)
         assert (asset / "lambdas" / "common" / "runtime.py").is_file()
-        assert (asset / "pipeline" / "catalog.py").is_file()
+        assert (asset / "pipeline" / "catalog" / "models" / "nova.py").is_file()
         assert sum(p.stat().st_size for p in files) < 1_000_000

@@ -371,7 +371,7 @@ def test_a_price_list_that_refuses_without_a_cache_leaves_the_catalogs_prices(
         "Prices:     the catalog's dated prices (each with its own source and date): the Price List API"
         in (result.out)
     )
-    assert "no training price for amazon.nova-micro-v1:0:128k in the catalog" in result.out
+    assert "x $0.001/1K tokens (price as of 2026-08, [3P] " in result.out  # the catalog's dated price
 
 
 def test_estimate_offline_uses_the_catalog_and_says_why(capsys: pytest.CaptureFixture[str]) -> None:
@@ -380,7 +380,7 @@ def test_estimate_offline_uses_the_catalog_and_says_why(capsys: pytest.CaptureFi
     source = result.json()["priceSource"]
     assert source["status"] == "catalog"
     assert source["description"].endswith("offline (BEDROCK_CUSTOMIZE_OFFLINE is set)")
-    assert result.json()["trainingUsd"] is None  # the catalog knows no Nova training price
+    assert "(price as of 2026-08, [3P] " in result.json()["basis"]["training"]  # the catalog's dated price
 
 
 @pytest.mark.usefixtures("online")

@@ -126,7 +126,8 @@ def test_renders_html_markdown_and_png_from_the_example_run(rendered: report.Wri
     assert "![Training and validation loss per step](loss-curves.png)" in markdown
     assert "![Base vs custom](comparison.png)" in markdown
     assert "| Quality (ROUGE-L) | 0.751 | 0.105 | +0.646 |" in markdown
-    assert "| Training | unknown | no price known |" in markdown
+    assert "| Training | $0.0095 | $0.0095 (4,733 tokens x 2 epochs x $0.001/1K tokens" in markdown
+    assert "| Serving throughput per hour | unknown | no price known |" in markdown
     assert "| Evaluation | $0.0029 |" in markdown  # on demand: an upper bound from token prices
     assert "## Evaluation vehicle and serving" in markdown
     for png in rendered.pngs:
@@ -140,8 +141,8 @@ def test_renders_html_markdown_and_png_from_the_example_run(rendered: report.Wri
 def test_unknown_numbers_are_never_drawn_or_shown_as_zero(rendered: report.Written) -> None:
     dom = parse(rendered.html.read_text(encoding="utf-8"))
     summary = dom.words("summary")
-    assert "Training (estimate) unknown" in summary  # no training price for Nova Micro
-    assert "Serving throughput per hour unknown" in summary  # nor a throughput price
+    assert "Training (estimate) $0.0095" in summary  # the catalog's dated Nova Micro price
+    assert "Serving throughput per hour unknown" in summary  # no throughput price for Nova Micro
     assert "Evaluated on on-demand deployment" in summary
     assert "$0.00 " not in summary
 

@@ -1,25 +1,51 @@
-"""The model catalog: internal consistency, lookups, hyperparameter rules and distillation pairs."""
+"""The model catalog: one complete, sourced entry per model; lookups, hyperparameter rules and
+distillation pairs; a model added as one entry is checked, planned and priced like the others."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import inspect
+from typing import Any
 
 import pytest
 
+from pipeline import naming
 from pipeline.catalog import (
     CONTINUED_PRE_TRAINING,
+    CONVERSATION,
+    CONVERSATION_PROMPTS,
     CUSTOMIZATION_TYPES,
     DISTILLATION,
     FINE_TUNING,
+    NEW_CUSTOMIZATION,
     TEACHERS,
+    CustomizationRules,
+    Fact,
+    HyperParameter,
+    Lifecycle,
+    ModelEntry,
+    Price,
+    PriceSheet,
+    RecordBounds,
+    Teacher,
+    TokenLimit,
+    Unknown,
     UnknownModelError,
     all_models,
     check_teacher,
     get_model,
+    incomplete,
+    lifecycle_problems,
     parse_teacher,
+    registry,
     wire_value,
 )
+from pipeline.catalog.models import ENTRIES
+from pipeline.catalog.types import PER_1K_TOKENS, PER_1M_INPUT, PER_1M_OUTPUT, PER_MONTH
 from pipeline.formats import FORMATS
+from pipeline.plan import PlanContext, build_plan
+from pipeline.runspec import RunSpec, RunSpecError, spec_hash
 
 NOVA_MICRO = "amazon.nova-micro-v1:0:128k"
 TEXT_MODELS_WITH_CONTEXT_SUFFIX = [
@@ -127,10 +153,11 @@ def test_unknown_prices_are_none_never_zero() -> None:
 
     # the $7.10 figure has no stated commitment term, so no PT price is claimed for Lite
     assert lite.prices.pt_no_commit_per_mu_hour is None
+    assert "commitment term" in lite.entry.prices.pt_no_commit_per_mu_hour.reason  # type: ignore[union-attr]
     assert express.prices.pt_no_commit_per_mu_hour is not None
     assert express.prices.pt_no_commit_per_mu_hour.value == 20.50
     assert express.prices.pt_no_commit_per_mu_hour.as_of == "2024-04"
-    assert get_model(NOVA_MICRO).prices.training is None
+    assert get_model(NOVA_MICRO).prices.pt_no_commit_per_mu_hour is None  # no source gives Micro's
     for model in all_models():
         for price in model.prices.to_dict().values():
             assert price is None or (price["value"] > 0 and price["asOf"] and price["source"])
@@ -170,6 +197,14 @@ def test_to_dict_is_json_ready() -> None:
 
     assert document[0]["modelId"] == NOVA_MICRO
     assert document[0]["unconfirmed"]
+    facts = document[0]["facts"]
+    assert facts["onDemandDeploymentRegions"] == {
+        "value": ["us-east-1"],
+        "source": "[UG:deploy-custom-model-on-demand], checked 2026-11-28",
+        "asOf": "2026-11-28",
+        "unconfirmed": None,
+    }
+    assert facts["unknownPrices"]["pt_no_commit_per_mu_hour"]["checked"] == "2026-12-07"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -388,3 +423,274 @@ def test_nova2_lite_is_deployed_on_demand_and_invoked_through_the_us_profile() -
     assert model.deploys_on_demand("us-east-1") and not model.deploys_on_demand("us-west-2")
     assert model.invoked_through_profile
     assert model.to_dict()["baseInvokedThroughProfile"] is True
+
+
+# --------------------------------------------------------------------------------------------------
+# One entry per model: every fact stated, sourced and dated, or stated as unknown / UNCONFIRMED
+# --------------------------------------------------------------------------------------------------
+
+DAY = "2026-12-01"
+TINY = "acme.tiny-v1:0:8k"
+NOT_PRICED = Unknown("no price page for the test vendor", DAY)
+
+
+def minimal_entry(**changes: Any) -> ModelEntry:
+    """The least an entry can state: one customization type, one hyperparameter, a few prices."""
+    fields: dict[str, Any] = {
+        "model_id": TINY,
+        "name": "Acme Tiny",
+        "provider": "Acme",
+        "regions": Fact(("us-east-1",), "[TEST] Acme's model page", DAY),
+        "input_modalities": ("text",),
+        "output_modalities": ("text",),
+        "customizations": (
+            CustomizationRules(
+                customization_type=FINE_TUNING,
+                data_format=CONVERSATION,
+                validation_allowed=True,
+                training_records=RecordBounds(8, 1_000),
+                token_limits=(TokenLimit(8_000),),
+                sources=("[TEST] Acme's data page",),
+            ),
+        ),
+        "distillation": None,
+        "hyperparameters": (HyperParameter("epochCount", "integer", 1, 5, "2", source="[TEST] hp page"),),
+        "on_demand_deployment_regions": Fact(("us-east-1",), "[TEST] deployment page", DAY),
+        "invoked_through_profile": Fact(False, "[TEST] model card", DAY),
+        "lifecycle": Lifecycle("[TEST] model card", checked=dt.date(2026, 12, 1)),
+        "prices": PriceSheet.known(
+            NOT_PRICED,
+            training=Price(0.002, PER_1K_TOKENS, DAY, "[TEST] price page"),
+            storage_per_month=Price(1.95, PER_MONTH, DAY, "[TEST] price page"),
+            on_demand_input_per_1m_tokens=Price(0.10, PER_1M_INPUT, DAY, "[TEST] price page"),
+            on_demand_output_per_1m_tokens=Price(0.40, PER_1M_OUTPUT, DAY, "[TEST] price page"),
+            deployment_input_per_1m_tokens=Price(0.10, PER_1M_INPUT, DAY, "[TEST] price page"),
+            deployment_output_per_1m_tokens=Price(0.40, PER_1M_OUTPUT, DAY, "[TEST] price page"),
+        ),
+        "sources": ("[TEST] Acme's model page",),
+        "rules_checked": DAY,
+    }
+    fields.update(changes)
+    return ModelEntry(**fields)
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.model_id)
+def test_every_entry_states_each_fact_with_its_source_and_date(entry: ModelEntry) -> None:
+    assert incomplete(entry) == []
+
+
+def test_the_catalog_is_its_entries_in_order() -> None:
+    assert [m.model_id for m in all_models()] == [e.model_id for e in ENTRIES]
+    assert all(m.entry is e for m, e in zip(all_models(), ENTRIES, strict=True))
+
+
+def test_an_entry_cannot_leave_a_fact_out_by_omission() -> None:
+    # Only notes, unconfirmed lines and extra Price List names have defaults: forgetting on-demand
+    # deployment support, the profile use, the lifecycle or a price is a TypeError at import.
+    optional = {
+        name for name, p in inspect.signature(ModelEntry).parameters.items() if p.default is not p.empty
+    }
+    assert optional == {"notes", "unconfirmed", "price_list_names"}
+    assert all(p.default is p.empty for p in inspect.signature(PriceSheet).parameters.values())
+    fields = {f.name: getattr(minimal_entry(), f.name) for f in dataclasses.fields(ModelEntry)}
+    del fields["on_demand_deployment_regions"]
+    with pytest.raises(TypeError, match="on_demand_deployment_regions"):
+        ModelEntry(**fields)
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"regions": Fact(("us-east-1",), "", DAY)}, "regions has no source"),
+        ({"regions": Fact(("us-east-1",), "[TEST]", "last year")}, "regions as_of 'last year' is not a date"),
+        (
+            {"on_demand_deployment_regions": Fact((), "[TEST]", "undated")},
+            "on-demand deployment regions is undated and not marked UNCONFIRMED",
+        ),
+        (
+            {"on_demand_deployment_regions": Fact(("eu-west-1",), "[TEST]", DAY)},
+            "a region it is not customized in",
+        ),
+        ({"lifecycle": Lifecycle("[TEST] card")}, "the lifecycle has no date it was checked"),
+        ({"rules_checked": ""}, "rules_checked '' is not a date"),
+        ({"sources": ()}, "cites no source"),
+        (
+            {"hyperparameters": (HyperParameter("epochCount", "integer", 1, 5, "2"),)},
+            "hyperparameter epochCount cites no source",
+        ),
+        (
+            {"customizations": (dataclasses.replace(minimal_entry().customizations[0], sources=()),)},
+            "the FINE_TUNING rules cite no source",
+        ),
+        (
+            {"prices": PriceSheet.known(Unknown("", DAY))},
+            "the unknown training price says nothing about what was searched",
+        ),
+        (
+            {
+                "prices": PriceSheet.known(
+                    NOT_PRICED, training=Price(0.002, PER_1K_TOKENS, DAY, "[3P] a blog")
+                )
+            },
+            "the training price is a third party's reading but not marked UNCONFIRMED",
+        ),
+        (
+            {"prices": PriceSheet.known(NOT_PRICED, training=Price(0.002, "USD per hour", DAY, "[TEST]"))},
+            "the training price is in 'USD per hour'",
+        ),
+        (
+            {
+                "prices": PriceSheet.known(
+                    NOT_PRICED, storage_per_month=Price(1.95, PER_MONTH, "undated", "[TEST]")
+                )
+            },
+            "the storage price is undated and not marked UNCONFIRMED",
+        ),
+        (
+            {"prices": PriceSheet.known(NOT_PRICED, training=Price(0.0, PER_1K_TOKENS, DAY, "[TEST]"))},
+            "a price is positive (unknown is Unknown)",
+        ),
+        (
+            {
+                "on_demand_deployment_regions": Fact((), "[TEST]", DAY),
+                "prices": minimal_entry().prices,
+            },
+            "prices an on-demand deployment it states it cannot have",
+        ),
+        (
+            {
+                "customizations": (
+                    dataclasses.replace(minimal_entry().customizations[0], customization_type=DISTILLATION),
+                )
+            },
+            "distillation support comes from the teachers",
+        ),
+    ],
+)
+def test_an_entry_missing_a_source_date_or_statement_is_named(changes: dict[str, Any], named: str) -> None:
+    assert incomplete(minimal_entry()) == []
+
+    problems = incomplete(minimal_entry(**changes))
+
+    assert any(named in p for p in problems), problems
+
+
+def test_a_price_sheet_names_no_price_the_catalog_does_not_know() -> None:
+    with pytest.raises(TypeError, match="not a price of a catalog entry: trainng"):
+        PriceSheet.known(NOT_PRICED, trainng=Price(0.002, PER_1K_TOKENS, DAY, "[TEST]"))
+
+
+def test_unconfirmed_prices_say_so_where_they_are_cited() -> None:
+    micro = get_model(NOVA_MICRO)
+
+    assert micro.prices.training is not None and micro.prices.training.unconfirmed
+    assert micro.prices.training.cite().endswith("; UNCONFIRMED")
+    assert any(u.startswith("Price UNCONFIRMED (training)") for u in micro.all_unconfirmed())
+    for model in all_models():
+        for price in dataclasses.asdict(model.prices).values():
+            if price is not None and price["source"].startswith(("[3P]", "[ABS]", "[AWS-BLOG]")):
+                assert price["unconfirmed"], (model.model_id, price["source"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Distillation support is the teachers' statement
+# --------------------------------------------------------------------------------------------------
+
+
+def test_distillation_is_supported_exactly_when_a_teacher_lists_the_model() -> None:
+    taught = {student for t in TEACHERS.values() for student in t.students}
+
+    assert {m.model_id for m in all_models() if m.supports(DISTILLATION)} == taught
+    for entry in ENTRIES:
+        # Rules with no teacher would be data nobody reads; a taught model without rules cannot build.
+        assert (entry.distillation is not None) == (entry.model_id in taught), entry.model_id
+
+
+def test_a_teacher_listing_a_model_without_distillation_rules_cannot_build_the_catalog() -> None:
+    teacher = Teacher(
+        "acme.big-v1:0", "Acme Big", ("us-east-1",), (TINY,), on_demand=True, inference_profile=False
+    )
+
+    with pytest.raises(
+        ValueError, match=r"acme\.big-v1:0 lists acme\.tiny-v1:0:8k as a student, but its catalog entry"
+    ):
+        registry.Catalog.of((minimal_entry(),), (teacher,))
+    rules = dataclasses.replace(
+        ENTRIES[0].distillation,  # type: ignore[arg-type]
+        data_format=CONVERSATION_PROMPTS,
+    )
+    built = registry.Catalog.of((minimal_entry(distillation=rules),), (teacher,)).by_id[TINY]
+    assert built.supports(DISTILLATION) and built.distillation_teachers == ("acme.big-v1:0",)
+    assert registry.Catalog.of((minimal_entry(distillation=rules),), ()).by_id[TINY].customization_types == (
+        FINE_TUNING,
+    )
+
+
+def test_the_catalog_refuses_a_model_stated_twice() -> None:
+    with pytest.raises(ValueError, match=r"states acme\.tiny-v1:0:8k twice"):
+        registry.Catalog.of((minimal_entry(), minimal_entry()))
+
+
+# --------------------------------------------------------------------------------------------------
+# Adding a base model is one entry: it is validated, planned and priced like the others
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def with_tiny(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "CATALOG", registry.Catalog.of((*ENTRIES, minimal_entry())))
+
+
+def _tiny_spec(**changes: Any) -> RunSpec:
+    data: dict[str, Any] = {
+        "name": "tiny-run",
+        "region": "us-east-1",
+        "baseModel": TINY,
+        "customizationType": "FINE_TUNING",
+        "training": "s3://bucket/train.jsonl",
+        "hyperParameters": {"epochCount": 3},
+        "evaluation": {"prompts": "s3://bucket/prompts.jsonl", "minQuality": 0.5, "maxPrompts": 10},
+        "serving": {"mode": "on-demand"},
+    }
+    data.update(changes)
+    return RunSpec.from_dict(data)
+
+
+@pytest.mark.usefixtures("with_tiny")
+def test_a_model_added_as_one_entry_is_planned_and_priced_from_that_entry() -> None:
+    spec = _tiny_spec()
+    run_id = naming.run_id(spec.name, spec_hash(spec))
+
+    plan = build_plan(spec, PlanContext(bucket="bucket", run_id=run_id), estimated_tokens=100_000)
+
+    assert plan["job"]["BaseModelIdentifier"] == TINY
+    assert plan["job"]["HyperParameters"] == {"epochCount": "3"}
+    assert plan["baseModelInvokeId"] == "acme.tiny-v1:0"
+    estimate = plan["estimate"]
+    # Deploys on demand: evaluated on a deployment, nothing bought, no approval needed.
+    assert estimate["evaluationVehicle"] == "deployment" and estimate["servingMode"] == "on-demand"
+    assert estimate["trainingUsd"] == pytest.approx(100_000 / 1000 * 3 * 0.002)
+    assert estimate["storageMonthlyUsd"] == 1.95
+    assert estimate["evaluationUsd"] == pytest.approx(2 * (10 * 500 * 0.10 + 10 * 512 * 0.40) / 1e6, abs=1e-4)
+    assert "[TEST] price page" in estimate["basis"]["training"]
+    assert estimate["throughputHourlyUsd"] is None
+    assert plan["approval"]["required"] is False
+    assert lifecycle_problems(TINY, purpose=NEW_CUSTOMIZATION) == []
+
+
+@pytest.mark.usefixtures("with_tiny")
+def test_a_model_added_as_one_entry_enforces_its_own_rules() -> None:
+    with pytest.raises(RunSpecError, match=r"epochCount=9 is out of range 1\u20135 for acme\.tiny-v1:0:8k"):
+        _tiny_spec(hyperParameters={"epochCount": 9})
+    with pytest.raises(RunSpecError, match=r"acme\.tiny-v1:0:8k does not support DISTILLATION"):
+        _tiny_spec(customizationType="DISTILLATION", teacher="amazon.nova-pro-v1:0", hyperParameters=None)
+    with pytest.raises(
+        RunSpecError,
+        match=r"acme\.tiny-v1:0:8k cannot be customized in us-west-2; it is offered in us-east-1",
+    ):
+        _tiny_spec(region="us-west-2")
+
+
+def test_without_its_entry_the_model_is_unknown() -> None:
+    with pytest.raises(RunSpecError, match=r"unknown base model 'acme\.tiny-v1:0:8k'"):
+        _tiny_spec()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,8 +70,18 @@ def test_training_cost_is_tokens_times_epochs_times_price_per_1k() -> None:
 
 
 def test_unknown_training_price_or_epochs_is_none_not_zero() -> None:
-    assert training_cost(get_model(NOVA_MICRO), 1_000, 2) is None
+    assert training_cost(get_model(LLAMA_31), 1_000, 2) is None
     assert training_cost(get_model(EXPRESS), 1_000, None) is None
+
+
+def test_nova_micro_training_is_priced_and_cited_as_unconfirmed() -> None:
+    # $0.001 per 1K tokens: a third party's Price List reading that AWS's text-to-SQL blog's worked
+    # cost agrees with ($8.00 for 2,000 examples x 5 epochs at ~800 tokens each).
+    cost = training_cost(get_model(NOVA_MICRO), 2_000 * 800, 5)
+
+    assert cost is not None and cost.usd == pytest.approx(8.00)
+    assert cost.basis.startswith("1,600,000 tokens x 5 epochs x $0.001/1K tokens (price as of 2026-08, [3P] ")
+    assert cost.basis.endswith("; UNCONFIRMED)")
 
 
 def test_per_image_prices_do_not_pretend_to_be_per_token() -> None:
@@ -94,7 +107,9 @@ def test_storage_cost() -> None:
     storage = storage_monthly_cost(get_model(EXPRESS))
 
     assert storage is not None and storage.usd == 1.95
-    assert storage_monthly_cost(get_model(NOVA_MICRO)) is None
+    micro = storage_monthly_cost(get_model(NOVA_MICRO))
+    assert micro is not None and micro.usd == 1.95 and "UNCONFIRMED" in micro.basis
+    assert storage_monthly_cost(get_model(LLAMA_31)) is None
 
 
 @pytest.mark.parametrize(
@@ -132,6 +147,23 @@ def test_on_demand_evaluation_is_both_models_at_the_base_rate() -> None:
     measured = on_demand_evaluation_cost(get_model(NOVA_MICRO), 50, input_tokens=1_000)
     assert measured is not None
     assert measured.usd == pytest.approx(2 * (1_000 * 0.035 + tokens_out * 0.14) / 1_000_000)
+
+
+def test_on_demand_evaluation_bills_the_deployment_at_its_own_rate() -> None:
+    # Nova 2 Lite: the base in-Region at $0.33 / $2.75, a custom model's deployment at $0.30 / $2.50
+    # per 1M tokens (Price List reading of 2026-08-02).
+    cost = on_demand_evaluation_cost(get_model("amazon.nova-2-lite-v1:0:256k"), 10, input_tokens=5_000)
+
+    tokens_out = 10 * EVALUATION_MAX_OUTPUT_TOKENS
+    assert cost is not None
+    assert cost.usd == pytest.approx(
+        (5_000 * 0.33 + tokens_out * 2.75) / 1e6 + (5_000 * 0.30 + tokens_out * 2.50) / 1e6
+    )
+    assert (
+        "on the base model at $0.33 / $2.75 per 1M and on the deployment at $0.3 / $2.5 per 1M" in cost.basis
+    )
+    assert "base: as of 2026-08-02" in cost.basis and "deployment: as of 2026-08-02" in cost.basis
+    assert [p.value for p in cost.prices] == [0.33, 2.75, 0.30, 2.50]
 
 
 def test_on_demand_evaluation_with_unknown_token_prices_is_none() -> None:
@@ -320,3 +352,90 @@ def test_format_usd_shows_sub_cent_amounts() -> None:
     assert format_usd(0.0012) == "$0.0012"
     assert format_usd(1234.5) == "$1,234.50"
     assert format_usd(0) == "$0.00"
+
+
+# --------------------------------------------------------------------------------------------------
+# The prices AWS publishes for the Nova family, in the catalog with their sources (issue 21)
+# --------------------------------------------------------------------------------------------------
+
+NOVA_2_LITE = "amazon.nova-2-lite-v1:0:256k"
+
+
+@pytest.mark.parametrize(
+    ("model_id", "field", "value", "as_of"),
+    [
+        (NOVA_MICRO, "training", 0.001, "2026-08"),
+        (NOVA_MICRO, "storage_per_month", 1.95, "2026-08-02"),
+        (NOVA_MICRO, "on_demand_input_per_1m_tokens", 0.035, "2026-09-01"),
+        (NOVA_MICRO, "on_demand_output_per_1m_tokens", 0.14, "2026-09-01"),
+        (NOVA_MICRO, "deployment_input_per_1m_tokens", 0.035, "2026-04-16"),
+        (NOVA_MICRO, "deployment_output_per_1m_tokens", 0.14, "2026-04-16"),
+        ("amazon.nova-lite-v1:0:300k", "storage_per_month", 1.95, "2025-05-05"),
+        ("amazon.nova-lite-v1:0:300k", "pt_no_commit_per_mu_hour", 108.15, "2025-05-05"),
+        ("amazon.nova-lite-v1:0:300k", "on_demand_input_per_1m_tokens", 0.06, "2026-09-01"),
+        ("amazon.nova-lite-v1:0:300k", "deployment_output_per_1m_tokens", 0.24, "2026-08-20"),
+        ("amazon.nova-pro-v1:0:300k", "on_demand_output_per_1m_tokens", 3.20, "2026-09-01"),
+        ("amazon.nova-pro-v1:0:300k", "deployment_input_per_1m_tokens", 0.80, "2026-09-01"),
+        (NOVA_2_LITE, "training", 0.00378, "2026-08-02"),
+        (NOVA_2_LITE, "storage_per_month", 1.95, "2026-08-02"),
+        (NOVA_2_LITE, "pt_no_commit_per_mu_hour", 60.50, "2026-08-02"),
+        (NOVA_2_LITE, "pt_one_month_per_mu_hour", 55.00, "2026-08-02"),
+        (NOVA_2_LITE, "on_demand_input_per_1m_tokens", 0.33, "2026-08-02"),
+        (NOVA_2_LITE, "deployment_output_per_1m_tokens", 2.50, "2026-08-02"),
+    ],
+)
+def test_nova_prices_carry_their_value_date_and_source(
+    model_id: str, field: str, value: float, as_of: str
+) -> None:
+    price = getattr(get_model(model_id).prices, field)
+
+    assert price is not None
+    assert (price.value, price.as_of) == (value, as_of)
+    assert price.source and price.unconfirmed  # none is AWS's own published page: each says why
+
+
+def test_nova_prices_no_source_gives_stay_unknown_with_what_was_searched() -> None:
+    for model_id, field in (
+        (NOVA_MICRO, "pt_no_commit_per_mu_hour"),
+        ("amazon.nova-lite-v1:0:300k", "training"),
+        ("amazon.nova-pro-v1:0:300k", "training"),
+        (NOVA_2_LITE, "pt_six_month_per_mu_hour"),
+    ):
+        model = get_model(model_id)
+        assert getattr(model.prices, field) is None
+        unknown = getattr(model.entry.prices, field)
+        assert "searched" in unknown.reason and unknown.checked == "2026-12-07", (model_id, field)
+
+
+def test_the_judge_is_priced_from_its_model_entry() -> None:
+    judge = catalog.judge_of("us.amazon.nova-pro-v1:0")
+    nova_pro = get_model("amazon.nova-pro-v1:0:300k")
+
+    assert judge is not None
+    assert judge.prices.on_demand_input_per_1m_tokens is nova_pro.prices.on_demand_input_per_1m_tokens
+    assert judge.lifecycle is nova_pro.lifecycle
+
+
+def test_estimate_offline_prices_nova_micro_training_and_storage_with_sources(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pipeline import cli
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "runs" / "fine-tuning.yaml"
+
+    assert cli.main(["estimate", str(example), "--offline", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert cli.main(["estimate", str(example), "--offline"]) == 0
+    text = capsys.readouterr().out
+
+    assert doc["priceSource"]["status"] == "catalog"
+    assert doc["trainingUsd"] > 0 and doc["storageMonthlyUsd"] == 1.95
+    assert "training" not in doc["unknown"] and "storage" not in doc["unknown"]
+    assert (
+        "$0.001/1K tokens (price as of 2026-08, [3P] Price List reading in bedrock.md"
+        in doc["basis"]["training"]
+    )
+    assert "(as of 2026-08-02, [3P] the fee every source bills" in doc["basis"]["storageMonthly"]
+    assert re.search(r"Training\s+\$0\.0\d+ ", text)
+    assert re.search(r"Custom model storage\s+\$1\.95/month", text)
+    assert "UNCONFIRMED" in text

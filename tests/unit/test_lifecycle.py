@@ -141,7 +141,36 @@ def test_to_dict_carries_the_lifecycle_as_of_the_day() -> None:
         "removedFromGuideOn": None,
         "source": "[UG:model-lifecycle-legacy]",
         "unconfirmed": None,
+        "checkedOn": "2026-11-28",
     }
+
+
+@pytest.mark.parametrize(
+    ("foundation_model", "entry"),
+    [
+        ("amazon.nova-pro-v1:0", "amazon.nova-pro-v1:0:300k"),
+        ("meta.llama3-1-70b-instruct-v1:0", "meta.llama3-1-70b-instruct-v1:0:128k"),
+        ("meta.llama3-3-70b-instruct-v1:0", LLAMA33),
+    ],
+)
+def test_a_teacher_or_judge_that_is_a_catalog_model_has_that_entrys_lifecycle(
+    foundation_model: str, entry: str
+) -> None:
+    # One statement per foundation model: its catalog entry; the teacher and the judge read it.
+    stated = get_model(entry).lifecycle
+
+    assert TEACHERS[foundation_model].own_lifecycle is None
+    assert TEACHERS[foundation_model].lifecycle is stated
+    assert lifecycle_of(foundation_model) is stated
+    judge = catalog.judge_of(foundation_model)
+    assert judge is not None and judge.lifecycle is stated
+
+
+def test_the_claude_3_haiku_judge_has_the_customizable_models_dates() -> None:
+    judge = catalog.JUDGES["anthropic.claude-3-haiku-20240307-v1:0"]
+
+    assert judge.lifecycle is get_model(CLAUDE).lifecycle
+    assert judge.lifecycle.end_of_life == day("2026-09-10")
 
 
 # --------------------------------------------------------------------------------------------------

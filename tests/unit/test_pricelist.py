@@ -58,7 +58,7 @@ def test_batch_cross_region_zero_and_other_region_products_are_not_used() -> Non
     assert prices.on_demand_input_per_1m_tokens.value == pytest.approx(0.035)
     # The $0 storage row is not a price, and us-west-2's training price is not us-east-1's.
     assert prices.storage_per_month is not None and prices.storage_per_month.value == 1.95
-    assert prices.training is not None and prices.training.value == pytest.approx(0.001)
+    assert prices.training is not None and prices.training.value == pytest.approx(rec.TRAINING_PER_1K)
 
 
 def test_a_usage_type_naming_nova_2_0_lite_is_nova_2_lite_and_unknown_models_are_listed() -> None:
@@ -85,7 +85,7 @@ def test_conflicting_figures_keep_the_highest_and_say_so() -> None:
     parsed = parse([*rec.DOCUMENTS, cheaper], region=rec.REGION, fetched=rec.FETCHED, models=all_models())
 
     training = parsed.prices[rec.NOVA_MICRO].training
-    assert training is not None and training.value == pytest.approx(0.001)
+    assert training is not None and training.value == pytest.approx(rec.TRAINING_PER_1K)
     assert any("training: 2 different prices" in note for note in parsed.notes)
 
 
@@ -158,11 +158,45 @@ def test_a_priced_spec_carries_the_live_prices_into_the_plan_estimate() -> None:
     numbers = plan.estimate(priced, 10_000, 2)
 
     assert priced.name == spec.name and priced.model.prices.training is not None
-    assert numbers["trainingUsd"] == pytest.approx(10_000 / 1000 * 2 * 0.001)
+    assert numbers["trainingUsd"] == pytest.approx(10_000 / 1000 * 2 * rec.TRAINING_PER_1K)
     assert numbers["throughputHourlyUsd"] == pytest.approx(60.5)
     assert numbers["storageMonthlyUsd"] == pytest.approx(1.95)
     assert "AWS Price List API" in numbers["basis"]["training"]
-    assert plan.estimate(spec, 10_000, 2)["trainingUsd"] is None  # the catalog alone knows none
+    # Without the live figure, the catalog's dated one (its source, not the Price List API's).
+    offline_numbers = plan.estimate(spec, 10_000, 2)
+    assert offline_numbers["trainingUsd"] == pytest.approx(10_000 / 1000 * 2 * 0.001)
+    assert "AWS Price List API" not in offline_numbers["basis"]["training"]
     offline = PriceBook(rec.REGION, CATALOG, reason="offline (--offline)")
     assert offline.priced_spec(spec) is spec
     assert offline.describe(spec.model).endswith("offline (--offline)")
+
+
+def test_a_custom_models_deployment_rate_is_read_apart_from_the_base_rate() -> None:
+    parsed = parse(rec.DEPLOYMENT_DOCUMENTS, region=rec.REGION, fetched=rec.FETCHED, models=all_models())
+    prices = parsed.prices[rec.NOVA_2_LITE]
+
+    assert prices.deployment_input_per_1m_tokens is not None
+    assert prices.deployment_input_per_1m_tokens.value == pytest.approx(rec.DEPLOYMENT_INPUT_PER_1K * 1000)
+    assert prices.deployment_input_per_1m_tokens.unit == "USD per 1M input tokens"
+    assert prices.deployment_output_per_1m_tokens is not None
+    assert prices.deployment_output_per_1m_tokens.value == pytest.approx(rec.DEPLOYMENT_OUTPUT_PER_1K * 1000)
+    # The base's own rate stays the base's; the cache-read variant is no token rate of either.
+    assert prices.on_demand_input_per_1m_tokens is not None
+    assert prices.on_demand_input_per_1m_tokens.value == pytest.approx(0.33)
+    assert prices.on_demand_output_per_1m_tokens is None
+
+
+def test_a_live_deployment_rate_replaces_the_catalogs_and_survives_the_cache() -> None:
+    parsed = parse(rec.DEPLOYMENT_DOCUMENTS, region=rec.REGION, fetched=rec.FETCHED, models=all_models())
+    model = get_model(rec.NOVA_2_LITE)
+    book = PriceBook(
+        rec.REGION, CACHED, parsed=pricelist.from_json(pricelist.to_json(parsed)), max_age_days=7
+    )
+
+    priced = book.prices_for(model)
+
+    assert priced.deployment_input_per_1m_tokens is not None
+    assert priced.deployment_input_per_1m_tokens.source.startswith("AWS Price List API")
+    # The catalog's dated figure where the Price List gave none.
+    assert priced.training == model.prices.training
+    assert "on-demand deployment input" in book.describe(model)
