@@ -15,6 +15,7 @@ from infra.config import VpcSettings
 from infra.constructs.bedrock_service_role import BedrockServiceRole
 from infra.constructs.training_storage import TrainingStorage
 from infra.constructs.workflow_states import EXECUTION_NAME, PLAN, StateKit
+from pipeline.workflow_names import DEPLOY_EVALUATION
 
 CREATE_JOB_SYNC: Final = "arn:{partition}:states:::bedrock:createModelCustomizationJob.sync"
 CREATE_DEPLOYMENT_RESOURCE: Final = "custom-model-deployment/*"
@@ -96,7 +97,7 @@ def create_deployment(kit: StateKit) -> tasks.CallAwsService:
     vehicle = f"{PLAN}.vehicle"
     task = tasks.CallAwsService(
         kit.scope,
-        "Deploy the custom model on demand",
+        DEPLOY_EVALUATION,
         service="bedrock",
         action="createCustomModelDeployment",
         parameters={

@@ -263,7 +263,7 @@ class Estimate:
                 (
                     "Evaluation throughput",
                     output.usd(self.value("evaluationUsd")),
-                    why("evaluation", "evaluation") + f"; {hourly} until released after the evaluation",
+                    why("evaluation", "evaluation") + f"; {hourly} until released right after the comparison",
                 )
             ]
         return [("Evaluation", "none", "no quality bar and no evaluation prompts: nothing to evaluate on")]
