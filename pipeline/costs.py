@@ -266,7 +266,8 @@ def _purchases(spec: RunSpec) -> tuple[_Purchase | None, _Purchase | None]:
             )
         else:
             evaluation = _Purchase(
-                f"{EVALUATION_MU} MU of no-commitment throughput to evaluate on (released right after the comparison)",
+                f"{EVALUATION_MU} MU of no-commitment throughput to evaluate on "
+                "(released right after the comparison)",
                 evaluation_throughput_cost(model),
                 "none",
                 f" for {EVALUATION_THROUGHPUT_LIFE}",

@@ -388,8 +388,9 @@ def test_exactly_a_tenth_of_the_calls_failing_is_still_judged() -> None:
     # The failed prompt is left out of both models' means (paired), not scored 0
     assert result.custom["quality"] == pytest.approx(1.0)
     assert result.custom["paired"] == result.base["paired"] == 9
-    assert "calls that failed: the custom model 1; the means are over the 9 prompt(s) both models answered" in (
-        result.summary
+    assert (
+        "calls that failed: the custom model 1; the means are over the 9 prompt(s) both models answered"
+        in result.summary
     )
     assert "Not judged" not in result.summary
 

@@ -656,7 +656,11 @@ def test_on_demand_serving_is_evaluated_on_the_deployment_that_serves() -> None:
         ),
         pytest.param({"serving": {"mode": "on-demand"}}, True, "deployment", id="fine-tuned-and-served"),
         pytest.param(
-            {"serving": {"mode": "none"}, "customizationType": "DISTILLATION", "teacher": "amazon.nova-pro-v1:0"},
+            {
+                "serving": {"mode": "none"},
+                "customizationType": "DISTILLATION",
+                "teacher": "amazon.nova-pro-v1:0",
+            },
             False,
             "none",
             id="distilled-not-served-without-prompts",
@@ -680,9 +684,7 @@ NO_VERDICT_CASES = [
     pytest.param({}, id="fine-tuning-without-an-evaluation"),
     pytest.param({"evaluation": {"prompts": PROMPTS}}, id="prompts-but-no-bar"),
     pytest.param({"evaluation": {"maxTrainingLoss": 1.0}}, id="loss-bar-only"),
-    pytest.param(
-        {"customizationType": "DISTILLATION", "teacher": "amazon.nova-pro-v1:0"}, id="distillation"
-    ),
+    pytest.param({"customizationType": "DISTILLATION", "teacher": "amazon.nova-pro-v1:0"}, id="distillation"),
     pytest.param(
         {
             "baseModel": "amazon.nova-2-lite-v1:0:256k",
