@@ -39,3 +39,40 @@ RUN_FAILED: Final = "Run failed"
 
 # -- errors a run can end with that the workflow itself raises ------------------------------------
 PURCHASE_WITHOUT_VERDICT: Final = "PurchaseWithoutVerdict"
+
+# A step that failed unexpectedly (after its retries) ends the run under the project's name for it,
+# never under a Step Functions name (``States.TaskFailed``, ``States.Timeout``): an execution may
+# not end with a custom error whose name starts with ``States.`` (bedrock.md §13), and the step is
+# what the operator needs to know. The original error and cause are kept beside it
+# (``$.failure.Original``) for the record, the notice and ``status``.
+TRAINING_JOB_FAILED: Final = "TrainingJobFailed"
+TRAINING_TIMED_OUT: Final = "TrainingTimedOut"
+STEP_ERRORS: Final = {
+    "preflight": "PreflightError",
+    "evaluate_loss": "LossCheckError",
+    "evaluate_model": "EvaluationError",
+    "check_status": "StatusCheckError",
+    "judge": "JudgeError",
+    "approval_request": "ApprovalRequestError",
+    "cleanup": "ReleaseError",
+    "record": "RecordError",
+    "deploy": "DeploymentCreateError",
+    "buy-evaluation": "EvaluationPurchaseError",
+    "buy-serving": "ThroughputPurchaseError",
+}
+# What each of those names means, in the words of the cause it carries.
+STEP_ERROR_TEXT: Final = {
+    TRAINING_JOB_FAILED: "The customization job failed or was stopped",
+    TRAINING_TIMED_OUT: "The customization job did not end within the job timeout of the plan",
+    "PreflightError": "The preflight check could not run",
+    "LossCheckError": "Reading the training and validation loss failed",
+    "EvaluationError": "Comparing the custom model with its base model failed",
+    "StatusCheckError": "Checking a deployment, throughput or judge status failed",
+    "JudgeError": "The LLM judge step failed",
+    "ApprovalRequestError": "Asking for approval failed",
+    "ReleaseError": "Releasing the evaluation vehicle failed",
+    "RecordError": "Writing the run record failed",
+    "DeploymentCreateError": "Creating the on-demand deployment failed",
+    "EvaluationPurchaseError": "Buying the evaluation throughput failed",
+    "ThroughputPurchaseError": "Buying the serving throughput failed",
+}

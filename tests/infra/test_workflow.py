@@ -67,7 +67,11 @@ def test_every_customization_job_state_waits_natively_with_sync(states: dict[str
         assert state["Parameters"]["JobName.$"] == "$.preflight.plan.job.JobName"
         assert state["Parameters"]["CustomModelKmsKeyId"].startswith("<StorageKey")
         assert state["Parameters"]["RoleArn"].startswith("<BedrockServiceRole")
-        assert [c["ErrorEquals"] for c in state["Catch"]] == [["States.ALL"]]
+        # The plan's timeout and every other end of the job, each under the project's name
+        assert [(c["ErrorEquals"], c["Next"]) for c in state["Catch"]] == [
+            (["States.Timeout"], "Failed: TrainingTimedOut"),
+            (["States.ALL"], "Failed: TrainingJobFailed"),
+        ]
         assert "Bedrock.ThrottlingException" in state["Retry"][0]["ErrorEquals"]
 
 
@@ -133,7 +137,7 @@ def test_the_model_is_deployed_on_demand_once_per_run(states: dict[str, Any]) ->
     assert {"Bedrock.ThrottlingException", "Bedrock.InternalServerException"} <= set(
         deploy["Retry"][0]["ErrorEquals"]
     )
-    assert deploy["Catch"][0]["Next"] == "Release what this run bought"
+    assert deploy["Catch"][0]["Next"] == "Failed: DeploymentCreateError"
 
 
 def test_nothing_is_bought_before_the_quality_gate_unless_evaluation_needs_it(states: dict[str, Any]) -> None:
@@ -316,8 +320,9 @@ def test_serving_is_smoke_checked_and_the_evaluation_vehicle_released(states: di
     # Released before anything serves: a release that fails takes the failure path, which releases
     # again (nothing serves yet that it could lose).
     assert release["Catch"] == [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "Release what this run bought"}
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "Failed: ReleaseError"}
     ]
+    assert states["Failed: ReleaseError"]["Next"] == "Release what this run bought"
     assert states["Serve on the on-demand deployment"]["Next"] == "Smoke-check the on-demand deployment"
 
 
@@ -334,7 +339,13 @@ def test_every_failure_goes_through_cleanup_record_and_notify(states: dict[str, 
         if name in failure_path:
             continue
         targets = {c["Next"] for c in state.get("Catch", [])}
-        assert "Release what this run bought" in targets, f"{name} does not catch into the failure path"
+        # Caught errors are named first ("Failed: <project error>"), then take the failure path.
+        assert targets, f"{name} catches nothing"
+        for target in targets:
+            named = states[target]
+            assert target.startswith("Failed: ") or target.endswith(": timed out"), (name, target)
+            assert named["Next"] == "Release what this run bought", (name, target)
+            assert named["ResultPath"] == "$.failure"
     gates = [
         "Preflight failed",
         "Loss above the bar",

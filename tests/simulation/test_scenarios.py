@@ -49,8 +49,8 @@ BEFORE_PURCHASE = {
     "LossAboveBar",
     "ApprovalRejected",
     "ApprovalTimedOut",
-    "States.TaskFailed",
-    "States.Timeout",
+    "TrainingJobFailed",
+    "TrainingTimedOut",
 }
 # With an on-demand evaluation, nothing is bought before these verdicts either.
 BEFORE_PURCHASE_ON_DEMAND = {
