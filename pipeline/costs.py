@@ -17,12 +17,14 @@ example) is cited with ``UNCONFIRMED`` in the basis (``Price.cite``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from pipeline.catalog import CONTINUED_PRE_TRAINING, FINE_TUNING, Judge, ModelInfo, Price
 from pipeline.catalog.types import PER_1K_TOKENS
+from pipeline.poll import EVALUATE_TIME_LIMIT_S, PT_WAIT_LIMIT_S
 
 if TYPE_CHECKING:
     from pipeline.runspec import RunSpec
@@ -33,10 +35,16 @@ COMMITMENT_MONTHS: Final = {"OneMonth": 1, "SixMonths": 6}
 # What a run spec without an "approval" section gets: a human approves every throughput purchase.
 DEFAULT_APPROVAL_POLICY: Final = "always"
 
-# The evaluation throughput: 1 MU without commitment, planned at 2 hours (coming online plus the
-# evaluation; how Bedrock rounds a partial hour is UNCONFIRMED, so whole hours are counted).
+# The evaluation throughput: 1 MU without commitment, released right after the comparison (before
+# the judge and any approval wait). Planned at its longest life: coming online (the wait limit),
+# then the comparison; how Bedrock rounds a partial hour is UNCONFIRMED, so whole hours are counted.
 EVALUATION_MU: Final = 1
-EVALUATION_THROUGHPUT_HOURS: Final = 2
+EVALUATION_TIME_LIMIT_MIN: Final = EVALUATE_TIME_LIMIT_S // 60
+EVALUATION_THROUGHPUT_HOURS: Final = math.ceil((PT_WAIT_LIMIT_S + EVALUATE_TIME_LIMIT_S) / 3600)
+EVALUATION_THROUGHPUT_LIFE: Final = (
+    f"at most {EVALUATION_THROUGHPUT_HOURS} h (coming online: up to {PT_WAIT_LIMIT_S // 3600} h; "
+    f"the comparison: up to {EVALUATION_TIME_LIMIT_MIN} min)"
+)
 # Planning figures for an on-demand evaluation when the prompts have not been read: input tokens
 # per prompt, and the output cap per answer the evaluation sets (pipeline.evaluation.MAX_TOKENS).
 PLANNING_INPUT_TOKENS_PER_PROMPT: Final = 500
@@ -169,7 +177,7 @@ def evaluation_throughput_cost(model: ModelInfo) -> CostEstimate | None:
         return None
     return CostEstimate(
         hourly.usd * EVALUATION_THROUGHPUT_HOURS,
-        f"{EVALUATION_THROUGHPUT_HOURS} h planned (coming online, then the evaluation) x {hourly.basis}",
+        f"{EVALUATION_THROUGHPUT_LIFE} x {hourly.basis}",
         hourly.prices,
     )
 
@@ -276,10 +284,11 @@ def _purchases(spec: RunSpec) -> tuple[_Purchase | None, _Purchase | None]:
             )
         else:
             evaluation = _Purchase(
-                f"{EVALUATION_MU} MU of no-commitment throughput to evaluate on (deleted afterwards)",
+                f"{EVALUATION_MU} MU of no-commitment throughput to evaluate on "
+                "(released right after the comparison)",
                 evaluation_throughput_cost(model),
                 "none",
-                f" for the {EVALUATION_THROUGHPUT_HOURS} h planned",
+                f" for {EVALUATION_THROUGHPUT_LIFE}",
             )
     served = None
     if (

@@ -52,6 +52,12 @@ MODEL_ERRORS_BEFORE_GIVING_UP: Final = 3
 # More failed calls than this share of the prompts, for either model, and nothing was judged.
 MAX_FAILED_SHARE: Final = 0.1
 NOT_JUDGED: Final = "EvaluationNotJudged"
+# What the comparison concluded (``verdict`` of the result): a purchase to serve needs "passed", a
+# bar that was set and met (the workflow's guard before each purchase reads it).
+VERDICT_PASSED: Final = "passed"
+VERDICT_BELOW_BAR: Final = "below-bar"
+VERDICT_NOT_JUDGED: Final = "not-judged"
+VERDICT_NO_BAR: Final = "no-bar"
 
 PROMPTS: Final = "prompts"
 VALIDATION_SLICE: Final = "validation-slice"
@@ -339,10 +345,19 @@ class EvaluationResult:
     judged: bool = True
     vehicle: str = "throughput"
 
+    @property
+    def verdict(self) -> str:
+        if not self.judged:
+            return VERDICT_NOT_JUDGED
+        if not self.bar.is_set:
+            return VERDICT_NO_BAR
+        return VERDICT_PASSED if self.passed else VERDICT_BELOW_BAR
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "passed": self.passed,
             "judged": self.judged,
+            "verdict": self.verdict,
             "vehicle": self.vehicle,
             "maxFailedShare": MAX_FAILED_SHARE,
             "summary": self.summary,
@@ -452,8 +467,10 @@ def evaluate(
             observed[name].append(observation)
             row[name] = details
         rows.append(row)
-    custom = scoring.aggregate(custom_model_id, observed["custom"], custom_pricing)
-    base = scoring.aggregate(base_model_id, observed["base"], base_pricing)
+    # Means over the prompts both models answered (the judge takes the same ones).
+    counted = scoring.paired(observed)
+    custom = scoring.aggregate(custom_model_id, observed["custom"], custom_pricing, counted)
+    base = scoring.aggregate(base_model_id, observed["base"], base_pricing, counted)
     unjudged = not_judged_reasons(custom, base)
     if unjudged:
         passed = False
@@ -468,9 +485,16 @@ def evaluate(
         notes.append(
             f"stopped after {len(rows)} of {len(prompt_set.prompts)} prompts to finish within the time limit"
         )
-    for name, agg in (("custom", custom), ("base", base)):
-        if agg["errors"]:
-            notes.append(f"{name} model could not answer {agg['errors']} prompt(s) (scored 0)")
+    failures = [
+        f"the {name} model {agg['errors']}"
+        for name, agg in (("custom", custom), ("base", base))
+        if agg["errors"]
+    ]
+    if failures:
+        notes.append(
+            f"calls that failed: {', '.join(failures)}; the means are over the {custom['paired']} prompt(s) "
+            "both models answered"
+        )
     notes += prompt_set.notes
     return EvaluationResult(
         passed,

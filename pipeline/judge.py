@@ -43,7 +43,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from pipeline import poll
+from pipeline import poll, scoring
 
 # [UG:evaluation-judge], bedrock.md §4.7: the judge's built-in metrics for model evaluation.
 BUILTIN_METRICS: Final = (
@@ -110,10 +110,11 @@ def build_datasets(rows: Sequence[Mapping[str, Any]], *, max_prompts: int = MAX_
 
     ``rows`` are the evaluation's per-prompt rows: ``{"prompt", "reference", "custom": {"text",
     "error"}, "base": {...}}``. A prompt either model failed to answer is left out of both datasets,
-    so the two jobs judge the same prompts; at most ``max_prompts`` (≤ 1,000) are kept.
+    so the two jobs judge the same prompts the comparison's means are over (one rule,
+    pipeline.scoring.answered_by_all); at most ``max_prompts`` (≤ 1,000) are kept.
     """
     limit = min(max_prompts, MAX_PROMPTS)
-    kept = [row for row in rows if all(_answered(row, which) for which in MODELS)][:limit]
+    kept = [row for row in rows if scoring.answered_by_all(row, MODELS)][:limit]
     out: dict[str, str] = {}
     for which in MODELS:
         lines = [
@@ -122,7 +123,7 @@ def build_datasets(rows: Sequence[Mapping[str, Any]], *, max_prompts: int = MAX_
                     "prompt": str(row.get("prompt", "")),
                     "referenceResponse": str(row.get("reference", "")),
                     "modelResponses": [
-                        {"response": str(row[which]["text"]), "modelIdentifier": SOURCE_IDENTIFIERS[which]}
+                        {"response": _response(row[which]), "modelIdentifier": SOURCE_IDENTIFIERS[which]}
                     ],
                 },
                 ensure_ascii=False,
@@ -133,15 +134,14 @@ def build_datasets(rows: Sequence[Mapping[str, Any]], *, max_prompts: int = MAX_
     return out
 
 
-def _answered(row: Mapping[str, Any], which: str) -> bool:
-    answer = row.get(which)
-    return (
-        isinstance(answer, Mapping)
-        and answer.get("error") is None
-        and isinstance(answer.get("text"), str)
-        and bool(answer["text"].strip())
-        and bool(str(row.get("prompt", "")).strip())
-    )
+# An empty answer is an answer (a bad one) and is judged as such; whether an evaluation job accepts an
+# empty response string is UNCONFIRMED, so the judge is shown this instead of nothing.
+EMPTY_ANSWER: Final = "(the model returned an empty answer)"
+
+
+def _response(answer: Mapping[str, Any]) -> str:
+    text = str(answer.get("text") or "")
+    return text if text.strip() else EMPTY_ANSWER
 
 
 # --------------------------------------------------------------------------------------------------
@@ -468,13 +468,13 @@ def jobs_check(
 def dataset_for(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], key: str, source: str) -> str:
     """The precomputed-response dataset of the model answering under ``key`` in comparison rows,
     over the prompts every one of ``keys`` answered (so all models are judged on the same prompts)."""
-    kept = [row for row in rows if all(_answered(row, k) for k in keys)][:MAX_PROMPTS]
+    kept = [row for row in rows if scoring.answered_by_all(row, keys)][:MAX_PROMPTS]
     return "".join(
         json.dumps(
             {
                 "prompt": str(row.get("prompt", "")),
                 "referenceResponse": str(row.get("reference", "")),
-                "modelResponses": [{"response": str(row[key]["text"]), "modelIdentifier": source}],
+                "modelResponses": [{"response": _response(row[key]), "modelIdentifier": source}],
             },
             ensure_ascii=False,
         )

@@ -16,6 +16,9 @@ from typing import Any, Final
 from pipeline import costs, naming
 from pipeline import judge as judging
 from pipeline.catalog import DISTILLATION, REINFORCEMENT_FINE_TUNING, ModelInfo, judge_of, profile_id
+from pipeline.poll import DEPLOYMENT_WAIT_LIMIT_S as DEPLOYMENT_WAIT_LIMIT_S
+from pipeline.poll import JUDGE_WAIT_LIMIT_S as JUDGE_WAIT_LIMIT_S
+from pipeline.poll import PT_WAIT_LIMIT_S as PT_WAIT_LIMIT_S
 from pipeline.problems import Problem
 from pipeline.runspec import (
     DEFAULT_MAX_PROMPTS,
@@ -55,18 +58,10 @@ _JOB_TIMEOUT_MAX_S: Final = 14 * 24 * 3600
 _PLANNING_TOKENS_PER_SECOND: Final = 1000
 _DEFAULT_DISTILLATION_EPOCHS: Final = 2
 
-# Throughput usually comes online in minutes; a purchase still Creating after 3 h is treated as
-# failed and (without commitment) released. Intervals double from 30 s up to 10 min, so the wait
-# costs at most a few dozen state transitions.
-PT_WAIT_LIMIT_S: Final = 3 * 3600
+# The waits (re-exported: the plan is where the workflow's schedules come from). Intervals double
+# from 30 s up to 10 min, so a wait costs at most a few dozen state transitions.
 _PT_FIRST_WAIT_S: Final = 30
 _PT_MAX_WAIT_S: Final = 600
-# An on-demand deployment has been seen Active after ~8 min (third party, bedrock.md §12); one
-# still Creating after 1 h is treated as failed and deleted.
-DEPLOYMENT_WAIT_LIMIT_S: Final = 3600
-# An evaluation job with a judge: how long one takes is not published. Polled like the vehicles
-# (30 s doubling to 10 min); one still InProgress after 4 h is treated as failed (UNCONFIRMED limit).
-JUDGE_WAIT_LIMIT_S: Final = 4 * 3600
 # The smoke check on what will serve: a few prompts must answer before the run reports success.
 SMOKE_PROMPTS: Final = 3
 

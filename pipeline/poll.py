@@ -10,6 +10,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+# How long the workflow waits for what it creates, and how long the comparison may take. The plan
+# turns the waits into poll schedules; costs turn them into the planned hours of an evaluation
+# throughput; the workflow's functions get their timeouts from them.
+#
+# Throughput usually comes online in minutes; a purchase still Creating after 3 h is treated as
+# failed and (without commitment) released.
+PT_WAIT_LIMIT_S: Final = 3 * 3600
+# An on-demand deployment has been seen Active after ~8 min (third party, bedrock.md §12); one
+# still Creating after 1 h is treated as failed and deleted.
+DEPLOYMENT_WAIT_LIMIT_S: Final = 3600
+# An evaluation job with a judge: how long one takes is not published. One still InProgress after
+# 4 h is treated as failed (UNCONFIRMED limit).
+JUDGE_WAIT_LIMIT_S: Final = 4 * 3600
+# The comparison with the base model runs in one Lambda invocation: 15 minutes is Lambda's limit,
+# and the evaluation stops starting prompts a minute before it (pipeline.evaluation).
+EVALUATE_TIME_LIMIT_S: Final = 15 * 60
+
 # Serving: a deployment is Active, a throughput InService. Failed is final for both.
 READY: Final = frozenset({"Active", "InService"})
 FAILED: Final = frozenset({"Failed"})

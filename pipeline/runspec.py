@@ -98,6 +98,16 @@ APPROVAL_POLICIES: Final = ("always", "never", "above-cost")
 DEFAULT_MAX_PROMPTS: Final = 50
 MAX_PROMPTS_LIMIT: Final = 1000  # at most 1,000 prompts per custom evaluation dataset [UG]
 DEFAULT_TIMEOUT_HOURS: Final = 24
+# Nothing is bought without a verdict: Provisioned Throughput to serve with (hourly, commitments
+# cannot be cancelled) is only ever bought for a model that passed a bar it was measured against.
+NO_VERDICT_MESSAGE: Final = (
+    "serving.mode=provisioned buys throughput for the custom model, and nothing is bought without a "
+    "quality verdict, but this spec sets no quality bar. Add evaluation.minQuality and/or "
+    "evaluation.minImprovementOverBase, measured on evaluation.prompts (JSONL of "
+    '{"prompt", "reference"}; for fine-tuning, validation data can stand in for them); or serve with '
+    "serving.mode=on-demand (nothing bought; served without a verdict, where Bedrock deploys this base "
+    "on demand) or serving.mode=none"
+)
 # Tags [BC]: at most 200; key 1 to 128 chars, value 0 to 256, both from this character set.
 TAG_RE: Final = re.compile(r"[a-zA-Z0-9\s._:/=+@-]*")
 MAX_TAGS: Final = 200
@@ -350,9 +360,27 @@ class RunSpec:
 
     @property
     def has_quality_bar(self) -> bool:
-        evaluation = self.evaluation
-        return evaluation is not None and (
-            evaluation.min_quality is not None or evaluation.min_improvement_over_base is not None
+        """A bar the custom model is measured against: the quality verdict a purchase needs.
+
+        The parser admits a bar only with reference answers to measure it on (evaluation.prompts,
+        or fine-tuning validation data), so a bar always yields a verdict: passed, below the bar,
+        or not judged.
+        """
+        return _has_bar(self.evaluation)
+
+    @property
+    def serves_without_verdict(self) -> bool:
+        """Served on demand with no quality bar: allowed (nothing is bought), and said so."""
+        return self.serving.on_demand and not self.has_quality_bar
+
+    def verdict_warning(self) -> str | None:
+        """What a person should know before starting a run whose model serves without a verdict."""
+        if not self.serves_without_verdict:
+            return None
+        return (
+            "serving.mode=on-demand without a quality bar: the custom model is kept serving on its "
+            "on-demand deployment without a quality verdict (nothing is bought; it is billed per token "
+            "as it is used). Set evaluation.minQuality or evaluation.minImprovementOverBase to gate it."
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -518,6 +546,15 @@ class _Parser:
                     f"serving.commitment={serving.commitment}: "
                     "a commitment cannot be cancelled, so a human must approve it",
                 )
+
+        if serving is not None and serving.provisioned and not _has_bar(evaluation):
+            self.problem(
+                "serving.mode",
+                PROVISIONED,
+                "a quality bar (evaluation.minQuality or evaluation.minImprovementOverBase), or "
+                f"serving.mode {ON_DEMAND} | {NOT_SERVED}",
+                NO_VERDICT_MESSAGE,
+            )
 
         spec = None
         if not self.problems:
@@ -1330,6 +1367,12 @@ class _Parser:
             self.problem(field_name, value, allowed, f"{field_name}={value} is out of range {allowed}")
             return None
         return float(value)
+
+
+def _has_bar(evaluation: Evaluation | None) -> bool:
+    return evaluation is not None and (
+        evaluation.min_quality is not None or evaluation.min_improvement_over_base is not None
+    )
 
 
 def _range(low: float | None, high: float | None) -> str:

@@ -10,9 +10,17 @@ Quality
       reference's, counting repeats (multiset overlap), as in the SQuAD evaluation.
     - ``rougeL``: ROUGE-L F-measure (β = 1): precision and recall of the longest common subsequence
       of words, so word order counts, unlike tokenF1.
-    - ``quality`` = ``rougeL``. Both empty scores 1.0; exactly one empty scores 0.0. A prompt a
-      model could not answer (an error) scores 0.0 in the quality mean: failing to answer is a bad
-      answer, and dropping it would flatter the model that failed.
+    - ``quality`` = ``rougeL``. Both empty scores 1.0; exactly one empty scores 0.0 (an empty
+      answer is an answer, and a bad one).
+
+Paired prompts
+    Models are compared on the same prompts: quality, latency and token means are computed over
+    the prompts *every* compared model answered (:func:`answered`: its call returned, no error).
+    A prompt one model failed to answer is left out of every model's means, so a base model that
+    errors on some prompts hands the custom model no free improvement (and the reverse); the error
+    counts are reported beside the means. More than a small share of failed calls for any model
+    and the comparison is "not judged" at all (pipeline.evaluation). The LLM judge takes the same
+    prompts (pipeline.judge): one rule, :func:`answered_by_all`.
 
 Latency percentiles
     Nearest-rank: the p-th percentile of n sorted values is the value at rank ceil(p/100 * n) (1-based).
@@ -186,23 +194,56 @@ def _rounded(value: float | None, digits: int = 4) -> float | None:
     return round(value, digits) if value is not None else None
 
 
-def aggregate(model_id: str, observations: Sequence[Observation], pricing: Pricing) -> dict[str, Any]:
-    """One model's results over all prompts (see the module docstring for every definition)."""
-    answered = [o for o in observations if o.error is None]
-    latencies = [o.latency_ms for o in answered if o.latency_ms is not None]
-    inputs = [float(o.input_tokens) for o in answered if o.input_tokens is not None]
-    outputs = [float(o.output_tokens) for o in answered if o.output_tokens is not None]
+def answered(answer: Observation | Mapping[str, Any] | None) -> bool:
+    """Whether a model answered a prompt: its call returned (no error). The one rule for the means
+    of a comparison and for the prompts the LLM judge sees."""
+    if isinstance(answer, Observation):
+        return answer.error is None
+    return isinstance(answer, Mapping) and answer.get("error") is None
+
+
+def answered_by_all(row: Mapping[str, Any], models: Sequence[str]) -> bool:
+    """Whether every model of ``models`` answered this comparison row (``row[model]`` holds its answer)."""
+    return all(answered(row.get(model)) for model in models)
+
+
+def paired(observed: Mapping[str, Sequence[Observation]]) -> list[bool]:
+    """Per prompt, whether every model answered it (the models' observations are in prompt order)."""
+    columns = list(observed.values())
+    count = min((len(c) for c in columns), default=0)
+    return [all(answered(column[i]) for column in columns) for i in range(count)]
+
+
+def aggregate(
+    model_id: str,
+    observations: Sequence[Observation],
+    pricing: Pricing,
+    counted: Sequence[bool] | None = None,
+) -> dict[str, Any]:
+    """One model's results (see the module docstring for every definition).
+
+    ``counted``: per prompt, whether it enters the means (:func:`paired` across the compared
+    models); None counts every prompt this model answered.
+    """
+    mask = list(counted) if counted is not None else [answered(o) for o in observations]
+    kept = [o for o, keep in zip(observations, mask, strict=False) if keep and answered(o)]
+    answered_count = sum(1 for o in observations if answered(o))
+    latencies = [o.latency_ms for o in kept if o.latency_ms is not None]
+    inputs = [float(o.input_tokens) for o in kept if o.input_tokens is not None]
+    outputs = [float(o.output_tokens) for o in kept if o.output_tokens is not None]
     mean_latency, mean_in, mean_out = _mean(latencies), _mean(inputs), _mean(outputs)
-    quality = _mean([o.quality for o in observations])
+    quality = _mean([o.quality for o in kept])
     return {
         "modelId": model_id,
         "prompts": len(observations),
-        "answered": len(answered),
-        "errors": len(observations) - len(answered),
+        "answered": answered_count,
+        "errors": len(observations) - answered_count,
+        # The prompts the means are over: those every compared model answered.
+        "paired": len(kept),
         "quality": _rounded(quality),
         "qualityMetric": QUALITY_METRIC,
         "rougeL": _rounded(quality),
-        "tokenF1": _rounded(_mean([o.token_f1 for o in observations])),
+        "tokenF1": _rounded(_mean([o.token_f1 for o in kept])),
         "latencyMs": {
             "p50": percentile(latencies, 50),
             "p95": percentile(latencies, 95),

@@ -15,6 +15,7 @@ from infra.config import VpcSettings
 from infra.constructs.bedrock_service_role import BedrockServiceRole
 from infra.constructs.training_storage import TrainingStorage
 from infra.constructs.workflow_states import EXECUTION_NAME, PLAN, StateKit
+from pipeline.workflow_names import DEPLOY_EVALUATION, STEP_ERRORS, TRAINING_JOB_FAILED, TRAINING_TIMED_OUT
 
 CREATE_JOB_SYNC: Final = "arn:{partition}:states:::bedrock:createModelCustomizationJob.sync"
 CREATE_DEPLOYMENT_RESOURCE: Final = "custom-model-deployment/*"
@@ -82,7 +83,9 @@ def customization_job(
         },
     )
     kit.retry_bedrock(state)
-    kit.catch(state)
+    # The job's own end (Failed, Stopped) and the plan's timeout, each under the project's name.
+    state.add_catch(kit.failed_as(TRAINING_TIMED_OUT), errors=["States.Timeout"], result_path="$.failure")
+    kit.catch(state, TRAINING_JOB_FAILED)
     return state
 
 
@@ -96,7 +99,7 @@ def create_deployment(kit: StateKit) -> tasks.CallAwsService:
     vehicle = f"{PLAN}.vehicle"
     task = tasks.CallAwsService(
         kit.scope,
-        "Deploy the custom model on demand",
+        DEPLOY_EVALUATION,
         service="bedrock",
         action="createCustomModelDeployment",
         parameters={
@@ -119,7 +122,7 @@ def create_deployment(kit: StateKit) -> tasks.CallAwsService:
         result_path="$.vehicle",
     )
     kit.retry_bedrock(task)
-    kit.catch(task)
+    kit.catch(task, STEP_ERRORS["deploy"])
     return task
 
 
@@ -157,5 +160,5 @@ def buy_throughput(
         result_path=result_path,
     )
     kit.retry_bedrock(task)
-    kit.catch(task)
+    kit.catch(task, STEP_ERRORS["buy-evaluation" if result_path == "$.vehicle" else "buy-serving"])
     return task

@@ -2,11 +2,12 @@
 
 Preflight -> train (native ``.sync`` wait) -> loss gate -> evaluation vehicle (an on-demand custom
 model deployment where the base allows it, else a 1-MU no-commitment throughput) -> wait until it
-is ready -> compare with the base model -> quality gate -> only then serve: keep the deployment, or
-buy throughput (after approval where the policy asks; a commitment only here) -> wait until
-InService -> smoke check -> release the evaluation vehicle -> record and notify. Every failure,
-whatever its source, takes one path: release what the run bought (never a commitment), record the
-run, notify, fail with the reason.
+is ready -> compare with the base model -> release the vehicle at once unless it is exactly what
+serves -> quality gate (and the LLM judge's, where planned) -> only then serve: keep the deployment,
+or buy throughput (after approval where the policy asks; a commitment only here), each purchase
+behind a runtime guard that re-reads the verdicts -> wait until InService -> smoke check -> record
+and notify. Every failure, whatever its source, takes one path: release what the run bought (never
+a commitment), record the run, notify, fail with the reason.
 
 The data each state reads and writes is described in docs/workflow-contract.md.
 """
@@ -33,8 +34,31 @@ from infra.constructs.training_storage import TrainingStorage
 from infra.constructs.workflow_functions import WorkflowFunctions
 from infra.constructs.workflow_states import EXECUTION_NAME, PLAN, StateKit
 from infra.nag import acknowledge, finding_value, resource_ref
+from pipeline.evaluation import VERDICT_PASSED
 from pipeline.judge import JUDGE_BELOW_BAR, JUDGE_JOB_FAILED, JUDGE_TIMEOUT
 from pipeline.plan import RUN_SLOTS
+from pipeline.workflow_names import (
+    BUY_COMMITMENT,
+    BUY_EVALUATION,
+    BUY_SERVING,
+    EVALUATE,
+    GUARD_BUY_COMMITMENT,
+    GUARD_BUY_SERVING,
+    GUARD_KEEP_DEPLOYMENT,
+    GUARD_REUSE,
+    JUDGE_GATE,
+    JUDGE_START,
+    JUDGE_VERDICT,
+    PURCHASE_WITHOUT_VERDICT,
+    PURCHASE_WITHOUT_VERDICT_STATE,
+    QUALITY_GATE,
+    RELEASE_ALL,
+    RELEASE_VEHICLE,
+    RUN_FAILED,
+    SERVE_ON_DEPLOYMENT,
+    SERVE_ON_EVALUATION_THROUGHPUT,
+    VEHICLE_SERVES,
+)
 
 # Every slot of RUN_SLOTS (pipeline.plan) must exist as JSON null from the first state: a failure
 # before (say) the purchase still hands "$.throughput" to the cleanup, and a missing path is a
@@ -42,6 +66,33 @@ from pipeline.plan import RUN_SLOTS
 # Parameters and Result, so the null comes from an intrinsic function instead.
 NULL_KEY: Final = ".$"
 NULL: Final = "States.StringToJson('null')"
+
+
+def verdict_condition(*, for_purchase: bool) -> sfn.Condition:
+    """The verdicts a serving purchase needs, read from the run's state (IsPresent first: a path that
+    finds nothing fails a Choice with States.Runtime, which no Catch sees).
+
+    A purchase needs a quality bar that was set and passed (``evaluation.verdict`` = passed); keeping
+    the on-demand deployment needs a passing evaluation (a spec may serve on demand without a bar,
+    with a warning). Either way, with a judge in the plan, the judge's bars must have passed too.
+    """
+    if for_purchase:
+        quality = sfn.Condition.and_(
+            sfn.Condition.is_present("$.evaluation.verdict"),
+            sfn.Condition.string_equals("$.evaluation.verdict", VERDICT_PASSED),
+        )
+    else:
+        quality = sfn.Condition.and_(
+            sfn.Condition.is_present("$.evaluation.passed"),
+            sfn.Condition.boolean_equals("$.evaluation.passed", True),
+        )
+    judge = sfn.Condition.or_(
+        sfn.Condition.is_null(f"{PLAN}.judge"),
+        sfn.Condition.and_(
+            sfn.Condition.is_present("$.judge.passed"), sfn.Condition.boolean_equals("$.judge.passed", True)
+        ),
+    )
+    return sfn.Condition.and_(quality, judge)
 
 
 class CustomizationWorkflow(Construct):
@@ -124,7 +175,7 @@ class CustomizationWorkflow(Construct):
         deploy = bedrock_tasks.create_deployment(self._kit)
         buy_for_evaluation = bedrock_tasks.buy_throughput(
             self._kit,
-            "Buy throughput to evaluate on",
+            BUY_EVALUATION,
             plan_path=vehicle_plan,
             with_commitment=False,
             result_selector={
@@ -148,7 +199,7 @@ class CustomizationWorkflow(Construct):
             "no-commitment throughput; nothing to judge, nothing created",
         )
         evaluate = self._kit.lambda_task(
-            "Compare the custom model with its base model",
+            EVALUATE,
             "evaluate_model",
             {
                 "runId": sfn.JsonPath.string_at(EXECUTION_NAME),
@@ -192,12 +243,42 @@ class CustomizationWorkflow(Construct):
         deploy.next(vehicle_wait)
         buy_for_evaluation.next(vehicle_wait)
 
+        # -- right after the comparison: the vehicle has served its purpose -------------------------
+        # Released before any verdict, judge or human wait, unless it is exactly what serves
+        # (the deployment kept on demand, or the evaluation throughput reused): nothing bills for
+        # an evaluation that is over. A release that fails takes the failure path, which releases
+        # again: before the purchase nothing serves that a failed run could lose.
+        release = self._kit.lambda_task(
+            RELEASE_VEHICLE,
+            "cleanup",
+            {
+                "runId": sfn.JsonPath.string_at(EXECUTION_NAME),
+                "plan": sfn.JsonPath.object_at(PLAN),
+                "vehicle": sfn.JsonPath.object_at("$.vehicle"),
+                "throughput": sfn.JsonPath.object_at("$.throughput"),
+                "mode": "release-evaluation",
+            },
+            result_path="$.released",
+        )
+        bar = sfn.Choice(self, QUALITY_GATE)
+        release.next(bar)
+        evaluate.next(
+            sfn.Choice(
+                self,
+                VEHICLE_SERVES,
+                comment="Kept only when it is exactly what serves; otherwise released now, before the "
+                "verdict, the judge and any approval wait",
+            )
+            .when(sfn.Condition.boolean_equals(f"{vehicle_plan}.servesAfterwards", True), bar)
+            .otherwise(release)
+        )
+
         # -- serving: only once the bar passed ---------------------------------------------------------
         how_served = sfn.Choice(
             self,
             "How is the custom model served?",
             comment="Keep the deployment, buy throughput (after approval where the policy asks), or "
-            "release the evaluation vehicle; a commitment is only ever bought here, after the bar",
+            "serve nothing; a commitment is only ever bought here, after the bar",
         )
         ask_to_serve, serving_approved = self._kit.approval(
             "serving", "Ask for approval to serve", "Was the purchase approved?", result_path="$.approval"
@@ -211,36 +292,27 @@ class CustomizationWorkflow(Construct):
                 result_selector={"ProvisionedModelArn": sfn.JsonPath.string_at("$.ProvisionedModelArn")},
                 result_path="$.throughput",
             )
-            for commitment, name in (
-                (False, "Buy provisioned throughput (no commitment)"),
-                (True, "Buy provisioned throughput (commitment)"),
-            )
+            for commitment, name in ((False, BUY_SERVING), (True, BUY_COMMITMENT))
         }
         reuse = sfn.Pass(
             self,
-            "Serve on the evaluation throughput",
+            SERVE_ON_EVALUATION_THROUGHPUT,
             comment="The evaluation throughput is exactly what the spec serves with: one purchase, kept",
             parameters={"ProvisionedModelArn": sfn.JsonPath.string_at("$.vehicle.Arn")},
             result_path="$.throughput",
         )
-        smoke_failed = self._kit.gate_failure("Smoke check failed", "SmokeCheckFailed", "$.smoke.summary")
-        release = self._kit.lambda_task(
-            "Release the evaluation vehicle",
-            "cleanup",
-            {
-                "runId": sfn.JsonPath.string_at(EXECUTION_NAME),
-                "plan": sfn.JsonPath.object_at(PLAN),
-                "vehicle": sfn.JsonPath.object_at("$.vehicle"),
-                "throughput": sfn.JsonPath.object_at("$.throughput"),
-                "mode": "release-evaluation",
-            },
-            result_path="$.released",
-            catch=False,
+        keep_deployment = sfn.Pass(
+            self,
+            SERVE_ON_DEPLOYMENT,
+            comment="The evaluation deployment becomes the serving one: from here a success keeps it",
+            result_path=sfn.JsonPath.DISCARD,
         )
+        smoke_failed = self._kit.gate_failure("Smoke check failed", "SmokeCheckFailed", "$.smoke.summary")
         smoke_throughput = self._smoke(
             "Smoke-check the provisioned throughput", "$.throughput.ProvisionedModelArn"
         )
         smoke_deployment = self._smoke("Smoke-check the on-demand deployment", "$.vehicle.Arn")
+        keep_deployment.next(smoke_deployment)
         throughput_wait = self._kit.wait_loop(
             "the throughput",
             kind="throughput",
@@ -285,19 +357,41 @@ class CustomizationWorkflow(Construct):
             result_path="$.recorded",
             catch=False,
         )
-        # The serving purchase is in service by now: a vehicle that cannot be released must not send
-        # the run down the failure path (which would release what serves). The record says so.
-        release.add_catch(record, errors=["States.ALL"], result_path="$.releaseError")
-        release.next(record)
-        for smoke, next_state, name in (
-            (smoke_throughput, release, "Does the throughput answer?"),
-            (smoke_deployment, record, "Does the deployment answer?"),
+        for smoke, name in (
+            (smoke_throughput, "Does the throughput answer?"),
+            (smoke_deployment, "Does the deployment answer?"),
         ):
             smoke.next(
                 sfn.Choice(self, name)
-                .when(sfn.Condition.boolean_equals("$.smoke.passed", True), next_state)
+                .when(sfn.Condition.boolean_equals("$.smoke.passed", True), record)
                 .otherwise(smoke_failed)
             )
+
+        # A runtime guard immediately before each state that buys (or keeps) something to serve: the
+        # verdicts must be in the state, whatever routed the run here. It fails closed if a later
+        # change rewires the graph around the gates (tests/infra/test_money_paths.py proves the
+        # gates statically; this is the check that runs).
+        without_verdict = self._kit.gate_failure(
+            PURCHASE_WITHOUT_VERDICT_STATE,
+            PURCHASE_WITHOUT_VERDICT,
+            None,
+            cause="A purchase to serve was next, but the run's state holds no passing quality verdict "
+            "(or no passing judge verdict where the plan has a judge, or no approval for a commitment). "
+            "Nothing was bought; this is a defect of the workflow definition.",
+        )
+        guarded = {
+            buy[False]: (GUARD_BUY_SERVING, verdict_condition(for_purchase=True)),
+            buy[True]: (
+                GUARD_BUY_COMMITMENT,
+                sfn.Condition.and_(verdict_condition(for_purchase=True), self._kit.approved("$.approval")),
+            ),
+            reuse: (GUARD_REUSE, verdict_condition(for_purchase=True)),
+            keep_deployment: (GUARD_KEEP_DEPLOYMENT, verdict_condition(for_purchase=False)),
+        }
+        guards = {
+            state: sfn.Choice(self, name).when(condition, state).otherwise(without_verdict)
+            for state, (name, condition) in guarded.items()
+        }
 
         provisioned = sfn.Condition.string_equals(f"{serving_plan}.mode", "provisioned")
         how_served.when(
@@ -311,15 +405,15 @@ class CustomizationWorkflow(Construct):
             sfn.Condition.and_(
                 provisioned, sfn.Condition.boolean_equals(f"{serving_plan}.reusesEvaluationThroughput", True)
             ),
-            reuse,
+            guards[reuse],
         ).when(
             sfn.Condition.and_(
                 provisioned, sfn.Condition.string_equals(f"{serving_plan}.commitment", "none")
             ),
-            buy[False],
-        ).when(provisioned, buy[True]).when(
-            sfn.Condition.string_equals(f"{serving_plan}.mode", "on-demand"), smoke_deployment
-        ).when(sfn.Condition.string_equals(f"{vehicle_plan}.kind", "none"), record).otherwise(release)
+            guards[buy[False]],
+        ).when(provisioned, guards[buy[True]]).when(
+            sfn.Condition.string_equals(f"{serving_plan}.mode", "on-demand"), guards[keep_deployment]
+        ).otherwise(record)
         serving_approved.when(self._kit.approved("$.approval"), how_served)
 
         is_vehicle = sfn.Condition.string_equals(f"{vehicle_plan}.kind", "throughput")
@@ -334,20 +428,11 @@ class CustomizationWorkflow(Construct):
         evaluation_approved.when(self._kit.approved("$.evaluationApproval"), how_evaluated)
 
         judged_by_llm = self._judge(how_served)
-        evaluate.next(
-            sfn.Choice(self, "Does the custom model meet the bar?")
-            .when(
-                sfn.Condition.boolean_equals("$.evaluation.judged", False),
-                self._kit.gate_failure(
-                    "Evaluation not judged", "EvaluationNotJudged", "$.evaluation.summary"
-                ),
-            )
-            .when(sfn.Condition.boolean_equals("$.evaluation.passed", True), judged_by_llm)
-            .otherwise(
-                self._kit.gate_failure(
-                    "Custom model below the bar", "EvaluationBelowBar", "$.evaluation.summary"
-                )
-            )
+        bar.when(
+            sfn.Condition.boolean_equals("$.evaluation.judged", False),
+            self._kit.gate_failure("Evaluation not judged", "EvaluationNotJudged", "$.evaluation.summary"),
+        ).when(sfn.Condition.boolean_equals("$.evaluation.passed", True), judged_by_llm).otherwise(
+            self._kit.gate_failure("Custom model below the bar", "EvaluationBelowBar", "$.evaluation.summary")
         )
 
         # Everything the run bought passed its bar by now: a record that cannot be written (after
@@ -464,7 +549,7 @@ class CustomizationWorkflow(Construct):
         run_id = sfn.JsonPath.string_at(EXECUTION_NAME)
         judge_plan = f"{PLAN}.judge"
         start = self._kit.lambda_task(
-            "Start the LLM judge's evaluation jobs",
+            JUDGE_START,
             "judge",
             {
                 "runId": run_id,
@@ -475,7 +560,7 @@ class CustomizationWorkflow(Construct):
             result_path="$.judgeJobs",
         )
         read = self._kit.lambda_task(
-            "Read the judge's scores",
+            JUDGE_VERDICT,
             "judge",
             {
                 "runId": run_id,
@@ -516,7 +601,7 @@ class CustomizationWorkflow(Construct):
         )
         start.next(wait)
         read.next(
-            sfn.Choice(self, "Does the custom model meet the judge's bars?")
+            sfn.Choice(self, JUDGE_GATE)
             .when(sfn.Condition.boolean_equals("$.judge.passed", True), how_served)
             .otherwise(
                 self._kit.gate_failure(
@@ -554,7 +639,7 @@ class CustomizationWorkflow(Construct):
         """Release what the run bought, record the run, notify, fail with the reason."""
         run_id = sfn.JsonPath.string_at(EXECUTION_NAME)
         cleanup = self._kit.lambda_task(
-            "Release what this run bought",
+            RELEASE_ALL,
             "cleanup",
             {
                 "runId": run_id,
@@ -603,7 +688,7 @@ class CustomizationWorkflow(Construct):
             result_path=sfn.JsonPath.DISCARD,
         )
         self._kit.retry_sns(notify)
-        fail = sfn.Fail(self, "Run failed", error_path="$.failure.Error", cause_path="$.failure.Cause")
+        fail = sfn.Fail(self, RUN_FAILED, error_path="$.failure.Error", cause_path="$.failure.Cause")
         # The notification is best effort once retries are spent: the run must still end failed
         # with its reason, not with a notification error.
         notify.add_catch(fail, errors=["States.ALL"], result_path="$.notifyError")

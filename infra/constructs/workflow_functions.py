@@ -16,6 +16,7 @@ from infra.constructs.notifications import Notifications
 from infra.constructs.pipeline_function import PipelineFunction
 from infra.constructs.training_storage import DATASETS_PREFIX, OUTPUTS_PREFIX, RUNS_PREFIX, TrainingStorage
 from infra.nag import acknowledge, finding_value, resource_ref
+from pipeline.poll import EVALUATE_TIME_LIMIT_S
 
 
 class WorkflowFunctions(Construct):
@@ -137,7 +138,7 @@ class WorkflowFunctions(Construct):
             "evaluate_model",
             "Compares the custom model with its base model on the run's evaluation prompts, and "
             "smoke-checks what serves it",
-            Duration.minutes(15),
+            Duration.seconds(EVALUATE_TIME_LIMIT_S),
         )
         # Converse is authorized as bedrock:InvokeModel. The base model is chosen per run: any
         # foundation model, directly or through a cross-Region inference profile (which routes to

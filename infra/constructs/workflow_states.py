@@ -16,6 +16,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.constructs.workflow_functions import WorkflowFunctions
+from pipeline.workflow_names import STEP_ERROR_TEXT, STEP_ERRORS
 
 PLAN: Final = "$.preflight.plan"
 EXECUTION_NAME: Final = "$$.Execution.Name"
@@ -52,6 +53,7 @@ class StateKit:
         self.scope = scope
         self.functions = functions
         self._catch_all: sfn.IChainable | None = None
+        self._namers: dict[str, sfn.Pass] = {}
 
     @property
     def catch_all(self) -> sfn.IChainable:
@@ -73,8 +75,10 @@ class StateKit:
         result_path: str,
         wait_for_task_token: bool = False,
         catch: bool = True,
+        error: str | None = None,
     ) -> tasks.LambdaInvoke:
-        """Invoke a handler, retrying transient errors; by default catch the rest into the failure path."""
+        """Invoke a handler, retrying transient errors; by default catch the rest into the failure path
+        under ``error`` (default: the handler's name in STEP_ERRORS)."""
         function = self.functions.function(handler)
         input_ = sfn.TaskInput.from_object(payload)
         if wait_for_task_token:
@@ -101,11 +105,40 @@ class StateKit:
             )
         self.retry_handler(task)
         if catch:
-            self.catch(task)
+            self.catch(task, error or STEP_ERRORS[handler])
         return task
 
-    def catch(self, state: sfn.TaskStateBase | sfn.CustomState) -> None:
-        state.add_catch(self.catch_all, errors=["States.ALL"], result_path="$.failure")
+    def catch(self, state: sfn.TaskStateBase | sfn.CustomState, error: str) -> None:
+        """Catch everything into the failure path under the project's ``error`` name."""
+        state.add_catch(self.failed_as(error), errors=["States.ALL"], result_path="$.failure")
+
+    def failed_as(self, error: str) -> sfn.Pass:
+        """A step failed unexpectedly: name the failure ``error`` (one Pass per name, shared by the
+        steps that fail under it), keeping what Step Functions caught as ``Original``.
+
+        Reads ``$.failure`` as a whole only (no member path that could be missing and fail the state
+        with States.Runtime, which nothing catches).
+        """
+        if error not in self._namers:
+            if error.startswith("States."):
+                raise ValueError(f"a run may not end with a Step Functions error name: {error}")
+            namer = sfn.Pass(
+                self.scope,
+                f"Failed: {error}",
+                comment="The run ends under the project's name for this failure, never a States.* name",
+                parameters={
+                    "Error": error,
+                    "Cause": sfn.JsonPath.format(
+                        f"{STEP_ERROR_TEXT[error]}. Caught: {{}}",
+                        sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.failure")),
+                    ),
+                    "Original": sfn.JsonPath.object_at("$.failure"),
+                },
+                result_path="$.failure",
+            )
+            namer.next(self.catch_all)
+            self._namers[error] = namer
+        return self._namers[error]
 
     @staticmethod
     def retry_handler(state: sfn.TaskStateBase) -> None:
@@ -179,7 +212,7 @@ class StateKit:
             result_path="$.failure",
         ).next(self.catch_all)
         ask.add_catch(timed_out, errors=["States.Timeout"], result_path="$.failure")
-        self.catch(ask)
+        self.catch(ask, STEP_ERRORS["approval_request"])
         rejected = sfn.Pass(
             self.scope,
             f"{name}: rejected",

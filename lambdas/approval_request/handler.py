@@ -112,7 +112,8 @@ def compose(
             + (
                 "it is kept to serve with if the model passes its bar, deleted otherwise"
                 if kept
-                else "deleted once the evaluation is over (or the serving purchase is in service)"
+                else "released right after the comparison with the base model, before the verdict, "
+                "the judge and any further approval"
             )
         )
     elif commitment == "none":

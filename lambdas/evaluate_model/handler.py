@@ -104,6 +104,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response = {
         "passed": result.passed,
         "judged": result.judged,
+        # What the workflow's guard before each purchase reads: "passed" only for a bar set and met.
+        "verdict": result.verdict,
         "vehicle": vehicle,
         "summary": result.summary,
         "resultsUri": results_uri,

@@ -109,7 +109,10 @@ def _job(state: dict[str, Any]) -> dict[str, Any]:
     cleaned = (state.get("cleanup") or {}).get("job")
     if cleaned:
         return dict(cleaned)
-    cause = (state.get("failure") or {}).get("Cause")
+    failure = state.get("failure") or {}
+    # A step that failed unexpectedly is named by the workflow; what Step Functions caught (for a
+    # failed .sync job: the job as GetModelCustomizationJob describes it) is kept as Original.
+    cause = (failure.get("Original") or failure).get("Cause")
     try:
         parsed = json.loads(cause) if isinstance(cause, str) else None
     except json.JSONDecodeError:
@@ -295,9 +298,14 @@ def compose_message(record: dict[str, Any], record_uri: str) -> tuple[str, str]:
         subject = subject_line(
             f"Bedrock customization run {run_id} failed: {failure.get('Error', 'unknown error')}"
         )
+        original = failure.get("Original") or {}
         lines = [
             f"Run {run_id} FAILED: {failure.get('Error', 'unknown error')}",
-            f"Cause: {failure.get('Cause', 'not recorded')}",
+            *(
+                [f"Caught:  {original.get('Error', 'unknown')}: {original.get('Cause', 'not recorded')}"]
+                if original
+                else [f"Cause: {failure.get('Cause', 'not recorded')}"]
+            ),
         ]
     lines += ["", f"Base model:    {(record.get('spec') or {}).get('baseModel', 'unknown')}"]
     job_line = f"Job:           {job.get('jobName') or 'not started'}"

@@ -328,7 +328,11 @@ def run(
         result.rows.append(row)
         if progress is not None:
             progress(f"prompt {index}/{len(prompt_set.prompts)} answered by {len(targets)} model(s)")
-    result.aggregates = [scoring.aggregate(t.model_id, observed[t.label], t.pricing) for t in targets]
+    # Every model's means over the prompts all of them answered (as the workflow's comparison does).
+    counted = scoring.paired(observed)
+    result.aggregates = [
+        scoring.aggregate(t.model_id, observed[t.label], t.pricing, counted) for t in targets
+    ]
     return result
 
 

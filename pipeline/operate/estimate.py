@@ -59,12 +59,14 @@ def evaluation_text(spec: RunSpec) -> str:
 def serving_text(spec: RunSpec) -> str:
     serving = spec.serving
     if serving.mode == ON_DEMAND:
-        return "on demand: the deployment it was evaluated on is kept, billed per token (no hourly charge)"
+        kept = "on demand: the deployment it was evaluated on is kept, billed per token (no hourly charge)"
+        warning = spec.verdict_warning()
+        return f"{kept}. WARNING: {warning}" if warning else kept
     if serving.mode == PROVISIONED:
         bought = (
             "the evaluation throughput is kept (one purchase)"
             if spec.serving_reuses_evaluation_throughput
-            else "bought only after the quality bar passed"
+            else "bought only after the quality bar (and the judge's bars, if any) passed"
         )
         return f"{serving.model_units} MU of provisioned throughput, {term(serving.commitment)}: {bought}"
     return "none: nothing is kept or bought after the evaluation"
@@ -263,7 +265,7 @@ class Estimate:
                 (
                     "Evaluation throughput",
                     output.usd(self.value("evaluationUsd")),
-                    why("evaluation", "evaluation") + f"; {hourly} until released after the evaluation",
+                    why("evaluation", "evaluation") + f"; {hourly} until released right after the comparison",
                 )
             ]
         return [("Evaluation", "none", "no quality bar and no evaluation prompts: nothing to evaluate on")]

@@ -429,6 +429,9 @@ def comparison_table(
         row("Output tokens (mean)", lambda a: _num(_get(a, "outputTokens", "mean"), 1)),
         row("Cost per 1,000 requests", lambda a: _usd(a.get("costPer1000RequestsUsd"))),
         row("Answered / prompts", lambda a: f"{a.get('answered', '?')} / {a.get('prompts', '?')}"),
+        row("Failed calls", lambda a: str(a.get("errors", "?"))),
+        # Means are over the prompts every compared model answered (pipeline.scoring).
+        row("Means over (prompts)", lambda a: str(a.get("paired", "?"))),
         row("Billing", lambda a: _billing(a.get("pricing") or {})),
     ]
     headers = ["Metric", *(label for label, _ in models)]
@@ -443,6 +446,8 @@ def comparison_table(
             _diff(_get(first, "inputTokens", "mean"), _get(second, "inputTokens", "mean"), 1),
             _diff(_get(first, "outputTokens", "mean"), _get(second, "outputTokens", "mean"), 1),
             _diff(first.get("costPer1000RequestsUsd"), second.get("costPer1000RequestsUsd"), 4),
+            "",
+            "",
             "",
             "",
         ]
@@ -906,8 +911,10 @@ def _vehicle_note(record: Mapping[str, Any], evaluation: Mapping[str, Any] | Non
     share = (evaluation or {}).get("maxFailedShare")
     limit = f"{share:.0%}" if isinstance(share, int | float) else "10%"
     return (
-        f"The custom model answered on {where}; the base model on demand. When more than {limit} of "
-        "either model's calls fail, the quality gate says not judged instead of comparing."
+        f"The custom model answered on {where}; the base model on demand. Every mean is over the "
+        "prompts both models answered (a failed call counts for neither model, and is counted apart). "
+        f"When more than {limit} of either model's calls fail, the quality gate says not judged "
+        "instead of comparing."
     )
 
 

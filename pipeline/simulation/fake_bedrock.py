@@ -190,6 +190,9 @@ class ModelBehaviour:
     base_latency_ms: int = 450
     ms_per_output_token: float = 8.0
     base_error: str | None = None
+    # Every Nth Converse call on the base model fails with ModelErrorException (the model could not
+    # answer that prompt; evaluated as a failed call, never retried); None: none fail.
+    base_error_every: int | None = None
     # What GetFoundationModel says of the base model: ACTIVE, LEGACY, or GONE (not found).
     live_lifecycle: str = "ACTIVE"
 
@@ -358,6 +361,8 @@ class FakeBedrock:
         self._lock = threading.RLock()
         self.jobs: dict[str, Job] = {}
         self.custom_models: dict[str, CustomModel] = {}
+        # Converse calls the base model has received (baseErrorEvery counts them).
+        self._base_calls = 0
         self.throughputs: dict[str, Throughput] = {}
         self.deployments: dict[str, Deployment] = {}
         self.evaluation_jobs: dict[str, EvaluationJob] = {}
@@ -1308,6 +1313,12 @@ class FakeBedrock:
             quality, latency = models.custom_quality, models.custom_latency_ms
         else:
             self._check_base_reachable(model_id)
+            self._base_calls += 1
+            every = models.base_error_every
+            if every is not None and self._base_calls % every == 0:
+                raise ServiceError(
+                    "ModelErrorException", "The model could not process the request (simulated failure)"
+                )
             quality, latency = models.base_quality, models.base_latency_ms
         prompt = _last_user_text(params.get("messages") or [])
         reference = self._references.get(" ".join(scoring.tokens(prompt)))

@@ -54,11 +54,6 @@ Error handling
 - A Choice rule whose Variable path finds nothing (other than ``IsPresent``) fails the execution
   with ``States.Runtime`` ("The choice state's condition path references an invalid value"), as
   AWS does; moto quietly treats the rule as false and takes the Default branch.
-- A Fail state whose ErrorPath resolves to a ``States.*`` name (a caught ``States.Timeout``
-  re-raised by "Run failed") fails the execution with that name. moto refuses such names as
-  custom errors and turns them into ``States.Runtime``; whether AWS accepts them in ErrorPath is
-  not documented either way (UNCONFIRMED), and re-raising a caught error this way is the pattern
-  AWS's own examples use.
 - ``States.ALL`` in a Retry or Catch does not match ``States.Runtime`` or
   ``States.DataLimitExceeded``: AWS documents both as uncatchable (a JSONPath that finds nothing in
   Parameters fails the execution). moto's ``ErrorEqualsDecl`` catches them, which would hide
@@ -118,7 +113,6 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
     StateTaskServiceCallback,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
-from moto.stepfunctions.parser.asl.component.state.fail.state_fail import StateFail
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.callback import callback as callback_module
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
@@ -436,26 +430,6 @@ def _error_equals(original: Callable[..., None]) -> Callable[..., None]:
     return eval_body
 
 
-def _fail_state(self: Any, env: Any) -> None:
-    details: dict[str, Any] = {}
-    error_value = None
-    if self.error:
-        self.error.eval(env=env)
-        error_value = env.stack.pop()
-        details["error"] = error_value
-    if self.cause:
-        self.cause.eval(env=env)
-        details["cause"] = env.stack.pop()
-    raise FailureEventException(
-        FailureEvent(
-            env=env,
-            error_name=error_name_of(str(error_value)) if error_value else None,
-            event_type=HistoryEventType.TaskFailed,
-            event_details=_details(taskFailedEventDetails=details),
-        )
-    )
-
-
 def _choice_variable(self: Any, env: Any) -> None:
     self.variable.eval(env)
     value = env.stack[-1]
@@ -510,7 +484,6 @@ def interpreter_patches(clock: SimClock) -> Iterator[None]:
             (state_task_factory, "state_task_service_for", service_for),
             (StateTaskLambda, "_from_error", _lambda_from_error(StateTaskLambda._from_error)),
             (ComparisonVariable, "_eval_body", _choice_variable),
-            (StateFail, "_eval_state", _fail_state),
             (
                 error_equals_decl.ErrorEqualsDecl,
                 "_eval_body",

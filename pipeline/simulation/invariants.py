@@ -10,18 +10,31 @@ from __future__ import annotations
 
 from typing import Final
 
+from pipeline.evaluation import VERDICT_PASSED
 from pipeline.simulation.result import Check, SimulationResult
-
-FAILURE_PATH_START: Final = "Release what this run bought"
-BUY_STATES: Final = frozenset(
-    {
-        "Buy provisioned throughput (no commitment)",
-        "Buy provisioned throughput (commitment)",
-        "Buy throughput to evaluate on",
-    }
+from pipeline.workflow_names import (
+    ASK_TO_SERVE,
+    BUY_COMMITMENT,
+    BUY_EVALUATION,
+    BUY_SERVING,
+    EVALUATE,
+    JUDGE_START,
+    JUDGE_VERDICT,
+    RELEASE_ALL,
+    SERVE_ON_DEPLOYMENT,
+    SERVE_ON_EVALUATION_THROUGHPUT,
 )
-EVALUATE_STATE: Final = "Compare the custom model with its base model"
-JUDGE_VERDICT_STATE: Final = "Read the judge's scores"
+
+FAILURE_PATH_START: Final = RELEASE_ALL
+BUY_STATES: Final = frozenset({BUY_SERVING, BUY_COMMITMENT, BUY_EVALUATION})
+EVALUATE_STATE: Final = EVALUATE
+JUDGE_VERDICT_STATE: Final = JUDGE_VERDICT
+# What the run makes serve (each after a verdict), and the waits an evaluation throughput that does
+# not serve must not bill through.
+SERVING_STATES: Final = frozenset(
+    {BUY_SERVING, BUY_COMMITMENT, SERVE_ON_EVALUATION_THROUGHPUT, SERVE_ON_DEPLOYMENT}
+)
+WAITS: Final = frozenset({ASK_TO_SERVE, JUDGE_START})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -49,6 +62,8 @@ def money_checks(result: SimulationResult) -> list[Check]:
         ),
         *_evaluate_before_buying(result),
         *_judge_before_buying(result),
+        *_verdict_before_serving(result),
+        *_evaluation_released_before_waiting(result),
     ]
     if result.status != "SUCCEEDED":
         alive = [t["arn"] for t in throughputs if t["alive"] and t["commitment"] == "none"]
@@ -123,7 +138,7 @@ def money_checks(result: SimulationResult) -> list[Check]:
         extra = [t["arn"] for t in throughputs if t["alive"] and t["name"] != serving_name]
         checks.append(
             Check(
-                "the evaluation throughput is released once the serving purchase is in service",
+                "no throughput alive at the end of a successful run but the one that serves",
                 not extra,
                 f"still billed: {extra}" if extra else "no throughput alive but the serving one",
             )
@@ -241,3 +256,81 @@ def _evaluate_before_buying(result: SimulationResult) -> list[Check]:
             )
         )
     return checks
+
+
+def _verdicts(result: SimulationResult) -> tuple[float | None, float | None, bool]:
+    """(when a bar was set and passed, when the judge passed, whether the plan has a judge)."""
+    quality_at = judge_at = None
+    for visit in result.visits:
+        output = visit.output if isinstance(visit.output, dict) else {}
+        at = visit.exited if visit.exited is not None else visit.entered
+        if visit.name == EVALUATE_STATE and (output.get("evaluation") or {}).get("verdict") == VERDICT_PASSED:
+            quality_at = at
+        if visit.name == JUDGE_VERDICT_STATE and (output.get("judge") or {}).get("passed") is True:
+            judge_at = at
+    return quality_at, judge_at, bool((result.plan or {}).get("judge"))
+
+
+def _verdict_before_serving(result: SimulationResult) -> list[Check]:
+    """Nothing is bought or kept to serve before a passing verdict: a quality bar that was set and
+    met (for a purchase; keeping the on-demand deployment needs a passing evaluation), and the
+    judge's bars where the plan has a judge."""
+    quality_at, judge_at, judged = _verdicts(result)
+    passed_any_at = next(
+        (
+            v.exited if v.exited is not None else v.entered
+            for v in result.visits
+            if v.name == EVALUATE_STATE
+            and isinstance(v.output, dict)
+            and (v.output.get("evaluation") or {}).get("passed") is True
+        ),
+        None,
+    )
+    early = []
+    for visit in result.visits:
+        if visit.name not in SERVING_STATES:
+            continue
+        needed = passed_any_at if visit.name == SERVE_ON_DEPLOYMENT else quality_at
+        if needed is None or needed > visit.entered:
+            early.append(f"{visit.name} (no passing quality verdict before it)")
+        elif judged and (judge_at is None or judge_at > visit.entered):
+            early.append(f"{visit.name} (no passing judge verdict before it)")
+    served = [v.name for v in result.visits if v.name in SERVING_STATES]
+    return [
+        Check(
+            "nothing bought or kept to serve without a passing verdict",
+            not early,
+            f"without a verdict: {early}"
+            if early
+            else f"{len(served)} serving step(s), each after its verdict"
+            if served
+            else "nothing bought or kept to serve",
+        )
+    ]
+
+
+def _evaluation_released_before_waiting(result: SimulationResult) -> list[Check]:
+    """An evaluation throughput that does not serve is gone before any wait for a person or a judge."""
+    vehicle = (result.plan or {}).get("vehicle") or {}
+    if vehicle.get("kind") != "throughput" or vehicle.get("servesAfterwards"):
+        return []
+    name = vehicle.get("ProvisionedModelName")
+    bought = [t for t in result.ledger["throughputs"] if t["name"] == name]
+    billing_through = [
+        f"{v.name} at {v.entered:.0f} s"
+        for v in result.visits
+        if v.name in WAITS
+        for t in bought
+        if t["createdAt"] <= v.entered and (t.get("deletedAt") is None or t["deletedAt"] > v.entered)
+    ]
+    return [
+        Check(
+            "the evaluation throughput is released before any wait for a person or a judge",
+            not billing_through,
+            f"still billed while waiting: {billing_through}"
+            if billing_through
+            else "released before any such wait"
+            if bought
+            else "no evaluation throughput bought",
+        )
+    ]

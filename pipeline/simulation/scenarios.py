@@ -23,6 +23,7 @@ code. Keys (camelCase; unknown keys are errors)::
                                                   # custom model deployments (on-demand serving)
         "models": {"customQuality", "baseQuality", "customLatencyMs", "baseLatencyMs",
                    "msPerOutputToken", "baseError": "AccessDeniedException" | null,
+                   "baseErrorEvery": 20 | null,
                    "liveLifecycle": "ACTIVE" | "LEGACY" | "GONE"},
         "judge": {"seconds", "outcome": "Completed|Failed", "customScore", "baseScore",
                   "failureMessage"}           # LLM-judge evaluation jobs: how long, how they end,
@@ -31,6 +32,8 @@ code. Keys (camelCase; unknown keys are errors)::
                                                   #   base model (GONE: ResourceNotFoundException)
                                                   # baseError: every Converse call on the base
                                                   #   model fails with it (a Converse error code)
+                                                  # baseErrorEvery: every Nth base-model call fails
+                                                  #   (ModelErrorException: that prompt only)
       },
       "approval": {"decision": "approve|reject|none|malformed", "afterSeconds": 1800,
                    "approver": "...", "reason": "..."},
@@ -120,6 +123,7 @@ _MODEL_KEYS: Final = {
     "baseLatencyMs": "base_latency_ms",
     "msPerOutputToken": "ms_per_output_token",
     "baseError": "base_error",
+    "baseErrorEvery": "base_error_every",
     "liveLifecycle": "live_lifecycle",
 }
 _JUDGE_KEYS: Final = {
@@ -329,6 +333,9 @@ def _behaviour(data: Any, where: str) -> BedrockBehaviour:
             f"{where}: bedrock.models.baseError must be null or an error code Converse answers: "
             f"{', '.join(sorted(converse_error_codes()))}"
         )
+    every = models.get("base_error_every")
+    if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
+        raise ScenarioError(f"{where}: bedrock.models.baseErrorEvery must be null or a positive integer")
     if models.get("live_lifecycle", "ACTIVE") not in ("ACTIVE", "LEGACY", "GONE"):
         raise ScenarioError(f"{where}: bedrock.models.liveLifecycle must be ACTIVE, LEGACY or GONE")
     try:

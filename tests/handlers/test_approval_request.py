@@ -138,8 +138,8 @@ def test_the_evaluation_purchase_is_asked_before_the_evaluation() -> None:
     for expected in (
         f"Run {plans.RUN_ID} asks to buy Provisioned Throughput to evaluate its custom model on.",
         "1 model unit(s) of Provisioned Throughput, no commitment, to evaluate the custom model on "
-        "(its base cannot be deployed on demand): billed every hour until deleted; deleted once the "
-        "evaluation is over (or the serving purchase is in service)",
+        "(its base cannot be deployed on demand): billed every hour until deleted; released right "
+        "after the comparison with the base model, before the verdict, the judge and any further approval",
         f"Name:            {plans.EVAL_PT_NAME}",
         "  evaluation:      $41.00",
         "model storage:   $1.95 per month",

@@ -193,7 +193,7 @@ def test_a_missing_prompts_file_fails_the_gate_with_the_reason() -> None:
     assert result["custom"]["prompts"] == 0
 
 
-def test_a_prompt_the_model_rejects_scores_zero_and_the_run_goes_on(converse: Stubber) -> None:
+def test_a_prompt_the_model_rejects_is_left_out_of_both_means_and_the_run_goes_on(converse: Stubber) -> None:
     put_jsonl(key_of(plans.PROMPTS_URI), PROMPTS)
     first, second = PROMPTS
     converse.add_client_error("converse", "ValidationException", "Input is too long", 400)
@@ -202,8 +202,10 @@ def test_a_prompt_the_model_rejects_scores_zero_and_the_run_goes_on(converse: St
     answer(converse, plans.BASE_INVOKE_ID, second["prompt"], second["reference"], latency=300, tokens=(20, 9))
     result = lambda_handler(event(), FakeContext())
     assert result["custom"]["errors"] == 1
-    assert result["custom"]["quality"] == 0.5
-    assert "custom model could not answer 1 prompt(s) (scored 0)" in result["summary"]
+    # The rejected prompt counts for neither model: both means are over the one prompt both answered
+    assert result["custom"]["quality"] == result["base"]["quality"] == 1.0
+    assert result["custom"]["paired"] == result["base"]["paired"] == 1
+    assert "calls that failed: the custom model 1; the means are over the 1 prompt(s)" in result["summary"]
     # One failed call in two is far more than a tenth: the comparison is not judged
     assert (result["passed"], result["judged"]) == (False, False)
     assert "1 of 2 calls to the custom model" in result["summary"]
@@ -219,8 +221,10 @@ def test_a_base_model_refused_on_every_call_makes_the_evaluation_not_judged(conv
             converse.add_client_error("converse", "AccessDeniedException", "not authorized", 403)
     # When
     result = lambda_handler(event(), FakeContext())
-    # Then the custom model's perfect answers prove nothing, and the gate says why
-    assert result["custom"]["quality"] == 1.0
+    # Then the custom model's perfect answers prove nothing (no prompt both answered: no mean), and
+    # the gate says why
+    assert result["custom"]["quality"] is None and result["custom"]["answered"] == 5
+    assert result["verdict"] == "not-judged"
     assert result["base"]["errors"] == 5
     assert (result["passed"], result["judged"]) == (False, False)
     assert result["summary"].startswith("Not judged (EvaluationNotJudged): 5 of 5 calls to the base model")

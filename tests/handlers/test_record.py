@@ -150,14 +150,24 @@ def test_a_failed_job_is_reported_in_record_and_message() -> None:
 def test_a_stopped_job_is_read_from_the_failure_cause() -> None:
     # When cleanup itself failed, the job's state is only in the cause Step Functions recorded.
     state = plans.state(with_throughput=False, with_evaluation=False) | {"job": None, "loss": None}
-    state["failure"] = {
+    caught = {
         "Error": "States.TaskFailed",
         "Cause": json.dumps({"JobArn": plans.JOB_ARN, "JobName": plans.RUN_ID, "Status": "Stopped"}),
+    }
+    # As the workflow names it: the project's error, what Step Functions caught kept as Original
+    state["failure"] = {
+        "Error": "TrainingJobFailed",
+        "Cause": f"The customization job failed or was stopped. Caught: {json.dumps(caught)}",
+        "Original": caught,
     }
     state["cleanupError"] = {"Error": "Lambda.Unknown", "Cause": "timeout"}
     result = lambda_handler({"runId": plans.RUN_ID, "status": "FAILED", "state": state}, FakeContext())
     record = read_json(key_of(result["recordUri"]))
     assert record["resources"]["job"]["status"] == "Stopped"
+    assert record["failure"]["Error"] == "TrainingJobFailed"
+    assert record["failure"]["Original"]["Error"] == "States.TaskFailed"
+    assert "FAILED: TrainingJobFailed" in result["message"]
+    assert "Caught:  States.TaskFailed: {" in result["message"]
     assert record["errors"]["cleanupError"]["Error"] == "Lambda.Unknown"
     assert "CLEANUP FAILED" in result["message"]
 

@@ -67,7 +67,11 @@ def test_every_customization_job_state_waits_natively_with_sync(states: dict[str
         assert state["Parameters"]["JobName.$"] == "$.preflight.plan.job.JobName"
         assert state["Parameters"]["CustomModelKmsKeyId"].startswith("<StorageKey")
         assert state["Parameters"]["RoleArn"].startswith("<BedrockServiceRole")
-        assert [c["ErrorEquals"] for c in state["Catch"]] == [["States.ALL"]]
+        # The plan's timeout and every other end of the job, each under the project's name
+        assert [(c["ErrorEquals"], c["Next"]) for c in state["Catch"]] == [
+            (["States.Timeout"], "Failed: TrainingTimedOut"),
+            (["States.ALL"], "Failed: TrainingJobFailed"),
+        ]
         assert "Bedrock.ThrottlingException" in state["Retry"][0]["ErrorEquals"]
 
 
@@ -133,7 +137,7 @@ def test_the_model_is_deployed_on_demand_once_per_run(states: dict[str, Any]) ->
     assert {"Bedrock.ThrottlingException", "Bedrock.InternalServerException"} <= set(
         deploy["Retry"][0]["ErrorEquals"]
     )
-    assert deploy["Catch"][0]["Next"] == "Release what this run bought"
+    assert deploy["Catch"][0]["Next"] == "Failed: DeploymentCreateError"
 
 
 def test_nothing_is_bought_before_the_quality_gate_unless_evaluation_needs_it(states: dict[str, Any]) -> None:
@@ -151,6 +155,20 @@ def test_nothing_is_bought_before_the_quality_gate_unless_evaluation_needs_it(st
         "Buy throughput to evaluate on",
     ]
     assert evaluated["Default"] == "How is the custom model served?"
+    # Right after the comparison the vehicle is released, unless it is exactly what serves.
+    assert states["Compare the custom model with its base model"]["Next"] == (
+        "Does the evaluation vehicle serve afterwards?"
+    )
+    serves = states["Does the evaluation vehicle serve afterwards?"]
+    assert serves["Choices"] == [
+        {
+            "Variable": "$.preflight.plan.vehicle.servesAfterwards",
+            "BooleanEquals": True,
+            "Next": "Does the custom model meet the bar?",
+        }
+    ]
+    assert serves["Default"] == "Release the evaluation vehicle"
+    assert states["Release the evaluation vehicle"]["Next"] == "Does the custom model meet the bar?"
     gate = states["Does the custom model meet the bar?"]
     assert gate["Choices"] == [
         {"Variable": "$.evaluation.judged", "BooleanEquals": False, "Next": "Evaluation not judged"},
@@ -173,22 +191,29 @@ def test_nothing_is_bought_before_the_quality_gate_unless_evaluation_needs_it(st
         {"Variable": "$.judge.passed", "BooleanEquals": True, "Next": "How is the custom model served?"}
     ]
     assert judge_gate["Default"] == "Custom model below the judge's bar"
-    # Every serving purchase (and so every commitment) is reachable only from the serving choice,
-    # which is reachable only from a passing gate, a skipped evaluation, or an approval.
+    # Every serving purchase (and so every commitment) is reachable only through its guard, and each
+    # guard only from the serving choice, which is reachable only from a passing gate, a skipped
+    # evaluation, or an approval (tests/infra/test_money_paths.py proves it on every path).
     served = states["How is the custom model served?"]
     targets = [c["Next"] for c in served["Choices"]]
-    assert targets == [
-        "Ask for approval to serve",
-        "Serve on the evaluation throughput",
-        "Buy provisioned throughput (no commitment)",
-        "Buy provisioned throughput (commitment)",
-        "Smoke-check the on-demand deployment",
-        "Record the run",
-    ]
-    assert served["Default"] == "Release the evaluation vehicle"
-    for buy in ("Buy provisioned throughput (no commitment)", "Buy provisioned throughput (commitment)"):
-        sources = {name for name, state in states.items() if _targets(state) & {buy}}
-        assert sources == {"How is the custom model served?"}, (buy, sources)
+    guards = {
+        "Serve on the evaluation throughput": "Is serving on the evaluation throughput backed by a verdict?",
+        "Buy provisioned throughput (no commitment)": "Is the no-commitment purchase backed by a verdict?",
+        "Buy provisioned throughput (commitment)": "Is the commitment backed by a verdict and an approval?",
+        "Serve on the on-demand deployment": "Is keeping the deployment backed by a verdict?",
+    }
+    assert targets == ["Ask for approval to serve", *guards.values()]
+    assert served["Default"] == "Record the run"
+    for purchase, guard in guards.items():
+        sources = {name for name, state in states.items() if _targets(state) & {purchase}}
+        assert sources == {guard}, (purchase, sources)
+        assert {name for name, state in states.items() if _targets(state) & {guard}} == {
+            "How is the custom model served?"
+        }
+        assert states[guard]["Default"] == "Purchase without a verdict"
+    without = states["Purchase without a verdict"]
+    assert without["Parameters"]["Error"] == "PurchaseWithoutVerdict"
+    assert without["Next"] == "Release what this run bought"
     approved = states["Was the purchase approved?"]
     # Only a well-formed yes buys; a well-formed no is a rejection; anything else (an answer sent by
     # hand without its fields) is a rejection with a clear reason, never a States.Runtime error.
@@ -276,7 +301,7 @@ def test_serving_is_smoke_checked_and_the_evaluation_vehicle_released(states: di
             "Smoke-check the provisioned throughput",
             "$.throughput.ProvisionedModelArn",
             "Does the throughput answer?",
-            "Release the evaluation vehicle",
+            "Record the run",
         ),
         (
             "Smoke-check the on-demand deployment",
@@ -292,12 +317,13 @@ def test_serving_is_smoke_checked_and_the_evaluation_vehicle_released(states: di
         assert states[decide]["Default"] == "Smoke check failed"
     release = states["Release the evaluation vehicle"]
     assert release["Parameters"]["mode"] == "release-evaluation"
-    # What serves is in service: a vehicle that cannot be released is reported, never a reason to
-    # release what serves.
+    # Released before anything serves: a release that fails takes the failure path, which releases
+    # again (nothing serves yet that it could lose).
     assert release["Catch"] == [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.releaseError", "Next": "Record the run"}
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "Failed: ReleaseError"}
     ]
-    assert release["Next"] == "Record the run"
+    assert states["Failed: ReleaseError"]["Next"] == "Release what this run bought"
+    assert states["Serve on the on-demand deployment"]["Next"] == "Smoke-check the on-demand deployment"
 
 
 def test_every_failure_goes_through_cleanup_record_and_notify(states: dict[str, Any]) -> None:
@@ -308,14 +334,18 @@ def test_every_failure_goes_through_cleanup_record_and_notify(states: dict[str, 
         "Notify: run failed",
         "Notify: run succeeded",
         "Record the run",
-        # Runs after what serves is in service: it records its own failure instead (tested above).
-        "Release the evaluation vehicle",
     }
     for name, state in tasks.items():
         if name in failure_path:
             continue
         targets = {c["Next"] for c in state.get("Catch", [])}
-        assert "Release what this run bought" in targets, f"{name} does not catch into the failure path"
+        # Caught errors are named first ("Failed: <project error>"), then take the failure path.
+        assert targets, f"{name} catches nothing"
+        for target in targets:
+            named = states[target]
+            assert target.startswith("Failed: ") or target.endswith(": timed out"), (name, target)
+            assert named["Next"] == "Release what this run bought", (name, target)
+            assert named["ResultPath"] == "$.failure"
     gates = [
         "Preflight failed",
         "Loss above the bar",
@@ -332,6 +362,7 @@ def test_every_failure_goes_through_cleanup_record_and_notify(states: dict[str, 
         "Custom model below the bar",
         "Evaluation not judged",
         "Smoke check failed",
+        "Purchase without a verdict",
     ]
     for gate in gates:
         assert states[gate]["Next"] == "Release what this run bought"

@@ -224,7 +224,7 @@ def express_spec(
                 "training": f"{_data()}/train.jsonl",
                 "validation": f"{_data()}/validation.jsonl",
                 "hyperParameters": {"epochCount": 2},
-                "evaluation": {"maxValidationLoss": 2.0},
+                "evaluation": {"maxValidationLoss": 2.0, "minImprovementOverBase": 0.0},
                 "serving": {"mode": "provisioned", "modelUnits": model_units, "commitment": commitment},
                 "approval": {"policy": "always"},
             }
@@ -243,7 +243,7 @@ def nova_spec(*, serving: dict[str, Any] | None = None, run_name: str = "support
             "training": f"{_data()}/train.jsonl",
             "validation": f"{_data()}/validation.jsonl",
             "hyperParameters": {"epochCount": 2},
-            "evaluation": {"maxValidationLoss": 2.0},
+            "evaluation": {"maxValidationLoss": 2.0, "minImprovementOverBase": 0.0},
             "serving": serving or {"mode": "provisioned", "modelUnits": 1, "commitment": "none"},
             "approval": {"policy": "always"},
         }
@@ -287,6 +287,7 @@ def evaluation_result(plan: dict[str, Any], *, passed: bool = True) -> dict[str,
     return {
         "passed": passed,
         "judged": True,
+        "verdict": "passed" if passed else "below-bar",
         "vehicle": kind,
         "summary": "Custom model meets the bar (rougeL): custom model quality 0.800 meets the minimum 0.600."
         if passed
@@ -400,11 +401,14 @@ def workflow(plan: dict[str, Any]) -> dict[str, Any]:
         "ResultPath": "$.vehicleStatus",
         "Next": "Compare the custom model with its base model",
     }
+    # As the workflow does: the vehicle is released right after the comparison unless it serves.
     states["Compare the custom model with its base model"] = {
         "Type": "Pass",
         "Result": evaluation_result(plan),
         "ResultPath": "$.evaluation",
-        "Next": "How is the custom model served?",
+        "Next": "How is the custom model served?"
+        if vehicle["servesAfterwards"]
+        else "Release the evaluation vehicle",
     }
     smoke = {
         "passed": True,
@@ -426,7 +430,7 @@ def workflow(plan: dict[str, Any]) -> dict[str, Any]:
             f"{arn}.",
         },
         "ResultPath": "$.released",
-        "Next": "Record the run",
+        "Next": "How is the custom model served?",
     }
     mode = serving["mode"]
     if mode == "provisioned" and serving["reusesEvaluationThroughput"]:
@@ -444,7 +448,7 @@ def workflow(plan: dict[str, Any]) -> dict[str, Any]:
             "Type": "Pass",
             "Result": smoke,
             "ResultPath": "$.smoke",
-            "Next": "Release the evaluation vehicle",
+            "Next": "Record the run",
         }
     elif mode == "provisioned":
         buy = "Buy provisioned throughput (no commitment)"
@@ -462,7 +466,7 @@ def workflow(plan: dict[str, Any]) -> dict[str, Any]:
             "Type": "Pass",
             "Result": smoke | {"modelId": PT_ARN},
             "ResultPath": "$.smoke",
-            "Next": "Release the evaluation vehicle",
+            "Next": "Record the run",
         }
     elif mode == "on-demand":
         states["How is the custom model served?"] = {
@@ -476,7 +480,7 @@ def workflow(plan: dict[str, Any]) -> dict[str, Any]:
             "Next": "Record the run",
         }
     else:
-        states["How is the custom model served?"] = {"Type": "Pass", "Next": "Release the evaluation vehicle"}
+        states["How is the custom model served?"] = {"Type": "Pass", "Next": "Record the run"}
     states |= {
         "Release the evaluation vehicle": release,
         "Record the run": {

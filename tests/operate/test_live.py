@@ -224,7 +224,8 @@ def test_check_of_invalid_data_asks_bedrock_nothing_and_says_so(
     spec = yaml.safe_load(FINE_TUNING.read_text())
     bad = tmp_path / "train.jsonl"
     bad.write_text("not json\n")
-    spec |= {"training": str(bad), "validation": None, "evaluation": None}
+    prompts = str(FINE_TUNING.parent.parent / "prompts" / "eval-prompts.jsonl")
+    spec |= {"training": str(bad), "validation": None, "evaluation": {"prompts": prompts, "minQuality": 0.6}}
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump({k: v for k, v in spec.items() if v is not None}))
 

@@ -135,6 +135,12 @@ def _express_spec(tmp_path: Path, **extra: object) -> Path:
         "hyperParameters": {"epochCount": 3},
         **extra,
     }
+    if (data.get("serving") or {}).get("mode") == "provisioned":  # type: ignore[attr-defined]
+        # Nothing is bought without a quality verdict: a bar measured on validation data.
+        data |= {
+            "validation": str(EXAMPLES / "datasets" / "prompt-completion-validation.jsonl"),
+            "evaluation": {"minImprovementOverBase": 0.0},
+        }
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path
@@ -159,11 +165,12 @@ def test_estimate_prices_training_storage_evaluation_and_serving(
     assert tokens > 0
     assert doc["trainingUsd"] == pytest.approx(round(tokens / 1000 * 3 * 0.008, 4))
     assert doc["trainingUsd"] == pytest.approx(costs.training_cost(model, tokens, 3).usd, abs=1e-4)  # type: ignore[union-attr]
-    # No on-demand deployment for Titan Text Express: 1 MU bought to evaluate on, for 2 planned hours.
+    # No on-demand deployment for Titan Text Express: 1 MU bought to evaluate on, released right after
+    # the comparison: at most 4 h (3 h to come online, 15 min of comparison).
     assert doc["evaluationVehicle"] == "throughput"
     assert doc["evaluationThroughputHourlyUsd"] == 20.5
-    assert doc["evaluationUsd"] == 41.0
-    assert "2 h planned" in doc["basis"]["evaluation"]
+    assert doc["evaluationUsd"] == 82.0
+    assert "at most 4 h" in doc["basis"]["evaluation"]
     assert doc["servingMode"] == "provisioned"
     assert doc["serving"]["modelUnits"] == 2
     assert doc["throughputHourlyUsd"] == 41.0
@@ -172,15 +179,15 @@ def test_estimate_prices_training_storage_evaluation_and_serving(
     assert doc["storageMonthlyUsd"] == 1.95
     assert doc["commitmentTermUsd"] is None
     assert "as of 2024-04" in doc["basis"]["throughputHourly"]
-    # The evaluation's 2 planned hours ($41) are within the threshold; a month of serving is not.
+    # The evaluation's at most 4 h ($82) are within the threshold; a month of serving is not.
     assert doc["approval"]["required"] is True
     assert doc["approval"]["beforeEvaluation"] is False and doc["approval"]["beforeServing"] is True
     assert doc["firstMonth"]["complete"] is True
-    assert doc["firstMonth"]["usd"] == pytest.approx(doc["trainingUsd"] + 1.95 + 41.0 + 41.0 * 730, abs=0.01)
+    assert doc["firstMonth"]["usd"] == pytest.approx(doc["trainingUsd"] + 1.95 + 82.0 + 41.0 * 730, abs=0.01)
 
     text = run_cli(capsys, "estimate", str(spec)).out
-    assert re.search(r"Evaluation throughput\s+\$41.00\s+\$41.00 \(2 h planned", text)
-    assert "$20.50/hour until released after the evaluation" in text
+    assert re.search(r"Evaluation throughput\s+\$82.00\s+\$82.00 \(at most 4 h", text)
+    assert "$20.50/hour until released right after the comparison" in text
     assert re.search(r"Serving throughput per hour\s+\$41.00", text)
     assert "Approval:   required before the serving throughput is bought (after the quality bar)" in text
 

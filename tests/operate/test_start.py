@@ -153,7 +153,8 @@ def test_an_invalid_dataset_uploads_nothing_and_starts_nothing(
     lines[3] = "{not json"
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
     spec = yaml.safe_load(FINE_TUNING.read_text(encoding="utf-8"))
-    spec.update(training=str(bad), validation=None, evaluation=None)
+    prompts = str(EXAMPLES / "prompts" / "eval-prompts.jsonl")
+    spec.update(training=str(bad), validation=None, evaluation={"prompts": prompts, "minQuality": 0.6})
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump(spec), encoding="utf-8")
 
@@ -304,7 +305,9 @@ def test_an_evaluation_throughput_is_asked_about_before_start(
         "baseModel": "amazon.titan-text-express-v1:0:8k",
         "customizationType": "FINE_TUNING",
         "training": str(EXAMPLES / "datasets" / "prompt-completion-train.jsonl"),
+        "validation": str(EXAMPLES / "datasets" / "prompt-completion-validation.jsonl"),
         "hyperParameters": {"epochCount": 1},
+        "evaluation": {"minImprovementOverBase": 0.0},
         "serving": {"mode": "provisioned", "modelUnits": 2, "commitment": "none"},
         "approval": {"policy": "above-cost", "monthlyCostThreshold": 20000},
     }
@@ -322,5 +325,5 @@ def test_an_evaluation_throughput_is_asked_about_before_start(
         "throughput (no commitment) to serve with, only after the model passes its quality bar and a "
         "human approves." in result.err
     )
-    assert re.search(r"Evaluation throughput\s+\$41.00", result.out)  # 2 h planned x $20.50
+    assert re.search(r"Evaluation throughput\s+\$82.00", result.out)  # at most 4 h x $20.50
     assert _executions() == []

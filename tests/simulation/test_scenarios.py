@@ -49,8 +49,8 @@ BEFORE_PURCHASE = {
     "LossAboveBar",
     "ApprovalRejected",
     "ApprovalTimedOut",
-    "States.TaskFailed",
-    "States.Timeout",
+    "TrainingJobFailed",
+    "TrainingTimedOut",
 }
 # With an on-demand evaluation, nothing is bought before these verdicts either.
 BEFORE_PURCHASE_ON_DEMAND = {
@@ -291,3 +291,25 @@ def test_a_failed_run_is_not_cleaned_or_notified_twice(run: Run) -> None:
     assert result.ended is not None
     assert result.ended["deletedDeployments"] == [] and result.ended["deleted"] == []
     assert [n.subject for n in result.notifications if "cleaned up" in (n.subject or "")] == []
+
+
+def test_a_base_model_failing_some_calls_is_compared_on_the_prompts_both_answered(
+    template: Path, tmp_path: Path
+) -> None:
+    # Given: the base model fails one call in twenty (5 %), under the share that makes a comparison
+    # not judged
+    scenario = SCENARIOS["base-partly-failing"]
+
+    # When the run is simulated, with its report rendered as `report` renders it
+    result = simulate(ROOT / scenario.spec, scenario, template, out_dir=tmp_path, report=True)
+
+    # Then the verdict is computed on the paired prompts, and the failures are reported beside it
+    (compare,) = [v for v in result.visits if v.name == EVALUATE]
+    evaluation = compare.output["evaluation"]  # type: ignore[index]
+    custom, base = evaluation["custom"], evaluation["base"]
+    assert (base["prompts"], base["errors"], custom["errors"]) == (20, 1, 0)
+    assert custom["paired"] == base["paired"] == 19
+    assert evaluation["verdict"] == "passed" and evaluation["judged"] is True
+    assert "calls that failed: the base model 1; the means are over the 19 prompt(s)" in evaluation["summary"]
+    html = Path(result.report["html"]).read_text(encoding="utf-8")
+    assert "Failed calls" in html and "Means over (prompts)" in html

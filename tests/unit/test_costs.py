@@ -57,6 +57,8 @@ def spec(model: str = EXPRESS, **changes: Any) -> RunSpec:
     if model == LLAMA_31:
         data["region"] = "us-west-2"
     data.update(changes)
+    if (data.get("serving") or {}).get("mode") == "provisioned":
+        data.setdefault("evaluation", BAR)  # nothing is bought without a quality verdict
     return RunSpec.from_dict(data)
 
 
@@ -125,12 +127,17 @@ def test_epochs_for(model: str, ctype: str, values: dict[str, str], epochs: int 
     assert epochs_for(get_model(model), ctype, values) == epochs
 
 
-def test_evaluation_throughput_is_one_unit_for_the_planned_hours() -> None:
+def test_evaluation_throughput_is_one_unit_for_the_longest_it_can_live() -> None:
     cost = evaluation_throughput_cost(get_model(EXPRESS))
 
+    # Released right after the comparison: at most the wait to come online (3 h) plus the
+    # comparison (15 min), counted in whole hours
+    assert EVALUATION_THROUGHPUT_HOURS == 4
     assert cost is not None
-    assert cost.usd == pytest.approx(20.5 * EVALUATION_THROUGHPUT_HOURS) == pytest.approx(41.0)
-    assert cost.basis.startswith("2 h planned (coming online, then the evaluation) x 1 MU x $20.5/MU-hour")
+    assert cost.usd == pytest.approx(20.5 * EVALUATION_THROUGHPUT_HOURS) == pytest.approx(82.0)
+    assert cost.basis.startswith(
+        "at most 4 h (coming online: up to 3 h; the comparison: up to 15 min) x 1 MU x $20.5/MU-hour"
+    )
     assert evaluation_throughput_cost(get_model(LLAMA_31)) is None
 
 
@@ -259,10 +266,11 @@ def test_policy_never_with_unknown_prices_still_asks_for_nothing() -> None:
 @pytest.mark.parametrize(
     ("threshold", "before_evaluation", "before_serving"),
     [
-        # 1 MU to evaluate, deleted afterwards: $41 for its 2 planned hours; 2 MU to serve: $29,930/month
+        # 1 MU to evaluate, released after the comparison: $82 for its at most 4 h; 2 MU to serve:
+        # $29,930/month
         pytest.param(40_000, False, False, id="both-within"),
         pytest.param(20_000, False, True, id="only-serving-above"),
-        pytest.param(40, True, True, id="both-above"),
+        pytest.param(80, True, True, id="both-above"),
     ],
 )
 def test_above_cost_compares_each_purchase_with_the_threshold(
@@ -287,10 +295,11 @@ def test_above_cost_compares_each_purchase_with_the_threshold(
         in decision.reason
     )
     word = "exceeds" if before_evaluation else "is within"
-    # The evaluation throughput is compared at what it adds to the month: its planned hours.
+    # The evaluation throughput is compared at what it adds to the month: the longest it can live.
     assert (
-        "1 MU of no-commitment throughput to evaluate on (deleted afterwards): estimated $41.00 "
-        f"for the 2 h planned {word}" in decision.reason
+        "1 MU of no-commitment throughput to evaluate on (released right after the comparison): estimated "
+        f"$82.00 for at most 4 h (coming online: up to 3 h; the comparison: up to 15 min) {word}"
+        in decision.reason
     )
 
 

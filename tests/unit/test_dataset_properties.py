@@ -264,10 +264,11 @@ def run_specs(draw: st.DrawFn) -> dict[str, Any]:
     if model.validation_allowed("FINE_TUNING") and draw(st.booleans()):
         spec["validation"] = draw(st.sampled_from(["s3://my-bucket/v.jsonl", ["s3://my-bucket/v1.jsonl"]]))
     buys_throughput = draw(st.booleans())
-    if draw(st.booleans()):
+    if buys_throughput or draw(st.booleans()):
         evaluation: dict[str, Any] = {"maxTrainingLoss": draw(st.floats(0.01, 10))}
-        # A quality bar is measured on an on-demand deployment or an evaluation throughput.
-        if draw(st.booleans()):
+        # A quality bar is measured on an on-demand deployment or an evaluation throughput; a spec
+        # that buys throughput always has one (nothing is bought without a quality verdict).
+        if buys_throughput or draw(st.booleans()):
             evaluation |= {"prompts": "s3://my-bucket/p.jsonl", "minQuality": draw(st.floats(0, 1))}
         if draw(st.booleans()):
             evaluation["maxPrompts"] = draw(st.integers(1, 1000))

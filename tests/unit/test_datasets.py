@@ -1261,10 +1261,12 @@ def test_preflight_validates_datasets_even_when_the_spec_has_other_problems(tmp_
 
     report = preflight(spec, base_dir=tmp_path, spec_source="run.yaml")
 
-    assert sorted(p.field for p in report.spec_problems) == ["approval.policy", "name"]
+    # Every problem of the spec is listed: the name, the commitment without a human, and throughput
+    # for a model that no bar measures
+    assert sorted(p.field for p in report.spec_problems) == ["approval.policy", "name", "serving.mode"]
     assert [e.kind for e in report.datasets[0].errors] == ["json"]
-    assert report.error_count == 3
-    assert report.summary().startswith("INVALID: 3 errors in 2 files (run.yaml: name: ")
+    assert report.error_count == 4
+    assert report.summary().startswith("INVALID: 4 errors in 2 files (run.yaml: name: ")
     assert report.spec is None
 
 
@@ -1277,7 +1279,7 @@ def test_prompts_file_longer_than_max_prompts_warns(tmp_path: Path) -> None:
         "baseModel": NOVA_MICRO,
         "customizationType": "FINE_TUNING",
         "training": train.name,
-        "evaluation": {"prompts": prompts.name, "maxPrompts": 3},
+        "evaluation": {"prompts": prompts.name, "maxPrompts": 3, "minQuality": 0.5},
         "serving": {"mode": "provisioned", "modelUnits": 1, "commitment": "none"},
     }
 

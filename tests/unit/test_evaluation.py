@@ -303,9 +303,12 @@ def test_a_base_model_that_refuses_every_call_is_not_judged_even_when_the_custom
     )
     # When
     result = run(converse, 5)
-    # Then the custom model's perfect score "improves" on nothing: the gate fails as not judged
-    assert result.custom["quality"] == 1.0
+    # Then the custom model's answers "improve" on nothing: no prompt was answered by both models, so
+    # there is no mean to compare, and the gate fails as not judged
+    assert result.custom["quality"] is None and result.custom["answered"] == 5
+    assert result.custom["paired"] == result.base["paired"] == 0
     assert result.base["errors"] == 5
+    assert result.verdict == "not-judged"
     assert result.judged is False
     assert result.passed is False
     assert result.summary.startswith(
@@ -382,8 +385,13 @@ def test_exactly_a_tenth_of_the_calls_failing_is_still_judged() -> None:
     assert evaluation.failed_share(result.custom) == pytest.approx(evaluation.MAX_FAILED_SHARE)
     assert result.judged is True
     assert result.passed is True
-    assert result.custom["quality"] == pytest.approx(0.9)
-    assert "custom model could not answer 1 prompt(s) (scored 0)" in result.summary
+    # The failed prompt is left out of both models' means (paired), not scored 0
+    assert result.custom["quality"] == pytest.approx(1.0)
+    assert result.custom["paired"] == result.base["paired"] == 9
+    assert (
+        "calls that failed: the custom model 1; the means are over the 9 prompt(s) both models answered"
+        in result.summary
+    )
     assert "Not judged" not in result.summary
 
 

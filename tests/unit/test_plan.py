@@ -97,7 +97,12 @@ def test_same_spec_same_plan_different_spec_different_names() -> None:
 
 
 def test_without_validation_data_the_plan_has_no_validation_config() -> None:
-    plan = _plan(_spec(validation=None, evaluation={"maxTrainingLoss": 2.0}))
+    plan = _plan(
+        _spec(
+            validation=None,
+            evaluation={"maxTrainingLoss": 2.0, "prompts": f"{DATA}/eval.jsonl", "minQuality": 0.5},
+        )
+    )
     assert plan["jobVariant"] == "WITHOUT_VALIDATION"
     assert plan["evaluation"]["maxTrainingLoss"] == 2.0
     assert "ValidationDataConfig" not in plan["job"]
@@ -111,6 +116,7 @@ def test_distillation_plan_names_the_teacher_and_no_hyperparameters() -> None:
         teacher="amazon.nova-pro-v1:0",
         maxResponseLengthForInference=1000,
         evaluation=None,
+        serving={"mode": "on-demand"},
     )
     plan = _plan(spec)
     assert plan["jobVariant"] == "DISTILLATION"
@@ -291,7 +297,7 @@ def test_known_prices_give_numbers_with_their_basis() -> None:
     spec = _spec(
         baseModel="amazon.titan-text-express-v1:0:8k",
         hyperParameters={"epochCount": 2},
-        evaluation=None,
+        evaluation={"maxValidationLoss": 1.5, "minImprovementOverBase": 0.0},
     )
     estimate = _plan(spec, tokens=1_000_000)["estimate"]
     assert estimate["trainingUsd"] == pytest.approx(1_000_000 / 1000 * 2 * 0.008)
@@ -304,15 +310,15 @@ def test_known_prices_give_numbers_with_their_basis() -> None:
 
 
 @pytest.mark.usefixtures("before_titan_left")
-def test_a_separate_evaluation_throughput_is_priced_for_its_planned_hours() -> None:
+def test_a_separate_evaluation_throughput_is_priced_for_the_longest_it_can_live() -> None:
     spec = _spec(
         baseModel="amazon.titan-text-express-v1:0:8k",
-        evaluation=None,
+        evaluation={"maxValidationLoss": 1.5, "minImprovementOverBase": 0.0},
         serving={"mode": "provisioned", "modelUnits": 2},
     )
     estimate = _plan(spec)["estimate"]
-    assert estimate["evaluationUsd"] == pytest.approx(2 * 20.50)
-    assert estimate["basis"]["evaluation"].startswith("$41.00 (2 h planned")
+    assert estimate["evaluationUsd"] == pytest.approx(4 * 20.50)
+    assert estimate["basis"]["evaluation"].startswith("$82.00 (at most 4 h (coming online: up to 3 h;")
     assert estimate["throughputHourlyUsd"] == pytest.approx(41.0)
 
 

@@ -49,6 +49,9 @@ def minimal(**changes: Any) -> dict[str, Any]:
         "training": "s3://my-bucket/datasets/train.jsonl",
     }
     spec.update(changes)
+    serving = spec.get("serving")
+    if isinstance(serving, dict) and serving.get("mode") == "provisioned" and "evaluation" not in changes:
+        spec["evaluation"] = BAR  # nothing is bought without a quality verdict
     return {k: v for k, v in spec.items() if v is not None}
 
 
@@ -132,7 +135,7 @@ def test_to_dict_has_every_key_and_round_trips() -> None:
 def test_optional_sections_default_inside_to_dict() -> None:
     spec = RunSpec.from_dict(
         minimal(
-            evaluation={"maxTrainingLoss": 1.5},
+            evaluation={"maxTrainingLoss": 1.5, "prompts": PROMPTS, "minImprovementOverBase": 0.0},
             serving={"mode": "provisioned", "modelUnits": 2},
             approval={"policy": "always"},
         )
@@ -651,12 +654,16 @@ def test_on_demand_serving_is_evaluated_on_the_deployment_that_serves() -> None:
             "deployment",
             id="bar-on-a-validation-slice",
         ),
-        pytest.param({"serving": BUYS}, True, "deployment", id="fine-tuned-and-served"),
+        pytest.param({"serving": {"mode": "on-demand"}}, True, "deployment", id="fine-tuned-and-served"),
         pytest.param(
-            {"serving": BUYS, "customizationType": "DISTILLATION", "teacher": "amazon.nova-pro-v1:0"},
+            {
+                "serving": {"mode": "none"},
+                "customizationType": "DISTILLATION",
+                "teacher": "amazon.nova-pro-v1:0",
+            },
             False,
             "none",
-            id="distilled-served-without-prompts",
+            id="distilled-not-served-without-prompts",
         ),
     ],
 )
@@ -669,20 +676,72 @@ def test_whether_the_model_is_evaluated_at_all(
     assert spec.evaluation_vehicle == vehicle
 
 
-@pytest.mark.usefixtures("before_titan_left")
-def test_continued_pre_training_served_without_prompts_is_not_evaluated() -> None:
-    spec = RunSpec.from_dict(
-        minimal(
-            baseModel="amazon.titan-text-lite-v1:0:4k",
-            customizationType="CONTINUED_PRE_TRAINING",
-            serving=BUYS,
-            approval={"policy": "always"},
-        )
-    )
+# --------------------------------------------------------------------------------------------------
+# Nothing is bought without a verdict
+# --------------------------------------------------------------------------------------------------
 
-    assert not spec.evaluates_on_model
-    assert spec.evaluation_vehicle == "none"
-    assert not spec.serving_reuses_evaluation_throughput
+NO_VERDICT_CASES = [
+    pytest.param({}, id="fine-tuning-without-an-evaluation"),
+    pytest.param({"evaluation": {"prompts": PROMPTS}}, id="prompts-but-no-bar"),
+    pytest.param({"evaluation": {"maxTrainingLoss": 1.0}}, id="loss-bar-only"),
+    pytest.param({"customizationType": "DISTILLATION", "teacher": "amazon.nova-pro-v1:0"}, id="distillation"),
+    pytest.param(
+        {
+            "baseModel": "amazon.nova-2-lite-v1:0:256k",
+            "customizationType": "REINFORCEMENT_FINE_TUNING",
+            "grader": {"builtin": "exact-match"},
+        },
+        id="reinforcement-fine-tuning",
+    ),
+]
+
+
+@pytest.mark.parametrize("changes", NO_VERDICT_CASES)
+@pytest.mark.parametrize(
+    ("serving", "approval"),
+    [
+        pytest.param(BUYS, {"policy": "never"}, id="no-commitment-no-human"),
+        pytest.param(
+            {"mode": "provisioned", "modelUnits": 1, "commitment": "SixMonths"},
+            {"policy": "always"},
+            id="six-month-commitment",
+        ),
+    ],
+)
+def test_throughput_is_never_bought_for_a_model_without_a_quality_verdict(
+    changes: dict[str, Any], serving: dict[str, Any], approval: dict[str, Any]
+) -> None:
+    # Given a spec that would buy throughput for a model no bar measures
+    data = minimal(**{"evaluation": None, **changes}, serving=serving, approval=approval)
+
+    # When it is checked
+    problems = problems_of(data)
+
+    # Then it is refused on serving.mode, saying what to add or how else to serve
+    (problem,) = [p for p in problems if p.field == "serving.mode"]
+    assert problem.value == "provisioned"
+    assert "nothing is bought without a quality verdict" in problem.message
+    assert "evaluation.minQuality" in problem.message and "evaluation.prompts" in problem.message
+    assert "serving.mode=on-demand" in problem.message and "serving.mode=none" in problem.message
+
+
+@pytest.mark.parametrize("changes", NO_VERDICT_CASES)
+def test_serving_on_demand_without_a_verdict_is_allowed_with_a_warning(changes: dict[str, Any]) -> None:
+    spec = RunSpec.from_dict(minimal(**changes, serving={"mode": "on-demand"}))
+
+    assert spec.serves_without_verdict
+    warning = spec.verdict_warning()
+    assert warning is not None
+    assert "without a quality verdict" in warning and "nothing is bought" in warning
+
+
+def test_serving_with_a_bar_has_no_warning_and_may_buy() -> None:
+    on_demand = RunSpec.from_dict(minimal(evaluation=BAR, serving={"mode": "on-demand"}))
+    provisioned = RunSpec.from_dict(minimal(evaluation=BAR, serving=BUYS, approval={"policy": "never"}))
+
+    assert on_demand.verdict_warning() is None and not on_demand.serves_without_verdict
+    assert provisioned.has_quality_bar and provisioned.serving.buys_throughput
+    assert provisioned.verdict_warning() is None
 
 
 @pytest.mark.parametrize(

@@ -114,7 +114,7 @@ def test_provisioned_cost_per_1000_requests_at_full_sequential_utilization() -> 
     assert scoring.provisioned_cost_per_1000(20.0, 2, None) is None
 
 
-def test_aggregate_counts_errors_as_zero_quality_but_not_in_latency() -> None:
+def test_aggregate_leaves_failed_calls_out_of_every_mean_and_counts_them() -> None:
     observations = [
         Observation(quality=1.0, token_f1=1.0, latency_ms=100, input_tokens=10, output_tokens=5),
         Observation(quality=0.5, token_f1=0.6, latency_ms=300, input_tokens=30, output_tokens=15),
@@ -123,13 +123,43 @@ def test_aggregate_counts_errors_as_zero_quality_but_not_in_latency() -> None:
     agg = scoring.aggregate(
         "m", observations, Pricing("on-demand", input_per_1m_tokens=1.0, output_per_1m_tokens=2.0)
     )
-    assert agg["quality"] == 0.5
-    assert agg["tokenF1"] == pytest.approx(0.5333, abs=1e-4)
-    assert (agg["prompts"], agg["answered"], agg["errors"]) == (3, 2, 1)
+    assert agg["quality"] == 0.75
+    assert agg["tokenF1"] == pytest.approx(0.8)
+    assert (agg["prompts"], agg["answered"], agg["errors"], agg["paired"]) == (3, 2, 1, 2)
     assert agg["latencyMs"] == {"p50": 100, "p95": 300, "mean": 200.0}
     assert agg["inputTokens"] == {"mean": 20.0, "total": 40}
     # (20 * $1 + 10 * $2) / 1M * 1,000
     assert agg["costPer1000RequestsUsd"] == pytest.approx(0.04)
+
+
+def test_a_base_model_that_fails_some_prompts_hands_the_custom_model_no_free_improvement() -> None:
+    # Given: both models answer the same way, but the base model fails one prompt in ten
+    good = Observation(quality=0.6, token_f1=0.6, latency_ms=200, input_tokens=10, output_tokens=10)
+    custom = [good] * 10
+    base = [good] * 9 + [Observation.failed("ModelErrorException: the model failed")]
+    pricing = Pricing("on-demand")
+
+    # When: both are aggregated over the prompts both answered
+    counted = scoring.paired({"custom": custom, "base": base})
+    custom_agg = scoring.aggregate("custom", custom, pricing, counted)
+    base_agg = scoring.aggregate("base", base, pricing, counted)
+
+    # Then: the same quality (no +0.06 "improvement" from the base model's failure), errors reported
+    assert counted == [True] * 9 + [False]
+    assert custom_agg["quality"] == base_agg["quality"] == 0.6
+    assert (custom_agg["paired"], base_agg["paired"]) == (9, 9)
+    assert (custom_agg["errors"], base_agg["errors"]) == (0, 1)
+    assert base_agg["answered"] == 9
+
+
+def test_answered_is_one_rule_for_observations_and_comparison_rows() -> None:
+    assert scoring.answered(Observation(quality=0.0, token_f1=0.0))  # an empty or bad answer is an answer
+    assert not scoring.answered(Observation.failed("ThrottlingException: slow down"))
+    row = {"custom": {"text": "", "error": None}, "base": {"text": "x", "error": "ModelErrorException: no"}}
+    assert scoring.answered(row["custom"]) and not scoring.answered(row["base"])
+    assert not scoring.answered_by_all(row, ("custom", "base"))
+    assert scoring.answered_by_all(row, ("custom",))
+    assert not scoring.answered(None)
 
 
 def test_aggregate_of_nothing_is_unknown_not_zero() -> None:

@@ -430,8 +430,8 @@ def _nova2_rft() -> CustomizationRules:
         notes=(
             "One prompt per line in the OpenAI chat-completions shape: messages with an optional "
             "system turn and one user turn (string content), no assistant answer; a reference_answer "
-            "(any JSON value) the grader scores against; any other key reaches the grader in the "
-            "sample's metadata.",
+            "(a string or an object) the grader scores against; any other key reaches the grader "
+            "with the sample.",
             "The grader is a Lambda function: the stack's built-in grader or the team's own "
             "(run spec 'grader'); it must answer within Lambda's 15 minutes.",
             "Hyperparameters are typed values of rftConfig.hyperParameters, not strings.",
