@@ -175,6 +175,7 @@ def test_check_says_what_the_run_evaluates_on_and_how_it_serves(capsys: pytest.C
     )
     assert "deleted after the evaluation; estimate $0.00" in out  # Nova Micro's token prices are known
     assert (
-        "serving:    1 MU of provisioned throughput, no commitment: bought only after the quality bar "
+        "serving:    1 MU of provisioned throughput, no commitment: bought only after the quality bar (and "
+        "the judge's bars, if any) "
         "passed; hourly price unknown"
     ) in out
