@@ -92,7 +92,10 @@ def assert_report_dom(dom: Dom) -> None:
     assert "The custom model answered on an on-demand deployment" in dom.words("comparison")
     assert dom.count("loss-table", "tr") == 1 + 2 + 2  # header, two epochs, final, bar
     assert "epoch 1" in dom.words("loss-table") and "epoch 2" in dom.words("loss-table")
-    assert dom.count("comparison-table", "tr") == 11
+    # header and 12 metrics, failed calls and the paired prompts the means are over among them
+    assert dom.count("comparison-table", "tr") == 13
+    assert "Failed calls" in dom.words("comparison-table")
+    assert "Means over (prompts)" in dom.words("comparison-table")
     assert "0.751" in dom.words("comparison-table") and "0.105" in dom.words("comparison-table")
     # header, preflight, loss gate, quality gate, approval to serve, smoke check
     assert dom.count("decisions-table", "tr") == 6
