@@ -18,7 +18,6 @@ from infra.constructs.workflow_states import EXECUTION_NAME, PLAN, StateKit
 from pipeline.workflow_names import DEPLOY_EVALUATION, STEP_ERRORS, TRAINING_JOB_FAILED, TRAINING_TIMED_OUT
 
 CREATE_JOB_SYNC: Final = "arn:{partition}:states:::bedrock:createModelCustomizationJob.sync"
-CREATE_DEPLOYMENT_RESOURCE: Final = "custom-model-deployment/*"
 
 
 def bedrock_arn(scope: Construct, resource: str, *, account: str | None = None) -> str:
@@ -89,41 +88,24 @@ def customization_job(
     return state
 
 
-def create_deployment(kit: StateKit) -> tasks.CallAwsService:
+def create_deployment(kit: StateKit) -> tasks.LambdaInvoke:
     """CreateCustomModelDeployment: on-demand serving of the custom model, no purchase.
 
-    Through the Step Functions SDK integration (``aws-sdk:bedrock:createCustomModelDeployment``;
-    that the integration already covers this 2025 action is UNCONFIRMED, the parameters are
-    checked against botocore's request shape in tests). Idempotent by the run's token.
+    Through the deploy handler, not a Step Functions SDK integration: the API is from 2025 and its
+    SDK integration is UNCONFIRMED (pipeline.deployment). Idempotent by the plan's token; a refusal
+    (account, region, model) is the run's DeploymentCreateError on the failure path.
     """
-    vehicle = f"{PLAN}.vehicle"
-    task = tasks.CallAwsService(
-        kit.scope,
+    return kit.lambda_task(
         DEPLOY_EVALUATION,
-        service="bedrock",
-        action="createCustomModelDeployment",
-        parameters={
-            "ModelDeploymentName": sfn.JsonPath.string_at(f"{vehicle}.ModelDeploymentName"),
-            "ModelArn": sfn.JsonPath.string_at("$.loss.outputModelArn"),
-            "Description": sfn.JsonPath.string_at(f"{vehicle}.Description"),
-            "ClientRequestToken": sfn.JsonPath.string_at(f"{vehicle}.ClientRequestToken"),
-            "Tags": sfn.JsonPath.list_at(f"{vehicle}.Tags"),
-        },
-        # Authorized on the custom model it serves [Service Authorization Reference: custom-model];
-        # the new deployment's tags need TagResource on it (granted with the state machine's role).
-        iam_resources=[bedrock_arn(kit.scope, "custom-model/*")],
-        iam_action="bedrock:CreateCustomModelDeployment",
-        result_selector={
-            "Kind": "deployment",
-            "Arn": sfn.JsonPath.string_at("$.CustomModelDeploymentArn"),
-            "FailedError": "DeploymentFailed",
-            "TimeoutError": "DeploymentTimeout",
+        "deploy",
+        {
+            "runId": sfn.JsonPath.string_at(EXECUTION_NAME),
+            "plan": sfn.JsonPath.object_at(PLAN),
+            "modelArn": sfn.JsonPath.string_at("$.loss.outputModelArn"),
+            "mode": "create",
         },
         result_path="$.vehicle",
     )
-    kit.retry_bedrock(task)
-    kit.catch(task, STEP_ERRORS["deploy"])
-    return task
 
 
 def buy_throughput(
