@@ -186,7 +186,8 @@ def test_the_judge_states_fail_with_named_errors(states: dict[str, Any]) -> None
         "Judge not done in time",
     ]
     for task in ("Start the LLM judge's evaluation jobs", "Check the judge", "Read the judge's scores"):
-        assert [c["Next"] for c in states[task]["Catch"]] == ["Release what this run bought"]
+        assert [c["Next"] for c in states[task]["Catch"]] == ["Failed: JudgeError"]
+        assert states["Failed: JudgeError"]["Next"] == "Release what this run bought"
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:
