@@ -203,7 +203,9 @@ def cmd_start(args: argparse.Namespace) -> int:
             "billed per token as it is used; no throughput is bought"
         )
     transfers = start.transfer(s3, uploads)
-    execution_arn, started = start.start_execution(sfn, deployment, run_id, final_spec)
+    execution_arn, started = start.start_execution(
+        sfn, deployment, run_id, final_spec, caller=clients("approval-url")
+    )
     doc["datasets"] = [t.to_dict() for t in transfers]
     if not started:
         return _already_started(args, deployment, clients, run_id, "RUNNING", doc)

@@ -227,6 +227,15 @@ def provision(template: Template, resolver: Resolver, clients: Mapping[str, Any]
         resolver.refs[logical_id] = name
         resolver.attributes[(logical_id, "Arn")] = role["Arn"]
         resolver.attributes[(logical_id, "RoleId")] = role["RoleId"]
+    # The state machine's ARN is known before it exists (region, account, name), as CloudFormation
+    # knows it for a function that starts its executions (the start function's STATE_MACHINE_ARN).
+    machine_id, machine = template.state_machine()
+    machine_name = resolver.resolve(machine.get("Properties", {}).get("StateMachineName")) or (
+        template.physical_name(machine_id, 80)
+    )
+    machine_arn = f"arn:aws:states:{resolver.region}:{resolver.account}:stateMachine:{machine_name}"
+    resolver.refs[machine_id] = machine_arn
+    resolver.attributes[(machine_id, "Name")] = machine_name
     functions: dict[str, tuple[FunctionSpec, str]] = {}
     # A function's environment may name another function (the preflight names the built-in grader):
     # create the ones whose references resolve first, then the others.
@@ -254,21 +263,20 @@ def provision(template: Template, resolver: Resolver, clients: Mapping[str, Any]
             FunctionVersion=props.get("FunctionVersion", "$LATEST"),
         )
         resolver.refs[logical_id] = alias["AliasArn"]
-    logical_id, machine = template.state_machine()
-
     props = machine.get("Properties", {})
     definition_text = resolver.resolve(props.get("DefinitionString"))
     if not isinstance(definition_text, str):
-        raise TemplateError(f"{logical_id}: DefinitionString did not resolve to a string")
+        raise TemplateError(f"{machine_id}: DefinitionString did not resolve to a string")
     definition = json.loads(definition_text)
     role_arn = resolver.resolve(props.get("RoleArn"))
-    name = resolver.resolve(props.get("StateMachineName")) or template.physical_name(logical_id, 80)
     arn = clients["stepfunctions"].create_state_machine(
-        name=name,
+        name=machine_name,
         definition=definition_text,
         roleArn=role_arn,
         type=props.get("StateMachineType", "STANDARD"),
     )["stateMachineArn"]
+    if arn != machine_arn:
+        raise TemplateError(f"{machine_id}: created as {arn}, expected {machine_arn}")
     return Provisioned(
         bucket=_training_bucket(functions),
         topic_arn=next(iter(resolver.refs[lid] for lid in topics)) if topics else "",

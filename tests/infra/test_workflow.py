@@ -562,9 +562,9 @@ def test_lambdas_are_python_arm64_with_json_logs_and_small_assets(
     dev: Template, synthesized: Synthesized
 ) -> None:
     functions = resources_of_type(dev, "AWS::Lambda::Function")
-    # The workflow's eight (the judge too), the stopped-run cleanup, the approval answer, the built-in
-    # RFT grader.
-    assert len(functions) == 11
+    # The workflow's nine (the judge and the approval verification too), the stopped-run cleanup, the
+    # approval answer, the start function, the built-in RFT grader.
+    assert len(functions) == 13
     for fn in functions.values():
         props = fn["Properties"]
         assert props["Runtime"].startswith("python3.1")
