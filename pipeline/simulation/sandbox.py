@@ -29,9 +29,9 @@ How it is put together (one process):
     the function the caller as ``requestContext.authorizer.iam``: the identity moto's STS gives the
     request's access key (``sts get-caller-identity`` says the same). The signature itself is not
     verified: the sandbox has no secret keys to check it with (:mod:`pipeline.simulation.function_urls`).
-    Each person is an access key: ``sandbox`` is ``user/moto``; to approve a run as someone other
-    than its starter, create an IAM user and key against the endpoint (``aws iam create-user``,
-    ``create-access-key``) and answer with them.
+    Each person is an access key: ``sandbox`` is ``user/moto``, who may not approve what they
+    started; the sandbox creates the IAM user ``sandbox-approver`` and prints its key (a note after
+    the ready line) to approve with.
   * requests for the Price List API (``pricing``), which moto lacks, are refused with
     AccessDeniedException: the CLI then uses the catalog's prices, as it does for a caller without
     ``pricing:GetProducts``;
@@ -83,6 +83,8 @@ DEFAULT_REGION: Final = "us-east-1"
 DEFAULT_OUT: Final = "build/sandbox"
 APPROVAL_PATH: Final = "/_sandbox/approval-url/"
 START_PATH: Final = "/_sandbox/start-url/"
+# An IAM user of the sandbox other than the one the default key is: who approves what that one starts.
+APPROVER: Final = "sandbox-approver"
 # What the CLI should use: anything works as credentials, the sandbox only needs SigV4 to be present.
 CREDENTIALS: Final = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox"}
 _BEDROCK: Final = frozenset({"bedrock", "bedrock-runtime"})
@@ -179,6 +181,21 @@ class Sandbox:
             Name=name, Value=json.dumps(self.manifest), Type="String", Overwrite=True
         )
         self._stack_outputs(resolver)
+        self._second_person()
+
+    def _second_person(self) -> None:
+        """An IAM user who may approve what ``sandbox`` (``user/moto``) starts: the starter may not."""
+        key = None
+        with contextlib.suppress(Exception):  # a moto without IAM users: the note is left out
+            self.clients["iam"].create_user(UserName=APPROVER)
+            key = self.clients["iam"].create_access_key(UserName=APPROVER)["AccessKey"]
+        if key is not None:
+            self.notes.append(
+                f"runs started with the sandbox key may not be approved by it (self-approval); approve as "
+                f"{APPROVER}: AWS_ACCESS_KEY_ID={key['AccessKeyId']} "
+                f"AWS_SECRET_ACCESS_KEY={key['SecretAccessKey']} bedrock-customize approve RUN_ID "
+                f"--env {ENVIRONMENT}"
+            )
 
     def _manifest(self, resolver: Any) -> dict[str, Any]:
         from pipeline.simulation.template import TemplateError

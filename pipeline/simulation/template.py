@@ -5,10 +5,11 @@ the stack's one ``AWS::StepFunctions::StateMachine``), never from a hand-written
 are resolved the way CloudFormation would, against the moto resources created here:
 
 - ``AWS::S3::Bucket`` (versioning as configured), ``AWS::SNS::Topic``, ``AWS::KMS::Key``,
-  ``AWS::IAM::Role`` (with its trust policy), ``AWS::Lambda::Function`` (handler, resolved
-  environment, timeout, memory) and ``AWS::Lambda::Alias`` are created; ``Ref`` and ``Fn::GetAtt``
-  return what CloudFormation returns for them (bucket name, topic ARN, key id, role name, function
-  name, alias ARN; ``Arn`` attributes).
+  ``AWS::IAM::Role`` (with its trust policy), ``AWS::IAM::ManagedPolicy``,
+  ``AWS::Lambda::Function`` (handler, resolved environment, timeout, memory) and
+  ``AWS::Lambda::Alias`` are created; ``Ref`` and ``Fn::GetAtt`` return what CloudFormation returns
+  for them (bucket name, topic ARN, key id, role name, policy ARN, function name, alias ARN; ``Arn``
+  attributes). The state machine's ARN is known before it is created, as in CloudFormation.
 - Pseudo parameters: ``AWS::Partition`` = aws, ``AWS::Region``, ``AWS::AccountId``,
   ``AWS::URLSuffix``, ``AWS::StackName``.
 - Intrinsics: ``Ref``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Sub``, ``Fn::Select``, ``Fn::Split``.
@@ -254,6 +255,13 @@ def provision(template: Template, resolver: Resolver, clients: Mapping[str, Any]
         if len(deferred) == len(pending):
             resolver.resolve((deferred[0][1].get("Properties", {}).get("Environment") or {}).get("Variables"))
         pending = deferred
+    # Managed policies (the starter policy): created once what they name exists; Ref is the ARN.
+    for logical_id, resource in template.of_type("AWS::IAM::ManagedPolicy").items():
+        props = resource.get("Properties", {})
+        name = resolver.resolve(props.get("ManagedPolicyName")) or template.physical_name(logical_id, 128)
+        document = resolver.resolve(props.get("PolicyDocument") or {})
+        policy = clients["iam"].create_policy(PolicyName=name, PolicyDocument=json.dumps(document))["Policy"]
+        resolver.refs[logical_id] = policy["Arn"]
     # Aliases (the built-in grader's, one per grader): on $LATEST, as the template declares them.
     for logical_id, resource in template.of_type("AWS::Lambda::Alias").items():
         props = resource.get("Properties", {})

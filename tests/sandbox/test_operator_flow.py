@@ -57,6 +57,7 @@ def test_the_ready_line_names_the_endpoint_and_environment(sandbox: Sandbox) -> 
     text = sandbox.cli("deploy-info", *ENV).stdout
     assert "ssm:/bedrock-customization/sandbox/deployment" in text
     assert f"{sandbox.endpoint}/_sandbox/approval-url/" in text
+    assert f"{sandbox.endpoint}/_sandbox/start-url/" in text  # runs start there: the starter is on record
 
 
 def test_a_taken_port_is_refused(sandbox: Sandbox) -> None:
@@ -76,11 +77,11 @@ def test_approve_flow_to_succeeded_then_release_everything(sandbox: Sandbox, tmp
     assert "started this run" in own.stderr and "self-approval" in own.stderr
     assert _status(sandbox, run_id)["waitingForApproval"]
 
-    approver = sandbox.person("sandbox-approver")
+    approver = sandbox.person("sandbox-reviewer")
     approved = approver.cli("approve", run_id, *ENV, "--yes")
     assert f"run {run_id} approved" in approved.stdout
     # The approver of record is the approver role's session name: the IAM user moto's STS says we are.
-    assert "(by sandbox-approver)" in approved.stdout
+    assert "(by sandbox-reviewer)" in approved.stdout
 
     watched = sandbox.cli("watch", run_id, *ENV, "--interval", "1", "--timeout", "90", check=False)
     assert watched.returncode == 0, watched.stdout + watched.stderr
