@@ -61,6 +61,11 @@ PROOF_HEADERS: Final = (
 # and the context object's Execution.StartTime name the same instant; seconds of slack for formats).
 START_SLACK: Final = dt.timedelta(seconds=2)
 
+# S3's answers for a key that is not there: NoSuchKey (404) to a caller that may list the prefix,
+# AccessDenied (403) otherwise [S3 API reference, GetObject "Permissions"]. For a record, either means
+# "not on record", which can only refuse an approval, never grant one.
+ABSENT: Final = frozenset({"NoSuchKey", "404", "NotFound", "403", "AccessDenied"})
+
 RUN_ID: Final = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 REQUEST_ID: Final = re.compile(r"^(evaluation|serving)-[0-9a-f]{20}$")
 _SCOPE: Final = re.compile(r"Credential=[^/,\s]+/(\d{8})/([^/]+)/([^/]+)/aws4_request")

@@ -159,6 +159,10 @@ class Approvals(Construct):
         storage.grant_read(answer_role, DECISIONS_PREFIX)
         storage.grant_write(answer_role, DECISIONS_PREFIX)
         storage.grant_read(answer_role, STARTERS_PREFIX)
+        # Reading a record that may not exist: without s3:ListBucket, S3 answers a missing key with
+        # 403 AccessDenied instead of 404 NoSuchKey, and a run without a record would look broken.
+        for prefix in (DECISIONS_PREFIX, STARTERS_PREFIX):
+            storage.grant_list(answer_role, prefix)
         storage.grant_write(answer_role, RUNS_PREFIX)
         # SendTaskSuccess has no resource-level permissions ("*" is the only valid resource); what this
         # function can answer is limited by the tokens it can read: this stack's approvals/ prefix.
@@ -206,6 +210,7 @@ class Approvals(Construct):
         start_role = self.start_function.role
         state_machine.grant_start_execution(start_role)
         storage.grant_read(start_role, STARTERS_PREFIX)
+        storage.grant_list(start_role, STARTERS_PREFIX)
         storage.grant_write(start_role, STARTERS_PREFIX)
         acknowledge(
             start_role,
@@ -236,9 +241,11 @@ class Approvals(Construct):
         # -- the workflow's side: ask, verify ---------------------------------------------------------
         storage.grant_write(request_function.role, PENDING_PREFIX)
         storage.grant_read(request_function.role, STARTERS_PREFIX)
+        storage.grant_list(request_function.role, STARTERS_PREFIX)
         request_function.function.add_environment("ALLOW_SELF_APPROVAL", self_approval)
-        storage.grant_read(verify_function.role, DECISIONS_PREFIX)
-        storage.grant_read(verify_function.role, STARTERS_PREFIX)
+        for prefix in (DECISIONS_PREFIX, STARTERS_PREFIX):
+            storage.grant_read(verify_function.role, prefix)
+            storage.grant_list(verify_function.role, prefix)
         verify_function.function.add_environment("ALLOW_SELF_APPROVAL", self_approval)
         for role, prefix, reason in (
             (request_function.role, PENDING_PREFIX, "pending approvals are stored per run under approvals/"),

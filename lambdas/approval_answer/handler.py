@@ -40,7 +40,7 @@ FIELDS: Final = ("runId", "requestId", "decision", "reason", "proof")
 MAX_REASON: Final = 1000
 # The task no longer waits: answered already, timed out, or the execution ended.
 _NOT_WAITING: Final = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
-_MISSING: Final = frozenset({"NoSuchKey", "404", "NotFound", "403", "AccessDenied"})
+_MISSING: Final = approval_records.ABSENT
 _WRITTEN_ALREADY: Final = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})
 
 

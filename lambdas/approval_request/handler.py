@@ -36,7 +36,7 @@ LOG = runtime.get_logger(__name__)
 CLI: Final = "bedrock-customize"
 SUBJECT_LIMIT: Final = 100  # SNS Subject: at most 100 printable ASCII characters, one line
 APPROVALS_PREFIX: Final = approval_records.PENDING_PREFIX
-_MISSING: Final = frozenset({"NoSuchKey", "404", "NotFound"})
+_MISSING: Final = approval_records.ABSENT
 
 
 def pending_key(run_id: str) -> str:

@@ -25,7 +25,7 @@ from lambdas.common import runtime
 from pipeline import approval_records
 
 LOG = runtime.get_logger(__name__)
-_MISSING: Final = frozenset({"NoSuchKey", "404", "NotFound"})
+_MISSING: Final = approval_records.ABSENT
 
 
 def read(bucket: str, key: str) -> Any:

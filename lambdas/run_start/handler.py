@@ -29,7 +29,7 @@ from pipeline import approval_records
 
 LOG = runtime.get_logger(__name__)
 FIELDS: Final = ("runId", "input", "proof")
-_MISSING: Final = frozenset({"NoSuchKey", "404", "NotFound"})
+_MISSING: Final = approval_records.ABSENT
 
 
 def parse(event: dict[str, Any]) -> tuple[str, str, Any]:

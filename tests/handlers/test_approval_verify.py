@@ -161,3 +161,17 @@ def test_self_approval_where_the_stack_allows_it(monkeypatch: pytest.MonkeyPatch
     result = verify()
 
     assert result["verified"] is True and result["approved"] is True
+
+
+def test_a_record_s3_will_not_show_is_not_on_record() -> None:
+    """Without s3:ListBucket, S3 answers a missing key with AccessDenied: still "not on record", a
+    rejection, never a failure of the verification step itself."""
+    from tests.stubs import PartialStubber
+
+    stub = PartialStubber(runtime.client("s3"), ("GetObject",))
+    stub.add_client_error("get_object", "AccessDenied", "Access Denied", 403)
+
+    with stub:
+        result = verify(FORGED)
+
+    assert result["verified"] is False and "no decision of record" in result["reason"]

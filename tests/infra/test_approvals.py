@@ -248,7 +248,11 @@ def test_task_tokens_are_readable_by_the_answer_function_alone(dev: Template) ->
 
 
 def _grants(template: Template, role_prefix: str) -> set[tuple[str, str]]:
-    """(action, resource) pairs of a role, with resources as readable strings; logs/X-Ray/KMS left out."""
+    """(action, what) pairs of a role; logs, X-Ray and KMS (via S3 only, pinned elsewhere) left out.
+
+    ``what`` is an object prefix (``/runs/``), ``list /runs/`` for a bucket listing limited to a
+    prefix, or the resource as synthesized.
+    """
     found = set()
     for statement in _statements(template, role_prefix):
         resources = (
@@ -258,20 +262,18 @@ def _grants(template: Template, role_prefix: str) -> set[tuple[str, str]]:
             if action.startswith(("logs:", "xray:", "kms:")):
                 continue
             for resource in resources:
-                text = resource if isinstance(resource, str) else json.dumps(resource)
-                found.add((action, text.rsplit('"', 2)[-2] if text.endswith('"]]}') else text))
+                if action == "s3:ListBucket":
+                    (prefix,) = statement["Condition"]["StringLike"]["s3:prefix"]
+                    found.add((action, f"list /{prefix.rstrip('*')}"))
+                elif isinstance(resource, dict) and "Fn::Join" in resource:
+                    found.add((action, str(resource["Fn::Join"][1][-1]).rstrip("*")))
+                else:
+                    found.add((action, resource if isinstance(resource, str) else json.dumps(resource)))
     return found
 
 
-def _prefixes(grants: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    return {
-        (a, r.rsplit("/", 1)[0].rsplit('"', 1)[-1] + "/") if "/" in r and a.startswith("s3:") else (a, r)
-        for a, r in grants
-    }
-
-
 def test_the_answer_function_may_record_decisions_and_answer_tokens_and_nothing_else(dev: Template) -> None:
-    assert _prefixes(_grants(dev, "ApprovalsAnswerRole")) == {
+    assert (_grants(dev, "ApprovalsAnswerRole")) == {
         ("s3:GetObject", "/approvals/"),
         ("s3:GetObjectVersion", "/approvals/"),
         ("s3:DeleteObject", "/approvals/"),
@@ -280,6 +282,9 @@ def test_the_answer_function_may_record_decisions_and_answer_tokens_and_nothing_
         ("s3:PutObject", "/decisions/"),
         ("s3:GetObject", "/starters/"),
         ("s3:GetObjectVersion", "/starters/"),
+        # A missing record must read as missing (NoSuchKey), not as AccessDenied.
+        ("s3:ListBucket", "list /decisions/"),
+        ("s3:ListBucket", "list /starters/"),
         ("s3:PutObject", "/runs/"),
         # No resource-level permissions exist for it; the tokens it can read bound what it answers.
         ("states:SendTaskSuccess", "*"),
@@ -287,21 +292,24 @@ def test_the_answer_function_may_record_decisions_and_answer_tokens_and_nothing_
 
 
 def test_the_verify_function_only_reads_decisions_and_starters(dev: Template) -> None:
-    assert _prefixes(_grants(dev, "FunctionsApprovalVerify")) == {
+    assert (_grants(dev, "FunctionsApprovalVerify")) == {
         ("s3:GetObject", "/decisions/"),
         ("s3:GetObjectVersion", "/decisions/"),
+        ("s3:ListBucket", "list /decisions/"),
         ("s3:GetObject", "/starters/"),
         ("s3:GetObjectVersion", "/starters/"),
+        ("s3:ListBucket", "list /starters/"),
     }
 
 
 def test_the_start_function_starts_this_workflow_and_records_starters_only(dev: Template) -> None:
-    grants = _prefixes(_grants(dev, "ApprovalsStartRole"))
+    grants = _grants(dev, "ApprovalsStartRole")
     machine = resource_with_prefix(dev, "AWS::StepFunctions::StateMachine", "WorkflowStateMachine")
     assert grants == {
         ("states:StartExecution", json.dumps({"Ref": machine})),
         ("s3:GetObject", "/starters/"),
         ("s3:GetObjectVersion", "/starters/"),
+        ("s3:ListBucket", "list /starters/"),
         ("s3:PutObject", "/starters/"),
     }
 
