@@ -197,6 +197,25 @@ class StateKit:
             "approval_verify",
             {**execution, "answer": sfn.JsonPath.object_at(result_path)},
             result_path=result_path,
+            catch=False,
+        )
+        # A verification that fails leaves no unverified answer behind for the failure path to record
+        # as if it were the decision: the slot says "not verified", the error goes to $.failure.
+        verify.add_catch(
+            sfn.Pass(
+                self.scope,
+                f"{name}: verification failed",
+                parameters={
+                    "verified": False,
+                    "approved": False,
+                    "approver": "",
+                    "reason": "the answer could not be checked against its decision of record",
+                    "stage": stage,
+                },
+                result_path=result_path,
+            ).next(self.catch_all),
+            errors=["States.ALL"],
+            result_path="$.failure",
         )
         not_verified = sfn.Pass(
             self.scope,

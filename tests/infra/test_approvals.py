@@ -357,7 +357,13 @@ def test_every_answer_is_replaced_by_its_verified_decision_before_anything_decid
         "stage": ask["Parameters"]["Payload"]["stage"],
         "answer.$": slot,
     }
-    assert verify["Catch"][0]["Next"] == "Release what this run bought"
+    # A verification that fails marks the slot "not verified" before the failure path reads it.
+    assert verify["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": f"{ask_name}: verification failed"}
+    ]
+    failed = states[f"{ask_name}: verification failed"]
+    assert failed["ResultPath"] == slot and failed["Parameters"]["verified"] is False
+    assert failed["Next"] == "Release what this run bought"
     on_record = states[verify["Next"]]
     assert [c["Next"] for c in on_record["Choices"]] == [decided]
     assert {"Variable": f"{slot}.verified", "BooleanEquals": True} in on_record["Choices"][0]["And"]
