@@ -54,6 +54,29 @@ class VpcSettings:
 
 
 @dataclass(frozen=True)
+class ApprovalSettings:
+    """Who may approve a run's purchases (infra/constructs/approvals.py)."""
+
+    # The approver role's trust requires MFA (aws:MultiFactorAuthPresent). Off only where nothing
+    # real is bought (a dev account without MFA devices).
+    require_mfa: bool = True
+    # The person who started a run may approve it (and a run without a starter record may be
+    # approved). Off by default: an approval is a second person's decision.
+    allow_self_approval: bool = False
+    # Also accept role sessions that carry a source identity already (set by a SAML/OIDC identity
+    # provider, or an earlier role): that value is then the approver. Off by default: whoever can
+    # set a source identity on any role of the account could name themselves anyone.
+    federated_source_identity: bool = False
+
+
+_APPROVAL_KEYS: Final = {
+    "requireMfa": "require_mfa",
+    "allowSelfApproval": "allow_self_approval",
+    "federatedSourceIdentity": "federated_source_identity",
+}
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     """Everything that differs between deployment environments."""
 
@@ -69,6 +92,7 @@ class EnvironmentConfig:
     # Team graders for reinforcement fine-tuning: Lambda function names (or '*' patterns) of this
     # account and region that the Bedrock service role may invoke. Empty: only the built-in grader.
     grader_function_names: tuple[str, ...] = ()
+    approvals: ApprovalSettings = field(default_factory=ApprovalSettings)
 
     @property
     def stack_name(self) -> str:
@@ -92,6 +116,8 @@ _KEYS: Final = {
     "graderFunctionNames": "a list of Lambda function names of this account and region that may grade "
     "reinforcement fine-tuning runs ('*' for any characters, at least 4 other characters each; "
     "default: none, only the built-in grader)",
+    "approvals": "{requireMfa: true|false (default true), allowSelfApproval: true|false (default false), "
+    "federatedSourceIdentity: true|false (default false)}",
 }
 _REQUIRED: Final = ("removalPolicy", "logRetentionDays")
 
@@ -170,6 +196,8 @@ def _parse_environment(name: str, raw: object, where: str) -> tuple[EnvironmentC
     check("vpc", vpc_raw is None or vpc is not None)
     graders = raw.get("graderFunctionNames", [])
     check("graderFunctionNames", _valid_grader_names(graders))
+    approvals = _parse_approvals(raw.get("approvals", {}))
+    check("approvals", approvals is not None)
 
     if problems:
         return None, problems
@@ -185,6 +213,7 @@ def _parse_environment(name: str, raw: object, where: str) -> tuple[EnvironmentC
             noncurrent_version_expiration_days=noncurrent,
             vpc=vpc,
             grader_function_names=tuple(graders),
+            approvals=approvals or ApprovalSettings(),
         ),
         [],
     )
@@ -218,6 +247,14 @@ def _valid_grader_names(names: object) -> bool:
         and len(n.replace("*", "")) >= _GRADER_PATTERN_MIN_LITERALS
         for n in names
     )
+
+
+def _parse_approvals(raw: object) -> ApprovalSettings | None:
+    if not isinstance(raw, Mapping) or not set(raw) <= set(_APPROVAL_KEYS):
+        return None
+    if not all(isinstance(value, bool) for value in raw.values()):
+        return None
+    return ApprovalSettings(**{_APPROVAL_KEYS[key]: value for key, value in raw.items()})
 
 
 def _parse_vpc(raw: object) -> VpcSettings | None:

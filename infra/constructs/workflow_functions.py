@@ -132,6 +132,13 @@ class WorkflowFunctions(Construct):
         )
         storage.grant_write(self.approval_request.role, RUNS_PREFIX)
         notifications.grant_publish(self.approval_request.role)
+        # Reads the decision of record and the starter record (granted by infra.constructs.approvals).
+        self.approval_verify = make(
+            "ApprovalVerify",
+            "approval_verify",
+            "Checks an approval answer against the decision of record before anything is bought",
+            Duration.seconds(30),
+        )
 
         self.evaluate_model = make(
             "EvaluateModel",
@@ -333,6 +340,7 @@ class WorkflowFunctions(Construct):
             self.preflight,
             self.evaluate_loss,
             self.approval_request,
+            self.approval_verify,
             self.evaluate_model,
             self.check_status,
             self.deploy,

@@ -177,21 +177,33 @@ class StateKit:
     def approval(
         self, stage: str, name: str, decided: str, *, result_path: str
     ) -> tuple[tasks.LambdaInvoke, sfn.Choice]:
-        """Ask a human (``.waitForTaskToken``); a timeout or a rejection fails the run, nothing bought.
+        """Ask a human (``.waitForTaskToken``), then act only on the decision of record.
 
-        Returns the asking task and the Choice after it; the caller adds the "approved" branch.
+        Whoever holds the task token (it is in the execution history) can answer it by hand, so the
+        answer itself decides nothing: "<name>: verify the answer" replaces it at ``result_path``
+        with the decision the approval-answer function recorded for this very request (run,
+        execution, stage; lambdas/approval_verify). No such record, or a self-approval, fails the
+        run as ``ApprovalNotVerified``; a timeout or a rejection fails it too. Nothing is bought.
+
+        Returns the asking task and the Choice on the verified decision; the caller adds the
+        "approved" branch.
         """
+        execution = {
+            "runId": sfn.JsonPath.string_at(EXECUTION_NAME),
+            "executionArn": sfn.JsonPath.string_at("$$.Execution.Id"),
+            "executionStart": sfn.JsonPath.string_at("$$.Execution.StartTime"),
+            "stage": stage,
+        }
         ask = self.lambda_task(
             name,
             "approval_request",
             {
                 "taskToken": sfn.JsonPath.task_token,
-                "runId": sfn.JsonPath.string_at(EXECUTION_NAME),
+                **execution,
                 "plan": sfn.JsonPath.object_at(PLAN),
                 "loss": sfn.JsonPath.object_at("$.loss"),
                 "evaluation": sfn.JsonPath.object_at("$.evaluation"),
                 "judge": sfn.JsonPath.object_at("$.judge"),
-                "stage": stage,
             },
             result_path=result_path,
             wait_for_task_token=True,
@@ -213,6 +225,44 @@ class StateKit:
         ).next(self.catch_all)
         ask.add_catch(timed_out, errors=["States.Timeout"], result_path="$.failure")
         self.catch(ask, STEP_ERRORS["approval_request"])
+        verify = self.lambda_task(
+            f"{name}: verify the answer",
+            "approval_verify",
+            {**execution, "answer": sfn.JsonPath.object_at(result_path)},
+            result_path=result_path,
+            catch=False,
+        )
+        # A verification that fails leaves no unverified answer behind for the failure path to record
+        # as if it were the decision: the slot says "not verified", the error goes to $.failure.
+        verify.add_catch(
+            sfn.Pass(
+                self.scope,
+                f"{name}: verification failed",
+                parameters={
+                    "verified": False,
+                    "approved": False,
+                    "approver": "",
+                    "reason": "the answer could not be checked against its decision of record",
+                    "stage": stage,
+                },
+                result_path=result_path,
+            ).next(self.failed_as(STEP_ERRORS["approval_verify"])),
+            errors=["States.ALL"],
+            result_path="$.failure",
+        )
+        not_verified = sfn.Pass(
+            self.scope,
+            f"{name}: not verified",
+            comment="An answer without a matching decision of record counts as a rejection",
+            parameters={
+                "Error": "ApprovalNotVerified",
+                "Cause": sfn.JsonPath.format(
+                    "The approval answer was not verified: {}. Treated as a rejection; nothing was bought.",
+                    sfn.JsonPath.string_at(f"{result_path}.reason"),
+                ),
+            },
+            result_path="$.failure",
+        ).next(self.catch_all)
         rejected = sfn.Pass(
             self.scope,
             f"{name}: rejected",
@@ -226,8 +276,8 @@ class StateKit:
             },
             result_path="$.failure",
         ).next(self.catch_all)
-        # An answer sent by hand may lack fields: treat it as a rejection with a clear reason rather
-        # than fail inside a state (States.Runtime), which would skip cleanup, record and notice.
+        # The verified decision always has these fields; anything else is a rejection with a clear
+        # reason rather than a failure inside a state (States.Runtime would skip cleanup and record).
         malformed = sfn.Pass(
             self.scope,
             f"{name}: answer not understood",
@@ -255,13 +305,26 @@ class StateKit:
             rejected,
         )
         choice.otherwise(malformed)
-        ask.next(choice)
+        verified = sfn.Choice(self.scope, f"{name}: is the answer on record?")
+        verified.when(
+            sfn.Condition.and_(
+                sfn.Condition.is_present(f"{result_path}.verified"),
+                sfn.Condition.is_boolean(f"{result_path}.verified"),
+                sfn.Condition.boolean_equals(f"{result_path}.verified", True),
+            ),
+            choice,
+        )
+        verified.otherwise(not_verified)
+        ask.next(verify)
+        verify.next(verified)
         return ask, choice
 
     @staticmethod
     def approved(path: str) -> sfn.Condition:
-        """A well-formed "yes": approved is the boolean true and the approver is named."""
+        """A verified "yes": the decision of record approves, and names its approver."""
         return sfn.Condition.and_(
+            sfn.Condition.is_present(f"{path}.verified"),
+            sfn.Condition.boolean_equals(f"{path}.verified", True),
             sfn.Condition.is_present(f"{path}.approved"),
             sfn.Condition.is_boolean(f"{path}.approved"),
             sfn.Condition.boolean_equals(f"{path}.approved", True),

@@ -106,7 +106,9 @@ class CustomizationStack(Stack):
             state_machine=self.workflow.state_machine,
             storage=self.storage,
             request_function=self.functions.approval_request,
+            verify_function=self.functions.approval_verify,
             manifest_parameter_name=config.ssm_parameter_name,
+            settings=config.approvals,
             log_retention=retention,
             removal_policy=removal,
         )
@@ -124,6 +126,10 @@ class CustomizationStack(Stack):
                 "topicArn": self.notifications.topic.topic_arn,
                 "approvalUrl": self.approvals.url.url,
                 "approverRoleArn": self.approvals.approver_role.role_arn,
+                "approverMfa": "true" if config.approvals.require_mfa else "false",
+                # `bedrock-customize start` starts runs through it, so every run's starter is on record.
+                "startUrl": self.approvals.start_url.url,
+                "starterPolicyArn": self.approvals.starter_policy.managed_policy_arn,
                 # A run's built-in grader is <this ARN>:<grader name> (an alias per grader).
                 "builtinGraderArn": self.grader.function_arn,
                 # The LLM judge's evaluation jobs run under it (`compare --judge --judge-role`).

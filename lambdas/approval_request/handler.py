@@ -1,37 +1,58 @@
 """Ask a human whether to buy the run's Provisioned Throughput (``.waitForTaskToken``).
 
-Event ``{"taskToken", "runId", "plan", "loss", "stage", "evaluation"}`` → ``{"requestUri"}``. The
-state's real result is what the CLI sends back with SendTaskSuccess. ``stage`` is ``serving`` (the
+Event ``{"taskToken", "runId", "executionArn", "executionStart", "plan", "loss", "stage",
+"evaluation"}`` → ``{"requestUri"}``. The state's result is what the approval-answer function sends
+back with SendTaskSuccess, which the workflow then checks against the decision of record
+(lambdas/approval_verify). ``stage`` is ``serving`` (the
 purchase to serve with, asked after the quality bar passed, with the evaluation's verdict in the
 request) or ``evaluation`` (the 1-MU no-commitment throughput a model without on-demand deployment
 is evaluated on, asked before it is bought).
 
+Each request has an id (pipeline.approval_records.request_id: the execution and the stage); the
+answer must name it, so an answer to an earlier request or another run is refused. The request says
+who started the run (the starter record the start function wrote) and whether they may approve it
+(``ALLOW_SELF_APPROVAL``).
+
 The task token never reaches a person: it goes to approvals/<runId>.json, which only the
 approval-answer function (lambdas/approval_answer) may read. That function sits behind an
-IAM-authenticated function URL and records the verified caller as the approver; the request a
-person reads (runs/<runId>/approval-request.json, and the notice) holds no token.
+IAM-authenticated function URL and records the verified approver; the request a person reads
+(runs/<runId>/approval-request.json, and the notice) holds no token.
 
 Calls: s3:PutObject of approvals/<runId>.json and runs/<runId>/approval-request.json,
-sns:Publish to TOPIC_ARN.
+s3:GetObject of starters/<runId>.json, sns:Publish to TOPIC_ARN.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Any, Final
 
 from lambdas.common import runtime
+from pipeline import approval_records
 from pipeline.metrics import fmt_number
 
 LOG = runtime.get_logger(__name__)
 CLI: Final = "bedrock-customize"
 SUBJECT_LIMIT: Final = 100  # SNS Subject: at most 100 printable ASCII characters, one line
-APPROVALS_PREFIX: Final = "approvals/"
+APPROVALS_PREFIX: Final = approval_records.PENDING_PREFIX
+_MISSING: Final = approval_records.ABSENT
 
 
 def pending_key(run_id: str) -> str:
     """Where the pending approval's task token waits for the approval-answer function."""
-    return f"{APPROVALS_PREFIX}{run_id}.json"
+    return approval_records.pending_key(run_id)
+
+
+def starter_line(starter: approval_records.Principal | None, *, self_approval: bool) -> str:
+    """Who started the run, as the approver should read it (and whether they may approve it)."""
+    if starter is None:
+        return "Started by:      not on record (started outside `bedrock-customize start`)" + (
+            "" if self_approval else "; this request can only be rejected (self-approval is not allowed)"
+        )
+    how = "verified by STS" + ("" if starter.bound else f"; {starter.basis}")
+    rule = "" if self_approval else "; they may not approve it themselves"
+    return f"Started by:      {starter.name} ({starter.arn}, {how}){rule}"
 
 
 def usd(value: Any) -> str:
@@ -89,6 +110,7 @@ def compose(
     stage: str = "serving",
     evaluation_result: dict[str, Any] | None = None,
     judge_result: dict[str, Any] | None = None,
+    started_by: str | None = None,
 ) -> dict[str, Any]:
     """The approval request: what is asked, at what cost, until when, and how to answer."""
     for_evaluation = stage == "evaluation"
@@ -133,6 +155,7 @@ def compose(
         + ("to evaluate its custom model on." if for_evaluation else "to serve its custom model."),
         "",
         f"Run:             {run_id} ({plan.get('runName', '')})",
+        *([started_by] if started_by else []),
         f"Base model:      {plan.get('baseModel')}",
         f"Custom model:    {loss.get('outputModelArn') or 'unknown'}",
         f"Training loss:   {_loss_text(loss.get('trainingLoss'))}"
@@ -196,15 +219,29 @@ def compose(
     }
 
 
+def read_starter(bucket: str, run_id: str, execution_arn: str, execution_start: str) -> Any:
+    try:
+        record = runtime.get_json(bucket, approval_records.starter_key(run_id))
+    except Exception as error:
+        if runtime.error_code(error) in _MISSING:
+            return None
+        raise
+    return approval_records.starter_of(record, execution_arn=execution_arn, execution_start=execution_start)
+
+
 @runtime.observed
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     bucket = runtime.require_env("TRAINING_BUCKET")
     topic_arn = runtime.require_env("TOPIC_ARN")
+    self_approval = os.environ.get("ALLOW_SELF_APPROVAL", "").strip().lower() == "true"
     run_id = str(event["runId"])
     plan: dict[str, Any] = event["plan"]
     loss: dict[str, Any] = event.get("loss") or {}
     requested_at = dt.datetime.now(tz=dt.UTC).replace(microsecond=0)
     stage = str(event.get("stage") or "serving")
+    execution_arn, execution_start = str(event["executionArn"]), str(event["executionStart"])
+    request_id = approval_records.request_id(execution_arn, execution_start, stage)
+    starter = read_starter(bucket, run_id, execution_arn, execution_start)
     request = compose(
         run_id,
         plan,
@@ -213,6 +250,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         stage=stage,
         evaluation_result=event.get("evaluation") or None,
         judge_result=event.get("judge") or None,
+        started_by=starter_line(starter, self_approval=self_approval),
     )
 
     run_prefix = str(plan.get("runPrefix") or f"runs/{run_id}/")
@@ -225,8 +263,11 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         pending_key(run_id),
         {
             "runId": run_id,
+            "requestId": request_id,
             "taskToken": event["taskToken"],
             "stage": stage,
+            "executionArn": execution_arn,
+            "executionStart": execution_start,
             "requestedAt": requested,
             "expiresAt": request["expiresAt"],
         },
@@ -236,6 +277,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         f"{run_prefix}approval-request.json",
         {
             "runId": run_id,
+            "requestId": request_id,
             "stage": stage,
             "requestedAt": requested,
             "expiresAt": request["expiresAt"],
@@ -245,11 +287,18 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "estimate": plan.get("estimate"),
             "loss": loss,
             "commands": request["commands"],
+            "startedBy": starter.to_dict() if starter is not None else None,
+            "selfApprovalAllowed": self_approval,
         },
     )
     runtime.client("sns").publish(TopicArn=topic_arn, Subject=request["subject"], Message=request["message"])
     LOG.info(
         "approval requested",
-        extra={"runId": run_id, "requestUri": request_uri, "expiresAt": request["expiresAt"]},
+        extra={
+            "runId": run_id,
+            "requestId": request_id,
+            "requestUri": request_uri,
+            "expiresAt": request["expiresAt"],
+        },
     )
     return {"requestUri": request_uri}

@@ -317,9 +317,14 @@ def cmd_deploy_info(args: argparse.Namespace) -> int:
                         f"{deployment.approval_url or 'no approval URL (an older deployment)'}"
                         + (
                             f"\nanswered as {deployment.approver_role_arn}"
+                            + (" (MFA required)" if deployment.approver_mfa else "")
                             if deployment.approver_role_arn
                             else ""
                         ),
+                    ),
+                    (
+                        "Starts",
+                        deployment.start_url or "StartExecution (an older deployment: no starter record)",
                     ),
                     ("You are", (identity or {}).get("arn") or "unknown"),
                 ]

@@ -203,7 +203,9 @@ def cmd_start(args: argparse.Namespace) -> int:
             "billed per token as it is used; no throughput is bought"
         )
     transfers = start.transfer(s3, uploads)
-    execution_arn, started = start.start_execution(sfn, deployment, run_id, final_spec)
+    execution_arn, started = start.start_execution(
+        sfn, deployment, run_id, final_spec, caller=clients("approval-url")
+    )
     doc["datasets"] = [t.to_dict() for t in transfers]
     if not started:
         return _already_started(args, deployment, clients, run_id, "RUNNING", doc)
@@ -406,9 +408,9 @@ def _add_approve(subparsers: Any) -> None:
         "throughput to evaluate on (a base that cannot be deployed on demand), or before buying the "
         "throughput to serve with (after the quality bar passed). What will be bought, what for and its "
         "estimated cost are shown before you confirm. The answer goes through the pipeline's "
-        "IAM-authenticated approval URL (the task token never leaves the pipeline), signed with your "
-        "credentials, or as the stack's approver role when yours may not call it; the caller IAM verified "
-        "is recorded as the approver.",
+        "IAM-authenticated approval URL (the task token never leaves the pipeline) as the stack's approver "
+        "role, assumed with your IAM user name as source identity (and an MFA code where required); that "
+        "name, as STS confirms it, is the approver of record. Whoever started the run may not approve it.",
         f"  {CLI} approve support-nova-micro-3f9a2c1b7d\n  {CLI} approve RUN --reason 'quality ok' --yes",
     )
     _run_args(parser)

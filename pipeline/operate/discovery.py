@@ -3,10 +3,11 @@
 The stack (infra/constructs/deployment_manifest.py) publishes one SSM String parameter,
 ``/bedrock-customization/<env>/deployment``, holding ``{version, environment, stackName, region,
 account, trainingBucket, keyArn, bedrockServiceRoleArn, stateMachineArn, topicArn, approvalUrl,
-approverRoleArn}``, and the same values as outputs of the stack ``BedrockCustomization-<env>``
-(``approvalUrl`` and ``approverRoleArn``, the approval-answer function URL and the role that may
-call it, are absent from deployments that predate them). The CLI never hard-codes a bucket or
-ARN: CloudFormation generates them.
+approverRoleArn, approverMfa, startUrl, starterPolicyArn}``, and the same values as outputs of the
+stack ``BedrockCustomization-<env>`` (``approvalUrl`` and ``approverRoleArn``, the approval-answer
+function URL and the role that may call it, and ``startUrl``, the start function URL, are absent
+from deployments that predate them). The CLI never hard-codes a bucket or ARN: CloudFormation
+generates them.
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ class Deployment:
     approver_role_arn: str | None = None
     # The LLM judge's evaluation-job role (stacks deployed before the judge have none).
     evaluation_job_role_arn: str | None = None
+    # The start function URL (runs started through it have their starter on record) and whether
+    # the approver role requires MFA (stacks deployed before them have neither).
+    start_url: str | None = None
+    approver_mfa: bool = False
 
     def execution_arn(self, run_id: str) -> str:
         """``arn:...:stateMachine:<name>`` → ``arn:...:execution:<name>:<run id>``."""
@@ -78,6 +83,8 @@ class Deployment:
             "approvalUrl": self.approval_url,
             "approverRoleArn": self.approver_role_arn,
             "evaluationJobRoleArn": self.evaluation_job_role_arn,
+            "startUrl": self.start_url,
+            "approverMfa": self.approver_mfa,
             "source": self.source,
         }
 
@@ -173,6 +180,8 @@ def _from_manifest(text: str, env: str, parameter: str, region: str) -> Deployme
         approval_url=_optional(manifest.get("approvalUrl")),
         approver_role_arn=_optional(manifest.get("approverRoleArn")),
         evaluation_job_role_arn=_optional(manifest.get("evaluationJobRoleArn")),
+        start_url=_optional(manifest.get("startUrl")),
+        approver_mfa=manifest.get("approverMfa") in (True, "true"),
     )
 
 
@@ -206,6 +215,8 @@ def _from_stack(stack: dict[str, Any], env: str, region: str) -> Deployment:
         approval_url=_optional(outputs.get("ApprovalUrl")),
         approver_role_arn=_optional(outputs.get("ApproverRoleArn")),
         evaluation_job_role_arn=_optional(outputs.get("EvaluationJobRoleArn")),
+        start_url=_optional(outputs.get("StartUrl")),
+        approver_mfa=outputs.get("ApproverMfa") == "true",
     )
 
 
@@ -313,11 +324,15 @@ def probe_access(clients: Clients, deployment: Deployment) -> tuple[dict[str, An
 
 # What the commands that change things need, beyond the probes (which would have side effects).
 WRITE_PERMISSIONS: Final = (
-    ("start", "s3:PutObject on datasets/*, kms:GenerateDataKey on the key, states:StartExecution"),
+    (
+        "start",
+        "s3:PutObject on datasets/*, kms:GenerateDataKey on the key, and the start URL "
+        "(the stack's starter policy, starterPolicyArn)",
+    ),
     (
         "approve/reject",
-        "s3:GetObject on runs/*, kms:Decrypt, states:DescribeExecution and GetExecutionHistory, and the "
-        "approval URL (lambda:InvokeFunctionUrl): assume the stack's approver role (approverRoleArn)",
+        "sts:AssumeRole and sts:SetSourceIdentity on the stack's approver role (approverRoleArn; as your IAM "
+        "user name, with MFA where approverMfa is true), which reads the request and calls the approval URL",
     ),
     (
         "cancel",

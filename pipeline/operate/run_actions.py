@@ -192,8 +192,9 @@ def send_decision(
 ) -> dict[str, Any]:
     """Answer the run's pending approval; the answer as the workflow received it.
 
-    Through the deployment's approval URL (the answer function records the IAM-verified caller as
-    the approver); for a deployment from before it, whose request carries the task token,
+    Through the deployment's approval URL, as its approver role (the answer function records the
+    STS-verified approver, and the workflow acts on that record); for a deployment from before it,
+    whose request carries the task token,
     SendTaskSuccess with the answer the workflow expects (docs/workflow-contract.md).
     """
     if request.token is None:
@@ -203,14 +204,18 @@ def send_decision(
                 "names no approval URL (approvalUrl) to answer it through",
                 hint=f"redeploy the stack (`make deploy STACK={deployment.stack_name}`), then answer again",
             )
+        request_id = request.document.get("requestId")
         return approvals.answer(
             clients(approvals.SERVICE),
             url=deployment.approval_url,
             role_arn=deployment.approver_role_arn,
             caller_arn=approver,
             run_id=request.run_id,
+            request_id=request_id if isinstance(request_id, str) else None,
             approved=approved,
             reason=reason,
+            audience=deployment.training_bucket,
+            mfa_required=deployment.approver_mfa,
         )
     answer = {"approved": approved, "approver": approver, "reason": reason}
     try:

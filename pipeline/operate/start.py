@@ -7,8 +7,11 @@
    the run id, depend on the data's content, not on where it sat locally.
 3. The run id is ``pipeline.naming.run_id(name, spec_hash(spec with the s3 URIs))``. If an execution
    of that name exists, the run was already started: nothing is uploaded or started again.
-4. Otherwise uploads happen (skipped for objects already there), then StartExecution with
-   ``{"runSpec": spec.to_dict()}``; a concurrent start of the same run is reported, not an error.
+4. Otherwise uploads happen (skipped for objects already there), then the run starts with
+   ``{"runSpec": spec.to_dict()}``: through the deployment's start URL, which records the
+   STS-verified caller as the run's starter (approvals refuse self-approval by it), or with
+   StartExecution for a deployment without one. A concurrent start of the same run is reported,
+   not an error.
 """
 
 from __future__ import annotations
@@ -189,13 +192,30 @@ def transfer(s3: Any, uploads: list[Upload]) -> list[Transfer]:
     return done
 
 
-def start_execution(sfn: Any, deployment: Deployment, run_id: str, spec: RunSpec) -> tuple[str, bool]:
-    """(execution ARN, started now?). ``False`` when the same run was started meanwhile."""
+def start_execution(
+    sfn: Any, deployment: Deployment, run_id: str, spec: RunSpec, *, caller: Any = None
+) -> tuple[str, bool]:
+    """(execution ARN, started now?). ``False`` when the same run was started meanwhile.
+
+    Through the deployment's start URL where it has one (``caller``: the signed URL caller,
+    pipeline.operate.approvals), so the run's starter is on record for its approvals; a deployment
+    from before the start function is started with StartExecution directly.
+    """
+    execution_input = json.dumps({"runSpec": spec.to_dict()}, ensure_ascii=False)
+    if deployment.start_url and caller is not None:
+        from pipeline.operate import approvals
+
+        arn, started, _starter = approvals.start_run(
+            caller,
+            url=deployment.start_url,
+            audience=deployment.training_bucket,
+            run_id=run_id,
+            execution_input=execution_input,
+        )
+        return arn, started
     try:
         response = sfn.start_execution(
-            stateMachineArn=deployment.state_machine_arn,
-            name=run_id,
-            input=json.dumps({"runSpec": spec.to_dict()}, ensure_ascii=False),
+            stateMachineArn=deployment.state_machine_arn, name=run_id, input=execution_input
         )
     except Exception as exc:
         if error_code(exc) == "ExecutionAlreadyExists":

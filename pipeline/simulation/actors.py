@@ -1,24 +1,91 @@
-"""The people and services around a simulated run: an approver, an operator who stops it from the
-console, and EventBridge delivering the execution-status event.
+"""The people and services around a simulated run: who starts it, an approver, an operator who stops
+it from the console, and EventBridge delivering the execution-status event.
+
+People are IAM users of the simulated account (moto), with access keys of their own: the starter
+starts the run through the start function's URL, the approver answers as the approver role, both the
+way ``bedrock-customize`` does it (pipeline.operate.approvals), with identity proofs the functions
+check against moto's STS.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
-from pipeline import plan
+from pipeline import approval_records, plan
+from pipeline.operate import approvals
+from pipeline.simulation import function_urls
 from pipeline.simulation.clock import SimClock, format_duration
 from pipeline.simulation.fake_bedrock import FakeBedrock
-from pipeline.simulation.scenarios import Scenario
+from pipeline.simulation.scenarios import STARTER, Scenario
 from pipeline.simulation.template import Provisioned, Template
 
 ACCOUNT: Final = "123456789012"
 # "Never answers": the clock runs until the pending timeout fires (it stops there).
 _FOREVER_SECONDS: Final = 10 * 365 * 86400
+START_URL: Final = "https://run-start.lambda-url.simulation/"
+ANSWER_URL: Final = "https://approval-answer.lambda-url.simulation/"
+
+
+class People:
+    """IAM users of the simulated account, each with an access key, and how they call the URLs."""
+
+    def __init__(self, region: str, lambda_client: Any, provisioned: Provisioned) -> None:
+        import boto3
+
+        self.region = region
+        self.iam = boto3.client("iam", region_name=region)
+        self.lambda_client = lambda_client
+        self.urls = {
+            url: arn
+            for url, arn in (
+                (START_URL, function_urls.function_arn(provisioned, function_urls.START_HANDLER)),
+                (ANSWER_URL, function_urls.function_arn(provisioned, function_urls.ANSWER_HANDLER)),
+            )
+            if arn is not None
+        }
+        self.approver_role_arn = next(
+            (
+                spec.environment.get("APPROVER_ROLE_ARN")
+                for spec, _ in provisioned.functions.values()
+                if spec.environment.get("APPROVER_ROLE_ARN")
+            ),
+            None,
+        )
+        self._sessions: dict[str, Any] = {}
+
+    def caller(self, name: str) -> function_urls.SimulatedUrlCaller:
+        """``name``'s CLI: their own access key signs (a new IAM user the first time)."""
+        import boto3
+
+        if name not in self._sessions:
+            self.iam.create_user(UserName=name)
+            key = self.iam.create_access_key(UserName=name)["AccessKey"]
+            self._sessions[name] = boto3.session.Session(
+                aws_access_key_id=key["AccessKeyId"],
+                aws_secret_access_key=key["SecretAccessKey"],
+                region_name=self.region,
+            )
+        return function_urls.SimulatedUrlCaller(
+            self.region, self._sessions[name], self.lambda_client, self.urls, ACCOUNT
+        )
+
+    @property
+    def can_start(self) -> bool:
+        return START_URL in self.urls
+
+
+def start_run(people: People, bucket: str, run_id: str, execution_input: str) -> str:
+    """``bedrock-customize start`` by the scenario's starter: the execution ARN the start function
+    answered (the function starts the execution and records the starter)."""
+    arn, _started, _starter = approvals.start_run(
+        people.caller(STARTER), url=START_URL, audience=bucket, run_id=run_id, execution_input=execution_input
+    )
+    return arn
 
 
 class Operator:
@@ -62,19 +129,14 @@ class ApprovalDriver:
         run_id: str,
         lambda_client: Any,
         provisioned: Provisioned,
+        people: People | None = None,
     ) -> None:
         self.approval = scenario.approval
         self.run_id = run_id
         self.lambda_client = lambda_client
+        self.people = people
         # The approval-answer function behind the IAM-authenticated function URL, if the stack has one.
-        self.answer_arn = next(
-            (
-                arn
-                for spec, arn in provisioned.functions.values()
-                if spec.handler.startswith("lambdas.approval_answer.")
-            ),
-            None,
-        )
+        self.answer_arn = function_urls.function_arn(provisioned, function_urls.ANSWER_HANDLER)
         self.clock = clock
         self.s3 = s3
         self.sfn = sfn
@@ -129,8 +191,8 @@ class ApprovalDriver:
             self._never_answer(notes)
             return
         self.clock.sleep(self.approval.after_seconds)
-        if self.approval.decision == "malformed":
-            self._answer_by_hand(notes)
+        if self.approval.decision in ("malformed", "forged"):
+            self._answer_by_hand(execution_arn, notes)
             return
         output = self.approval.output()
         if not self.waiting(execution_arn):
@@ -140,72 +202,72 @@ class ApprovalDriver:
                 "after the request, when the task no longer waited"
             )
             return
-        answered = self._answer(output)
-        if answered.get("statusCode") != 200:
-            self.record["outcome"] = f"answer refused ({answered.get('statusCode')})"
-            notes.append(f"the {self.approval.decision} decision was refused: {answered.get('body')}")
+        status, body = self._answer(output, request)
+        if status != 200:
+            self.record.update(outcome="refused", refusedWith=status, refusal=body.get("error"))
+            notes.append(
+                f"the {self.approval.decision} decision was refused (HTTP {status}): {body.get('error')}"
+            )
+            # Nobody else answers: the request stays open until it times out (nothing is bought).
+            self._never_answer(notes, outcome="refused")
             return
-        body = json.loads(answered["body"])
         self.record.update(
             outcome="approved" if body["approved"] else "rejected",
             answeredAt=round(self.clock.elapsed(), 3),
             approver=body["approver"],
+            requestId=body.get("requestId"),
         )
 
-    def _answer_by_hand(self, notes: list[str]) -> None:
-        """Someone who got hold of the token answers SendTaskSuccess directly, with a bad answer."""
-        pending = json.loads(
-            self.s3.get_object(Bucket=self.bucket, Key=f"approvals/{self.run_id}.json")["Body"].read()
-        )
-        self.sfn.send_task_success(taskToken=pending["taskToken"], output=json.dumps({"ok": "ship it"}))
-        self.record.update(outcome="malformed", answeredAt=round(self.clock.elapsed(), 3))
-        notes.append("the approval was answered by hand, without approved/approver/reason")
-
-    def _answer(self, output: Mapping[str, Any]) -> dict[str, Any]:
-        """What `bedrock-customize approve|reject` does: a SigV4-signed POST to the function URL.
-
-        Lambda verifies the signature and hands the function the caller's identity; here the
-        simulation plays that part, as the approver role assumed under the approver's name.
-        """
-        if self.answer_arn is None:
-            return {
-                "statusCode": 404,
-                "body": json.dumps({"error": "the template has no approval-answer function"}),
+    def _answer_by_hand(self, execution_arn: str, notes: list[str]) -> None:
+        """Someone who got hold of the task token answers SendTaskSuccess directly, bypassing the
+        answer function: "forged" claims an approval (``approved: true`` by a named approver),
+        "malformed" sends something that is not an answer at all. The token is where anyone who may
+        read the execution history finds it: the waiting task's TaskScheduled event."""
+        token = scheduled_task_token(self.sfn, execution_arn)
+        if self.approval.decision == "forged":
+            output: dict[str, Any] = {
+                "approved": True,
+                "approver": self.approval.approver,
+                "reason": self.approval.reason,
+                "verified": True,
+                "stage": self.record.get("stage"),
             }
-        event = {
-            "version": "2.0",
-            "rawPath": "/",
-            "requestContext": {
-                "http": {"method": "POST", "path": "/"},
-                "authorizer": {
-                    "iam": {
-                        "accountId": ACCOUNT,
-                        "userArn": f"arn:aws:sts::{ACCOUNT}:assumed-role/approver/{output['approver']}",
-                    }
-                },
-            },
-            "body": json.dumps(
-                {
-                    "runId": self.run_id,
-                    "decision": "approve" if output["approved"] else "reject",
-                    "reason": output["reason"],
-                }
-            ),
-            "isBase64Encoded": False,
-        }
-        response = self.lambda_client.invoke(FunctionName=self.answer_arn, Payload=json.dumps(event).encode())
-        payload = json.loads(response["Payload"].read() or b"null")
-        if response.get("FunctionError") or not isinstance(payload, dict):
-            return {"statusCode": 500, "body": json.dumps(payload)}
-        return payload
+        else:
+            output = {"ok": "ship it"}
+        self.sfn.send_task_success(taskToken=token, output=json.dumps(output))
+        self.record.update(outcome=self.approval.decision, answeredAt=round(self.clock.elapsed(), 3))
+        notes.append(
+            "the approval was answered by hand with SendTaskSuccess (token from the execution history): "
+            + json.dumps(output)
+        )
 
-    def _never_answer(self, notes: list[str]) -> None:
+    def _answer(self, output: Mapping[str, Any], request: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+        """What `bedrock-customize approve|reject` does, as the scenario's approver (an IAM user): assume
+        the approver role as themselves and POST the answer, with an identity proof, to the answer URL."""
+        if self.answer_arn is None or self.people is None or self.people.approver_role_arn is None:
+            return 404, {"error": "the template has no approval-answer function or approver role"}
+        caller = self.people.caller(self.approval.approver)
+        own = caller.session.client("sts").get_caller_identity()["Arn"]
+        response = approvals.send_answer(
+            caller,
+            url=ANSWER_URL,
+            role_arn=self.people.approver_role_arn,
+            caller_arn=own,
+            run_id=self.run_id,
+            request_id=request.get("requestId"),
+            approved=bool(output["approved"]),
+            reason=str(output["reason"]),
+            audience=self.bucket,
+        )
+        return int(response.status), dict(response.body)
+
+    def _never_answer(self, notes: list[str], *, outcome: str = "timed-out") -> None:
         if not self.clock.has_deadline():
             self.record["outcome"] = "waits-forever"
             notes.append("the approval task has no timeout: without an answer the run would wait forever")
             return
         waited = self.clock.sleep(_FOREVER_SECONDS)
-        self.record.update(outcome="timed-out", waitedSeconds=round(waited, 3))
+        self.record.update(outcome=outcome, waitedSeconds=round(waited, 3))
 
     def finish(self) -> None:
         """After the run: a request written by a task that never got to wait for its answer."""
@@ -216,6 +278,32 @@ class ApprovalDriver:
         except ClientError:
             return
         self.record = {"outcome": "request-not-awaited", "request": f"s3://{self.bucket}/{self.key}"}
+
+
+def scheduled_task_token(sfn: Any, execution_arn: str) -> str:
+    """The task token of the latest waiting task, read from its TaskScheduled event's parameters."""
+    token = ""
+    for event in execution_history(sfn, execution_arn):
+        details = event.get("taskScheduledEventDetails") or {}
+        if str(details.get("resource", "")).endswith(".waitForTaskToken"):
+            parameters = json.loads(details.get("parameters") or "{}")
+            token = str((parameters.get("Payload") or {}).get("taskToken") or token)
+    if not token:
+        raise RuntimeError("no waiting task's token in the execution history")
+    return token
+
+
+def approval_records_of(s3: Any, bucket: str, run_id: str) -> dict[str, Any]:
+    """The run's starter record and decisions of record (what the trust checks compare)."""
+    found: dict[str, Any] = {"starter": None, "decisions": []}
+    with contextlib.suppress(ClientError):
+        found["starter"] = json.loads(
+            s3.get_object(Bucket=bucket, Key=approval_records.starter_key(run_id))["Body"].read()
+        )
+    prefix = f"{approval_records.DECISIONS_PREFIX}{run_id}/"
+    for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
+        found["decisions"].append(json.loads(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()))
+    return found
 
 
 STATUS_EVENT: Final = "Step Functions Execution Status Change"

@@ -82,6 +82,8 @@ class SimulationResult:
     plan: dict[str, Any] | None
     definition: dict[str, Any] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
+    # The run's starter record and decisions of record ({"starter", "decisions", "allowSelfApproval"}).
+    approval_records: dict[str, Any] = field(default_factory=dict)
 
     @property
     def path(self) -> list[str]:
@@ -169,6 +171,7 @@ class SimulationResult:
             "lambdaInvocations": self.lambda_invocations,
             "faultsInjected": self.faults_injected,
             "approval": self.approval,
+            "approvalRecords": self.approval_records,
             "duplicateStarts": self.duplicate_starts,
             "executionEnded": self.ended,
             "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],

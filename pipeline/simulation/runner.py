@@ -14,8 +14,10 @@ One simulation, step by step:
    the project's handlers running in-process (:mod:`pipeline.simulation.lambdas`), Bedrock served by
    :mod:`pipeline.simulation.fake_bedrock` and every wait compressed on a simulated clock
    (:mod:`pipeline.simulation.interpreter`).
-5. Play the people and services around it (:mod:`pipeline.simulation.actors`): the approver
-   answers each request through the approval-answer function as a verified caller, after the
+5. Play the people and services around it (:mod:`pipeline.simulation.actors`): the run is started
+   through the start function by an IAM user (its starter record), the approver answers each
+   request through the approval-answer function as the approver role, with an identity proof STS
+   (moto's) checks, after the
    scenario's simulated think time (or never, so the task times out); an operator may stop the
    execution from outside at a chosen Bedrock call; EventBridge's execution-status event goes to
    the function the template's rule targets. With ``duplicateStart``, start the same run again
@@ -65,8 +67,11 @@ from pipeline.simulation.actors import (
     ACCOUNT,
     ApprovalDriver,
     Operator,
+    People,
+    approval_records_of,
     deliver_status_event,
     execution_history,
+    start_run,
 )
 from pipeline.simulation.clock import SimClock, format_elapsed
 from pipeline.simulation.fake_bedrock import FakeBedrock
@@ -84,6 +89,7 @@ from pipeline.simulation.result import (
 from pipeline.simulation.scenarios import Scenario
 from pipeline.simulation.template import Provisioned, Resolver, Template, provision
 from pipeline.simulation.text import key_outputs, render_text
+from pipeline.simulation.trust import trust_checks
 from pipeline.simulation.wire import Request, error_status
 
 REAL_TIME_LIMIT_SECONDS: Final = 300.0
@@ -181,9 +187,14 @@ def simulate(
         run_id = naming.run_id(spec_s3.name, spec_hash(spec_s3))
         execution_input = json.dumps({"runSpec": spec_s3.to_dict()}, ensure_ascii=False)
         sfn = clients["stepfunctions"]
-        execution_arn = sfn.start_execution(
-            stateMachineArn=provisioned.state_machine_arn, name=run_id, input=execution_input
-        )["executionArn"]
+        people = People(region, clients["lambda"], provisioned)
+        if people.can_start:
+            # As `bedrock-customize start` does: through the start function, which records the starter.
+            execution_arn = start_run(people, provisioned.bucket, run_id, execution_input)
+        else:
+            execution_arn = sfn.start_execution(
+                stateMachineArn=provisioned.state_machine_arn, name=run_id, input=execution_input
+            )["executionArn"]
         operator.stop = lambda: sfn.stop_execution(
             executionArn=execution_arn, error="Operator.Stopped", cause="stopped from the console (simulated)"
         )
@@ -193,7 +204,15 @@ def simulate(
                 _start_again(sfn, provisioned, run_id, execution_input, execution_arn, "while it runs")
             )
         driver = ApprovalDriver(
-            scenario, clock, clients["s3"], sfn, provisioned.bucket, run_id, clients["lambda"], provisioned
+            scenario,
+            clock,
+            clients["s3"],
+            sfn,
+            provisioned.bucket,
+            run_id,
+            clients["lambda"],
+            provisioned,
+            people,
         )
         notes: list[str] = []
         description = _wait_for_end(sfn, execution_arn, driver, real_time_limit, notes)
@@ -207,6 +226,11 @@ def simulate(
         visits = _visits(history, provisioned.definition)
         notifications = _notifications(region, provisioned.topic_arn)
         artifacts = _download(clients["s3"], provisioned.bucket, run_id, out)
+        records = approval_records_of(clients["s3"], provisioned.bucket, run_id)
+        records["allowSelfApproval"] = any(
+            spec.environment.get("ALLOW_SELF_APPROVAL") == "true"
+            for spec, _ in provisioned.functions.values()
+        )
         result = SimulationResult(
             scenario=scenario,
             spec_path=str(spec_path),
@@ -250,11 +274,12 @@ def simulate(
             real_seconds=0.0,
             plan=_plan_of(visits),
             definition=provisioned.definition,
+            approval_records=records,
         )
         _write_logs(functions, out, interpreter_log.getvalue())
     if report:
         result.report = _render_report(out / "runs" / run_id, out / "report", result.notes)
-    result.checks = money_checks(result)
+    result.checks = money_checks(result) + trust_checks(result)
     result.real_seconds = time.monotonic() - started
     out.mkdir(parents=True, exist_ok=True)
     (out / "simulation.json").write_text(

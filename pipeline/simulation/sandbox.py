@@ -23,11 +23,15 @@ How it is put together (one process):
   * requests signed for ``bedrock`` / ``bedrock-runtime`` (the service of the SigV4 credential
     scope in the Authorization header) go to :meth:`FakeBedrock.handle` — the simulated Bedrock that
     the state machine's in-process calls reach too (:func:`pipeline.simulation.runner.aws_routes`);
-  * ``POST /_sandbox/approval-url/`` is the approval-answer function URL (``approvalUrl`` in the
-    manifest). Like a Lambda function URL with ``AuthType: AWS_IAM`` it wants a SigV4 signature for
-    ``lambda`` (403 otherwise) and hands the function the caller as ``requestContext.authorizer.iam``:
-    the identity moto's STS gives the request's access key (``sts get-caller-identity`` says the
-    same). The signature itself is not verified: the sandbox has no secret keys to check it with.
+  * ``POST /_sandbox/approval-url/`` and ``POST /_sandbox/start-url/`` are the approval-answer and
+    start function URLs (``approvalUrl`` and ``startUrl`` in the manifest). Like a Lambda function
+    URL with ``AuthType: AWS_IAM`` they want a SigV4 signature for ``lambda`` (403 otherwise) and hand
+    the function the caller as ``requestContext.authorizer.iam``: the identity moto's STS gives the
+    request's access key (``sts get-caller-identity`` says the same). The signature itself is not
+    verified: the sandbox has no secret keys to check it with (:mod:`pipeline.simulation.function_urls`).
+    Each person is an access key: ``sandbox`` is ``user/moto``, who may not approve what they
+    started; the sandbox creates the IAM user ``sandbox-approver`` and prints its key (a note after
+    the ready line) to approve with.
   * requests for the Price List API (``pricing``), which moto lacks, are refused with
     AccessDeniedException: the CLI then uses the catalog's prices, as it does for a caller without
     ``pricing:GetProducts``;
@@ -58,7 +62,6 @@ import io
 import json
 import logging
 import os
-import re
 import sys
 import threading
 import time
@@ -70,6 +73,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from pipeline.simulation import DEFAULT_TEMPLATE
+from pipeline.simulation.function_urls import ANSWER_HANDLER, START_HANDLER, signed_for
 
 ENVIRONMENT: Final = "sandbox"
 HOST: Final = "127.0.0.1"
@@ -78,9 +82,11 @@ DEFAULT_SPEED: Final = 600.0
 DEFAULT_REGION: Final = "us-east-1"
 DEFAULT_OUT: Final = "build/sandbox"
 APPROVAL_PATH: Final = "/_sandbox/approval-url/"
+START_PATH: Final = "/_sandbox/start-url/"
+# An IAM user of the sandbox other than the one the default key is: who approves what that one starts.
+APPROVER: Final = "sandbox-approver"
 # What the CLI should use: anything works as credentials, the sandbox only needs SigV4 to be present.
 CREDENTIALS: Final = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox"}
-_SCOPE: Final = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _BEDROCK: Final = frozenset({"bedrock", "bedrock-runtime"})
 _MONITOR_SECONDS: Final = 0.5
 _TEACH_MAX_LINES: Final = 5000
@@ -91,12 +97,6 @@ LOG = logging.getLogger("pipeline.simulation.sandbox")
 
 class SandboxError(RuntimeError):
     """The sandbox cannot start (port taken, no template, unknown scenario)."""
-
-
-def signed_for(authorization: str) -> tuple[str, str, str] | None:
-    """(access key, region, service) of a SigV4 Authorization header, or None."""
-    match = _SCOPE.search(authorization or "")
-    return (match.group(1), match.group(2), match.group(3)) if match else None
 
 
 def check_port_free(port: int, host: str = HOST) -> None:
@@ -131,10 +131,15 @@ class Sandbox:
     delivered: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
     answer_arn: str | None = None
+    start_arn: str | None = None
 
     @property
     def approval_url(self) -> str:
         return f"{self.endpoint}{APPROVAL_PATH}"
+
+    @property
+    def start_url(self) -> str:
+        return f"{self.endpoint}{START_PATH}"
 
     def environment_line(self) -> str:
         """The exact environment the CLI needs, as a shell would take it."""
@@ -159,25 +164,38 @@ class Sandbox:
         self.provisioned = provision(self.template, resolver, self.clients)
         for function, arn in self.provisioned.functions.values():
             self.functions.register(function, arn)
-        self.answer_arn = next(
-            (
-                arn
-                for spec, arn in self.provisioned.functions.values()
-                if spec.handler.startswith("lambdas.approval_answer.")
-            ),
-            None,
-        )
-        # What CloudFormation would know after a deployment: the state machine, the function URL.
+        from pipeline.simulation.function_urls import function_arn
+
+        self.answer_arn = function_arn(self.provisioned, ANSWER_HANDLER)
+        self.start_arn = function_arn(self.provisioned, START_HANDLER)
+        # What CloudFormation would know after a deployment: the state machine, the function URLs.
         machine_id, _ = self.template.state_machine()
         resolver.refs[machine_id] = self.provisioned.state_machine_arn
-        for logical_id in self.template.of_type("AWS::Lambda::Url"):
-            resolver.attributes[(logical_id, "FunctionUrl")] = self.approval_url
+        served = {self.answer_arn: self.approval_url, self.start_arn: self.start_url}
+        for logical_id, resource in self.template.of_type("AWS::Lambda::Url").items():
+            target = resolver.resolve((resource.get("Properties") or {}).get("TargetFunctionArn"))
+            resolver.attributes[(logical_id, "FunctionUrl")] = served.get(target, self.approval_url)
         self.manifest = self._manifest(resolver)
         name = f"/bedrock-customization/{ENVIRONMENT}/deployment"
         self.clients["ssm"].put_parameter(
             Name=name, Value=json.dumps(self.manifest), Type="String", Overwrite=True
         )
         self._stack_outputs(resolver)
+        self._second_person()
+
+    def _second_person(self) -> None:
+        """An IAM user who may approve what ``sandbox`` (``user/moto``) starts: the starter may not."""
+        key = None
+        with contextlib.suppress(Exception):  # a moto without IAM users: the note is left out
+            self.clients["iam"].create_user(UserName=APPROVER)
+            key = self.clients["iam"].create_access_key(UserName=APPROVER)["AccessKey"]
+        if key is not None:
+            self.notes.append(
+                f"runs started with the sandbox key may not be approved by it (self-approval); approve as "
+                f"{APPROVER}: AWS_ACCESS_KEY_ID={key['AccessKeyId']} "
+                f"AWS_SECRET_ACCESS_KEY={key['SecretAccessKey']} bedrock-customize approve RUN_ID "
+                f"--env {ENVIRONMENT}"
+            )
 
     def _manifest(self, resolver: Any) -> dict[str, Any]:
         from pipeline.simulation.template import TemplateError
@@ -202,6 +220,7 @@ class Sandbox:
             stackName=f"BedrockCustomization-{ENVIRONMENT}",
             region=self.region,
             approvalUrl=self.approval_url,
+            **({"startUrl": self.start_url} if self.start_arn else {}),
         )
         manifest.setdefault("version", 1)
         return manifest
@@ -248,54 +267,39 @@ class Sandbox:
 
     def approve(self, environ: dict[str, Any], body: bytes) -> tuple[int, dict[str, str], bytes]:
         """The approval-answer function URL with IAM auth, as Lambda serves it."""
+        return self._function_url(environ, body, self.answer_arn, "approval-answer")
+
+    def start(self, environ: dict[str, Any], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """The start function URL with IAM auth; the run's datasets teach the simulated models first."""
+        with contextlib.suppress(json.JSONDecodeError, AttributeError, TypeError):
+            text = json.loads(body or b"{}").get("input")
+            if isinstance(text, str):
+                self.before_start(json.dumps({"input": text}).encode("utf-8"))
+        return self._function_url(environ, body, self.start_arn, "start")
+
+    def _function_url(
+        self, environ: dict[str, Any], body: bytes, arn: str | None, what: str
+    ) -> tuple[int, dict[str, str], bytes]:
+        from pipeline.simulation import function_urls
+        from pipeline.simulation.actors import ACCOUNT
+
         signed = signed_for(environ.get("HTTP_AUTHORIZATION", ""))
         json_type = {"Content-Type": "application/json"}
         if signed is None or signed[2] != "lambda":
             return 403, json_type, json.dumps({"Message": "Forbidden"}).encode()
-        if self.answer_arn is None:
-            return (
-                404,
-                json_type,
-                json.dumps({"Message": "the template has no approval-answer function"}).encode(),
-            )
-        caller = self._caller_arn(signed[0], signed[1])
-        from pipeline.simulation.actors import ACCOUNT
-
-        path = environ.get("PATH_INFO", "/")
-        event = {
-            "version": "2.0",
-            "rawPath": path,
-            "rawQueryString": environ.get("QUERY_STRING", ""),
-            "headers": {k.lower(): v for k, v in _headers(environ).items() if k.lower() != "authorization"},
-            "requestContext": {
-                "accountId": ACCOUNT,
-                "http": {"method": environ.get("REQUEST_METHOD", "POST"), "path": path},
-                "authorizer": {"iam": {"accountId": ACCOUNT, "accessKey": signed[0], "userArn": caller}},
-            },
-            "body": body.decode("utf-8", errors="replace"),
-            "isBase64Encoded": False,
-        }
-        answered = self.clients["lambda"].invoke(
-            FunctionName=self.answer_arn, Payload=json.dumps(event).encode("utf-8")
+        if arn is None:
+            return 404, json_type, json.dumps({"Message": f"the template has no {what} function"}).encode()
+        event = function_urls.url_event(
+            method=environ.get("REQUEST_METHOD", "POST"),
+            path=environ.get("PATH_INFO", "/"),
+            query=environ.get("QUERY_STRING", ""),
+            headers=_headers(environ),
+            body=body.decode("utf-8", errors="replace"),
+            caller=function_urls.caller_arn(signed[0], signed[1], ACCOUNT),
+            access_key=signed[0],
+            account=ACCOUNT,
         )
-        payload = json.loads(answered["Payload"].read() or b"null")
-        if answered.get("FunctionError") or not isinstance(payload, dict):
-            return 502, json_type, json.dumps({"Message": "the approval-answer function failed"}).encode()
-        headers = {str(k): str(v) for k, v in (payload.get("headers") or json_type).items()}
-        text = payload.get("body") or ""
-        return int(payload.get("statusCode", 200)), headers, str(text).encode("utf-8")
-
-    def _caller_arn(self, access_key: str, region: str) -> str:
-        """Who the access key is, as moto's STS answers GetCallerIdentity for it."""
-        from moto.sts.models import sts_backends
-
-        from pipeline.simulation.actors import ACCOUNT
-
-        try:
-            _, arn, _ = sts_backends[ACCOUNT]["global"].get_caller_identity(access_key, region)
-            return str(arn)
-        except Exception:  # a moto without that backend shape: still a stable, verified-looking ARN
-            return f"arn:aws:iam::{ACCOUNT}:user/{access_key}"
+        return function_urls.invoke(self.clients["lambda"], arn, event)
 
     def before_start(self, body: bytes) -> None:
         """A run is being started: teach the simulated models the reference answers of its datasets."""
@@ -502,6 +506,8 @@ class SandboxApp:
         try:
             if path.startswith(APPROVAL_PATH) or path == APPROVAL_PATH.rstrip("/"):
                 return self._respond(start_response, *self.sandbox.approve(environ, _read_body(environ)))
+            if path.startswith(START_PATH) or path == START_PATH.rstrip("/"):
+                return self._respond(start_response, *self.sandbox.start(environ, _read_body(environ)))
             if signed is not None and signed[2] == "pricing":
                 # moto has no Price List API. Refuse it the way AWS refuses a caller without
                 # pricing:GetProducts, so the CLI says so and uses the catalog's prices (and never

@@ -35,10 +35,16 @@ code. Keys (camelCase; unknown keys are errors)::
                                                   # baseErrorEvery: every Nth base-model call fails
                                                   #   (ModelErrorException: that prompt only)
       },
-      "approval": {"decision": "approve|reject|none|malformed", "afterSeconds": 1800,
+      "approval": {"decision": "approve|reject|none|malformed|forged", "afterSeconds": 1800,
                    "approver": "...", "reason": "..."},
                                                   # what the human does when asked ("none": never
-                                                  #   answers, so the approval times out)
+                                                  #   answers, so the approval times out; "forged" /
+                                                  #   "malformed": someone with the task token from the
+                                                  #   execution history sends SendTaskSuccess by hand,
+                                                  #   claiming an approval / with no answer at all).
+                                                  #   The run is started by the IAM user
+                                                  #   "simulated-starter"; an approver of that name is
+                                                  #   the starter approving their own run
       "faults": [{"call", "error", "times", "skip", "per", "effect", "message"}],
                                                   # see pipeline.simulation.faults
       "abort": {"onCall": "bedrock:GetProvisionedModelThroughput", "skip": 0},
@@ -135,8 +141,11 @@ _JUDGE_KEYS: Final = {
 }
 _JUDGE_OUTCOMES: Final = ("Completed", "Failed")
 _APPROVAL_KEYS: Final = ("decision", "afterSeconds", "approver", "reason")
-# "malformed": someone with the token answers by hand (SendTaskSuccess) without approved/approver/reason.
-_DECISIONS: Final = ("approve", "reject", "none", "malformed")
+# "malformed": someone with the token answers by hand (SendTaskSuccess) without approved/approver/reason;
+# "forged": the same, with a well-formed approval.
+_DECISIONS: Final = ("approve", "reject", "none", "malformed", "forged")
+# The IAM user who starts every simulated run (through the start function's URL).
+STARTER: Final = "simulated-starter"
 _DATASET_ROLES: Final = ("training", "validation", "prompts")
 _EXPECT_KEYS: Final = (
     "status",

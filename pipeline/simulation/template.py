@@ -5,11 +5,12 @@ the stack's one ``AWS::StepFunctions::StateMachine``), never from a hand-written
 are resolved the way CloudFormation would, against the moto resources created here:
 
 - ``AWS::S3::Bucket`` (versioning as configured), ``AWS::SNS::Topic``, ``AWS::KMS::Key``,
-  ``AWS::IAM::Role`` (with its trust policy), ``AWS::Lambda::Function`` (handler, resolved
-  environment, timeout, memory), ``AWS::Lambda::Version`` (published) and ``AWS::Lambda::Alias``
-  are created; ``Ref`` and ``Fn::GetAtt`` return what CloudFormation returns for them (bucket
-  name, topic ARN, key id, role name, function name, version number, alias ARN; ``Arn``
-  attributes).
+  ``AWS::IAM::Role`` (with its trust policy), ``AWS::IAM::ManagedPolicy``,
+  ``AWS::Lambda::Function`` (handler, resolved environment, timeout, memory),
+  ``AWS::Lambda::Version`` (published) and ``AWS::Lambda::Alias`` are created; ``Ref`` and
+  ``Fn::GetAtt`` return what CloudFormation returns for them (bucket name, topic ARN, key id, role
+  name, policy ARN, function name, version number, alias ARN; ``Arn`` attributes). The state
+  machine's ARN is known before it is created, as in CloudFormation.
 - Pseudo parameters: ``AWS::Partition`` = aws, ``AWS::Region``, ``AWS::AccountId``,
   ``AWS::URLSuffix``, ``AWS::StackName``.
 - Intrinsics: ``Ref``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Sub``, ``Fn::Select``, ``Fn::Split``.
@@ -228,6 +229,15 @@ def provision(template: Template, resolver: Resolver, clients: Mapping[str, Any]
         resolver.refs[logical_id] = name
         resolver.attributes[(logical_id, "Arn")] = role["Arn"]
         resolver.attributes[(logical_id, "RoleId")] = role["RoleId"]
+    # The state machine's ARN is known before it exists (region, account, name), as CloudFormation
+    # knows it for a function that starts its executions (the start function's STATE_MACHINE_ARN).
+    machine_id, machine = template.state_machine()
+    machine_name = resolver.resolve(machine.get("Properties", {}).get("StateMachineName")) or (
+        template.physical_name(machine_id, 80)
+    )
+    machine_arn = f"arn:aws:states:{resolver.region}:{resolver.account}:stateMachine:{machine_name}"
+    resolver.refs[machine_id] = machine_arn
+    resolver.attributes[(machine_id, "Name")] = machine_name
     functions: dict[str, tuple[FunctionSpec, str]] = {}
     # A function's environment may name another function (the preflight names the built-in grader):
     # create the ones whose references resolve first, then the others.
@@ -246,6 +256,13 @@ def provision(template: Template, resolver: Resolver, clients: Mapping[str, Any]
         if len(deferred) == len(pending):
             resolver.resolve((deferred[0][1].get("Properties", {}).get("Environment") or {}).get("Variables"))
         pending = deferred
+    # Managed policies (the starter policy): created once what they name exists; Ref is the ARN.
+    for logical_id, resource in template.of_type("AWS::IAM::ManagedPolicy").items():
+        props = resource.get("Properties", {})
+        name = resolver.resolve(props.get("ManagedPolicyName")) or template.physical_name(logical_id, 128)
+        document = resolver.resolve(props.get("PolicyDocument") or {})
+        policy = clients["iam"].create_policy(PolicyName=name, PolicyDocument=json.dumps(document))["Policy"]
+        resolver.refs[logical_id] = policy["Arn"]
     # Published versions (the built-in grader's), then the aliases, which point at them.
     for logical_id, resource in template.of_type("AWS::Lambda::Version").items():
         props = resource.get("Properties", {})
@@ -260,21 +277,20 @@ def provision(template: Template, resolver: Resolver, clients: Mapping[str, Any]
             FunctionVersion=resolver.resolve(props.get("FunctionVersion", "$LATEST")),
         )
         resolver.refs[logical_id] = alias["AliasArn"]
-    logical_id, machine = template.state_machine()
-
     props = machine.get("Properties", {})
     definition_text = resolver.resolve(props.get("DefinitionString"))
     if not isinstance(definition_text, str):
-        raise TemplateError(f"{logical_id}: DefinitionString did not resolve to a string")
+        raise TemplateError(f"{machine_id}: DefinitionString did not resolve to a string")
     definition = json.loads(definition_text)
     role_arn = resolver.resolve(props.get("RoleArn"))
-    name = resolver.resolve(props.get("StateMachineName")) or template.physical_name(logical_id, 80)
     arn = clients["stepfunctions"].create_state_machine(
-        name=name,
+        name=machine_name,
         definition=definition_text,
         roleArn=role_arn,
         type=props.get("StateMachineType", "STANDARD"),
     )["stateMachineArn"]
+    if arn != machine_arn:
+        raise TemplateError(f"{machine_id}: created as {arn}, expected {machine_arn}")
     return Provisioned(
         bucket=_training_bucket(functions),
         topic_arn=next(iter(resolver.refs[lid] for lid in topics)) if topics else "",

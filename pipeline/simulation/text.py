@@ -128,7 +128,7 @@ def render_text(result: SimulationResult) -> str:
             lines.append(f"     {_short(first, 100)}")
     lines += ["", "Approval", f"  {_approval_text(result.approval)}"]
     lines += _ledger_text(result)
-    lines += ["", "Money invariants"]
+    lines += ["", "Money and trust invariants"]
     lines += [f"  {'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}" for c in result.checks]
     lines += ["", "Written"]
     record = next((p for uri, p in result.artifacts.items() if uri.endswith("/record.json")), None)

@@ -8,13 +8,16 @@ import pytest
 from moto.sns.models import sns_backends
 
 from lambdas.approval_request.handler import lambda_handler
-from lambdas.common.runtime import MissingSettingError
+from lambdas.common.runtime import MissingSettingError, put_json
+from pipeline import approval_records
 from tests.handlers import plans
 from tests.handlers.helpers import FakeContext, key_of, read_json
 
 pytestmark = pytest.mark.usefixtures("aws")
 
 TOKEN = "AQCEAAAAKgAAAAMAAAAAAAAAAd8p...task-token-for-the-approval-state"
+EXECUTION_ARN = f"arn:aws:states:{plans.REGION}:{plans.ACCOUNT}:execution:Workflow:{plans.RUN_ID}"
+EXECUTION_START = "2026-11-30T08:00:00.123Z"
 
 
 def event(stage: str = "serving", **plan_args: Any) -> dict[str, Any]:
@@ -23,6 +26,8 @@ def event(stage: str = "serving", **plan_args: Any) -> dict[str, Any]:
     return {
         "taskToken": TOKEN,
         "runId": plans.RUN_ID,
+        "executionArn": EXECUTION_ARN,
+        "executionStart": EXECUTION_START,
         "plan": plans.plan(**plan_args),
         "loss": run["loss"],
         "evaluation": run["evaluation"] if stage == "serving" else None,
@@ -213,3 +218,71 @@ def test_without_a_judge_the_request_says_nothing_of_one() -> None:
     lambda_handler(event(), FakeContext())
     [(message, _)] = published()
     assert "LLM judge" not in message
+
+
+def test_each_request_has_an_id_derived_from_its_execution_and_stage() -> None:
+    lambda_handler(event(), FakeContext())
+    lambda_handler(event("evaluation", vehicle="throughput") | {"taskToken": "t2"}, FakeContext())
+
+    pending = read_json(f"approvals/{plans.RUN_ID}.json")
+    request = read_json(f"runs/{plans.RUN_ID}/approval-request.json")
+    expected = approval_records.request_id(EXECUTION_ARN, EXECUTION_START, "evaluation")
+    assert pending["requestId"] == request["requestId"] == expected
+    assert pending["executionArn"] == EXECUTION_ARN and pending["executionStart"] == EXECUTION_START
+    # The serving request of the same execution, or the same stage of another execution of the same
+    # name (names recur after 90 days), is another request.
+    assert expected != approval_records.request_id(EXECUTION_ARN, EXECUTION_START, "serving")
+    assert expected != approval_records.request_id(EXECUTION_ARN, "2027-03-01T00:00:00Z", "evaluation")
+
+
+def starter(name: str = "ana", *, start: str = EXECUTION_START) -> None:
+    principal = approval_records.principal_of(
+        f"arn:aws:iam::{plans.ACCOUNT}:user/{name}", "AIDAEXAMPLE", plans.ACCOUNT
+    )
+    put_json(
+        plans.BUCKET,
+        approval_records.starter_key(plans.RUN_ID),
+        {
+            "runId": plans.RUN_ID,
+            "executionArn": EXECUTION_ARN,
+            "executionStart": start,
+            "starter": principal.to_dict(),
+        },
+    )
+
+
+def test_the_request_names_who_started_the_run_and_that_they_may_not_approve_it() -> None:
+    starter("ana")
+
+    lambda_handler(event(), FakeContext())
+
+    request = read_json(f"runs/{plans.RUN_ID}/approval-request.json")
+    assert request["startedBy"]["person"] == "ana" and request["selfApprovalAllowed"] is False
+    (message, _subject) = published()[0]
+    assert f"Started by:      ana (arn:aws:iam::{plans.ACCOUNT}:user/ana, verified by STS)" in message
+    assert "they may not approve it themselves" in message
+
+
+def test_a_run_without_a_starter_record_for_this_execution_can_only_be_rejected() -> None:
+    # A record of an earlier execution of the same name says nothing about this one.
+    starter("ana", start="2026-08-01T00:00:00Z")
+
+    lambda_handler(event(), FakeContext())
+
+    request = read_json(f"runs/{plans.RUN_ID}/approval-request.json")
+    assert request["startedBy"] is None
+    (message, _subject) = published()[0]
+    assert "Started by:      not on record (started outside `bedrock-customize start`)" in message
+    assert "can only be rejected" in message
+
+
+def test_where_self_approval_is_allowed_the_request_says_nothing_against_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ALLOW_SELF_APPROVAL", "true")
+    starter("ana")
+
+    lambda_handler(event(), FakeContext())
+
+    (message, _subject) = published()[0]
+    assert "Started by:      ana" in message and "may not approve" not in message

@@ -354,9 +354,12 @@ def test_every_failure_goes_through_cleanup_record_and_notify(states: dict[str, 
         if name in failure_path:
             continue
         targets = {c["Next"] for c in state.get("Catch", [])}
-        # Caught errors are named first ("Failed: <project error>"), then take the failure path.
+        # Caught errors are named first ("Failed: <project error>"), then take the failure path; an
+        # approval's failed verification first marks its slot unverified, then names the failure.
         assert targets, f"{name} catches nothing"
         for target in targets:
+            if target.endswith(": verification failed"):
+                target = states[target]["Next"]
             named = states[target]
             assert target.startswith("Failed: ") or target.endswith(": timed out"), (name, target)
             assert named["Next"] == "Release what this run bought", (name, target)
@@ -610,9 +613,9 @@ def test_lambdas_are_python_arm64_with_json_logs_and_small_assets(
     dev: Template, synthesized: Synthesized
 ) -> None:
     functions = resources_of_type(dev, "AWS::Lambda::Function")
-    # The workflow's nine (the judge and the deploy function too), the stopped-run cleanup, the
-    # approval answer, the built-in RFT grader.
-    assert len(functions) == 12
+    # The workflow's ten (the judge, the deploy function and the approval verification too), the
+    # stopped-run cleanup, the approval answer, the start function, the built-in RFT grader.
+    assert len(functions) == 14
     for fn in functions.values():
         props = fn["Properties"]
         assert props["Runtime"].startswith("python3.1")

@@ -23,6 +23,7 @@ import pytest
 
 from lambdas.common import runtime
 from pipeline.operate import aws, commands
+from pipeline.operate.approvals import UrlCaller
 from pipeline.plan import RUN_SLOTS, PlanContext, build_plan
 from pipeline.runspec import RunSpec
 
@@ -90,51 +91,64 @@ def wait_for(condition: Callable[[], Any], *, timeout: float = 15.0, what: str =
     raise AssertionError(f"timed out waiting for {what}")
 
 
-class ApprovalFunctionUrl:
-    """The approval-answer function behind its IAM-authenticated URL: Lambda's check of the signed
-    caller (optionally refusing the caller's own credentials, as for anyone without the approver
-    role), then the real handler (lambdas/approval_answer) with the verified caller ARN."""
+class ApprovalFunctionUrl(UrlCaller):
+    """The approval-answer function behind its IAM-authenticated URL, in-process: Lambda's part (the
+    caller is whoever moto's STS says the signing access key is), then the real handler
+    (lambdas/approval_answer), which checks the caller's identity proof against moto's STS. The
+    stack's approver role exists in moto; the run double has no starter record, so the handler runs
+    as a stack that allows self-approval."""
 
-    def __init__(self, *, refuse_caller: bool = False) -> None:
-        self.refuse_caller = refuse_caller
+    def __init__(self) -> None:
+        super().__init__(REGION)
         self.calls: list[dict[str, Any]] = []
 
-    def post(
-        self,
-        url: str,
-        payload: dict[str, Any],
-        *,
-        role_arn: str | None = None,
-        session_name: str | None = None,
-    ) -> Any:
+    def send(self, request: Any) -> Any:
         import os
 
         from lambdas.approval_answer import handler
         from pipeline.operate.approvals import UrlResponse
+        from pipeline.simulation.function_urls import caller_arn, signed_for, url_event
 
-        self.calls.append({"url": url, "payload": payload, "roleArn": role_arn, "sessionName": session_name})
-        if self.refuse_caller and role_arn is None:
-            return UrlResponse(403, {"Message": "Forbidden"})
-        if role_arn is not None:
-            caller = f"arn:aws:sts::{ACCOUNT}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session_name}"
-        else:
-            caller = boto3.client("sts", region_name=REGION).get_caller_identity()["Arn"]
-        event = {
-            "requestContext": {"http": {"method": "POST"}, "authorizer": {"iam": {"userArn": caller}}},
-            "body": json.dumps(payload),
+        role_id = approver_role_id()
+        signed = signed_for(str(request.headers.get("Authorization", "")))
+        assert signed is not None and signed[2] == "lambda", request.headers
+        caller = caller_arn(signed[0], REGION, ACCOUNT)
+        body = request.data.decode("utf-8")
+        payload = {k: v for k, v in json.loads(body).items() if k != "proof"}
+        self.calls.append({"url": request.url, "payload": payload, "caller": caller})
+        event = url_event(
+            method="POST", path="/", query="", headers={}, body=body, caller=caller, access_key=signed[0],
+            account=ACCOUNT,
+        )  # fmt: skip
+        settings = {
+            "TRAINING_BUCKET": BUCKET,
+            "ALLOW_SELF_APPROVAL": "true",
+            "APPROVER_ROLE_ARN": APPROVER_ROLE_ARN,
+            "APPROVER_ROLE_ID": role_id,
         }
-        previous = os.environ.get("TRAINING_BUCKET")
-        os.environ["TRAINING_BUCKET"] = BUCKET
+        previous = {name: os.environ.get(name) for name in settings}
+        os.environ.update(settings)
         runtime.reset_clients()
         try:
             response = handler.lambda_handler(event, None)
         finally:
             runtime.reset_clients()
-            if previous is None:
-                os.environ.pop("TRAINING_BUCKET", None)
-            else:
-                os.environ["TRAINING_BUCKET"] = previous
+            for name, value in previous.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
         return UrlResponse(int(response["statusCode"]), json.loads(response["body"]))
+
+
+def approver_role_id() -> str:
+    """The stack's approver role in moto (created on first use): its role id."""
+    iam = boto3.client("iam", region_name=REGION)
+    name = APPROVER_ROLE_ARN.rsplit("/", 1)[-1]
+    try:
+        return str(iam.get_role(RoleName=name)["Role"]["RoleId"])
+    except iam.exceptions.NoSuchEntityException:
+        return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["RoleId"])
 
 
 def maker_with(overrides: dict[str, Any]) -> aws.ClientMaker:
@@ -527,9 +541,14 @@ def answer_approval_request(
     monkeypatch.setenv("TRAINING_BUCKET", BUCKET)
     monkeypatch.setenv("TOPIC_ARN", TOPIC_ARN)
     runtime.reset_clients()
+    execution_arn = STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:") + f":{run_id}"
+    started = boto3.client("stepfunctions", region_name=REGION).describe_execution(executionArn=execution_arn)
     event: dict[str, Any] = {
         "taskToken": task_token,
         "runId": run_id,
+        # What the real state passes from the context object ($$.Execution.Id, $$.Execution.StartTime).
+        "executionArn": execution_arn,
+        "executionStart": started["startDate"].isoformat(),
         "plan": plan,
         "loss": loss_result(),
         "stage": stage,

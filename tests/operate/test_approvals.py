@@ -1,4 +1,4 @@
-"""The approval URL caller: SigV4 for the lambda service, the approver role when asked."""
+"""The function URL caller: SigV4 for the lambda service, an identity proof for STS, the approver role."""
 
 from __future__ import annotations
 
@@ -30,28 +30,43 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 
 @pytest.mark.usefixtures("moto")
-def test_posts_the_answer_signed_for_lambda(sent: list[Any]) -> None:
-    response = approvals.UrlCaller(REGION).post(
-        APPROVAL_URL, {"runId": "r-0123456789", "decision": "approve"}
+def test_posts_the_answer_signed_for_lambda_with_an_identity_proof_signed_for_sts(sent: list[Any]) -> None:
+    caller = approvals.UrlCaller(REGION)
+
+    response = caller.post(
+        APPROVAL_URL,
+        {"runId": "r-0123456789", "decision": "approve"},
+        credentials=caller.credentials(),
+        binding="answer;bucket;r-0123456789;serving-0;approve;digest",
     )
 
     (request,) = sent
     assert request.method == "POST" and request.url == APPROVAL_URL
-    assert json.loads(request.body) == {"runId": "r-0123456789", "decision": "approve"}
+    body = json.loads(request.body)
+    assert {k: v for k, v in body.items() if k != "proof"} == {"runId": "r-0123456789", "decision": "approve"}
     authorization = request.headers["Authorization"]
     assert authorization.startswith("AWS4-HMAC-SHA256 Credential=")
     assert f"/{REGION}/lambda/aws4_request" in authorization
+    # The proof: GetCallerIdentity for this region's STS, signed (not sent) with the same credentials,
+    # its binding header among the signed headers, so STS names the signer for the function.
+    proof = body["proof"]
+    assert proof["url"] == f"https://sts.{REGION}.amazonaws.com/"
+    assert proof["body"] == "Action=GetCallerIdentity&Version=2011-06-15"
+    assert f"/{REGION}/sts/aws4_request" in proof["headers"]["Authorization"]
+    assert "x-bedrock-customize-binding" in proof["headers"]["Authorization"].split("SignedHeaders=")[1]
+    assert (
+        proof["headers"]["x-bedrock-customize-binding"]
+        == "answer;bucket;r-0123456789;serving-0;approve;digest"
+    )
     assert response == approvals.UrlResponse(200, json.loads(Sent.content))
 
 
 @pytest.mark.usefixtures("moto")
-def test_signs_as_the_approver_role_when_asked(sent: list[Any]) -> None:
-    approvals.UrlCaller(REGION).post(APPROVAL_URL, {}, role_arn=APPROVER_ROLE_ARN, session_name="jdoe")
+def test_assumes_the_approver_role_with_a_source_identity_when_asked() -> None:
+    credentials = approvals.UrlCaller(REGION).credentials(role_arn=APPROVER_ROLE_ARN, source_identity="jdoe")
 
-    (request,) = sent
     # moto's assumed-role keys start with ASIA (temporary credentials), unlike the test's own key.
-    assert "Credential=ASIA" in request.headers["Authorization"]
-    assert "X-Amz-Security-Token" in request.headers
+    assert credentials.access_key.startswith("ASIA") and credentials.token
 
 
 @pytest.mark.parametrize(

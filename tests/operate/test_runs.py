@@ -215,15 +215,17 @@ def test_approve_shows_the_purchase_then_answers_the_gate_with_the_callers_ident
         )["output"]
     )
     identity = boto3.client("sts", region_name=REGION).get_caller_identity()["Arn"]
-    # Answered through the approval URL: the approver is the caller IAM verified, not a typed name.
+    # Answered through the approval URL as the approver role: the approver is the session name the
+    # role's trust binds to the caller's IAM user name, not a typed name. (The deployed workflow then
+    # acts on the decision of record the answer names, not on this answer: lambdas/approval_verify.)
     answer = output["evaluationApproval"]
-    assert {k: answer[k] for k in ("approved", "approver", "reason", "stage", "verified")} == {
+    assert {k: answer[k] for k in ("approved", "approver", "reason", "stage")} == {
         "approved": True,
-        "approver": identity,
+        "approver": identity.rsplit("/", 1)[-1],
         "reason": "quality ok",
         "stage": "evaluation",
-        "verified": True,
     }
+    assert answer["decisionKey"] == f"decisions/{RUN_ID}/{answer['requestId']}.json"
     assert output["approval"] is None  # the evaluation throughput serves: no second purchase to approve
     assert output["vehicle"]["Arn"] == PT_ARN
     assert output["throughput"] == {"ProvisionedModelArn": PT_ARN}
@@ -693,23 +695,35 @@ def test_cancel_deletes_the_runs_evaluation_deployment(
     assert f"deleted on-demand deployment {DEPLOYMENT_ARN}" in result.out
 
 
-def test_approve_assumes_the_approver_role_when_the_url_refuses_the_caller(
+def test_approve_answers_as_the_approver_role_named_after_the_caller(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, plan: dict[str, Any]
 ) -> None:
     _waiting(plan, monkeypatch)
-    url = ApprovalFunctionUrl(refuse_caller=True)
+    url = ApprovalFunctionUrl()
+    request_id = json.loads(
+        boto3.client("s3", region_name=REGION)
+        .get_object(Bucket=BUCKET, Key=f"runs/{RUN_ID}/approval-request.json")["Body"]
+        .read()
+    )["requestId"]
 
     with clients_with(**{"approval-url": url}):
         result = run_cli(capsys, "approve", RUN_ID, "--yes", "--reason", "ok")
 
     assert result.code == 0, result.err
     caller = boto3.client("sts", region_name=REGION).get_caller_identity()["Arn"]
-    assert [call["roleArn"] for call in url.calls] == [None, APPROVER_ROLE_ARN]
-    assert url.calls[1]["sessionName"] == caller.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-    assert url.calls[1]["payload"] == {"runId": RUN_ID, "decision": "approve", "reason": "ok"}
-    # The approver recorded is the assumed role's session, which names who answered.
+    person = caller.rsplit("/", 1)[-1]
     role = APPROVER_ROLE_ARN.rsplit("/", 1)[-1]
-    assert f"(by arn:aws:sts::123456789012:assumed-role/{role}/{url.calls[1]['sessionName']})" in result.out
+    # Signed as the approver role, in a session named after the caller (= its source identity).
+    (call,) = url.calls
+    assert call["caller"] == f"arn:aws:sts::123456789012:assumed-role/{role}/{person}"
+    assert call["payload"] == {
+        "runId": RUN_ID,
+        "requestId": request_id,
+        "decision": "approve",
+        "reason": "ok",
+    }
+    # The approver of record is that session name: a person AWS named, not a typed name.
+    assert f"(by {person})" in result.out
 
 
 def test_an_answer_the_run_no_longer_waits_for_is_invalid_input(
@@ -717,13 +731,13 @@ def test_an_answer_the_run_no_longer_waits_for_is_invalid_input(
 ) -> None:
     _waiting(plan, monkeypatch)
 
-    class Gone:
-        def post(self, url: str, payload: dict[str, Any], **_: Any) -> Any:
-            from pipeline.operate.approvals import UrlResponse
+    from pipeline.operate.approvals import UrlCaller, UrlResponse
 
+    class Gone(UrlCaller):
+        def send(self, request: Any) -> Any:
             return UrlResponse(409, {"error": f"run {RUN_ID} no longer waits for this answer (TaskTimedOut)"})
 
-    with clients_with(**{"approval-url": Gone()}):
+    with clients_with(**{"approval-url": Gone(REGION)}):
         result = run_cli(capsys, "reject", RUN_ID, "--reason", "late")
 
     assert result.code == EXIT_INVALID

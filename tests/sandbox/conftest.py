@@ -73,6 +73,27 @@ class Sandbox:
     def json(self, *args: str) -> Any:
         return json.loads(self.cli(*args, "--json").stdout)
 
+    def person(self, name: str) -> Sandbox:
+        """The same sandbox for another person: a new IAM user with an access key of their own (the
+        default ``sandbox`` key is ``user/moto``, who starts the runs)."""
+        import boto3
+
+        iam = boto3.client(
+            "iam",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",
+        )
+        iam.create_user(UserName=name)
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        env = {
+            **self.env,
+            "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+        }
+        return Sandbox(self.endpoint, self.port, self.ready_line, env, self.cwd)
+
 
 def _stop(process: subprocess.Popen[str]) -> None:
     if process.poll() is not None:

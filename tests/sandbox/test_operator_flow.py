@@ -57,6 +57,7 @@ def test_the_ready_line_names_the_endpoint_and_environment(sandbox: Sandbox) -> 
     text = sandbox.cli("deploy-info", *ENV).stdout
     assert "ssm:/bedrock-customization/sandbox/deployment" in text
     assert f"{sandbox.endpoint}/_sandbox/approval-url/" in text
+    assert f"{sandbox.endpoint}/_sandbox/start-url/" in text  # runs start there: the starter is on record
 
 
 def test_a_taken_port_is_refused(sandbox: Sandbox) -> None:
@@ -70,9 +71,17 @@ def test_approve_flow_to_succeeded_then_release_everything(sandbox: Sandbox, tmp
     waiting = _until_approval_wait(sandbox, run_id)
     assert waiting["approvalStage"] == "serving"
 
-    approved = sandbox.cli("approve", run_id, *ENV, "--yes")
+    # Whoever started the run may not approve it: the answer function refuses, the run keeps waiting.
+    own = sandbox.cli("approve", run_id, *ENV, "--yes", check=False)
+    assert own.returncode != 0, own.stdout
+    assert "started this run" in own.stderr and "self-approval" in own.stderr
+    assert _status(sandbox, run_id)["waitingForApproval"]
+
+    approver = sandbox.person("sandbox-reviewer")
+    approved = approver.cli("approve", run_id, *ENV, "--yes")
     assert f"run {run_id} approved" in approved.stdout
-    assert "arn:aws:sts::123456789012:" in approved.stdout  # the caller moto's STS says we are
+    # The approver of record is the approver role's session name: the IAM user moto's STS says we are.
+    assert "(by sandbox-reviewer)" in approved.stdout
 
     watched = sandbox.cli("watch", run_id, *ENV, "--interval", "1", "--timeout", "90", check=False)
     assert watched.returncode == 0, watched.stdout + watched.stderr

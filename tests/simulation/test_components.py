@@ -77,6 +77,8 @@ def test_state_machine_in_moto_is_the_synthesized_definition(template: Path) -> 
                 "record",
                 "run_ended",
                 "approval_answer",
+                "approval_verify",
+                "run_start",
                 "grader",
                 "judge",
             )

@@ -41,6 +41,8 @@ REQUIRED = (
     "base-model-unreachable",
     "serve-on-demand",
     "no-on-demand-model",
+    "approval-forged",
+    "self-approval",
 )
 # Gates that refuse the run before anything is bought.
 EVALUATE = "Compare the custom model with its base model"
@@ -49,6 +51,7 @@ BEFORE_PURCHASE = {
     "LossAboveBar",
     "ApprovalRejected",
     "ApprovalTimedOut",
+    "ApprovalNotVerified",
     "TrainingJobFailed",
     "TrainingTimedOut",
 }

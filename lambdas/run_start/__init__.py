@@ -1,0 +1,1 @@
+"""Start a run as an STS-verified caller and record its starter (function URL)."""
