@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import pytest
 
+from pipeline.deployment import vehicle_result
 from pipeline.workflow_names import RELEASE_ALL, STEP_ERROR_TEXT, STEP_ERRORS
 from tests.infra.asl_paths import Situation, Walker
 from tests.infra.conftest import Synthesized
@@ -84,10 +85,15 @@ def test_no_path_ends_with_a_step_functions_error_name(definitions: dict[str, di
 def test_every_vehicle_error_the_gates_read_is_a_project_name(definitions: dict[str, dict[str, Any]]) -> None:
     for definition in definitions.values():
         for name, state in definition["States"].items():
-            selector = state.get("ResultSelector") or {}
-            if state.get("ResultPath") == "$.vehicle":
+            if state.get("ResultPath") != "$.vehicle":
+                continue
+            if "ResultSelector" in state:  # the evaluation throughput: an SDK task
+                selector = state["ResultSelector"]
                 errors = (selector.get("FailedError"), selector.get("TimeoutError"))
-                assert all(isinstance(e, str) and not e.startswith("States.") for e in errors), name
+            else:  # the deployment: the deploy handler's result (pipeline.deployment)
+                result = vehicle_result("arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/x")
+                errors = (result["FailedError"], result["TimeoutError"])
+            assert all(isinstance(e, str) and not e.startswith("States.") for e in errors), name
 
 
 def test_every_step_error_says_what_failed() -> None:

@@ -8,8 +8,8 @@ Scenario tests show what a run does on the paths someone thought of; this walks 
   verdict: a gate's branch proving ``$.evaluation.passed`` after the comparison wrote it;
 - ``judge-before-serving``: ... and after the judge's passing verdict, unless the path proved the
   plan has no judge;
-- ``approval-before-commitment``: a commitment only after an approved answer to the serving
-  approval (what the wait for a person wrote);
+- ``approval-before-commitment``: a commitment only after a verified, approved answer to the
+  serving approval (the decision of record that replaced what the wait for a person wrote);
 - ``only-evaluation-before-verdict``: the only purchases are the ones named here, and the one
   allowed before the verdict (the evaluation throughput) carries no commitment;
 - ``released-before-failing``: every path that bought or created something and ends in Fail passes
@@ -97,6 +97,10 @@ class MoneyRules(Walker):
         self.releases_all = frozenset(n for n, s in self.states.items() if _payload_mode(s) == "failure")
         self.human_waits = frozenset(
             n for n, s in self.states.items() if str(s.get("Resource", "")).endswith(".waitForTaskToken")
+        )
+        # What follows each wait: the answer replaced by its decision of record (approval_verify).
+        self.verifications = frozenset(
+            n for n, s in self.states.items() if "answer.$" in (s.get("Parameters") or {})
         )
         # The judge's wait: from its start to its verdict, not the failure gates it may end in.
         failure_gates = frozenset(n for n, s in self.states.items() if s.get("ResultPath") == "$.failure")
@@ -216,8 +220,9 @@ class MoneyRules(Walker):
                     path,
                 )
         if name == BUY_COMMITMENT and not (
-            situation.knows("$.approval.approved", "BooleanEquals", True, by_any_of=gates)
-            and situation.writer("$.approval") in self.human_waits
+            situation.knows("$.approval.verified", "BooleanEquals", True, by_any_of=gates)
+            and situation.knows("$.approval.approved", "BooleanEquals", True, by_any_of=gates)
+            and situation.writer("$.approval") in self.verifications
         ):
             self.violation(
                 "approval-before-commitment", name, "a commitment without an approved answer", path
@@ -316,6 +321,10 @@ def test_the_proof_knows_the_states_it_relies_on(definitions: dict[str, dict[str
         assert rules.releases_vehicle == {RELEASE_VEHICLE}
         assert rules.releases_all == {RELEASE_ALL}
         assert rules.human_waits == {"Ask for approval to evaluate", ASK_TO_SERVE}
+        assert rules.verifications == {
+            "Ask for approval to evaluate: verify the answer",
+            f"{ASK_TO_SERVE}: verify the answer",
+        }
         assert {JUDGE_START, "Wait for the judge", "Check the judge"} <= rules.judge_states
 
 
