@@ -47,13 +47,36 @@ examples:
   bedrock-customize check examples/runs/fine-tuning.yaml --json
 """
 
+# The top level's own help: the commands in the order a run uses them.
+_TOP_EPILOG: Final = """\
+a run, in the usual order:
+  bedrock-customize models                          which base models can be customized, how, where
+  bedrock-customize check RUN_SPEC                  validate the run spec and every dataset (nothing paid)
+  bedrock-customize estimate RUN_SPEC               what it will cost, part by part
+  bedrock-customize start RUN_SPEC --env ENV        upload the data and start the run (prints the run id)
+  bedrock-customize watch RUN --env ENV             follow it live (--until approval stops at a purchase)
+  bedrock-customize approve RUN --env ENV           approve a purchase it waits for (or: reject)
+  bedrock-customize report RUN --env ENV            an HTML report of the run
+
+Every command that acts on a deployed pipeline takes --env (default: dev) and --region (default:
+your AWS configuration); the commands it prints for you to run next carry the ones it ran with.
+
+without AWS: `bedrock-customize sandbox` (in one terminal) serves a local stand-in of the deployed
+stack as environment `sandbox`; `bedrock-customize simulate RUN_SPEC` runs a whole run offline.
+
+exit codes (each command's --help lists its own):
+  0  done, valid
+  1  operational failure (AWS refused or unreachable): the message ends with what to do next
+  2  invalid input: the message says what to fix
+"""
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bedrock-customize",
         description="Customize Amazon Bedrock models as code. Every rule Bedrock enforces on data and "
         "settings is checked here first, before any money is spent.",
-        epilog=_EPILOG,
+        epilog=_TOP_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -69,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     try:
         return int(args.handler(args))
     except SourceAccessError as exc:
@@ -77,6 +100,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line; an option the subcommand does not know is reported with the
+    subcommand's usage (argparse would show the top level's, which lists no option at all)."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _leaf(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def _leaf(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The (sub)subcommand parser that parsed ``args`` (``throughput delete``, ``grader test``)."""
+    current = parser
+    while True:
+        actions = [a for a in current._actions if isinstance(a, argparse._SubParsersAction)]
+        if not actions:
+            return current
+        chosen = getattr(args, actions[0].dest, None)
+        sub = actions[0].choices.get(chosen) if chosen else None
+        if not isinstance(sub, argparse.ArgumentParser):
+            return current
+        current = sub
+
+
+def _closed_pipe() -> int:
+    """The reader went away (``status | head``): stop quietly, as Unix tools do.
+
+    Python would report the failed flush of stdout at exit; pointing stdout at /dev/null first
+    keeps that quiet too. 141 = 128 + SIGPIPE, what a shell reports for a tool killed by it.
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141
 
 
 # --------------------------------------------------------------------------------------------------
@@ -263,6 +327,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _run_plan_text(spec: RunSpec, path: Path, report: PreflightReport, book: PriceBook | None) -> str:
     """What the run evaluates on and how it serves, each with its cost: the money before the start."""
     from pipeline import costs, plan
+    from pipeline.operate import hints
     from pipeline.operate.estimate import evaluation_text, serving_text
     from pipeline.operate.output import usd
     from pipeline.runspec import THROUGHPUT_VEHICLE
@@ -289,7 +354,7 @@ def _run_plan_text(spec: RunSpec, path: Path, report: PreflightReport, book: Pri
         f"evaluation: {evaluation}\n"
         f"serving:    {serving}\n"
         f"prices:     {prices_text}\n"
-        f"costs:      `bedrock-customize estimate {path}` prices every part (unknown is never $0)\n"
+        f"costs:      `{hints.command('estimate', str(path))}` prices every part (unknown is never $0)\n"
     )
 
 

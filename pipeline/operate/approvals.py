@@ -21,11 +21,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
+from pipeline.operate import hints
 from pipeline.operate.errors import InvalidInputError, OperationalError
 
 SERVICE: Final = "approval-url"  # the pseudo-service name under which Clients hands out the caller
 _SESSION_NAME_CHARS: Final = re.compile(r"[^\w+=,.@-]")
-CLI: Final = "bedrock-customize"
 
 
 @dataclass(frozen=True)
@@ -128,13 +128,13 @@ def answer(
     if status == 404:
         raise InvalidInputError(
             f"no approval is pending for run {run_id} ({message})",
-            hint=f"see where it is with `{CLI} status {run_id}`",
+            hint=f"see where it is with `{hints.command('status', run_id)}`",
         )
     if status == 409:
         raise InvalidInputError(
             f"the approval request of run {run_id} can no longer be answered: {message} "
             "(it expired, counted as a rejection, or was already answered)",
-            hint=f"see what happened with `{CLI} status {run_id}`",
+            hint=f"see what happened with `{hints.command('status', run_id)}`",
         )
     if status == 400:
         raise InvalidInputError(f"the approval answer was refused as malformed: {message}")

@@ -21,27 +21,40 @@ exit codes:
 
 
 def parser_for(
-    subparsers: Any, name: str, help_text: str, description: str, examples: str
+    subparsers: Any,
+    name: str,
+    help_text: str,
+    description: str,
+    examples: str,
+    *,
+    exit_codes: str = EXIT_CODES,
 ) -> argparse.ArgumentParser:
+    """A subcommand's parser: its description, then one list of its exit codes and its examples."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         name,
         help=help_text,
         # Raw formatting keeps the epilog's layout, so the description is wrapped here.
         description=textwrap.fill(description, width=88),
-        epilog=f"{EXIT_CODES}\nexamples:\n{examples}",
+        epilog=f"{exit_codes}\nexamples:\n{examples}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     return parser
 
 
-def aws_options(parser: argparse.ArgumentParser, *, env: bool = True) -> None:
+def aws_options(
+    parser: argparse.ArgumentParser, *, env: bool = True, env_default: str | None = DEFAULT_ENV
+) -> None:
+    """--env (the deployment environment), --region and --json.
+
+    ``env_default=None``: --env narrows what the command shows instead of choosing where it acts.
+    """
     if env:
+        where = f"(default: {env_default})" if env_default else "(default: every environment in the region)"
         parser.add_argument(
             "--env",
-            default=DEFAULT_ENV,
+            default=env_default,
             metavar="ENV",
-            help=f"deployment environment of the pipeline, as in cdk.json (default: {DEFAULT_ENV}); "
-            "found via the "
+            help=f"deployment environment of the pipeline, as in cdk.json {where}; found via the "
             "SSM parameter /bedrock-customization/ENV/deployment or the stack BedrockCustomization-ENV",
         )
     parser.add_argument(

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from pipeline.operate import output
+from pipeline.operate import hints, output
 from pipeline.operate.cli_options import (
     CLI,
-    DEFAULT_ENV,
     DEFAULT_INTERVAL,
     aws_options,
     deployment_context,
@@ -39,7 +38,7 @@ def _load_spec(path_text: str) -> Any:
         return load_run_spec(Path(path_text))
     except RunSpecError as exc:
         raise InvalidInputError(
-            str(exc), hint=f"`{CLI} check {path_text}` lists every problem with its fix"
+            str(exc), hint=f"`{hints.command('check', path_text)}` lists every problem with its fix"
         ) from exc
 
 
@@ -91,7 +90,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(result.render())
         if not report.ok:
-            print(f"\nThe run cannot start as it is: `{CLI} check {args.run_spec}` lists the problems.")
+            check = hints.command("check", args.run_spec)
+            print(f"\nThe run cannot start as it is: `{check}` lists the problems.")
     return EXIT_OK if report.ok else EXIT_INVALID
 
 
@@ -113,15 +113,12 @@ def _add_start(subparsers: Any) -> None:
     parser.add_argument("run_spec", metavar="RUN_SPEC", help="run spec file (.yaml, .yml or .json)")
     yes_option(parser, "confirm the throughput purchases the spec may make")
     parser.add_argument(
-        "--wait", action="store_true", help="then follow the run until it ends, and exit with its outcome"
+        "--wait",
+        action="store_true",
+        help="then follow the run as `watch` does until it ends (or --until approval), and exit with its "
+        "outcome (the exit codes below)",
     )
-    parser.add_argument(
-        "--interval",
-        type=positive_float,
-        default=DEFAULT_INTERVAL,
-        metavar="SECONDS",
-        help=f"with --wait: seconds between status checks (default: {DEFAULT_INTERVAL:g})",
-    )
+    _follow_options(parser, "with --wait: ")
     offline_option(
         parser,
         "no GetFoundationModel check of the base model and teacher, the catalog's prices; the "
@@ -143,6 +140,9 @@ def cmd_start(args: argparse.Namespace) -> int:
             hint="a run trains in its spec's region: drop --region or fix the spec",
         )
     clients = aws.clients_for(spec.region)
+    if spec.region != aws.default_region():
+        # The run lives in its spec's region: a pasted hint must look there, not in the shell's.
+        hints.resolved(region=spec.region)
     report = validate_run(spec, s3_client=_s3_for(spec, spec.region), spec_source=args.run_spec)
     checked = livecheck.run(spec, offline=args.offline, clients=clients) if report.ok else None
     if checked is not None:
@@ -213,63 +213,119 @@ def cmd_start(args: argparse.Namespace) -> int:
         "status": "RUNNING",
         "console": start.console_url(deployment, execution_arn),
     }
-    if args.json and not args.wait:
-        output.emit_json(doc)
-    elif not args.json:
+    _emit_start(args, doc)
+    if not args.json:
         uploaded = sum(1 for t in transfers if not t.skipped)
         print(
             f"started run {run_id} ({uploaded} dataset(s) uploaded, {len(transfers) - uploaded} already "
             "there)"
         )
         print(f"  execution: {execution_arn}\n  console:   {doc['console']}")
-        print(
-            f"  follow it: {CLI} watch {run_id}" + (f" --env {args.env}" if args.env != DEFAULT_ENV else "")
-        )
+        print(f"  follow it: {hints.command('watch', run_id)}")
     if args.wait:
         return _follow(args, clients, deployment, run_id)
     return EXIT_OK
+
+
+def _emit_start(args: argparse.Namespace, doc: dict[str, Any]) -> None:
+    """With --json: the start document; with --wait too, as the first of the watch's JSON lines."""
+    if args.json and args.wait:
+        print(json.dumps({"event": "started", **doc}, ensure_ascii=False, default=str), flush=True)
+    elif args.json:
+        output.emit_json(doc)
 
 
 def _already_started(
     args: argparse.Namespace, deployment: Any, clients: Any, run_id: str, status: str, doc: dict[str, Any]
 ) -> int:
     doc |= {"started": False, "alreadyStarted": True, "status": status}
-    if args.json and not args.wait:
-        output.emit_json(doc)
-    elif not args.json:
+    _emit_start(args, doc)
+    if not args.json:
         print(f"run {run_id} was already started (status {status}); nothing was uploaded or started again")
-        print(
-            f"  see it with: {CLI} status {run_id}"
-            + (f" --env {args.env}" if args.env != DEFAULT_ENV else "")
-        )
+        print(f"  see it with: {hints.command('status', run_id)}")
     if args.wait:
         return _follow(args, clients, deployment, run_id)
     return EXIT_OK
 
 
-def _follow(
-    args: argparse.Namespace, clients: Any, deployment: Any, run_id: str, timeout: float | None = None
-) -> int:
-    from pipeline.operate import run_actions, runs
+def _follow_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """The options of following a run, shared by ``watch`` and ``start --wait``."""
+    from pipeline.operate.watch import DEFAULT_GIVE_UP_AFTER, UNTIL, UNTIL_END
 
-    stream = sys.stderr if args.json else sys.stdout
-    view = run_actions.watch(
-        lambda: runs.load_run(clients, deployment, run_id),
-        interval=args.interval,
-        sleep=time.sleep,
-        stream=stream,
-        live=stream.isatty(),
-        timeout=timeout,
+    parser.add_argument(
+        "--interval",
+        type=positive_float,
+        default=DEFAULT_INTERVAL,
+        metavar="SECONDS",
+        help=f"{prefix}seconds between status checks (default: {DEFAULT_INTERVAL:g})",
     )
+    parser.add_argument(
+        "--until",
+        choices=UNTIL,
+        default=UNTIL_END,
+        help=f"{prefix}stop when the run ends (end, the default), or as soon as it waits for a person "
+        "to approve a purchase (approval: exit 0, then approve or reject it)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=positive_float,
+        metavar="SECONDS",
+        help=f"{prefix}stop watching after this long even if the run goes on (exit 3)",
+    )
+    parser.add_argument(
+        "--give-up-after",
+        type=positive_float,
+        default=DEFAULT_GIVE_UP_AFTER,
+        metavar="SECONDS",
+        help=f"{prefix}keep retrying AWS for this long when it cannot be reached or throttles, "
+        f"backing off, before giving up (exit 4; default: {DEFAULT_GIVE_UP_AFTER:g})",
+    )
+
+
+def _follow(args: argparse.Namespace, clients: Any, deployment: Any, run_id: str) -> int:
+    """Follow the run (pipeline.operate.watch) and exit with what the watch found."""
+    from pipeline.operate import runs, watch
+
+    display = watch.display_for(sys.stdout, as_json=args.json)
+    try:
+        outcome = watch.follow(
+            lambda: runs.load_run(clients, deployment, run_id),
+            display=display,
+            interval=args.interval,
+            timeout=args.timeout,
+            until=args.until,
+            give_up_after=args.give_up_after,
+        )
+    except KeyboardInterrupt:
+        output.note(f"stopped watching; the run goes on: `{hints.command('watch', run_id)}` follows it again")
+        return watch.EXIT_INTERRUPTED
+    view = outcome.view
     if args.json:
-        output.emit_json(view.to_dict())
-    else:
+        print(
+            json.dumps(
+                {
+                    "event": "result",
+                    "exitCode": outcome.exit_code,
+                    "reason": outcome.reason,
+                    "error": outcome.error.render() if outcome.error else None,
+                    "run": view.to_dict() if view is not None else None,
+                },
+                ensure_ascii=False,
+                default=str,
+            ),
+            flush=True,
+        )
+    if outcome.exit_code == watch.EXIT_LOST:
+        output.note(
+            f"error: {outcome.reason}\n  next: the run itself goes on; when AWS answers again, "
+            f"`{hints.command('watch', run_id)}` follows it again"
+        )
+    elif outcome.exit_code == watch.EXIT_STILL_RUNNING:
+        output.note(f"{outcome.reason}; `{hints.command('watch', run_id)}` follows it again")
+    elif not args.json and view is not None:
         print()
         print(view.render())
-    if not view.finished:
-        output.note(f"still {view.status} after the --timeout; `{CLI} watch {run_id}` follows it again")
-        return EXIT_OPERATIONAL
-    return view.outcome_exit_code()
+    return outcome.exit_code
 
 
 # --------------------------------------------------------------------------------------------------
@@ -318,27 +374,25 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _add_watch(subparsers: Any) -> None:
+    from pipeline.operate.watch import EXIT_CODES
+
     parser = parser_for(
         subparsers,
         "watch",
-        "follow a run live until it ends; exit with its outcome",
-        "Follow a run: on a terminal one status line updates in place, elsewhere (CI logs) a line is printed "
-        "whenever something changes. Exits when the run ends: 0 succeeded, 2 its preflight rejected the "
-        "input, "
-        "1 it failed, timed out or was cancelled (or --timeout passed first).",
-        f"  {CLI} watch support-nova-micro-3f9a2c1b7d\n  {CLI} watch RUN --interval 60 --timeout 7200",
+        "follow a run live until it ends (or waits for approval); exit with its outcome",
+        "Follow a run. On a terminal a compact panel is redrawn in place, as wide as the terminal: the "
+        "stage in plain words, elapsed time and the stage's time limit, the gates passed so far, what the "
+        "run waits for, the cost so far and the next command. In a pipe or CI log one timestamped line is "
+        "printed per change (not per check); --json prints one JSON object per line per change, the last "
+        "one with the run's full status. AWS trouble that passes (no connection, throttling, 5xx) is "
+        "retried with backoff, each retry on its own line, for --give-up-after seconds.",
+        f"  {CLI} watch support-nova-micro-3f9a2c1b7d\n"
+        f"  {CLI} watch RUN --until approval && {CLI} approve RUN\n"
+        f"  {CLI} watch RUN --interval 60 --timeout 7200 --json | jq -c '{{stage, costSoFarText}}'",
+        exit_codes=EXIT_CODES,
     )
     _run_args(parser)
-    parser.add_argument(
-        "--interval",
-        type=positive_float,
-        default=DEFAULT_INTERVAL,
-        metavar="SECONDS",
-        help=f"seconds between status checks (default: {DEFAULT_INTERVAL:g})",
-    )
-    parser.add_argument(
-        "--timeout", type=positive_float, metavar="SECONDS", help="stop watching after this long (exit 1)"
-    )
+    _follow_options(parser)
     aws_options(parser)
     parser.set_defaults(handler=cmd_watch)
 
@@ -349,7 +403,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     run_id = runs.check_run_id(args.run)
     clients, deployment = deployment_context(args)
-    return _follow(args, clients, deployment, run_id, timeout=args.timeout)
+    return _follow(args, clients, deployment, run_id)
 
 
 def _add_list(subparsers: Any) -> None:
@@ -381,14 +435,14 @@ def _add_list(subparsers: Any) -> None:
 
 @guarded
 def cmd_list(args: argparse.Namespace) -> int:
-    from pipeline.operate import runs
+    from pipeline.operate import run_text, runs
 
     clients, deployment = deployment_context(args)
     views = runs.list_runs(clients, deployment, statuses=args.status, limit=args.limit)
     if args.json:
         output.emit_json([v.to_dict() for v in views])
     else:
-        print(runs.render_list(views))
+        print(run_text.render_list(views))
     return EXIT_OK
 
 
@@ -433,6 +487,10 @@ def _add_reject(subparsers: Any) -> None:
     parser.add_argument(
         "--reason", required=True, help="why (recorded in the run record and the notification)"
     )
+    yes_option(
+        parser,
+        "reject the purchase (asked only on a terminal: rejecting buys nothing, so CI needs no --yes)",
+    )
     aws_options(parser)
     parser.set_defaults(handler=cmd_reject)
 
@@ -445,19 +503,27 @@ def _decide(args: argparse.Namespace, approved: bool) -> int:
     if not reason:
         raise InvalidInputError("--reason must not be empty")
     clients, deployment = deployment_context(args)
-    _view, request = run_actions.pending_approval(clients, deployment, run_id)
+    view, request = run_actions.pending_approval(clients, deployment, run_id)
     stream = sys.stderr if args.json else sys.stdout
-    print(request.render(), file=stream)
+    print(request.render(view), file=stream)
     print(file=stream)
-    question = (
-        "Approve buying throughput to evaluate on?"
-        if request.stage == runs.EVALUATION_STAGE
-        else "Approve buying throughput to serve with?"
-    )
-    if approved and not output.confirm(
-        question, assume_yes=args.yes, what="approving a provisioned throughput purchase"
+    what = "to evaluate on" if request.stage == runs.EVALUATION_STAGE else "to serve with"
+    if approved:
+        if not output.confirm(
+            f"Approve buying throughput {what}?",
+            assume_yes=args.yes,
+            what="approving a provisioned throughput purchase",
+        ):
+            output.note("not approved: nothing was sent (the run keeps waiting)")
+            return EXIT_OPERATIONAL
+    # Rejecting buys nothing, so without a terminal it needs no --yes; on one it ends the run
+    # failed, which cannot be undone: ask.
+    elif (
+        not args.yes
+        and sys.stdin.isatty()
+        and not output.confirm(f"Reject buying throughput {what}? The run ends failed.", assume_yes=False)
     ):
-        output.note("not approved: nothing was sent (the run keeps waiting)")
+        output.note("not rejected: nothing was sent (the run keeps waiting)")
         return EXIT_OPERATIONAL
     caller = run_actions.caller_identity(clients)
     answer = run_actions.send_decision(
@@ -470,9 +536,7 @@ def _decide(args: argparse.Namespace, approved: bool) -> int:
         bought = "the evaluation throughput" if request.stage == runs.EVALUATION_STAGE else "the throughput"
         verdict = f"approved: the workflow buys {bought} now" if approved else "rejected: nothing is bought"
         print(f"run {run_id} {verdict} (by {approver})")
-        print(
-            f"  follow it: {CLI} watch {run_id}" + (f" --env {args.env}" if args.env != DEFAULT_ENV else "")
-        )
+        print(f"  follow it: {hints.command('watch', run_id)}")
     return EXIT_OK
 
 
@@ -521,7 +585,8 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     if view.finished:
         raise InvalidInputError(
             f"run {run_id} already ended ({view.status}); there is nothing to cancel",
-            hint=f"its leftovers, if any: `{CLI} throughput list`, `{CLI} sweep --dry-run`",
+            hint=f"its leftovers, if any: `{hints.command('throughput', 'list')}`, "
+            f"`{hints.command('sweep', '--dry-run')}`",
         )
     now = dt.datetime.now(dt.UTC)
     pts = run_actions.run_throughputs(clients, view)
@@ -605,7 +670,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         artifacts = report.load_dir(args.from_dir)
     else:
         if not args.run:
-            raise InvalidInputError("give a RUN id, or --from-dir DIR", hint=f"list runs with `{CLI} list`")
+            raise InvalidInputError(
+                "give a RUN id, or --from-dir DIR", hint=f"list runs with `{hints.command('list')}`"
+            )
         run_id = runs.check_run_id(args.run)
         clients, deployment = deployment_context(args)
         if runs.describe_execution(clients("stepfunctions"), deployment, run_id) is None:

@@ -59,6 +59,9 @@ class Deployment:
     approver_role_arn: str | None = None
     # The LLM judge's evaluation-job role (stacks deployed before the judge have none).
     evaluation_job_role_arn: str | None = None
+    # ``bedrock-customize sandbox`` runs every wait this many times faster than the wall clock
+    # and says so in its manifest (``sandboxSpeed``); a real deployment runs in real time.
+    time_scale: float = 1.0
 
     def execution_arn(self, run_id: str) -> str:
         """``arn:...:stateMachine:<name>`` → ``arn:...:execution:<name>:<run id>``."""
@@ -79,6 +82,7 @@ class Deployment:
             "approverRoleArn": self.approver_role_arn,
             "evaluationJobRoleArn": self.evaluation_job_role_arn,
             "source": self.source,
+            **({"sandboxSpeed": self.time_scale} if self.time_scale != 1 else {}),
         }
 
 
@@ -173,7 +177,14 @@ def _from_manifest(text: str, env: str, parameter: str, region: str) -> Deployme
         approval_url=_optional(manifest.get("approvalUrl")),
         approver_role_arn=_optional(manifest.get("approverRoleArn")),
         evaluation_job_role_arn=_optional(manifest.get("evaluationJobRoleArn")),
+        time_scale=_speed(manifest.get("sandboxSpeed")),
     )
+
+
+def _speed(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return 1.0
 
 
 def _optional(value: Any) -> str | None:

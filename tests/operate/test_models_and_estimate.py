@@ -215,7 +215,7 @@ def test_estimate_shows_unknown_prices_as_unknown_not_zero(capsys: pytest.Captur
     # Evaluated on an on-demand deployment: Nova Micro's token prices are known, so that part is not.
     assert re.search(r"Evaluation \(on demand\)\s+\$0.00\d\d\s+\$0.00\d\d \(2 models x", result.out)
     assert re.search(
-        r"First month\s+>= \$0.00\d\d \(training, storage, serving throughput unknown\)", result.out
+        r"First month\s+at least \$0.00\d\d \+ training, storage, serving throughput \(no price\)", result.out
     )
     assert (
         "Approval:   required before the serving throughput is bought (after the quality bar)" in result.out
