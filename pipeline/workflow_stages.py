@@ -29,7 +29,18 @@ SERVING: Final = "serving"
 RELEASE: Final = "release"
 RECORD: Final = "record"
 FAILURE: Final = "failure handling"
-GROUPS: Final = (PREFLIGHT, TRAINING, LOSS_GATE, EVALUATION, JUDGE, APPROVAL, SERVING, RELEASE, RECORD, FAILURE)
+GROUPS: Final = (
+    PREFLIGHT,
+    TRAINING,
+    LOSS_GATE,
+    EVALUATION,
+    JUDGE,
+    APPROVAL,
+    SERVING,
+    RELEASE,
+    RECORD,
+    FAILURE,
+)
 
 
 @dataclass(frozen=True)
