@@ -28,9 +28,11 @@ from pipeline.operate.runs import (
     EVALUATION_STAGE,
     SERVING_STAGE,
     RunView,
+    approval_commands,
     load_run,
     public_request,
     read_run_json,
+    with_commands,
 )
 from pipeline.operate.throughput import Throughput
 from pipeline.plan import RUNS_PREFIX
@@ -47,6 +49,7 @@ class ApprovalRequest:
     token: str | None
     document: Mapping[str, Any]
     plan: Mapping[str, Any] = field(default_factory=dict)
+    environment: str | None = None
 
     @property
     def purchase(self) -> Mapping[str, Any]:
@@ -129,15 +132,8 @@ class ApprovalRequest:
         summary = str(
             self.document.get("summary") or f"Run {self.run_id} asks to buy Provisioned Throughput."
         )
-        env = view.environment if view is not None else None
-        commands = {
-            "  Approve: ": hints.command("approve", self.run_id, env=env),
-            "  Reject:  ": hints.command("reject", self.run_id, "--reason", '"..."', env=env),
-        }
-        lines = []
-        for line in summary.rstrip().splitlines():
-            prefix = next((p for p in commands if line.startswith(p)), None)
-            lines.append(prefix + commands[prefix] if prefix else line)
+        env = view.environment if view is not None else self.environment
+        lines = [with_commands(summary.rstrip(), approval_commands(self.run_id, env))]
         if view is not None and view.time_scale != 1:
             lines.append(
                 f"(The sandbox runs {view.time_scale:g}x faster: the request's times are in sandbox time.)"
@@ -145,7 +141,7 @@ class ApprovalRequest:
         return "\n".join(lines) + f"\n\n{self.decision_line(view)}"
 
     def to_dict(self) -> dict[str, Any]:
-        return public_request(self.document) or {}
+        return public_request(self.document, self.environment) or {}
 
 
 def _price(hourly: Any, monthly: Any) -> str:
@@ -186,7 +182,7 @@ def pending_approval(
         )
     token = document.get("taskToken")
     request = ApprovalRequest(
-        run_id, token if isinstance(token, str) and token else None, document, view.plan
+        run_id, token if isinstance(token, str) and token else None, document, view.plan, view.environment
     )
     requested = output.parse_time(document.get("requestedAt"))
     entered = view.current_state_since

@@ -615,7 +615,7 @@ class RunView:
             "approval": self.state.get("approval"),
             "waitingForApproval": self.waiting_for_approval,
             "approvalStage": self.approval_stage,
-            "approvalRequest": public_request(self.approval_request),
+            "approvalRequest": public_request(self.approval_request, self.environment),
             "servingMode": self.serving_mode,
             "deploymentArn": self.serving_deployment_arn,
             "throughputArn": self.throughput_arn,
@@ -632,11 +632,38 @@ class RunView:
         }
 
 
-def public_request(request: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The approval request without its task token (the token is a credential to buy)."""
+def public_request(request: Mapping[str, Any] | None, env: str | None = None) -> dict[str, Any] | None:
+    """The approval request as people see it: without its task token (a credential to buy), and
+    with its Approve/Reject commands carrying the environment (the function that wrote them does
+    not know how the operator reaches it)."""
     if not request:
         return None
-    return {k: v for k, v in request.items() if k != "taskToken"}
+    doc = {k: v for k, v in request.items() if k != "taskToken"}
+    run_id = str(doc.get("runId") or "")
+    if run_id:
+        commands = approval_commands(run_id, env)
+        if isinstance(doc.get("commands"), Mapping):
+            doc["commands"] = commands
+        if isinstance(doc.get("summary"), str):
+            doc["summary"] = with_commands(doc["summary"], commands)
+    return doc
+
+
+def approval_commands(run_id: str, env: str | None) -> dict[str, str]:
+    return {
+        "approve": hints.command("approve", run_id, env=env),
+        "reject": hints.command("reject", run_id, "--reason", '"..."', env=env),
+    }
+
+
+def with_commands(summary: str, commands: Mapping[str, str]) -> str:
+    """The request's text with its ``Approve:``/``Reject:`` lines replaced by ``commands``."""
+    prefixes = {"  Approve: ": commands["approve"], "  Reject:  ": commands["reject"]}
+    lines = []
+    for line in summary.splitlines():
+        prefix = next((p for p in prefixes if line.startswith(p)), None)
+        lines.append(prefix + prefixes[prefix] if prefix else line)
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------------------
