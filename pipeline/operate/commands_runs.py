@@ -189,6 +189,9 @@ def cmd_start(args: argparse.Namespace) -> int:
     if existing is not None:
         return _already_started(args, deployment, clients, run_id, str(existing.get("status")), doc)
     bought = estimate.purchases(spec, costs.approval)
+    if not bought and book.reason:
+        # The estimate (which says where its prices come from) is shown only for a run that buys.
+        output.note(f"prices: {book.describe(spec.model)}")
     if bought:
         (sys.stderr if args.json else sys.stdout).write(costs.render())
         question = f"Start run {run_id}? It may buy " + "; and ".join(bought) + "."
@@ -675,9 +678,12 @@ def cmd_report(args: argparse.Namespace) -> int:
             )
         run_id = runs.check_run_id(args.run)
         clients, deployment = deployment_context(args)
-        if runs.describe_execution(clients("stepfunctions"), deployment, run_id) is None:
+        described = runs.describe_execution(clients("stepfunctions"), deployment, run_id)
+        if described is None:
             raise runs.unknown_run(run_id, deployment)
-        artifacts = report.load_s3(clients("s3"), deployment.training_bucket, run_id)
+        artifacts = report.load_s3(
+            clients("s3"), deployment.training_bucket, run_id, execution_status=str(described.get("status"))
+        )
     written = report.render_run(artifacts, args.out or f"report-{artifacts.run_id}")
     if args.json:
         output.emit_json({"runId": artifacts.run_id, "source": artifacts.source, **written.to_dict()})

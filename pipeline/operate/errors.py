@@ -33,7 +33,7 @@ _CREDENTIAL_CODES: Final = frozenset(
         "InvalidAccessKeyId",
     }
 )
-_DENIED_CODES: Final = frozenset(
+DENIED_CODES: Final = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden", "403"}
 )
 _THROTTLED_CODES: Final = frozenset(
@@ -127,7 +127,7 @@ def describe_aws_error(exc: BaseException) -> OperateError | None:
             hint = (
                 "your AWS credentials are expired or invalid: refresh them (`aws sso login`, a new session)"
             )
-        elif code in _DENIED_CODES:
+        elif code in DENIED_CODES:
             hint = (
                 f"your identity may not call {operation} on this resource: ask for the pipeline's "
                 f"operator permissions, or check --env/--region (`{_hint('deploy-info')}` shows "

@@ -132,20 +132,15 @@ def deadline_text(view: RunView, requested: dt.datetime | None, expires: dt.date
 
 
 def has_report(view: RunView) -> bool:
-    """Something to report on exists: the report needs one of the run's documents under runs/<id>/.
+    """``report`` has something to show: the run's documents under runs/<id>/.
 
-    Training writes the loss curves, the evaluation its results, the record and the stopped-run
-    cleanup write when the run ends; a run that ended in its preflight (or was stopped before any
-    of those) still has its preflight report, which the report shows.
+    The preflight writes its report first; training adds the loss curves, the evaluation its
+    results, the end of the run its record (or the stopped-run cleanup what it released). Suggested
+    once the run ended (anything it wrote makes a report), or while it runs once there are results.
     """
-    return bool(
-        view.loss
-        or view.evaluation
-        or (
-            view.finished
-            and (view.preflight.get("reportUri") or view.state.get("recorded") or view.job_started)
-        )
-    )
+    if view.loss or view.evaluation:
+        return True
+    return view.finished and bool(view.preflight.get("reportUri"))
 
 
 def next_steps(view: RunView) -> list[str]:
