@@ -286,13 +286,24 @@ def _follow_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
 
 
 def _follow(args: argparse.Namespace, clients: Any, deployment: Any, run_id: str) -> int:
-    """Follow the run (pipeline.operate.watch) and exit with what the watch found."""
-    from pipeline.operate import runs, watch
+    """Follow the run (pipeline.operate.watch) and exit with what the watch found.
+
+    ``deployment`` None: found on the first look, so that an endpoint that cannot be reached from
+    the start is retried like one lost later (and never reported as a failed run).
+    """
+    from pipeline.operate import discovery, runs, watch
+
+    found: list[Any] = [deployment] if deployment is not None else []
+
+    def look() -> Any:
+        if not found:
+            found.append(discovery.discover(clients, args.env))
+        return runs.load_run(clients, found[0], run_id)
 
     display = watch.display_for(sys.stdout, as_json=args.json)
     try:
         outcome = watch.follow(
-            lambda: runs.load_run(clients, deployment, run_id),
+            look,
             display=display,
             interval=args.interval,
             timeout=args.timeout,
@@ -402,11 +413,11 @@ def _add_watch(subparsers: Any) -> None:
 
 @guarded
 def cmd_watch(args: argparse.Namespace) -> int:
-    from pipeline.operate import runs
+    from pipeline.operate import aws, discovery, runs
 
     run_id = runs.check_run_id(args.run)
-    clients, deployment = deployment_context(args)
-    return _follow(args, clients, deployment, run_id)
+    discovery.check_env(args.env)
+    return _follow(args, aws.clients_for(args.region), None, run_id)
 
 
 def _add_list(subparsers: Any) -> None:
