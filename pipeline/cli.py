@@ -27,6 +27,7 @@ from pipeline.runspec import RunSpec, RunSpecError, load_run_spec_data, parse_ru
 from pipeline.simulation.cli import add_simulate_parser
 from pipeline.simulation.sandbox_cli import add_sandbox_parser
 from pipeline.sources import SourceAccessError
+from pipeline.spec_lines import located
 
 if TYPE_CHECKING:
     from pipeline.pricelist import PriceBook
@@ -295,6 +296,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     report = preflight(
         data, base_dir=path.resolve().parent, max_errors=args.max_errors, spec_source=str(path)
     )
+    report.spec_problems[:] = located(report.spec_problems, path)
     spec = parse_run_spec(data, base_dir=path.resolve().parent).spec if report.spec is not None else None
     extra: dict[str, Any] = {}
     live_line = None
@@ -308,7 +310,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             checked = livecheck.run(spec, offline=args.offline) if report.ok else livecheck.not_made(spec)
         except OperateError as error:
             return report_error(error, as_json=args.json)
-        report.spec_problems.extend(checked.problems)
+        report.spec_problems.extend(located(checked.problems, path))
         extra["liveCheck"] = checked.to_dict()
         live_line = checked.line()
         if report.ok:

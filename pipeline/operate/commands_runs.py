@@ -33,12 +33,14 @@ from pipeline.operate.errors import EXIT_INVALID, EXIT_OK, EXIT_OPERATIONAL, Inv
 
 def _load_spec(path_text: str) -> Any:
     from pipeline.runspec import RunSpecError, load_run_spec
+    from pipeline.spec_lines import located
 
     try:
         return load_run_spec(Path(path_text))
     except RunSpecError as exc:
+        where = RunSpecError(located(exc.problems, path_text), exc.source)
         raise InvalidInputError(
-            str(exc), hint=f"`{hints.command('check', path_text)}` lists every problem with its fix"
+            str(where), hint=f"`{hints.command('check', path_text)}` lists every problem with its fix"
         ) from exc
 
 
@@ -132,6 +134,7 @@ def _add_start(subparsers: Any) -> None:
 def cmd_start(args: argparse.Namespace) -> int:
     from pipeline.datasets import validate_run
     from pipeline.operate import aws, discovery, estimate, livecheck, prices, runs, start
+    from pipeline.spec_lines import located
 
     spec = _load_spec(args.run_spec)
     if args.region and args.region != spec.region:
@@ -148,6 +151,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     if checked is not None:
         report.spec_problems.extend(checked.problems)
         output.note(checked.line())
+    report.spec_problems[:] = located(report.spec_problems, args.run_spec)
     if not report.ok:
         if args.json:
             output.emit_json(
