@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 from pipeline import __version__
 from pipeline.catalog import CUSTOMIZATION_TYPES, FINE_TUNING, UnknownModelError, get_model
 from pipeline.datasets import DEFAULT_MAX_ERRORS, PreflightReport, preflight, validate_files
-from pipeline.operate.cli_options import positive_int
+from pipeline.operate.cli_options import HelpFormatter, positive_int
 from pipeline.operate.commands import register as register_operations
 from pipeline.operate.grader import add_grader_parser
 from pipeline.problems import Problem
@@ -48,26 +48,40 @@ examples:
   bedrock-customize check examples/runs/fine-tuning.yaml --json
 """
 
+_CHECK_EPILOG: Final = """\
+exit codes:
+  0  valid: nothing stands in the way of starting the run
+  1  operational failure (S3 unreachable, missing credentials, a live check AWS
+     refused): fix access and retry
+  2  invalid input: the report lists every problem as file:line: field: problem
+
+examples:
+  bedrock-customize check examples/runs/fine-tuning.yaml
+  bedrock-customize check run.yaml --offline --json | jq .specProblems
+"""
+
 # The top level's own help: the commands in the order a run uses them.
 _TOP_EPILOG: Final = """\
 a run, in the usual order:
-  bedrock-customize models                          which base models can be customized, how, where
-  bedrock-customize check RUN_SPEC                  validate the run spec and every dataset (nothing paid)
-  bedrock-customize estimate RUN_SPEC               what it will cost, part by part
-  bedrock-customize start RUN_SPEC --env ENV        upload the data and start the run (prints the run id)
-  bedrock-customize watch RUN --env ENV             follow it live (--until approval stops at a purchase)
-  bedrock-customize approve RUN --env ENV           approve a purchase it waits for (or: reject)
-  bedrock-customize report RUN --env ENV            an HTML report of the run
+  models                   which base models can be customized, how and where
+  check RUN_SPEC           validate the run spec and every dataset (nothing paid)
+  estimate RUN_SPEC        what the run will cost, part by part
+  start RUN_SPEC --env E   upload the data and start the run (prints its run id)
+  watch RUN --env E        follow it live (--until approval: stop at a purchase)
+  approve RUN --env E      approve the purchase it waits for (or: reject)
+  report RUN --env E       an HTML report of the run
 
-Every command that acts on a deployed pipeline takes --env (default: dev) and --region (default:
-your AWS configuration); the commands it prints for you to run next carry the ones it ran with.
+Commands that act on a deployed pipeline take --env (default: dev) and --region
+(default: your AWS configuration); the commands they print for you to run next
+carry the ones they ran with.
 
-without AWS: `bedrock-customize sandbox` (in one terminal) serves a local stand-in of the deployed
-stack as environment `sandbox`; `bedrock-customize simulate RUN_SPEC` runs a whole run offline.
+Without AWS: `bedrock-customize sandbox` (in its own terminal) serves a local
+stand-in of the deployed stack as environment `sandbox`, and
+`bedrock-customize simulate RUN_SPEC` runs a whole run offline.
 
 exit codes (each command's --help lists its own):
   0  done, valid
-  1  operational failure (AWS refused or unreachable): the message ends with what to do next
+  1  operational failure (AWS refused or unreachable): the message says what next
   2  invalid input: the message says what to fix
 """
 
@@ -78,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Customize Amazon Bedrock models as code. Every rule Bedrock enforces on data and "
         "settings is checked here first, before any money is spent.",
         epilog=_TOP_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -95,7 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = _parse(parser, argv)
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        # Flushed here, where a reader that went away (`status | head`) can still be caught.
+        sys.stdout.flush()
+        return code
     except SourceAccessError as exc:
         return _operational_failure(args, str(exc))
     except KeyboardInterrupt:
@@ -156,7 +173,7 @@ def _add_validate(commands: Any) -> None:
         description="Validate a training dataset (and optional validation datasets) against every rule "
         "Bedrock applies to the chosen model and customization type. Files are streamed, so any size works.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "dataset", metavar="FILE_OR_S3", help="training dataset: a local .jsonl file or an s3:// URI"
@@ -274,8 +291,8 @@ def _add_check(commands: Any) -> None:
         "reached with your credentials, Bedrock is asked live (GetFoundationModel) whether the base model "
         "and teacher are ACTIVE and offer the customization type in the region, and prices come from the "
         "AWS Price List API; otherwise the catalog's facts are used. The output says which.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_CHECK_EPILOG,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("run_spec", metavar="RUN_SPEC", help="run spec file (.yaml, .yml or .json)")
     parser.add_argument(

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import textwrap
 from typing import Any, Final
 
@@ -18,6 +19,31 @@ exit codes:
   1  operational failure (AWS refused or unreachable): the message says what to do next
   2  invalid input (bad run spec, unknown run, refused delete, --yes needed without a terminal)
 """
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help that fits the terminal: argparse wraps the options; this wraps the description and
+    the epilog's prose and list items too (with a hanging indent), keeping their layout. A line
+    that is a command to copy (an example) is left whole: breaking it would break the command."""
+
+    _ITEM = re.compile(r"(\s*)(\S{1,4}\s{2,}|- )")
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines: list[str] = []
+        for line in text.splitlines():
+            if len(indent) + len(line) <= width or line.lstrip().startswith(CLI):
+                lines.append(indent + line)
+                continue
+            item = self._ITEM.match(line)
+            lead = item.group(0) if item else line[: len(line) - len(line.lstrip())]
+            lines += textwrap.wrap(
+                line[len(lead) :],
+                width=max(20, width - len(indent)),
+                initial_indent=indent + lead,
+                subsequent_indent=indent + " " * len(lead),
+                break_on_hyphens=False,
+            )
+        return "\n".join(lines)
 
 
 def parser_for(
@@ -34,9 +60,9 @@ def parser_for(
         name,
         help=help_text,
         # Raw formatting keeps the epilog's layout, so the description is wrapped here.
-        description=textwrap.fill(description, width=88),
+        description=description,
         epilog=f"{exit_codes}\nexamples:\n{examples}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     return parser
 

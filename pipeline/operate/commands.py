@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-import textwrap
 from typing import Any
 
 from pipeline.catalog import CUSTOMIZATION_TYPES
@@ -22,6 +21,7 @@ from pipeline.operate import commands_runs, hints, output
 from pipeline.operate.cli_options import (
     CLI,
     EXIT_CODES,
+    HelpFormatter,
     aws_options,
     deployment_context,
     json_option,
@@ -351,16 +351,15 @@ def _add_throughput(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "throughput",
         help="list or delete the provisioned throughput the pipeline bought",
-        description=textwrap.fill(
+        description=(
             "Provisioned throughput bought by the pipeline (found by its bedrock-customization:run-id "
             "tag), for one of two purposes: evaluation (<run id>-eval, one model unit without commitment "
             "for a base that cannot be deployed on demand, released after the evaluation) or serving "
             "(<run id>-pt, bought after the quality bar). Billed every hour until deleted, or for a whole "
             "commitment term. On-demand deployments are not throughput (no hourly charge): `sweep` lists "
-            "them.",
-            width=88,
+            "them."
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         epilog=EXIT_CODES,
     )
     actions = parser.add_subparsers(

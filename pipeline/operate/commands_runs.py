@@ -97,6 +97,17 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_INVALID
 
 
+_START_EXIT_CODES = """\
+exit codes:
+  0  started (with --wait: the run succeeded; with --until approval: it waits for a person)
+  1  operational failure (AWS refused or unreachable, declined at the prompt); with --wait: the run
+     failed, timed out or was cancelled
+  2  invalid input: the preflight refused the run spec or data (nothing uploaded, nothing started)
+  3  with --wait: still running when --timeout passed (watch it again: nothing is wrong)
+  4  with --wait: AWS could not be reached or refused for --give-up-after seconds: outcome unknown
+"""
+
+
 def _add_start(subparsers: Any) -> None:
     parser = parser_for(
         subparsers,
@@ -111,6 +122,7 @@ def _add_start(subparsers: Any) -> None:
         "shown and you are asked to confirm.",
         f"  {CLI} start examples/runs/fine-tuning.yaml\n  {CLI} start run.yaml --env prod --yes --wait   # "
         "CI",
+        exit_codes=_START_EXIT_CODES,
     )
     parser.add_argument("run_spec", metavar="RUN_SPEC", help="run spec file (.yaml, .yml or .json)")
     yes_option(parser, "confirm the throughput purchases the spec may make")
@@ -127,6 +139,9 @@ def _add_start(subparsers: Any) -> None:
         "workflow's preflight still checks live",
     )
     aws_options(parser)
+    for action in parser._actions:
+        if action.dest == "json":
+            action.help = "print one JSON document (with --wait: one JSON object per line per change)"
     parser.set_defaults(handler=cmd_start)
 
 
@@ -253,6 +268,13 @@ def _already_started(
     if args.wait:
         return _follow(args, clients, deployment, run_id)
     return EXIT_OK
+
+
+def json_lines(parser: argparse.ArgumentParser) -> None:
+    """``--json`` of a command that follows a run: JSON lines, not one document."""
+    for action in parser._actions:
+        if action.dest == "json":
+            action.help = "one JSON object per line per change (JSON lines), the last with the run's status"
 
 
 def _follow_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
@@ -406,12 +428,13 @@ def _add_watch(subparsers: Any) -> None:
         "retried with backoff, each retry on its own line, for --give-up-after seconds.",
         f"  {CLI} watch support-nova-micro-3f9a2c1b7d\n"
         f"  {CLI} watch RUN --until approval && {CLI} approve RUN\n"
-        f"  {CLI} watch RUN --interval 60 --timeout 7200 --json | jq -c '{{stage, costSoFarText}}'",
+        f"  {CLI} watch RUN --interval 60 --timeout 7200 --json | jq -c .stage",
         exit_codes=EXIT_CODES,
     )
     _run_args(parser)
     _follow_options(parser)
     aws_options(parser)
+    json_lines(parser)
     parser.set_defaults(handler=cmd_watch)
 
 
