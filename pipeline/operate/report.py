@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from pipeline import scoring
-from pipeline.operate import output
+from pipeline.operate import hints, output
 from pipeline.operate.errors import InvalidInputError, error_code
 from pipeline.plan import RUNS_PREFIX
 
@@ -607,7 +607,7 @@ def serving_table(record: Mapping[str, Any] | None) -> Table | None:
     elif cleanup.get("summary"):
         after = f"the run failed; {cleanup['summary']}"
     elif kind in ("deployment", "throughput"):
-        after = "no release recorded: check `bedrock-customize sweep --dry-run`"
+        after = f"no release recorded: check `{hints.command('sweep', '--dry-run')}`"
     else:
         after = "-"
     mode = str(resources.get("servingMode") or "-")

@@ -248,3 +248,33 @@ def test_the_commands_that_take_env_are_the_ones_the_helper_knows() -> None:
         if any("--env" in action.option_strings for action in parser._actions)
     }
     assert with_env == set(hints.ENV_COMMANDS)
+
+
+def test_no_printed_command_is_built_outside_the_helper() -> None:
+    """Commands for a person to run are made by pipeline.operate.hints.command, nowhere else.
+
+    Allowed elsewhere: help examples (a literal line starting with two spaces), docstrings and
+    help epilogs (triple-quoted), and the live panel's title."""
+    from tests.operate.helpers import ROOT
+
+    names = "|".join(re.escape(n) for n in sorted(hints.ENV_COMMANDS, key=len, reverse=True))
+    built = re.compile(rf"(\{{CLI\}}|bedrock-customize) ({names})\b")
+    example = re.compile(r'^\s*f?"  (\{CLI\}|bedrock-customize) ')
+    offenders = []
+    files = [*sorted((ROOT / "pipeline" / "operate").glob("*.py")), ROOT / "pipeline" / "cli.py"]
+    for path in files:
+        if path.name == "hints.py":
+            continue
+        quoted = False
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            toggles = line.count('"""') % 2 == 1
+            if (
+                not quoted
+                and not toggles
+                and built.search(line)
+                and not example.match(line)
+                and 'title=Text("bedrock-customize watch"' not in line
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+            quoted ^= toggles
+    assert not offenders, "build these with pipeline.operate.hints.command:\n" + "\n".join(offenders)
