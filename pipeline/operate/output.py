@@ -266,7 +266,12 @@ class Money:
             return usd(self.known)
         if not self.priced_parts:
             return f"{UNKNOWN} (no price for {self._missing()})"
-        return f"at least {usd(self.known)} + {self._missing()} (no price)"
+        return f"{self.lower_bound()} + {self._missing()} (no price)"
+
+    def lower_bound(self) -> str:
+        """``at least $1.20`` (or ``< $0.0001`` when what is known is less than that)."""
+        amount = usd(self.known)
+        return amount if amount.startswith("<") else f"at least {amount}"
 
     def per(self, unit: str) -> str:
         """The sum as a rate: ``$492.00 per day``, ``at least $9.00 per day + x (no price)``, ``unknown``."""
@@ -274,7 +279,7 @@ class Money:
             return f"{usd(self.known)} per {unit}"
         if not self.priced_parts:
             return f"{UNKNOWN} per {unit} (no price for {self._missing()})"
-        return f"at least {usd(self.known)} per {unit} + {self._missing()} (no price)"
+        return f"{self.lower_bound()} per {unit} + {self._missing()} (no price)"
 
     def to_dict(self) -> dict[str, Any]:
         return {

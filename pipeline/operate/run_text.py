@@ -271,7 +271,7 @@ def cost_text(view: RunView) -> str:
     total = (
         output.usd(money.known)
         if money.complete
-        else (f"at least {output.usd(money.known)}" if money.priced_parts else output.UNKNOWN)
+        else (money.lower_bound() if money.priced_parts else output.UNKNOWN)
     )
     return f"{total} ({detail})"
 

@@ -163,7 +163,7 @@ class Snapshot:
         style = {"SUCCEEDED": "green", "RUNNING": "cyan"}.get(self.status, "red")
         stage = Text(self.status, style=f"bold {style}")
         stage.append(f"  {self.stage}")
-        if self.group:
+        if self.group and self.group != self.stage:
             stage.append(f"  ({self.group})", style="dim")
         grid.add_row("Run", Text(f"{self.run_id} (environment {self.environment}, {self.region})"))
         grid.add_row("Stage", stage)

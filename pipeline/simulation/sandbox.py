@@ -399,7 +399,15 @@ def notification_text(subject: str, message: str, now: dt.datetime, speed: float
     "1 day" approval wait lasts 2.4 minutes at 600x)."""
     stamp = now.strftime("%H:%M:%S UTC")
     lines = [f"[{stamp}] notification (SNS): {subject or '(no subject)'}"]
-    lines += [f"    {line}".rstrip() for line in message.strip().splitlines()]
+    added = False
+    for line in message.strip().splitlines():
+        # The functions do not know how an operator reaches them: their commands name no
+        # environment. Pasted from here they must act on the sandbox, so it is added (and said).
+        if "bedrock-customize " in line and "--env" not in line:
+            line, added = f"{line} --env {ENVIRONMENT}", True
+        lines.append(f"    {line}".rstrip())
+    if added:
+        lines.append(f"    (--env {ENVIRONMENT} added by the sandbox to the commands above)")
     for match in _DEADLINE.finditer(message):
         until = dt.datetime.fromisoformat(match.group(1).replace("Z", "+00:00"))
         span = max(0.0, (until - now).total_seconds())

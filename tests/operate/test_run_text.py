@@ -18,6 +18,7 @@ from tests.operate.watch_views import ENV, JUDGE, LOSS, RUN_ID, view
         ({"training": None, "evaluation calls": 0.0029}, "at least $0.0029 + training (no price)"),
         ({"training": 8.0, "evaluation calls": 0.0029}, "$8.00"),
         ({"evaluation calls": 0.00002}, "< $0.0001"),
+        ({"training": None, "evaluation calls": 0.00002}, "< $0.0001 + training (no price)"),
         ({}, "$0.00"),
     ],
 )
