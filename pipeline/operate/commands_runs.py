@@ -14,16 +14,15 @@ from typing import Any
 from pipeline.operate import hints, output
 from pipeline.operate.cli_options import (
     CLI,
-    DEFAULT_INTERVAL,
     aws_options,
     deployment_context,
     json_option,
     offline_option,
     parser_for,
-    positive_float,
     positive_int,
     yes_option,
 )
+from pipeline.operate.commands_watch import add_watch, follow, follow_options, run_args
 from pipeline.operate.errors import EXIT_INVALID, EXIT_OK, EXIT_OPERATIONAL, InvalidInputError, guarded
 
 # --------------------------------------------------------------------------------------------------
@@ -132,7 +131,7 @@ def _add_start(subparsers: Any) -> None:
         help="then follow the run as `watch` does until it ends (or --until approval), and exit with its "
         "outcome (the exit codes below)",
     )
-    _follow_options(parser, "with --wait: ")
+    follow_options(parser, "with --wait: ")
     offline_option(
         parser,
         "no GetFoundationModel check of the base model and teacher, the catalog's prices; the "
@@ -245,7 +244,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         print(f"  execution: {execution_arn}\n  console:   {doc['console']}")
         print(f"  follow it: {hints.command('watch', run_id)}")
     if args.wait:
-        return _follow(args, clients, deployment, run_id)
+        return follow(args, clients, deployment, run_id)
     return EXIT_OK
 
 
@@ -266,119 +265,13 @@ def _already_started(
         print(f"run {run_id} was already started (status {status}); nothing was uploaded or started again")
         print(f"  see it with: {hints.command('status', run_id)}")
     if args.wait:
-        return _follow(args, clients, deployment, run_id)
+        return follow(args, clients, deployment, run_id)
     return EXIT_OK
-
-
-def json_lines(parser: argparse.ArgumentParser) -> None:
-    """``--json`` of a command that follows a run: JSON lines, not one document."""
-    for action in parser._actions:
-        if action.dest == "json":
-            action.help = "one JSON object per line per change (JSON lines), the last with the run's status"
-
-
-def _follow_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
-    """The options of following a run, shared by ``watch`` and ``start --wait``."""
-    from pipeline.operate.watch import DEFAULT_GIVE_UP_AFTER, UNTIL, UNTIL_END
-
-    parser.add_argument(
-        "--interval",
-        type=positive_float,
-        default=DEFAULT_INTERVAL,
-        metavar="SECONDS",
-        help=f"{prefix}seconds between status checks (default: {DEFAULT_INTERVAL:g})",
-    )
-    parser.add_argument(
-        "--until",
-        choices=UNTIL,
-        default=UNTIL_END,
-        help=f"{prefix}stop when the run ends (end, the default), or as soon as it waits for a person "
-        "to approve a purchase (approval: exit 0, then approve or reject it)",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=positive_float,
-        metavar="SECONDS",
-        help=f"{prefix}stop watching after this long even if the run goes on (exit 3)",
-    )
-    parser.add_argument(
-        "--give-up-after",
-        type=positive_float,
-        default=DEFAULT_GIVE_UP_AFTER,
-        metavar="SECONDS",
-        help=f"{prefix}keep retrying AWS for this long when it cannot be reached or throttles, "
-        f"backing off, before giving up (exit 4; default: {DEFAULT_GIVE_UP_AFTER:g})",
-    )
-
-
-def _follow(args: argparse.Namespace, clients: Any, deployment: Any, run_id: str) -> int:
-    """Follow the run (pipeline.operate.watch) and exit with what the watch found.
-
-    ``deployment`` None: found on the first look, so that an endpoint that cannot be reached from
-    the start is retried like one lost later (and never reported as a failed run).
-    """
-    from pipeline.operate import discovery, runs, watch
-
-    found: list[Any] = [deployment] if deployment is not None else []
-
-    def look() -> Any:
-        if not found:
-            found.append(discovery.discover(clients, args.env))
-        return runs.load_run(clients, found[0], run_id)
-
-    display = watch.display_for(sys.stdout, as_json=args.json)
-    try:
-        outcome = watch.follow(
-            look,
-            display=display,
-            interval=args.interval,
-            timeout=args.timeout,
-            until=args.until,
-            give_up_after=args.give_up_after,
-        )
-    except KeyboardInterrupt:
-        output.note(f"stopped watching; the run goes on: `{hints.command('watch', run_id)}` follows it again")
-        return watch.EXIT_INTERRUPTED
-    view = outcome.view
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "event": "result",
-                    "exitCode": outcome.exit_code,
-                    "reason": outcome.reason,
-                    "error": outcome.error.render() if outcome.error else None,
-                    "run": view.to_dict() if view is not None else None,
-                },
-                ensure_ascii=False,
-                default=str,
-            ),
-            flush=True,
-        )
-    if outcome.exit_code == watch.EXIT_LOST:
-        output.note(
-            f"error: {outcome.reason}\n  next: the run itself goes on; when AWS answers again, "
-            f"`{hints.command('watch', run_id)}` follows it again"
-        )
-    elif outcome.exit_code == watch.EXIT_STILL_RUNNING:
-        output.note(f"{outcome.reason}; `{hints.command('watch', run_id)}` follows it again")
-    elif not args.json and view is not None:
-        print()
-        print(view.render())
-    return outcome.exit_code
 
 
 # --------------------------------------------------------------------------------------------------
 # status, watch, list
 # --------------------------------------------------------------------------------------------------
-
-
-def _run_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "run",
-        metavar="RUN",
-        help="run id (the execution name, e.g. support-bot-v1-3f9a2c1b7d) or execution ARN",
-    )
 
 
 def _add_status(subparsers: Any) -> None:
@@ -394,7 +287,7 @@ def _add_status(subparsers: Any) -> None:
         f"  {CLI} status support-nova-micro-3f9a2c1b7d\n  {CLI} status support-nova-micro-3f9a2c1b7d --json "
         "| jq .costSoFar",
     )
-    _run_args(parser)
+    run_args(parser)
     aws_options(parser)
     parser.set_defaults(handler=cmd_status)
 
@@ -411,40 +304,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         print(view.render())
     return EXIT_OK
-
-
-def _add_watch(subparsers: Any) -> None:
-    from pipeline.operate.watch import EXIT_CODES
-
-    parser = parser_for(
-        subparsers,
-        "watch",
-        "follow a run live until it ends (or waits for approval); exit with its outcome",
-        "Follow a run. On a terminal a compact panel is redrawn in place, as wide as the terminal: the "
-        "stage in plain words, elapsed time and the stage's time limit, the gates passed so far, what the "
-        "run waits for, the cost so far and the next command. In a pipe or CI log one timestamped line is "
-        "printed per change (not per check); --json prints one JSON object per line per change, the last "
-        "one with the run's full status. AWS trouble that passes (no connection, throttling, 5xx) is "
-        "retried with backoff, each retry on its own line, for --give-up-after seconds.",
-        f"  {CLI} watch support-nova-micro-3f9a2c1b7d\n"
-        f"  {CLI} watch RUN --until approval && {CLI} approve RUN\n"
-        f"  {CLI} watch RUN --interval 60 --timeout 7200 --json | jq -c .stage",
-        exit_codes=EXIT_CODES,
-    )
-    _run_args(parser)
-    _follow_options(parser)
-    aws_options(parser)
-    json_lines(parser)
-    parser.set_defaults(handler=cmd_watch)
-
-
-@guarded
-def cmd_watch(args: argparse.Namespace) -> int:
-    from pipeline.operate import aws, discovery, runs
-
-    run_id = runs.check_run_id(args.run)
-    discovery.check_env(args.env)
-    return _follow(args, aws.clients_for(args.region), None, run_id)
 
 
 def _add_list(subparsers: Any) -> None:
@@ -506,7 +365,7 @@ def _add_approve(subparsers: Any) -> None:
         "is recorded as the approver.",
         f"  {CLI} approve support-nova-micro-3f9a2c1b7d\n  {CLI} approve RUN --reason 'quality ok' --yes",
     )
-    _run_args(parser)
+    run_args(parser)
     parser.add_argument(
         "--reason", default="approved with bedrock-customize", help="why (recorded in the run record)"
     )
@@ -524,7 +383,7 @@ def _add_reject(subparsers: Any) -> None:
         "with your reason, nothing is bought, and what it created (an evaluation deployment) is released.",
         f"  {CLI} reject support-nova-micro-3f9a2c1b7d --reason 'too expensive for this quality'",
     )
-    _run_args(parser)
+    run_args(parser)
     parser.add_argument(
         "--reason", required=True, help="why (recorded in the run record and the notification)"
     )
@@ -602,7 +461,7 @@ def _add_cancel(subparsers: Any) -> None:
         "commitment cannot be deleted and is reported.",
         f"  {CLI} cancel support-nova-micro-3f9a2c1b7d --reason 'wrong dataset'",
     )
-    _run_args(parser)
+    run_args(parser)
     parser.add_argument(
         "--reason", default="cancelled with bedrock-customize", help="why (recorded as the execution's cause)"
     )
@@ -738,7 +597,7 @@ def register(subparsers: Any) -> None:
     _add_estimate(subparsers)
     _add_start(subparsers)
     _add_status(subparsers)
-    _add_watch(subparsers)
+    add_watch(subparsers)
     _add_list(subparsers)
     _add_approve(subparsers)
     _add_reject(subparsers)
