@@ -180,6 +180,17 @@ def table(
     return render(grid, width=width)
 
 
+def table_width(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """How wide the table is with no cell wrapped (what ``table`` needs to show every row on one line)."""
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
+    for header in headers:
+        grid.add_column(header, no_wrap=True)
+    for row in rows:
+        grid.add_row(*(Text(DASH if cell is None else str(cell)) for cell in row))
+    measured = Console(width=UNWRAPPED_WIDTH, file=io.StringIO()).measure(grid)
+    return int(measured.maximum)
+
+
 def key_values(pairs: Iterable[tuple[str, Any]], *, width: int | None = None) -> str:
     """Aligned ``label: value`` lines; values may span several lines and wrap at the terminal's width."""
     grid = Table.grid(padding=(0, 1))

@@ -375,7 +375,7 @@ def serving_cell(view: RunView) -> str:
             return f"{output.short_arn(view.throughput.arn)} {view.throughput.status}"
         if view.throughput_arn:
             return f"{output.short_arn(view.throughput_arn)} deleted"
-        return f"provisioned ({ENDED_WITHOUT_PURCHASE})" if view.finished else "provisioned (not bought)"
+        return "provisioned, not bought (the run ended)" if view.finished else "provisioned (not bought)"
     if mode == "on-demand":
         arn = view.serving_deployment_arn
         if arn and view.status == "SUCCEEDED":
@@ -396,6 +396,8 @@ def outcome_cell(view: RunView) -> str:
 
 
 def render_list(views: list[RunView]) -> str:
+    """A table, one row per run; on a terminal too narrow for its rows, one block per run (a table
+    squeezed into 80 columns would cut every cell into pieces of five letters)."""
     if not views:
         return "no runs"
     ended = any(v.finished and v.status != "SUCCEEDED" for v in views)
@@ -417,7 +419,29 @@ def render_list(views: list[RunView]) -> str:
         ]
         for v in views
     ]
-    return output.table(headers, rows)
+    width = output.width_of()
+    if width is None or output.table_width(headers, rows) <= width:
+        return output.table(headers, rows)
+    return "\n\n".join(_run_block(v, width) for v in views)
+
+
+def _run_block(view: RunView, width: int) -> str:
+    pairs: list[tuple[str, Any]] = [("stage", view.stage)]
+    if view.finished and view.status != "SUCCEEDED":
+        pairs.append(("why it ended", outcome_cell(view)))
+    pairs += [
+        ("base model", view.base_model or "-"),
+        ("custom model", output.short_arn(view.custom_model_arn)),
+        ("evaluated on", vehicle_cell(view)),
+        ("serving", serving_cell(view)),
+        (
+            "started",
+            output.utc(view.started) + (f", ended {output.utc(view.stopped)}" if view.stopped else ""),
+        ),
+        ("cost so far", str(view.cost_so_far())),
+    ]
+    body = output.key_values(pairs, width=width - 2)
+    return f"{view.run_id}  {view.status}\n" + "\n".join(f"  {line}" for line in body.splitlines())
 
 
 def stage_of(view: RunView) -> str:

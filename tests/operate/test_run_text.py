@@ -102,3 +102,27 @@ def test_an_ended_run_suggests_only_what_works() -> None:
 
     assert stopped_early.next_steps() == []
     assert stopped.next_steps() == [f"bedrock-customize report {RUN_ID} --env {ENV}"]
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_list_on_a_narrow_terminal_shows_one_block_per_run(
+    columns: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    looks = watch_views.sequence()
+
+    text = run_text.render_list([looks[3], looks[8], looks[-1]])
+
+    assert max(len(line) for line in text.splitlines()) <= columns
+    assert text.count(f"{RUN_ID}  ") == 3  # each run whole, on its own line
+    assert "  why it ended: SmokeCheckFailed" in text
+
+
+def test_list_where_its_rows_fit_is_a_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "400")
+    looks = watch_views.sequence()
+
+    text = run_text.render_list([looks[3], looks[-1]])
+
+    assert text.splitlines()[0].split()[:3] == ["RUN", "STATUS", "STAGE"]
+    assert len(text.splitlines()) == 4  # header, rule, one line per run
