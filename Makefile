@@ -91,6 +91,12 @@ bench: setup
 clean:
 	rm -rf $(CDK_OUT) .pytest_cache .mypy_cache .ruff_cache build
 
+## path: print the line that puts bedrock-customize on your PATH; run it as: eval "$$(make -s path)"
+.PHONY: path
+path:
+	@test -x $(BIN)/bedrock-customize || { echo "$(BIN)/bedrock-customize does not exist yet: run 'make setup' first" >&2; exit 1; }
+	@echo 'export PATH="$(abspath $(BIN)):$$PATH"'
+
 ## sandbox: a local AWS stand-in with the synthesized stack as environment `sandbox` (Ctrl-C stops it)
 .PHONY: sandbox
 SANDBOX_PORT ?= 4599

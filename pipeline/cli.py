@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 from pipeline import __version__
 from pipeline.catalog import CUSTOMIZATION_TYPES, FINE_TUNING, UnknownModelError, get_model
 from pipeline.datasets import DEFAULT_MAX_ERRORS, PreflightReport, preflight, validate_files
-from pipeline.operate.cli_options import positive_int
+from pipeline.operate.cli_options import HelpFormatter, positive_int
 from pipeline.operate.commands import register as register_operations
 from pipeline.operate.grader import add_grader_parser
 from pipeline.problems import Problem
@@ -27,6 +27,7 @@ from pipeline.runspec import RunSpec, RunSpecError, load_run_spec_data, parse_ru
 from pipeline.simulation.cli import add_simulate_parser
 from pipeline.simulation.sandbox_cli import add_sandbox_parser
 from pipeline.sources import SourceAccessError
+from pipeline.spec_lines import located
 
 if TYPE_CHECKING:
     from pipeline.pricelist import PriceBook
@@ -47,14 +48,51 @@ examples:
   bedrock-customize check examples/runs/fine-tuning.yaml --json
 """
 
+_CHECK_EPILOG: Final = """\
+exit codes:
+  0  valid: nothing stands in the way of starting the run
+  1  operational failure (S3 unreachable, missing credentials, a live check AWS
+     refused): fix access and retry
+  2  invalid input: the report lists every problem as file:line: field: problem
+
+examples:
+  bedrock-customize check examples/runs/fine-tuning.yaml
+  bedrock-customize check run.yaml --offline --json | jq .specProblems
+"""
+
+# The top level's own help: the commands in the order a run uses them.
+_TOP_EPILOG: Final = """\
+a run, in the usual order:
+  models                   which base models can be customized, how and where
+  check RUN_SPEC           validate the run spec and every dataset (nothing paid)
+  estimate RUN_SPEC        what the run will cost, part by part
+  start RUN_SPEC --env E   upload the data and start the run (prints its run id)
+  watch RUN --env E        follow it live (--until approval: stop at a purchase)
+  approve RUN --env E      approve the purchase it waits for (or: reject)
+  report RUN --env E       an HTML report of the run
+
+Commands that act on a deployed pipeline take --env (default: dev) and --region
+(default: your AWS configuration); the commands they print for you to run next
+carry the ones they ran with.
+
+Without AWS: `bedrock-customize sandbox` (in its own terminal) serves a local
+stand-in of the deployed stack as environment `sandbox`, and
+`bedrock-customize simulate RUN_SPEC` runs a whole run offline.
+
+exit codes (each command's --help lists its own):
+  0  done, valid
+  1  operational failure (AWS refused or unreachable): the message says what next
+  2  invalid input: the message says what to fix
+"""
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bedrock-customize",
         description="Customize Amazon Bedrock models as code. Every rule Bedrock enforces on data and "
         "settings is checked here first, before any money is spent.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_TOP_EPILOG,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -69,14 +107,58 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        # Flushed here, where a reader that went away (`status | head`) can still be caught.
+        sys.stdout.flush()
+        return code
     except SourceAccessError as exc:
         return _operational_failure(args, str(exc))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line; an option the subcommand does not know is reported with the
+    subcommand's usage (argparse would show the top level's, which lists no option at all)."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _leaf(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def _leaf(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The (sub)subcommand parser that parsed ``args`` (``throughput delete``, ``grader test``)."""
+    current = parser
+    while True:
+        actions = [a for a in current._actions if isinstance(a, argparse._SubParsersAction)]
+        if not actions:
+            return current
+        chosen = getattr(args, actions[0].dest, None)
+        sub = actions[0].choices.get(chosen) if chosen else None
+        if not isinstance(sub, argparse.ArgumentParser):
+            return current
+        current = sub
+
+
+def _closed_pipe() -> int:
+    """The reader went away (``status | head``): stop quietly, as Unix tools do.
+
+    Python would report the failed flush of stdout at exit; pointing stdout at /dev/null first
+    keeps that quiet too. 141 = 128 + SIGPIPE, what a shell reports for a tool killed by it.
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141
 
 
 # --------------------------------------------------------------------------------------------------
@@ -91,7 +173,7 @@ def _add_validate(commands: Any) -> None:
         description="Validate a training dataset (and optional validation datasets) against every rule "
         "Bedrock applies to the chosen model and customization type. Files are streamed, so any size works.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "dataset", metavar="FILE_OR_S3", help="training dataset: a local .jsonl file or an s3:// URI"
@@ -209,8 +291,8 @@ def _add_check(commands: Any) -> None:
         "reached with your credentials, Bedrock is asked live (GetFoundationModel) whether the base model "
         "and teacher are ACTIVE and offer the customization type in the region, and prices come from the "
         "AWS Price List API; otherwise the catalog's facts are used. The output says which.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_CHECK_EPILOG,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("run_spec", metavar="RUN_SPEC", help="run spec file (.yaml, .yml or .json)")
     parser.add_argument(
@@ -231,6 +313,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     report = preflight(
         data, base_dir=path.resolve().parent, max_errors=args.max_errors, spec_source=str(path)
     )
+    report.spec_problems[:] = located(report.spec_problems, path)
     spec = parse_run_spec(data, base_dir=path.resolve().parent).spec if report.spec is not None else None
     extra: dict[str, Any] = {}
     live_line = None
@@ -244,7 +327,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             checked = livecheck.run(spec, offline=args.offline) if report.ok else livecheck.not_made(spec)
         except OperateError as error:
             return report_error(error, as_json=args.json)
-        report.spec_problems.extend(checked.problems)
+        report.spec_problems.extend(located(checked.problems, path))
         extra["liveCheck"] = checked.to_dict()
         live_line = checked.line()
         if report.ok:
@@ -263,6 +346,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _run_plan_text(spec: RunSpec, path: Path, report: PreflightReport, book: PriceBook | None) -> str:
     """What the run evaluates on and how it serves, each with its cost: the money before the start."""
     from pipeline import costs, plan
+    from pipeline.operate import hints
     from pipeline.operate.estimate import evaluation_text, serving_text
     from pipeline.operate.output import usd
     from pipeline.runspec import THROUGHPUT_VEHICLE
@@ -289,7 +373,7 @@ def _run_plan_text(spec: RunSpec, path: Path, report: PreflightReport, book: Pri
         f"evaluation: {evaluation}\n"
         f"serving:    {serving}\n"
         f"prices:     {prices_text}\n"
-        f"costs:      `bedrock-customize estimate {path}` prices every part (unknown is never $0)\n"
+        f"costs:      `{hints.command('estimate', str(path))}` prices every part (unknown is never $0)\n"
     )
 
 

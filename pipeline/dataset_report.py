@@ -248,9 +248,22 @@ def within(count: int, bounds: RecordBounds) -> bool:
 
 
 def json_error(exc: ValueError) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at column {exc.colno}"
-    return str(exc)
+    """What is wrong with a line's JSON, and where; a record cut short is said to be cut short
+    (the decoder's own column there is where the unfinished value began, e.g. column 1)."""
+    if not isinstance(exc, json.JSONDecodeError):
+        return str(exc)
+    # The decoder's messages end "... starting at" / "... at": the column follows here, once.
+    message = exc.msg.removesuffix(" starting at").removesuffix(" at")
+    doc = exc.doc if isinstance(exc.doc, str) else ""
+    end = len(doc.rstrip())
+    if exc.msg.startswith("Unterminated string"):
+        return (
+            f"{message} from column {exc.colno} to the end of the line (column {end}): "
+            "the record is cut short, or a quote is missing"
+        )
+    if end and exc.pos >= end:
+        return f"the line ends at column {end} before the record's JSON is complete ({message}): cut short?"
+    return f"{message} at column {exc.colno}"
 
 
 def json_kind(value: Any) -> str:

@@ -115,7 +115,7 @@ class PreflightReport:
     @property
     def errors(self) -> list[Finding]:
         """Spec problems, cross-file errors, then each dataset's first errors."""
-        spec = [Finding(self.spec_source, None, p.field, p.message, "spec") for p in self.spec_problems]
+        spec = [Finding(self.spec_source, p.line, p.field, p.message, "spec") for p in self.spec_problems]
         run = [f for f in self.run_findings if f.severity == ERROR]
         return spec + run + [f for d in self.datasets for f in d.errors]
 
@@ -195,7 +195,9 @@ class PreflightReport:
             lines.append(
                 f"{self.spec_source}: {len(self.spec_problems)} problem{plural_s(len(self.spec_problems))}"
             )
-            lines += [f"  {self.spec_source}: {p}" for p in self.spec_problems]
+            lines += [
+                f"  {self.spec_source}{f':{p.line}' if p.line else ''}: {p}" for p in self.spec_problems
+            ]
             lines.append("")
         if self.run_findings:
             lines.append("across files:")
@@ -208,7 +210,8 @@ class PreflightReport:
             lines.append(f"approval: {self.approval.describe()}")
         if self.grader is not None:
             lines.append(graders.describe_dry_run(self.grader))
-        lines.append(f"token estimate: {TOKEN_METHOD}")
+        if self.datasets:  # the method behind the datasets' token counts, when there are any
+            lines.append(f"token estimate: {TOKEN_METHOD}")
         return "\n".join(lines).rstrip() + "\n"
 
 

@@ -20,6 +20,8 @@ class Problem:
     value: Any
     allowed: str
     message: str
+    # Where in the spec file (1-based), when it was read from one (pipeline.spec_lines).
+    line: int | None = None
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}" if self.field else self.message
@@ -30,6 +32,7 @@ class Problem:
             "value": _json_safe(self.value),
             "allowed": self.allowed,
             "message": self.message,
+            "line": self.line,
         }
 
 

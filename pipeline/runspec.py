@@ -155,7 +155,7 @@ class RunSpecError(Exception):
         self.source = source
         count = len(self.problems)
         lines = [f"{source}: {count} problem{'s' if count != 1 else ''}:"]
-        lines += [f"  - {p}" for p in self.problems]
+        lines += [f"  - {source}:{p.line}: {p}" if p.line else f"  - {p}" for p in self.problems]
         super().__init__("\n".join(lines))
 
 
@@ -1455,8 +1455,8 @@ def _load_json(text: str, source: str) -> Any:
             [Problem("", source, "unique keys", f"{source} is not valid: {exc}")], source
         ) from exc
     except json.JSONDecodeError as exc:
-        message = f"{source} is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        raise RunSpecError([Problem("", source, "valid JSON", message)], source) from exc
+        message = f"not valid JSON: {exc.msg} (column {exc.colno})"
+        raise RunSpecError([Problem("", source, "valid JSON", message, exc.lineno)], source) from exc
 
 
 def _load_yaml(text: str, source: str) -> Any:
@@ -1477,8 +1477,9 @@ def _load_yaml(text: str, source: str) -> Any:
         return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         detail = getattr(exc, "problem", None) or str(exc)
+        column = f" (column {mark.column + 1})" if mark is not None else ""
+        line = mark.line + 1 if mark is not None else None
         raise RunSpecError(
-            [Problem("", source, "valid YAML", f"{source} is not valid YAML: {where}{detail}")], source
+            [Problem("", source, "valid YAML", f"not valid YAML: {detail}{column}", line)], source
         ) from exc

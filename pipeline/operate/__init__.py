@@ -9,9 +9,13 @@ Modules:
 
 - ``errors``: exit codes and the one place AWS errors become "what to do next" messages
 - ``aws``: the injectable boto3 client factory (tests pass moto or Stubber clients)
-- ``output``: tables, money and time formatting, --json, confirmations
+- ``output``: tables (rich, as wide as the terminal), money and time formatting, --json, confirmations
+- ``hints``: every command printed for a person to run, with the --env/--region it ran with
 - ``discovery``: where the deployed pipeline is (SSM manifest, else stack outputs)
-- ``runs``: a run's state from Step Functions, Bedrock and S3; approve, reject, cancel, watch
+- ``run_history``, ``runs``, ``run_text``: a run's execution history and job; its view (state,
+  vehicle, serving, cost so far); the view in words (status, list, next steps)
+- ``run_actions``: approve, reject, cancel
+- ``watch``, ``commands_watch``: following a run (live panel, lines or JSON lines, retries)
 - ``start``: preflight, content-addressed upload, idempotent StartExecution
 - ``estimate``, ``models_table``, ``throughput``, ``sweep``, ``compare``, ``report``
 - ``livecheck``: GetFoundationModel for `check`/`start` (pipeline.live), or why it was not asked

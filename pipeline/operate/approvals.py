@@ -28,10 +28,10 @@ from typing import Any, Final
 
 from pipeline import approval_records
 from pipeline.approval_records import session_name
+from pipeline.operate import hints
 from pipeline.operate.errors import InvalidInputError, OperationalError, error_code
 
 SERVICE: Final = "approval-url"  # the pseudo-service name under which Clients hands out the caller
-CLI: Final = "bedrock-customize"
 # Where an MFA device and code come from when the approver role requires MFA (besides the profile's
 # mfa_serial and a prompt on a terminal).
 MFA_SERIAL_ENV: Final = "BEDROCK_CUSTOMIZE_MFA_SERIAL"
@@ -174,7 +174,7 @@ def start_run(
     if response.status == 409:
         raise InvalidInputError(
             f"run {run_id} cannot be started: {message}",
-            hint=f"see it with `{CLI} status {run_id}`",
+            hint=f"see it with `{hints.command('status', run_id)}`",
         )
     if response.status == 403:
         raise OperationalError(
@@ -265,17 +265,17 @@ def answer(
     if status == 403:
         raise OperationalError(
             f"the approval was refused: {message or 'Forbidden'}",
-            hint=f"see who started run {run_id} and what it waits for with `{CLI} status {run_id}`",
+            hint=f"see who started run {run_id} and what it waits for with `{hints.command('status', run_id)}`",
         )
     if status == 404:
         raise InvalidInputError(
             f"no approval is pending for run {run_id} ({message})",
-            hint=f"see where it is with `{CLI} status {run_id}`",
+            hint=f"see where it is with `{hints.command('status', run_id)}`",
         )
     if status == 409:
         raise InvalidInputError(
             f"the approval request of run {run_id} can no longer be answered this way: {message}",
-            hint=f"see what happened with `{CLI} status {run_id}`",
+            hint=f"see what happened with `{hints.command('status', run_id)}`",
         )
     if status == 400:
         raise InvalidInputError(f"the approval answer was refused as malformed: {message}")
@@ -308,7 +308,7 @@ def send_answer(
         raise OperationalError(
             f"the approval request of run {run_id} has no request id (asked before the stack was updated)",
             hint="let it time out (a rejection: nothing is bought), then start the run again; "
-            f"`{CLI} status {run_id}` shows its deadline",
+            f"`{hints.command('status', run_id)}` shows its deadline",
         )
     decision = "approve" if approved else "reject"
     name = approver_name(caller_arn)

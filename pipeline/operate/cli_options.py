@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import textwrap
 from typing import Any, Final
 
@@ -20,28 +21,66 @@ exit codes:
 """
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help that fits the terminal: argparse wraps the options; this wraps the description and
+    the epilog's prose and list items too (with a hanging indent), keeping their layout. A line
+    that is a command to copy (an example) is left whole: breaking it would break the command."""
+
+    _ITEM = re.compile(r"(\s*)(\S{1,4}\s{2,}|- )")
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines: list[str] = []
+        for line in text.splitlines():
+            if len(indent) + len(line) <= width or line.lstrip().startswith(CLI):
+                lines.append(indent + line)
+                continue
+            item = self._ITEM.match(line)
+            lead = item.group(0) if item else line[: len(line) - len(line.lstrip())]
+            lines += textwrap.wrap(
+                line[len(lead) :],
+                width=max(20, width - len(indent)),
+                initial_indent=indent + lead,
+                subsequent_indent=indent + " " * len(lead),
+                break_on_hyphens=False,
+            )
+        return "\n".join(lines)
+
+
 def parser_for(
-    subparsers: Any, name: str, help_text: str, description: str, examples: str
+    subparsers: Any,
+    name: str,
+    help_text: str,
+    description: str,
+    examples: str,
+    *,
+    exit_codes: str = EXIT_CODES,
 ) -> argparse.ArgumentParser:
+    """A subcommand's parser: its description, then one list of its exit codes and its examples."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         name,
         help=help_text,
         # Raw formatting keeps the epilog's layout, so the description is wrapped here.
-        description=textwrap.fill(description, width=88),
-        epilog=f"{EXIT_CODES}\nexamples:\n{examples}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=description,
+        epilog=f"{exit_codes}\nexamples:\n{examples}",
+        formatter_class=HelpFormatter,
     )
     return parser
 
 
-def aws_options(parser: argparse.ArgumentParser, *, env: bool = True) -> None:
+def aws_options(
+    parser: argparse.ArgumentParser, *, env: bool = True, env_default: str | None = DEFAULT_ENV
+) -> None:
+    """--env (the deployment environment), --region and --json.
+
+    ``env_default=None``: --env narrows what the command shows instead of choosing where it acts.
+    """
     if env:
+        where = f"(default: {env_default})" if env_default else "(default: every environment in the region)"
         parser.add_argument(
             "--env",
-            default=DEFAULT_ENV,
+            default=env_default,
             metavar="ENV",
-            help=f"deployment environment of the pipeline, as in cdk.json (default: {DEFAULT_ENV}); "
-            "found via the "
+            help=f"deployment environment of the pipeline, as in cdk.json {where}; found via the "
             "SSM parameter /bedrock-customization/ENV/deployment or the stack BedrockCustomization-ENV",
         )
     parser.add_argument(

@@ -14,14 +14,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-import textwrap
 from typing import Any
 
 from pipeline.catalog import CUSTOMIZATION_TYPES
-from pipeline.operate import commands_runs, output
+from pipeline.operate import commands_runs, hints, output
 from pipeline.operate.cli_options import (
     CLI,
     EXIT_CODES,
+    HelpFormatter,
     aws_options,
     deployment_context,
     json_option,
@@ -356,16 +356,15 @@ def _add_throughput(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "throughput",
         help="list or delete the provisioned throughput the pipeline bought",
-        description=textwrap.fill(
+        description=(
             "Provisioned throughput bought by the pipeline (found by its bedrock-customization:run-id "
             "tag), for one of two purposes: evaluation (<run id>-eval, one model unit without commitment "
             "for a base that cannot be deployed on demand, released after the evaluation) or serving "
             "(<run id>-pt, bought after the quality bar). Billed every hour until deleted, or for a whole "
             "commitment term. On-demand deployments are not throughput (no hourly charge): `sweep` lists "
-            "them.",
-            width=88,
+            "them."
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         epilog=EXIT_CODES,
     )
     actions = parser.add_subparsers(
@@ -380,10 +379,10 @@ def _add_throughput(subparsers: Any) -> None:
         "every provisioned throughput the pipeline bought, with commitment, age and cost",
         "List every provisioned throughput in the region tagged by the pipeline: its run, purpose "
         "(evaluation or serving), status, model units, commitment and when it ends, hourly and daily cost, "
-        "age and cost so far.",
-        f"  {CLI} throughput list\n  {CLI} throughput list --region us-west-2 --json",
+        "age and cost so far. With --env, only what that environment's runs bought.",
+        f"  {CLI} throughput list\n  {CLI} throughput list --env prod --region us-west-2 --json",
     )
-    aws_options(listing, env=False)
+    aws_options(listing, env_default=None)
     listing.set_defaults(handler=cmd_throughput_list)
     delete = parser_for(
         actions,
@@ -409,16 +408,29 @@ def _add_throughput(subparsers: Any) -> None:
 
 @guarded
 def cmd_throughput_list(args: argparse.Namespace) -> int:
-    from pipeline.operate import aws, throughput
+    from pipeline.operate import aws, discovery, runs, throughput
 
     clients = aws.clients_for(args.region)
     now = dt.datetime.now(dt.UTC)
     items = throughput.inventory(clients("bedrock"))
+    where = clients.region
+    if args.env:
+        # A throughput names its run (tag), not its environment: it is this environment's when its
+        # run is an execution of this environment's workflow.
+        deployment = discovery.discover(clients, args.env)
+        sfn = clients("stepfunctions")
+        ours = {
+            run_id
+            for run_id in {t.run_id for t in items if t.run_id}
+            if runs.describe_execution(sfn, deployment, run_id) is not None
+        }
+        items = [t for t in items if t.run_id in ours]
+        where = f"{clients.region} for environment {args.env}"
     if args.json:
         output.emit_json([t.to_dict(now) for t in items])
         return EXIT_OK
     if not items:
-        print(f"no provisioned throughput bought by the pipeline in {clients.region}")
+        print(f"no provisioned throughput bought by the pipeline in {where}")
         return EXIT_OK
     rows = [
         [
@@ -436,9 +448,14 @@ def cmd_throughput_list(args: argparse.Namespace) -> int:
         for t in items
     ]
     headers = ["ID", "RUN", "PURPOSE", "STATUS", "MU", "COMMITMENT", "HOURLY", "DAILY", "AGE", "SO FAR"]
-    print(output.table(headers, rows))
-    daily = output.Money.of({t.arn: t.per_day_usd() for t in items})
-    print(f"\n{len(items)} provisioned throughput(s), billed about {daily} per day in total.")
+    print(output.table(headers, rows, right=(4, 6, 7, 9)))
+    daily = output.Money.of({output.short_arn(t.arn): t.per_day_usd() for t in items})
+    count = f"{len(items)} provisioned throughput{'' if len(items) == 1 else 's'}"
+    print(f"\n{count} in {where}, billed {daily.per('day')} in total.")
+    deletable = [t for t in items if not t.has_commitment]
+    if deletable:
+        target = deletable[0].run_id or deletable[0].arn
+        print(f"Delete what you no longer use: {hints.command('throughput', 'delete', target)}")
     return EXIT_OK
 
 
@@ -468,7 +485,7 @@ def cmd_throughput_delete(args: argparse.Namespace) -> int:
         if not targets:
             raise InvalidInputError(
                 f"no provisioned throughput tagged with run {run_id} in {clients.region}",
-                hint=f"see what exists with `{CLI} throughput list`",
+                hint=f"see what exists with `{hints.command('throughput', 'list')}`",
             )
     refused = [(t, r) for t in targets if (r := t.deletion_refusal(now))]
     deletable = [t for t in targets if not t.deletion_refusal(now)]
@@ -491,7 +508,7 @@ def cmd_throughput_delete(args: argparse.Namespace) -> int:
         if busy:
             raise InvalidInputError(
                 f"run {busy[0].run_id} is still running and may be using {busy[0].arn}",
-                hint=f"cancel it first (`{CLI} cancel {busy[0].run_id}`), or pass --force",
+                hint=f"cancel it first (`{hints.command('cancel', str(busy[0].run_id))}`), or pass --force",
             )
     stream = sys.stderr if args.json else sys.stdout
     for t in deletable:

@@ -6,25 +6,23 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from pipeline.operate import output
+from pipeline.operate import hints, output
 from pipeline.operate.cli_options import (
     CLI,
-    DEFAULT_ENV,
-    DEFAULT_INTERVAL,
     aws_options,
     deployment_context,
     json_option,
     offline_option,
     parser_for,
-    positive_float,
     positive_int,
     yes_option,
 )
+from pipeline.operate.commands_watch import add_watch, follow, follow_options, run_args
 from pipeline.operate.errors import EXIT_INVALID, EXIT_OK, EXIT_OPERATIONAL, InvalidInputError, guarded
 
 # --------------------------------------------------------------------------------------------------
@@ -34,12 +32,14 @@ from pipeline.operate.errors import EXIT_INVALID, EXIT_OK, EXIT_OPERATIONAL, Inv
 
 def _load_spec(path_text: str) -> Any:
     from pipeline.runspec import RunSpecError, load_run_spec
+    from pipeline.spec_lines import located
 
     try:
         return load_run_spec(Path(path_text))
     except RunSpecError as exc:
+        where = RunSpecError(located(exc.problems, path_text), exc.source)
         raise InvalidInputError(
-            str(exc), hint=f"`{CLI} check {path_text}` lists every problem with its fix"
+            str(where), hint=f"`{hints.command('check', path_text)}` lists every problem with its fix"
         ) from exc
 
 
@@ -91,8 +91,20 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(result.render())
         if not report.ok:
-            print(f"\nThe run cannot start as it is: `{CLI} check {args.run_spec}` lists the problems.")
+            check = hints.command("check", args.run_spec)
+            print(f"\nThe run cannot start as it is: `{check}` lists the problems.")
     return EXIT_OK if report.ok else EXIT_INVALID
+
+
+_START_EXIT_CODES = """\
+exit codes:
+  0  started (with --wait: the run succeeded; with --until approval: it waits for a person)
+  1  operational failure (AWS refused or unreachable, declined at the prompt); with --wait: the run
+     failed, timed out or was cancelled
+  2  invalid input: the preflight refused the run spec or data (nothing uploaded, nothing started)
+  3  with --wait: still running when --timeout passed (watch it again: nothing is wrong)
+  4  with --wait: AWS could not be reached or refused for --give-up-after seconds: outcome unknown
+"""
 
 
 def _add_start(subparsers: Any) -> None:
@@ -109,25 +121,26 @@ def _add_start(subparsers: Any) -> None:
         "shown and you are asked to confirm.",
         f"  {CLI} start examples/runs/fine-tuning.yaml\n  {CLI} start run.yaml --env prod --yes --wait   # "
         "CI",
+        exit_codes=_START_EXIT_CODES,
     )
     parser.add_argument("run_spec", metavar="RUN_SPEC", help="run spec file (.yaml, .yml or .json)")
     yes_option(parser, "confirm the throughput purchases the spec may make")
     parser.add_argument(
-        "--wait", action="store_true", help="then follow the run until it ends, and exit with its outcome"
+        "--wait",
+        action="store_true",
+        help="then follow the run as `watch` does until it ends (or --until approval), and exit with its "
+        "outcome (the exit codes below)",
     )
-    parser.add_argument(
-        "--interval",
-        type=positive_float,
-        default=DEFAULT_INTERVAL,
-        metavar="SECONDS",
-        help=f"with --wait: seconds between status checks (default: {DEFAULT_INTERVAL:g})",
-    )
+    follow_options(parser, "with --wait: ")
     offline_option(
         parser,
         "no GetFoundationModel check of the base model and teacher, the catalog's prices; the "
         "workflow's preflight still checks live",
     )
     aws_options(parser)
+    for action in parser._actions:
+        if action.dest == "json":
+            action.help = "print one JSON document (with --wait: one JSON object per line per change)"
     parser.set_defaults(handler=cmd_start)
 
 
@@ -135,6 +148,7 @@ def _add_start(subparsers: Any) -> None:
 def cmd_start(args: argparse.Namespace) -> int:
     from pipeline.datasets import validate_run
     from pipeline.operate import aws, discovery, estimate, livecheck, prices, runs, start
+    from pipeline.spec_lines import located
 
     spec = _load_spec(args.run_spec)
     if args.region and args.region != spec.region:
@@ -143,11 +157,15 @@ def cmd_start(args: argparse.Namespace) -> int:
             hint="a run trains in its spec's region: drop --region or fix the spec",
         )
     clients = aws.clients_for(spec.region)
+    if spec.region != aws.default_region():
+        # The run lives in its spec's region: a pasted hint must look there, not in the shell's.
+        hints.resolved(region=spec.region)
     report = validate_run(spec, s3_client=_s3_for(spec, spec.region), spec_source=args.run_spec)
     checked = livecheck.run(spec, offline=args.offline, clients=clients) if report.ok else None
     if checked is not None:
         report.spec_problems.extend(checked.problems)
         output.note(checked.line())
+    report.spec_problems[:] = located(report.spec_problems, args.run_spec)
     if not report.ok:
         if args.json:
             output.emit_json(
@@ -189,6 +207,9 @@ def cmd_start(args: argparse.Namespace) -> int:
     if existing is not None:
         return _already_started(args, deployment, clients, run_id, str(existing.get("status")), doc)
     bought = estimate.purchases(spec, costs.approval)
+    if not bought and book.reason:
+        # The estimate (which says where its prices come from) is shown only for a run that buys.
+        output.note(f"prices: {book.describe(spec.model)}")
     if bought:
         (sys.stderr if args.json else sys.stdout).write(costs.render())
         question = f"Start run {run_id}? It may buy " + "; and ".join(bought) + "."
@@ -215,76 +236,44 @@ def cmd_start(args: argparse.Namespace) -> int:
         "status": "RUNNING",
         "console": start.console_url(deployment, execution_arn),
     }
-    if args.json and not args.wait:
-        output.emit_json(doc)
-    elif not args.json:
+    _emit_start(args, doc)
+    if not args.json:
         uploaded = sum(1 for t in transfers if not t.skipped)
         print(
             f"started run {run_id} ({uploaded} dataset(s) uploaded, {len(transfers) - uploaded} already "
             "there)"
         )
         print(f"  execution: {execution_arn}\n  console:   {doc['console']}")
-        print(
-            f"  follow it: {CLI} watch {run_id}" + (f" --env {args.env}" if args.env != DEFAULT_ENV else "")
-        )
+        print(f"  follow it: {hints.command('watch', run_id)}")
     if args.wait:
-        return _follow(args, clients, deployment, run_id)
+        return follow(args, clients, deployment, run_id)
     return EXIT_OK
+
+
+def _emit_start(args: argparse.Namespace, doc: dict[str, Any]) -> None:
+    """With --json: the start document; with --wait too, as the first of the watch's JSON lines."""
+    if args.json and args.wait:
+        print(json.dumps({"event": "started", **doc}, ensure_ascii=False, default=str), flush=True)
+    elif args.json:
+        output.emit_json(doc)
 
 
 def _already_started(
     args: argparse.Namespace, deployment: Any, clients: Any, run_id: str, status: str, doc: dict[str, Any]
 ) -> int:
     doc |= {"started": False, "alreadyStarted": True, "status": status}
-    if args.json and not args.wait:
-        output.emit_json(doc)
-    elif not args.json:
+    _emit_start(args, doc)
+    if not args.json:
         print(f"run {run_id} was already started (status {status}); nothing was uploaded or started again")
-        print(
-            f"  see it with: {CLI} status {run_id}"
-            + (f" --env {args.env}" if args.env != DEFAULT_ENV else "")
-        )
+        print(f"  see it with: {hints.command('status', run_id)}")
     if args.wait:
-        return _follow(args, clients, deployment, run_id)
+        return follow(args, clients, deployment, run_id)
     return EXIT_OK
-
-
-def _follow(
-    args: argparse.Namespace, clients: Any, deployment: Any, run_id: str, timeout: float | None = None
-) -> int:
-    from pipeline.operate import run_actions, runs
-
-    stream = sys.stderr if args.json else sys.stdout
-    view = run_actions.watch(
-        lambda: runs.load_run(clients, deployment, run_id),
-        interval=args.interval,
-        sleep=time.sleep,
-        stream=stream,
-        live=stream.isatty(),
-        timeout=timeout,
-    )
-    if args.json:
-        output.emit_json(view.to_dict())
-    else:
-        print()
-        print(view.render())
-    if not view.finished:
-        output.note(f"still {view.status} after the --timeout; `{CLI} watch {run_id}` follows it again")
-        return EXIT_OPERATIONAL
-    return view.outcome_exit_code()
 
 
 # --------------------------------------------------------------------------------------------------
 # status, watch, list
 # --------------------------------------------------------------------------------------------------
-
-
-def _run_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "run",
-        metavar="RUN",
-        help="run id (the execution name, e.g. support-bot-v1-3f9a2c1b7d) or execution ARN",
-    )
 
 
 def _add_status(subparsers: Any) -> None:
@@ -300,7 +289,7 @@ def _add_status(subparsers: Any) -> None:
         f"  {CLI} status support-nova-micro-3f9a2c1b7d\n  {CLI} status support-nova-micro-3f9a2c1b7d --json "
         "| jq .costSoFar",
     )
-    _run_args(parser)
+    run_args(parser)
     aws_options(parser)
     parser.set_defaults(handler=cmd_status)
 
@@ -317,41 +306,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         print(view.render())
     return EXIT_OK
-
-
-def _add_watch(subparsers: Any) -> None:
-    parser = parser_for(
-        subparsers,
-        "watch",
-        "follow a run live until it ends; exit with its outcome",
-        "Follow a run: on a terminal one status line updates in place, elsewhere (CI logs) a line is printed "
-        "whenever something changes. Exits when the run ends: 0 succeeded, 2 its preflight rejected the "
-        "input, "
-        "1 it failed, timed out or was cancelled (or --timeout passed first).",
-        f"  {CLI} watch support-nova-micro-3f9a2c1b7d\n  {CLI} watch RUN --interval 60 --timeout 7200",
-    )
-    _run_args(parser)
-    parser.add_argument(
-        "--interval",
-        type=positive_float,
-        default=DEFAULT_INTERVAL,
-        metavar="SECONDS",
-        help=f"seconds between status checks (default: {DEFAULT_INTERVAL:g})",
-    )
-    parser.add_argument(
-        "--timeout", type=positive_float, metavar="SECONDS", help="stop watching after this long (exit 1)"
-    )
-    aws_options(parser)
-    parser.set_defaults(handler=cmd_watch)
-
-
-@guarded
-def cmd_watch(args: argparse.Namespace) -> int:
-    from pipeline.operate import runs
-
-    run_id = runs.check_run_id(args.run)
-    clients, deployment = deployment_context(args)
-    return _follow(args, clients, deployment, run_id, timeout=args.timeout)
 
 
 def _add_list(subparsers: Any) -> None:
@@ -383,14 +337,14 @@ def _add_list(subparsers: Any) -> None:
 
 @guarded
 def cmd_list(args: argparse.Namespace) -> int:
-    from pipeline.operate import runs
+    from pipeline.operate import run_text, runs
 
     clients, deployment = deployment_context(args)
     views = runs.list_runs(clients, deployment, statuses=args.status, limit=args.limit)
     if args.json:
         output.emit_json([v.to_dict() for v in views])
     else:
-        print(runs.render_list(views))
+        print(run_text.render_list(views))
     return EXIT_OK
 
 
@@ -413,7 +367,7 @@ def _add_approve(subparsers: Any) -> None:
         "name, as STS confirms it, is the approver of record. Whoever started the run may not approve it.",
         f"  {CLI} approve support-nova-micro-3f9a2c1b7d\n  {CLI} approve RUN --reason 'quality ok' --yes",
     )
-    _run_args(parser)
+    run_args(parser)
     parser.add_argument(
         "--reason", default="approved with bedrock-customize", help="why (recorded in the run record)"
     )
@@ -431,9 +385,13 @@ def _add_reject(subparsers: Any) -> None:
         "with your reason, nothing is bought, and what it created (an evaluation deployment) is released.",
         f"  {CLI} reject support-nova-micro-3f9a2c1b7d --reason 'too expensive for this quality'",
     )
-    _run_args(parser)
+    run_args(parser)
     parser.add_argument(
         "--reason", required=True, help="why (recorded in the run record and the notification)"
+    )
+    yes_option(
+        parser,
+        "reject the purchase (asked only on a terminal: rejecting buys nothing, so CI needs no --yes)",
     )
     aws_options(parser)
     parser.set_defaults(handler=cmd_reject)
@@ -447,19 +405,27 @@ def _decide(args: argparse.Namespace, approved: bool) -> int:
     if not reason:
         raise InvalidInputError("--reason must not be empty")
     clients, deployment = deployment_context(args)
-    _view, request = run_actions.pending_approval(clients, deployment, run_id)
+    view, request = run_actions.pending_approval(clients, deployment, run_id)
     stream = sys.stderr if args.json else sys.stdout
-    print(request.render(), file=stream)
+    print(request.render(view), file=stream)
     print(file=stream)
-    question = (
-        "Approve buying throughput to evaluate on?"
-        if request.stage == runs.EVALUATION_STAGE
-        else "Approve buying throughput to serve with?"
-    )
-    if approved and not output.confirm(
-        question, assume_yes=args.yes, what="approving a provisioned throughput purchase"
+    what = "to evaluate on" if request.stage == runs.EVALUATION_STAGE else "to serve with"
+    if approved:
+        if not output.confirm(
+            f"Approve buying throughput {what}?",
+            assume_yes=args.yes,
+            what="approving a provisioned throughput purchase",
+        ):
+            output.note("not approved: nothing was sent (the run keeps waiting)")
+            return EXIT_OPERATIONAL
+    # Rejecting buys nothing, so without a terminal it needs no --yes; on one it ends the run
+    # failed, which cannot be undone: ask.
+    elif (
+        not args.yes
+        and sys.stdin.isatty()
+        and not output.confirm(f"Reject buying throughput {what}? The run ends failed.", assume_yes=False)
     ):
-        output.note("not approved: nothing was sent (the run keeps waiting)")
+        output.note("not rejected: nothing was sent (the run keeps waiting)")
         return EXIT_OPERATIONAL
     caller = run_actions.caller_identity(clients)
     answer = run_actions.send_decision(
@@ -472,9 +438,7 @@ def _decide(args: argparse.Namespace, approved: bool) -> int:
         bought = "the evaluation throughput" if request.stage == runs.EVALUATION_STAGE else "the throughput"
         verdict = f"approved: the workflow buys {bought} now" if approved else "rejected: nothing is bought"
         print(f"run {run_id} {verdict} (by {approver})")
-        print(
-            f"  follow it: {CLI} watch {run_id}" + (f" --env {args.env}" if args.env != DEFAULT_ENV else "")
-        )
+        print(f"  follow it: {hints.command('watch', run_id)}")
     return EXIT_OK
 
 
@@ -499,7 +463,7 @@ def _add_cancel(subparsers: Any) -> None:
         "commitment cannot be deleted and is reported.",
         f"  {CLI} cancel support-nova-micro-3f9a2c1b7d --reason 'wrong dataset'",
     )
-    _run_args(parser)
+    run_args(parser)
     parser.add_argument(
         "--reason", default="cancelled with bedrock-customize", help="why (recorded as the execution's cause)"
     )
@@ -523,7 +487,8 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     if view.finished:
         raise InvalidInputError(
             f"run {run_id} already ended ({view.status}); there is nothing to cancel",
-            hint=f"its leftovers, if any: `{CLI} throughput list`, `{CLI} sweep --dry-run`",
+            hint=f"its leftovers, if any: `{hints.command('throughput', 'list')}`, "
+            f"`{hints.command('sweep', '--dry-run')}`",
         )
     now = dt.datetime.now(dt.UTC)
     pts = run_actions.run_throughputs(clients, view)
@@ -607,12 +572,17 @@ def cmd_report(args: argparse.Namespace) -> int:
         artifacts = report.load_dir(args.from_dir)
     else:
         if not args.run:
-            raise InvalidInputError("give a RUN id, or --from-dir DIR", hint=f"list runs with `{CLI} list`")
+            raise InvalidInputError(
+                "give a RUN id, or --from-dir DIR", hint=f"list runs with `{hints.command('list')}`"
+            )
         run_id = runs.check_run_id(args.run)
         clients, deployment = deployment_context(args)
-        if runs.describe_execution(clients("stepfunctions"), deployment, run_id) is None:
+        described = runs.describe_execution(clients("stepfunctions"), deployment, run_id)
+        if described is None:
             raise runs.unknown_run(run_id, deployment)
-        artifacts = report.load_s3(clients("s3"), deployment.training_bucket, run_id)
+        artifacts = report.load_s3(
+            clients("s3"), deployment.training_bucket, run_id, execution_status=str(described.get("status"))
+        )
     written = report.render_run(artifacts, args.out or f"report-{artifacts.run_id}")
     if args.json:
         output.emit_json({"runId": artifacts.run_id, "source": artifacts.source, **written.to_dict()})
@@ -629,7 +599,7 @@ def register(subparsers: Any) -> None:
     _add_estimate(subparsers)
     _add_start(subparsers)
     _add_status(subparsers)
-    _add_watch(subparsers)
+    add_watch(subparsers)
     _add_list(subparsers)
     _add_approve(subparsers)
     _add_reject(subparsers)

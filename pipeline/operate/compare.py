@@ -31,7 +31,7 @@ from typing import Any, Final
 
 from pipeline import evaluation, naming, scoring
 from pipeline.catalog import PROFILE_GEOGRAPHIES, TEACHERS, ModelInfo, all_models
-from pipeline.operate import deployments, output, throughput
+from pipeline.operate import deployments, hints, output, throughput
 from pipeline.operate.aws import Clients
 from pipeline.operate.errors import InvalidInputError, OperationalError, describe_aws_error
 from pipeline.operate.runs import RUN_ID_RE
@@ -102,7 +102,7 @@ def _provisioned(label: str, pt: throughput.Throughput) -> Target:
     if pt.status != "InService":
         raise InvalidInputError(
             f"provisioned throughput {pt.arn} is {pt.status}, not InService: it cannot answer yet",
-            hint="wait until it is InService (bedrock-customize throughput list) and run compare again",
+            hint=f"wait until it is InService ({hints.command('throughput', 'list')}) and run compare again",
         )
     base = pt.base_model_id
     plan = {"baseModel": base, "serving": {"commitment": pt.commitment, "ModelUnits": pt.model_units}}
@@ -139,7 +139,7 @@ def _deployment(label: str, arn: str, clients: Clients) -> Target:
     if deployed.status != deployments.ACTIVE:
         raise InvalidInputError(
             f"custom model deployment {arn} is {deployed.status}, not Active: it cannot answer yet",
-            hint="wait until it is Active (bedrock-customize status RUN) and run compare again",
+            hint=f"wait until it is Active ({hints.command('status', 'RUN')}) and run compare again",
         )
     base = _base_of_deployment(bedrock, deployed)
     model = catalog_entry(base) if base else None
@@ -172,8 +172,8 @@ def _of_run(run_id: str, clients: Clients) -> Target:
     raise InvalidInputError(
         f"{run_id!r} is neither a model id nor a run with provisioned throughput or an on-demand deployment",
         hint="compare foundation model ids (e.g. amazon.nova-micro-v1:0), or a run whose throughput is "
-        "InService (bedrock-customize throughput list) or whose deployment is Active (bedrock-customize "
-        "status RUN)",
+        f"InService ({hints.command('throughput', 'list')}) or whose deployment is Active "
+        f"({hints.command('status', 'RUN')})",
     )
 
 

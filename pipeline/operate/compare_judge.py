@@ -20,7 +20,7 @@ from typing import Any
 
 from pipeline import judge, naming
 from pipeline.catalog import DEFAULT_JUDGE, check_judge
-from pipeline.operate import output
+from pipeline.operate import hints, output
 from pipeline.operate.aws import Clients
 from pipeline.operate.compare import Comparison
 from pipeline.operate.errors import InvalidInputError, OperationalError
@@ -55,7 +55,7 @@ def options(
     if not role_arn or not bucket:
         problems.append(
             "--judge needs --judge-role and --judge-bucket: the stack's evaluation-job role and training "
-            "bucket (`bedrock-customize deploy-info` shows evaluationJobRoleArn and trainingBucket)"
+            f"bucket (`{hints.command('deploy-info')}` shows evaluationJobRoleArn and trainingBucket)"
         )
     if problems:
         raise InvalidInputError("; ".join(problems))

@@ -64,6 +64,9 @@ class Deployment:
     # the approver role requires MFA (stacks deployed before them have neither).
     start_url: str | None = None
     approver_mfa: bool = False
+    # ``bedrock-customize sandbox`` runs every wait this many times faster than the wall clock
+    # and says so in its manifest (``sandboxSpeed``); a real deployment runs in real time.
+    time_scale: float = 1.0
 
     def execution_arn(self, run_id: str) -> str:
         """``arn:...:stateMachine:<name>`` → ``arn:...:execution:<name>:<run id>``."""
@@ -86,6 +89,7 @@ class Deployment:
             "startUrl": self.start_url,
             "approverMfa": self.approver_mfa,
             "source": self.source,
+            **({"sandboxSpeed": self.time_scale} if self.time_scale != 1 else {}),
         }
 
 
@@ -182,7 +186,14 @@ def _from_manifest(text: str, env: str, parameter: str, region: str) -> Deployme
         evaluation_job_role_arn=_optional(manifest.get("evaluationJobRoleArn")),
         start_url=_optional(manifest.get("startUrl")),
         approver_mfa=manifest.get("approverMfa") in (True, "true"),
+        time_scale=_speed(manifest.get("sandboxSpeed")),
     )
+
+
+def _speed(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return 1.0
 
 
 def _optional(value: Any) -> str | None:

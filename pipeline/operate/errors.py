@@ -33,12 +33,43 @@ _CREDENTIAL_CODES: Final = frozenset(
         "InvalidAccessKeyId",
     }
 )
-_DENIED_CODES: Final = frozenset(
+DENIED_CODES: Final = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden", "403"}
 )
 _THROTTLED_CODES: Final = frozenset(
     {"Throttling", "ThrottlingException", "TooManyRequestsException", "SlowDown", "RequestLimitExceeded"}
 )
+
+
+# Errors that pass by themselves: throttling, and the service's own failures (5xx).
+_PASSING_CODES: Final = _THROTTLED_CODES | frozenset(
+    {
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "InternalServerException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
+    }
+)
+
+
+def transient(exc: BaseException) -> bool:
+    """An AWS error worth trying again later: no connection, a timeout, throttling, a 5xx.
+
+    Refusals (credentials, permissions, validation, not found) are not: trying again changes nothing.
+    """
+    from botocore import exceptions as bce  # deferred: only commands that talk to AWS load botocore
+
+    if isinstance(exc, bce.ConnectionError | bce.HTTPClientError):
+        return True
+    if isinstance(exc, bce.ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return error_code(exc) in _PASSING_CODES or (isinstance(status, int) and status >= 500)
+    return False
 
 
 class OperateError(Exception):
@@ -96,10 +127,10 @@ def describe_aws_error(exc: BaseException) -> OperateError | None:
             hint = (
                 "your AWS credentials are expired or invalid: refresh them (`aws sso login`, a new session)"
             )
-        elif code in _DENIED_CODES:
+        elif code in DENIED_CODES:
             hint = (
                 f"your identity may not call {operation} on this resource: ask for the pipeline's "
-                "operator permissions, or check --env/--region (`bedrock-customize deploy-info` shows "
+                f"operator permissions, or check --env/--region (`{_hint('deploy-info')}` shows "
                 "what you can use)"
             )
         elif code in _THROTTLED_CODES:
@@ -134,6 +165,12 @@ def describe_aws_error(exc: BaseException) -> OperateError | None:
     return None
 
 
+def _hint(*words: str) -> str:
+    from pipeline.operate import hints
+
+    return hints.command(*words)
+
+
 def report_error(error: OperateError, *, as_json: bool) -> int:
     """Print an error the way every command does and return its exit code."""
     if as_json:
@@ -152,19 +189,24 @@ def guarded(func: Callable[[Any], int]) -> Callable[[Any], int]:
 
     @functools.wraps(func)
     def wrapper(args: Any) -> int:
-        as_json = bool(getattr(args, "json", False))
-        try:
-            return func(args)
-        except OperateError as error:
-            return report_error(error, as_json=as_json)
-        except Exception as exc:
-            from pipeline.sources import SourceAccessError
+        from pipeline.operate import hints
 
-            if isinstance(exc, SourceAccessError):
-                return report_error(OperationalError(str(exc)), as_json=as_json)
-            described = describe_aws_error(exc)
-            if described is None:
-                raise
-            return report_error(described, as_json=as_json)
+        as_json = bool(getattr(args, "json", False))
+        target = hints.target_of(args)
+        # Every command printed from here on, errors' hints included, carries this --env/--region.
+        with hints.targeting(target.env, target.region):
+            try:
+                return func(args)
+            except OperateError as error:
+                return report_error(error, as_json=as_json)
+            except Exception as exc:
+                from pipeline.sources import SourceAccessError
+
+                if isinstance(exc, SourceAccessError):
+                    return report_error(OperationalError(str(exc)), as_json=as_json)
+                described = describe_aws_error(exc)
+                if described is None:
+                    raise
+                return report_error(described, as_json=as_json)
 
     return wrapper

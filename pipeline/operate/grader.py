@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from pipeline import graders, sources
 from pipeline.operate import output
+from pipeline.operate.cli_options import HelpFormatter
 from pipeline.operate.errors import EXIT_INVALID, EXIT_OK, InvalidInputError, OperationalError, guarded
 from pipeline.runspec import RunSpec, RunSpecError, load_run_spec
 
@@ -39,7 +40,7 @@ def add_grader_parser(commands: Any) -> None:
         help="reinforcement fine-tuning graders: test a run spec's grader on its first prompts",
         description="Reinforcement fine-tuning graders.",
         epilog=_EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     actions = parser.add_subparsers(
         dest="grader_command",
@@ -60,7 +61,7 @@ def add_grader_parser(commands: Any) -> None:
         epilog=f"{_EXIT_CODES}\nexamples:\n"
         "  bedrock-customize grader test examples/runs/reinforcement-fine-tuning.yaml\n"
         "  bedrock-customize grader test run.yaml --deployed --env prod --json",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     test.add_argument("run_spec", metavar="RUN_SPEC", help="run spec file (.yaml, .yml or .json)")
     test.add_argument(

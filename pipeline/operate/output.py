@@ -10,11 +10,18 @@ Rules every command follows:
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TextIO
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from pipeline.costs import format_usd
 from pipeline.operate.errors import InvalidInputError
@@ -24,18 +31,33 @@ DASH: Final = "-"
 HOURS_PER_DAY: Final = 24
 
 
+# format_usd shows amounts below a cent to four decimals; below half of the last one it would
+# print $0.0000, which reads as free.
+_SMALLEST: Final = 0.00005
+
+
 def usd(value: float | None) -> str:
-    return format_usd(value) if value is not None else UNKNOWN
+    if value is None:
+        return UNKNOWN
+    return "< $0.0001" if 0 < value < _SMALLEST else format_usd(value)
 
 
 def usd_rate(value: float | None, unit: str) -> str:
-    return f"{format_usd(value)}/{unit}" if value is not None else UNKNOWN
+    """``$1.23/hour``, or ``unknown/hour``: the unit stays, so a sentence around it still reads."""
+    return f"{usd(value)}/{unit}"
 
 
 def utc(value: dt.datetime | None) -> str:
     if value is None:
         return DASH
     return as_utc(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def utc_seconds(value: dt.datetime | None) -> str:
+    """To the second: for deadlines minutes away (the sandbox's)."""
+    if value is None:
+        return DASH
+    return as_utc(value).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:
@@ -87,41 +109,96 @@ def short_arn(arn: str | None) -> str:
     return arn.rsplit("/", 1)[-1] if "/" in arn else arn
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, right: Iterable[int] = ()) -> str:
-    """A plain-text table; cells may hold several lines (split on newlines)."""
+# Without a terminal (a pipe, a file, CI logs) output is never wrapped: a row stays one line for
+# grep and friends, unless COLUMNS asks for a width.
+UNWRAPPED_WIDTH: Final = 4096
+
+
+def width_of(stream: TextIO | None = None) -> int | None:
+    """The terminal's width for output to ``stream`` (stdout), or None when it is not a terminal."""
+    target = stream or sys.stdout
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        if target.isatty():
+            return os.get_terminal_size(target.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return None
+    return None
+
+
+def console(stream: TextIO | None = None, *, width: int | None = None) -> Console:
+    """A rich Console for ``stream``: the terminal's width on a terminal, unwrapped elsewhere.
+
+    Text is never read as rich markup or highlighted: run ids, paths and spec values may hold
+    brackets, and colour is kept for the live view.
+    """
+    target = stream or sys.stdout
+    return Console(
+        file=target,
+        width=width or width_of(target) or UNWRAPPED_WIDTH,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        no_color=not is_terminal(target),
+        soft_wrap=False,
+    )
+
+
+def is_terminal(stream: TextIO) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def render(renderable: Any, stream: TextIO | None = None, *, width: int | None = None) -> str:
+    """What ``renderable`` prints as on ``stream`` (stdout), as plain text without trailing spaces."""
+    out = io.StringIO()
+    target = console(out, width=width or width_of(stream or sys.stdout) or UNWRAPPED_WIDTH)
+    target.print(renderable)
+    return "\n".join(line.rstrip() for line in out.getvalue().rstrip("\n").split("\n"))
+
+
+def table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    right: Iterable[int] = (),
+    width: int | None = None,
+) -> str:
+    """A table (rich) that fits the terminal: long cells wrap inside their column, never cut."""
     right_cols = set(right)
-    cell_rows = [[str(c) if c is not None else DASH for c in row] for row in rows]
-    split_rows = [[cell.split("\n") for cell in row] for row in cell_rows]
-    widths = [len(h) for h in headers]
-    for row in split_rows:
-        for i, lines in enumerate(row):
-            widths[i] = max(widths[i], *(len(line) for line in lines))
-
-    def line(cells: Sequence[str]) -> str:
-        parts = [
-            cell.rjust(widths[i]) if i in right_cols else cell.ljust(widths[i])
-            for i, cell in enumerate(cells)
-        ]
-        return "  ".join(parts).rstrip()
-
-    out = [line(list(headers)), line(["-" * w for w in widths])]
-    for row in split_rows:
-        height = max(len(lines) for lines in row)
-        for n in range(height):
-            out.append(line([lines[n] if n < len(lines) else "" for lines in row]))
-    return "\n".join(out)
+    grid = Table(
+        box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold"
+    )
+    for i, header in enumerate(headers):
+        grid.add_column(header, justify="right" if i in right_cols else "left", overflow="fold")
+    for row in rows:
+        grid.add_row(*(Text(DASH if cell is None else str(cell)) for cell in row))
+    return render(grid, width=width)
 
 
-def key_values(pairs: Iterable[tuple[str, Any]]) -> str:
-    """Aligned ``label: value`` lines; values may span several lines."""
-    items = [(label, DASH if value is None else str(value)) for label, value in pairs]
-    width = max((len(label) for label, _ in items), default=0) + 1
-    lines = []
-    for label, value in items:
-        first, *rest = value.split("\n")
-        lines.append(f"{label + ':':<{width}} {first}")
-        lines += [f"{'':<{width}} {more}" for more in rest]
-    return "\n".join(lines)
+def table_width(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """How wide the table is with no cell wrapped (what ``table`` needs to show every row on one line)."""
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
+    for header in headers:
+        grid.add_column(header, no_wrap=True)
+    for row in rows:
+        grid.add_row(*(Text(DASH if cell is None else str(cell)) for cell in row))
+    measured = Console(width=UNWRAPPED_WIDTH, file=io.StringIO()).measure(grid)
+    return int(measured.maximum)
+
+
+def key_values(pairs: Iterable[tuple[str, Any]], *, width: int | None = None) -> str:
+    """Aligned ``label: value`` lines; values may span several lines and wrap at the terminal's width."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, value in pairs:
+        grid.add_row(Text(f"{label}:"), Text(DASH if value is None else str(value)))
+    return render(grid, width=width)
 
 
 def _json_default(value: Any) -> Any:
@@ -165,33 +242,61 @@ def confirm(question: str, *, assume_yes: bool, what: str = "this") -> bool:
 
 @dataclass(frozen=True)
 class Money:
-    """A sum of cost parts, some of which may be unknown: rendered as 'at least' rather than a lie."""
+    """A sum of cost parts, some of which may have no price: never shown as less than it is.
+
+    A part without a price is named, not folded into the total: ``at least $0.0029 + training
+    (no price)``. A sum where no part has a price is ``unknown``, never ``>= $0.00``.
+    """
 
     known: float
     unknown_parts: tuple[str, ...] = ()
+    priced_parts: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, parts: Mapping[str, float | None]) -> Money:
         return cls(
             sum(v for v in parts.values() if v is not None),
             tuple(name for name, v in parts.items() if v is None),
+            tuple(name for name, v in parts.items() if v is not None),
         )
 
     @property
     def complete(self) -> bool:
         return not self.unknown_parts
 
+    @property
+    def priced(self) -> bool:
+        """Some part has a price (or there is no part at all: nothing billed)."""
+        return bool(self.priced_parts) or self.complete
+
+    def _missing(self) -> str:
+        return ", ".join(self.unknown_parts)
+
     def __str__(self) -> str:
         if self.complete:
-            return format_usd(self.known)
-        if self.known == 0:
-            return f"{UNKNOWN} ({', '.join(self.unknown_parts)} unknown)"
-        return f">= {format_usd(self.known)} ({', '.join(self.unknown_parts)} unknown)"
+            return usd(self.known)
+        if not self.priced_parts:
+            return f"{UNKNOWN} (no price for {self._missing()})"
+        return f"{self.lower_bound()} + {self._missing()} (no price)"
+
+    def lower_bound(self) -> str:
+        """``at least $1.20`` (or ``< $0.0001`` when what is known is less than that)."""
+        amount = usd(self.known)
+        return amount if amount.startswith("<") else f"at least {amount}"
+
+    def per(self, unit: str) -> str:
+        """The sum as a rate: ``$492.00 per day``, ``at least $9.00 per day + x (no price)``, ``unknown``."""
+        if self.complete:
+            return f"{usd(self.known)} per {unit}"
+        if not self.priced_parts:
+            return f"{UNKNOWN} per {unit} (no price for {self._missing()})"
+        return f"{self.lower_bound()} per {unit} + {self._missing()} (no price)"
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "knownUsd": round(self.known, 4),
+            "knownUsd": round(self.known, 4) if self.priced_parts or self.complete else None,
             "complete": self.complete,
             "usd": round(self.known, 4) if self.complete else None,
             "unknownParts": list(self.unknown_parts),
+            "pricedParts": list(self.priced_parts),
         }

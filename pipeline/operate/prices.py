@@ -132,8 +132,9 @@ def load(region: str, *, offline: bool = False, today: dt.date | None = None) ->
         described = describe_aws_error(exc)
         if described is None:
             raise
-        why = f"the Price List API could not be read ({described.message}; {described.hint})"
-        output.note(f"warning: {why}")
+        why = _unreadable(exc, described.message, described.hint)
+        # Not printed here: every command shows the book's one line on where its prices come from
+        # (PriceBook.describe), which carries this reason; printing it here too said it twice.
         if cached is not None:
             return PriceBook(region, STALE, reason=why, parsed=cached, cache_path=path, max_age_days=limit)
         return PriceBook(region, CATALOG, reason=why)
@@ -148,6 +149,28 @@ def load(region: str, *, offline: bool = False, today: dt.date | None = None) ->
         output.note(f"warning: {warning}")
     return PriceBook(
         region, LIVE, parsed=parsed, cache_path=path, max_age_days=limit, warnings=tuple(warnings)
+    )
+
+
+def _unreadable(exc: BaseException, message: str, hint: str | None) -> str:
+    """Why the Price List API could not be read, with the advice that applies to prices.
+
+    A refusal is about ``pricing:GetProducts`` alone: the generic advice on --env/--region and the
+    pipeline's operator permissions does not apply (the Price List API is not the pipeline's).
+    """
+    from pipeline.operate.errors import DENIED_CODES, error_code
+
+    if error_code(exc) in DENIED_CODES:
+        detail = str(getattr(exc, "response", {}).get("Error", {}).get("Message") or "").strip()
+        return (
+            f"the Price List API refused GetProducts ({error_code(exc)}"
+            + (f": {detail}" if detail else "")
+            + "); live prices need pricing:GetProducts"
+        )
+    return (
+        f"the Price List API could not be read ({message}; {hint})"
+        if hint
+        else (f"the Price List API could not be read ({message})")
     )
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from pipeline import scoring
-from pipeline.operate import output
+from pipeline.operate import hints, output
 from pipeline.operate.errors import InvalidInputError, error_code
 from pipeline.plan import RUNS_PREFIX
 
@@ -38,6 +38,10 @@ CURVES: Final = "loss-curves.json"
 EVALUATION: Final = "evaluation.json"
 JUDGE: Final = "judge.json"  # the LLM judge's verdict (lambdas/judge), only on runs with a judge
 ARTIFACTS: Final = (RECORD, CURVES, EVALUATION, JUDGE)
+# What every run that got past its start has, even one stopped before it wrote anything else: the
+# preflight's report, and (stopped from outside, timed out) what the stopped-run cleanup did.
+PREFLIGHT: Final = "preflight.json"
+ENDED: Final = tuple(f"ended-{status}.json" for status in ("aborted", "timed_out", "failed"))
 LOSS_PNG: Final = "loss-curves.png"
 REWARD_PNG: Final = "reward-curve.png"
 COMPARISON_PNG: Final = "comparison.png"
@@ -58,6 +62,22 @@ class RunArtifacts:
     curves: dict[str, Any] | None = None
     evaluation: dict[str, Any] | None = None
     judge: dict[str, Any] | None = None
+    preflight: dict[str, Any] | None = None
+    ended: dict[str, Any] | None = None
+    # The execution's status when the run wrote no record (stopped, or still running).
+    execution_status: str | None = None
+
+    @property
+    def status(self) -> str:
+        record = self.record or {}
+        return str(
+            record.get("status") or (self.ended or {}).get("status") or self.execution_status or "IN PROGRESS"
+        )
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec = (self.record or {}).get("spec") or (self.preflight or {}).get("spec") or {}
+        return spec if isinstance(spec, dict) else {}
 
     @property
     def comparison(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -94,28 +114,45 @@ def load_dir(directory: str | Path) -> RunArtifacts:
     return RunArtifacts(run_id, str(path), docs[RECORD], docs[CURVES], docs[EVALUATION], docs[JUDGE])
 
 
-def load_s3(s3: Any, bucket: str, run_id: str) -> RunArtifacts:
-    """A run's artifacts from s3://<bucket>/runs/<runId>/; missing ones are None."""
+def load_s3(s3: Any, bucket: str, run_id: str, *, execution_status: str | None = None) -> RunArtifacts:
+    """A run's artifacts from s3://<bucket>/runs/<runId>/; missing ones are None.
+
+    Any of them makes a report: a run stopped during training has its preflight report and what
+    the stopped-run cleanup did, and the report says that much.
+    """
     docs: dict[str, dict[str, Any] | None] = {}
-    for name in ARTIFACTS:
-        try:
-            response = s3.get_object(Bucket=bucket, Key=f"{RUNS_PREFIX}{run_id}/{name}")
-        except Exception as exc:
-            if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
-                docs[name] = None
-                continue
-            raise
-        with response["Body"] as body:
-            doc = json.loads(body.read())
-        docs[name] = doc if isinstance(doc, dict) else None
+    for name in (*ARTIFACTS, PREFLIGHT, *ENDED):
+        docs[name] = _s3_json(s3, bucket, f"{RUNS_PREFIX}{run_id}/{name}")
     source = f"s3://{bucket}/{RUNS_PREFIX}{run_id}/"
     if not any(docs.values()):
         raise InvalidInputError(
             f"run {run_id} has no report artifacts yet under {source}",
-            hint="loss curves appear after training, the comparison after evaluation, "
-            "the record when the run ends",
+            hint="the preflight writes its report first, loss curves appear after training, the "
+            "comparison after evaluation, the record when the run ends",
         )
-    return RunArtifacts(run_id, source, docs[RECORD], docs[CURVES], docs[EVALUATION], docs[JUDGE])
+    return RunArtifacts(
+        run_id,
+        source,
+        docs[RECORD],
+        docs[CURVES],
+        docs[EVALUATION],
+        docs[JUDGE],
+        preflight=docs[PREFLIGHT],
+        ended=next((docs[name] for name in ENDED if docs[name]), None),
+        execution_status=execution_status,
+    )
+
+
+def _s3_json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        response = s3.get_object(Bucket=bucket, Key=key)
+    except Exception as exc:
+        if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+            return None
+        raise
+    with response["Body"] as body:
+        doc = json.loads(body.read())
+    return doc if isinstance(doc, dict) else None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -524,7 +561,11 @@ def decisions_table(artifacts: RunArtifacts) -> Table:
     record = artifacts.record or {}
     decisions = record.get("decisions") or {}
     curves, evaluation = artifacts.curves or {}, artifacts.evaluation or {}
-    preflight = decisions.get("preflight") or {}
+    preflight = decisions.get("preflight") or (
+        {"valid": artifacts.preflight.get("ok"), "summary": artifacts.preflight.get("summary")}
+        if artifacts.preflight
+        else {}
+    )
     loss = decisions.get("loss") or (
         {"passed": curves.get("passed"), "summary": curves.get("summary")} if curves else {}
     )
@@ -571,7 +612,7 @@ def serving_table(record: Mapping[str, Any] | None) -> Table | None:
     elif cleanup.get("summary"):
         after = f"the run failed; {cleanup['summary']}"
     elif kind in ("deployment", "throughput"):
-        after = "no release recorded: check `bedrock-customize sweep --dry-run`"
+        after = f"no release recorded: check `{hints.command('sweep', '--dry-run')}`"
     else:
         after = "-"
     mode = str(resources.get("servingMode") or "-")
@@ -642,13 +683,13 @@ def _cost_applies(estimate: Mapping[str, Any], key: str, resources: Mapping[str,
 def record_table(artifacts: RunArtifacts) -> Table:
     record = artifacts.record or {}
     resources = record.get("resources") or {}
-    job = resources.get("job") or {}
-    spec = record.get("spec") or {}
+    job = resources.get("job") or (artifacts.ended or {}).get("job") or {}
+    spec = artifacts.spec
     times = record.get("timestamps") or {}
     rows = [
         ["Run id", artifacts.run_id],
         ["Run name", str(record.get("runName") or spec.get("name") or "-")],
-        ["Status", str(record.get("status") or "in progress (no record yet)")],
+        ["Status", artifacts.status + ("" if record else " (no run record: it ended before writing one)")],
         ["Base model", str(spec.get("baseModel") or "-")],
         ["Customization", str(spec.get("customizationType") or "-")],
         [
@@ -681,7 +722,7 @@ def record_table(artifacts: RunArtifacts) -> Table:
     failure = record.get("failure")
     if isinstance(failure, Mapping) and failure.get("Error"):
         rows.insert(3, ["Failure", f"{failure.get('Error')}: {failure.get('Cause')}"])
-    cleanup = record.get("cleanup")
+    cleanup = record.get("cleanup") or artifacts.ended
     if isinstance(cleanup, Mapping) and cleanup.get("summary"):
         rows.append(["Cleanup", str(cleanup["summary"])])
     return Table("record-table", ["Field", "Value"], rows)
@@ -797,6 +838,8 @@ th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--lin
   overflow-wrap: anywhere; }
 th { background: #f3f4f6; font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num.text { white-space: normal; }
+.table-wrap { max-width: 100%; overflow-x: auto; }
 figure { margin: 0 0 14px; background: white; border: 1px solid var(--line); border-radius: 8px;
   padding: 12px; }
 figure svg { width: 100%; height: auto; display: block; }
@@ -809,20 +852,31 @@ pre { background: white; border: 1px solid var(--line); padding: 12px; overflow:
 """
 
 
+# The longest cell of a numeric column kept on one line ("$1,234,567.89", "12,345 ms", "16 / 16").
+_NUMBER_WIDTH: Final = 16
+
+
 def _html_table(table: Table) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in table.headers)
     body = []
     for row in table.rows:
         cells = []
         for i, cell in enumerate(row):
-            css = ' class="num"' if i in table.numeric else ""
+            # A number stays on one line; text in a column of numbers (a model id, how it is
+            # billed) wraps, or the table would be wider than the page (the comparison was).
+            css = (
+                (' class="num"' if len(cell) <= _NUMBER_WIDTH else ' class="num text"')
+                if i in table.numeric
+                else ""
+            )
             text = html.escape(cell).replace("\n", "<br>")
             if table.element_id == "decisions-table" and i == 1:
                 text = f'<span class="badge {html.escape(cell.replace(" ", "-"))}">{text}</span>'
             cells.append(f"<td{css}>{text}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     return (
-        f'<table id="{table.element_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+        f'<div class="table-wrap"><table id="{table.element_id}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
     )
 
 
@@ -949,14 +1003,14 @@ def _serving_card(record: Mapping[str, Any]) -> str:
 def render_run(artifacts: RunArtifacts, out_dir: str | Path, *, now: dt.datetime | None = None) -> Written:
     """Write report.html, report.md and the PNG charts of one run into ``out_dir``."""
     record = artifacts.record or {}
-    spec = record.get("spec") or {}
+    spec = artifacts.spec
     custom, base = artifacts.comparison
     models = [(label, agg) for label, agg in (("custom", custom), ("base", base)) if isinstance(agg, Mapping)]
     loss = loss_chart(artifacts.curves) if artifacts.curves else None
     reward = reward_chart(artifacts.curves) if artifacts.curves else None
     comparison = comparison_chart(models)
     generated = output.utc(now or dt.datetime.now(dt.UTC))
-    status = str(record.get("status") or "IN PROGRESS")
+    status = artifacts.status
 
     decisions = decisions_table(artifacts)
     losses = loss_table(artifacts.curves, record)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, TextIO
+from typing import Any, Final
 
 from pipeline import naming
-from pipeline.operate import approvals, deployments, output, throughput
+from pipeline.operate import approvals, deployments, hints, output, throughput
 from pipeline.operate.aws import Clients
 from pipeline.operate.discovery import Deployment
 from pipeline.operate.errors import (
@@ -23,15 +23,16 @@ from pipeline.operate.errors import (
     error_code,
 )
 from pipeline.operate.runs import (
-    CLI,
     DEPLOY_STATE,
     DEPLOYMENT,
     EVALUATION_STAGE,
     SERVING_STAGE,
     RunView,
+    approval_commands,
     load_run,
     public_request,
     read_run_json,
+    with_commands,
 )
 from pipeline.operate.throughput import Throughput
 from pipeline.plan import RUNS_PREFIX
@@ -48,6 +49,7 @@ class ApprovalRequest:
     token: str | None
     document: Mapping[str, Any]
     plan: Mapping[str, Any] = field(default_factory=dict)
+    environment: str | None = None
 
     @property
     def purchase(self) -> Mapping[str, Any]:
@@ -74,51 +76,80 @@ class ApprovalRequest:
         )
         return cost.usd if cost is not None else None
 
-    def decision_line(self) -> str:
+    def decision_line(self, view: RunView | None = None) -> str:
         """One line: what approving buys (units, purpose, commitment), at what cost, until when."""
         purchase, estimate = self.purchase, self.estimate
         model = output.short_arn(purchase.get("customModelArn"))
-        expires = output.parse_time(self.document.get("expiresAt"))
-        deadline = f". Answer before {output.utc(expires)}." if expires else "."
+        deadline = self._deadline(view)
         if self.stage == EVALUATION_STAGE:
             hourly = self._evaluation_hourly()
-            monthly = hourly * 730 if hourly is not None else None
             if (self.plan.get("vehicle") or {}).get("servesAfterwards"):
                 after = (
                     "kept to serve with if the model passes its bar (billed hourly until deleted), "
                     "released if it fails"
                 )
             else:
-                after = (
-                    f"released after the evaluation (about {output.usd(estimate.get('evaluationUsd'))} "
-                    "for the planned hours)"
+                cost = estimate.get("evaluationUsd")
+                after = "released after the evaluation" + (
+                    f" (about {output.usd(cost)} for the planned hours)" if cost is not None else ""
                 )
+            monthly = hourly * 730 if hourly is not None else None
             return (
                 f"Approving buys {purchase.get('modelUnits') or 1} model unit(s) of no-commitment throughput "
-                f"for {model} to evaluate it on: {output.usd_rate(hourly, 'hour')} "
-                f"({output.usd_rate(monthly, 'month')}); {after}{deadline}"
+                f"for {model} to evaluate it on: {_price(hourly, monthly)}; {after}{deadline}"
             )
         commitment = purchase.get("commitment") or "none"
-        term = (
-            f", {output.usd(estimate.get('commitmentTermUsd'))} for the {commitment} term"
-            if commitment != "none"
-            else ", no commitment: billed hourly until deleted"
-        )
+        if commitment == "none":
+            term = "no commitment: billed hourly until deleted"
+        else:
+            total = estimate.get("commitmentTermUsd")
+            term = f"{commitment} commitment, " + (
+                f"{output.usd(total)} for the term" if total is not None else "price of the term unknown"
+            )
+        price = _price(estimate.get("throughputHourlyUsd"), estimate.get("throughputMonthlyUsd"))
         return (
             f"Approving buys {purchase.get('modelUnits')} model unit(s) for {model} to serve it: "
-            f"{output.usd_rate(estimate.get('throughputHourlyUsd'), 'hour')}, "
-            f"{output.usd_rate(estimate.get('throughputMonthlyUsd'), 'month')}{term}{deadline}"
+            f"{price}; {term}{deadline}"
         )
 
-    def render(self) -> str:
-        """The request as the approval_request handler wrote it, then the decision in one line."""
+    def _deadline(self, view: RunView | None) -> str:
+        expires = output.parse_time(self.document.get("expiresAt"))
+        if expires is None:
+            return "."
+        if view is None:
+            return f". Answer before {output.utc(expires)}."
+        from pipeline.operate.run_text import deadline_text
+
+        requested = output.parse_time(self.document.get("requestedAt"))
+        return f". Answer before it {deadline_text(view, requested, expires).removeprefix('expires ')}."
+
+    def render(self, view: RunView | None = None) -> str:
+        """The request as the approval_request handler wrote it, then the decision in one line.
+
+        The request's own Approve/Reject lines name no environment (the function does not know how
+        the operator reaches it): they are printed again with the --env/--region this command ran with.
+        """
         summary = str(
             self.document.get("summary") or f"Run {self.run_id} asks to buy Provisioned Throughput."
         )
-        return f"{summary.rstrip()}\n\n{self.decision_line()}"
+        env = view.environment if view is not None else self.environment
+        lines = [with_commands(summary.rstrip(), approval_commands(self.run_id, env))]
+        if view is not None and view.time_scale != 1:
+            lines.append(
+                f"(The sandbox runs {view.time_scale:g}x faster: the request's times are in sandbox time.)"
+            )
+        return "\n".join(lines) + f"\n\n{self.decision_line(view)}"
 
     def to_dict(self) -> dict[str, Any]:
-        return public_request(self.document) or {}
+        return public_request(self.document, self.environment) or {}
+
+
+def _price(hourly: Any, monthly: Any) -> str:
+    """``$20.50/hour ($14,965.00/month)``, or that the price is unknown, and what that means."""
+    if not isinstance(hourly, int | float) or isinstance(hourly, bool):
+        return "hourly price unknown (no source gives one: approve only if you know it)"
+    month = f" ({output.usd_rate(float(monthly), 'month')})" if isinstance(monthly, int | float) else ""
+    return f"{output.usd_rate(float(hourly), 'hour')}{month}"
 
 
 # The handler stamps requestedAt to the second, and its clock is not the workflow's.
@@ -140,7 +171,7 @@ def pending_approval(
         where = f'state "{view.current_state}"' if view.current_state and not view.finished else view.stage
         raise InvalidInputError(
             f"run {run_id} is not waiting for approval: it is {view.status} ({where})",
-            hint=f"see where it is with `{CLI} status {run_id}`",
+            hint=f"see where it is with `{hints.command('status', run_id)}`",
         )
     document = read_run_json(clients, deployment, run_id, "approval-request.json")
     where = f"s3://{deployment.training_bucket}/{RUNS_PREFIX}{run_id}/approval-request.json"
@@ -151,7 +182,7 @@ def pending_approval(
         )
     token = document.get("taskToken")
     request = ApprovalRequest(
-        run_id, token if isinstance(token, str) and token else None, document, view.plan
+        run_id, token if isinstance(token, str) and token else None, document, view.plan, view.environment
     )
     requested = output.parse_time(document.get("requestedAt"))
     entered = view.current_state_since
@@ -225,7 +256,7 @@ def send_decision(
             raise InvalidInputError(
                 f"the approval request of run {request.run_id} can no longer be answered "
                 f"({error_code(exc)}): it expired (counted as a rejection) or was already answered",
-                hint=f"see what happened with `{CLI} status {request.run_id}`",
+                hint=f"see what happened with `{hints.command('status', request.run_id)}`",
             ) from exc
         raise
     return answer
@@ -328,50 +359,3 @@ def cancel(
         elif deployments.delete(clients("bedrock"), arn):
             result.deployments_deleted.append(arn)
     return result
-
-
-# --------------------------------------------------------------------------------------------------
-# Watch
-# --------------------------------------------------------------------------------------------------
-
-
-def watch(
-    fetch: Callable[[], RunView],
-    *,
-    interval: float,
-    sleep: Callable[[float], None],
-    stream: TextIO,
-    live: bool,
-    timeout: float | None = None,
-    clock: Callable[[], float] | None = None,
-) -> RunView:
-    """Follow a run until it ends. ``live`` (a terminal) rewrites one status line in place;
-    otherwise a line is printed whenever the status changes (CI logs stay short)."""
-    import time
-
-    clock = clock or time.monotonic
-    started = clock()
-    last = ""
-    width = 0
-    while True:
-        view = fetch()
-        line = view.progress_line()
-        elapsed = output.duration(view.elapsed_seconds())
-        if live:
-            text = f"[{elapsed}] {line}"
-            stream.write("\r" + text.ljust(width))
-            width = max(width, len(text))
-            stream.flush()
-        elif line != last:
-            stream.write(f"{output.utc(view.now)} [{elapsed}] {line}\n")
-            stream.flush()
-        last = line
-        if view.finished:
-            if live:
-                stream.write("\n")
-            return view
-        if timeout is not None and clock() - started >= timeout:
-            if live:
-                stream.write("\n")
-            return view
-        sleep(interval)

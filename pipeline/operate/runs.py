@@ -3,7 +3,9 @@
 The execution is named after the run id (docs/workflow-contract.md), so a run is found by name.
 Where it is comes from the execution history: the last state entered is the current state, the
 last state exited carries the state document (``$.preflight``, ``$.loss``, ``$.vehicle``,
-``$.evaluation``, ``$.throughput``, ...) as far as the run got. Nothing is stored by the CLI itself.
+``$.evaluation``, ``$.throughput``, ...) as far as the run got (pipeline.operate.run_history).
+Nothing is stored by the CLI itself. The view in words (status, list, next steps) is
+pipeline.operate.run_text.
 
 A run evaluates its custom model on an *evaluation vehicle* (``$.vehicle``: an on-demand custom
 model deployment, or one model unit of no-commitment throughput bought for it), then serves it on
@@ -11,9 +13,10 @@ demand (the deployment is kept), on provisioned throughput (``$.throughput``, bo
 quality bar; or the evaluation throughput itself, kept) or not at all.
 
 Cost so far = the training estimate (once a job exists) + the evaluation's on-demand calls (measured
-tokens x price, once evaluated) + each throughput's hourly price x hours since it was bought, each
-purchase counted once (Bedrock bills from creation until deletion). An on-demand deployment has no
-hourly charge. Unknown prices stay unknown.
+tokens x price, once evaluated) + the LLM judge's estimate (once its jobs started) + each
+throughput's hourly price x hours since it was bought, each purchase counted once (Bedrock bills
+from creation until deletion). An on-demand deployment has no hourly charge. A part without a
+price stays unknown and is named.
 """
 
 from __future__ import annotations
@@ -23,12 +26,11 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from pipeline import naming
-from pipeline.costs import format_usd
-from pipeline.operate import deployments, output, throughput
+from pipeline.operate import deployments, hints, output, throughput
 from pipeline.operate.aws import Clients
 from pipeline.operate.deployments import ModelDeployment
 from pipeline.operate.discovery import Deployment
@@ -40,10 +42,10 @@ from pipeline.operate.errors import (
     UnknownRunError,
     error_code,
 )
+from pipeline.operate.run_history import History, Job
 from pipeline.operate.throughput import Throughput
 from pipeline.plan import RUNS_PREFIX
 
-CLI: Final = "bedrock-customize"
 RUN_ID_RE: Final = re.compile(r"[0-9A-Za-z_-]{1,80}")
 STATUSES: Final = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 NOT_FOUND: Final = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -57,78 +59,11 @@ APPROVAL_STATES: Final = {
 DEPLOYMENT: Final = "deployment"
 THROUGHPUT: Final = "throughput"
 
-# State names of infra/constructs/customization_workflow.py, by prefix (most specific first), and
-# what they mean to people.
-_STAGES: Final = (
-    ("Start the run", "preflight"),
-    ("Check the run spec", "preflight"),
-    ("Is the run spec valid", "preflight"),
-    ("Preflight failed", "preflight failed"),
-    ("Which kind of customization job", "training"),
-    ("Train the custom model", "training"),
-    ("Distill the teacher", "training"),
-    ("Read training and validation loss", "loss gate"),
-    ("Is the loss within the bar", "loss gate"),
-    ("Loss above the bar", "loss gate failed"),
-    ("How is the custom model evaluated", "evaluation vehicle"),
-    ("Ask for approval to evaluate: timed out", "approval timed out"),
-    ("Ask for approval to evaluate: rejected", "purchase rejected"),
-    ("Ask for approval to evaluate", "waiting for approval to evaluate"),
-    ("Was the evaluation purchase approved", "approval"),
-    ("Deploy the custom model on demand", "deploying on demand"),
-    ("Buy throughput to evaluate on", "buying evaluation throughput"),
-    ("Wait for the evaluation vehicle", "waiting for the evaluation vehicle"),
-    ("Check the evaluation vehicle", "waiting for the evaluation vehicle"),
-    ("Is the evaluation vehicle ready", "waiting for the evaluation vehicle"),
-    ("Wait before checking the evaluation vehicle", "waiting for the evaluation vehicle"),
-    ("Evaluation vehicle failed", "evaluation vehicle failed"),
-    ("Evaluation vehicle not ready", "evaluation vehicle failed"),
-    ("Compare the custom model", "evaluating"),
-    ("Does the custom model meet the bar", "quality gate"),
-    ("Custom model below the bar", "quality gate failed"),
-    ("Evaluation not judged", "not judged"),
-    ("How is the custom model served", "serving"),
-    ("Ask for approval to serve: timed out", "approval timed out"),
-    ("Ask for approval to serve: rejected", "purchase rejected"),
-    ("Ask for approval to serve", "waiting for approval to serve"),
-    ("Was the purchase approved", "approval"),
-    ("Buy provisioned throughput", "buying throughput"),
-    ("Serve on the evaluation throughput", "serving on the evaluation throughput"),
-    ("Wait for the throughput", "waiting for throughput"),
-    ("Check the throughput", "waiting for throughput"),
-    ("Is the throughput ready", "waiting for throughput"),
-    ("Wait before checking the throughput", "waiting for throughput"),
-    ("Throughput failed", "throughput failed"),
-    ("Throughput not in service", "throughput failed"),
-    ("Smoke-check", "smoke check"),
-    ("Does the throughput answer", "smoke check"),
-    ("Does the deployment answer", "smoke check"),
-    ("Smoke check failed", "smoke check failed"),
-    ("Release the evaluation vehicle", "releasing the evaluation vehicle"),
-    ("Record the run", "recording"),
-    ("Compose a success notice", "recording"),
-    ("Notify: run succeeded", "recording"),
-    ("Run complete", "done"),
-    ("Release what this run bought", "cleaning up"),
-    ("Record the failed run", "cleaning up"),
-    ("Compose a notice", "cleaning up"),
-    ("Notify: run failed", "cleaning up"),
-    ("Run failed", "failed"),
-)
 BUY_STATE: Final = "Buy provisioned throughput"
 EVALUATION_BUY_STATE: Final = "Buy throughput to evaluate on"
 DEPLOY_STATE: Final = "Deploy the custom model on demand"
 RELEASE_STATE: Final = "Release the evaluation vehicle"
 CLEANUP_STATE: Final = "Release what this run bought"
-
-
-def stage_of(state: str | None) -> str:
-    if not state:
-        return "starting"
-    for prefix, stage in _STAGES:
-        if state.startswith(prefix):
-            return stage
-    return state
 
 
 def check_run_id(text: str) -> str:
@@ -137,165 +72,14 @@ def check_run_id(text: str) -> str:
     if not RUN_ID_RE.fullmatch(run_id):
         raise InvalidInputError(
             f"{text!r} is not a run id",
-            hint=f"run ids look like support-bot-v1-3f9a2c1b7d; list them with `{CLI} list`",
+            hint=f"run ids look like support-bot-v1-3f9a2c1b7d; list them with `{hints.command('list')}`",
         )
     return run_id
 
 
 # --------------------------------------------------------------------------------------------------
-# History
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class History:
-    """The execution's events, oldest first."""
-
-    events: tuple[Mapping[str, Any], ...]
-
-    @classmethod
-    def fetch(cls, sfn: Any, execution_arn: str) -> History:
-        events: list[Mapping[str, Any]] = []
-        paginator = sfn.get_paginator("get_execution_history")
-        for page in paginator.paginate(
-            executionArn=execution_arn, includeExecutionData=True, maxResults=1000
-        ):
-            events += page.get("events", [])
-        return cls(tuple(sorted(events, key=lambda e: int(e.get("id", 0)))))
-
-    def _named(self, kind: str) -> Iterable[tuple[str, Mapping[str, Any]]]:
-        for event in self.events:
-            details = event.get(kind)
-            if isinstance(details, Mapping) and details.get("name"):
-                yield str(details["name"]), event
-
-    def current_state(self) -> str | None:
-        """The last state entered."""
-        entered = list(self._named("stateEnteredEventDetails"))
-        return entered[-1][0] if entered else None
-
-    def entered_at(self, prefix: str) -> dt.datetime | None:
-        """When a state (by name prefix) was last entered."""
-        times = [
-            e.get("timestamp")
-            for name, e in self._named("stateEnteredEventDetails")
-            if name.startswith(prefix)
-        ]
-        return output.parse_time(times[-1]) if times else None
-
-    def exited_at(self, prefix: str) -> dt.datetime | None:
-        times = [
-            e.get("timestamp")
-            for name, e in self._named("stateExitedEventDetails")
-            if name.startswith(prefix)
-        ]
-        return output.parse_time(times[-1]) if times else None
-
-    def state_document(self) -> dict[str, Any]:
-        """The state document as the last state that finished left it (``{}`` before the first)."""
-        for _name, event in reversed(list(self._named("stateExitedEventDetails"))):
-            raw = event["stateExitedEventDetails"].get("output")
-            if isinstance(raw, str):
-                try:
-                    doc = json.loads(raw)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(doc, dict):
-                    return doc
-        return {}
-
-    def failure(self) -> tuple[str | None, str | None]:
-        for event in reversed(self.events):
-            for key in (
-                "executionFailedEventDetails",
-                "executionAbortedEventDetails",
-                "executionTimedOutEventDetails",
-            ):
-                details = event.get(key)
-                if isinstance(details, Mapping):
-                    return details.get("error"), details.get("cause")
-        return None, None
-
-
-# --------------------------------------------------------------------------------------------------
 # The run
 # --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Job:
-    """The customization job as GetModelCustomizationJob (or the .sync result) reports it."""
-
-    name: str
-    arn: str | None
-    status: str | None
-    created: dt.datetime | None
-    ended: dt.datetime | None
-    output_model_arn: str | None
-    training_loss: float | None
-    validation_loss: float | None
-    failure_message: str | None
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_api(cls, name: str, item: Mapping[str, Any]) -> Job:
-        """camelCase from boto3, PascalCase from the Step Functions .sync result: both accepted."""
-
-        def get(key: str) -> Any:
-            return item.get(key, item.get(key[0].upper() + key[1:]))
-
-        validation = [
-            v.get("validationLoss", v.get("ValidationLoss"))
-            for v in get("validationMetrics") or []
-            if isinstance(v, Mapping)
-        ]
-        numbers = [float(v) for v in validation if isinstance(v, int | float)]
-        training = (get("trainingMetrics") or {}).get("trainingLoss")
-        return cls(
-            name=str(get("jobName") or name),
-            arn=get("jobArn"),
-            status=get("status"),
-            created=output.parse_time(get("creationTime")),
-            ended=output.parse_time(get("endTime")),
-            output_model_arn=get("outputModelArn"),
-            training_loss=float(training) if isinstance(training, int | float) else None,
-            validation_loss=max(numbers) if numbers else None,
-            failure_message=get("failureMessage"),
-            details=dict(get("statusDetails") or {}),
-        )
-
-    def progress(self, now: dt.datetime) -> str:
-        text = self.status or "unknown"
-        if self.created is not None:
-            text += f" for {output.duration(((self.ended or now) - self.created).total_seconds())}"
-        stages = [
-            f"{label} {self.details[key].get('status')}"
-            for key, label in (
-                ("validationDetails", "validation"),
-                ("dataProcessingDetails", "data processing"),
-                ("trainingDetails", "training"),
-            )
-            if isinstance(self.details.get(key), Mapping) and self.details[key].get("status")
-        ]
-        if stages:
-            text += f" ({', '.join(stages)})"
-        if self.failure_message:
-            text += f": {self.failure_message}"
-        return text
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "arn": self.arn,
-            "status": self.status,
-            "createdAt": output.iso(self.created),
-            "endedAt": output.iso(self.ended),
-            "outputModelArn": self.output_model_arn,
-            "trainingLoss": self.training_loss,
-            "validationLoss": self.validation_loss,
-            "failureMessage": self.failure_message,
-            "statusDetails": {k: dict(v) for k, v in self.details.items() if isinstance(v, Mapping)},
-        }
 
 
 @dataclass
@@ -328,6 +112,12 @@ class RunView:
     vehicle_released_at: dt.datetime | None = None
     approval_request: dict[str, Any] | None = None
     current_state_since: dt.datetime | None = None
+    stage_since: dt.datetime | None = None
+    # Where a run that ended without success stopped: its last state before the failure path.
+    ended_in: str | None = None
+    # How many times faster than the wall clock the deployment's waits run: 1 for AWS, the
+    # sandbox's --speed there (its manifest says so). Deadlines are shown on the reader's clock.
+    time_scale: float = 1.0
 
     # ---- what the state document says ---------------------------------------------------------
 
@@ -349,13 +139,10 @@ class RunView:
 
     @property
     def stage(self) -> str:
-        if self.status == "SUCCEEDED":
-            return "done"
-        if self.status == "ABORTED":
-            return "cancelled"
-        if self.status == "TIMED_OUT":
-            return "timed out"
-        return stage_of(self.current_state)
+        """Where the run is, in plain words (pipeline.workflow_stages), or how it ended."""
+        from pipeline.operate import run_text
+
+        return run_text.stage_of(self)
 
     @property
     def waiting_for_approval(self) -> bool:
@@ -381,6 +168,21 @@ class RunView:
     @property
     def evaluation(self) -> dict[str, Any]:
         return self.state.get("evaluation") or {}
+
+    @property
+    def judge(self) -> dict[str, Any]:
+        """The LLM judge's verdict ($.judge: passed, metrics base vs custom, reasons), once read."""
+        judge = self.state.get("judge")
+        return judge if isinstance(judge, dict) and "passed" in judge else {}
+
+    @property
+    def judge_planned(self) -> bool:
+        return bool(self.plan.get("judge"))
+
+    @property
+    def judge_started(self) -> bool:
+        """The judge's evaluation jobs were started (their tokens are billed from here)."""
+        return bool(self.state.get("judgeJobs") or self.judge)
 
     @property
     def smoke(self) -> dict[str, Any]:
@@ -556,6 +358,13 @@ class RunView:
             )
         if self.evaluation:
             parts["evaluation calls"] = self.evaluation_calls_cost()
+        if self.judge_planned and self.judge_started:
+            # The plan's estimate (prompts x 2 models x metrics judge calls): Bedrock reports no
+            # token counts for evaluation jobs, so the estimate is what is known.
+            judge = self.estimate.get("judgeUsd")
+            parts["LLM judge"] = (
+                float(judge) if isinstance(judge, int | float) and not isinstance(judge, bool) else None
+            )
         if self.vehicle_kind == THROUGHPUT and self.vehicle_arn:
             label = (
                 "throughput (evaluation, then serving)"
@@ -587,96 +396,14 @@ class RunView:
         return list(found.values())
 
     def next_steps(self) -> list[str]:
-        steps: list[str] = []
-        env = f" --env {self.environment}" if self.environment != "dev" else ""
-        if self.waiting_for_approval:
-            steps.append(f"{CLI} approve {self.run_id}{env}")
-            steps.append(f'{CLI} reject {self.run_id}{env} --reason "..."')
-        elif not self.finished:
-            steps.append(f"{CLI} watch {self.run_id}{env}")
-        if self.finished or self.loss:
-            steps.append(f"{CLI} report {self.run_id}{env}")
-        if self.finished and any(not t.has_commitment for t in self.live_throughputs()):
-            steps.append(f"{CLI} throughput delete {self.run_id}{env}   # billed hourly until deleted")
-        return steps
+        from pipeline.operate import run_text
 
-    def progress_line(self) -> str:
-        """One line for ``watch``: stage, job, losses, vehicle, evaluation, serving, cost."""
-        parts = [f"{self.status.lower()}: {self.stage}"]
-        if self.job is not None and not self.loss:
-            parts.append(f"job {self.job.progress(self.now)}")
-        if self.loss:
-            parts.append(_loss_text(self.loss))
-        if self.vehicle_arn:
-            what = "deployment" if self.vehicle_kind == DEPLOYMENT else "evaluation throughput"
-            parts.append(f"{what} {self.vehicle_status}")
-        if self.evaluation:
-            parts.append(f"evaluation {_verdict(self.evaluation)}")
-        if self.throughput_arn and self.throughput_arn != self.vehicle_arn:
-            parts.append(f"throughput {self.throughput.status if self.throughput else 'deleted'}")
-        if self.smoke:
-            parts.append("smoke check " + ("passed" if self.smoke.get("passed") else "failed"))
-        parts.append(f"cost so far {self.cost_so_far()}")
-        if self.waiting_for_approval:
-            parts.append(f"run `{CLI} approve {self.run_id}` or `reject`")
-        return " | ".join(parts)
+        return run_text.next_steps(self)
 
     def render(self) -> str:
-        pairs: list[tuple[str, Any]] = [
-            ("Run", f"{self.run_id} (environment {self.environment}, {self.region})"),
-            (
-                "Status",
-                f"{self.status}: {self.stage}"
-                + (f' (state "{self.current_state}")' if not self.finished else ""),
-            ),
-            (
-                "Started",
-                f"{output.utc(self.started)} ({output.duration(self.elapsed_seconds())} "
-                + ("elapsed)" if not self.finished else f"total, ended {output.utc(self.stopped)})"),
-            ),
-            ("Base model", f"{self.base_model or '-'} ({self.customization_type or '-'})"),
-        ]
-        preflight = self.preflight
-        if preflight:
-            pairs.append(
-                ("Preflight", preflight.get("summary") or ("valid" if preflight.get("valid") else "invalid"))
-            )
-        if self.job is not None:
-            pairs.append(("Job", f"{self.job.name}: {self.job.progress(self.now)}"))
-        if self.loss:
-            pairs.append(("Loss", f"{_loss_text(self.loss)}\n{self.loss.get('summary', '')}".rstrip()))
-        if self.custom_model_arn:
-            pairs.append(("Custom model", self.custom_model_arn))
-        if self.plan:
-            pairs.append(("Evaluated on", _vehicle_text(self)))
-        pairs += _approval_pairs(self, "evaluationApproval", EVALUATION_STAGE)
-        if self.evaluation:
-            pairs.append(("Evaluation", _evaluation_text(self.evaluation)))
-        pairs += _approval_pairs(self, "approval", SERVING_STAGE)
-        if self.plan:
-            pairs.append(("Serving", _serving_text(self)))
-        if self.smoke:
-            verdict = "passed" if self.smoke.get("passed") else "failed"
-            pairs.append(("Smoke check", f"{verdict}: {self.smoke.get('summary') or ''}".rstrip(": ")))
-        if self.released.get("summary"):
-            pairs.append(("Released", self.released["summary"]))
-        cleanup = self.state.get("cleanup")
-        if isinstance(cleanup, dict) and cleanup.get("summary"):
-            pairs.append(("Cleanup", cleanup["summary"]))
-        failure = self.failure
-        if failure:
-            pairs.append(("Failure", f"{failure.get('Error')}: {failure.get('Cause')}"))
-        pairs.append(("Cost so far", _cost_text(self)))
-        storage = self.estimate.get("storageMonthlyUsd")
-        if self.custom_model_arn:
-            recurring = f"custom model storage {output.usd_rate(storage, 'month')} while the model exists"
-            if self.serving_deployment_arn and self.vehicle_status not in (None, "deleted"):
-                recurring += "; on-demand calls per token as they are made"
-            pairs.append(("Recurring", recurring))
-        steps = self.next_steps()
-        if steps:
-            pairs.append(("Next", "\n".join(steps)))
-        return output.key_values(pairs)
+        from pipeline.operate import run_text
+
+        return run_text.render_status(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -712,10 +439,11 @@ class RunView:
             else None,
             "evaluationApproval": self.state.get("evaluationApproval"),
             "evaluation": self.evaluation or None,
+            "judge": self.judge or None,
             "approval": self.state.get("approval"),
             "waitingForApproval": self.waiting_for_approval,
             "approvalStage": self.approval_stage,
-            "approvalRequest": public_request(self.approval_request),
+            "approvalRequest": public_request(self.approval_request, self.environment),
             "servingMode": self.serving_mode,
             "deploymentArn": self.serving_deployment_arn,
             "throughputArn": self.throughput_arn,
@@ -732,148 +460,38 @@ class RunView:
         }
 
 
-def public_request(request: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The approval request without its task token (the token is a credential to buy)."""
+def public_request(request: Mapping[str, Any] | None, env: str | None = None) -> dict[str, Any] | None:
+    """The approval request as people see it: without its task token (a credential to buy), and
+    with its Approve/Reject commands carrying the environment (the function that wrote them does
+    not know how the operator reaches it)."""
     if not request:
         return None
-    return {k: v for k, v in request.items() if k != "taskToken"}
+    doc = {k: v for k, v in request.items() if k != "taskToken"}
+    run_id = str(doc.get("runId") or "")
+    if run_id:
+        commands = approval_commands(run_id, env)
+        if isinstance(doc.get("commands"), Mapping):
+            doc["commands"] = commands
+        if isinstance(doc.get("summary"), str):
+            doc["summary"] = with_commands(doc["summary"], commands)
+    return doc
 
 
-def _num(value: Any) -> str:
-    return f"{value:.3f}" if isinstance(value, int | float) and not isinstance(value, bool) else "unknown"
+def approval_commands(run_id: str, env: str | None) -> dict[str, str]:
+    return {
+        "approve": hints.command("approve", run_id, env=env),
+        "reject": hints.command("reject", run_id, "--reason", '"..."', env=env),
+    }
 
 
-def _loss_text(loss: Mapping[str, Any]) -> str:
-    verdict = "passed" if loss.get("passed") else "failed"
-    return (
-        f"loss gate {verdict}: training {_num(loss.get('trainingLoss'))}, "
-        f"validation {_num(loss.get('validationLoss'))}"
-    )
-
-
-def _verdict(evaluation: Mapping[str, Any]) -> str:
-    """passed | failed | not judged (too many failed calls: nothing was measured)."""
-    if evaluation.get("judged") is False:
-        return "not judged"
-    return "passed" if evaluation.get("passed") else "failed"
-
-
-def _evaluation_text(evaluation: Mapping[str, Any]) -> str:
-    custom, base = evaluation.get("custom") or {}, evaluation.get("base") or {}
-    return (
-        f"{_verdict(evaluation)}: quality custom {_num(custom.get('quality'))} vs base "
-        f"{_num(base.get('quality'))}\n{evaluation.get('summary', '')}"
-    ).rstrip()
-
-
-def _approval_pairs(view: RunView, slot: str, stage: str) -> list[tuple[str, Any]]:
-    """The approval of one purchase: waiting (with its deadline) or answered."""
-    label = "Approval to evaluate" if stage == EVALUATION_STAGE else "Approval to serve"
-    if view.approval_stage == stage:
-        request = view.approval_request or {}
-        expires = output.parse_time(request.get("expiresAt"))
-        return [
-            (
-                label,
-                "waiting since "
-                + output.utc(output.parse_time(request.get("requestedAt")))
-                + (f", expires {output.utc(expires)} (no answer = rejected)" if expires else ""),
-            )
-        ]
-    answer = view.state.get(slot)
-    if isinstance(answer, dict) and "approved" in answer:
-        verdict = "approved" if answer.get("approved") else "rejected"
-        return [(label, f"{verdict} by {answer.get('approver')}: {answer.get('reason')}")]
-    return []
-
-
-def _pt_line(pt: Throughput) -> str:
-    commitment = (
-        "no commitment"
-        if not pt.has_commitment
-        else f"{pt.commitment} until {output.utc(pt.commitment_expires)}"
-    )
-    return (
-        f"{pt.status}, {pt.model_units} MU, {commitment}, "
-        f"{output.usd_rate(pt.hourly_usd(), 'hour')} ({output.usd_rate(pt.per_day_usd(), 'day')})"
-    )
-
-
-def _vehicle_text(view: RunView) -> str:
-    kind, arn, plan = view.vehicle_kind, view.vehicle_arn, view.vehicle_plan
-    if kind == DEPLOYMENT:
-        after = "kept to serve on demand" if view.vehicle_serves else "deleted after the evaluation"
-        if arn is None:
-            return f"on-demand deployment {plan.get('ModelDeploymentName') or ''} (not created yet); {after}"
-        return (
-            f"on-demand deployment {arn}\n{view.vehicle_status}, billed per token (no hourly charge); {after}"
-        )
-    if kind == THROUGHPUT:
-        after = (
-            "kept to serve with if the model passes, released if it fails"
-            if view.vehicle_serves
-            else "released after the evaluation"
-        )
-        if arn is None:
-            name = plan.get("ProvisionedModelName") or ""
-            return f"1 MU of no-commitment throughput {name} (not bought yet); {after}"
-        pt = view.vehicle_throughput or (view.throughput if view.throughput_arn == arn else None)
-        if pt is not None:
-            return f"evaluation throughput {arn}\n{_pt_line(pt)}; {after}"
-        released = f" at {output.utc(view.vehicle_released_at)}" if view.vehicle_released_at else ""
-        return f"evaluation throughput {arn} (deleted{released})"
-    return "nothing: no quality bar and no evaluation prompts"
-
-
-def _serving_text(view: RunView) -> str:
-    mode = view.serving_mode
-    if mode == "on-demand":
-        arn = view.serving_deployment_arn
-        if arn and view.status == "SUCCEEDED" and view.vehicle_status != "deleted":
-            return f"on demand: deployment {arn} (Converse modelId; billed per token)"
-        if arn and view.vehicle_status == "deleted":
-            return f"on demand: deployment {arn} (deleted)"
-        return "on demand: the evaluation deployment is kept once the model passes (billed per token)"
-    if mode == "provisioned":
-        if view.throughput_arn is None:
-            plan = view.serving_plan
-            if view.reuses_evaluation_throughput:
-                return (
-                    f"provisioned: {plan.get('ModelUnits') or '?'} MU, no commitment: the evaluation "
-                    "throughput, kept once the model passes its quality bar"
-                )
-            when = (
-                "not bought yet"
-                if view.evaluation.get("passed")
-                else "not bought: only once the model passes its quality bar"
-            )
-            return (
-                f"provisioned: {plan.get('ModelUnits') or '?'} MU, commitment "
-                f"{plan.get('commitment') or 'none'} ({when})"
-            )
-        if view.throughput is None:
-            released = f" at {output.utc(view.released_at)}" if view.released_at else ""
-            return f"provisioned throughput {view.throughput_arn} (deleted{released})"
-        reused = " (the evaluation throughput, kept)" if view.throughput_arn == view.vehicle_arn else ""
-        return f"provisioned throughput {view.throughput.arn}{reused}\n{_pt_line(view.throughput)}"
-    if mode == "none":
-        return "none: the model is not served"
-    return "-"
-
-
-def _cost_text(view: RunView) -> str:
-    """Total first, then each part; an unknown part keeps the total a lower bound or unknown."""
-    parts = view.cost_parts()
-    if not parts:
-        return "$0.00 (nothing billed yet)"
-    money = output.Money.of(parts)
-    if money.complete:
-        total = str(money)
-    else:
-        total = output.UNKNOWN if money.known == 0 else f">= {format_usd(money.known)}"
-    labels = {"training": "training estimate"}
-    text = "; ".join(f"{labels.get(name, name)} {output.usd(value)}" for name, value in parts.items())
-    return f"{total} ({text})"
+def with_commands(summary: str, commands: Mapping[str, str]) -> str:
+    """The request's text with its ``Approve:``/``Reject:`` lines replaced by ``commands``."""
+    prefixes = {"  Approve: ": commands["approve"], "  Reject:  ": commands["reject"]}
+    lines = []
+    for line in summary.splitlines():
+        prefix = next((p for p in prefixes if line.startswith(p)), None)
+        lines.append(prefix + prefixes[prefix] if prefix else line)
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -894,7 +512,8 @@ def describe_execution(sfn: Any, deployment: Deployment, run_id: str) -> dict[st
 def unknown_run(run_id: str, deployment: Deployment) -> UnknownRunError:
     return UnknownRunError(
         f"no run {run_id!r} in the {deployment.environment!r} environment ({deployment.region})",
-        hint=f"list runs with `{CLI} list --env {deployment.environment} --region {deployment.region}`",
+        hint=f"list runs with "
+        f"`{hints.command('list', env=deployment.environment, region=deployment.region)}`",
     )
 
 
@@ -948,9 +567,13 @@ def load_run(
         released_at=history.exited_at(CLEANUP_STATE),
         vehicle_created_at=history.exited_at(EVALUATION_BUY_STATE) or history.exited_at(DEPLOY_STATE),
         vehicle_released_at=history.exited_at(RELEASE_STATE) or history.exited_at(CLEANUP_STATE),
+        time_scale=deployment.time_scale,
     )
     if view.current_state:
         view.current_state_since = history.entered_at(view.current_state)
+        view.stage_since = history.stage_since()
+        if view.finished and view.status != "SUCCEEDED":
+            view.ended_in = history.last_state_before_the_end()
     bedrock = None
     if with_job and view.preflight.get("valid"):
         bedrock = clients("bedrock")
@@ -1066,64 +689,3 @@ def running_run_ids(clients: Clients, deployment: Deployment) -> set[str]:
     for page in paginator.paginate(stateMachineArn=deployment.state_machine_arn, statusFilter="RUNNING"):
         names.update(str(e["name"]) for e in page.get("executions", []))
     return names
-
-
-def _vehicle_cell(view: RunView) -> str:
-    if view.vehicle_kind == DEPLOYMENT and view.vehicle_arn:
-        return f"deployment {output.short_arn(view.vehicle_arn)} {view.vehicle_status}"
-    if view.vehicle_kind == THROUGHPUT and view.vehicle_arn:
-        return f"throughput {output.short_arn(view.vehicle_arn)} {view.vehicle_status}"
-    if view.vehicle_kind in (DEPLOYMENT, THROUGHPUT):
-        return f"{view.vehicle_kind} (not yet)"
-    return "-"
-
-
-def _serving_cell(view: RunView) -> str:
-    mode = view.serving_mode
-    if mode == "provisioned":
-        if view.throughput is not None:
-            return f"{output.short_arn(view.throughput.arn)} {view.throughput.status}"
-        if view.throughput_arn:
-            return f"{output.short_arn(view.throughput_arn)} deleted"
-        return "provisioned (not bought)"
-    if mode == "on-demand":
-        arn = view.serving_deployment_arn
-        if arn and view.status == "SUCCEEDED":
-            return f"on demand {output.short_arn(arn)}"
-        return "on demand (not yet)"
-    return mode or "-"
-
-
-def render_list(views: list[RunView]) -> str:
-    if not views:
-        return "no runs"
-    rows = [
-        [
-            v.run_id,
-            v.status,
-            v.stage,
-            v.base_model or "-",
-            output.short_arn(v.custom_model_arn),
-            _vehicle_cell(v),
-            _serving_cell(v),
-            output.utc(v.started),
-            output.utc(v.stopped),
-            str(v.cost_so_far()),
-        ]
-        for v in views
-    ]
-    return output.table(
-        [
-            "RUN",
-            "STATUS",
-            "STAGE",
-            "BASE MODEL",
-            "CUSTOM MODEL",
-            "EVALUATED ON",
-            "SERVING",
-            "STARTED",
-            "ENDED",
-            "COST SO FAR",
-        ],
-        rows,
-    )

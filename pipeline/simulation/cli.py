@@ -15,6 +15,7 @@ import json
 import sys
 from typing import Any, Final
 
+from pipeline.operate.cli_options import HelpFormatter
 from pipeline.simulation import DEFAULT_OUT, DEFAULT_SCENARIO, DEFAULT_TEMPLATE
 
 EXIT_OK: Final = 0
@@ -44,7 +45,7 @@ def add_simulate_parser(subparsers: Any) -> argparse.ArgumentParser:
         "project's real Lambda handlers, a simulated Bedrock and compressed waits: no AWS account, no cost. "
         "Prints the timeline, notifications, what was bought and the state transition count.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "run_spec", nargs="?", metavar="RUN_SPEC", help="run spec file (.yaml, .yml or .json)"

@@ -58,6 +58,7 @@ Nothing listens beyond 127.0.0.1; a port already in use is refused with :class:`
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import json
 import logging
@@ -70,7 +71,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TextIO
 
 from pipeline.simulation import DEFAULT_TEMPLATE
 from pipeline.simulation.function_urls import ANSWER_HANDLER, START_HANDLER, signed_for
@@ -132,6 +133,7 @@ class Sandbox:
     notes: list[str] = field(default_factory=list)
     answer_arn: str | None = None
     start_arn: str | None = None
+    announced: int = 0
 
     @property
     def approval_url(self) -> str:
@@ -221,6 +223,8 @@ class Sandbox:
             region=self.region,
             approvalUrl=self.approval_url,
             **({"startUrl": self.start_url} if self.start_arn else {}),
+            # The CLI shows deadlines on the wall clock and in sandbox time (pipeline.operate.discovery).
+            sandboxSpeed=self.speed,
         )
         manifest.setdefault("version", 1)
         return manifest
@@ -359,6 +363,25 @@ class Sandbox:
                 for note in notes:
                     LOG.warning("%s: %s", execution["name"], note)
 
+    # -- SNS -------------------------------------------------------------------------------------
+
+    def announce_notifications(self, out: TextIO) -> int:
+        """Print what the topic sent since the last look, as a subscriber would have received it."""
+        from moto.sns.models import sns_backends
+
+        from pipeline.simulation.actors import ACCOUNT
+
+        topic = sns_backends[ACCOUNT][self.region].topics.get(self.provisioned.topic_arn)
+        sent = list(topic.sent_notifications) if topic is not None else []
+        fresh = sent[self.announced :]
+        self.announced = len(sent)
+        now = dt.datetime.now(dt.UTC)
+        for entry in fresh:
+            out.write(notification_text(str(entry[2] or ""), str(entry[1] or ""), now, self.speed))
+        if fresh:
+            out.flush()
+        return len(fresh)
+
     def write_logs(self) -> None:
         logs = self.out / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -369,6 +392,41 @@ class Sandbox:
             )
         for name, text in lines.items():
             (logs / f"{name}.log").write_text("\n".join(text) + "\n", encoding="utf-8")
+
+
+_DEADLINE: Final = re.compile(r"\(until (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\)")
+
+
+def notification_text(subject: str, message: str, now: dt.datetime, speed: float) -> str:
+    """One notification as the sandbox prints it: when, the subject, the message indented, and
+    each deadline it names on the wall clock too (the functions write them in sandbox time: a
+    "1 day" approval wait lasts 2.4 minutes at 600x)."""
+    stamp = now.strftime("%H:%M:%S UTC")
+    lines = [f"[{stamp}] notification (SNS): {subject or '(no subject)'}"]
+    added = False
+    for line in message.strip().splitlines():
+        # The functions do not know how an operator reaches them: their commands name no
+        # environment. Pasted from here they must act on the sandbox, so it is added (and said).
+        if "bedrock-customize " in line and "--env" not in line:
+            line, added = f"{line} --env {ENVIRONMENT}", True
+        lines.append(f"    {line}".rstrip())
+    if added:
+        lines.append(f"    (--env {ENVIRONMENT} added by the sandbox to the commands above)")
+    for match in _DEADLINE.finditer(message):
+        until = dt.datetime.fromisoformat(match.group(1).replace("Z", "+00:00"))
+        span = max(0.0, (until - now).total_seconds())
+        real = now + dt.timedelta(seconds=span / speed)
+        lines.append(
+            f"    (sandbox time: {match.group(1)} is {_duration(span)} of sandbox time away; at {speed:g}x "
+            f"that is {real.strftime('%H:%M:%S UTC')}, in {_duration(span / speed)})"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _duration(seconds: float) -> str:
+    from pipeline.simulation.clock import format_duration
+
+    return format_duration(seconds)
 
 
 def tagging_bedrock(base: type) -> type:
@@ -654,6 +712,10 @@ def _monitor(sandbox: Sandbox, stop: threading.Event) -> None:
             sandbox.deliver_ended()
         except Exception:
             LOG.exception("delivering execution-status events failed")
+        try:
+            sandbox.announce_notifications(sys.stdout)
+        except Exception:
+            LOG.exception("printing the topic's notifications failed")
 
 
 @contextlib.contextmanager
@@ -699,10 +761,22 @@ def serve(
                 f"bedrock-customize <command> --env {ENVIRONMENT}",
                 flush=True,
             )
+            print(
+                f"time: every wait runs {speed:g}x faster than the wall clock ({_duration(3600 / speed)} for "
+                "an hour of the workflow); the CLI shows deadlines on your clock and in sandbox time\n"
+                "memory: runs, data and resources live in this process only; stopping it forgets them\n"
+                "notifications the topic sends are printed here as they are sent",
+                flush=True,
+            )
             for note in sandbox.notes:
                 print(f"note: {note}", file=sys.stderr, flush=True)
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:
-        print("sandbox stopped", file=sys.stderr, flush=True)
+        print(
+            "sandbox stopped: its runs, data and resources lived in memory and are gone "
+            f"(the functions' logs are in {Path(out_dir) / 'logs'})",
+            file=sys.stderr,
+            flush=True,
+        )
     return 0

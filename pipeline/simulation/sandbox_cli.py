@@ -13,6 +13,7 @@ import argparse
 import sys
 from typing import Any, Final
 
+from pipeline.operate.cli_options import HelpFormatter
 from pipeline.simulation import DEFAULT_TEMPLATE
 
 EXIT_OPERATIONAL: Final = 1
@@ -22,22 +23,29 @@ _SPEED: Final = 600.0
 
 _EPILOG: Final = """\
 exit codes:
-  0  stopped (Ctrl-C or SIGTERM)
+  0  stopped (Ctrl-C or SIGTERM): its runs lived in memory and are gone
   1  it could not start (the port is in use, no synthesized template: run `make synth`)
   2  invalid arguments (unknown scenario, a speed that is not positive)
 
-then, in another terminal:
-  export AWS_ENDPOINT_URL=http://127.0.0.1:4599 AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox \\
-         AWS_REGION=us-east-1
+then, in another terminal (`make path` prints how to put bedrock-customize on PATH):
+  export AWS_ENDPOINT_URL=http://127.0.0.1:4599 \\
+         AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox \\
+         AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
   bedrock-customize deploy-info --env sandbox
   bedrock-customize start examples/runs/fine-tuning.yaml --env sandbox --yes
-  bedrock-customize watch RUN_ID --env sandbox      # until it waits for approval
+  bedrock-customize watch RUN_ID --env sandbox --until approval  # until it asks
   bedrock-customize approve RUN_ID --env sandbox --yes
+  bedrock-customize watch RUN_ID --env sandbox                   # until it ends
+
+Time runs --speed times faster here: a 24-hour approval wait lasts 2.4 minutes
+at 600x. The CLI shows deadlines on your clock and in sandbox time; the sandbox
+prints the notifications the topic sends as they are sent. Everything lives in
+memory: stopping the sandbox forgets its runs.
 
 examples:
   bedrock-customize sandbox
   bedrock-customize sandbox --port 4600 --speed 1200
-  bedrock-customize sandbox --scenario throughput-failure
+  bedrock-customize sandbox --scenario pt-failed   # see: simulate --list-scenarios
 """
 
 
@@ -50,10 +58,11 @@ def add_sandbox_parser(subparsers: Any) -> argparse.ArgumentParser:
             "stack as if deployed as environment 'sandbox': bucket, SSM manifest, topic, the state "
             "machine run by moto's interpreter with the project's real Lambda handlers, and a simulated "
             "Bedrock whose wall-clock timings are compressed by --speed. Point the CLI at it with "
-            "AWS_ENDPOINT_URL and --env sandbox. No AWS account, no cost."
+            "AWS_ENDPOINT_URL and --env sandbox. It prints the notifications the topic sends. No AWS "
+            "account, no cost; everything lives in memory until it stops."
         ),
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--port", type=int, default=_PORT, help=f"port on 127.0.0.1 (default: {_PORT})")
     parser.add_argument(

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
+from pipeline import workflow_stages
 from pipeline.simulation.clock import format_duration, format_elapsed
 from pipeline.simulation.result import SimulationResult, Visit
 
@@ -112,7 +113,13 @@ def render_text(result: SimulationResult) -> str:
         )
     lines += ["", "Timeline (simulated time; waits are compressed, nothing sleeps)"]
     width = max((len(v.name) for v in result.visits), default=10)
+    group = None
     for visit in result.visits:
+        # The phase in plain words (pipeline.workflow_stages, as status and watch show it).
+        stage = workflow_stages.stage(visit.name)
+        if stage.group and stage.group != group:
+            group = stage.group
+            lines.append(f"  {'':>12}  -- {group} --")
         outputs = key_outputs(visit, definition)
         lines.append(
             f"  {format_elapsed(visit.entered):>12}  {visit.name:<{width}}  "

@@ -349,14 +349,14 @@ def test_a_price_list_that_refuses_falls_back_to_a_stale_cache_and_says_so(
     result = run_cli(capsys, "estimate", str(FINE_TUNING))
 
     assert result.code == 0
-    assert (
-        "fetched 2026-01-01 (older than the 7-day cache limit: the Price List API could not be read"
-        in result.out
+    # Said once, where the estimate says where its prices come from, with the advice that applies.
+    reason = (
+        "fetched 2026-01-01 (older than the 7-day cache limit: the Price List API refused GetProducts "
+        "(AccessDeniedException: no pricing:GetProducts); live prices need pricing:GetProducts)"
     )
-    assert (
-        "warning: the Price List API could not be read (AWS refused GetProducts: AccessDeniedException"
-        in (result.err)
-    )
+    assert reason in result.out
+    assert (result.out + result.err).count("refused GetProducts") == 1
+    assert "--env" not in result.out + result.err
 
 
 @pytest.mark.usefixtures("online")

@@ -221,7 +221,8 @@ def test_estimate_shows_unknown_prices_as_unknown_not_zero(capsys: pytest.Captur
     assert re.search(r"Serving throughput per hour\s+unknown", result.out)
     # Evaluated on an on-demand deployment: Nova Micro's token prices are known, so that part is not.
     assert re.search(r"Evaluation \(on demand\)\s+\$0.00\d\d\s+\$0.00\d\d \(2 models x", result.out)
-    assert re.search(r"First month\s+>= \$1\.9\d \(serving throughput unknown\)", result.out)
+    # Training and storage are priced now (Nova Micro, sourced); the serving throughput is named
+    assert re.search(r"First month\s+at least \$1\.9\d \+ serving throughput \(no price\)", result.out)
     assert (
         "Approval:   required before the serving throughput is bought (after the quality bar)" in result.out
     )

@@ -275,3 +275,38 @@ def test_the_bundled_example_is_what_the_generator_produces() -> None:
     for name, doc in built.items():
         bundled = json.loads((EXAMPLE / name).read_text(encoding="utf-8"))
         assert json.loads(json.dumps(doc)) == bundled, name
+
+
+_MEASURE = """<script>
+window.addEventListener('load', () => {
+  const rows = [];
+  for (const table of document.querySelectorAll('table')) {
+    const section = table.closest('section');
+    rows.push(table.id + ' ' + table.getBoundingClientRect().width + ' ' + section.clientWidth);
+  }
+  const out = document.createElement('pre');
+  out.id = 'measured';
+  out.textContent = rows.join('\\n');
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+@pytest.mark.parametrize("width", [1280, 760])
+def test_no_table_is_wider_than_its_section(rendered: report.Written, tmp_path: Path, width: int) -> None:
+    """Measured by Chromium: the comparison (the metrics table) once overflowed its section."""
+    _chromium_or_skip()
+    page = rendered.html.read_text(encoding="utf-8")
+    # The report's policy forbids scripts; the copy measured here lets one measure the layout.
+    page = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page)
+    measured = tmp_path / "measured.html"
+    measured.write_text(page.replace("</body>", _MEASURE + "</body>"), encoding="utf-8")
+
+    dom = generator().chromium(measured, f"--window-size={width},2000", "--dump-dom", profile=tmp_path / "p")
+
+    found = re.search(r'<pre id="measured">(.*?)</pre>', dom, re.S)
+    assert found, "the measuring script did not run"
+    rows = [line.split() for line in found.group(1).strip().splitlines()]
+    assert {name for name, _, _ in rows} >= {"comparison-table", "decisions-table", "record-table"}
+    for name, table, section in rows:
+        assert float(table) <= float(section) + 0.5, f"{name} is {table}px wide in a {section}px section"

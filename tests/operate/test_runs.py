@@ -8,7 +8,6 @@ model unit of no-commitment throughput to evaluate on, which then serves), and a
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import re
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from pipeline.operate import run_actions, runs
+from pipeline.operate import runs
 from pipeline.operate.errors import EXIT_INVALID, EXIT_OK, EXIT_OPERATIONAL
 from pipeline.runspec import RunSpec
 from tests.operate.helpers import (
@@ -170,7 +169,7 @@ def test_status_of_a_run_waiting_for_approval(
     assert doc["servingMode"] == "provisioned"
     # Training has run (a job exists): its estimate counts; nothing else is billed yet.
     assert doc["costSoFar"]["usd"] == plan["estimate"]["trainingUsd"] > 0
-    assert doc["next"][0] == f"bedrock-customize approve {RUN_ID}"
+    assert doc["next"][0] == f"bedrock-customize approve {RUN_ID} --env dev"
 
     text = run_cli(capsys, "status", RUN_ID).out
     assert "RUNNING: waiting for approval to evaluate" in text
@@ -260,7 +259,7 @@ def test_reject_ends_the_run_without_buying(
     assert status["failure"]["Error"] == "ApprovalRejected"
     assert status["throughputArn"] is None
     assert status["evaluationVehicle"]["arn"] is None
-    assert status["stage"] == "failed"
+    assert status["stage"] == "failed at: evaluation purchase rejected"
 
 
 def test_approving_a_run_that_is_not_waiting_is_invalid_input(
@@ -446,47 +445,6 @@ def _view(status: str, state: str, *, minutes: int, error: str | None = None) ->
     )
 
 
-def test_watch_prints_a_line_per_change_and_returns_the_end_state() -> None:
-    views = iter(
-        [
-            _view("RUNNING", "Check the run spec and datasets", minutes=0),
-            _view("RUNNING", "Train the custom model", minutes=1),
-            _view("RUNNING", "Train the custom model", minutes=2),
-            _view("RUNNING", "Ask for approval to serve", minutes=3),
-            _view("SUCCEEDED", "Run complete", minutes=4),
-        ]
-    )
-    sleeps: list[float] = []
-    stream = io.StringIO()
-
-    final = run_actions.watch(lambda: next(views), interval=7, sleep=sleeps.append, stream=stream, live=False)
-
-    lines = stream.getvalue().splitlines()
-    assert [line.split("] ", 1)[1].split(" | ")[0] for line in lines] == [
-        "running: preflight",
-        "running: training",
-        "running: waiting for approval to serve",
-        "succeeded: done",
-    ]
-    assert "bedrock-customize approve" in lines[2]
-    assert sleeps == [7, 7, 7, 7]
-    assert final.outcome_exit_code() == EXIT_OK
-
-
-def test_watch_on_a_terminal_rewrites_one_line() -> None:
-    views = iter(
-        [_view("RUNNING", "Train the custom model", minutes=5), _view("FAILED", "Run failed", minutes=9)]
-    )
-    stream = io.StringIO()
-
-    run_actions.watch(lambda: next(views), interval=1, sleep=lambda _: None, stream=stream, live=True)
-
-    text = stream.getvalue()
-    assert text.startswith("\r[5m 00s] running: training")
-    assert "\r[9m 00s] failed: failed" in text
-    assert text.endswith("\n") and text.count("\n") == 1
-
-
 @pytest.mark.parametrize(
     ("status", "error", "code"),
     [
@@ -573,10 +531,13 @@ def test_a_run_evaluated_on_demand_asks_to_serve_after_the_bar(
     assert result.code == 0, result.err
     assert f"Run {NOVA_RUN} asks to buy Provisioned Throughput to serve its custom model." in result.out
     assert "Quality gate:    Custom model meets the bar" in result.out  # the approver sees the verdict
-    # Nova's throughput price is not in the catalog: unknown, never $0.
-    assert "Approving buys 1 model unit(s) for z9y8x7w6v5u4 to serve it: unknown, unknown, no commitment" in (
-        result.out
-    )
+    # Nova's throughput price is not in the catalog: unknown, never $0, and said in words.
+    assert (
+        "Approving buys 1 model unit(s) for z9y8x7w6v5u4 to serve it: hourly price unknown (no source "
+        "gives one: approve only if you know it); no commitment: billed hourly until deleted. Answer before"
+    ) in result.out
+    # The request's own commands are printed with the environment this command ran with.
+    assert f"  Approve: bedrock-customize approve {NOVA_RUN} --env dev\n" in result.out
     assert "approved: the workflow buys the throughput now" in result.out
     wait_for(lambda: execution_status(NOVA_RUN) == "SUCCEEDED", what="the run to finish")
 

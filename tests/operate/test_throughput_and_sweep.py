@@ -124,7 +124,7 @@ def test_throughput_list_as_a_table(capsys: pytest.CaptureFixture[str]) -> None:
         rf"old000000001\s+{OLD_RUN}\s+serving\s+InService\s+1\s+none\s+\$20.50/h\s+\$492.00/day\s+2h",
         result.out,
     )
-    assert "billed about $492.00 per day in total" in result.out
+    assert "1 provisioned throughput in us-east-1, billed $492.00 per day in total." in result.out
 
 
 def test_throughput_list_shows_what_each_purchase_is_for(capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,9 +13,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,16 @@ class Sandbox:
     ready_line: str
     env: dict[str, str]
     cwd: Path
+    # What the sandbox printed after its ready line (the notifications it announces), as it prints.
+    printed: list[str] = field(default_factory=list)
+    process: subprocess.Popen[str] | None = None
+    log: Path | None = None
+
+    def stop(self) -> str:
+        """Stop it now (SIGINT, as Ctrl-C); what it wrote on stderr."""
+        assert self.process is not None and self.log is not None
+        _stop(self.process)
+        return self.log.read_text(encoding="utf-8")
 
     def cli(
         self, *args: str, timeout: float = COMMAND_TIMEOUT, check: bool = True
@@ -145,7 +156,13 @@ def started_sandbox(template: Path, work: Path, scenario: str = "happy") -> Iter
         }
         for name in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "BEDROCK_CUSTOMIZE_OFFLINE"):
             env.pop(name, None)
-        yield Sandbox(f"http://127.0.0.1:{port}", port, ready, env, work)
+        started = Sandbox(
+            f"http://127.0.0.1:{port}", port, ready, env, work, process=process, log=work / "sandbox.log"
+        )
+        # Keep reading what it prints: a pipe nobody reads would block it once full.
+        drain = threading.Thread(target=_drain, args=(process, started.printed), daemon=True)
+        drain.start()
+        yield started
     finally:
         _stop(process)
         log.close()
@@ -155,6 +172,12 @@ def started_sandbox(template: Path, work: Path, scenario: str = "happy") -> Iter
 def sandbox(sandbox_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     with started_sandbox(sandbox_template, tmp_path_factory.mktemp("sandbox")) as started:
         yield started
+
+
+def _drain(process: subprocess.Popen[str], printed: list[str]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        printed.append(line.rstrip("\n"))
 
 
 def _ready_line(process: subprocess.Popen[str], log: Any) -> str:

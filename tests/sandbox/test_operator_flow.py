@@ -6,13 +6,15 @@ starts its own run (its own run name, hence run id): approve to SUCCEEDED, rejec
 
 from __future__ import annotations
 
+import re
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.sandbox.conftest import Sandbox, run_spec
+from tests.sandbox.conftest import BIN, Sandbox, run_spec
 
 ENV = ("--env", "sandbox")
 APPROVAL_WAIT_SECONDS = 60.0
@@ -31,17 +33,28 @@ def _status(sandbox: Sandbox, run_id: str) -> dict[str, Any]:
 
 
 def _until_approval_wait(sandbox: Sandbox, run_id: str) -> dict[str, Any]:
-    """Follow the run (``watch`` for a moment, then ``status``) until it waits for approval to serve."""
-    watched = sandbox.cli("watch", run_id, *ENV, "--interval", "1", "--timeout", "3", check=False)
-    assert run_id in watched.stdout + watched.stderr or watched.stdout, watched
-    deadline = time.monotonic() + APPROVAL_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        status = _status(sandbox, run_id)
-        if status["waitingForApproval"]:
-            return status
-        assert status["status"] == "RUNNING", status
-        time.sleep(1)
-    raise AssertionError(f"run {run_id} did not reach its approval wait in {APPROVAL_WAIT_SECONDS:.0f} s")
+    """Follow the run with ``watch --until approval``, as the README says, until it asks to buy."""
+    watched = sandbox.cli(
+        "watch",
+        run_id,
+        *ENV,
+        "--until",
+        "approval",
+        "--interval",
+        "1",
+        "--timeout",
+        f"{APPROVAL_WAIT_SECONDS:g}",
+        check=False,
+    )
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    # In a pipe: one line per change, the last one the wait, with the command that answers it
+    # (then the run's status).
+    last = [line for line in watched.stdout.splitlines() if " | " in line][-1]
+    assert "RUNNING: waiting for approval to serve" in last
+    assert f"next: bedrock-customize approve {run_id} --env sandbox" in last
+    status = _status(sandbox, run_id)
+    assert status["waitingForApproval"], status
+    return status
 
 
 def _billing(sandbox: Sandbox) -> list[dict[str, Any]]:
@@ -70,6 +83,17 @@ def test_approve_flow_to_succeeded_then_release_everything(sandbox: Sandbox, tmp
     run_id = _start(sandbox, "sandbox-approve")
     waiting = _until_approval_wait(sandbox, run_id)
     assert waiting["approvalStage"] == "serving"
+    # The deadline in both clocks: the request says a day (sandbox time), it ends in ~72 s here.
+    text = sandbox.cli("status", run_id, *ENV).stdout
+    assert re.search(
+        r"Approval to serve: +waiting since .* expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(in ", text
+    )
+    assert "1d 0h of sandbox time at 1200x" in text
+    # The sandbox printed the notification the topic sent, with its deadline on the wall clock.
+    notices = _printed_after(
+        sandbox, f"notification (SNS): Approve Bedrock throughput purchase? Run {run_id}"
+    )
+    assert any("sandbox time:" in line and "at 1200x" in line for line in notices), notices
 
     # Whoever started the run may not approve it: the answer function refuses, the run keeps waiting.
     own = sandbox.cli("approve", run_id, *ENV, "--yes", check=False)
@@ -97,6 +121,8 @@ def test_approve_flow_to_succeeded_then_release_everything(sandbox: Sandbox, tmp
     assert (out / "report.html").is_file()
     assert run_id in (out / "report.html").read_text(encoding="utf-8")
 
+    listed = sandbox.cli("throughput", "list", *ENV).stdout  # --env narrows to the sandbox's runs
+    assert run_id in listed and "billed" in listed
     serving = [t for t in _billing(sandbox) if t.get("runId") == run_id]
     assert [t["purpose"] for t in serving] == ["serving"]
     assert serving[0]["status"] == "InService"
@@ -107,6 +133,18 @@ def test_approve_flow_to_succeeded_then_release_everything(sandbox: Sandbox, tmp
     assert [c["kind"] for c in _leftovers(sandbox, run_id)] == ["custom-model"]
     sandbox.cli("sweep", *ENV, "--older-than", "0m", "--yes")
     assert _leftovers(sandbox, run_id) == []
+
+
+def _printed_after(sandbox: Sandbox, first: str, timeout: float = 10.0) -> list[str]:
+    """The lines the sandbox printed from the one containing ``first`` on (waiting for it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = list(sandbox.printed)
+        found = [i for i, line in enumerate(lines) if first in line]
+        if found:
+            return lines[found[0] :]
+        time.sleep(0.2)
+    raise AssertionError(f"the sandbox printed no {first!r}:\n" + "\n".join(sandbox.printed))
 
 
 def _leftovers(sandbox: Sandbox, run_id: str) -> list[dict[str, Any]]:
@@ -122,7 +160,7 @@ def _hourly(leftovers: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_reject_flow_buys_nothing(sandbox: Sandbox) -> None:
     run_id = _start(sandbox, "sandbox-reject")
     _until_approval_wait(sandbox, run_id)
-    rejected = sandbox.cli("reject", run_id, *ENV, "--reason", "too expensive for a rehearsal")
+    rejected = sandbox.cli("reject", run_id, *ENV, "--reason", "too expensive for a rehearsal", "--yes")
     assert f"run {run_id} rejected" in rejected.stdout
     watched = sandbox.cli("watch", run_id, *ENV, "--interval", "1", "--timeout", "60", check=False)
     assert watched.returncode == 1, watched.stdout + watched.stderr
@@ -148,6 +186,13 @@ def test_cancel_flow_leaves_nothing_billing(sandbox: Sandbox, stage: str) -> Non
         time.sleep(0.5)
     assert status["status"] == "ABORTED"
     assert status["job"]["status"] in ("Stopping", "Stopped"), status["job"]
+    assert status["stage"] == "cancelled at: training"
+    # An ended run's status suggests only what works: its report (preflight and cleanup), which works.
+    assert status["next"] == [f"bedrock-customize report {run_id} --env sandbox"]
+    report = sandbox.cli("report", run_id, *ENV, "--out", str(sandbox.cwd / f"report-{run_id}"))
+    assert "report.html" in report.stdout
+    page = (sandbox.cwd / f"report-{run_id}" / "report.html").read_text(encoding="utf-8")
+    assert "ABORTED" in page
     assert [t for t in _billing(sandbox) if t.get("runId") == run_id] == []
     assert _hourly(_leftovers(sandbox, run_id)) == []
 
@@ -167,3 +212,31 @@ def test_the_approval_url_wants_a_signed_caller(sandbox: Sandbox) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 403
+
+
+def test_losing_the_endpoint_is_not_a_failed_run_and_the_sandbox_says_its_runs_are_gone(
+    sandbox: Sandbox,
+) -> None:
+    """Last in the module: it stops the sandbox. A watch that loses its endpoint retries, then
+    exits 4 (outcome unknown), never 1 (the run failed)."""
+    run_id = _start(sandbox, "sandbox-lost")
+    watcher = subprocess.Popen(
+        [str(BIN / "bedrock-customize"), "watch", run_id, *ENV, "--interval", "1", "--give-up-after", "5"],
+        cwd=sandbox.cwd,
+        env=sandbox.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(3)
+        assert watcher.poll() is None, watcher.communicate()
+        stopped = sandbox.stop()
+        out, err = watcher.communicate(timeout=120)
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+    assert watcher.returncode == 4, out + err
+    assert "retrying in" in out  # each retry on a line of its own
+    assert "gave up after" in err and "the run itself goes on" in err
+    assert "lived in memory and are gone" in stopped

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from pipeline.simulation.realtime import ScaledClock
-from pipeline.simulation.sandbox import signed_for
+from pipeline.simulation.sandbox import notification_text, signed_for
 
 
 def test_scaled_clock_compresses_waits_and_reports_wall_clock_times() -> None:
@@ -55,3 +55,19 @@ def test_signed_for_reads_the_credential_scope() -> None:
     assert signed_for(header) == ("sandbox", "us-east-1", "bedrock-runtime")
     assert signed_for("") is None
     assert signed_for("Bearer token") is None
+
+
+def test_a_notification_is_printed_with_its_deadline_on_the_wall_clock_and_the_sandboxs_env() -> None:
+    sent = dt.datetime(2026, 12, 7, 6, 23, 39, tzinfo=dt.UTC)
+    message = (
+        "Decide within 1 day (until 2026-12-08T06:23:39Z); no decision counts as a rejection.\n"
+        "  Approve: bedrock-customize approve run-0123456789\n"
+        '  Reject:  bedrock-customize reject run-0123456789 --reason "..."'
+    )
+
+    text = notification_text("Approve?", message, sent, 600.0)
+
+    assert text.startswith("[06:23:39 UTC] notification (SNS): Approve?\n")
+    assert "    Decide within 1 day (until 2026-12-08T06:23:39Z)" in text  # as the topic sent it
+    assert "at 600x that is 06:26:03 UTC, in 2m 24s" in text  # 1 day / 600 = 144 s
+    assert "approve run-0123456789 --env sandbox" in text and "(--env sandbox added by the sandbox" in text

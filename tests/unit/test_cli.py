@@ -175,7 +175,7 @@ def test_check_reports_spec_and_dataset_problems_together(
 
     assert code == 2
     assert out.startswith("PREFLIGHT FAILED\nINVALID: 2 errors in 2 files")
-    assert f"{spec}: hyperParameters.epochCount: epochCount=9 is out of range" in out
+    assert f"{spec}:7: hyperParameters.epochCount: epochCount=9 is out of range" in out
     assert "train.jsonl:7: messages[1].role" in out
 
 

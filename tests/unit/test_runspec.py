@@ -811,7 +811,7 @@ def test_yaml_duplicate_keys_are_errors(tmp_path: Path) -> None:
     path = tmp_path / "run.yaml"
     path.write_text("name: a-run\nregion: us-east-1\nname: b-run\n", encoding="utf-8")
 
-    with pytest.raises(RunSpecError, match=r"line 3, column 1: duplicate key 'name'"):
+    with pytest.raises(RunSpecError, match=r"run.yaml:3: not valid YAML: duplicate key 'name' \(column 1\)"):
         load_run_spec_data(path)
 
 
@@ -827,7 +827,9 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "run.yml"
     path.write_text("name: a\n  region: [\n", encoding="utf-8")
 
-    with pytest.raises(RunSpecError, match=r"not valid YAML: line \d+, column \d+"):
+    with pytest.raises(
+        RunSpecError, match=r"run.yml:2: not valid YAML: mapping values are not allowed here \(column 9\)"
+    ):
         load_run_spec_data(path)
 
 
@@ -835,7 +837,7 @@ def test_invalid_json_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "run.json"
     path.write_text('{\n  "name": \n}', encoding="utf-8")
 
-    with pytest.raises(RunSpecError, match=r"not valid JSON: line 3, column 1"):
+    with pytest.raises(RunSpecError, match=r"run.json:3: not valid JSON: Expecting value \(column 1\)"):
         load_run_spec_data(path)
 
 
