@@ -18,6 +18,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from pipeline.workflow_names import (
+    GUARD_BUY_COMMITMENT,
+    GUARD_BUY_SERVING,
+    GUARD_KEEP_DEPLOYMENT,
+    GUARD_REUSE,
+    PURCHASE_WITHOUT_VERDICT_STATE,
+    SERVE_ON_DEPLOYMENT,
+    STEP_ERROR_TEXT,
+    VEHICLE_SERVES,
+)
+
 # The phases of a run, in the order a run goes through them.
 PREFLIGHT: Final = "preflight"
 TRAINING: Final = "training"
@@ -71,6 +82,19 @@ def _approval(stage: str, purchase: str) -> dict[str, Stage]:
         f"{wait}: timed out": _s("no approval in time (counts as rejected)", APPROVAL),
         f"{wait}: answer not understood": _s("approval answer not understood (rejected)", APPROVAL),
         f"{wait}: rejected": _s(f"{purchase} rejected", APPROVAL),
+        # Only the decision of record counts: the answer is checked against it first.
+        f"{wait}: verify the answer": _s("checking the approval against its record", APPROVAL),
+        f"{wait}: is the answer on record?": _s("checking the approval against its record", APPROVAL),
+        f"{wait}: not verified": _s("approval not on record (counts as rejected)", APPROVAL),
+        f"{wait}: verification failed": _s("the approval could not be checked", APPROVAL),
+    }
+
+
+def _failed_as() -> dict[str, Stage]:
+    """The Pass that names each unexpected failure ("Failed: <project error>") before the failure path."""
+    return {
+        f"Failed: {error}": _s(text[:1].lower() + text[1:], FAILURE)
+        for error, text in STEP_ERROR_TEXT.items()
     }
 
 
@@ -104,6 +128,7 @@ STAGES: Final[Mapping[str, Stage]] = {
     "Evaluation vehicle failed": _s("the model could not be brought online", EVALUATION),
     "Evaluation vehicle not ready in time": _s("the model was not online in time", EVALUATION),
     "Compare the custom model with its base model": _s("comparing with the base model", EVALUATION),
+    VEHICLE_SERVES: _s("releasing what the model was evaluated on", RELEASE),
     "Does the custom model meet the bar?": _s("checking the quality bar", EVALUATION),
     "Custom model below the bar": _s("below the quality bar", EVALUATION),
     "Evaluation not judged": _s("quality not judged (too many failed calls)", EVALUATION),
@@ -126,6 +151,12 @@ STAGES: Final[Mapping[str, Stage]] = {
     "Buy provisioned throughput (no commitment)": _s("buying throughput to serve", SERVING),
     "Buy provisioned throughput (commitment)": _s("buying committed throughput to serve", SERVING),
     "Serve on the evaluation throughput": _s("keeping the evaluation throughput to serve", SERVING),
+    SERVE_ON_DEPLOYMENT: _s("keeping the deployment to serve", SERVING),
+    GUARD_BUY_SERVING: _s("checking the verdict before buying", SERVING),
+    GUARD_BUY_COMMITMENT: _s("checking the verdict and approval before buying", SERVING),
+    GUARD_REUSE: _s("checking the verdict before serving", SERVING),
+    GUARD_KEEP_DEPLOYMENT: _s("checking the verdict before serving", SERVING),
+    PURCHASE_WITHOUT_VERDICT_STATE: _s("purchase refused: no verdict", FAILURE),
     "Wait for the throughput": _THROUGHPUT_WAIT,
     "Check the throughput": _THROUGHPUT_WAIT,
     "Is the throughput ready?": _THROUGHPUT_WAIT,
@@ -144,29 +175,12 @@ STAGES: Final[Mapping[str, Stage]] = {
     "Notify: run succeeded": _s("sending the success notice", RECORD),
     "Run complete": _s("done", RECORD),
     # -- the failure path -------------------------------------------------------------------------
+    **_failed_as(),
     "Release what this run bought": _RELEASE_ALL,
     "Record the failed run": _s("recording the failure", FAILURE),
     "Compose a notice without the record": _s("sending the failure notice", FAILURE),
     "Notify: run failed": _s("sending the failure notice", FAILURE),
     "Run failed": _s("failed", FAILURE),
-}
-
-# States being added to the workflow in parallel (the guards before each purchase and the
-# deployment kept to serve; names as drafted). Labelled ahead so the merge needs no second change;
-# the stage-label test accepts them without requiring them, and flags them once they exist and are
-# still listed here (move them up into STAGES then).
-PENDING: Final[Mapping[str, Stage]] = {
-    "Does the evaluation vehicle serve afterwards?": _s("choosing how to serve", SERVING),
-    "Serve on the on-demand deployment": _s("keeping the deployment to serve", SERVING),
-    "Is the no-commitment purchase backed by a verdict?": _s("checking the verdict before buying", SERVING),
-    "Is the commitment backed by a verdict and an approval?": _s(
-        "checking the verdict and approval before buying", SERVING
-    ),
-    "Is serving on the evaluation throughput backed by a verdict?": _s(
-        "checking the verdict before serving", SERVING
-    ),
-    "Is keeping the deployment backed by a verdict?": _s("checking the verdict before serving", SERVING),
-    "Purchase without a verdict": _s("purchase refused: no verdict", FAILURE),
 }
 
 # What a run that has not entered a state yet, or has ended, is shown as.
@@ -182,7 +196,7 @@ def stage(state: str | None) -> Stage:
     """The stage of a state; a state this table does not know yet is shown by its own name."""
     if not state:
         return STARTING
-    found = STAGES.get(state) or PENDING.get(state)
+    found = STAGES.get(state)
     return found if found is not None else Stage(state, "")
 
 

@@ -265,7 +265,8 @@ def answer(
     if status == 403:
         raise OperationalError(
             f"the approval was refused: {message or 'Forbidden'}",
-            hint=f"see who started run {run_id} and what it waits for with `{hints.command('status', run_id)}`",
+            hint=f"see who started run {run_id} and what it waits for with "
+            f"`{hints.command('status', run_id)}`",
         )
     if status == 404:
         raise InvalidInputError(

@@ -45,6 +45,15 @@ from pipeline.operate.errors import (
 from pipeline.operate.run_history import History, Job
 from pipeline.operate.throughput import Throughput
 from pipeline.plan import RUNS_PREFIX
+from pipeline.workflow_names import (
+    ASK_TO_EVALUATE,
+    ASK_TO_SERVE,
+    BUY_EVALUATION,
+    DEPLOY_EVALUATION,
+    RELEASE_ALL,
+    RELEASE_VEHICLE,
+    SERVE_ON_EVALUATION_THROUGHPUT,
+)
 
 RUN_ID_RE: Final = re.compile(r"[0-9A-Za-z_-]{1,80}")
 STATUSES: Final = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
@@ -53,17 +62,18 @@ EVALUATION_STAGE: Final = "evaluation"
 SERVING_STAGE: Final = "serving"
 # The two approval waits of infra/constructs/customization_workflow.py and the purchase each gates.
 APPROVAL_STATES: Final = {
-    "Ask for approval to evaluate": EVALUATION_STAGE,
-    "Ask for approval to serve": SERVING_STAGE,
+    ASK_TO_EVALUATE: EVALUATION_STAGE,
+    ASK_TO_SERVE: SERVING_STAGE,
 }
 DEPLOYMENT: Final = "deployment"
 THROUGHPUT: Final = "throughput"
 
+# The history's timestamps name states by prefix: both serving purchases begin with this.
 BUY_STATE: Final = "Buy provisioned throughput"
-EVALUATION_BUY_STATE: Final = "Buy throughput to evaluate on"
-DEPLOY_STATE: Final = "Deploy the custom model on demand"
-RELEASE_STATE: Final = "Release the evaluation vehicle"
-CLEANUP_STATE: Final = "Release what this run bought"
+EVALUATION_BUY_STATE: Final = BUY_EVALUATION
+DEPLOY_STATE: Final = DEPLOY_EVALUATION
+RELEASE_STATE: Final = RELEASE_VEHICLE
+CLEANUP_STATE: Final = RELEASE_ALL
 
 
 def check_run_id(text: str) -> str:
@@ -563,7 +573,7 @@ def load_run(
         error=described.get("error") or error,
         cause=described.get("cause") or cause,
         now=now or dt.datetime.now(dt.UTC),
-        purchased_at=history.exited_at(BUY_STATE) or history.exited_at("Serve on the evaluation throughput"),
+        purchased_at=history.exited_at(BUY_STATE) or history.exited_at(SERVE_ON_EVALUATION_THROUGHPUT),
         released_at=history.exited_at(CLEANUP_STATE),
         vehicle_created_at=history.exited_at(EVALUATION_BUY_STATE) or history.exited_at(DEPLOY_STATE),
         vehicle_released_at=history.exited_at(RELEASE_STATE) or history.exited_at(CLEANUP_STATE),

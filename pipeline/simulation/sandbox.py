@@ -63,6 +63,7 @@ import io
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import time

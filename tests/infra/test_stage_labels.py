@@ -50,13 +50,8 @@ def test_no_label_for_a_state_the_workflow_no_longer_has(synthesized_states: lis
     )
 
 
-def test_a_pending_state_that_now_exists_moves_into_the_table(synthesized_states: list[str]) -> None:
-    arrived = sorted(set(workflow_stages.PENDING) & set(synthesized_states))
-    assert not arrived, f"move these from PENDING into STAGES in pipeline/workflow_stages.py: {arrived}"
-
-
 def test_labels_are_plain_words_that_fit_a_narrow_terminal() -> None:
-    for name, stage in {**workflow_stages.STAGES, **workflow_stages.PENDING}.items():
+    for name, stage in workflow_stages.STAGES.items():
         assert stage.label and stage.label != name, name
         assert len(stage.label) <= 50, f"{name}: {stage.label!r} is too long for the 80-column live view"
         assert stage.group in workflow_stages.GROUPS, f"{name}: unknown group {stage.group!r}"
