@@ -92,10 +92,25 @@ def _approval(stage: str, purchase: str) -> dict[str, Stage]:
 
 def _failed_as() -> dict[str, Stage]:
     """The Pass that names each unexpected failure ("Failed: <project error>") before the failure path."""
-    return {
-        f"Failed: {error}": _s(text[:1].lower() + text[1:], FAILURE)
-        for error, text in STEP_ERROR_TEXT.items()
+    labels = {
+        "TrainingJobFailed": "the training job failed",
+        "TrainingTimedOut": "the training job timed out",
+        "PreflightError": "the preflight check could not run",
+        "LossCheckError": "reading the loss failed",
+        "EvaluationError": "the comparison failed",
+        "StatusCheckError": "a status check failed",
+        "JudgeError": "the LLM judge step failed",
+        "ApprovalRequestError": "asking for approval failed",
+        "ApprovalVerifyError": "checking the approval failed",
+        "ReleaseError": "releasing the evaluation vehicle failed",
+        "DeploymentCreateError": "creating the deployment failed",
+        "EvaluationPurchaseError": "buying the evaluation throughput failed",
+        "ThroughputPurchaseError": "buying the serving throughput failed",
     }
+    unknown = set(labels) - set(STEP_ERROR_TEXT)
+    if unknown:
+        raise ValueError(f"stage labels for errors pipeline.workflow_names does not define: {unknown}")
+    return {f"Failed: {error}": _s(label, FAILURE) for error, label in labels.items()}
 
 
 # Every state of infra/constructs/customization_workflow.py, by its exact name.

@@ -63,35 +63,32 @@ def approver_trust(settings: ApprovalSettings) -> iam.PolicyDocument:
     """
     principal = iam.AccountRootPrincipal()
     mfa = {"Bool": {"aws:MultiFactorAuthPresent": "true"}} if settings.require_mfa else {}
-    statements = [
-        iam.PolicyStatement(
-            sid="IamUsersAsThemselves",
-            principals=[principal],
-            actions=["sts:AssumeRole", "sts:SetSourceIdentity"],
-            conditions={
-                "StringEquals": {
-                    "sts:SourceIdentity": "${aws:username}",
-                    "sts:RoleSessionName": "${aws:username}",
-                },
-                **mfa,
-            },
-        )
-    ]
-    if settings.federated_source_identity:
-        statements.append(
+
+    def pair(sid: str, name: str) -> list[iam.PolicyStatement]:
+        # Two statements: sts:SetSourceIdentity supports sts:SourceIdentity but not
+        # sts:RoleSessionName [Service Authorization Reference], and a condition on a key an action
+        # does not support never matches, which would deny setting the source identity at all.
+        return [
             iam.PolicyStatement(
-                sid="FederatedSessionsAsTheirSourceIdentity",
+                sid=f"{sid}Assume",
                 principals=[principal],
-                actions=["sts:AssumeRole", "sts:SetSourceIdentity"],
+                actions=["sts:AssumeRole"],
                 conditions={
-                    "StringEquals": {
-                        "sts:SourceIdentity": "${aws:SourceIdentity}",
-                        "sts:RoleSessionName": "${aws:SourceIdentity}",
-                    },
+                    "StringEquals": {"sts:SourceIdentity": name, "sts:RoleSessionName": name},
                     **mfa,
                 },
-            )
-        )
+            ),
+            iam.PolicyStatement(
+                sid=f"{sid}SourceIdentity",
+                principals=[principal],
+                actions=["sts:SetSourceIdentity"],
+                conditions={"StringEquals": {"sts:SourceIdentity": name}, **mfa},
+            ),
+        ]
+
+    statements = pair("IamUsersAsThemselves", "${aws:username}")
+    if settings.federated_source_identity:
+        statements += pair("FederatedSessionsAsTheirSourceIdentity", "${aws:SourceIdentity}")
     return iam.PolicyDocument(statements=statements)
 
 

@@ -147,20 +147,24 @@ def test_the_approver_role_trusts_iam_users_only_as_themselves(
 ) -> None:
     template: Template = request.getfixturevalue(env)
     role = _role(template, "ApprovalsApproverRole")
-    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Effect"] == "Allow"
-    assert set(trust["Action"]) == {"sts:AssumeRole", "sts:SetSourceIdentity"}
-    principal = json.dumps(trust["Principal"])
-    assert ":root" in principal and "AWS::AccountId" in principal  # this account only
+    assume, source = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert assume["Effect"] == source["Effect"] == "Allow"
+    # Apart: sts:SetSourceIdentity does not support sts:RoleSessionName, and a condition on a key
+    # the action does not support never matches (tests/infra/test_iam_contract.py checks every grant).
+    assert assume["Action"] == "sts:AssumeRole" and source["Action"] == "sts:SetSourceIdentity"
+    for trust in (assume, source):
+        principal = json.dumps(trust["Principal"])
+        assert ":root" in principal and "AWS::AccountId" in principal  # this account only
+        # MFA where cdk.json asks for it (prod); dev turns it off (approvals.requireMfa: false).
+        assert ("Bool" in trust["Condition"]) is mfa
+        if mfa:
+            assert trust["Condition"]["Bool"] == {"aws:MultiFactorAuthPresent": "true"}
     # The session name the answer function sees = the source identity = the caller's IAM user name.
-    assert trust["Condition"]["StringEquals"] == {
+    assert assume["Condition"]["StringEquals"] == {
         "sts:SourceIdentity": "${aws:username}",
         "sts:RoleSessionName": "${aws:username}",
     }
-    # MFA where cdk.json asks for it (prod); dev turns it off (approvals.requireMfa: false).
-    assert ("Bool" in trust["Condition"]) is mfa
-    if mfa:
-        assert trust["Condition"]["Bool"] == {"aws:MultiFactorAuthPresent": "true"}
+    assert source["Condition"]["StringEquals"] == {"sts:SourceIdentity": "${aws:username}"}
     assert role["Properties"]["MaxSessionDuration"] == 3600
 
 
@@ -170,10 +174,22 @@ def test_sessions_with_a_source_identity_from_federation_are_an_explicit_setting
         statements: list[dict[str, Any]] = Stack().resolve(document.to_json())["Statement"]
         return statements
 
-    assert [s["Sid"] for s in resolved(ApprovalSettings())] == ["IamUsersAsThemselves"]
+    assert [s["Sid"] for s in resolved(ApprovalSettings())] == [
+        "IamUsersAsThemselvesAssume",
+        "IamUsersAsThemselvesSourceIdentity",
+    ]
     federated = resolved(ApprovalSettings(federated_source_identity=True, require_mfa=True))
-    assert [s["Sid"] for s in federated] == ["IamUsersAsThemselves", "FederatedSessionsAsTheirSourceIdentity"]
-    assert federated[1]["Condition"] == {
+    assert [s["Sid"] for s in federated] == [
+        "IamUsersAsThemselvesAssume",
+        "IamUsersAsThemselvesSourceIdentity",
+        "FederatedSessionsAsTheirSourceIdentityAssume",
+        "FederatedSessionsAsTheirSourceIdentitySourceIdentity",
+    ]
+    assert federated[3]["Condition"] == {
+        "StringEquals": {"sts:SourceIdentity": "${aws:SourceIdentity}"},
+        "Bool": {"aws:MultiFactorAuthPresent": "true"},
+    }
+    assert federated[2]["Condition"] == {
         "StringEquals": {
             "sts:SourceIdentity": "${aws:SourceIdentity}",
             "sts:RoleSessionName": "${aws:SourceIdentity}",
@@ -363,7 +379,9 @@ def test_every_answer_is_replaced_by_its_verified_decision_before_anything_decid
     ]
     failed = states[f"{ask_name}: verification failed"]
     assert failed["ResultPath"] == slot and failed["Parameters"]["verified"] is False
-    assert failed["Next"] == "Release what this run bought"
+    # ... then the failure is named (never a States.* name at the end) and takes the failure path
+    assert failed["Next"] == "Failed: ApprovalVerifyError"
+    assert states["Failed: ApprovalVerifyError"]["Next"] == "Release what this run bought"
     on_record = states[verify["Next"]]
     assert [c["Next"] for c in on_record["Choices"]] == [decided]
     assert {"Variable": f"{slot}.verified", "BooleanEquals": True} in on_record["Choices"][0]["And"]

@@ -73,6 +73,7 @@ def test_state_machine_in_moto_is_the_synthesized_definition(template: Path) -> 
                 "approval_request",
                 "evaluate_model",
                 "check_status",
+                "deploy",
                 "cleanup",
                 "record",
                 "run_ended",
