@@ -286,7 +286,7 @@ def starter_of(record: Any, *, execution_arn: str, execution_start: str) -> Prin
 
 
 NO_STARTER: Final = (
-    "this run has no starter record (it was started outside `bedrock-customize start`, e.g. by "
+    "this run has no starter record (it was started without the start command of the CLI, e.g. by "
     "StartExecution directly), so an approver distinct from whoever started it cannot be verified"
 )
 

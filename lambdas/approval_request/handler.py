@@ -47,7 +47,7 @@ def pending_key(run_id: str) -> str:
 def starter_line(starter: approval_records.Principal | None, *, self_approval: bool) -> str:
     """Who started the run, as the approver should read it (and whether they may approve it)."""
     if starter is None:
-        return "Started by:      not on record (started outside `bedrock-customize start`)" + (
+        return "Started by:      not on record (started without the start command of the CLI)" + (
             "" if self_approval else "; this request can only be rejected (self-approval is not allowed)"
         )
     how = "verified by STS" + ("" if starter.bound else f"; {starter.basis}")

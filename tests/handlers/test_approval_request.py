@@ -272,7 +272,7 @@ def test_a_run_without_a_starter_record_for_this_execution_can_only_be_rejected(
     request = read_json(f"runs/{plans.RUN_ID}/approval-request.json")
     assert request["startedBy"] is None
     (message, _subject) = published()[0]
-    assert "Started by:      not on record (started outside `bedrock-customize start`)" in message
+    assert "Started by:      not on record (started without the start command of the CLI)" in message
     assert "can only be rejected" in message
 
 
