@@ -198,3 +198,32 @@ def kept_models(slots: Sequence[Slot]) -> dict[str, str]:
         for arn in slot.kept_models:
             kept.setdefault(arn, slot.name)
     return kept
+
+
+# -- an in-place update, as Bedrock reports it ---------------------------------------------------
+UPDATE_DONE: Final = "UpdateCompleted"
+UPDATING: Final = "Updating"
+UPDATE_FAILED: Final = "UpdateFailed"
+
+
+def update_progress(kind: str, described: Mapping[str, Any], target_model_arn: str) -> tuple[str, str | None]:
+    """(UpdateCompleted | Updating | UpdateFailed, failure message) of an in-place model change.
+
+    A deployment reports ``updateDetails.updateStatus`` (Updating | UpdateCompleted | UpdateFailed
+    [BC]); a throughput goes ``Updating`` then ``InService`` with ``modelArn`` = the new model, or
+    ``Failed`` [BC]. How long either takes, and whether requests in flight are interrupted, is
+    UNCONFIRMED: the workflow waits on the plan's schedule and smoke-checks through the slot.
+    """
+    if kind == DEPLOYMENT:
+        details = described.get("updateDetails") or {}
+        status = details.get("updateStatus")
+        if status == UPDATE_FAILED or described.get("status") == "Failed":
+            return UPDATE_FAILED, described.get("failureMessage") or "the deployment update failed"
+        if status == UPDATE_DONE or (not details and described.get("modelArn") == target_model_arn):
+            return (UPDATE_DONE, None) if described.get("status") == "Active" else (UPDATING, None)
+        return UPDATING, None
+    if described.get("status") == "Failed":
+        return UPDATE_FAILED, described.get("failureMessage") or "the throughput update failed"
+    if described.get("status") == "InService" and described.get("modelArn") == target_model_arn:
+        return UPDATE_DONE, None
+    return UPDATING, None
