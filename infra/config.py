@@ -93,6 +93,9 @@ class EnvironmentConfig:
     # account and region that the Bedrock service role may invoke. Empty: only the built-in grader.
     grader_function_names: tuple[str, ...] = ()
     approvals: ApprovalSettings = field(default_factory=ApprovalSettings)
+    # A person approves every promotion into a serving slot (pipeline.slots), whatever the run's
+    # approval policy says: what serves in production changes only with a human's yes.
+    slots_require_approval: bool = False
 
     @property
     def stack_name(self) -> str:
@@ -118,6 +121,8 @@ _KEYS: Final = {
     "default: none, only the built-in grader)",
     "approvals": "{requireMfa: true|false (default true), allowSelfApproval: true|false (default false), "
     "federatedSourceIdentity: true|false (default false)}",
+    "slotsRequireApproval": "true|false (default false): a person approves every promotion into a "
+    "serving slot",
 }
 _REQUIRED: Final = ("removalPolicy", "logRetentionDays")
 
@@ -198,6 +203,8 @@ def _parse_environment(name: str, raw: object, where: str) -> tuple[EnvironmentC
     check("graderFunctionNames", _valid_grader_names(graders))
     approvals = _parse_approvals(raw.get("approvals", {}))
     check("approvals", approvals is not None)
+    slots_approval = raw.get("slotsRequireApproval", False)
+    check("slotsRequireApproval", isinstance(slots_approval, bool))
 
     if problems:
         return None, problems
@@ -214,6 +221,7 @@ def _parse_environment(name: str, raw: object, where: str) -> tuple[EnvironmentC
             vpc=vpc,
             grader_function_names=tuple(graders),
             approvals=approvals or ApprovalSettings(),
+            slots_require_approval=bool(slots_approval),
         ),
         [],
     )

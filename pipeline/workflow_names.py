@@ -30,6 +30,17 @@ GUARD_BUY_COMMITMENT: Final = "Is the commitment backed by a verdict and an appr
 GUARD_REUSE: Final = "Is serving on the evaluation throughput backed by a verdict?"
 GUARD_KEEP_DEPLOYMENT: Final = "Is keeping the deployment backed by a verdict?"
 PURCHASE_WITHOUT_VERDICT_STATE: Final = "Purchase without a verdict"
+# -- serving slots (pipeline.slots) ----------------------------------------------------------------
+TAKE_SLOT: Final = "Take the serving slot"
+SLOT_TAKEN: Final = "Is the serving slot ours?"
+WAIT_FOR_SLOT: Final = "Wait in line for the serving slot"
+GUARD_PROMOTE: Final = "Is the promotion backed by a verdict?"
+PROMOTE: Final = "Promote into the serving slot"
+SMOKE_SLOT: Final = "Smoke-check the serving slot"
+SLOT_ANSWERS: Final = "Does the serving slot answer?"
+ROLL_BACK: Final = "Roll the serving slot back"
+RECORD_SLOT: Final = "Record the serving slot"
+SERVES_FROM_SLOT: Final = "Does the run serve from a slot?"
 ASK_TO_EVALUATE: Final = "Ask for approval to evaluate"
 ASK_TO_SERVE: Final = "Ask for approval to serve"
 
@@ -39,6 +50,10 @@ RUN_FAILED: Final = "Run failed"
 
 # -- errors a run can end with that the workflow itself raises ------------------------------------
 PURCHASE_WITHOUT_VERDICT: Final = "PurchaseWithoutVerdict"
+SLOT_CHANGED: Final = "SlotChanged"
+SLOT_BUSY: Final = "SlotBusy"
+SLOT_PROMOTION_FAILED: Final = "SlotPromotionFailed"
+SLOT_ROLLBACK_FAILED: Final = "SlotRollbackFailed"
 
 # A step that failed unexpectedly (after its retries) ends the run under the project's name for it,
 # never under a Step Functions name (``States.TaskFailed``, ``States.Timeout``): an execution may
@@ -60,6 +75,7 @@ STEP_ERRORS: Final = {
     "deploy": "DeploymentCreateError",
     "buy-evaluation": "EvaluationPurchaseError",
     "buy-serving": "ThroughputPurchaseError",
+    "slots": "SlotError",
 }
 # What each of those names means, in the words of the cause it carries.
 STEP_ERROR_TEXT: Final = {
@@ -77,4 +93,5 @@ STEP_ERROR_TEXT: Final = {
     "DeploymentCreateError": "Creating the on-demand deployment failed",
     "EvaluationPurchaseError": "Buying the evaluation throughput failed",
     "ThroughputPurchaseError": "Buying the serving throughput failed",
+    "SlotError": "Changing or recording the serving slot failed",
 }

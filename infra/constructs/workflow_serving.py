@@ -13,6 +13,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
 from infra.constructs import bedrock_tasks
+from infra.constructs.workflow_slots import promotion, record_slot, take_slot
 from infra.constructs.workflow_states import EXECUTION_NAME, PLAN, StateKit
 from pipeline.evaluation import VERDICT_PASSED
 from pipeline.workflow_names import (
@@ -22,11 +23,14 @@ from pipeline.workflow_names import (
     GUARD_BUY_COMMITMENT,
     GUARD_BUY_SERVING,
     GUARD_KEEP_DEPLOYMENT,
+    GUARD_PROMOTE,
     GUARD_REUSE,
     PURCHASE_WITHOUT_VERDICT,
     PURCHASE_WITHOUT_VERDICT_STATE,
     SERVE_ON_DEPLOYMENT,
     SERVE_ON_EVALUATION_THROUGHPUT,
+    SERVES_FROM_SLOT,
+    SMOKE_SLOT,
 )
 
 SERVING_PLAN = f"{PLAN}.serving"
@@ -77,6 +81,13 @@ def smoke(kit: StateKit, name: str, model_path: str) -> tasks.LambdaInvoke:
 def serving_states(kit: StateKit, *, record: sfn.IChainable) -> sfn.Choice:
     """The serving branches, each ending in ``record``; returns the Choice they start from."""
     scope = kit.scope
+    slot_plan = f"{PLAN}.slot"
+    # A run into a serving slot records the slot (and gives its lock back) before the run record.
+    served = (
+        sfn.Choice(scope, SERVES_FROM_SLOT)
+        .when(sfn.Condition.is_not_null(slot_plan), record_slot(kit, then=record))
+        .otherwise(record)
+    )
     how_served = sfn.Choice(
         scope,
         "How is the custom model served?",
@@ -153,9 +164,10 @@ def serving_states(kit: StateKit, *, record: sfn.IChainable) -> sfn.Choice:
     ):
         checked.next(
             sfn.Choice(scope, name)
-            .when(sfn.Condition.boolean_equals("$.smoke.passed", True), record)
+            .when(sfn.Condition.boolean_equals("$.smoke.passed", True), served)
             .otherwise(smoke_failed)
         )
+    promote = promotion(kit, smoke=smoke(kit, SMOKE_SLOT, f"{slot_plan}.endpointArn"), record=served)
 
     without_verdict = kit.gate_failure(
         PURCHASE_WITHOUT_VERDICT_STATE,
@@ -173,6 +185,8 @@ def serving_states(kit: StateKit, *, record: sfn.IChainable) -> sfn.Choice:
         ),
         reuse: (GUARD_REUSE, verdict_condition(for_purchase=True)),
         keep_deployment: (GUARD_KEEP_DEPLOYMENT, verdict_condition(for_purchase=False)),
+        # Replacing a champion in place needs a bar set and passed, the champion's included.
+        promote: (GUARD_PROMOTE, verdict_condition(for_purchase=True)),
     }
     guards = {
         state: sfn.Choice(scope, name).when(condition, state).otherwise(without_verdict)
@@ -180,13 +194,21 @@ def serving_states(kit: StateKit, *, record: sfn.IChainable) -> sfn.Choice:
     }
 
     provisioned = sfn.Condition.string_equals(f"{SERVING_PLAN}.mode", "provisioned")
+    in_slot = sfn.Condition.is_not_null(slot_plan)
     how_served.when(
         sfn.Condition.and_(
-            provisioned,
+            sfn.Condition.or_(provisioned, in_slot),
             sfn.Condition.boolean_equals(f"{PLAN}.approval.beforeServing", True),
             sfn.Condition.is_null("$.approval"),
         ),
         ask_to_serve,
+    ).when(
+        # One writer per slot: its lock, before anything serves from it.
+        sfn.Condition.and_(in_slot, sfn.Condition.is_null("$.slotLock")),
+        take_slot(kit, then=how_served),
+    ).when(
+        sfn.Condition.and_(in_slot, sfn.Condition.boolean_equals(f"{slot_plan}.exists", True)),
+        guards[promote],
     ).when(
         sfn.Condition.and_(
             provisioned, sfn.Condition.boolean_equals(f"{SERVING_PLAN}.reusesEvaluationThroughput", True)

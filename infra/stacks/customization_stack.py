@@ -17,6 +17,7 @@ from infra.constructs.deployment_manifest import DeploymentManifest
 from infra.constructs.evaluation_job_role import EvaluationJobRole
 from infra.constructs.grader import BuiltinGrader
 from infra.constructs.notifications import Notifications
+from infra.constructs.serving_slots import ServingSlots
 from infra.constructs.stopped_runs import StoppedRunCleanup
 from infra.constructs.training_storage import TrainingStorage
 from infra.constructs.workflow_functions import WorkflowFunctions
@@ -61,6 +62,10 @@ class CustomizationStack(Stack):
         self.evaluation_job_role = EvaluationJobRole(
             self, "EvaluationJobRole", storage=self.storage, judges=JUDGES.values()
         )
+        # Serving slots: one stable endpoint per use case, changed in place by promotions.
+        self.slots = ServingSlots(
+            self, "ServingSlots", environment=config.name, storage=self.storage, removal_policy=removal
+        )
         self.functions = WorkflowFunctions(
             self,
             "Functions",
@@ -71,6 +76,9 @@ class CustomizationStack(Stack):
             grader=self.grader,
             grader_function_names=config.grader_function_names,
             judge_role=self.evaluation_job_role,
+            slots=self.slots,
+            environment=config.name,
+            slots_require_approval=config.slots_require_approval,
         )
         self.workflow = CustomizationWorkflow(
             self,

@@ -24,7 +24,7 @@ import boto3
 
 from lambdas.common import metric_names, runtime
 from lambdas.preflight import grader_check
-from pipeline import live
+from pipeline import live, slots
 from pipeline.catalog import profile_id
 from pipeline.datasets import PreflightReport, preflight
 from pipeline.plan import PlanContext, build_plan, location_problems
@@ -66,15 +66,27 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     live_models = live_check(spec) if spec is not None and report.ok else []
     for model in live_models:
         report.spec_problems.extend(model.problems)
-    plan = (
-        build_plan(
-            spec,
-            PlanContext(bucket=bucket, run_id=run_id, builtin_grader_arn=grader_check.builtin_grader_arn()),
-            estimated_tokens=report.totals()["trainingTokens"],
+    slot = read_slot(spec) if spec is not None and report.ok else None
+    plan = None
+    if spec is not None and report.ok:
+        context_ = PlanContext(
+            bucket=bucket,
+            run_id=run_id,
+            builtin_grader_arn=grader_check.builtin_grader_arn(),
+            environment=os.environ.get("DEPLOYMENT_ENVIRONMENT") or None,
+            slot=slot,
+            slot_requires_approval=os.environ.get("SLOTS_REQUIRE_APPROVAL") == "true",
         )
-        if spec is not None and report.ok
-        else None
-    )
+        try:
+            plan = build_plan(spec, context_, estimated_tokens=report.totals()["trainingTokens"])
+        except slots.SlotError as error:
+            # The slot serves another kind of endpoint or another base model: the run cannot replace
+            # its champion, so it is refused before anything is trained.
+            report.spec_problems.append(
+                Problem(
+                    "serving.slot", spec.serving.slot, "a slot of this run's kind and base model", str(error)
+                )
+            )
     if plan is not None and spec is not None:
         base = next((m for m in live_models if m.role == live.BASE), None)
         if base is not None and not base.on_demand and base.inference_types:
@@ -115,6 +127,21 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     )
     runtime.add_metric(metric_names.RUNS_STARTED if report.ok else metric_names.RUNS_REJECTED, 1)
     return result
+
+
+def read_slot(spec: RunSpec) -> slots.Slot | None:
+    """The run's serving slot as it is now (None: no slot named, or the slot does not exist yet)."""
+    name = spec.serving.slot
+    environment = os.environ.get("DEPLOYMENT_ENVIRONMENT")
+    if name is None or not environment:
+        return None
+    try:
+        value = runtime.client("ssm").get_parameter(Name=slots.parameter_name(environment, name))
+    except Exception as error:
+        if runtime.error_code(error) == "ParameterNotFound":
+            return None
+        raise
+    return slots.Slot.from_dict(json.loads(value["Parameter"]["Value"]))
 
 
 def live_check(spec: RunSpec) -> list[live.LiveModel]:

@@ -62,6 +62,7 @@ def read_slot(parameter: str) -> slots.Slot | None:
 def take(event: dict[str, Any]) -> dict[str, Any]:
     slot_plan = _slot_plan(event)
     run_id = str(event["runId"])
+    attempt = int((event.get("previous") or {}).get("attempt") or 0) + 1
     now = _now()
     table = runtime.require_env("SLOT_LOCK_TABLE")
     try:
@@ -88,7 +89,13 @@ def take(event: dict[str, Any]) -> dict[str, Any]:
         )
         other = (holder.get("runId") or {}).get("S", "another run")
         LOG.info("slot busy", extra={"runId": run_id, "slot": slot_plan["name"], "holder": other})
-        return {"taken": False, "changed": False, "holder": other, "reason": f"run {other} is promoting"}
+        return {
+            "taken": False,
+            "changed": False,
+            "holder": other,
+            "attempt": attempt,
+            "reason": f"run {other} is promoting into slot {slot_plan['name']}",
+        }
     current = read_slot(str(slot_plan["parameter"]))
     seen = slot_plan.get("championModelArn") if slot_plan.get("exists") else None
     now_serving = current.champion.model_arn if current is not None else None
@@ -99,8 +106,8 @@ def take(event: dict[str, Any]) -> dict[str, Any]:
             f"{seen or 'none'}, now: {now_serving or 'none'}); start the run again to compare with the "
             "champion serving now"
         )
-        return {"taken": False, "changed": True, "holder": None, "reason": reason}
-    return {"taken": True, "changed": False, "holder": run_id, "reason": "taken"}
+        return {"taken": False, "changed": True, "holder": None, "attempt": attempt, "reason": reason}
+    return {"taken": True, "changed": False, "holder": run_id, "attempt": attempt, "reason": "taken"}
 
 
 def release(event: dict[str, Any]) -> dict[str, Any]:

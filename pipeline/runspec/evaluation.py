@@ -23,6 +23,7 @@ EVALUATION_KEYS: Final = (
     "maxPrompts",
     "minQuality",
     "minImprovementOverBase",
+    "minImprovementOverChampion",
     "judge",
 )
 JUDGE_KEYS: Final = ("model", "metrics", "customMetrics", "bars")
@@ -59,6 +60,9 @@ def parse_evaluation(
             section.get("minImprovementOverBase"), "evaluation.minImprovementOverBase", -1.0, 1.0
         ),
         judge=parse_judge(fields, section.get("judge"), region),
+        min_improvement_over_champion=fields.number(
+            section.get("minImprovementOverChampion"), "evaluation.minImprovementOverChampion", -1.0, 1.0
+        ),
     )
     if ctype == REINFORCEMENT_FINE_TUNING and evaluation.max_training_loss is not None:
         fields.problem(

@@ -100,6 +100,9 @@ class Evaluation:
     min_quality: float | None = None
     min_improvement_over_base: float | None = None
     judge: Judge | None = None
+    # With serving.slot: how much better than the champion serving in the slot the run must be to
+    # replace it (None: not worse, 0.0, once there is a champion).
+    min_improvement_over_champion: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,6 +112,12 @@ class Evaluation:
             "maxPrompts": self.max_prompts,
             "minQuality": self.min_quality,
             "minImprovementOverBase": self.min_improvement_over_base,
+            # Left out when unset, so the spec hash (and run id) of every other spec stays.
+            **(
+                {"minImprovementOverChampion": self.min_improvement_over_champion}
+                if self.min_improvement_over_champion is not None
+                else {}
+            ),
             # Left out without a judge, so the spec hash (and run id) of every other spec stays.
             **({"judge": self.judge.to_dict()} if self.judge is not None else {}),
         }
@@ -133,6 +142,8 @@ class Serving:
     mode: str = NOT_SERVED
     model_units: int | None = None
     commitment: str = "none"
+    # A serving slot (pipeline.slots): one endpoint that keeps its ARN across promotions.
+    slot: str | None = None
 
     @property
     def provisioned(self) -> bool:
@@ -151,9 +162,10 @@ class Serving:
         return self.buys_throughput and self.commitment != "none"
 
     def to_dict(self) -> dict[str, Any]:
+        slot = {"slot": self.slot} if self.slot is not None else {}
         if self.mode != PROVISIONED:
-            return {"mode": self.mode}
-        return {"mode": self.mode, "modelUnits": self.model_units, "commitment": self.commitment}
+            return {"mode": self.mode, **slot}
+        return {"mode": self.mode, "modelUnits": self.model_units, "commitment": self.commitment, **slot}
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from pipeline.runspec.evaluation import parse_evaluation
 from pipeline.runspec.fields import Fields, kind
 from pipeline.runspec.grader import parse_grader
 from pipeline.runspec.model import DEFAULT_MAX_PROMPTS, RunSpec, Serving
-from pipeline.runspec.serving import check_serving_needs, parse_serving
+from pipeline.runspec.serving import check_champion_bar, check_serving_needs, parse_serving
 from pipeline.runspec.tags import parse_tags
 
 # customModelName forbids consecutive separators and evaluation jobName forbids a trailing hyphen
@@ -121,6 +121,7 @@ def parse_run_spec(
     approval = parse_approval(fields, data.get("approval"))
     tags = parse_tags(fields, data.get("tags"))
     check_serving_needs(fields, serving, approval, evaluation)
+    check_champion_bar(fields, serving, evaluation)
 
     spec = None
     if not fields.problems:

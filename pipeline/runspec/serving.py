@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from pipeline import slots
 from pipeline.catalog import ON_DEMAND_DEPLOYMENT_SOURCE, ModelInfo
 from pipeline.problems import did_you_mean, show
 from pipeline.runspec.fields import Fields
@@ -21,7 +22,7 @@ from pipeline.runspec.model import (
     has_quality_bar,
 )
 
-SERVING_KEYS: Final = ("mode", "modelUnits", "commitment")
+SERVING_KEYS: Final = ("mode", "modelUnits", "commitment", "slot")
 # Nothing is bought without a verdict: Provisioned Throughput to serve with (hourly, commitments
 # cannot be cancelled) is only ever bought for a model that passed a bar it was measured against.
 NO_VERDICT_MESSAGE: Final = (
@@ -71,8 +72,20 @@ def parse_serving(fields: Fields, value: Any, model: ModelInfo | None, region: s
             + f"use serving.mode=provisioned or none ({ON_DEMAND_DEPLOYMENT_SOURCE})",
         )
         return None
+    slot = section.get("slot")
+    if slot is not None:
+        problem = slots.slot_name_problem(slot)
+        if mode == NOT_SERVED:
+            fields.problem(
+                "serving.slot",
+                slot,
+                "with mode: on-demand or provisioned",
+                "serving.slot promotes the model into a serving slot; serving.mode=none serves nothing",
+            )
+        elif problem is not None:
+            fields.problem("serving.slot", slot, slots.SLOT_NAME_RULE, problem)
     if mode != PROVISIONED:
-        return Serving(str(mode))
+        return Serving(str(mode), slot=slot if isinstance(slot, str) else None)
     units = fields.integer(section.get("modelUnits"), "serving.modelUnits", 1, None, required=True)
     commitment = section.get("commitment", "none")
     if commitment is None:
@@ -86,7 +99,11 @@ def parse_serving(fields: Fields, value: Any, model: ModelInfo | None, region: s
             f"{did_you_mean(str(commitment), COMMITMENTS)}",
         )
         return None
-    return Serving(PROVISIONED, units, str(commitment)) if units is not None else None
+    return (
+        Serving(PROVISIONED, units, str(commitment), slot=slot if isinstance(slot, str) else None)
+        if units is not None
+        else None
+    )
 
 
 def check_serving_needs(
@@ -113,11 +130,34 @@ def check_serving_needs(
                 "a commitment cannot be cancelled, so a human must approve it",
             )
 
-    if serving is not None and serving.provisioned and not has_quality_bar(evaluation):
+    if serving is not None and serving.slot is not None and not has_quality_bar(evaluation):
+        fields.problem(
+            "serving.slot",
+            serving.slot,
+            "a quality bar (evaluation.minQuality or evaluation.minImprovementOverBase)",
+            f"serving.slot={serving.slot} replaces what serves in production, and nothing is promoted "
+            "without a quality verdict: add evaluation.minQuality and/or evaluation.minImprovementOverBase "
+            "(the champion, once there is one, must also be matched: evaluation.minImprovementOverChampion, "
+            "default 0)",
+        )
+    elif serving is not None and serving.provisioned and not has_quality_bar(evaluation):
         fields.problem(
             "serving.mode",
             PROVISIONED,
             "a quality bar (evaluation.minQuality or evaluation.minImprovementOverBase), or "
             f"serving.mode {ON_DEMAND} | {NOT_SERVED}",
             NO_VERDICT_MESSAGE,
+        )
+
+
+def check_champion_bar(fields: Fields, serving: Serving | None, evaluation: Evaluation | None) -> None:
+    """A bar against the champion means something only in a serving slot."""
+    champion_bar = evaluation.min_improvement_over_champion if evaluation is not None else None
+    if champion_bar is not None and (serving is None or serving.slot is None):
+        fields.problem(
+            "evaluation.minImprovementOverChampion",
+            champion_bar,
+            "with serving.slot",
+            "evaluation.minImprovementOverChampion compares with the champion of a serving slot; "
+            "name the slot (serving.slot) or remove it",
         )
