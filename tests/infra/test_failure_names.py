@@ -28,6 +28,8 @@ VEHICLE_ERROR_PATHS: Final = frozenset({"$.vehicle.FailedError", "$.vehicle.Time
 
 
 class FailureNames(Walker):
+    tracked = frozenset({"$.failure"})
+
     def __init__(self, definition: Mapping[str, Any]) -> None:
         super().__init__(definition)
         self.names: set[str] = set()
