@@ -521,10 +521,13 @@ def interpreter_patches(clock: SimClock) -> Iterator[None]:
         yield
 
 
+# The repository's own handler-side modules (the handlers themselves run from their assets, whose
+# module prefixes the simulation adds: InProcessLambdas.module_prefixes).
+HANDLER_MODULES: Final = ("lambdas.", "pipeline.")
+
+
 @contextlib.contextmanager
-def handler_sleep_patches(
-    clock: SimClock, prefixes: tuple[str, ...] = ("lambdas.", "pipeline.")
-) -> Iterator[int]:
+def handler_sleep_patches(clock: SimClock, prefixes: tuple[str, ...] = HANDLER_MODULES) -> Iterator[int]:
     """Point every reference to ``time.sleep`` held by already imported project modules at the clock.
 
     Handlers inject their sleep (``SLEEP = time.sleep``, ``sleep: Sleep = time.sleep``), which binds

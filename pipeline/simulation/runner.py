@@ -71,9 +71,9 @@ from pipeline.simulation.actors import (
 from pipeline.simulation.clock import SimClock, format_elapsed
 from pipeline.simulation.fake_bedrock import FakeBedrock
 from pipeline.simulation.faults import Fault, FaultInjector
-from pipeline.simulation.interpreter import handler_sleep_patches, interpreter_patches
+from pipeline.simulation.interpreter import HANDLER_MODULES, handler_sleep_patches, interpreter_patches
 from pipeline.simulation.invariants import FAILURE_PATH_START, money_checks
-from pipeline.simulation.lambdas import InProcessLambdas
+from pipeline.simulation.lambdas import InProcessLambdas, function_assets_of
 from pipeline.simulation.result import (
     Check,
     Notification,
@@ -165,7 +165,8 @@ def simulate(
             faults=faults,
             client_factory=lambda name: clients[name],
         )
-        functions = InProcessLambdas(clock, faults, region)
+        functions = InProcessLambdas(clock, faults, region, function_assets_of(template.path))
+        stack.callback(functions.reset_clients)
         stack.enter_context(interpreter_patches(clock))
         stack.enter_context(functions.patched())
         operator = Operator(scenario)
@@ -175,7 +176,7 @@ def simulate(
         provisioned = provision(template, resolver, clients)
         for function, arn in provisioned.functions.values():
             functions.register(function, arn)
-        stack.enter_context(handler_sleep_patches(clock))
+        stack.enter_context(handler_sleep_patches(clock, HANDLER_MODULES + functions.module_prefixes()))
         spec_s3 = _upload_datasets(spec, scenario, clients["s3"], provisioned.bucket)
         _teach(fake, spec)
         run_id = naming.run_id(spec_s3.name, spec_hash(spec_s3))

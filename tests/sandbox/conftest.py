@@ -165,3 +165,26 @@ def run_spec(directory: Path, name: str) -> Path:
     path = directory / f"{name}.yaml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def sandbox_exit(
+    template: Path, work: Path, timeout: float = START_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
+    """``bedrock-customize sandbox`` on ``template``, for a sandbox expected to refuse to start."""
+    return subprocess.run(
+        [
+            str(BIN / "bedrock-customize"),
+            "sandbox",
+            "--port",
+            str(free_port()),
+            "--template",
+            str(template),
+            "--out",
+            str(work / "out"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
