@@ -84,11 +84,11 @@ class AssetNamespace:
                 return real(name)
             return real(f"{self.prefix}.{name}")
 
-        logging.getLogger = get_logger  # type: ignore[assignment]
+        logging.getLogger = get_logger
         try:
             yield
         finally:
-            logging.getLogger = real  # type: ignore[assignment]
+            logging.getLogger = real
 
     def loaded(self, module: str) -> types.ModuleType | None:
         found = sys.modules.get(f"{self.prefix}.{module}")
