@@ -128,12 +128,14 @@ class ApprovalDriver:
         if self.approval.decision == "none":
             self._never_answer(notes)
             return
-        self.clock.sleep(self.approval.after_seconds)
+        thought = self.clock.sleep(self.approval.after_seconds)
         if self.approval.decision == "malformed":
             self._answer_by_hand(notes)
             return
         output = self.approval.output()
-        if not self.waiting(execution_arn):
+        # Time stopped short of the think time at a deadline (the task's timeout): the answer comes
+        # after it, whether or not the interpreter has written the timeout into the history yet.
+        if thought < self.approval.after_seconds or not self.waiting(execution_arn):
             self.record["outcome"] = "too-late"
             notes.append(
                 f"the {self.approval.decision} decision came {format_duration(self.approval.after_seconds)} "

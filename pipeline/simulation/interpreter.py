@@ -13,7 +13,10 @@ Time (all waits run on the :class:`~pipeline.simulation.clock.SimClock`, none in
   them) advances the clock instead of ``time.sleep`` (``retrier_decl.time``).
 - TimeoutSeconds / TimeoutSecondsPath of a task and the task-token wait of
   ``.waitForTaskToken`` use clock deadlines (``execute_state.threading.Event``,
-  ``callback.Event``): a 24-hour approval timeout fires when the clock reaches it.
+  ``callback.Event``): a 24-hour approval timeout fires when the clock reaches it. moto starts a
+  task's worker thread before it waits on the task's timeout; the task's event holds the clock from
+  its creation until that wait (``SimClock.hold``), so whichever thread runs first, no time passes
+  before the timeout is in place (thread timing never moves where a timeout lands).
 - History event timestamps are simulated time (``EventManager._get_current_timestamp``), so the
   timeline shows how long each state would really take.
 - Outside the interpreter: botocore's retry sleeps in the handlers' clients
@@ -503,7 +506,8 @@ def interpreter_patches(clock: SimClock) -> Iterator[None]:
         for target, attribute, value in (
             (WaitFunction, "_wait_interval", wait_interval),
             (retrier_decl, "time", clock.time_module()),
-            (execute_state, "threading", clock.threading_module()),
+            # held: the task's timeout is in place before its worker thread can move the clock.
+            (execute_state, "threading", clock.threading_module(held=True)),
             (callback_module, "Event", clock.event_class()),
             (EventManager, "_get_current_timestamp", staticmethod(clock.now)),
             (botocore.endpoint, "time", clock.time_module()),

@@ -33,7 +33,6 @@ import json
 import logging
 import os
 import threading
-import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -120,9 +119,13 @@ class Invocation:
 
 
 class LambdaContext:
-    """The parts of the Lambda context object handlers use."""
+    """The parts of the Lambda context object handlers use.
 
-    def __init__(self, spec: FunctionSpec, arn: str, request_id: str) -> None:
+    The remaining time counts down on the simulation's clock (a handler's backoff sleeps spend it),
+    never on the host's: how fast this machine runs must not change what a handler decides.
+    """
+
+    def __init__(self, spec: FunctionSpec, arn: str, request_id: str, clock: SimClock) -> None:
         self.function_name = spec.function_name
         self.function_version = "$LATEST"
         self.invoked_function_arn = arn
@@ -130,10 +133,11 @@ class LambdaContext:
         self.aws_request_id = request_id
         self.log_group_name = f"/aws/lambda/{spec.function_name}"
         self.log_stream_name = f"simulation/[$LATEST]{request_id.replace('-', '')}"
-        self._deadline = time.monotonic() + spec.timeout_seconds
+        self._clock = clock
+        self._deadline = clock.elapsed() + spec.timeout_seconds
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+        return max(0, int((self._deadline - self._clock.elapsed()) * 1000))
 
 
 class _InvokeApiError(JsonRESTError):
@@ -235,7 +239,7 @@ class InProcessLambdas:
 
     def _run(self, spec: FunctionSpec, arn: str, event: Any, invocation: Invocation) -> tuple[bytes, bool]:
         handler = self._loaded[spec.logical_id]
-        context = LambdaContext(spec, arn, invocation.request_id)
+        context = LambdaContext(spec, arn, invocation.request_id, self.clock)
         with _environment(spec, self.region), _captured_logs() as buffer:
             try:
                 result = handler(event, context)

@@ -12,6 +12,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (--dist loadgroup): the tests of one scenario share a worker (a module
+    runs each scenario once and its tests read the result), different scenarios spread out."""
+    for item in items:
+        if "tests/simulation/" not in item.nodeid:
+            continue
+        callspec = getattr(item, "callspec", None)
+        name = callspec.params.get("name") if callspec is not None else None
+        module = item.nodeid.partition("::")[0]
+        group = f"{module}[{name}]" if isinstance(name, str) else module
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def template(dev_template: Path) -> Path:
     """The dev stack's template (tests/conftest.py: synthesized once per session)."""
