@@ -422,6 +422,20 @@ def asset_contents(asset: Path) -> dict[str, int]:
         return {info.filename: info.file_size for info in archive.infolist() if not info.is_dir()}
 
 
+# Unpacked assets unused for this long are removed (each synth of changed code makes new ones).
+_CACHE_DAYS: Final = 3
+
+
+def _prune(cache: Path) -> None:
+    import time
+
+    old = time.time() - _CACHE_DAYS * 86400
+    for entry in cache.iterdir():
+        with contextlib.suppress(OSError):
+            if entry.is_dir() and entry.stat().st_mtime < old:
+                shutil.rmtree(entry)
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -442,8 +456,11 @@ def unpacked(asset: Path, cache: Path | None = None) -> Path:
     cache = cache or Path(tempfile.gettempdir()) / "bedrock-customize-assets"
     target = cache / _sha256(asset)
     if target.is_dir():
+        with contextlib.suppress(OSError):
+            target.touch()  # recently used: kept by _prune
         return target
     cache.mkdir(parents=True, exist_ok=True)
+    _prune(cache)
     partial = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=cache))
     with zipfile.ZipFile(asset) as archive:
         archive.extractall(partial)

@@ -25,6 +25,13 @@ Time (all waits run on the :class:`~pipeline.simulation.clock.SimClock`, none in
   e.g. the Converse backoff of the evaluation) advance the clock too
   (:func:`handler_sleep_patches`).
 
+Randomness (the simulation's outcome must not depend on what ran before it in the process)
+
+- Retry jitter (a Retry's ``JitterStrategy: FULL``, ``jitter_strategy_decl.random``) and the
+  handlers' boto3 standard-mode retry backoff (``ExponentialBackoff``) draw from a random
+  generator of the simulation's own, seeded per scenario, instead of Python's global one: the
+  same values as before in distribution, but the same sequence every time the scenario runs.
+
 Service integrations
 
 - ``arn:aws:states:::bedrock:createModelCustomizationJob(.sync)``: moto lists Bedrock as an
@@ -74,6 +81,7 @@ import contextlib
 import datetime as dt
 import functools
 import inspect
+import random
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -84,6 +92,7 @@ import botocore.endpoint
 import botocore.session
 from botocore.exceptions import ClientError
 from botocore.model import OperationModel
+from botocore.retries.standard import ExponentialBackoff
 from moto.stepfunctions.parser.api import (
     ExecutionFailedEventDetails,
     HistoryEventType,
@@ -100,7 +109,7 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
     StatesErrorNameType,
 )
-from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.common.retry import jitter_strategy_decl, retrier_decl
 from moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_operator_type import (
     ComparisonOperatorType,
 )
@@ -486,8 +495,17 @@ def _choice_variable(self: Any, env: Any) -> None:
 
 
 @contextlib.contextmanager
-def interpreter_patches(clock: SimClock) -> Iterator[None]:
-    """Apply every change described in the module docstring for the duration of a simulation."""
+def interpreter_patches(clock: SimClock, seed: int = 0) -> Iterator[None]:
+    """Apply every change described in the module docstring for the duration of a simulation.
+
+    ``seed``: of the simulation's own random numbers (see "Randomness" in the module docstring).
+    """
+    rng = random.Random(seed)  # noqa: S311 - retry jitter, not security
+    original_backoff_init = ExponentialBackoff.__init__
+
+    def backoff_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_backoff_init(self, *args, **kwargs)
+        self._random = rng.random
 
     def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
         if wait_seconds > 0 and env.is_running():
@@ -506,6 +524,8 @@ def interpreter_patches(clock: SimClock) -> Iterator[None]:
         for target, attribute, value in (
             (WaitFunction, "_wait_interval", wait_interval),
             (retrier_decl, "time", clock.time_module()),
+            (jitter_strategy_decl, "random", rng),
+            (ExponentialBackoff, "__init__", backoff_init),
             # held: the task's timeout is in place before its worker thread can move the clock.
             (execute_state, "threading", clock.threading_module(held=True)),
             (callback_module, "Event", clock.event_class()),

@@ -44,6 +44,7 @@ import logging
 import os
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
@@ -167,7 +168,7 @@ def simulate(
         )
         functions = InProcessLambdas(clock, faults, region, function_assets_of(template.path))
         stack.callback(functions.reset_clients)
-        stack.enter_context(interpreter_patches(clock))
+        stack.enter_context(interpreter_patches(clock, seed=zlib.crc32(scenario.name.encode())))
         stack.enter_context(functions.patched())
         operator = Operator(scenario)
         stack.enter_context(aws_routes(fake, faults, operator))
