@@ -436,6 +436,17 @@ def _prune(cache: Path) -> None:
                 shutil.rmtree(entry)
 
 
+@functools.lru_cache(maxsize=256)
+def _sha256_of(path: str, stamp: tuple[int, int, int]) -> str:
+    return _sha256(Path(path))
+
+
+def _content_key(path: Path) -> str:
+    """The SHA-256 of a file, computed once per (path, inode, size, mtime) in this process."""
+    stat = path.stat()
+    return _sha256_of(str(path.resolve()), (stat.st_ino, stat.st_size, stat.st_mtime_ns))
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -454,7 +465,7 @@ def unpacked(asset: Path, cache: Path | None = None) -> Path:
     if asset.is_dir():
         return asset
     cache = cache or Path(tempfile.gettempdir()) / "bedrock-customize-assets"
-    target = cache / _sha256(asset)
+    target = cache / _content_key(asset)
     if target.is_dir():
         with contextlib.suppress(OSError):
             target.touch()  # recently used: kept by _prune

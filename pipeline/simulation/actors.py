@@ -5,6 +5,7 @@ console, and EventBridge delivering the execution-status event.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -19,6 +20,8 @@ from pipeline.simulation.template import Provisioned, Template
 ACCOUNT: Final = "123456789012"
 # "Never answers": the clock runs until the pending timeout fires (it stops there).
 _FOREVER_SECONDS: Final = 10 * 365 * 86400
+# How often (real time) to look for a task waiting for its token without any approval request.
+_NO_REQUEST_CHECK_SECONDS: Final = 0.5
 
 
 class Operator:
@@ -84,6 +87,7 @@ class ApprovalDriver:
         # A run may ask twice (to evaluate on a throughput, then to serve): each token once.
         self.answered: set[str] = set()
         self.asked = 0
+        self._next_check_without_request = 0.0
 
     def waiting(self, execution_arn: str) -> bool:
         """Is a task of this execution waiting for its task token right now?"""
@@ -98,12 +102,16 @@ class ApprovalDriver:
         return waiting
 
     def poll(self, execution_arn: str, notes: list[str]) -> None:
-        if not self.waiting(execution_arn):
-            return
+        # The request in S3 first: reading the whole execution history (what `waiting` does) costs
+        # far more, and the simulation polls often; the history is read for a new request only
+        # (and, while there is none, now and then, to notice a task waiting with no request at all).
         try:
             request = json.loads(self.s3.get_object(Bucket=self.bucket, Key=self.key)["Body"].read())
         except ClientError:
-            if self.record.get("outcome") != "no-request":
+            if time.monotonic() < self._next_check_without_request:
+                return
+            self._next_check_without_request = time.monotonic() + _NO_REQUEST_CHECK_SECONDS
+            if self.waiting(execution_arn) and self.record.get("outcome") != "no-request":
                 self.record = {"outcome": "no-request"}
                 notes.append(
                     f"a task waits for its token but {self.key} does not exist: nobody can answer it"
@@ -111,7 +119,7 @@ class ApprovalDriver:
             return
         # Each request once: the pending request is identified by its stage and time.
         token = f"{request.get('stage')}@{request.get('requestedAt')}"
-        if token in self.answered:
+        if token in self.answered or not self.waiting(execution_arn):
             return
         self.asked += 1
         self.record = {
