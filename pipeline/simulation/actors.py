@@ -150,6 +150,9 @@ class ApprovalDriver:
                 "after the request, when the task no longer waited"
             )
             return
+        # The moment the answer is sent: once delivered, the run goes on (and its clock with it)
+        # in the interpreter's thread, however soon this one gets to look at the clock again.
+        answered_at = round(self.clock.elapsed(), 3)
         answered = self._answer(output)
         if answered.get("statusCode") != 200:
             self.record["outcome"] = f"answer refused ({answered.get('statusCode')})"
@@ -158,7 +161,7 @@ class ApprovalDriver:
         body = json.loads(answered["body"])
         self.record.update(
             outcome="approved" if body["approved"] else "rejected",
-            answeredAt=round(self.clock.elapsed(), 3),
+            answeredAt=answered_at,
             approver=body["approver"],
         )
 
@@ -167,8 +170,9 @@ class ApprovalDriver:
         pending = json.loads(
             self.s3.get_object(Bucket=self.bucket, Key=f"approvals/{self.run_id}.json")["Body"].read()
         )
+        answered_at = round(self.clock.elapsed(), 3)
         self.sfn.send_task_success(taskToken=pending["taskToken"], output=json.dumps({"ok": "ship it"}))
-        self.record.update(outcome="malformed", answeredAt=round(self.clock.elapsed(), 3))
+        self.record.update(outcome="malformed", answeredAt=answered_at)
         notes.append("the approval was answered by hand, without approved/approver/reason")
 
     def _answer(self, output: Mapping[str, Any]) -> dict[str, Any]:
