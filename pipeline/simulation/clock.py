@@ -30,6 +30,7 @@ import math
 import threading
 import time
 import types
+from collections.abc import Callable
 from typing import Any, Final, Protocol
 
 # How long a waiter blocks in real time before re-checking the clock (it is also woken on every
@@ -163,13 +164,16 @@ class SimClock:
             finally:
                 del self._deadlines[key]
 
-    def event_class(self, *, held: bool = False) -> type[threading.Event]:
+    def event_class(
+        self, *, held: bool = False, after_wait: Callable[[], None] | None = None
+    ) -> type[threading.Event]:
         """A ``threading.Event`` subclass whose timed waits run on this clock.
 
         ``held``: each event holds the clock (:meth:`hold`) from its creation until its first wait
         registers the deadline (or it is set first). For an event created right before a thread is
         started and then waited on with a timeout (a task's TimeoutSeconds): whatever the new thread
-        does first, time cannot pass before the timeout is in place.
+        does first, time cannot pass before the timeout is in place. ``after_wait``: called by the
+        waiter once its wait is over, before it goes on.
         """
         clock = self
 
@@ -193,7 +197,10 @@ class SimClock:
                 clock.wake()
 
             def wait(self, timeout: float | None = None) -> bool:
-                return clock.wait_for(_Unwrapped(self), timeout, self._take_hold())
+                woken = clock.wait_for(_Unwrapped(self), timeout, self._take_hold())
+                if after_wait is not None:
+                    after_wait()
+                return woken
 
         return VirtualEvent
 

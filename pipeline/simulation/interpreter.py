@@ -83,6 +83,7 @@ import functools
 import inspect
 import random
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Final
@@ -495,11 +496,24 @@ def _choice_variable(self: Any, env: Any) -> None:
 
 
 @contextlib.contextmanager
-def interpreter_patches(clock: SimClock, seed: int = 0) -> Iterator[None]:
+def interpreter_patches(
+    clock: SimClock, seed: int = 0, invocations: threading.RLock | None = None
+) -> Iterator[None]:
     """Apply every change described in the module docstring for the duration of a simulation.
 
     ``seed``: of the simulation's own random numbers (see "Randomness" in the module docstring).
+    ``invocations``: the lock an in-process Lambda invocation holds (InProcessLambdas.lock). A task
+    waiting for its token goes on only once the invocation that sent the token (the approval
+    answer, run from another thread) is over: that invocation swaps the process's environment
+    variables for the function's, and the run must not go on while they are being put back (a
+    botocore client created meanwhile read a key as it was being removed: KeyError 'TRAINING_BUCKET').
     """
+
+    def after_token_wait() -> None:
+        if invocations is not None:
+            with invocations:
+                pass
+
     rng = random.Random(seed)  # noqa: S311 - retry jitter, not security
     original_backoff_init = ExponentialBackoff.__init__
 
@@ -528,7 +542,7 @@ def interpreter_patches(clock: SimClock, seed: int = 0) -> Iterator[None]:
             (ExponentialBackoff, "__init__", backoff_init),
             # held: the task's timeout is in place before its worker thread can move the clock.
             (execute_state, "threading", clock.threading_module(held=True)),
-            (callback_module, "Event", clock.event_class()),
+            (callback_module, "Event", clock.event_class(after_wait=after_token_wait)),
             (EventManager, "_get_current_timestamp", staticmethod(clock.now)),
             (botocore.endpoint, "time", clock.time_module()),
             (state_task_factory, "state_task_service_for", service_for),

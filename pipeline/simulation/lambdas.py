@@ -190,6 +190,11 @@ class InProcessLambdas:
         return tuple(sorted({f"{namespace(s.asset).prefix}." for s in self._by_arn.values() if s.asset}))
 
     @property
+    def lock(self) -> threading.RLock:
+        """Held for the whole of each invocation (environment swapped in and put back)."""
+        return self._lock
+
+    @property
     def functions(self) -> dict[str, FunctionSpec]:
         return dict(self._by_arn)
 

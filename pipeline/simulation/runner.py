@@ -168,7 +168,9 @@ def simulate(
         )
         functions = InProcessLambdas(clock, faults, region, function_assets_of(template.path))
         stack.callback(functions.reset_clients)
-        stack.enter_context(interpreter_patches(clock, seed=zlib.crc32(scenario.name.encode())))
+        stack.enter_context(
+            interpreter_patches(clock, seed=zlib.crc32(scenario.name.encode()), invocations=functions.lock)
+        )
         stack.enter_context(functions.patched())
         operator = Operator(scenario)
         stack.enter_context(aws_routes(fake, faults, operator))

@@ -609,7 +609,7 @@ def running(
             faults=faults,
             client_factory=lambda name: sandbox.clients[name],
         )
-        stack.enter_context(interpreter_patches(clock))
+        stack.enter_context(interpreter_patches(clock, invocations=sandbox.functions.lock))
         stack.enter_context(sandbox.functions.patched())
         stack.enter_context(aws_routes(sandbox.fake, faults, None))
         interpreter_log = stack.enter_context(_captured_logger("moto"))
