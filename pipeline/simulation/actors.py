@@ -87,6 +87,8 @@ def start_run(people: People, bucket: str, run_id: str, execution_input: str) ->
         people.caller(STARTER), url=START_URL, audience=bucket, run_id=run_id, execution_input=execution_input
     )
     return arn
+
+
 # How often (real time) to look for a task waiting for its token without any approval request.
 _NO_REQUEST_CHECK_SECONDS: Final = 0.5
 

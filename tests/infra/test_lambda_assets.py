@@ -282,6 +282,7 @@ def test_a_function_bundles_the_pinned_sdk_exactly_when_it_calls_an_api_newer_th
     assert bundling == {
         "check_status": "1.39.7",
         "cleanup": "1.39.7",
+        "deploy": "1.39.7",
         "judge": "1.37.36",
         "run_ended": "1.39.7",
     }
