@@ -52,8 +52,13 @@ _REMOVED = (
 )
 
 
+# pytest-xdist workers run with COLUMNS=80 and LINES=24 set while a serial run has neither: the
+# CLI's tables would wrap in one and not the other. Tests that care about width set COLUMNS.
+_TERMINAL = ("COLUMNS", "LINES")
+
+
 def _apply_fake_aws_env() -> None:
-    for name in _REMOVED:
+    for name in (*_REMOVED, *_TERMINAL):
         os.environ.pop(name, None)
     os.environ.update(_FAKE_ENV)
 
@@ -64,7 +69,7 @@ _apply_fake_aws_env()
 
 @pytest.fixture(autouse=True)
 def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in _REMOVED:
+    for name in (*_REMOVED, *_TERMINAL):
         monkeypatch.delenv(name, raising=False)
     for name, value in _FAKE_ENV.items():
         monkeypatch.setenv(name, value)

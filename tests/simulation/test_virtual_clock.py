@@ -82,7 +82,9 @@ def outcome(result: SimulationResult) -> dict[str, Any]:
         "bedrockCalls": result.bedrock_calls,
         "lambdas": [(i["function"], i["at"], i["error"], i["apiError"]) for i in result.lambda_invocations],
         "ledger": result.ledger,
-        "approval": {k: v for k, v in result.approval.items() if k != "request"},
+        # The request id hashes the execution's start, a wall-clock time (the simulated clock
+        # starts at the real now): it differs between any two runs, delayed or not.
+        "approval": {k: v for k, v in result.approval.items() if k not in ("request", "requestId")},
         "notifications": [n.subject for n in result.notifications],
         "checks": [(c.name, c.ok) for c in result.checks],
     }
