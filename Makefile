@@ -20,9 +20,14 @@ export PYTHONDONTWRITEBYTECODE := 1
 # checkov runs offline: no Prisma Cloud download (--skip-download) and no PyPI version check.
 export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
 
-.PHONY: setup browser synth checkov demo test lint typecheck unit deploy diff destroy clean bench
+.PHONY: setup browser synth checkov demo test static lint typecheck unit deploy diff destroy clean bench
 
-setup: $(VENV)/.installed node_modules/.installed
+# The Lambda Python runtime's SDK at the version the project counts on (infra.lambda_runtime.RUNTIME_SDK):
+# the asset tests import each function with it, as Lambda would, when the function bundles none.
+LAMBDA_RUNTIME_SITE := build/lambda-runtime
+LAMBDA_RUNTIME_SDK := 1.35.90
+
+setup: $(VENV)/.installed node_modules/.installed $(LAMBDA_RUNTIME_SITE)/.installed
 
 # The report test loads the HTML report in a real headless Chromium, from Debian's packages.
 browser:
@@ -34,6 +39,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+# Rebuilt when the pin above changes (the stamp depends on this Makefile).
+$(LAMBDA_RUNTIME_SITE)/.installed: Makefile
+	rm -rf $(LAMBDA_RUNTIME_SITE)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-compile --no-warn-conflicts --root-user-action=ignore \
+		--target $(LAMBDA_RUNTIME_SITE) boto3==$(LAMBDA_RUNTIME_SDK) botocore==$(LAMBDA_RUNTIME_SDK)
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -70,11 +82,22 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# Parallel workers, one per core; a scenario's tests (and a sandbox module's) share a worker
+# (tests/simulation/conftest.py, tests/sandbox/conftest.py), the app is synthesized once per run.
+PYTEST_WORKERS ?= auto
 unit: setup browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 ## test: the whole quality gate (what CI runs)
-test: lint typecheck synth checkov unit
+# Two phases, each run side by side: first every install (the project's venv, the CDK CLI, the
+# runtime SDK stand-in, checkov's own venv, Chromium), so checkov's is never on the critical path;
+# then the static checks, the CLI synth with its checkov scan, and the test suite.
+test:
+	$(MAKE) --no-print-directory -j5 $(VENV)/.installed node_modules/.installed \
+		$(LAMBDA_RUNTIME_SITE)/.installed $(CHECKOV_VENV)/.installed browser
+	$(MAKE) --no-print-directory -j3 --output-sync=target static checkov unit
+
+static: lint typecheck
 
 deploy: setup
 	$(CDK) deploy --no-notices $(STACK)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
@@ -15,11 +17,18 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs.log_encryption import LogEncryption
+from infra.lambda_runtime import handler_module, needs_bundled_sdk, sdk_files
 from infra.nag import acknowledge, acknowledge_checkov
 from lambdas.common import metric_names
 
 ROOT: Final = Path(__file__).resolve().parents[2]
-STAGING_DIR: Final = ROOT / "build" / "lambda-assets"
+# Each synth stages each function's asset in a fresh directory of its own under this one, so
+# synths that run at the same time (parallel test workers, a `cdk synth` beside the tests) never
+# see each other's files. CDK copies a staged asset into the cloud assembly as the function is
+# created; the staging directory is removed right after.
+STAGING_ROOT: Final = ROOT / "build" / "lambda-assets"
+# Set by tools that read assets in place instead of from the cloud assembly (SAM): keep the staging.
+_ASSET_STAGING_DISABLED: Final = "aws:cdk:disable-asset-staging"
 # Code shared by every function: the handler plumbing and the pure cores the CLI also uses.
 _SHARED: Final = ("lambdas/__init__.py", "lambdas/common", "pipeline")
 # The CLI, its operations commands and the offline simulator need third-party packages and never
@@ -47,35 +56,60 @@ POWERTOOLS_LAYER_VERSION: Final = 27
 POWERTOOLS_VERSION: Final = "3.23.0"
 
 
-def stage_asset(handler: str, *, root: Path = ROOT, staging_dir: Path = STAGING_DIR) -> Path:
-    """Copy one handler package plus the shared code into a clean folder and return it.
+def asset_files(handler: str, *, root: Path = ROOT) -> dict[str, Path]:
+    """What one function's asset holds, as ``{path in the asset: file}``.
 
-    Only ``.py`` files of this repository are copied, so caches, editor files, test data and
-    third-party packages (Powertools comes from its layer) never reach the asset (and never change
-    its hash).
+    The handler package plus the shared code: only ``.py`` files of this repository, so caches,
+    editor files, test data and third-party packages (Powertools comes from its layer) never reach
+    the asset (and never change its hash). A handler that calls a Bedrock API newer than the SDK the
+    Lambda runtime is counted on to ship (:mod:`infra.lambda_runtime`) also gets the pinned
+    boto3/botocore, first on its path (/var/task comes before the runtime's site-packages).
     """
     source_dir = root / "lambdas" / handler
     if not (source_dir / "handler.py").is_file():
         raise FileNotFoundError(f"no handler at {source_dir / 'handler.py'}")
-    target = staging_dir / handler
-    if target.exists():
-        shutil.rmtree(target)
+    files: dict[str, Path] = {}
     for relative in (*_SHARED, f"lambdas/{handler}"):
         src = root / relative
         if src.is_file():
-            _copy(src, target / relative)
+            files[relative] = src
         elif src.is_dir():
             for path in sorted(src.rglob("*.py")):
                 parts = set(path.relative_to(root).parts)
                 if "__pycache__" in parts or path.name in _NOT_SHIPPED or parts & _NOT_SHIPPED_PACKAGES:
                     continue
-                _copy(path, target / path.relative_to(root))
+                files[path.relative_to(root).as_posix()] = path
+    if needs_bundled_sdk(files, handler_module(handler)):
+        files.update(sdk_files())
+    return files
+
+
+# Fixed metadata so that the same files always make the same zip (and the same asset hash).
+_ZIP_TIME: Final = (1980, 1, 1, 0, 0, 0)
+_ZIP_MODE: Final = 0o100644 << 16  # a regular file, readable by the Lambda runtime's user
+
+
+def stage_asset(handler: str, *, root: Path = ROOT, staging_dir: Path | None = None) -> Path:
+    """The function's asset as a zip file (deterministic: the same files make the same zip).
+
+    The code ships as this one file, exactly what Lambda unpacks into /var/task: CDK hashes and
+    copies one file into the cloud assembly instead of walking thousands (a bundled SDK has ~2,300),
+    and no staging folder of files is written. Already compressed files (botocore's ``*.json.gz``)
+    are stored. ``staging_dir``: where to write it (default: a new directory under
+    ``STAGING_ROOT``, unique to this call).
+    """
+    files = asset_files(handler, root=root)
+    if staging_dir is None:
+        STAGING_ROOT.mkdir(parents=True, exist_ok=True)
+        staging_dir = Path(tempfile.mkdtemp(prefix=f"{handler}-", dir=STAGING_ROOT))
+    target = staging_dir / f"{handler}.zip"
+    with zipfile.ZipFile(target, "w") as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, _ZIP_TIME)
+            info.external_attr = _ZIP_MODE
+            info.compress_type = zipfile.ZIP_STORED if name.endswith(".gz") else zipfile.ZIP_DEFLATED
+            archive.writestr(info, files[name].read_bytes())
     return target
-
-
-def _copy(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dst)
 
 
 def powertools_layer_arn(
@@ -108,7 +142,8 @@ class PipelineFunction(Construct):
     - Powertools (logs, traces, metrics: ``lambdas.common.runtime``) from the AWS-published layer,
       with ``POWERTOOLS_SERVICE_NAME`` (the stack) and ``POWERTOOLS_METRICS_NAMESPACE`` set.
     - Handler ``lambdas.<name>.handler.lambda_handler`` in an asset holding only that handler and
-      the shared ``lambdas/common`` and ``pipeline`` code.
+      the shared ``lambdas/common`` and ``pipeline`` code (plus the pinned SDK where the handler
+      needs a newer one than the runtime's: :mod:`infra.lambda_runtime`).
     """
 
     RUNTIME: Final = lambda_.Runtime.PYTHON_3_14
@@ -143,6 +178,7 @@ class PipelineFunction(Construct):
             description=f"Runs the {handler} handler of the Bedrock customization pipeline",
         )
         self.log_group.grant_write(self.role)
+        staged = stage_asset(handler)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -150,7 +186,7 @@ class PipelineFunction(Construct):
             runtime=self.RUNTIME,
             architecture=self.ARCHITECTURE,
             handler=f"lambdas.{handler}.handler.lambda_handler",
-            code=lambda_.Code.from_asset(str(stage_asset(handler))),
+            code=lambda_.Code.from_asset(str(staged)),
             timeout=timeout,
             memory_size=memory_size,
             role=self.role,
@@ -171,6 +207,9 @@ class PipelineFunction(Construct):
             # Only for functions invoked asynchronously (EventBridge): failed events land there.
             dead_letter_queue=dead_letter_queue,
         )
+        if not self.node.try_get_context(_ASSET_STAGING_DISABLED):
+            # Copied into the cloud assembly when the function took its code: not needed any more.
+            shutil.rmtree(staged.parent, ignore_errors=True)
         acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",

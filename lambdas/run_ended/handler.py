@@ -16,44 +16,21 @@ commitment (reported), writes runs/<runId>/ended-<status>.json and notifies. A F
 went through its failure path is cleaned already: nothing is found, nothing is sent. Running twice
 is harmless.
 
-Calls: what lambdas.cleanup calls, s3:PutObject under runs/, sns:Publish to TOPIC_ARN.
+Calls: what pipeline.release calls (shared with lambdas.cleanup), s3:PutObject under runs/,
+sns:Publish to TOPIC_ARN.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-from lambdas.cleanup import handler as cleanup
 from lambdas.common import runtime
-from pipeline import naming
+from lambdas.common.release import emit_metrics, releaser
+from pipeline.release import summarize
 
 LOG = runtime.get_logger(__name__)
 HANDLED: Final = frozenset({"ABORTED", "TIMED_OUT", "FAILED"})
 SUBJECT_LIMIT: Final = 100
-
-
-def plan_from_run_id(run_id: str) -> dict[str, Any]:
-    """The names a run's resources carry, derived from its run id alone (no state needed)."""
-    return {
-        "job": {"JobName": naming.job_name(run_id)},
-        "serving": {"ProvisionedModelName": naming.provisioned_model_name(run_id)},
-    }
-
-
-def release(run_id: str) -> tuple[cleanup.Released, bool, dict[str, Any] | None]:
-    released = cleanup.Released()
-    deployment = cleanup.find_vehicle(
-        {"vehicle": {"kind": "deployment", "ModelDeploymentName": naming.deployment_name(run_id)}}, None
-    )[1]
-    if deployment is not None:
-        cleanup.release_deployment(deployment, released)
-    for name in (naming.evaluation_throughput_name(run_id), naming.provisioned_model_name(run_id)):
-        arn = cleanup.find_vehicle({"vehicle": {"kind": "throughput", "ProvisionedModelName": name}}, None)[1]
-        if arn is not None:
-            cleanup.release_throughput(arn, released)
-    job_stopped, job = cleanup.stop_job(plan_from_run_id(run_id))
-    released.stopped_evaluations = cleanup.stop_judge_jobs(run_id)
-    return released, job_stopped, job
 
 
 @runtime.observed
@@ -64,8 +41,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if status not in HANDLED or not run_id:
         LOG.info("execution status not handled", extra={"status": status, "runId": run_id})
         return {"runId": run_id, "status": status, "summary": "nothing to do"}
-    released, job_stopped, job = release(run_id)
-    summary = cleanup.summarize(released, job_stopped, job)
+    released, job_stopped, job = releaser().release_run(run_id)
+    summary = summarize(released, job_stopped, job)
     found = bool(
         released.deleted
         or released.deleted_deployments
@@ -107,5 +84,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             Message=message,
         )
     LOG.info("run ended", extra=result)
-    cleanup.emit_metrics(released)
+    emit_metrics(released)
     return result

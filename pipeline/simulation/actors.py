@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -88,6 +89,10 @@ def start_run(people: People, bucket: str, run_id: str, execution_input: str) ->
     return arn
 
 
+# How often (real time) to look for a task waiting for its token without any approval request.
+_NO_REQUEST_CHECK_SECONDS: Final = 0.5
+
+
 class Operator:
     """Someone who stops the execution from outside (console, API) at a scenario's chosen moment."""
 
@@ -146,6 +151,7 @@ class ApprovalDriver:
         # A run may ask twice (to evaluate on a throughput, then to serve): each token once.
         self.answered: set[str] = set()
         self.asked = 0
+        self._next_check_without_request = 0.0
 
     def waiting(self, execution_arn: str) -> bool:
         """Is a task of this execution waiting for its task token right now?"""
@@ -160,12 +166,16 @@ class ApprovalDriver:
         return waiting
 
     def poll(self, execution_arn: str, notes: list[str]) -> None:
-        if not self.waiting(execution_arn):
-            return
+        # The request in S3 first: reading the whole execution history (what `waiting` does) costs
+        # far more, and the simulation polls often; the history is read for a new request only
+        # (and, while there is none, now and then, to notice a task waiting with no request at all).
         try:
             request = json.loads(self.s3.get_object(Bucket=self.bucket, Key=self.key)["Body"].read())
         except ClientError:
-            if self.record.get("outcome") != "no-request":
+            if time.monotonic() < self._next_check_without_request:
+                return
+            self._next_check_without_request = time.monotonic() + _NO_REQUEST_CHECK_SECONDS
+            if self.waiting(execution_arn) and self.record.get("outcome") != "no-request":
                 self.record = {"outcome": "no-request"}
                 notes.append(
                     f"a task waits for its token but {self.key} does not exist: nobody can answer it"
@@ -173,7 +183,7 @@ class ApprovalDriver:
             return
         # Each request once: the pending request is identified by its stage and time.
         token = f"{request.get('stage')}@{request.get('requestedAt')}"
-        if token in self.answered:
+        if token in self.answered or not self.waiting(execution_arn):
             return
         self.asked += 1
         self.record = {
@@ -190,18 +200,23 @@ class ApprovalDriver:
         if self.approval.decision == "none":
             self._never_answer(notes)
             return
-        self.clock.sleep(self.approval.after_seconds)
+        thought = self.clock.sleep(self.approval.after_seconds)
         if self.approval.decision in ("malformed", "forged"):
             self._answer_by_hand(execution_arn, notes)
             return
         output = self.approval.output()
-        if not self.waiting(execution_arn):
+        # Time stopped short of the think time at a deadline (the task's timeout): the answer comes
+        # after it, whether or not the interpreter has written the timeout into the history yet.
+        if thought < self.approval.after_seconds or not self.waiting(execution_arn):
             self.record["outcome"] = "too-late"
             notes.append(
                 f"the {self.approval.decision} decision came {format_duration(self.approval.after_seconds)} "
                 "after the request, when the task no longer waited"
             )
             return
+        # The moment the answer is sent: once delivered, the run goes on (and its clock with it)
+        # in the interpreter's thread, however soon this one gets to look at the clock again.
+        answered_at = round(self.clock.elapsed(), 3)
         status, body = self._answer(output, request)
         if status != 200:
             self.record.update(outcome="refused", refusedWith=status, refusal=body.get("error"))
@@ -213,7 +228,7 @@ class ApprovalDriver:
             return
         self.record.update(
             outcome="approved" if body["approved"] else "rejected",
-            answeredAt=round(self.clock.elapsed(), 3),
+            answeredAt=answered_at,
             approver=body["approver"],
             requestId=body.get("requestId"),
         )
@@ -234,8 +249,9 @@ class ApprovalDriver:
             }
         else:
             output = {"ok": "ship it"}
+        answered_at = round(self.clock.elapsed(), 3)
         self.sfn.send_task_success(taskToken=token, output=json.dumps(output))
-        self.record.update(outcome=self.approval.decision, answeredAt=round(self.clock.elapsed(), 3))
+        self.record.update(outcome=self.approval.decision, answeredAt=answered_at)
         notes.append(
             "the approval was answered by hand with SendTaskSuccess (token from the execution history): "
             + json.dumps(output)

@@ -30,6 +30,7 @@ import math
 import threading
 import time
 import types
+from collections.abc import Callable
 from typing import Any, Final, Protocol
 
 # How long a waiter blocks in real time before re-checking the clock (it is also woken on every
@@ -52,6 +53,7 @@ class SimClock:
         self._elapsed = 0.0
         self._condition = threading.Condition()
         self._deadlines: dict[int, float] = {}
+        self._holds: set[int] = set()
         self._wakeups: set[float] = set()
         self._ids = itertools.count(1)
 
@@ -71,10 +73,17 @@ class SimClock:
     # -- advancing -------------------------------------------------------------------------------
 
     def sleep(self, seconds: float) -> float:
-        """Advance by ``seconds`` but not past the earliest pending deadline; returns the advance."""
+        """Advance by ``seconds`` but not past the earliest pending deadline; returns the advance.
+
+        While a deadline is announced but not registered yet (:meth:`hold`), time does not move:
+        the sleeper waits (in real time) until its waiter has registered it, so how fast the threads
+        get there never changes where the clock stops.
+        """
         if seconds < 0 or math.isnan(seconds):
             raise ValueError(f"cannot sleep {seconds} seconds")
         with self._condition:
+            while self._holds:
+                self._condition.wait(_REAL_POLL_SECONDS)
             target = self._elapsed + seconds
             # A deadline that is due but whose waiter has not woken yet blocks time as well: the
             # waiter must see its timeout before anything else happens.
@@ -109,13 +118,31 @@ class SimClock:
 
     # -- deadlines -------------------------------------------------------------------------------
 
+    def hold(self) -> int:
+        """Announce a deadline that a waiter is about to register: no sleep advances the clock until
+        :meth:`release` (or the waiter's :meth:`wait_for` with this key) takes it back."""
+        with self._condition:
+            key = next(self._ids)
+            self._holds.add(key)
+            return key
+
+    def release(self, key: int) -> None:
+        with self._condition:
+            self._holds.discard(key)
+            self._condition.notify_all()
+
     def has_deadline(self) -> bool:
         with self._condition:
             return any(d > self._elapsed for d in self._deadlines.values())
 
-    def wait_for(self, event: _Settable, timeout: float | None) -> bool:
-        """Block until ``event`` is set (True) or ``timeout`` simulated seconds pass (False)."""
+    def wait_for(self, event: _Settable, timeout: float | None, hold: int | None = None) -> bool:
+        """Block until ``event`` is set (True) or ``timeout`` simulated seconds pass (False).
+
+        ``hold``: the key of this waiter's :meth:`hold`, released as its deadline is registered.
+        """
         if timeout is None:
+            if hold is not None:
+                self.release(hold)
             while not event.is_set():
                 with self._condition:
                     self._condition.wait(_REAL_POLL_SECONDS)
@@ -124,6 +151,9 @@ class SimClock:
             key = next(self._ids)
             deadline = self._elapsed + max(0.0, float(timeout))
             self._deadlines[key] = deadline
+            if hold is not None:
+                self._holds.discard(hold)
+                self._condition.notify_all()
             try:
                 while True:
                     if event.is_set():
@@ -134,17 +164,43 @@ class SimClock:
             finally:
                 del self._deadlines[key]
 
-    def event_class(self) -> type[threading.Event]:
-        """A ``threading.Event`` subclass whose timed waits run on this clock."""
+    def event_class(
+        self, *, held: bool = False, after_wait: Callable[[], None] | None = None
+    ) -> type[threading.Event]:
+        """A ``threading.Event`` subclass whose timed waits run on this clock.
+
+        ``held``: each event holds the clock (:meth:`hold`) from its creation until its first wait
+        registers the deadline (or it is set first). For an event created right before a thread is
+        started and then waited on with a timeout (a task's TimeoutSeconds): whatever the new thread
+        does first, time cannot pass before the timeout is in place. ``after_wait``: called by the
+        waiter once its wait is over, before it goes on.
+        """
         clock = self
 
         class VirtualEvent(threading.Event):
+            _hold: int | None = None
+
+            def __init__(self) -> None:
+                super().__init__()
+                if held:
+                    self._hold = clock.hold()
+
+            def _take_hold(self) -> int | None:
+                hold, self._hold = self._hold, None
+                return hold
+
             def set(self) -> None:
                 super().set()
+                hold = self._take_hold()
+                if hold is not None:
+                    clock.release(hold)
                 clock.wake()
 
             def wait(self, timeout: float | None = None) -> bool:
-                return clock.wait_for(_Unwrapped(self), timeout)
+                woken = clock.wait_for(_Unwrapped(self), timeout, self._take_hold())
+                if after_wait is not None:
+                    after_wait()
+                return woken
 
         return VirtualEvent
 
@@ -157,13 +213,14 @@ class SimClock:
         shim.sleep = self.sleep  # type: ignore[attr-defined]
         return shim
 
-    def threading_module(self) -> Any:
-        """A stand-in for the ``threading`` module whose ``Event`` runs on this clock."""
+    def threading_module(self, *, held: bool = False) -> Any:
+        """A stand-in for the ``threading`` module whose ``Event`` runs on this clock (``held``: see
+        :meth:`event_class`)."""
         shim = types.ModuleType("threading")
         for name in dir(threading):
             if not name.startswith("__"):
                 setattr(shim, name, getattr(threading, name))
-        shim.Event = self.event_class()  # type: ignore[attr-defined]
+        shim.Event = self.event_class(held=held)  # type: ignore[attr-defined]
         return shim
 
 

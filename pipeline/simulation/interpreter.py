@@ -13,7 +13,10 @@ Time (all waits run on the :class:`~pipeline.simulation.clock.SimClock`, none in
   them) advances the clock instead of ``time.sleep`` (``retrier_decl.time``).
 - TimeoutSeconds / TimeoutSecondsPath of a task and the task-token wait of
   ``.waitForTaskToken`` use clock deadlines (``execute_state.threading.Event``,
-  ``callback.Event``): a 24-hour approval timeout fires when the clock reaches it.
+  ``callback.Event``): a 24-hour approval timeout fires when the clock reaches it. moto starts a
+  task's worker thread before it waits on the task's timeout; the task's event holds the clock from
+  its creation until that wait (``SimClock.hold``), so whichever thread runs first, no time passes
+  before the timeout is in place (thread timing never moves where a timeout lands).
 - History event timestamps are simulated time (``EventManager._get_current_timestamp``), so the
   timeline shows how long each state would really take.
 - Outside the interpreter: botocore's retry sleeps in the handlers' clients
@@ -21,6 +24,13 @@ Time (all waits run on the :class:`~pipeline.simulation.clock.SimClock`, none in
   reference to (a module attribute or a parameter default in ``lambdas.*`` and ``pipeline.*``,
   e.g. the Converse backoff of the evaluation) advance the clock too
   (:func:`handler_sleep_patches`).
+
+Randomness (the simulation's outcome must not depend on what ran before it in the process)
+
+- Retry jitter (a Retry's ``JitterStrategy: FULL``, ``jitter_strategy_decl.random``) and the
+  handlers' boto3 standard-mode retry backoff (``ExponentialBackoff``) draw from a random
+  generator of the simulation's own, seeded per scenario, instead of Python's global one: the
+  same values as before in distribution, but the same sequence every time the scenario runs.
 
 Service integrations
 
@@ -66,7 +76,9 @@ import contextlib
 import datetime as dt
 import functools
 import inspect
+import random
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Final
@@ -76,6 +88,7 @@ import botocore.endpoint
 import botocore.session
 from botocore.exceptions import ClientError
 from botocore.model import OperationModel
+from botocore.retries.standard import ExponentialBackoff
 from moto.stepfunctions.parser.api import (
     ExecutionFailedEventDetails,
     HistoryEventType,
@@ -92,7 +105,7 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
     StatesErrorNameType,
 )
-from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.common.retry import jitter_strategy_decl, retrier_decl
 from moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_operator_type import (
     ComparisonOperatorType,
 )
@@ -457,8 +470,30 @@ def _choice_variable(self: Any, env: Any) -> None:
 
 
 @contextlib.contextmanager
-def interpreter_patches(clock: SimClock) -> Iterator[None]:
-    """Apply every change described in the module docstring for the duration of a simulation."""
+def interpreter_patches(
+    clock: SimClock, seed: int = 0, invocations: threading.RLock | None = None
+) -> Iterator[None]:
+    """Apply every change described in the module docstring for the duration of a simulation.
+
+    ``seed``: of the simulation's own random numbers (see "Randomness" in the module docstring).
+    ``invocations``: the lock an in-process Lambda invocation holds (InProcessLambdas.lock). A task
+    waiting for its token goes on only once the invocation that sent the token (the approval
+    answer, run from another thread) is over: that invocation swaps the process's environment
+    variables for the function's, and the run must not go on while they are being put back (a
+    botocore client created meanwhile read a key as it was being removed: KeyError 'TRAINING_BUCKET').
+    """
+
+    def after_token_wait() -> None:
+        if invocations is not None:
+            with invocations:
+                pass
+
+    rng = random.Random(seed)  # noqa: S311 - retry jitter, not security
+    original_backoff_init = ExponentialBackoff.__init__
+
+    def backoff_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_backoff_init(self, *args, **kwargs)
+        self._random = rng.random
 
     def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
         if wait_seconds > 0 and env.is_running():
@@ -477,8 +512,11 @@ def interpreter_patches(clock: SimClock) -> Iterator[None]:
         for target, attribute, value in (
             (WaitFunction, "_wait_interval", wait_interval),
             (retrier_decl, "time", clock.time_module()),
-            (execute_state, "threading", clock.threading_module()),
-            (callback_module, "Event", clock.event_class()),
+            (jitter_strategy_decl, "random", rng),
+            (ExponentialBackoff, "__init__", backoff_init),
+            # held: the task's timeout is in place before its worker thread can move the clock.
+            (execute_state, "threading", clock.threading_module(held=True)),
+            (callback_module, "Event", clock.event_class(after_wait=after_token_wait)),
             (EventManager, "_get_current_timestamp", staticmethod(clock.now)),
             (botocore.endpoint, "time", clock.time_module()),
             (state_task_factory, "state_task_service_for", service_for),
@@ -494,10 +532,13 @@ def interpreter_patches(clock: SimClock) -> Iterator[None]:
         yield
 
 
+# The repository's own handler-side modules (the handlers themselves run from their assets, whose
+# module prefixes the simulation adds: InProcessLambdas.module_prefixes).
+HANDLER_MODULES: Final = ("lambdas.", "pipeline.")
+
+
 @contextlib.contextmanager
-def handler_sleep_patches(
-    clock: SimClock, prefixes: tuple[str, ...] = ("lambdas.", "pipeline.")
-) -> Iterator[int]:
+def handler_sleep_patches(clock: SimClock, prefixes: tuple[str, ...] = HANDLER_MODULES) -> Iterator[int]:
     """Point every reference to ``time.sleep`` held by already imported project modules at the clock.
 
     Handlers inject their sleep (``SLEEP = time.sleep``, ``sleep: Sleep = time.sleep``), which binds

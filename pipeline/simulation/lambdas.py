@@ -4,8 +4,12 @@ Each ``AWS::Lambda::Function`` of the template becomes a moto function (same han
 environment variables resolved to the simulation's bucket and topic, same timeout), so the state
 machine invokes real function ARNs and an unknown ARN fails as it would in AWS. moto cannot run
 code without Docker; this module takes over its Invoke for those functions and calls the
-project's handler (``lambdas.<name>.handler.lambda_handler``, read from the template's Handler
-property) in this process, as the Lambda Python runtime would:
+handler (``lambdas.<name>.handler.lambda_handler``, read from the template's Handler property)
+in this process, as the Lambda Python runtime would:
+
+- from the function's own asset in the cloud assembly (the template's ``Code``), alone: its code
+  is imported in a namespace of its own (:mod:`pipeline.simulation.asset_loader`), never from the
+  repository, so an asset missing a module it needs fails here as it would in Lambda;
 
 - the function's environment variables are set for the duration of the call, plus the runtime's
   own (``AWS_LAMBDA_FUNCTION_NAME`` and friends);
@@ -23,29 +27,36 @@ ServiceException, ...), before or after the handler ran.
 from __future__ import annotations
 
 import contextlib
-import importlib
+import dataclasses
 import io
 import json
 import logging
 import os
 import threading
-import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 from unittest import mock
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.exceptions import JsonRESTError
 
+from infra.lambda_runtime import AssetError, FunctionAsset
+from pipeline.simulation.asset_loader import PREFIX, namespace
 from pipeline.simulation.clock import SimClock
 from pipeline.simulation.faults import Fault, FaultInjector
+from pipeline.simulation.result import SimulationError
 from pipeline.simulation.wire import error_status
 
 _HANDLER_PREFIX: Final = "lambdas."
-_LOGGER_ROOTS: Final = ("lambdas", "pipeline")
+_LOGGER_ROOTS: Final = ("lambdas", "pipeline", PREFIX)
+
+
+class FunctionLoadError(SimulationError):
+    """A function's handler cannot be loaded from its asset (in Lambda: Runtime.ImportModuleError)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,9 @@ class FunctionSpec:
     timeout_seconds: int
     memory_mb: int
     runtime: str
+    # The function's asset in the cloud assembly (a zip, or a folder); set when the function is
+    # registered for a simulation.
+    asset: Path | None = None
 
     @property
     def short_name(self) -> str:
@@ -67,15 +81,29 @@ class FunctionSpec:
         return parts[1] if len(parts) >= 3 and parts[0] == "lambdas" else self.function_name
 
     def load(self) -> Callable[[Any, Any], Any]:
+        """The handler, imported from the function's asset alone."""
         module_name, _, attribute = self.handler.rpartition(".")
         if not module_name.startswith(_HANDLER_PREFIX):
             raise ValueError(
                 f"{self.logical_id}: handler {self.handler!r} is not one of this project's lambdas.*"
             )
-        handler = getattr(importlib.import_module(module_name), attribute, None)
+        if self.asset is None:
+            raise FunctionLoadError(f"{self.logical_id}: no asset to load {self.handler} from")
+        try:
+            module = namespace(self.asset).load(module_name)
+        except Exception as error:
+            raise FunctionLoadError(
+                f"{self.logical_id} ({self.handler}): its asset {self.asset.name} does not import: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        handler = getattr(module, attribute, None)
         if not callable(handler):
-            raise ValueError(f"{self.logical_id}: {self.handler} is not a function")
+            raise FunctionLoadError(f"{self.logical_id}: {self.handler} is not a function in its asset")
         return handler  # type: ignore[no-any-return]
+
+    def runtime_module(self) -> Any:
+        """The asset's ``lambdas.common.runtime`` if the handler loaded it (its clients, its logger)."""
+        return None if self.asset is None else namespace(self.asset).loaded("lambdas.common.runtime")
 
 
 @dataclass
@@ -91,9 +119,13 @@ class Invocation:
 
 
 class LambdaContext:
-    """The parts of the Lambda context object handlers use."""
+    """The parts of the Lambda context object handlers use.
 
-    def __init__(self, spec: FunctionSpec, arn: str, request_id: str) -> None:
+    The remaining time counts down on the simulation's clock (a handler's backoff sleeps spend it),
+    never on the host's: how fast this machine runs must not change what a handler decides.
+    """
+
+    def __init__(self, spec: FunctionSpec, arn: str, request_id: str, clock: SimClock) -> None:
         self.function_name = spec.function_name
         self.function_version = "$LATEST"
         self.invoked_function_arn = arn
@@ -101,10 +133,11 @@ class LambdaContext:
         self.aws_request_id = request_id
         self.log_group_name = f"/aws/lambda/{spec.function_name}"
         self.log_stream_name = f"simulation/[$LATEST]{request_id.replace('-', '')}"
-        self._deadline = time.monotonic() + spec.timeout_seconds
+        self._clock = clock
+        self._deadline = clock.elapsed() + spec.timeout_seconds
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+        return max(0, int((self._deadline - self._clock.elapsed()) * 1000))
 
 
 class _InvokeApiError(JsonRESTError):
@@ -116,19 +149,50 @@ class _InvokeApiError(JsonRESTError):
 class InProcessLambdas:
     """Registry of the workflow's functions and the in-process Invoke."""
 
-    def __init__(self, clock: SimClock, faults: FaultInjector, region: str) -> None:
+    def __init__(
+        self, clock: SimClock, faults: FaultInjector, region: str, assets: Mapping[str, FunctionAsset]
+    ) -> None:
         self.clock = clock
         self.faults = faults
         self.region = region
+        self.assets = dict(assets)
         self.invocations: list[Invocation] = []
         self._by_arn: dict[str, FunctionSpec] = {}
+        self._loaded: dict[str, Callable[[Any, Any], Any]] = {}
         # Re-entrant: a handler may invoke another function (the preflight's dry call of the grader)
         # in the same thread.
         self._lock = threading.RLock()
 
-    def register(self, spec: FunctionSpec, arn: str) -> None:
-        spec.load()  # fail at setup, not in the middle of a run, if the handler cannot be imported
+    def register(self, spec: FunctionSpec, arn: str) -> FunctionSpec:
+        """Take the function's asset from the cloud assembly and import its handler from it: at setup,
+        so a broken asset fails the simulation before the run starts."""
+        asset = self.assets.get(spec.logical_id)
+        if asset is None:
+            raise FunctionLoadError(f"{spec.logical_id}: the cloud assembly has no asset for it")
+        spec = dataclasses.replace(spec, asset=asset.path)
+        self._loaded[spec.logical_id] = spec.load()
         self._by_arn[arn] = spec
+        runtime = spec.runtime_module()
+        if runtime is not None:
+            # A namespace outlives one simulation (assets are immutable): no client of a previous one.
+            runtime.reset_clients()
+        return spec
+
+    def reset_clients(self) -> None:
+        """Forget the boto3 clients every loaded handler cached (they belong to one simulation)."""
+        for spec in self._by_arn.values():
+            runtime = spec.runtime_module()
+            if runtime is not None:
+                runtime.reset_clients()
+
+    def module_prefixes(self) -> tuple[str, ...]:
+        """The module-name prefixes of the loaded handlers' code (for patching their sleeps)."""
+        return tuple(sorted({f"{namespace(s.asset).prefix}." for s in self._by_arn.values() if s.asset}))
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held for the whole of each invocation (environment swapped in and put back)."""
+        return self._lock
 
     @property
     def functions(self) -> dict[str, FunctionSpec]:
@@ -181,8 +245,8 @@ class InProcessLambdas:
             return payload, errored
 
     def _run(self, spec: FunctionSpec, arn: str, event: Any, invocation: Invocation) -> tuple[bytes, bool]:
-        handler = spec.load()
-        context = LambdaContext(spec, arn, invocation.request_id)
+        handler = self._loaded[spec.logical_id]
+        context = LambdaContext(spec, arn, invocation.request_id, self.clock)
         with _environment(spec, self.region), _captured_logs() as buffer:
             try:
                 result = handler(event, context)
@@ -216,6 +280,16 @@ def _unqualified(function_arn: str) -> str:
     """``arn:aws:lambda:<region>:<account>:function:<name>`` without a ``:<version>`` qualifier."""
     parts = function_arn.split(":")
     return ":".join(parts[:7]) if len(parts) > 7 else function_arn
+
+
+def function_assets_of(template_path: Path) -> dict[str, FunctionAsset]:
+    """The template's functions and their assets, or a FunctionLoadError that says what to do."""
+    from infra.lambda_runtime import function_assets
+
+    try:
+        return function_assets(template_path)
+    except (AssetError, OSError) as error:
+        raise FunctionLoadError(str(error)) from error
 
 
 def _invoked_arn(function_arn: str, requested: str, qualifier: str | None) -> str:

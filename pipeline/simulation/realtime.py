@@ -77,7 +77,14 @@ class ScaledClock(SimClock):
     def has_deadline(self) -> bool:
         return False
 
-    def wait_for(self, event: Any, timeout: float | None) -> bool:
+    def hold(self) -> int:
+        """Time flows on its own here: nothing to hold."""
+        return 0
+
+    def release(self, key: int) -> None:
+        return None
+
+    def wait_for(self, event: Any, timeout: float | None, hold: int | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + max(0.0, float(timeout)) / self.speed
         while True:
             if event.is_set():

@@ -46,6 +46,7 @@ import logging
 import os
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
@@ -76,9 +77,9 @@ from pipeline.simulation.actors import (
 from pipeline.simulation.clock import SimClock, format_elapsed
 from pipeline.simulation.fake_bedrock import FakeBedrock
 from pipeline.simulation.faults import Fault, FaultInjector
-from pipeline.simulation.interpreter import handler_sleep_patches, interpreter_patches
+from pipeline.simulation.interpreter import HANDLER_MODULES, handler_sleep_patches, interpreter_patches
 from pipeline.simulation.invariants import FAILURE_PATH_START, money_checks
-from pipeline.simulation.lambdas import InProcessLambdas
+from pipeline.simulation.lambdas import InProcessLambdas, function_assets_of
 from pipeline.simulation.result import (
     Check,
     Notification,
@@ -171,8 +172,11 @@ def simulate(
             faults=faults,
             client_factory=lambda name: clients[name],
         )
-        functions = InProcessLambdas(clock, faults, region)
-        stack.enter_context(interpreter_patches(clock))
+        functions = InProcessLambdas(clock, faults, region, function_assets_of(template.path))
+        stack.callback(functions.reset_clients)
+        stack.enter_context(
+            interpreter_patches(clock, seed=zlib.crc32(scenario.name.encode()), invocations=functions.lock)
+        )
         stack.enter_context(functions.patched())
         operator = Operator(scenario)
         stack.enter_context(aws_routes(fake, faults, operator))
@@ -181,7 +185,7 @@ def simulate(
         provisioned = provision(template, resolver, clients)
         for function, arn in provisioned.functions.values():
             functions.register(function, arn)
-        stack.enter_context(handler_sleep_patches(clock))
+        stack.enter_context(handler_sleep_patches(clock, HANDLER_MODULES + functions.module_prefixes()))
         spec_s3 = _upload_datasets(spec, scenario, clients["s3"], provisioned.bucket)
         _teach(fake, spec)
         run_id = naming.run_id(spec_s3.name, spec_hash(spec_s3))

@@ -39,7 +39,9 @@ How it is put together (one process):
     the sandbox bucket to give the simulated models their ground truth (as the simulation does).
 
 - The state machine, bucket, topic, key, roles and functions are created from the synthesized
-  template by :func:`pipeline.simulation.template.provision`; the discovery manifest is the
+  template by :func:`pipeline.simulation.template.provision`; each function's handler is imported
+  from its own asset of the cloud assembly, alone (:mod:`pipeline.simulation.asset_loader`), and a
+  function whose asset does not import stops the sandbox before it serves; the discovery manifest is the
   template's own ``/bedrock-customization/<env>/deployment`` value, resolved, for the environment
   ``sandbox`` (SSM parameter ``/bedrock-customization/sandbox/deployment``), and the stack
   ``BedrockCustomization-sandbox`` has the same outputs.
@@ -630,8 +632,8 @@ def running(
     from pipeline.simulation.actors import ACCOUNT
     from pipeline.simulation.fake_bedrock import FakeBedrock
     from pipeline.simulation.faults import FaultInjector
-    from pipeline.simulation.interpreter import handler_sleep_patches, interpreter_patches
-    from pipeline.simulation.lambdas import InProcessLambdas
+    from pipeline.simulation.interpreter import HANDLER_MODULES, handler_sleep_patches, interpreter_patches
+    from pipeline.simulation.lambdas import FunctionLoadError, InProcessLambdas, function_assets_of
     from pipeline.simulation.realtime import ScaledClock
     from pipeline.simulation.runner import _captured_logger, _isolated_environment, aws_routes
     from pipeline.simulation.scenarios import ScenarioError, get_scenario
@@ -658,7 +660,12 @@ def running(
         )
         runtime.reset_clients()
         stack.callback(runtime.reset_clients)
-        sandbox.functions = InProcessLambdas(clock, faults, region)
+        try:
+            assets = function_assets_of(template.path)
+        except FunctionLoadError as error:
+            raise SandboxError(str(error)) from None
+        sandbox.functions = InProcessLambdas(clock, faults, region, assets)
+        stack.callback(sandbox.functions.reset_clients)
         sandbox.fake = tagging_bedrock(FakeBedrock)(
             clock=clock,
             account=ACCOUNT,
@@ -667,7 +674,7 @@ def running(
             faults=faults,
             client_factory=lambda name: sandbox.clients[name],
         )
-        stack.enter_context(interpreter_patches(clock))
+        stack.enter_context(interpreter_patches(clock, invocations=sandbox.functions.lock))
         stack.enter_context(sandbox.functions.patched())
         stack.enter_context(aws_routes(sandbox.fake, faults, None))
         interpreter_log = stack.enter_context(_captured_logger("moto"))
@@ -685,8 +692,15 @@ def running(
         sandbox.port = int(server.server_address[1])
         os.environ["MOTO_PORT"] = str(sandbox.port)
         sandbox.endpoint = f"http://{HOST}:{sandbox.port}"
-        sandbox.provision()
-        stack.enter_context(handler_sleep_patches(clock))
+        try:
+            sandbox.provision()
+        except FunctionLoadError as error:
+            # A function whose asset does not import: Lambda could not run it either.
+            server.server_close()
+            raise SandboxError(str(error)) from None
+        stack.enter_context(
+            handler_sleep_patches(clock, HANDLER_MODULES + sandbox.functions.module_prefixes())
+        )
         thread = threading.Thread(target=server.serve_forever, name="sandbox-http", daemon=True)
         thread.start()
         stop = threading.Event()

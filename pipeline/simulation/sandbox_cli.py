@@ -64,7 +64,12 @@ def add_sandbox_parser(subparsers: Any) -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=HelpFormatter,
     )
-    parser.add_argument("--port", type=int, default=_PORT, help=f"port on 127.0.0.1 (default: {_PORT})")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=_PORT,
+        help=f"port on 127.0.0.1 (default: {_PORT}; 0: any free port, printed on the ready line)",
+    )
     parser.add_argument(
         "--speed",
         type=float,
@@ -97,7 +102,7 @@ def add_sandbox_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    if not 0 < args.port < 65536:
+    if not 0 <= args.port < 65536:
         print(f"error: --port {args.port} is not a TCP port", file=sys.stderr)
         return EXIT_INVALID
     if not args.speed > 0:

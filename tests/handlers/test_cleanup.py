@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from lambdas.cleanup import handler
-from lambdas.cleanup.handler import CONFLICT_RETRY_WAITS, lambda_handler
+from lambdas.cleanup.handler import lambda_handler
 from lambdas.common import runtime
+from pipeline import release
+from pipeline.release import CONFLICT_RETRY_WAITS
 from tests.handlers import plans
 from tests.handlers.helpers import (
     FakeContext,
@@ -54,7 +55,7 @@ def bedrock() -> Iterator[PartialStubber]:
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     waited: list[float] = []
-    monkeypatch.setattr(handler, "SLEEP", waited.append)
+    monkeypatch.setattr(release, "SLEEP", waited.append)
     return waited
 
 

@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 
-from lambdas.cleanup import handler as cleanup
 from lambdas.common import runtime
 from lambdas.run_ended.handler import lambda_handler
-from pipeline import naming
+from pipeline import naming, release
 from tests.handlers import plans
 from tests.handlers.helpers import (
     FakeContext,
@@ -47,7 +46,7 @@ JUDGE_JOB_ARN = f"arn:aws:bedrock:{plans.REGION}:{plans.ACCOUNT}:evaluation-job/
 
 @pytest.fixture
 def bedrock(monkeypatch: pytest.MonkeyPatch) -> Iterator[PartialStubber]:
-    monkeypatch.setattr(cleanup, "SLEEP", lambda _seconds: None)
+    monkeypatch.setattr(release, "SLEEP", lambda _seconds: None)
     stubber = PartialStubber(runtime.client("bedrock"), STUBBED)
     with stubber:
         yield stubber

@@ -1,9 +1,9 @@
-"""Synthesize the app once per test session, exactly as the CDK CLI would from cdk.json."""
+"""The app synthesized once per test session (tests/conftest.py), exactly as the CDK CLI would from
+cdk.json, and helpers to read its templates."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,39 +13,15 @@ from aws_cdk.assertions import Template
 
 from infra.app_builder import build_app, context_from_cdk_json
 from infra.config import CONTEXT_KEY
+from tests.conftest import Synthesized
+
+__all__ = ["Synthesized"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def cdk_json_context() -> dict[str, Any]:
     return context_from_cdk_json(json.loads((ROOT / "cdk.json").read_text()))
-
-
-@dataclass(frozen=True)
-class Synthesized:
-    outdir: Path
-    templates: dict[str, dict[str, Any]]  # stack name -> template JSON
-    acknowledgements: dict[str, dict[str, str]]  # construct path -> {rule id: reason}
-
-    def template(self, env: str) -> Template:
-        return Template.from_json(self.templates[f"BedrockCustomization-{env}"])
-
-
-@pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app = App(context=cdk_json_context(), outdir=str(outdir))
-    stacks = build_app(app)
-    assembly = app.synth()  # raises if cdk-nag reports an unacknowledged finding
-    templates = {s.stack_name: assembly.get_stack_by_name(s.stack_name).template for s in stacks}
-    acknowledgements = {
-        node.node.path: dict(entry.data)
-        for stack in stacks
-        for node in stack.node.find_all()
-        for entry in node.node.metadata
-        if entry.type == "aws:cdk:acknowledged-rules"
-    }
-    return Synthesized(outdir=outdir, templates=templates, acknowledgements=acknowledgements)
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -104,18 +106,33 @@ def test_a_change_of_the_graders_code_publishes_a_new_version_the_aliases_move_t
 ) -> None:
     from infra.constructs.pipeline_function import stage_asset
 
-    # Given the grader's asset as the stack ships it, and a copy with one changed line
-    staged = stage_asset("grader")
-    changed = tmp_path / "grader"
-    shutil.copytree(staged, changed)
-    builtins = changed / "pipeline" / "grader_builtins.py"
-    builtins.write_text(
-        builtins.read_text().replace(
-            "JSON_BUT_INVALID_SCORE: Final = 0.25", "JSON_BUT_INVALID_SCORE: Final = 0.5"
-        )
-    )
+    # Given the grader's asset as the stack ships it (a zip), and a copy with one changed line.
+    # A function deletes its staged asset's folder once synthesized: each synth gets its own copy.
+    shipped = stage_asset("grader")
+    original = shipped.read_bytes()
+    shutil.rmtree(shipped.parent)
+
+    def asset(name: str, *, changed: bool) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        target = folder / "grader.zip"
+        target.write_bytes(original)
+        if changed:
+            with zipfile.ZipFile(io.BytesIO(original)) as source, zipfile.ZipFile(target, "w") as out:
+                for info in source.infolist():
+                    data = source.read(info)
+                    if info.filename == "pipeline/grader_builtins.py":
+                        edited = data.replace(
+                            b"JSON_BUT_INVALID_SCORE: Final = 0.25", b"JSON_BUT_INVALID_SCORE: Final = 0.5"
+                        )
+                        assert edited != data, "the line this test changes is gone from grader_builtins.py"
+                        data = edited
+                    out.writestr(info, data)
+        return target
+
     # When both are synthesized
-    before, after = _grader_alone(monkeypatch, staged), _grader_alone(monkeypatch, changed)
+    before = _grader_alone(monkeypatch, asset("before", changed=False))
+    after = _grader_alone(monkeypatch, asset("after", changed=True))
     # Then the changed code is a new version resource (published on deploy, the old one retained),
     # and every alias points at the new one
     versions = [set(resources_of_type(t, "AWS::Lambda::Version")) for t in (before, after)]
@@ -124,7 +141,8 @@ def test_a_change_of_the_graders_code_publishes_a_new_version_the_aliases_move_t
     for alias in resources_of_type(after, "AWS::Lambda::Alias").values():
         assert alias["Properties"]["FunctionVersion"] == {"Fn::GetAtt": [new_version, "Version"]}
     # ...and the same code synthesizes to the same version: a deploy without a grader change moves nothing.
-    assert set(resources_of_type(_grader_alone(monkeypatch, staged), "AWS::Lambda::Version")) == versions[0]
+    again = _grader_alone(monkeypatch, asset("again", changed=False))
+    assert set(resources_of_type(again, "AWS::Lambda::Version")) == versions[0]
 
 
 def test_nothing_but_the_granted_roles_may_invoke_the_grader(dev: Template) -> None:

@@ -1,72 +1,308 @@
-"""Each Lambda asset imports with nothing but the Lambda runtime; every function and log group gets the
-pipeline's plumbing (tracing, reserved concurrency, encrypted logs)."""
+"""Each Lambda asset is tested as it ships: imported from the cloud assembly alone, with nothing but the
+Lambda runtime's SDK and the Powertools layer; every Bedrock API a handler calls is in the SDK it will
+find there; every function and log group gets the pipeline's plumbing (tracing, reserved concurrency,
+encrypted logs)."""
 
 from __future__ import annotations
 
+import ast
+import json
+import os
+import shutil
 import subprocess
 import sys
+import zipfile
+from collections.abc import Iterator
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Template
 
+from infra import lambda_runtime
 from infra.constructs.pipeline_function import RESERVED_CONCURRENCY
+from infra.lambda_runtime import (
+    API_FLOORS,
+    LAYER_PACKAGES,
+    RUNTIME_SDK,
+    ApiFloor,
+    FunctionAsset,
+    function_assets,
+    unpacked,
+    version,
+)
 from tests.infra.conftest import ROOT, Synthesized, resource_with_prefix, resources_of_type
 
 # Every handler package in lambdas/ (lambdas/<name>/handler.py) ships as a function of its own.
 HANDLERS = sorted(p.parent.name for p in (ROOT / "lambdas").glob("*/handler.py"))
-# What the Python Lambda runtime provides besides the standard library.
-RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
-# What the Powertools layer every function has provides (Powertools with its extras, aws-xray-sdk for
-# the tracer); installed here from the same release (pyproject.toml), they are found in site-packages.
-LAYER_PACKAGES = ("aws_lambda_powertools", "aws_xray_sdk", "wrapt", "typing_extensions")
+# The Lambda runtime's SDK as the project counts on it (infra.lambda_runtime.RUNTIME_SDK), installed
+# by `make setup` (pip install --target): what a function that bundles no SDK of its own sees.
+RUNTIME_SITE = ROOT / "build" / "lambda-runtime"
 
-_PROBE = """
-import importlib.abc, sys
-allowed = set(sys.stdlib_module_names) | {runtime!r} | {{"lambdas", "pipeline"}}
-class OnlyTheLambdaRuntime(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        top = name.partition(".")[0]
-        if top not in allowed:
-            raise ImportError(f"{{name}} is not in the Lambda runtime")
-        return None
-sys.meta_path.insert(0, OnlyTheLambdaRuntime())
-sys.path = [p for p in sys.path if "site-packages" in p or "lib/python" in p]
-sys.path.insert(0, ".")
-import {module}
-assert callable({module}.lambda_handler)
-print("ok", {module}.__file__)
+# Runs in `python -I -S` (no environment, no site-packages, no editable install of this repository):
+# sys.path is the asset (/var/task), the layer (/opt/python) and the runtime's site-packages, in
+# Lambda's order, then the standard library.
+_PROBE = r"""
+import importlib, json, sys
+asset, layer, runtime, module, apis = sys.argv[1:6]
+sys.path[:0] = [asset, layer, runtime]
+handler = importlib.import_module(module)
+assert callable(handler.lambda_handler), "lambda_handler is not a function"
+import boto3, botocore
+missing = []
+for service, operation, member in json.loads(apis):
+    model = boto3.client(service, region_name="us-east-1").meta.service_model
+    if operation not in model.operation_names:
+        missing.append(f"{service}:{operation}")
+        continue
+    shape = model.operation_model(operation).input_shape
+    for part in (member or "").split(".") if member else ():
+        while shape.type_name == "list":
+            shape = shape.member
+        if part not in shape.members:
+            missing.append(f"{service}:{operation} {member}")
+            break
+        shape = shape.members[part]
+stdlib = sys.base_prefix
+outside = sorted(
+    name for name, m in list(sys.modules.items())
+    if getattr(m, "__file__", None)
+    and not m.__file__.startswith((asset, layer, runtime, stdlib))
+)
+print(json.dumps({"handler": handler.__file__, "boto3": boto3.__file__, "botocore": botocore.__version__,
+                  "missing": missing, "outside": outside}))
 """
 
 
-def _assets(synthesized: Synthesized) -> dict[str, Path]:
-    found = {}
-    for asset in synthesized.outdir.glob("asset.*"):
-        handlers = list(asset.glob("lambdas/*/handler.py"))
-        if len(handlers) == 1:
-            found[handlers[0].parent.name] = asset
-    return found
+@pytest.fixture(scope="session")
+def runtime_site() -> Path:
+    """The runtime's SDK at the version the project counts on (RUNTIME_SDK), installed by make setup."""
+    init = RUNTIME_SITE / "botocore" / "__init__.py"
+    found = lambda_runtime.bundled_botocore(RUNTIME_SITE) if init.is_file() else None
+    assert found == RUNTIME_SDK.botocore, (
+        f"{RUNTIME_SITE} holds botocore {found}, not the runtime's {RUNTIME_SDK.botocore}: run `make setup`"
+    )
+    return RUNTIME_SITE
 
 
-def test_every_function_has_its_own_asset(synthesized: Synthesized) -> None:
-    assert sorted(_assets(synthesized)) == HANDLERS
+@pytest.fixture(scope="session")
+def layer_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the Powertools layer puts in /opt/python: its packages, linked from this environment
+    (the same release, pinned in pyproject.toml), and nothing else of it."""
+    site = tmp_path_factory.mktemp("layer") / "python"
+    site.mkdir()
+    for name in LAYER_PACKAGES:
+        spec = find_spec(name)
+        assert spec is not None and spec.origin is not None, f"{name} is not installed"
+        source = Path(spec.origin)
+        source = source.parent if source.name == "__init__.py" else source
+        (site / source.name).symlink_to(source)
+    return site
 
 
-@pytest.mark.parametrize("handler", HANDLERS)
-def test_handler_imports_with_only_the_lambda_runtime(synthesized: Synthesized, handler: str) -> None:
-    asset = _assets(synthesized)[handler]
-    module = f"lambdas.{handler}.handler"
-    probe = _PROBE.format(runtime={*RUNTIME_PACKAGES, *LAYER_PACKAGES}, module=module)
+def _dev_assets(synthesized: Synthesized) -> dict[str, FunctionAsset]:
+    assets = function_assets(synthesized.outdir / "BedrockCustomization-dev.template.json")
+    return {a.module.split(".")[1]: a for a in assets.values()}
+
+
+def _probe(asset: Path, layer: Path, runtime: Path, module: str, floors: list[ApiFloor]) -> dict[str, object]:
+    apis = json.dumps([[f.service, f.operation, f.member] for f in floors])
     result = subprocess.run(
-        # -B: importing must not leave bytecode caches in the synthesized asset.
-        [sys.executable, "-I", "-B", "-c", probe],
+        # -I: no PYTHON* variables, no user site; -S: no site-packages (so no editable install of
+        # this repository); -B: no bytecode written into the asset.
+        [sys.executable, "-I", "-S", "-B", "-c", _PROBE, str(asset), str(layer), str(runtime), module, apis],
         cwd=asset,
+        env={"PATH": os.defpath, "LANG": "C.UTF-8"},
         capture_output=True,
         text=True,
         check=False,
     )
-    assert result.returncode == 0, result.stderr
-    assert str(asset) in result.stdout, "the handler must load from the asset, not from the repository"
+    assert result.returncode == 0, f"{module} does not import from its asset alone:\n{result.stderr}"
+    probed: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    return probed
+
+
+def test_every_function_has_its_own_asset(synthesized: Synthesized) -> None:
+    assets = _dev_assets(synthesized)
+    assert sorted(assets) == HANDLERS
+    assert len({a.path for a in assets.values()}) == len(HANDLERS)
+    for name, asset in assets.items():
+        assert asset.handler == f"lambdas.{name}.handler.lambda_handler"
+        assert zipfile.is_zipfile(asset.path), "each function ships one zip, as Lambda unpacks it"
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_handler_imports_from_its_asset_with_only_the_runtime_and_the_layer(
+    synthesized: Synthesized, handler: str, runtime_site: Path, layer_site: Path
+) -> None:
+    """The way Lambda loads it: and every Bedrock API it calls is in the SDK it finds there."""
+    asset = _dev_assets(synthesized)[handler]
+    code = unpacked(asset.path)
+    _, floors = lambda_runtime.required_botocore(code, asset.module)
+    probed = _probe(code, layer_site, runtime_site, asset.module, floors)
+    assert str(probed["handler"]).startswith(str(code)), "the handler must load from its asset"
+    assert probed["outside"] == [], "modules loaded from outside the asset, the layer and the runtime"
+    assert probed["missing"] == [], f"APIs missing from the SDK {handler} finds in Lambda"
+    bundled = lambda_runtime.bundled_botocore(code)
+    if bundled is not None:
+        assert str(probed["boto3"]).startswith(str(code)), "a bundled SDK must win over the runtime's"
+        assert probed["botocore"] == bundled
+
+
+def test_the_asset_check_fails_for_an_api_the_runtime_sdk_lacks(
+    synthesized: Synthesized, runtime_site: Path, layer_site: Path, tmp_path: Path
+) -> None:
+    """Mutation: the stopped-run handler without its bundled SDK, on the runtime's: its deployment
+    calls (botocore 1.39.7, July 2025) are not there, and the check says so."""
+    asset = _dev_assets(synthesized)["run_ended"]
+    stripped = tmp_path / "run_ended"
+    shutil.copytree(unpacked(asset.path), stripped, ignore=shutil.ignore_patterns("boto*", "*.dist-info"))
+    _, floors = lambda_runtime.required_botocore(stripped, asset.module)
+    probed = _probe(stripped, layer_site, runtime_site, asset.module, floors)
+    assert "bedrock:ListCustomModelDeployments" in probed["missing"]
+    assert probed["botocore"] == RUNTIME_SDK.botocore
+
+
+def test_the_asset_check_fails_for_a_module_the_asset_does_not_ship(
+    synthesized: Synthesized, runtime_site: Path, layer_site: Path, tmp_path: Path
+) -> None:
+    """Mutation: an asset missing one shared module does not import (as run_ended's once did)."""
+    asset = _dev_assets(synthesized)["evaluate_loss"]
+    broken = tmp_path / "evaluate_loss"
+    shutil.copytree(unpacked(asset.path), broken)
+    (broken / "lambdas" / "common" / "metric_names.py").unlink()
+    with pytest.raises(AssertionError, match="cannot import name 'metric_names'"):
+        _probe(broken, layer_site, runtime_site, asset.module, [])
+
+
+# -- handlers share only lambdas.common and pipeline ------------------------------------------------
+
+
+def _imported_modules(path: Path, root: Path) -> Iterator[tuple[int, str]]:
+    package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parent = ".".join(parts[: len(parts) - node.level + 1])
+                base = f"{parent}.{base}" if base else parent
+            yield node.lineno, base
+            for alias in node.names:
+                yield node.lineno, f"{base}.{alias.name}"
+
+
+def handler_cross_imports(root: Path = ROOT) -> list[str]:
+    """``file:line imports module`` for every import of one handler package by another."""
+    found = []
+    for handler_dir in sorted(p.parent for p in (root / "lambdas").glob("*/handler.py")):
+        for path in sorted(handler_dir.rglob("*.py")):
+            for line, module in _imported_modules(path, root):
+                parts = module.split(".")
+                if parts[0] == "lambdas" and len(parts) > 1 and parts[1] not in ("common", handler_dir.name):
+                    found.append(f"{path.relative_to(root)}:{line} imports {module}")
+    return found
+
+
+def test_no_handler_imports_another_handler() -> None:
+    """Each handler ships alone with lambdas/common and pipeline: anything shared lives there."""
+    assert handler_cross_imports() == []
+
+
+def test_the_cross_import_check_finds_a_handler_importing_another(tmp_path: Path) -> None:
+    (tmp_path / "lambdas" / "run_ended").mkdir(parents=True)
+    (tmp_path / "lambdas" / "cleanup").mkdir(parents=True)
+    (tmp_path / "lambdas" / "cleanup" / "handler.py").write_text("from lambdas.common import runtime\n")
+    (tmp_path / "lambdas" / "run_ended" / "handler.py").write_text(
+        "from lambdas.common import runtime\nfrom lambdas.cleanup import handler as cleanup\n"
+    )
+    assert handler_cross_imports(tmp_path) == [
+        "lambdas/run_ended/handler.py:2 imports lambdas.cleanup",
+        "lambdas/run_ended/handler.py:2 imports lambdas.cleanup.handler",
+    ]
+
+
+# -- SDK floors --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_every_bedrock_call_of_a_handler_has_an_sdk_floor(handler: str) -> None:
+    """A Bedrock call without a line in infra.lambda_runtime.API_FLOORS fails here: add one line
+    (the first botocore release that has it, and the one before that does not)."""
+    code = lambda_runtime.tree_of(ROOT)
+    names = lambda_runtime.code_names(lambda_runtime.reachable_modules(code, f"lambdas.{handler}.handler"))
+    assert lambda_runtime.unfloored_calls(names) == []
+
+
+def test_every_floor_is_in_the_pinned_sdk_and_the_runtime_floor_is_older() -> None:
+    import boto3
+    import botocore
+
+    pinned = version(botocore.__version__)
+    assert version(RUNTIME_SDK.botocore) < pinned
+    assert len({(f.service, f.operation, f.member) for f in API_FLOORS}) == len(API_FLOORS)
+    for floor in API_FLOORS:
+        assert version(floor.absent_in) < version(floor.botocore) <= pinned, floor
+        model = boto3.client(floor.service, region_name="us-east-1").meta.service_model
+        assert floor.operation in model.operation_names, floor
+        assert floor.method == lambda_runtime.snake_case(floor.operation)
+
+
+def test_the_pinned_sdk_is_the_one_pyproject_pins() -> None:
+    import tomllib
+
+    import boto3
+    import botocore
+
+    pins = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    assert f"boto3=={boto3.__version__}" in pins
+    assert f"botocore=={botocore.__version__}" in pins
+
+
+def test_a_function_bundles_the_pinned_sdk_exactly_when_it_calls_an_api_newer_than_the_runtime(
+    synthesized: Synthesized,
+) -> None:
+    import botocore
+
+    bundling = {}
+    for name, asset in _dev_assets(synthesized).items():
+        code = unpacked(asset.path)
+        needed, _ = lambda_runtime.required_botocore(code, asset.module)
+        bundled = lambda_runtime.bundled_botocore(code)
+        if version(needed) > version(RUNTIME_SDK.botocore):
+            assert bundled == botocore.__version__, name
+            bundling[name] = needed
+        else:
+            assert bundled is None, f"{name} needs nothing newer than the runtime's SDK: keep it small"
+    # Custom model deployments (botocore 1.39.7) and the judge's precomputed-response evaluation
+    # jobs with custom metrics (1.37.36) are newer than what the runtime is counted on for.
+    assert bundling == {
+        "check_status": "1.39.7",
+        "cleanup": "1.39.7",
+        "deploy": "1.39.7",
+        "judge": "1.37.36",
+        "run_ended": "1.39.7",
+    }
+
+
+def test_adding_a_newer_api_to_a_handler_is_one_line_and_brings_the_sdk(tmp_path: Path) -> None:
+    """The mechanism is table-driven: a call of an API in the table newer than the runtime's SDK
+    makes the handler bundle it; an older one does not."""
+    handler = tmp_path / "lambdas" / "deploy" / "handler.py"
+    handler.parent.mkdir(parents=True)
+    handler.write_text(
+        "def lambda_handler(event, context, bedrock=None):\n"
+        "    return bedrock.update_custom_model_deployment(customModelDeploymentIdentifier='x')\n"
+    )
+    assert lambda_runtime.needs_bundled_sdk(tmp_path, "lambdas.deploy.handler")
+    assert lambda_runtime.required_botocore(tmp_path, "lambdas.deploy.handler")[0] == "1.42.2"
+    handler.write_text(
+        "def lambda_handler(event, context, bedrock=None):\n    return bedrock.get_foundation_model()\n"
+    )
+    assert not lambda_runtime.needs_bundled_sdk(tmp_path, "lambdas.deploy.handler")
 
 
 def _log_key_id(template: Template) -> str:

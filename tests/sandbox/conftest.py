@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -117,17 +118,24 @@ def _stop(process: subprocess.Popen[str]) -> None:
         process.wait(timeout=STOP_TIMEOUT)
 
 
+def _listening_port(ready: str) -> int:
+    """The port the ready line says the sandbox listens on (``sandbox ready on http://127.0.0.1:N ...``)."""
+    match = re.search(r"http://127\.0\.0\.1:(\d+)", ready)
+    assert match, f"no endpoint in the ready line {ready!r}"
+    return int(match.group(1))
+
+
 @contextlib.contextmanager
 def started_sandbox(template: Path, work: Path, scenario: str = "happy") -> Iterator[Sandbox]:
-    """``bedrock-customize sandbox`` on a free port, stopped (SIGINT, then SIGKILL) however the block ends."""
-    port = free_port()
+    """``bedrock-customize sandbox`` on a port the system picks (``--port 0``: parallel test workers
+    never race for one), stopped (SIGINT, then SIGKILL) however the block ends."""
     log = (work / "sandbox.log").open("w+", encoding="utf-8")
     process = subprocess.Popen(
         [
             str(BIN / "bedrock-customize"),
             "sandbox",
             "--port",
-            str(port),
+            "0",
             "--speed",
             SPEED,
             "--template",
@@ -145,6 +153,7 @@ def started_sandbox(template: Path, work: Path, scenario: str = "happy") -> Iter
     )
     try:
         ready = _ready_line(process, log)
+        port = _listening_port(ready)
         env = {
             **os.environ,
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
@@ -166,6 +175,13 @@ def started_sandbox(template: Path, work: Path, scenario: str = "happy") -> Iter
     finally:
         _stop(process)
         log.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (--dist loadgroup) a module's tests share one worker, so its one sandbox."""
+    for item in items:
+        if "tests/sandbox/" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.partition("::")[0]))
 
 
 @pytest.fixture(scope="module")
@@ -209,3 +225,26 @@ def run_spec(directory: Path, name: str) -> Path:
     path = directory / f"{name}.yaml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def sandbox_exit(
+    template: Path, work: Path, timeout: float = START_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
+    """``bedrock-customize sandbox`` on ``template``, for a sandbox expected to refuse to start."""
+    return subprocess.run(
+        [
+            str(BIN / "bedrock-customize"),
+            "sandbox",
+            "--port",
+            "0",
+            "--template",
+            str(template),
+            "--out",
+            str(work / "out"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

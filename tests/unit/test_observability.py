@@ -20,10 +20,11 @@ from typing import Any, cast
 import pytest
 from botocore.stub import Stubber
 
-from lambdas.cleanup import handler as cleanup
 from lambdas.common import metric_names, runtime
+from lambdas.common import release as cleanup
 from lambdas.evaluate_model import handler as evaluate_model
 from lambdas.record import handler as record
+from pipeline.release import Released
 from tests.handlers import plans
 from tests.handlers.conftest import aws  # noqa: F401  (the moto fixture of the handler tests)
 from tests.handlers.helpers import FakeContext, throughput_description
@@ -278,12 +279,14 @@ def test_cleanup_measures_the_model_unit_hours_of_a_no_commitment_throughput_it_
     # Given a 1-MU throughput created at 09:00, deleted at 12:00
     monkeypatch.setattr(runtime, "utc_now", lambda: "2026-11-27T12:00:00Z")
     runtime.reset_clients()
-    released = cleanup.Released()
+    released = Released()
     with Stubber(runtime.client("bedrock")) as bedrock:
         bedrock.add_response("get_provisioned_model_throughput", throughput_description())
         bedrock.add_response("delete_provisioned_model_throughput", {})
         # When
-        runtime.observed(lambda event, context: cleanup.release_throughput(plans.PT_ARN, released))({}, None)
+        runtime.observed(
+            lambda event, context: cleanup.releaser().release_throughput(plans.PT_ARN, released)
+        )({}, None)
         runtime.observed(lambda event, context: cleanup.emit_metrics(released))({}, None)
     runtime.reset_clients()
     # Then

@@ -1,0 +1,29 @@
+"""The handlers' side of :mod:`pipeline.release`: its Releaser on the function's Bedrock client, and
+the metric of what it released. Shared by ``cleanup`` and ``run_ended`` (a handler never imports
+another handler: each ships as an asset of its own with only ``lambdas/common`` and ``pipeline``)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from lambdas.common import metric_names, runtime
+from pipeline.release import Released, Releaser
+
+
+def releaser() -> Releaser:
+    """A Releaser on this function's Bedrock client; the clock is read when a deletion happens."""
+    return Releaser(
+        runtime.client("bedrock"),
+        error_code=runtime.error_code,
+        iso_utc=runtime.iso_utc,
+        hours_between=runtime.hours_between,
+        now=lambda: runtime.utc_now(),
+    )
+
+
+def emit_metrics(released: Released) -> None:
+    """Model-unit hours of the no-commitment throughput released (nothing when none was)."""
+    if released.model_unit_hours:
+        runtime.add_metric(
+            metric_names.THROUGHPUT_RELEASED_MU_HOURS, round(released.model_unit_hours, 3), MetricUnit.NoUnit
+        )
