@@ -9,8 +9,8 @@ The slot's state lives in one SSM String parameter per slot, ``/bedrock-customiz
 <name>`` (the deployment manifest's prefix), a JSON document this module reads and writes:
 the ARN to call, its kind, the champion (custom model, run, when promoted, its verdict) and a bounded
 history of earlier champions kept for rollback. One writer at a time: a promotion holds the slot's
-lock parameter (``.../slot-locks/<name>``, created only if absent) from the moment it checks the
-champion until the slot is recorded or rolled back.
+lock (:mod:`pipeline.slot_lock`) from the moment it re-checks the champion until the slot is
+recorded or its run has failed.
 
 Pure: no AWS calls here (lambdas/slots and the CLI make them), so the rules are tested directly.
 """
@@ -40,10 +40,6 @@ class SlotError(ValueError):
 
 def parameter_name(env: str, slot: str) -> str:
     return f"/bedrock-customization/{env}/slots/{slot}"
-
-
-def lock_parameter_name(env: str, slot: str) -> str:
-    return f"/bedrock-customization/{env}/slot-locks/{slot}"
 
 
 def slots_prefix(env: str) -> str:
@@ -209,14 +205,17 @@ UPDATE_FAILED: Final = "UpdateFailed"
 def update_progress(kind: str, described: Mapping[str, Any], target_model_arn: str) -> tuple[str, str | None]:
     """(UpdateCompleted | Updating | UpdateFailed, failure message) of an in-place model change.
 
-    A deployment reports ``updateDetails.updateStatus`` (Updating | UpdateCompleted | UpdateFailed
-    [BC]); a throughput goes ``Updating`` then ``InService`` with ``modelArn`` = the new model, or
+    A deployment reports ``updateDetails`` with the change's ``modelArn`` and ``updateStatus``
+    (Updating | UpdateCompleted | UpdateFailed [BC]); a throughput goes ``Updating`` then ``InService`` with ``modelArn`` = the new model, or
     ``Failed`` [BC]. How long either takes, and whether requests in flight are interrupted, is
     UNCONFIRMED: the workflow waits on the plan's schedule and smoke-checks through the slot.
     """
     if kind == DEPLOYMENT:
         details = described.get("updateDetails") or {}
         status = details.get("updateStatus")
+        if details.get("modelArn") not in (None, target_model_arn):
+            # An earlier change's details: this one has not registered yet.
+            return UPDATING, None
         if status == UPDATE_FAILED or described.get("status") == "Failed":
             return UPDATE_FAILED, described.get("failureMessage") or "the deployment update failed"
         if status == UPDATE_DONE or (not details and described.get("modelArn") == target_model_arn):

@@ -26,6 +26,8 @@ from pipeline.workflow_names import (
     GUARD_REUSE,
     PROMOTE,
     PURCHASE_WITHOUT_VERDICT_STATE,
+    RECORD_NEW_SLOT_ON_DEPLOYMENT,
+    RECORD_NEW_SLOT_ON_THROUGHPUT,
     RECORD_SLOT,
     ROLL_BACK,
     SERVE_ON_DEPLOYMENT,
@@ -222,6 +224,8 @@ STAGES: Final[Mapping[str, Stage]] = {
     "Serving slot not rolled back": _s("slot rollback failed", FAILURE),
     SERVES_FROM_SLOT: _s("recording the serving slot", RECORD),
     RECORD_SLOT: _s("recording the serving slot", RECORD),
+    RECORD_NEW_SLOT_ON_THROUGHPUT: _s("recording the new serving slot", RECORD),
+    RECORD_NEW_SLOT_ON_DEPLOYMENT: _s("recording the new serving slot", RECORD),
     # -- release and record -----------------------------------------------------------------------
     "Release the evaluation vehicle": _s("releasing what the model was evaluated on", RELEASE),
     "Record the run": _s("recording the run", RECORD),

@@ -13,6 +13,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from infra.constructs.pipeline_function import PipelineFunction
 from infra.constructs.training_storage import TrainingStorage
 from infra.nag import acknowledge, acknowledge_checkov, finding_value
 from pipeline.slots import SLOT_TAG
@@ -72,13 +73,34 @@ class ServingSlots(Construct):
             "slot documents are named per slot by the run specs: every slot of this environment",
         )
 
-    def grant_release(self, role: iam.IRole) -> None:
-        """Give a failed run's slot lock back (cleanup); the condition names the run."""
-        self.lock_table.grant(role, "dynamodb:DeleteItem")
+    def grant_release(self, function: PipelineFunction, *, by_execution: bool = False) -> None:
+        """A cleanup ``function`` gives a failed or stopped run's slot lock back (pipeline.slot_lock:
+        every delete is conditioned on the holder); ``by_execution``: it finds the lock by the
+        execution's ARN (a stopped run has no plan at hand), which needs a scan of the table.
+
+        And it can never delete a slot's endpoint: a first promotion makes the run's own deployment
+        or throughput the slot's, so the run's names and tags would otherwise still lead its cleanup
+        (or a later run's with the same id) to it. The deny wins over any allow, present or future.
+        """
+        function.function.add_environment("SLOT_LOCK_TABLE", self.lock_table.table_name)
+        actions = ["dynamodb:DeleteItem"]
+        if by_execution:
+            actions.append("dynamodb:Scan")
+        self.lock_table.grant(function.role, *actions)
+        function.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="NeverDeleteAServingSlotsEndpoint",
+                effect=iam.Effect.DENY,
+                actions=["bedrock:DeleteCustomModelDeployment", "bedrock:DeleteProvisionedModelThroughput"],
+                resources=[self._deployments, self._throughputs],
+                conditions={"Null": {f"aws:ResourceTag/{SLOT_TAG}": "false"}},
+            )
+        )
 
     def grant_change(self, role: iam.IRole) -> None:
         """Everything the slots function does: the lock, the documents, the in-place model change."""
-        self.lock_table.grant_read_write_data(role)
+        # The lock's own calls (pipeline.slot_lock), no more: no stream, no scan, no batch.
+        self.lock_table.grant(role, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem")
         iam.Grant.add_to_principal(
             grantee=role,
             actions=["ssm:GetParameter", "ssm:PutParameter"],
@@ -86,23 +108,28 @@ class ServingSlots(Construct):
         )
         # The endpoint may be changed only when it carries the slot tag (a slot's endpoint); the
         # custom model it changes to is authorized apart (a statement with the tag condition on it
-        # would never match: the run's custom model carries no slot tag).
-        iam.Grant.add_to_principal(
-            grantee=role,
-            actions=["bedrock:UpdateCustomModelDeployment", "bedrock:UpdateProvisionedModelThroughput"],
-            resource_arns=[self._deployments, self._throughputs],
-            conditions={"StringLike": {f"aws:ResourceTag/{SLOT_TAG}": "*"}},
-        )
+        # would never match: the run's custom model carries no slot tag). One statement per action:
+        # each has its own resource types.
+        for action, endpoints in (
+            ("bedrock:UpdateCustomModelDeployment", self._deployments),
+            ("bedrock:UpdateProvisionedModelThroughput", self._throughputs),
+        ):
+            iam.Grant.add_to_principal(
+                grantee=role,
+                actions=[action],
+                resource_arns=[endpoints],
+                conditions={"StringLike": {f"aws:ResourceTag/{SLOT_TAG}": "*"}},
+            )
         iam.Grant.add_to_principal(
             grantee=role,
             actions=["bedrock:UpdateCustomModelDeployment", "bedrock:UpdateProvisionedModelThroughput"],
             resource_arns=[self._models],
         )
-        iam.Grant.add_to_principal(
-            grantee=role,
-            actions=["bedrock:GetCustomModelDeployment", "bedrock:GetProvisionedModelThroughput"],
-            resource_arns=[self._deployments, self._throughputs],
-        )
+        for action, endpoints in (
+            ("bedrock:GetCustomModelDeployment", self._deployments),
+            ("bedrock:GetProvisionedModelThroughput", self._throughputs),
+        ):
+            iam.Grant.add_to_principal(grantee=role, actions=[action], resource_arns=[endpoints])
         # A first promotion tags the run's own endpoint as the slot's; only that tag key.
         iam.Grant.add_to_principal(
             grantee=role,

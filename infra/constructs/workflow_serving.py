@@ -27,6 +27,9 @@ from pipeline.workflow_names import (
     GUARD_REUSE,
     PURCHASE_WITHOUT_VERDICT,
     PURCHASE_WITHOUT_VERDICT_STATE,
+    RECORD_NEW_SLOT_ON_DEPLOYMENT,
+    RECORD_NEW_SLOT_ON_THROUGHPUT,
+    RECORD_SLOT,
     SERVE_ON_DEPLOYMENT,
     SERVE_ON_EVALUATION_THROUGHPUT,
     SERVES_FROM_SLOT,
@@ -83,9 +86,20 @@ def serving_states(kit: StateKit, *, record: sfn.IChainable) -> sfn.Choice:
     scope = kit.scope
     slot_plan = f"{PLAN}.slot"
     # A run into a serving slot records the slot (and gives its lock back) before the run record.
+    in_slot = sfn.Condition.is_not_null(slot_plan)
     served = (
         sfn.Choice(scope, SERVES_FROM_SLOT)
-        .when(sfn.Condition.is_not_null(slot_plan), record_slot(kit, then=record))
+        .when(
+            sfn.Condition.and_(in_slot, sfn.Condition.boolean_equals(f"{slot_plan}.exists", True)),
+            record_slot(kit, RECORD_SLOT, endpoint=None, then=record),
+        )
+        .when(
+            sfn.Condition.and_(in_slot, sfn.Condition.is_present("$.throughput.ProvisionedModelArn")),
+            record_slot(
+                kit, RECORD_NEW_SLOT_ON_THROUGHPUT, endpoint="$.throughput.ProvisionedModelArn", then=record
+            ),
+        )
+        .when(in_slot, record_slot(kit, RECORD_NEW_SLOT_ON_DEPLOYMENT, endpoint="$.vehicle.Arn", then=record))
         .otherwise(record)
     )
     how_served = sfn.Choice(
@@ -194,7 +208,6 @@ def serving_states(kit: StateKit, *, record: sfn.IChainable) -> sfn.Choice:
     }
 
     provisioned = sfn.Condition.string_equals(f"{SERVING_PLAN}.mode", "provisioned")
-    in_slot = sfn.Condition.is_not_null(slot_plan)
     how_served.when(
         sfn.Condition.and_(
             sfn.Condition.or_(provisioned, in_slot),

@@ -18,7 +18,6 @@ from aws_cdk import aws_stepfunctions as sfn
 from infra.constructs.workflow_states import EXECUTION_NAME, PLAN, StateKit
 from pipeline.workflow_names import (
     PROMOTE,
-    RECORD_SLOT,
     ROLL_BACK,
     SLOT_ANSWERS,
     SLOT_BUSY,
@@ -83,18 +82,17 @@ def take_slot(kit: StateKit, *, then: sfn.IChainable) -> sfn.TaskStateBase:
     return take
 
 
-def record_slot(kit: StateKit, *, then: sfn.IChainable) -> sfn.TaskStateBase:
-    """Write the slot's document (created by a first promotion) and give the lock back."""
-    record = _slots_task(
-        kit,
-        RECORD_SLOT,
-        "record",
-        "$.slotRecord",
-        modelArn=sfn.JsonPath.string_at("$.loss.outputModelArn"),
-        vehicle=sfn.JsonPath.object_at("$.vehicle"),
-        throughput=sfn.JsonPath.object_at("$.throughput"),
-        summary=sfn.JsonPath.string_at("$.evaluation.summary"),
-    )
+def record_slot(kit: StateKit, name: str, *, endpoint: str | None, then: sfn.IChainable) -> sfn.TaskStateBase:
+    """Write the slot's document and give the lock back. ``endpoint``: the path of what the run
+    serves from, for a first promotion (the slot is created on it and it is tagged as the slot's);
+    None after a promotion into an existing slot (its endpoint is in the plan)."""
+    payload: dict[str, object] = {
+        "modelArn": sfn.JsonPath.string_at("$.loss.outputModelArn"),
+        "summary": sfn.JsonPath.string_at("$.evaluation.summary"),
+    }
+    if endpoint is not None:
+        payload["endpointArn"] = sfn.JsonPath.string_at(endpoint)
+    record = _slots_task(kit, name, "record", "$.slotRecord", **payload)
     record.next(then)
     return record
 

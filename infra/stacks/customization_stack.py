@@ -107,6 +107,9 @@ class CustomizationStack(Stack):
             log_retention=retention,
             removal_policy=removal,
         )
+        # Both cleanups give a run's slot lock back and may never delete a slot's endpoint.
+        self.slots.grant_release(self.functions.cleanup)
+        self.slots.grant_release(self.stopped_runs.function, by_execution=True)
 
         self.approvals = Approvals(
             self,

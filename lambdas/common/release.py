@@ -4,10 +4,13 @@ another handler: each ships as an asset of its own with only ``lambdas/common`` 
 
 from __future__ import annotations
 
+import os
+
 from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas.common import metric_names, runtime
 from pipeline.release import Released, Releaser
+from pipeline.slot_lock import SlotLock
 
 
 def releaser() -> Releaser:
@@ -19,6 +22,12 @@ def releaser() -> Releaser:
         hours_between=runtime.hours_between,
         now=lambda: runtime.utc_now(),
     )
+
+
+def slot_lock() -> SlotLock | None:
+    """The serving slots' lock table, where the stack has one (``SLOT_LOCK_TABLE``)."""
+    table = os.environ.get("SLOT_LOCK_TABLE")
+    return SlotLock(runtime.client("dynamodb"), table, error_code=runtime.error_code) if table else None
 
 
 def emit_metrics(released: Released) -> None:

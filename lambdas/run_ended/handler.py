@@ -11,12 +11,13 @@ Event: the EventBridge event, ``detail = {"executionArn", "stateMachineArn", "na
 
 Everything a run creates is named from its run id (the execution name, see pipeline.naming), so
 this finds what the run created without its state: the on-demand deployment, the evaluation and
-serving throughput, the job. It releases what has no commitment, stops the job, never touches a
-commitment (reported), writes runs/<runId>/ended-<status>.json and notifies. A FAILED run that
-went through its failure path is cleaned already: nothing is found, nothing is sent. Running twice
-is harmless.
+serving throughput, the job; and the serving-slot lock the execution holds (found by its ARN). It
+releases what has no commitment, stops the job, never touches a commitment (reported), writes
+runs/<runId>/ended-<status>.json and notifies. A FAILED run that went through its failure path is
+cleaned already: nothing is found, nothing is sent. Running twice is harmless.
 
-Calls: what pipeline.release calls (shared with lambdas.cleanup), s3:PutObject under runs/,
+Calls: what pipeline.release calls (shared with lambdas.cleanup), what pipeline.slot_lock's
+release_execution calls (where the stack has serving slots), s3:PutObject under runs/,
 sns:Publish to TOPIC_ARN.
 """
 
@@ -25,7 +26,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from lambdas.common import runtime
-from lambdas.common.release import emit_metrics, releaser
+from lambdas.common.release import emit_metrics, releaser, slot_lock
 from pipeline.release import summarize
 
 LOG = runtime.get_logger(__name__)
@@ -42,13 +43,19 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         LOG.info("execution status not handled", extra={"status": status, "runId": run_id})
         return {"runId": run_id, "status": status, "summary": "nothing to do"}
     released, job_stopped, job = releaser().release_run(run_id)
-    summary = summarize(released, job_stopped, job)
+    lock = slot_lock()
+    execution_arn = str(detail.get("executionArn") or "")
+    slots_released = lock.release_execution(execution_arn) if lock is not None and execution_arn else []
+    summary = summarize(released, job_stopped, job) + (
+        f" Gave back serving slot {', '.join(slots_released)}." if slots_released else ""
+    )
     found = bool(
         released.deleted
         or released.deleted_deployments
         or released.kept
         or job_stopped
         or released.stopped_evaluations
+        or slots_released
     )
     result: dict[str, Any] = {
         "runId": run_id,
@@ -60,6 +67,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "jobStopped": job_stopped,
         "stoppedEvaluationJobs": released.stopped_evaluations,
         "job": job,
+        "slotsReleased": slots_released,
         "summary": summary,
     }
     bucket = runtime.require_env("TRAINING_BUCKET")

@@ -15,31 +15,25 @@ endpoint and champion). Modes:
 - ``record`` (+ ``modelArn``, ``endpointArn``, ``summary``) → ``{"slot", "parameter"}``: the slot
   document written (created by a first promotion, whose endpoint is tagged as the slot's), the lock
   given back.
-- ``release`` → ``{"released"}``: the lock given back (the failure path; an expired lock is taken over
-  by the next run anyway).
+- ``release`` → ``{"released"}``: the lock given back (a failed run's cleanup gives it back too;
+  an expired lock is taken over by the next run anyway).
 
-Calls: dynamodb:PutItem/DeleteItem (lock table), ssm:GetParameter/PutParameter (slot documents),
+The lock's rules are :mod:`pipeline.slot_lock` (shared with the cleanup handlers).
+
+Calls: dynamodb:PutItem/GetItem/DeleteItem (lock table), ssm:GetParameter/PutParameter (slot documents),
 bedrock:UpdateCustomModelDeployment, bedrock:UpdateProvisionedModelThroughput,
 bedrock:GetCustomModelDeployment, bedrock:GetProvisionedModelThroughput, bedrock:TagResource.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from typing import Any, Final
+from typing import Any
 
 from lambdas.common import runtime
-from pipeline import poll, slots
+from pipeline import poll, slot_lock, slots
 
 LOG = runtime.get_logger(__name__)
-# A promotion holds its slot at most this long (the change, its wait, the smoke check, a rollback
-# and its wait); a lock older than that belongs to a run that ended without giving it back.
-LOCK_SECONDS: Final = 6 * 3600
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _slot_plan(event: dict[str, Any]) -> dict[str, Any]:
@@ -47,6 +41,12 @@ def _slot_plan(event: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(slot, dict) or not slot.get("name"):
         raise ValueError("the plan names no serving slot")
     return slot
+
+
+def _lock() -> slot_lock.SlotLock:
+    return slot_lock.SlotLock(
+        runtime.client("dynamodb"), runtime.require_env("SLOT_LOCK_TABLE"), error_code=runtime.error_code
+    )
 
 
 def read_slot(parameter: str) -> slots.Slot | None:
@@ -61,48 +61,27 @@ def read_slot(parameter: str) -> slots.Slot | None:
 
 def take(event: dict[str, Any]) -> dict[str, Any]:
     slot_plan = _slot_plan(event)
-    run_id = str(event["runId"])
+    name, run_id = str(slot_plan["name"]), str(event["runId"])
     attempt = int((event.get("previous") or {}).get("attempt") or 0) + 1
-    now = _now()
-    table = runtime.require_env("SLOT_LOCK_TABLE")
-    try:
-        runtime.client("dynamodb").put_item(
-            TableName=table,
-            Item={
-                "slot": {"S": slot_plan["name"]},
-                "runId": {"S": run_id},
-                "executionArn": {"S": str(event.get("executionArn") or "")},
-                "takenAt": {"S": now.isoformat()},
-                "expiresAt": {"N": str(int(now.timestamp()) + LOCK_SECONDS)},
-            },
-            ConditionExpression="attribute_not_exists(#slot) OR expiresAt < :now OR runId = :me",
-            ExpressionAttributeNames={"#slot": "slot"},
-            ExpressionAttributeValues={":now": {"N": str(int(now.timestamp()))}, ":me": {"S": run_id}},
-        )
-    except Exception as error:
-        if runtime.error_code(error) != "ConditionalCheckFailedException":
-            raise
-        holder = (
-            runtime.client("dynamodb")
-            .get_item(TableName=table, Key={"slot": {"S": slot_plan["name"]}}, ConsistentRead=True)
-            .get("Item", {})
-        )
-        other = (holder.get("runId") or {}).get("S", "another run")
-        LOG.info("slot busy", extra={"runId": run_id, "slot": slot_plan["name"], "holder": other})
+    lock = _lock()
+    holder = lock.take(name, run_id, str(event.get("executionArn") or ""))
+    if holder is not None:
+        LOG.info("slot busy", extra={"runId": run_id, "slot": name, "holder": holder.run_id})
         return {
             "taken": False,
             "changed": False,
-            "holder": other,
+            "holder": holder.run_id,
             "attempt": attempt,
-            "reason": f"run {other} is promoting into slot {slot_plan['name']}",
+            "reason": f"run {holder.run_id} is promoting into slot {name}",
         }
     current = read_slot(str(slot_plan["parameter"]))
     seen = slot_plan.get("championModelArn") if slot_plan.get("exists") else None
     now_serving = current.champion.model_arn if current is not None else None
     if now_serving != seen:
-        release(event)
+        # The comparison with the champion is stale: give the slot back and stop.
+        lock.release(name, run_id)
         reason = (
-            f"slot {slot_plan['name']} changed since this run was compared with it (champion then: "
+            f"slot {name} changed since this run was compared with it (champion then: "
             f"{seen or 'none'}, now: {now_serving or 'none'}); start the run again to compare with the "
             "champion serving now"
         )
@@ -111,19 +90,7 @@ def take(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def release(event: dict[str, Any]) -> dict[str, Any]:
-    slot_plan = _slot_plan(event)
-    try:
-        runtime.client("dynamodb").delete_item(
-            TableName=runtime.require_env("SLOT_LOCK_TABLE"),
-            Key={"slot": {"S": slot_plan["name"]}},
-            ConditionExpression="runId = :me",
-            ExpressionAttributeValues={":me": {"S": str(event["runId"])}},
-        )
-    except Exception as error:
-        if runtime.error_code(error) != "ConditionalCheckFailedException":
-            raise
-        return {"released": False}
-    return {"released": True}
+    return {"released": _lock().release(str(_slot_plan(event)["name"]), str(event["runId"]))}
 
 
 def change(kind: str, endpoint: str, model_arn: str) -> dict[str, Any]:
@@ -155,7 +122,7 @@ def record(event: dict[str, Any]) -> dict[str, Any]:
     champion = slots.Champion(
         model_arn=str(event["modelArn"]),
         run_id=str(event["runId"]),
-        promoted_at=_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        promoted_at=runtime.utc_now(),
         verdict=str(event.get("summary") or ""),
     )
     current = read_slot(str(slot_plan["parameter"]))

@@ -277,14 +277,16 @@ def test_a_function_bundles_the_pinned_sdk_exactly_when_it_calls_an_api_newer_th
             bundling[name] = needed
         else:
             assert bundled is None, f"{name} needs nothing newer than the runtime's SDK: keep it small"
-    # Custom model deployments (botocore 1.39.7) and the judge's precomputed-response evaluation
-    # jobs with custom metrics (1.37.36) are newer than what the runtime is counted on for.
+    # Custom model deployments (botocore 1.39.7), their in-place update (1.42.2: serving slots) and
+    # the judge's precomputed-response evaluation jobs with custom metrics (1.37.36) are newer than
+    # what the runtime is counted on for.
     assert bundling == {
         "check_status": "1.39.7",
         "cleanup": "1.39.7",
         "deploy": "1.39.7",
         "judge": "1.37.36",
         "run_ended": "1.39.7",
+        "slots": "1.42.2",
     }
 
 

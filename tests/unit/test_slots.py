@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -112,5 +113,85 @@ def test_kept_models_name_their_slot() -> None:
 
 def test_parameter_names_live_under_the_environment() -> None:
     assert slots.parameter_name("prod", "support") == "/bedrock-customization/prod/slots/support"
-    assert slots.lock_parameter_name("prod", "support") == "/bedrock-customization/prod/slot-locks/support"
     assert slots.parameter_name("prod", "support").startswith(slots.slots_prefix("prod"))
+
+
+NEW = "arn:aws:bedrock:us-east-1:123456789012:custom-model/new"
+OLD = "arn:aws:bedrock:us-east-1:123456789012:custom-model/old"
+
+
+@pytest.mark.parametrize(
+    ("described", "expected"),
+    [
+        # The change registered and still going
+        (
+            {
+                "status": "Active",
+                "modelArn": OLD,
+                "updateDetails": {"modelArn": NEW, "updateStatus": "Updating"},
+            },
+            ("Updating", None),
+        ),
+        # Done, and the deployment serves again
+        (
+            {
+                "status": "Active",
+                "modelArn": NEW,
+                "updateDetails": {"modelArn": NEW, "updateStatus": "UpdateCompleted"},
+            },
+            ("UpdateCompleted", None),
+        ),
+        # Done but the deployment itself not Active (yet): not ready to answer through the slot
+        (
+            {
+                "status": "Creating",
+                "modelArn": NEW,
+                "updateDetails": {"modelArn": NEW, "updateStatus": "UpdateCompleted"},
+            },
+            ("Updating", None),
+        ),
+        # Failed, with Bedrock's reason
+        (
+            {
+                "status": "Active",
+                "modelArn": OLD,
+                "failureMessage": "incompatible model",
+                "updateDetails": {"modelArn": NEW, "updateStatus": "UpdateFailed"},
+            },
+            ("UpdateFailed", "incompatible model"),
+        ),
+        # An earlier change's details: this one has not registered yet, whatever they say
+        (
+            {
+                "status": "Active",
+                "modelArn": OLD,
+                "updateDetails": {"modelArn": OLD, "updateStatus": "UpdateCompleted"},
+            },
+            ("Updating", None),
+        ),
+        # No details at all (UNCONFIRMED whether Bedrock ever omits them): the served model decides
+        ({"status": "Active", "modelArn": NEW}, ("UpdateCompleted", None)),
+        ({"status": "Active", "modelArn": OLD}, ("Updating", None)),
+    ],
+)
+def test_a_deployments_change_is_read_from_its_update_details(
+    described: dict[str, Any], expected: tuple[str, str | None]
+) -> None:
+    assert slots.update_progress(slots.DEPLOYMENT, described, NEW) == expected
+
+
+@pytest.mark.parametrize(
+    ("described", "expected"),
+    [
+        ({"status": "Updating", "modelArn": OLD, "desiredModelArn": NEW}, ("Updating", None)),
+        # InService again, but still on the old model: not this change's end
+        ({"status": "InService", "modelArn": OLD, "desiredModelArn": NEW}, ("Updating", None)),
+        ({"status": "InService", "modelArn": NEW, "desiredModelArn": NEW}, ("UpdateCompleted", None)),
+        ({"status": "Failed", "modelArn": OLD, "failureMessage": "capacity"}, ("UpdateFailed", "capacity")),
+        ({"status": "Failed", "modelArn": OLD}, ("UpdateFailed", "the throughput update failed")),
+    ],
+)
+def test_a_throughputs_change_ends_when_it_serves_the_new_model(
+    described: dict[str, Any], expected: tuple[str, str | None]
+) -> None:
+    assert slots.update_progress(slots.THROUGHPUT, described, NEW) == expected
