@@ -30,7 +30,7 @@ from typing import Any, Final
 
 from lambdas.common import runtime
 from pipeline import approval_records
-from pipeline.metrics import fmt_number
+from pipeline.training_loss import fmt_number
 
 LOG = runtime.get_logger(__name__)
 CLI: Final = "bedrock-customize"

@@ -22,7 +22,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas.common import metric_names, runtime
 from pipeline.costs import COMMITMENT_MONTHS, HOURS_PER_MONTH
-from pipeline.metrics import fmt_number
+from pipeline.training_loss import fmt_number
 
 LOG = runtime.get_logger(__name__)
 SUBJECT_LIMIT: Final = 100  # SNS Subject: at most 100 printable ASCII characters, one line

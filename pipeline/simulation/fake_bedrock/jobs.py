@@ -44,7 +44,7 @@ from pipeline.simulation.wire import ServiceError
 
 RFT: Final = "REINFORCEMENT_FINE_TUNING"
 # The reward columns of an RFT job's step-wise metrics, named as the guide names the metrics (UNCONFIRMED
-# as CSV columns; pipeline.metrics reads them).
+# as CSV columns; pipeline.training_loss reads them).
 RFT_REWARD_COLUMNS: Final = ("critic/rewards/mean", "critic/rewards/min", "critic/rewards/max")
 _WRONG_RFT_ANSWER: Final = "I am not sure which one."
 JOB_TERMINAL: Final = frozenset({"Completed", "Failed", "Stopped"})
