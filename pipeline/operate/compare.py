@@ -31,12 +31,12 @@ from typing import Any, Final
 
 from pipeline import evaluation, naming, scoring
 from pipeline.catalog import PROFILE_GEOGRAPHIES, TEACHERS, ModelInfo, all_models
+from pipeline.datasets.sources import split_s3
 from pipeline.operate import deployments, hints, output, throughput
 from pipeline.operate.aws import Clients
 from pipeline.operate.errors import InvalidInputError, OperationalError, describe_aws_error
 from pipeline.operate.runs import RUN_ID_RE
 from pipeline.plan import base_model_invoke_id
-from pipeline.sources import split_s3
 
 _GEOGRAPHIES: Final = tuple(sorted(PROFILE_GEOGRAPHIES, key=len, reverse=True))
 

@@ -200,7 +200,7 @@ def guarded(func: Callable[[Any], int]) -> Callable[[Any], int]:
             except OperateError as error:
                 return report_error(error, as_json=as_json)
             except Exception as exc:
-                from pipeline.sources import SourceAccessError
+                from pipeline.datasets.sources import SourceAccessError
 
                 if isinstance(exc, SourceAccessError):
                     return report_error(OperationalError(str(exc)), as_json=as_json)
