@@ -346,9 +346,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _run_plan_text(spec: RunSpec, path: Path, report: PreflightReport, book: PriceBook | None) -> str:
     """What the run evaluates on and how it serves, each with its cost: the money before the start."""
     from pipeline import costs, plan
+    from pipeline.money import usd
     from pipeline.operate import hints
     from pipeline.operate.estimate import evaluation_text, serving_text
-    from pipeline.operate.output import usd
     from pipeline.runspec import THROUGHPUT_VEHICLE
 
     prices_text = (

@@ -36,7 +36,6 @@ from pipeline.costs import (
     CostEstimate,
     approval_decision,
     epochs_for,
-    format_usd,
     training_cost,
 )
 from pipeline.datasets.formats import (
@@ -65,6 +64,7 @@ from pipeline.datasets.sources import (
     open_object,
     resolve,
 )
+from pipeline.money import format_usd
 from pipeline.problems import Problem
 
 if TYPE_CHECKING:

@@ -16,6 +16,7 @@ import datetime as dt
 import sys
 from typing import Any
 
+from pipeline import money
 from pipeline.catalog import CUSTOMIZATION_TYPES
 from pipeline.operate import commands_runs, hints, output
 from pipeline.operate.cli_options import (
@@ -440,16 +441,16 @@ def cmd_throughput_list(args: argparse.Namespace) -> int:
             t.status,
             str(t.model_units),
             "none" if not t.has_commitment else f"{t.commitment} until {output.utc(t.commitment_expires)}",
-            output.usd_rate(t.hourly_usd(), "h"),
-            output.usd_rate(t.per_day_usd(), "day"),
+            money.usd_rate(t.hourly_usd(), "h"),
+            money.usd_rate(t.per_day_usd(), "day"),
             output.duration(t.age_seconds(now)),
-            output.usd(t.cost_so_far(now)),
+            money.usd(t.cost_so_far(now)),
         ]
         for t in items
     ]
     headers = ["ID", "RUN", "PURPOSE", "STATUS", "MU", "COMMITMENT", "HOURLY", "DAILY", "AGE", "SO FAR"]
     print(output.table(headers, rows, right=(4, 6, 7, 9)))
-    daily = output.Money.of({output.short_arn(t.arn): t.per_day_usd() for t in items})
+    daily = money.Money.of({output.short_arn(t.arn): t.per_day_usd() for t in items})
     count = f"{len(items)} provisioned throughput{'' if len(items) == 1 else 's'}"
     print(f"\n{count} in {where}, billed {daily.per('day')} in total.")
     deletable = [t for t in items if not t.has_commitment]
@@ -515,8 +516,8 @@ def cmd_throughput_delete(args: argparse.Namespace) -> int:
         print(
             f"delete {t.arn} (run {t.run_id}, {t.purpose or 'unknown purpose'}, {t.status}, "
             f"{t.model_units} MU, no commitment): "
-            f"{output.usd_rate(t.hourly_usd(), 'hour')}, {output.duration(t.age_seconds(now))} old, "
-            f"{output.usd(t.cost_so_far(now))} so far",
+            f"{money.usd_rate(t.hourly_usd(), 'hour')}, {output.duration(t.age_seconds(now))} old, "
+            f"{money.usd(t.cost_so_far(now))} so far",
             file=stream,
         )
     if not output.confirm(

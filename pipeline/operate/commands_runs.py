@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pipeline import money
 from pipeline.operate import hints, output
 from pipeline.operate.cli_options import (
     CLI,
@@ -504,11 +505,11 @@ def cmd_cancel(args: argparse.Namespace) -> int:
         elif args.keep_throughput:
             print(
                 f"  - keep {what} (--keep-throughput): still billed "
-                f"{output.usd_rate(pt.hourly_usd(), 'hour')}",
+                f"{money.usd_rate(pt.hourly_usd(), 'hour')}",
                 file=stream,
             )
         else:
-            print(f"  - delete {what} ({output.usd_rate(pt.hourly_usd(), 'hour')})", file=stream)
+            print(f"  - delete {what} ({money.usd_rate(pt.hourly_usd(), 'hour')})", file=stream)
     for arn in deployed:
         verb = "keep (--keep-throughput)" if args.keep_throughput else "delete"
         print(f"  - {verb} on-demand deployment {arn} (billed per token, no hourly charge)", file=stream)

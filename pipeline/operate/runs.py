@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pipeline import naming
+from pipeline import money, naming
 from pipeline.operate import deployments, hints, output, throughput
 from pipeline.operate.aws import Clients
 from pipeline.operate.deployments import ModelDeployment
@@ -386,8 +386,8 @@ class RunView:
             parts["serving throughput"] = self.throughput_cost()
         return parts
 
-    def cost_so_far(self) -> output.Money:
-        return output.Money.of(self.cost_parts())
+    def cost_so_far(self) -> money.Money:
+        return money.Money.of(self.cost_parts())
 
     def outcome_exit_code(self) -> int:
         """What ``watch``/``start --wait`` exit with: 0 succeeded, 2 invalid input, 1 otherwise."""

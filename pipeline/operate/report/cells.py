@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline.operate import output
+from pipeline import money
 
 
 def number_cell(value: Any, digits: int = 3) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return output.UNKNOWN
+        return money.UNKNOWN
     return f"{value:,.{digits}f}"
 
 
@@ -19,15 +19,7 @@ def ms_cell(value: Any) -> str:
     return (
         f"{value:,.0f} ms"
         if isinstance(value, int | float) and not isinstance(value, bool)
-        else output.UNKNOWN
-    )
-
-
-def usd_cell(value: Any) -> str:
-    return (
-        output.usd(float(value))
-        if isinstance(value, int | float) and not isinstance(value, bool)
-        else output.UNKNOWN
+        else money.UNKNOWN
     )
 
 

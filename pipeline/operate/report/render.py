@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from pipeline import scoring
+from pipeline import money, scoring
 from pipeline.operate import output
 from pipeline.operate.report.artifacts import RECORD, RunArtifacts
-from pipeline.operate.report.cells import number_cell, usd_cell
+from pipeline.operate.report.cells import number_cell
 from pipeline.operate.report.charts import (
     COMPARISON_PNG,
     LOSS_PNG,
@@ -210,7 +210,7 @@ def _evaluated_card(record: Mapping[str, Any], evaluation: Mapping[str, Any] | N
         "none": "nothing",
     }.get(kind or "", kind or "-")
     note = (
-        f"evaluation estimate {usd_cell(estimate.get('evaluationUsd'))}"
+        f"evaluation estimate {money.usd(estimate.get('evaluationUsd'))}"
         if kind in ("deployment", "throughput")
         else ""
     )
@@ -225,7 +225,7 @@ def _serving_card(record: Mapping[str, Any]) -> str:
     if mode == "none":
         return _card("Serving", "not served")
     return _card(
-        "Serving throughput per hour", usd_cell(estimate.get("throughputHourlyUsd")), "billed until deleted"
+        "Serving throughput per hour", money.usd(estimate.get("throughputHourlyUsd")), "billed until deleted"
     )
 
 
@@ -266,10 +266,10 @@ def render_run(artifacts: RunArtifacts, out_dir: str | Path, *, now: dt.datetime
         ),
         _card(
             "Per 1,000 requests custom / base",
-            f"{usd_cell((custom or {}).get('costPer1000RequestsUsd'))} / "
-            f"{usd_cell((base or {}).get('costPer1000RequestsUsd'))}",
+            f"{money.usd((custom or {}).get('costPer1000RequestsUsd'))} / "
+            f"{money.usd((base or {}).get('costPer1000RequestsUsd'))}",
         ),
-        _card("Training (estimate)", usd_cell(estimate.get("trainingUsd"))),
+        _card("Training (estimate)", money.usd(estimate.get("trainingUsd"))),
         _evaluated_card(record, artifacts.evaluation),
         _serving_card(record),
     ]

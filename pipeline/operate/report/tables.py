@@ -9,9 +9,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from pipeline import money
 from pipeline.operate import hints
 from pipeline.operate.report.artifacts import RunArtifacts
-from pipeline.operate.report.cells import diff_cell, lookup, ms_cell, number_cell, usd_cell
+from pipeline.operate.report.cells import diff_cell, lookup, ms_cell, number_cell
 
 
 @dataclass
@@ -70,7 +71,7 @@ def comparison_table(
         row("Latency p95", lambda a: ms_cell(lookup(a, "latencyMs", "p95"))),
         row("Input tokens (mean)", lambda a: number_cell(lookup(a, "inputTokens", "mean"), 1)),
         row("Output tokens (mean)", lambda a: number_cell(lookup(a, "outputTokens", "mean"), 1)),
-        row("Cost per 1,000 requests", lambda a: usd_cell(a.get("costPer1000RequestsUsd"))),
+        row("Cost per 1,000 requests", lambda a: money.usd(a.get("costPer1000RequestsUsd"))),
         row("Answered / prompts", lambda a: f"{a.get('answered', '?')} / {a.get('prompts', '?')}"),
         row("Failed calls", lambda a: str(a.get("errors", "?"))),
         # Means are over the prompts every compared model answered (pipeline.scoring).
@@ -104,11 +105,15 @@ def _billing(pricing: Mapping[str, Any]) -> str:
     kind = pricing.get("kind") or "?"
     if kind == "provisioned":
         hourly = pricing.get("hourlyPerModelUnitUsd")
-        rate = f"${hourly:g}/MU-hour" if isinstance(hourly, int | float) else "hourly price unknown"
+        rate = (
+            f"{money.unit_price(hourly)}/MU-hour"
+            if isinstance(hourly, int | float)
+            else "hourly price unknown"
+        )
         return f"provisioned, {pricing.get('modelUnits') or '?'} MU, {rate}"
     inp, out = pricing.get("inputPer1MTokensUsd"), pricing.get("outputPer1MTokensUsd")
     if isinstance(inp, int | float) and isinstance(out, int | float):
-        return f"on demand, ${inp:g} / ${out:g} per 1M tokens in/out"
+        return f"on demand, {money.unit_price(inp)} / {money.unit_price(out)} per 1M tokens in/out"
     return "on demand, price unknown"
 
 
@@ -253,7 +258,7 @@ def cost_table(record: Mapping[str, Any] | None) -> Table | None:
     rows = [
         [
             label,
-            usd_cell(estimate.get(key)),
+            money.usd(estimate.get(key)),
             str(basis.get(basis_key) or ("no price known" if estimate.get(key) is None else "")),
         ]
         for label, key, basis_key in (
