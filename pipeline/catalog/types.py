@@ -315,7 +315,7 @@ class MediaRules:
     same_bucket_as_dataset: bool = False
     images_and_videos_exclusive: bool = False  # a dataset holds images or videos, never both
     # Bounds of the tokens one image costs in the per-record limit: the conservative token estimate
-    # counts the maximum, the optimistic one the minimum (see pipeline.datasets.formats).
+    # counts the maximum, the optimistic one the minimum (see pipeline.datasets.records).
     max_tokens_per_image: int | None = None
     min_tokens_per_image: int | None = None
 

@@ -21,7 +21,7 @@ from pipeline.costs import (
     CostEstimate,
 )
 from pipeline.datasets import sources
-from pipeline.datasets.formats import (
+from pipeline.datasets.records import (
     ERROR,
     LIMIT_BYTES_PER_TOKEN,
     PLANNING_CHARS_PER_TOKEN,

@@ -17,17 +17,15 @@ from pipeline.catalog import (
     CustomizationRules,
     ModelInfo,
 )
-from pipeline.datasets.formats import (
+from pipeline.datasets.formats import FORMATS, RecordFormat, check_record
+from pipeline.datasets.records import (
     ERROR,
-    FORMATS,
     LIMIT_BYTES_PER_TOKEN,
     NOVA_PATH_RE,
     OUTPUT,
     WARNING,
     RecordContext,
-    RecordFormat,
     RecordScratch,
-    check_record,
     limit_tokens,
     planning_tokens,
     s3_uri_problem,
@@ -366,7 +364,7 @@ class DatasetScanner:
 
         An error only when even the optimistic estimate (characters ÷ 6, the minimum tokens per image) is
         over a limit; a warning with both numbers when only the conservative one (UTF-8 bytes ÷ 3, the
-        maximum tokens per image) is. See the pipeline.datasets.formats docstring for why.
+        maximum tokens per image) is. See the pipeline.datasets.records docstring for why.
         """
         texts = scratch.texts or []
         in_chars = out_chars = in_bytes = out_bytes = 0

@@ -38,12 +38,7 @@ from pipeline.costs import (
     epochs_for,
     training_cost,
 )
-from pipeline.datasets.formats import (
-    ERROR,
-    TOKEN_METHOD,
-    WARNING,
-    planning_tokens,
-)
+from pipeline.datasets.records import ERROR, TOKEN_METHOD, WARNING, planning_tokens
 from pipeline.datasets.report import (
     DEFAULT_MAX_ERRORS,
     EVALUATION_RULES,
@@ -321,7 +316,7 @@ def preflight(
     When parts of the spec are wrong, the datasets are still validated as far as the model and
     customization type are known, so the report lists all problems at once.
     """
-    # Imported here: the run-spec parser checks locations with pipeline.datasets.formats, so this
+    # Imported here: the run-spec parser checks locations with pipeline.datasets.records, so this
     # package may be loaded while pipeline.runspec is still being imported.
     from pipeline.runspec import parse_run_spec
 
