@@ -409,7 +409,7 @@ def _add_throughput(subparsers: Any) -> None:
 
 @guarded
 def cmd_throughput_list(args: argparse.Namespace) -> int:
-    from pipeline.operate import aws, discovery, runs, throughput
+    from pipeline.operate import aws, discovery, run_lookup, throughput
 
     clients = aws.clients_for(args.region)
     now = dt.datetime.now(dt.UTC)
@@ -423,7 +423,7 @@ def cmd_throughput_list(args: argparse.Namespace) -> int:
         ours = {
             run_id
             for run_id in {t.run_id for t in items if t.run_id}
-            if runs.describe_execution(sfn, deployment, run_id) is not None
+            if run_lookup.describe_execution(sfn, deployment, run_id) is not None
         }
         items = [t for t in items if t.run_id in ours]
         where = f"{clients.region} for environment {args.env}"
@@ -462,7 +462,7 @@ def cmd_throughput_list(args: argparse.Namespace) -> int:
 
 @guarded
 def cmd_throughput_delete(args: argparse.Namespace) -> int:
-    from pipeline.operate import aws, discovery, runs, throughput
+    from pipeline.operate import aws, discovery, run_lookup, runs, throughput
     from pipeline.operate.errors import NotDeployedError
 
     clients = aws.clients_for(args.region)
@@ -499,7 +499,7 @@ def cmd_throughput_delete(args: argparse.Namespace) -> int:
     if not args.force:
         try:
             deployment = discovery.discover(clients, args.env)
-            live = runs.running_run_ids(clients, deployment)
+            live = run_lookup.running_run_ids(clients, deployment)
         except NotDeployedError:
             live = set()
             output.note(

@@ -22,6 +22,7 @@ from pipeline.operate.errors import (
     OperationalError,
     error_code,
 )
+from pipeline.operate.run_lookup import load_run, read_run_json
 from pipeline.operate.runs import (
     DEPLOY_STATE,
     DEPLOYMENT,
@@ -29,9 +30,7 @@ from pipeline.operate.runs import (
     SERVING_STAGE,
     RunView,
     approval_commands,
-    load_run,
     public_request,
-    read_run_json,
     with_commands,
 )
 from pipeline.operate.throughput import Throughput

@@ -33,7 +33,7 @@ from pipeline.operate import deployments, output, throughput
 from pipeline.operate.aws import Clients
 from pipeline.operate.discovery import Deployment
 from pipeline.operate.errors import InvalidInputError, error_code
-from pipeline.operate.runs import describe_execution
+from pipeline.operate.run_lookup import describe_execution
 from pipeline.plan import RUN_ID_TAG
 
 THROUGHPUT: Final = "throughput"
