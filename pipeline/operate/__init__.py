@@ -24,7 +24,8 @@ Modules:
 - ``livecheck``: GetFoundationModel for `check`/`start` (pipeline.live), or why it was not asked
 - ``prices``: the Price List API (pipeline.pricelist), its on-disk cache, the catalog offline
 - ``offering``: `models --live`, ListFoundationModels per type beside the catalog
-- ``commands``: the argparse subcommands (``register(subparsers)``)
+- ``commands``, ``commands_runs``, ``commands_watch``, ``commands_billing``: the argparse subcommands
+  (``register(subparsers)``); ``commands_billing`` holds ``throughput`` and ``sweep``
 """
 
 from __future__ import annotations
