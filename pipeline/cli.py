@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 from pipeline import __version__
 from pipeline.catalog import CUSTOMIZATION_TYPES, FINE_TUNING, UnknownModelError, get_model
 from pipeline.datasets import DEFAULT_MAX_ERRORS, PreflightReport, preflight, validate_files
+from pipeline.datasets.sources import SourceAccessError
 from pipeline.operate.cli_options import HelpFormatter, positive_int
 from pipeline.operate.commands import register as register_operations
 from pipeline.operate.grader import add_grader_parser
@@ -26,7 +27,6 @@ from pipeline.problems import Problem
 from pipeline.runspec import RunSpec, RunSpecError, load_run_spec_data, parse_run_spec
 from pipeline.simulation.cli import add_simulate_parser
 from pipeline.simulation.sandbox_cli import add_sandbox_parser
-from pipeline.sources import SourceAccessError
 from pipeline.spec_lines import located
 
 if TYPE_CHECKING:
@@ -346,9 +346,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _run_plan_text(spec: RunSpec, path: Path, report: PreflightReport, book: PriceBook | None) -> str:
     """What the run evaluates on and how it serves, each with its cost: the money before the start."""
     from pipeline import costs, plan
+    from pipeline.money import usd
     from pipeline.operate import hints
     from pipeline.operate.estimate import evaluation_text, serving_text
-    from pipeline.operate.output import usd
     from pipeline.runspec import THROUGHPUT_VEHICLE
 
     prices_text = (

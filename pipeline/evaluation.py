@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from pipeline import scoring
+from pipeline.aws_retries import CONVERSE_TRANSIENT, error_code
 from pipeline.catalog import Price, UnknownModelError, get_model
 from pipeline.costs import pt_price
 
@@ -31,18 +32,9 @@ MAX_TOKENS: Final = 512
 TEMPERATURE: Final = 0
 DEFAULT_MAX_PROMPTS: Final = 50
 
-# Transient: the same request may succeed a little later. A Provisioned Throughput that has just
-# turned InService can still answer ModelNotReady for a short while.
-RETRYABLE_ERRORS: Final = frozenset(
-    {
-        "ThrottlingException",
-        "TooManyRequestsException",
-        "ServiceUnavailableException",
-        "InternalServerException",
-        "ModelNotReadyException",
-        "ModelTimeoutException",
-    }
-)
+# Transient: the same request may succeed a little later (pipeline.aws_retries). A Provisioned
+# Throughput that has just turned InService can still answer ModelNotReady for a short while.
+RETRYABLE_ERRORS: Final = CONVERSE_TRANSIENT
 # About this prompt, not the service: recorded as a failed answer, and the run goes on.
 PROMPT_ERRORS: Final = frozenset({"ValidationException", "ModelErrorException"})
 # About the model as a whole (no access, no such model or profile): recorded as failed answers too,
@@ -198,13 +190,6 @@ class Answer:
         }
 
 
-def _code(error: Exception) -> str:
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
-
-
 def backoff_delays(attempts: int, base: float = 1.0, cap: float = 20.0) -> list[float]:
     """Waits between attempts: base * 2^n, each capped (no jitter: one caller, one request at a time)."""
     return [min(cap, base * 2**n) for n in range(max(0, attempts - 1))]
@@ -233,7 +218,7 @@ def ask(
                 inferenceConfig={"maxTokens": max_tokens, "temperature": TEMPERATURE},
             )
         except Exception as error:
-            code = _code(error)
+            code = error_code(error)
             if code in PROMPT_ERRORS or code in MODEL_ERRORS:
                 return Answer("", None, None, None, None, attempt, error=f"{code}: {error}")
             if code not in RETRYABLE_ERRORS:

@@ -16,36 +16,16 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.constructs.workflow_functions import WorkflowFunctions
+from pipeline.aws_retries import STATES_BEDROCK_TRANSIENT, STATES_HANDLER_TRANSIENT, STATES_SNS_TRANSIENT
 from pipeline.workflow_names import STEP_ERROR_TEXT, STEP_ERRORS
 
 PLAN: Final = "$.preflight.plan"
 EXECUTION_NAME: Final = "$$.Execution.Name"
 
-# Errors worth retrying: throttling and transient service faults, as botocore's bedrock model names
-# them for the create calls (ThrottlingException, InternalServerException; Step Functions prefixes
-# the service). Retrying a create is safe: every create carries an idempotency token from the run.
-BEDROCK_TRANSIENT: Final = (
-    "Bedrock.ThrottlingException",
-    "Bedrock.InternalServerException",
-)
-HANDLER_TRANSIENT: Final = (
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-    "Lambda.ClientExecutionTimeoutException",
-    # A handler lets modeled throttling and transient faults of the APIs it calls escape; Lambda
-    # names the error after botocore's exception class. (S3's SlowDown is not modeled: it arrives
-    # as a generic ClientError, which is not retried blindly.)
-    "ThrottlingException",
-    "ServiceUnavailableException",
-    "InternalServerException",
-    # Converse on a deployment or throughput that has only just come online can briefly refuse.
-    "ModelNotReadyException",
-    "ModelTimeoutException",
-)
-# SNS Publish's transient errors in botocore's model, as the optimized integration names them.
-SNS_TRANSIENT: Final = ("SNS.InternalErrorException", "SNS.KMSThrottlingException")
+# Errors worth retrying, per kind of task, with their sources: pipeline.aws_retries.
+BEDROCK_TRANSIENT: Final = STATES_BEDROCK_TRANSIENT
+HANDLER_TRANSIENT: Final = STATES_HANDLER_TRANSIENT
+SNS_TRANSIENT: Final = STATES_SNS_TRANSIENT
 
 
 class StateKit:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pipeline import money
 from pipeline.operate import hints, output
 from pipeline.operate.cli_options import (
     CLI,
@@ -147,7 +148,7 @@ def _add_start(subparsers: Any) -> None:
 @guarded
 def cmd_start(args: argparse.Namespace) -> int:
     from pipeline.datasets import validate_run
-    from pipeline.operate import aws, discovery, estimate, livecheck, prices, runs, start
+    from pipeline.operate import aws, discovery, estimate, livecheck, prices, run_lookup, start
     from pipeline.spec_lines import located
 
     spec = _load_spec(args.run_spec)
@@ -192,7 +193,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         raise InvalidInputError("; ".join(p.message for p in problems))
     run_id = start.run_id_of(final_spec)
     sfn = clients("stepfunctions")
-    existing = runs.describe_execution(sfn, deployment, run_id)
+    existing = run_lookup.describe_execution(sfn, deployment, run_id)
     book = prices.load(spec.region, offline=args.offline)
     prices.reprice_report(report, spec, book)
     costs = estimate.build(spec, report, book)
@@ -296,11 +297,11 @@ def _add_status(subparsers: Any) -> None:
 
 @guarded
 def cmd_status(args: argparse.Namespace) -> int:
-    from pipeline.operate import runs
+    from pipeline.operate import run_lookup, runs
 
     run_id = runs.check_run_id(args.run)
     clients, deployment = deployment_context(args)
-    view = runs.load_run(clients, deployment, run_id)
+    view = run_lookup.load_run(clients, deployment, run_id)
     if args.json:
         output.emit_json(view.to_dict())
     else:
@@ -337,10 +338,10 @@ def _add_list(subparsers: Any) -> None:
 
 @guarded
 def cmd_list(args: argparse.Namespace) -> int:
-    from pipeline.operate import run_text, runs
+    from pipeline.operate import run_lookup, run_text
 
     clients, deployment = deployment_context(args)
-    views = runs.list_runs(clients, deployment, statuses=args.status, limit=args.limit)
+    views = run_lookup.list_runs(clients, deployment, statuses=args.status, limit=args.limit)
     if args.json:
         output.emit_json([v.to_dict() for v in views])
     else:
@@ -479,11 +480,11 @@ def _add_cancel(subparsers: Any) -> None:
 
 @guarded
 def cmd_cancel(args: argparse.Namespace) -> int:
-    from pipeline.operate import run_actions, runs
+    from pipeline.operate import run_actions, run_lookup, runs
 
     run_id = runs.check_run_id(args.run)
     clients, deployment = deployment_context(args)
-    view = runs.load_run(clients, deployment, run_id, with_request=False)
+    view = run_lookup.load_run(clients, deployment, run_id, with_request=False)
     if view.finished:
         raise InvalidInputError(
             f"run {run_id} already ended ({view.status}); there is nothing to cancel",
@@ -504,11 +505,11 @@ def cmd_cancel(args: argparse.Namespace) -> int:
         elif args.keep_throughput:
             print(
                 f"  - keep {what} (--keep-throughput): still billed "
-                f"{output.usd_rate(pt.hourly_usd(), 'hour')}",
+                f"{money.usd_rate(pt.hourly_usd(), 'hour')}",
                 file=stream,
             )
         else:
-            print(f"  - delete {what} ({output.usd_rate(pt.hourly_usd(), 'hour')})", file=stream)
+            print(f"  - delete {what} ({money.usd_rate(pt.hourly_usd(), 'hour')})", file=stream)
     for arn in deployed:
         verb = "keep (--keep-throughput)" if args.keep_throughput else "delete"
         print(f"  - {verb} on-demand deployment {arn} (billed per token, no hourly charge)", file=stream)
@@ -566,7 +567,7 @@ def _add_report(subparsers: Any) -> None:
 
 @guarded
 def cmd_report(args: argparse.Namespace) -> int:
-    from pipeline.operate import report, runs
+    from pipeline.operate import report, run_lookup, runs
 
     if args.from_dir:
         artifacts = report.load_dir(args.from_dir)
@@ -577,9 +578,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             )
         run_id = runs.check_run_id(args.run)
         clients, deployment = deployment_context(args)
-        described = runs.describe_execution(clients("stepfunctions"), deployment, run_id)
+        described = run_lookup.describe_execution(clients("stepfunctions"), deployment, run_id)
         if described is None:
-            raise runs.unknown_run(run_id, deployment)
+            raise run_lookup.unknown_run(run_id, deployment)
         artifacts = report.load_s3(
             clients("s3"), deployment.training_bucket, run_id, execution_status=str(described.get("status"))
         )

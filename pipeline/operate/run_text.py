@@ -3,7 +3,7 @@
 The read side (:mod:`pipeline.operate.runs`) knows what a run is; this module says it. Every stage
 comes from the one table of stage labels (:mod:`pipeline.workflow_stages`), every suggested command
 from :mod:`pipeline.operate.hints` (it carries the environment), every sum of money from
-:class:`pipeline.operate.output.Money` (a part without a price is named, never counted as zero).
+:class:`pipeline.money.Money` (a part without a price is named, never counted as zero).
 
 Suggestions follow what works for the run's state: approve/reject only while it waits for a
 person, watch while it runs, report once the run has written something to report on, throughput
@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from pipeline import workflow_stages
+from pipeline import money, workflow_stages
 from pipeline.operate import hints, output
 from pipeline.operate.throughput import Throughput
 
@@ -96,7 +96,7 @@ def throughput_line(pt: Throughput) -> str:
     )
     hourly = pt.hourly_usd()
     price = (
-        f"{output.usd_rate(hourly, 'hour')} ({output.usd_rate(pt.per_day_usd(), 'day')})"
+        f"{money.usd_rate(hourly, 'hour')} ({money.usd_rate(pt.per_day_usd(), 'day')})"
         if hourly is not None
         else "hourly price unknown"
     )
@@ -263,15 +263,15 @@ def cost_text(view: RunView) -> str:
     parts = view.cost_parts()
     if not parts:
         return "$0.00 (nothing billed yet)"
-    money = output.Money.of(parts)
+    summed = money.Money.of(parts)
     detail = "; ".join(
-        f"{_PART_LABELS.get(name, name)} {output.usd(value) if value is not None else 'no price'}"
+        f"{_PART_LABELS.get(name, name)} {money.usd(value) if value is not None else 'no price'}"
         for name, value in parts.items()
     )
     total = (
-        output.usd(money.known)
-        if money.complete
-        else (money.lower_bound() if money.priced_parts else output.UNKNOWN)
+        money.usd(summed.known)
+        if summed.complete
+        else (summed.lower_bound() if summed.priced_parts else money.UNKNOWN)
     )
     return f"{total} ({detail})"
 
@@ -336,7 +336,7 @@ def render_status(view: RunView) -> str:
     storage = view.estimate.get("storageMonthlyUsd")
     if view.custom_model_arn:
         recurring = (
-            f"custom model storage {output.usd_rate(storage, 'month')} while the model exists"
+            f"custom model storage {money.usd_rate(storage, 'month')} while the model exists"
             if storage is not None
             else "custom model storage while the model exists (monthly price unknown)"
         )

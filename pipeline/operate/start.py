@@ -24,11 +24,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
 from pipeline import naming, plan
+from pipeline.datasets.sources import resolve, split_s3
 from pipeline.operate import output
 from pipeline.operate.discovery import Deployment
 from pipeline.operate.errors import InvalidInputError, OperationalError, error_code
 from pipeline.runspec import RunSpec, spec_hash
-from pipeline.sources import resolve, split_s3
 
 CHUNK_BYTES: Final = 8 * 1024 * 1024
 _NOT_FOUND: Final = frozenset({"404", "NoSuchKey", "NotFound"})

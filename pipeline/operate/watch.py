@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from pipeline import workflow_stages
+from pipeline import money, workflow_stages
 from pipeline.operate import hints, output, run_text
 from pipeline.operate.errors import (
     EXIT_INVALID,
@@ -86,7 +86,7 @@ class Snapshot:
     gates: tuple[str, ...]
     waiting_for: str
     deadline: str
-    cost: output.Money
+    cost: money.Money
     next: tuple[str, ...]
     failure: str | None
     finished: bool

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.catalog import MAX_VALIDATION_FILES, ModelInfo
-from pipeline.formats import s3_uri_problem
+from pipeline.datasets.records import s3_uri_problem
 from pipeline.problems import DASH, show
 from pipeline.runspec.fields import Fields
 

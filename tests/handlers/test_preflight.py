@@ -19,8 +19,8 @@ from lambdas.common import runtime
 from lambdas.preflight import handler
 from pipeline import catalog
 from pipeline import live as live_api
+from pipeline.datasets.sources import SourceAccessError
 from pipeline.runspec import load_run_spec
-from pipeline.sources import SourceAccessError
 
 BUCKET = "preflight-test-bucket"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
