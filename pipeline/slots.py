@@ -206,9 +206,10 @@ def update_progress(kind: str, described: Mapping[str, Any], target_model_arn: s
     """(UpdateCompleted | Updating | UpdateFailed, failure message) of an in-place model change.
 
     A deployment reports ``updateDetails`` with the change's ``modelArn`` and ``updateStatus``
-    (Updating | UpdateCompleted | UpdateFailed [BC]); a throughput goes ``Updating`` then ``InService`` with ``modelArn`` = the new model, or
-    ``Failed`` [BC]. How long either takes, and whether requests in flight are interrupted, is
-    UNCONFIRMED: the workflow waits on the plan's schedule and smoke-checks through the slot.
+    (Updating | UpdateCompleted | UpdateFailed [BC]); a throughput goes ``Updating`` then
+    ``InService`` with ``modelArn`` = the new model, or ``Failed`` [BC]. How long either takes, and
+    whether requests in flight are interrupted, is UNCONFIRMED: the workflow waits on the plan's
+    schedule and smoke-checks through the slot.
     """
     if kind == DEPLOYMENT:
         details = described.get("updateDetails") or {}
