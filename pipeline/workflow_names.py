@@ -47,6 +47,7 @@ PURCHASE_WITHOUT_VERDICT: Final = "PurchaseWithoutVerdict"
 # (``$.failure.Original``) for the record, the notice and ``status``.
 TRAINING_JOB_FAILED: Final = "TrainingJobFailed"
 TRAINING_TIMED_OUT: Final = "TrainingTimedOut"
+TRAINING_QUOTA_EXCEEDED: Final = "TrainingQuotaExceeded"
 STEP_ERRORS: Final = {
     "preflight": "PreflightError",
     "evaluate_loss": "LossCheckError",
@@ -65,6 +66,8 @@ STEP_ERRORS: Final = {
 STEP_ERROR_TEXT: Final = {
     TRAINING_JOB_FAILED: "The customization job failed or was stopped",
     TRAINING_TIMED_OUT: "The customization job did not end within the job timeout of the plan",
+    TRAINING_QUOTA_EXCEEDED: "The customization job could not start: a Bedrock quota of the account stayed "
+    "exceeded for as long as the run waits in line for a training slot (12 to 34 hours)",
     "PreflightError": "The preflight check could not run",
     "LossCheckError": "Reading the training and validation loss failed",
     "EvaluationError": "Comparing the custom model with its base model failed",
