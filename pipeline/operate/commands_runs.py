@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pipeline import naming
 from pipeline.operate import hints, output
 from pipeline.operate.cli_options import (
     CLI,
@@ -117,14 +118,23 @@ def _add_start(subparsers: Any) -> None:
         "to s3://BUCKET/datasets/<sha256>/<file> (skipped when already there), then start the workflow with "
         "the "
         "run id <name>-<spec hash> as execution name. Running the same command again starts nothing and says "
-        "so. When the run may buy provisioned throughput (to evaluate on, or to serve with), the estimate is "
-        "shown and you are asked to confirm.",
+        "so. A run that was rejected, cancelled or failed is started again with --rerun, under the "
+        "next attempt's run id <name>-<spec hash>-r<n> (new job, model, deployment and throughput "
+        "names). When the run may buy provisioned throughput (to evaluate on, or to serve with), the "
+        "estimate is shown and you are asked to confirm.",
         f"  {CLI} start examples/runs/fine-tuning.yaml\n  {CLI} start run.yaml --env prod --yes --wait   # "
-        "CI",
+        f"CI\n  {CLI} start run.yaml --env prod --rerun   # again, after a rejection or a failure",
         exit_codes=_START_EXIT_CODES,
     )
     parser.add_argument("run_spec", metavar="RUN_SPEC", help="run spec file (.yaml, .yml or .json)")
     yes_option(parser, "confirm the throughput purchases the spec may make")
+    parser.add_argument(
+        "--rerun",
+        action="store_true",
+        help="start the spec again after its run (or last rerun) was rejected, cancelled, timed out or "
+        "failed: a new run <run id>-r<n> that records which run it reruns; nothing is started while the "
+        "last attempt is still going, or after it succeeded",
+    )
     parser.add_argument(
         "--wait",
         action="store_true",
@@ -192,12 +202,23 @@ def cmd_start(args: argparse.Namespace) -> int:
         raise InvalidInputError("; ".join(p.message for p in problems))
     run_id = start.run_id_of(final_spec)
     sfn = clients("stepfunctions")
+    rerun = None
+    if args.rerun:
+        rerun = start.rerun_plan(lambda rid: runs.describe_execution(sfn, deployment, rid), run_id)
+        if rerun.latest_status == "SUCCEEDED":
+            raise InvalidInputError(
+                f"run {rerun.latest} succeeded: there is nothing to rerun, and nothing was started",
+                hint="a rerun trains (and may buy) again; to train a new model from the same data, give the "
+                "spec a new name (a new run id)",
+            )
+        run_id = rerun.run_id or str(rerun.latest)
     existing = runs.describe_execution(sfn, deployment, run_id)
     book = prices.load(spec.region, offline=args.offline)
     prices.reprice_report(report, spec, book)
     costs = estimate.build(spec, report, book)
     doc: dict[str, Any] = {
         "runId": run_id,
+        "rerunOf": rerun.rerun_of if rerun is not None else None,
         "executionArn": deployment.execution_arn(run_id),
         "environment": deployment.environment,
         "liveCheck": checked.to_dict() if checked is not None else None,
@@ -206,6 +227,11 @@ def cmd_start(args: argparse.Namespace) -> int:
     }
     if existing is not None:
         return _already_started(args, deployment, clients, run_id, str(existing.get("status")), doc)
+    if rerun is not None and rerun.rerun_of is not None:
+        output.note(
+            f"run {rerun.rerun_of} ended {rerun.latest_status}: starting it again as run {run_id} "
+            f"(attempt {naming.attempt_of(run_id)}: new job, model, deployment and throughput names)"
+        )
     bought = estimate.purchases(spec, costs.approval)
     if not bought and book.reason:
         # The estimate (which says where its prices come from) is shown only for a run that buys.
@@ -225,7 +251,12 @@ def cmd_start(args: argparse.Namespace) -> int:
         )
     transfers = start.transfer(s3, uploads)
     execution_arn, started = start.start_execution(
-        sfn, deployment, run_id, final_spec, caller=clients("approval-url")
+        sfn,
+        deployment,
+        run_id,
+        final_spec,
+        caller=clients("approval-url"),
+        rerun_of=rerun.rerun_of if rerun is not None else None,
     )
     doc["datasets"] = [t.to_dict() for t in transfers]
     if not started:
@@ -261,11 +292,26 @@ def _emit_start(args: argparse.Namespace, doc: dict[str, Any]) -> None:
 def _already_started(
     args: argparse.Namespace, deployment: Any, clients: Any, run_id: str, status: str, doc: dict[str, Any]
 ) -> int:
+    from pipeline.operate.start import RERUNNABLE
+
     doc |= {"started": False, "alreadyStarted": True, "status": status}
+    rerunnable = status in RERUNNABLE
+    if rerunnable:
+        doc["rerun"] = hints.command("start", args.run_spec, "--rerun")
     _emit_start(args, doc)
     if not args.json:
-        print(f"run {run_id} was already started (status {status}); nothing was uploaded or started again")
+        if args.rerun:
+            print(
+                f"run {run_id} is still going (status {status}): a rerun starts only once it has ended; "
+                "nothing was uploaded or started"
+            )
+        else:
+            print(
+                f"run {run_id} was already started (status {status}); nothing was uploaded or started again"
+            )
         print(f"  see it with: {hints.command('status', run_id)}")
+        if rerunnable:
+            print(f"  it ended {status}: start it again, as a new run, with: {doc['rerun']}")
     if args.wait:
         return follow(args, clients, deployment, run_id)
     return EXIT_OK
