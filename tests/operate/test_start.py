@@ -434,7 +434,8 @@ def test_a_run_that_succeeded_is_not_rerun() -> None:
         None,
     )
     for status in ("FAILED", "TIMED_OUT", "ABORTED"):
+        ended = {"bot-3f9a2c1b7d": status}
         plan = start.rerun_plan(
-            lambda rid, s=status: {"status": s} if rid == "bot-3f9a2c1b7d" else None, "bot-3f9a2c1b7d"
+            lambda rid: {"status": ended[rid]} if rid in ended else None, "bot-3f9a2c1b7d"
         )
         assert plan.run_id == "bot-3f9a2c1b7d-r2" and plan.rerun_of == "bot-3f9a2c1b7d"
