@@ -86,3 +86,11 @@ LAMBDA_UNAVAILABLE_SCHEDULE: Final = RetrySchedule(
 # state machine's 30-day limit (tests/unit/test_retries.py).
 JOB_QUOTA_ERROR: Final = "Bedrock.ServiceQuotaExceededException"
 JOB_QUEUE_SCHEDULE: Final = RetrySchedule(interval_s=60, backoff_rate=2, max_delay_s=1800, max_attempts=72)
+
+
+def hours(schedule: RetrySchedule) -> str:
+    """``12 to 34 hours``: how long a schedule keeps trying, assured to nominal."""
+    return f"{schedule.assured_total_s / 3600:.0f} to {schedule.nominal_total_s / 3600:.0f} hours"
+
+
+JOB_QUEUE_HOURS: Final = hours(JOB_QUEUE_SCHEDULE)

@@ -434,8 +434,9 @@ def test_a_run_that_succeeded_is_not_rerun() -> None:
         None,
     )
     for status in ("FAILED", "TIMED_OUT", "ABORTED"):
-        ended = {"bot-3f9a2c1b7d": status}
-        plan = start.rerun_plan(
-            lambda rid: {"status": ended[rid]} if rid in ended else None, "bot-3f9a2c1b7d"
-        )
+
+        def ended(rid: str, status: str = status) -> dict[str, Any] | None:
+            return {"status": status} if rid == "bot-3f9a2c1b7d" else None
+
+        plan = start.rerun_plan(ended, "bot-3f9a2c1b7d")
         assert plan.run_id == "bot-3f9a2c1b7d-r2" and plan.rerun_of == "bot-3f9a2c1b7d"

@@ -139,6 +139,7 @@ def test_no_name_or_token_of_a_rerun_is_one_of_the_earlier_attempts(
     for what, name in names.items():
         assert all(name != other.get(what) for other in earlier), what
         assert f"{digest[:10]}-r{attempt}" in name.lower()
-    for name in (names["custom model"], names["throughput"], names["evaluation throughput"], names["deployment"]):
+    for kind in ("custom model", "throughput", "evaluation throughput", "deployment"):
+        name = names[kind]
         assert re.fullmatch(r"([0-9a-zA-Z][_-]?)+", name) and len(name) <= 63
     assert len(names["job"]) <= 63 and len(names["judge job"]) <= 63
