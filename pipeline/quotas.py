@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from pipeline.dataset_report import Finding
-from pipeline.formats import ERROR, WARNING
+from pipeline.formats import ERROR as ERROR
+from pipeline.formats import WARNING as WARNING
 from pipeline.problems import Problem
 from pipeline.retries import JOB_QUEUE_HOURS
 from pipeline.runspec import THROUGHPUT_VEHICLE, RunSpec

@@ -72,7 +72,9 @@ def _add_estimate(subparsers: Any) -> None:
     parser.add_argument(
         "--region", metavar="REGION", help="region for reading s3:// datasets (default: the spec's)"
     )
-    offline_option(parser, "prices: the catalog's dated prices, not the AWS Price List API")
+    offline_option(
+        parser, "prices: the catalog's dated prices, not the AWS Price List API; quotas: not checked"
+    )
     json_option(parser)
     parser.set_defaults(handler=cmd_estimate)
 
@@ -80,17 +82,24 @@ def _add_estimate(subparsers: Any) -> None:
 @guarded
 def cmd_estimate(args: argparse.Namespace) -> int:
     from pipeline.datasets import validate_run
-    from pipeline.operate import estimate, prices
+    from pipeline.operate import estimate, prices, quota_check
 
     spec = _load_spec(args.run_spec)
     report = validate_run(spec, s3_client=_s3_for(spec, args.region), spec_source=args.run_spec)
+    quota = quota_check.run(spec, offline=args.offline) if report.ok else None
+    if quota is not None:
+        quota_check.apply(quota, report)
     book = prices.load(spec.region, offline=args.offline)
     prices.reprice_report(report, spec, book)
     result = estimate.build(spec, report, book)
     if args.json:
-        output.emit_json(result.to_dict())
+        output.emit_json(result.to_dict() | ({"quotas": quota.to_dict()} if quota is not None else {}))
     else:
         sys.stdout.write(result.render())
+        if quota is not None:
+            print(quota.line())
+            for finding in quota.findings:
+                print(f"  {finding.severity}: {finding.message}")
         if not report.ok:
             check = hints.command("check", args.run_spec)
             print(f"\nThe run cannot start as it is: `{check}` lists the problems.")
@@ -157,7 +166,7 @@ def _add_start(subparsers: Any) -> None:
 @guarded
 def cmd_start(args: argparse.Namespace) -> int:
     from pipeline.datasets import validate_run
-    from pipeline.operate import aws, discovery, estimate, livecheck, prices, runs, start
+    from pipeline.operate import aws, discovery, estimate, livecheck, prices, quota_check, runs, start
     from pipeline.spec_lines import located
 
     spec = _load_spec(args.run_spec)
@@ -175,6 +184,13 @@ def cmd_start(args: argparse.Namespace) -> int:
     if checked is not None:
         report.spec_problems.extend(checked.problems)
         output.note(checked.line())
+    quota = quota_check.run(spec, offline=args.offline, clients=clients) if report.ok else None
+    if quota is not None:
+        quota_check.apply(quota, report)
+        output.note(quota.line())
+        for finding in quota.findings:
+            if finding.severity == "warning":
+                output.note(f"warning: {finding.message}")
     report.spec_problems[:] = located(report.spec_problems, args.run_spec)
     if not report.ok:
         if args.json:
@@ -184,6 +200,7 @@ def cmd_start(args: argparse.Namespace) -> int:
                     "started": False,
                     "preflight": report.to_dict(),
                     "liveCheck": checked.to_dict() if checked is not None else None,
+                    "quotas": quota.to_dict() if quota is not None else None,
                     "exitCode": EXIT_INVALID,
                 }
             )
@@ -222,6 +239,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         "executionArn": deployment.execution_arn(run_id),
         "environment": deployment.environment,
         "liveCheck": checked.to_dict() if checked is not None else None,
+        "quotas": quota.to_dict() if quota is not None else None,
         "estimate": costs.to_dict(),
         "datasets": [u.to_dict() for u in uploads],
     }
