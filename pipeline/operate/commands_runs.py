@@ -132,7 +132,8 @@ def _add_start(subparsers: Any) -> None:
         "names). When the run may buy provisioned throughput (to evaluate on, or to serve with), the "
         "estimate is shown and you are asked to confirm.",
         f"  {CLI} start examples/runs/fine-tuning.yaml\n  {CLI} start run.yaml --env prod --yes --wait   # "
-        f"CI\n  {CLI} start run.yaml --env prod --rerun   # again, after a rejection or a failure",
+        "CI\n"
+        f"  {CLI} start run.yaml --env prod --rerun   # again, after a rejection or a failure",
         exit_codes=_START_EXIT_CODES,
     )
     parser.add_argument("run_spec", metavar="RUN_SPEC", help="run spec file (.yaml, .yml or .json)")
