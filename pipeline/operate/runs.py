@@ -42,7 +42,7 @@ from pipeline.operate.errors import (
     UnknownRunError,
     error_code,
 )
-from pipeline.operate.run_history import History, Job
+from pipeline.operate.run_history import History, Job, Queue
 from pipeline.operate.throughput import Throughput
 from pipeline.plan import RUNS_PREFIX
 from pipeline.workflow_names import (
@@ -108,6 +108,12 @@ class RunView:
     cause: str | None
     now: dt.datetime
     job: Job | None = None
+    # In line for a training slot (the job's create call refused by the quota), and what the account
+    # says of its slots: {"jobsInProgress", "quota", "quotaName"} as far as they could be read.
+    queue: Queue | None = None
+    training_slots: dict[str, Any] | None = None
+    # The run this one reruns (`start --rerun` records it in the execution input).
+    rerun_of: str | None = None
     # The serving throughput ($.throughput) as Bedrock describes it now (None: not bought, or gone).
     throughput: Throughput | None = None
     throughput_arn: str | None = None
@@ -431,6 +437,8 @@ class RunView:
             "customizationType": self.customization_type,
             "customModelArn": self.custom_model_arn,
             "job": self.job.to_dict() if self.job else None,
+            "queue": {**self.queue.to_dict(), **(self.training_slots or {})} if self.queue else None,
+            "rerunOf": self.rerun_of,
             "preflight": {k: self.preflight.get(k) for k in ("valid", "summary", "reportUri")}
             if self.preflight
             else None,
@@ -553,9 +561,10 @@ def load_run(
     if described.get("status") == "SUCCEEDED" and isinstance(described.get("output"), str):
         with contextlib.suppress(json.JSONDecodeError):
             state = json.loads(described["output"]) or state
-    spec = None
+    spec = rerun_of = None
     try:
-        spec = (json.loads(described.get("input") or "{}") or {}).get("runSpec")
+        execution_input = json.loads(described.get("input") or "{}") or {}
+        spec, rerun_of = execution_input.get("runSpec"), execution_input.get("rerunOf")
     except (json.JSONDecodeError, AttributeError):
         spec = None
     error, cause = history.failure()
@@ -578,6 +587,7 @@ def load_run(
         vehicle_created_at=history.exited_at(EVALUATION_BUY_STATE) or history.exited_at(DEPLOY_STATE),
         vehicle_released_at=history.exited_at(RELEASE_STATE) or history.exited_at(CLEANUP_STATE),
         time_scale=deployment.time_scale,
+        rerun_of=rerun_of if isinstance(rerun_of, str) else None,
     )
     if view.current_state:
         view.current_state_since = history.entered_at(view.current_state)
@@ -588,6 +598,10 @@ def load_run(
     if with_job and view.preflight.get("valid"):
         bedrock = clients("bedrock")
         view.job = _job(bedrock, view)
+        if not view.finished and view.job is None:
+            view.queue = history.training_queue()
+            if view.queue is not None:
+                view.training_slots = _training_slots(clients)
     pt_arn = (state.get("throughput") or {}).get("ProvisionedModelArn")
     view.throughput_arn = str(pt_arn) if pt_arn else None
     if with_resources:
@@ -620,6 +634,21 @@ def _describe_resources(
     elif vehicle_arn and view.vehicle_kind == DEPLOYMENT:
         view.vehicle_deployment = deployments.describe(bedrock_client(), vehicle_arn)
         view.vehicle_checked = True
+
+
+def _training_slots(clients: Clients) -> dict[str, Any]:
+    """How many customization jobs hold a slot now, and the account's quota of them, as far as the
+    caller may read them (pipeline.quotas); what could not be read stays None."""
+    from pipeline import quotas
+
+    slots: dict[str, Any] = {"jobsInProgress": None, "quota": None, "quotaName": None}
+    with contextlib.suppress(Exception):
+        slots["jobsInProgress"] = quotas.jobs_in_progress(clients("bedrock"))
+    with contextlib.suppress(Exception):
+        (reading,) = quotas.read(clients("service-quotas"), error_code, [quotas.CONCURRENT_JOBS])
+        if reading.value is not None:
+            slots["quota"], slots["quotaName"] = reading.value, reading.label
+    return slots
 
 
 def _job(bedrock: Any, view: RunView) -> Job | None:
