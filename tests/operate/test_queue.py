@@ -101,3 +101,12 @@ def test_watch_shows_each_refusal_as_news() -> None:
     later = _queued({"jobsInProgress": 2, "quota": 2.0, "quotaName": None})
     later.queue = History(events(refusals=4)).training_queue()
     assert watch.snapshot(later).key() != shot.key()
+
+
+def test_status_names_the_run_a_rerun_starts_again() -> None:
+    rerun = view(30, TRAIN)
+    rerun.run_id = f"{rerun.run_id}-r2"
+    rerun.rerun_of = rerun.run_id.removesuffix("-r2")
+    text = rerun.render()
+    assert "Rerun of" in text and f"{rerun.rerun_of} (this is attempt 2)" in text
+    assert rerun.to_dict()["rerunOf"] == rerun.rerun_of
