@@ -538,6 +538,8 @@ def test_no_statement_grants_unscoped_bedrock_or_kms(dev: Template) -> None:
                     "bedrock:ListEvaluationJobs",
                     # No resource-level permissions; the answer function reads only its own tokens.
                     "states:SendTaskSuccess",
+                    # No resource type; the preflight finds the concurrent-job quota by name.
+                    "servicequotas:ListServiceQuotas",
                     "xray:PutTraceSegments",
                     "xray:PutTelemetryRecords",
                     "xray:GetSamplingRules",
