@@ -37,6 +37,13 @@ _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
 # characters. At least 4 literal characters: "*" alone would let Bedrock invoke every function.
 _GRADER_PATTERN = re.compile(r"^[a-zA-Z0-9_.*-]{1,64}$")
 _GRADER_PATTERN_MIN_LITERALS = 4
+# Reserved concurrency per function, when a platform team sets one (lambdaReservedConcurrency).
+# Below 10, a handful of runs at the same step (evaluations, status checks) throttle each other;
+# Lambda itself refuses any reservation that leaves the account fewer than 100 unreserved
+# executions, so with N per function the account needs a concurrency limit of at least
+# 100 + N x (number of functions) (the default limit is 1,000; new accounts may start lower).
+RESERVED_CONCURRENCY_MIN: Final = 10
+RESERVED_CONCURRENCY_MAX: Final = 1000
 
 RemovalPolicyName = Literal["retain", "destroy"]
 
@@ -96,6 +103,11 @@ class EnvironmentConfig:
     # A person approves every promotion into a serving slot (pipeline.slots), whatever the run's
     # approval policy says: what serves in production changes only with a human's yes.
     slots_require_approval: bool = False
+    # Reserved concurrency of every pipeline function (infra/constructs/platform_load.py). None, the
+    # default: no reservation, the functions share the account's unreserved pool, so the pipeline
+    # never throttles itself and deploys in any account; a throttle from a busy account is retried
+    # by the workflow for tens of minutes (infra/constructs/workflow_states.py).
+    reserved_concurrency: int | None = None
 
     @property
     def stack_name(self) -> str:
@@ -123,6 +135,10 @@ _KEYS: Final = {
     "federatedSourceIdentity: true|false (default false)}",
     "slotsRequireApproval": "true|false (default false): a person approves every promotion into a "
     "serving slot",
+    "lambdaReservedConcurrency": f"null (the default: no reservation, the account's unreserved pool) or a "
+    f"whole number {RESERVED_CONCURRENCY_MIN} to {RESERVED_CONCURRENCY_MAX} reserved for every pipeline "
+    f"function (the account then needs a concurrency limit of at least 100 + that number x the number "
+    f"of functions)",
 }
 _REQUIRED: Final = ("removalPolicy", "logRetentionDays")
 
@@ -205,6 +221,12 @@ def _parse_environment(name: str, raw: object, where: str) -> tuple[EnvironmentC
     check("approvals", approvals is not None)
     slots_approval = raw.get("slotsRequireApproval", False)
     check("slotsRequireApproval", isinstance(slots_approval, bool))
+    reserved = raw.get("lambdaReservedConcurrency")
+    check(
+        "lambdaReservedConcurrency",
+        reserved is None
+        or (_is_int(reserved) and RESERVED_CONCURRENCY_MIN <= reserved <= RESERVED_CONCURRENCY_MAX),
+    )
 
     if problems:
         return None, problems
@@ -222,6 +244,7 @@ def _parse_environment(name: str, raw: object, where: str) -> tuple[EnvironmentC
             grader_function_names=tuple(graders),
             approvals=approvals or ApprovalSettings(),
             slots_require_approval=bool(slots_approval),
+            reserved_concurrency=reserved,
         ),
         [],
     )

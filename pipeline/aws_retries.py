@@ -93,15 +93,19 @@ def states_error_name(service_id: str, code: str) -> str:
 
 # Retrying a Bedrock create is safe: every create carries an idempotency token from the run.
 STATES_BEDROCK_TRANSIENT: Final = tuple(states_error_name("Bedrock", code) for code in BEDROCK_TRANSIENT)
-# The Lambda service's own transient errors, as the optimized integration raises them [SF].
-STATES_LAMBDA_TRANSIENT: Final = (
+# Lambda could not run the function now (throttled, or a fault of the Lambda service itself): the
+# service exceptions AWS lists as worth retrying [SF]. The handler's own work has not started, so
+# the workflow retries these on a long schedule of their own (pipeline.retries).
+STATES_LAMBDA_UNAVAILABLE: Final = (
+    "Lambda.TooManyRequestsException",
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-    "Lambda.ClientExecutionTimeoutException",
 )
-STATES_HANDLER_TRANSIENT: Final = (*STATES_LAMBDA_TRANSIENT, *HANDLER_ESCAPING)
+# Every transient error of the Lambda service, as the optimized integration raises them [SF].
+STATES_LAMBDA_TRANSIENT: Final = (*STATES_LAMBDA_UNAVAILABLE, "Lambda.ClientExecutionTimeoutException")
+# What the short schedule retries for a Lambda task: the rest, after the unavailable ones.
+STATES_HANDLER_TRANSIENT: Final = ("Lambda.ClientExecutionTimeoutException", *HANDLER_ESCAPING)
 # SNS Publish's transient error shapes [BM], as the optimized integration names them.
 STATES_SNS_TRANSIENT: Final = ("SNS.InternalErrorException", "SNS.KMSThrottlingException")
 

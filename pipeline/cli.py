@@ -289,8 +289,10 @@ def _add_check(commands: Any) -> None:
         "or none) and approval policy, tags, then every training, validation and evaluation-prompt file. "
         "`bedrock-customize estimate` prices the evaluation and the serving apart. When AWS can be "
         "reached with your credentials, Bedrock is asked live (GetFoundationModel) whether the base model "
-        "and teacher are ACTIVE and offer the customization type in the region, and prices come from the "
-        "AWS Price List API; otherwise the catalog's facts are used. The output says which.",
+        "and teacher are ACTIVE and offer the customization type in the region, Service Quotas whether the "
+        "throughput the run would buy fits the account's quota (and how many training slots are in use), "
+        "and prices come from the AWS Price List API; otherwise the catalog's facts are used and the quotas "
+        "are not checked. The output says which.",
         epilog=_CHECK_EPILOG,
         formatter_class=HelpFormatter,
     )
@@ -330,6 +332,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         report.spec_problems.extend(located(checked.problems, path))
         extra["liveCheck"] = checked.to_dict()
         live_line = checked.line()
+        if report.ok:
+            # The account's quotas against what the run buys (pipeline.quotas), or why not asked.
+            from pipeline.operate import quota_check
+
+            quota = quota_check.run(spec, offline=args.offline)
+            quota_check.apply(quota, report)
+            extra["quotas"] = quota.to_dict()
+            live_line += "\n" + quota.line()
         if report.ok:
             book = prices.load(spec.region, offline=args.offline)
             prices.reprice_report(report, spec, book)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from pipeline.retries import JOB_QUEUE_HOURS
+
 # -- what the run buys, creates or keeps -----------------------------------------------------------
 BUY_EVALUATION: Final = "Buy throughput to evaluate on"
 DEPLOY_EVALUATION: Final = "Deploy the custom model on demand"
@@ -65,6 +67,7 @@ SLOT_ROLLBACK_FAILED: Final = "SlotRollbackFailed"
 # (``$.failure.Original``) for the record, the notice and ``status``.
 TRAINING_JOB_FAILED: Final = "TrainingJobFailed"
 TRAINING_TIMED_OUT: Final = "TrainingTimedOut"
+TRAINING_QUOTA_EXCEEDED: Final = "TrainingQuotaExceeded"
 STEP_ERRORS: Final = {
     "preflight": "PreflightError",
     "evaluate_loss": "LossCheckError",
@@ -84,6 +87,8 @@ STEP_ERRORS: Final = {
 STEP_ERROR_TEXT: Final = {
     TRAINING_JOB_FAILED: "The customization job failed or was stopped",
     TRAINING_TIMED_OUT: "The customization job did not end within the job timeout of the plan",
+    TRAINING_QUOTA_EXCEEDED: "The customization job could not start: a Bedrock quota of the account stayed "
+    f"exceeded for as long as the run waits in line for a training slot ({JOB_QUEUE_HOURS})",
     "PreflightError": "The preflight check could not run",
     "LossCheckError": "Reading the training and validation loss failed",
     "EvaluationError": "Comparing the custom model with its base model failed",

@@ -109,6 +109,7 @@ def _failed_as() -> dict[str, Stage]:
     labels = {
         "TrainingJobFailed": "the training job failed",
         "TrainingTimedOut": "the training job timed out",
+        "TrainingQuotaExceeded": "no training slot freed in time",
         "PreflightError": "the preflight check could not run",
         "LossCheckError": "reading the loss failed",
         "EvaluationError": "the comparison failed",

@@ -17,6 +17,7 @@ from infra.constructs.pipeline_function import PipelineFunction
 from infra.constructs.serving_slots import ServingSlots
 from infra.constructs.training_storage import DATASETS_PREFIX, OUTPUTS_PREFIX, RUNS_PREFIX, TrainingStorage
 from infra.nag import acknowledge, finding_value, resource_ref
+from pipeline import quotas
 from pipeline.poll import EVALUATE_TIME_LIMIT_S
 
 
@@ -101,6 +102,26 @@ class WorkflowFunctions(Construct):
         storage.grant_write(self.preflight.role, RUNS_PREFIX)
         # The live check: lifecycle and customization support of the base model and teacher.
         _allow(self.preflight.role, ["bedrock:GetFoundationModel"], [foundation_model_arns])
+        # The quota check (pipeline.quotas): the no-commitment model units by code, on that quota
+        # only; the concurrent-job quota, whose code is UNCONFIRMED, by name among Bedrock's quotas
+        # (ListServiceQuotas has no resource type: "*" is the only valid resource).
+        _allow(
+            self.preflight.role,
+            ["servicequotas:GetServiceQuota"],
+            [
+                stack.format_arn(service="servicequotas", resource=quotas.SERVICE_CODE, resource_name=q.code)
+                for q in quotas.QUOTAS
+                if q.code is not None
+            ],
+        )
+        _allow(self.preflight.role, ["servicequotas:ListServiceQuotas"], ["*"])
+        acknowledge(
+            self.preflight.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and "
+            "servicequotas:ListServiceQuotas support no resource-level permissions; the preflight lists "
+            "Bedrock's quotas to find the concurrent-customization-job quota by name (its code is unknown)",
+        )
         # The grader's dry call: the same graders, no others, as the Bedrock service role may invoke.
         grader_arns = list(grader.alias_arns.values()) if grader is not None else []
         for name in grader_function_names:

@@ -17,12 +17,21 @@ from constructs import Construct
 
 from infra.constructs.workflow_functions import WorkflowFunctions
 from pipeline.aws_retries import STATES_BEDROCK_TRANSIENT, STATES_HANDLER_TRANSIENT, STATES_SNS_TRANSIENT
+from pipeline.retries import (
+    JOB_QUEUE_SCHEDULE,
+    JOB_QUOTA_ERROR,
+    LAMBDA_UNAVAILABLE,
+    LAMBDA_UNAVAILABLE_SCHEDULE,
+    RetrySchedule,
+)
 from pipeline.workflow_names import STEP_ERROR_TEXT, STEP_ERRORS
 
 PLAN: Final = "$.preflight.plan"
 EXECUTION_NAME: Final = "$$.Execution.Name"
 
-# Errors worth retrying, per kind of task, with their sources: pipeline.aws_retries.
+# Errors worth retrying, per kind of task, with their sources: pipeline.aws_retries. Lambda not
+# running a function (throttled, or a Lambda fault) is retried first, on its own long schedule
+# (pipeline.retries.LAMBDA_UNAVAILABLE); HANDLER_TRANSIENT are the other transient errors.
 BEDROCK_TRANSIENT: Final = STATES_BEDROCK_TRANSIENT
 HANDLER_TRANSIENT: Final = STATES_HANDLER_TRANSIENT
 SNS_TRANSIENT: Final = STATES_SNS_TRANSIENT
@@ -122,7 +131,19 @@ class StateKit:
 
     @staticmethod
     def retry_handler(state: sfn.TaskStateBase) -> None:
+        """Lambda unavailable (throttled, service fault): for 30+ minutes; the rest: about 2 minutes.
+
+        Step Functions takes the first retrier whose errors match, each with its own attempt count,
+        so a throttle never uses up the attempts of the short schedule, nor the other way round.
+        """
+        _retry_on(state, LAMBDA_UNAVAILABLE, LAMBDA_UNAVAILABLE_SCHEDULE)
         _retry(state, HANDLER_TRANSIENT, first_s=2, attempts=6, cap_s=60)
+
+    @staticmethod
+    def retry_job_quota(state: sfn.CustomState) -> None:
+        """In line for a training slot: the job's create call refused by the concurrent-job quota is
+        tried again for hours (pipeline.retries.JOB_QUEUE_SCHEDULE)."""
+        _retry_on(state, (JOB_QUOTA_ERROR,), JOB_QUEUE_SCHEDULE)
 
     @staticmethod
     def retry_bedrock(state: sfn.TaskStateBase | sfn.CustomState) -> None:
@@ -362,6 +383,20 @@ class StateKit:
             .otherwise(again)
         )
         return first
+
+
+def _retry_on(
+    state: sfn.TaskStateBase | sfn.CustomState, errors: tuple[str, ...], schedule: RetrySchedule
+) -> None:
+    """A shared schedule (pipeline.retries), written exactly as it is computed there."""
+    state.add_retry(
+        errors=list(errors),
+        interval=Duration.seconds(schedule.interval_s),
+        max_attempts=schedule.max_attempts,
+        backoff_rate=schedule.backoff_rate,
+        max_delay=Duration.seconds(schedule.max_delay_s),
+        jitter_strategy=sfn.JitterType.FULL,
+    )
 
 
 def _retry(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import Aspects, Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -17,6 +17,7 @@ from infra.constructs.deployment_manifest import DeploymentManifest
 from infra.constructs.evaluation_job_role import EvaluationJobRole
 from infra.constructs.grader import BuiltinGrader
 from infra.constructs.notifications import Notifications
+from infra.constructs.platform_load import LambdaConcurrency
 from infra.constructs.serving_slots import ServingSlots
 from infra.constructs.stopped_runs import StoppedRunCleanup
 from infra.constructs.training_storage import TrainingStorage
@@ -37,6 +38,8 @@ class CustomizationStack(Stack):
         self.config = config
         for key, value in config.tags.items():
             Tags.of(self).add(key, value)
+        # Every function of the stack, those added later included, follows the reservation setting.
+        Aspects.of(self).add(LambdaConcurrency(config.reserved_concurrency))
 
         removal = RemovalPolicy.RETAIN if config.removal_policy == "retain" else RemovalPolicy.DESTROY
         self.storage = TrainingStorage(

@@ -2,7 +2,8 @@
 
 Input:  {"runSpec": <RunSpec.to_dict() with s3:// datasets>, "executionName": "<run id>"}
 Env:    TRAINING_BUCKET, the bucket that receives the report.
-Output: {"valid", "runName", "runId", "reportUri", "summary", "errorCount", "totals", "spec", "plan"};
+Output: {"valid", "runName", "runId", "reportUri", "summary", "errorCount", "totals", "spec", "plan",
+        "live", "quotas"} ("quotas": the Service Quotas read and what they say, pipeline.quotas);
         the workflow branches on "valid", uses "summary" (≤ 900 characters) as the Fail cause and
         executes "plan" (pipeline.plan; null when invalid).
 
@@ -24,7 +25,7 @@ import boto3
 
 from lambdas.common import metric_names, runtime
 from lambdas.preflight import grader_check
-from pipeline import live, slots
+from pipeline import live, quotas, slots
 from pipeline.catalog import profile_id
 from pipeline.datasets import PreflightReport, preflight
 from pipeline.plan import PlanContext, build_plan, location_problems
@@ -66,6 +67,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     live_models = live_check(spec) if spec is not None and report.ok else []
     for model in live_models:
         report.spec_problems.extend(model.problems)
+    quota_doc = quota_check(spec, report) if spec is not None and report.ok else None
     slot = read_slot(spec) if spec is not None and report.ok else None
     plan = None
     if spec is not None and report.ok:
@@ -111,6 +113,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         "spec": report.spec,
         "plan": plan,
         "live": [model.to_dict() for model in live_models],
+        "quotas": quota_doc,
     }
     LOG.info(
         "preflight finished",
@@ -152,6 +155,18 @@ def live_check(spec: RunSpec) -> list[live.LiveModel]:
     an unchecked model never passes silently.
     """
     return live.check_models(spec, runtime.client("bedrock").get_foundation_model, runtime.error_code)
+
+
+def quota_check(spec: RunSpec, report: PreflightReport) -> dict[str, Any]:
+    """The account's Bedrock quotas against what the run would buy, before any job (pipeline.quotas).
+
+    A purchase that cannot fit refuses the run; a quota that could not be read is reported as not
+    checked and refuses nothing (the purchase would still fail cleanly, after training).
+    """
+    readings = quotas.read(runtime.client("service-quotas"), runtime.error_code)
+    findings = quotas.assess(spec, readings)
+    quotas.apply(report, findings)
+    return {"readings": [r.to_dict() for r in readings], "findings": [f.to_dict() for f in findings]}
 
 
 def _validate_event(event: Any) -> tuple[str, PreflightReport]:

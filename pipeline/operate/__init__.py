@@ -18,10 +18,11 @@ Modules:
   so far); the view in words (status, list, next steps)
 - ``run_actions``: approve, reject, cancel
 - ``watch``, ``commands_watch``: following a run (live panel, lines or JSON lines, retries)
-- ``start``: preflight, content-addressed upload, idempotent StartExecution
+- ``start``: preflight, content-addressed upload, idempotent StartExecution, ``--rerun`` attempts
 - ``estimate``, ``models_table``, ``throughput``, ``sweep``, ``compare``
 - ``report/``: a run's report, its data (artifacts, tables) apart from its rendering (charts, HTML, Markdown)
 - ``livecheck``: GetFoundationModel for `check`/`start` (pipeline.live), or why it was not asked
+- ``quota_check``: the account's Bedrock quotas for `check`/`estimate`/`start` (pipeline.quotas)
 - ``prices``: the Price List API (pipeline.pricelist), its on-disk cache, the catalog offline
 - ``offering``: `models --live`, ListFoundationModels per type beside the catalog
 - ``commands``, ``commands_runs``, ``commands_watch``, ``commands_billing``: the argparse subcommands

@@ -77,9 +77,10 @@ def load_run(
     if described.get("status") == "SUCCEEDED" and isinstance(described.get("output"), str):
         with contextlib.suppress(json.JSONDecodeError):
             state = json.loads(described["output"]) or state
-    spec = None
+    spec = rerun_of = None
     try:
-        spec = (json.loads(described.get("input") or "{}") or {}).get("runSpec")
+        execution_input = json.loads(described.get("input") or "{}") or {}
+        spec, rerun_of = execution_input.get("runSpec"), execution_input.get("rerunOf")
     except (json.JSONDecodeError, AttributeError):
         spec = None
     error, cause = history.failure()
@@ -102,6 +103,7 @@ def load_run(
         vehicle_created_at=history.exited_at(EVALUATION_BUY_STATE) or history.exited_at(DEPLOY_STATE),
         vehicle_released_at=history.exited_at(RELEASE_STATE) or history.exited_at(CLEANUP_STATE),
         time_scale=deployment.time_scale,
+        rerun_of=rerun_of if isinstance(rerun_of, str) else None,
     )
     if view.current_state:
         view.current_state_since = history.entered_at(view.current_state)
@@ -112,6 +114,10 @@ def load_run(
     if with_job and view.preflight.get("valid"):
         bedrock = clients("bedrock")
         view.job = _job(bedrock, view)
+        if not view.finished and view.job is None:
+            view.queue = history.training_queue()
+            if view.queue is not None:
+                view.training_slots = _training_slots(clients)
     pt_arn = (state.get("throughput") or {}).get("ProvisionedModelArn")
     view.throughput_arn = str(pt_arn) if pt_arn else None
     if with_resources:
@@ -144,6 +150,21 @@ def _describe_resources(
     elif vehicle_arn and view.vehicle_kind == DEPLOYMENT:
         view.vehicle_deployment = deployments.describe(bedrock_client(), vehicle_arn)
         view.vehicle_checked = True
+
+
+def _training_slots(clients: Clients) -> dict[str, Any]:
+    """How many customization jobs hold a slot now, and the account's quota of them, as far as the
+    caller may read them (pipeline.quotas); what could not be read stays None."""
+    from pipeline import quotas
+
+    slots: dict[str, Any] = {"jobsInProgress": None, "quota": None, "quotaName": None}
+    with contextlib.suppress(Exception):
+        slots["jobsInProgress"] = quotas.jobs_in_progress(clients("bedrock"))
+    with contextlib.suppress(Exception):
+        (reading,) = quotas.read(clients("service-quotas"), error_code, [quotas.CONCURRENT_JOBS])
+        if reading.value is not None:
+            slots["quota"], slots["quotaName"] = reading.value, reading.label
+    return slots
 
 
 def _job(bedrock: Any, view: RunView) -> Job | None:

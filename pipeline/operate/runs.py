@@ -36,7 +36,7 @@ from pipeline.operate.errors import (
     EXIT_OPERATIONAL,
     InvalidInputError,
 )
-from pipeline.operate.run_history import Job
+from pipeline.operate.run_history import Job, Queue
 from pipeline.operate.throughput import Throughput
 from pipeline.workflow_names import (
     ASK_TO_EVALUATE,
@@ -100,6 +100,12 @@ class RunView:
     cause: str | None
     now: dt.datetime
     job: Job | None = None
+    # In line for a training slot (the job's create call refused by the quota), and what the account
+    # says of its slots: {"jobsInProgress", "quota", "quotaName"} as far as they could be read.
+    queue: Queue | None = None
+    training_slots: dict[str, Any] | None = None
+    # The run this one reruns (`start --rerun` records it in the execution input).
+    rerun_of: str | None = None
     # The serving throughput ($.throughput) as Bedrock describes it now (None: not bought, or gone).
     throughput: Throughput | None = None
     throughput_arn: str | None = None
@@ -423,6 +429,8 @@ class RunView:
             "customizationType": self.customization_type,
             "customModelArn": self.custom_model_arn,
             "job": self.job.to_dict() if self.job else None,
+            "queue": {**self.queue.to_dict(), **(self.training_slots or {})} if self.queue else None,
+            "rerunOf": self.rerun_of,
             "preflight": {k: self.preflight.get(k) for k in ("valid", "summary", "reportUri")}
             if self.preflight
             else None,
