@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from pipeline import naming
-from pipeline.operate import runs, start
+from pipeline.operate import run_lookup, start
 from pipeline.runspec import load_run_spec, spec_hash
 from tests.operate.helpers import (
     BUCKET,
@@ -396,20 +396,20 @@ def test_nothing_is_rerun_while_the_last_attempt_is_still_going(
     second = run_cli(capsys, "start", str(DISTILLATION), "--rerun", "--json").json()
     _ended(second["runId"])
     # Given the rerun reported as still running
-    describe = runs.describe_execution
+    describe = run_lookup.describe_execution
 
     def still_running(sfn: Any, deployment: Any, run_id: str) -> dict[str, Any] | None:
         found = describe(sfn, deployment, run_id)
         return {**found, "status": "RUNNING"} if found and run_id == second["runId"] else found
 
-    monkeypatch.setattr(runs, "describe_execution", still_running)
+    monkeypatch.setattr(run_lookup, "describe_execution", still_running)
     # When --rerun is given again
     third = run_cli(capsys, "start", str(DISTILLATION), "--rerun")
     # Then nothing starts, and it says which attempt is going
     assert third.code == 0 and len(_executions()) == 2
     assert f"run {second['runId']} is still going (status RUNNING)" in third.out
     # Once it has ended, the next is attempt 3
-    monkeypatch.setattr(runs, "describe_execution", describe)
+    monkeypatch.setattr(run_lookup, "describe_execution", describe)
     fourth = run_cli(capsys, "start", str(DISTILLATION), "--rerun", "--json").json()
     assert fourth["runId"] == f"{first['runId']}-r3" and fourth["rerunOf"] == second["runId"]
 
