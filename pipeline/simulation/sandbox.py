@@ -762,6 +762,18 @@ def serve(
 
     with contextlib.suppress(ValueError):  # not the main thread
         signal.signal(signal.SIGTERM, interrupted)
+    said: list[bool] = []
+
+    def stopped() -> None:
+        if not said:
+            said.append(True)
+            print(
+                "sandbox stopped: its runs, data and resources lived in memory and are gone "
+                f"(the functions' logs are in {Path(out_dir) / 'logs'})",
+                file=sys.stderr,
+                flush=True,
+            )
+
     try:
         with running(
             port=port,
@@ -786,13 +798,13 @@ def serve(
             )
             for note in sandbox.notes:
                 print(f"note: {note}", file=sys.stderr, flush=True)
-            while True:
-                time.sleep(3600)
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                # Said before the teardown: on a loaded machine, stopping the server and its threads
+                # can take longer than whoever stopped it waits.
+                stopped()
     except KeyboardInterrupt:
-        print(
-            "sandbox stopped: its runs, data and resources lived in memory and are gone "
-            f"(the functions' logs are in {Path(out_dir) / 'logs'})",
-            file=sys.stderr,
-            flush=True,
-        )
+        stopped()
     return 0
