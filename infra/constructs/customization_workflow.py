@@ -31,7 +31,7 @@ from infra.constructs.bedrock_service_role import BedrockServiceRole
 from infra.constructs.notifications import Notifications
 from infra.constructs.training_storage import TrainingStorage
 from infra.constructs.workflow_functions import WorkflowFunctions
-from infra.constructs.workflow_states import EXECUTION_NAME, PLAN, StateKit
+from infra.constructs.workflow_states import EXECUTION_IDENTITY, EXECUTION_NAME, PLAN, StateKit
 from infra.nag import acknowledge, finding_value, resource_ref
 from pipeline.evaluation import VERDICT_PASSED
 from pipeline.judge import JUDGE_BELOW_BAR, JUDGE_JOB_FAILED, JUDGE_TIMEOUT
@@ -135,6 +135,8 @@ class CustomizationWorkflow(Construct):
             {
                 "runSpec": sfn.JsonPath.object_at("$.runSpec"),
                 "executionName": sfn.JsonPath.string_at(EXECUTION_NAME),
+                # Everything the run creates is tagged with its execution (pipeline.ownership).
+                **EXECUTION_IDENTITY,
             },
             result_path="$.preflight",
         )
@@ -252,6 +254,7 @@ class CustomizationWorkflow(Construct):
             "cleanup",
             {
                 "runId": sfn.JsonPath.string_at(EXECUTION_NAME),
+                **EXECUTION_IDENTITY,
                 "plan": sfn.JsonPath.object_at(PLAN),
                 "vehicle": sfn.JsonPath.object_at("$.vehicle"),
                 "throughput": sfn.JsonPath.object_at("$.throughput"),
@@ -642,6 +645,7 @@ class CustomizationWorkflow(Construct):
             "cleanup",
             {
                 "runId": run_id,
+                **EXECUTION_IDENTITY,
                 "plan": sfn.JsonPath.object_at(PLAN),
                 "vehicle": sfn.JsonPath.object_at("$.vehicle"),
                 "throughput": sfn.JsonPath.object_at("$.throughput"),

@@ -20,6 +20,11 @@ from pipeline.workflow_names import STEP_ERROR_TEXT, STEP_ERRORS
 
 PLAN: Final = "$.preflight.plan"
 EXECUTION_NAME: Final = "$$.Execution.Name"
+# Which execution this is: its ARN and its start (the ARN recurs with the name; pipeline.ownership).
+EXECUTION_IDENTITY: Final = {
+    "executionArn": sfn.JsonPath.string_at("$$.Execution.Id"),
+    "executionStart": sfn.JsonPath.string_at("$$.Execution.StartTime"),
+}
 
 # Errors worth retrying: throttling and transient service faults, as botocore's bedrock model names
 # them for the create calls (ThrottlingException, InternalServerException; Step Functions prefixes
@@ -190,8 +195,7 @@ class StateKit:
         """
         execution = {
             "runId": sfn.JsonPath.string_at(EXECUTION_NAME),
-            "executionArn": sfn.JsonPath.string_at("$$.Execution.Id"),
-            "executionStart": sfn.JsonPath.string_at("$$.Execution.StartTime"),
+            **EXECUTION_IDENTITY,
             "stage": stage,
         }
         ask = self.lambda_task(

@@ -1,10 +1,16 @@
 """Workflow step: validate the run spec and its S3 datasets with the same code the CLI uses.
 
-Input:  {"runSpec": <RunSpec.to_dict() with s3:// datasets>, "executionName": "<run id>"}
-Env:    TRAINING_BUCKET, the bucket that receives the report.
+Input:  {"runSpec": <RunSpec.to_dict() with s3:// datasets>, "executionName": "<run id>",
+        "executionArn": $$.Execution.Id, "executionStart": $$.Execution.StartTime}
+Env:    TRAINING_BUCKET, the bucket that receives the report; PIPELINE_ENVIRONMENT (for the commands
+        a refusal prints).
 Output: {"valid", "runName", "runId", "reportUri", "summary", "errorCount", "totals", "spec", "plan"};
         the workflow branches on "valid", uses "summary" (≤ 900 characters) as the Fail cause and
         executes "plan" (pipeline.plan; null when invalid).
+
+Every name the plan would create under (job, custom model, deployment, throughput) must be free:
+a run id used before (pipeline.ownership) is refused, with the command that starts a fresh run.
+The plan tags everything the run creates with its execution (ARN and start), which cleanup checks.
 
 Bad user input never raises: it yields valid=false with the report written to
 s3://$TRAINING_BUCKET/runs/<runId>/preflight.json. Only operational failures raise (S3 access,
@@ -24,7 +30,7 @@ import boto3
 
 from lambdas.common import metric_names, runtime
 from lambdas.preflight import grader_check
-from pipeline import live
+from pipeline import live, ownership
 from pipeline.catalog import profile_id
 from pipeline.datasets import PreflightReport, preflight
 from pipeline.plan import PlanContext, build_plan, location_problems
@@ -39,6 +45,8 @@ EXECUTION_NAME_RE: Final = re.compile(r"[0-9A-Za-z_-]{1,80}")
 REPORT_KEY: Final = "runs/{run_id}/preflight.json"
 MAX_ERRORS: Final = 200
 EVENT_SOURCE: Final = "workflow input"
+# The deployed environment's name (cdk.json), for the commands a refusal prints.
+ENVIRONMENT_VARIABLE: Final = "PIPELINE_ENVIRONMENT"
 
 
 @functools.cache
@@ -57,6 +65,7 @@ def _training_bucket() -> str:
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     bucket = _training_bucket()
     run_id, report = _validate_event(event)
+    execution = _execution(event, report)
     spec = RunSpec.from_dict(report.spec) if report.ok and report.spec is not None else None
     if spec is not None:
         # Only the workflow knows its bucket, and only objects under its datasets/ prefix are
@@ -69,12 +78,27 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     plan = (
         build_plan(
             spec,
-            PlanContext(bucket=bucket, run_id=run_id, builtin_grader_arn=grader_check.builtin_grader_arn()),
+            PlanContext(
+                bucket=bucket,
+                run_id=run_id,
+                builtin_grader_arn=grader_check.builtin_grader_arn(),
+                execution_arn=execution.arn if execution else None,
+                execution_start=execution.start if execution else None,
+            ),
             estimated_tokens=report.totals()["trainingTokens"],
         )
         if spec is not None and report.ok
         else None
     )
+    if plan is not None and spec is not None:
+        taken = ownership.taken_names(runtime.client("bedrock"), plan, runtime.error_code)
+        report.spec_problems.extend(
+            ownership.name_problems(
+                taken, run_id, env=os.environ.get(ENVIRONMENT_VARIABLE), region=spec.region
+            )
+        )
+        if taken:
+            plan = None
     if plan is not None and spec is not None:
         base = next((m for m in live_models if m.role == live.BASE), None)
         if base is not None and not base.on_demand and base.inference_types:
@@ -175,6 +199,27 @@ def _validate_event(event: Any) -> tuple[str, PreflightReport]:
     if problems:
         report.spec = None
     return run_id, report
+
+
+def _execution(event: Any, report: PreflightReport) -> ownership.Execution | None:
+    """The execution running the preflight, whose ARN and start every resource of the run carries
+    (cleanup deletes only what names its own execution). Without them nothing may be created."""
+    if not isinstance(event, dict) or report.spec is None:
+        return None
+    arn, start = event.get("executionArn"), event.get("executionStart")
+    try:
+        return ownership.Execution.of(arn, start)
+    except ValueError as error:
+        report.spec_problems.append(
+            Problem(
+                "executionArn",
+                arn,
+                "the execution's ARN and start time ($$.Execution.Id, $$.Execution.StartTime)",
+                f"the workflow input lacks the execution's identity ({error}): everything a run creates "
+                "is tagged with it, and cleanup deletes only what its own execution created",
+            )
+        )
+        return None
 
 
 def _run_name(event: Any, report: PreflightReport) -> str | None:
