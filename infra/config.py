@@ -37,6 +37,13 @@ _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
 # characters. At least 4 literal characters: "*" alone would let Bedrock invoke every function.
 _GRADER_PATTERN = re.compile(r"^[a-zA-Z0-9_.*-]{1,64}$")
 _GRADER_PATTERN_MIN_LITERALS = 4
+# Reserved concurrency per function, when a platform team sets one (lambdaReservedConcurrency).
+# Below 10, a handful of runs at the same step (evaluations, status checks) throttle each other;
+# Lambda itself refuses any reservation that leaves the account fewer than 100 unreserved
+# executions, so with N per function the account needs a concurrency limit of at least
+# 100 + N x (number of functions) (the default limit is 1,000; new accounts may start lower).
+RESERVED_CONCURRENCY_MIN: Final = 10
+RESERVED_CONCURRENCY_MAX: Final = 1000
 
 RemovalPolicyName = Literal["retain", "destroy"]
 
@@ -93,6 +100,14 @@ class EnvironmentConfig:
     # account and region that the Bedrock service role may invoke. Empty: only the built-in grader.
     grader_function_names: tuple[str, ...] = ()
     approvals: ApprovalSettings = field(default_factory=ApprovalSettings)
+    # A person approves every promotion into a serving slot (pipeline.slots), whatever the run's
+    # approval policy says: what serves in production changes only with a human's yes.
+    slots_require_approval: bool = False
+    # Reserved concurrency of every pipeline function (infra/constructs/platform_load.py). None, the
+    # default: no reservation, the functions share the account's unreserved pool, so the pipeline
+    # never throttles itself and deploys in any account; a throttle from a busy account is retried
+    # by the workflow for tens of minutes (infra/constructs/workflow_states.py).
+    reserved_concurrency: int | None = None
 
     @property
     def stack_name(self) -> str:
@@ -118,6 +133,12 @@ _KEYS: Final = {
     "default: none, only the built-in grader)",
     "approvals": "{requireMfa: true|false (default true), allowSelfApproval: true|false (default false), "
     "federatedSourceIdentity: true|false (default false)}",
+    "slotsRequireApproval": "true|false (default false): a person approves every promotion into a "
+    "serving slot",
+    "lambdaReservedConcurrency": f"null (the default: no reservation, the account's unreserved pool) or a "
+    f"whole number {RESERVED_CONCURRENCY_MIN} to {RESERVED_CONCURRENCY_MAX} reserved for every pipeline "
+    f"function (the account then needs a concurrency limit of at least 100 + that number x the number "
+    f"of functions)",
 }
 _REQUIRED: Final = ("removalPolicy", "logRetentionDays")
 
@@ -198,6 +219,14 @@ def _parse_environment(name: str, raw: object, where: str) -> tuple[EnvironmentC
     check("graderFunctionNames", _valid_grader_names(graders))
     approvals = _parse_approvals(raw.get("approvals", {}))
     check("approvals", approvals is not None)
+    slots_approval = raw.get("slotsRequireApproval", False)
+    check("slotsRequireApproval", isinstance(slots_approval, bool))
+    reserved = raw.get("lambdaReservedConcurrency")
+    check(
+        "lambdaReservedConcurrency",
+        reserved is None
+        or (_is_int(reserved) and RESERVED_CONCURRENCY_MIN <= reserved <= RESERVED_CONCURRENCY_MAX),
+    )
 
     if problems:
         return None, problems
@@ -214,6 +243,8 @@ def _parse_environment(name: str, raw: object, where: str) -> tuple[EnvironmentC
             vpc=vpc,
             grader_function_names=tuple(graders),
             approvals=approvals or ApprovalSettings(),
+            slots_require_approval=bool(slots_approval),
+            reserved_concurrency=reserved,
         ),
         [],
     )

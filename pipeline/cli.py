@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 from pipeline import __version__
 from pipeline.catalog import CUSTOMIZATION_TYPES, FINE_TUNING, UnknownModelError, get_model
 from pipeline.datasets import DEFAULT_MAX_ERRORS, PreflightReport, preflight, validate_files
+from pipeline.datasets.sources import SourceAccessError
 from pipeline.operate.cli_options import HelpFormatter, positive_int
 from pipeline.operate.commands import register as register_operations
 from pipeline.operate.grader import add_grader_parser
@@ -26,7 +27,6 @@ from pipeline.problems import Problem
 from pipeline.runspec import RunSpec, RunSpecError, load_run_spec_data, parse_run_spec
 from pipeline.simulation.cli import add_simulate_parser
 from pipeline.simulation.sandbox_cli import add_sandbox_parser
-from pipeline.sources import SourceAccessError
 from pipeline.spec_lines import located
 
 if TYPE_CHECKING:
@@ -289,8 +289,10 @@ def _add_check(commands: Any) -> None:
         "or none) and approval policy, tags, then every training, validation and evaluation-prompt file. "
         "`bedrock-customize estimate` prices the evaluation and the serving apart. When AWS can be "
         "reached with your credentials, Bedrock is asked live (GetFoundationModel) whether the base model "
-        "and teacher are ACTIVE and offer the customization type in the region, and prices come from the "
-        "AWS Price List API; otherwise the catalog's facts are used. The output says which.",
+        "and teacher are ACTIVE and offer the customization type in the region, Service Quotas whether the "
+        "throughput the run would buy fits the account's quota (and how many training slots are in use), "
+        "and prices come from the AWS Price List API; otherwise the catalog's facts are used and the quotas "
+        "are not checked. The output says which.",
         epilog=_CHECK_EPILOG,
         formatter_class=HelpFormatter,
     )
@@ -331,6 +333,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         extra["liveCheck"] = checked.to_dict()
         live_line = checked.line()
         if report.ok:
+            # The account's quotas against what the run buys (pipeline.quotas), or why not asked.
+            from pipeline.operate import quota_check
+
+            quota = quota_check.run(spec, offline=args.offline)
+            quota_check.apply(quota, report)
+            extra["quotas"] = quota.to_dict()
+            live_line += "\n" + quota.line()
+        if report.ok:
             book = prices.load(spec.region, offline=args.offline)
             prices.reprice_report(report, spec, book)
             extra["prices"] = book.to_dict(spec.model)
@@ -346,9 +356,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _run_plan_text(spec: RunSpec, path: Path, report: PreflightReport, book: PriceBook | None) -> str:
     """What the run evaluates on and how it serves, each with its cost: the money before the start."""
     from pipeline import costs, plan
+    from pipeline.money import usd
     from pipeline.operate import hints
     from pipeline.operate.estimate import evaluation_text, serving_text
-    from pipeline.operate.output import usd
     from pipeline.runspec import THROUGHPUT_VEHICLE
 
     prices_text = (

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pipeline.catalog import CONTINUED_PRE_TRAINING, FINE_TUNING, Judge, ModelInfo, Price
 from pipeline.catalog.types import PER_1K_TOKENS
+from pipeline.money import format_usd, unit_price
 from pipeline.poll import EVALUATE_TIME_LIMIT_S, PT_WAIT_LIMIT_S
 
 if TYPE_CHECKING:
@@ -122,8 +123,8 @@ def training_cost(model: ModelInfo, tokens: int, epochs: int | None) -> CostEsti
         return None
     usd = tokens / 1000 * epochs * price.value
     basis = (
-        f"{tokens:,} tokens x {epochs} epoch{'s' if epochs != 1 else ''} x ${price.value:g}/1K tokens "
-        f"(price {price.cite()})"
+        f"{tokens:,} tokens x {epochs} epoch{'s' if epochs != 1 else ''} x {unit_price(price.value)}/1K "
+        f"tokens (price {price.cite()})"
     )
     return CostEstimate(usd, basis, (price,))
 
@@ -141,7 +142,7 @@ def pt_hourly_cost(model: ModelInfo, model_units: int, commitment: str = "none")
     price = pt_price(model, commitment)
     if price is None:
         return None
-    basis = f"{model_units} MU x ${price.value:g}/MU-hour ({_term(commitment)}; {price.cite()})"
+    basis = f"{model_units} MU x {unit_price(price.value)}/MU-hour ({_term(commitment)}; {price.cite()})"
     return CostEstimate(model_units * price.value, basis, (price,))
 
 
@@ -203,14 +204,14 @@ def on_demand_evaluation_cost(
     custom = (tokens_in * custom_in.value + tokens_out * custom_out.value) / 1_000_000
     if (base_in.value, base_out.value) == (custom_in.value, custom_out.value):
         rates = (
-            f"2 models x ({tokens_in:,} input tokens x ${base_in.value:g}/1M + at most {tokens_out:,} "
-            f"output tokens x ${base_out.value:g}/1M)"
+            f"2 models x ({tokens_in:,} input tokens x {unit_price(base_in.value)}/1M + at most "
+            f"{tokens_out:,} output tokens x {unit_price(base_out.value)}/1M)"
         )
     else:
         rates = (
             f"{tokens_in:,} input and at most {tokens_out:,} output tokens on the base model at "
-            f"${base_in.value:g} / ${base_out.value:g} per 1M and on the deployment at "
-            f"${custom_in.value:g} / ${custom_out.value:g} per 1M"
+            f"{unit_price(base_in.value)} / {unit_price(base_out.value)} per 1M and on the deployment at "
+            f"{unit_price(custom_in.value)} / {unit_price(custom_out.value)} per 1M"
         )
     cited = (
         base_in.cite()
@@ -253,7 +254,8 @@ def judge_cost(
     usd = (tokens_in * inp.value + tokens_out * out.value) / 1_000_000
     basis = (
         f"{prompts} prompt(s) x 2 models x {metrics} metric(s) = {calls:,} judge calls: about {tokens_in:,} "
-        f"input tokens x ${inp.value:g}/1M + {tokens_out:,} output tokens x ${out.value:g}/1M on "
+        f"input tokens x {unit_price(inp.value)}/1M + {tokens_out:,} output tokens x "
+        f"{unit_price(out.value)}/1M on "
         f"{judge.model_id} (planning figures per call UNCONFIRMED; {inp.cite()})"
     )
     return CostEstimate(usd, basis, (inp, out))
@@ -320,13 +322,13 @@ def _needs_human(
     if threshold is None or monthly.usd > threshold:
         return (
             True,
-            f"{purchase.what}: estimated ${monthly.usd:,.2f}{purchase.period} exceeds the "
-            f"${threshold or 0:,.2f} threshold",
+            f"{purchase.what}: estimated {format_usd(monthly.usd)}{purchase.period} exceeds the "
+            f"{format_usd(threshold or 0)} threshold",
         )
     return (
         False,
-        f"{purchase.what}: estimated ${monthly.usd:,.2f}{purchase.period} is within the "
-        f"${threshold:,.2f} threshold",
+        f"{purchase.what}: estimated {format_usd(monthly.usd)}{purchase.period} is within the "
+        f"{format_usd(threshold)} threshold",
     )
 
 
@@ -374,11 +376,6 @@ def approval_decision(spec: RunSpec) -> ApprovalDecision:
         before_evaluation=before_evaluation,
         before_serving=before_serving,
     )
-
-
-def format_usd(usd: float) -> str:
-    """Dollars with cents, or with four decimals for amounts below a cent (small example runs)."""
-    return f"${usd:,.4f}" if 0 < usd < 0.01 else f"${usd:,.2f}"
 
 
 def _term(commitment: str) -> str:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from pipeline import scoring
+from pipeline.aws_retries import CONVERSE_TRANSIENT, error_code
 from pipeline.catalog import Price, UnknownModelError, get_model
 from pipeline.costs import pt_price
 
@@ -31,18 +32,9 @@ MAX_TOKENS: Final = 512
 TEMPERATURE: Final = 0
 DEFAULT_MAX_PROMPTS: Final = 50
 
-# Transient: the same request may succeed a little later. A Provisioned Throughput that has just
-# turned InService can still answer ModelNotReady for a short while.
-RETRYABLE_ERRORS: Final = frozenset(
-    {
-        "ThrottlingException",
-        "TooManyRequestsException",
-        "ServiceUnavailableException",
-        "InternalServerException",
-        "ModelNotReadyException",
-        "ModelTimeoutException",
-    }
-)
+# Transient: the same request may succeed a little later (pipeline.aws_retries). A Provisioned
+# Throughput that has just turned InService can still answer ModelNotReady for a short while.
+RETRYABLE_ERRORS: Final = CONVERSE_TRANSIENT
 # About this prompt, not the service: recorded as a failed answer, and the run goes on.
 PROMPT_ERRORS: Final = frozenset({"ValidationException", "ModelErrorException"})
 # About the model as a whole (no access, no such model or profile): recorded as failed answers too,
@@ -198,13 +190,6 @@ class Answer:
         }
 
 
-def _code(error: Exception) -> str:
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
-
-
 def backoff_delays(attempts: int, base: float = 1.0, cap: float = 20.0) -> list[float]:
     """Waits between attempts: base * 2^n, each capped (no jitter: one caller, one request at a time)."""
     return [min(cap, base * 2**n) for n in range(max(0, attempts - 1))]
@@ -233,7 +218,7 @@ def ask(
                 inferenceConfig={"maxTokens": max_tokens, "temperature": TEMPERATURE},
             )
         except Exception as error:
-            code = _code(error)
+            code = error_code(error)
             if code in PROMPT_ERRORS or code in MODEL_ERRORS:
                 return Answer("", None, None, None, None, attempt, error=f"{code}: {error}")
             if code not in RETRYABLE_ERRORS:
@@ -344,6 +329,8 @@ class EvaluationResult:
     stopped_early: bool = False
     judged: bool = True
     vehicle: str = "throughput"
+    # The champion serving in the run's slot, measured on the same prompts (None: no champion).
+    champion: dict[str, Any] | None = None
 
     @property
     def verdict(self) -> str:
@@ -372,6 +359,7 @@ class EvaluationResult:
             "stoppedEarly": self.stopped_early,
             "custom": self.custom,
             "base": self.base,
+            **({"champion": self.champion} if self.champion is not None else {}),
             "rows": self.rows,
         }
 
@@ -407,10 +395,13 @@ def failed_share(aggregated: Mapping[str, Any]) -> float:
     return int(aggregated.get("errors") or 0) / prompts if prompts else 0.0
 
 
-def not_judged_reasons(custom: Mapping[str, Any], base: Mapping[str, Any]) -> list[str]:
-    """Why the comparison judged nothing: too many failed calls for either model."""
+def not_judged_reasons(
+    custom: Mapping[str, Any], base: Mapping[str, Any], champion: Mapping[str, Any] | None = None
+) -> list[str]:
+    """Why the comparison judged nothing: too many failed calls for any model compared."""
     reasons = []
-    for name, agg in (("custom", custom), ("base", base)):
+    compared = [("custom", custom), ("base", base)] + ([("champion", champion)] if champion else [])
+    for name, agg in compared:
         share = failed_share(agg)
         if share > MAX_FAILED_SHARE:
             reasons.append(
@@ -427,26 +418,38 @@ def evaluate(
     custom_model_id: str,
     converse: Converse,
     vehicle: str = "throughput",
+    champion_model_id: str | None = None,
     sleep: Sleep = time.sleep,
     time_left_ms: Callable[[], int] | None = None,
     reserve_ms: int = 60_000,
 ) -> EvaluationResult:
-    """Ask both models every prompt, score the answers, aggregate and apply the bar.
+    """Ask every model every prompt, score the answers, aggregate and apply the bar.
 
-    ``time_left_ms`` lets a Lambda stop starting new prompts while there is still time to save the
-    results; the summary then says how many prompts were used.
+    The models are the custom one (on its vehicle) and its base; with ``champion_model_id`` (the
+    endpoint of the serving slot the run would replace), also the champion serving there, on the
+    same prompts and paired with the others. ``time_left_ms`` lets a Lambda stop starting new prompts
+    while there is still time to save the results; the summary then says how many prompts were used.
     """
     bar = scoring.QualityBar.from_plan(plan.get("evaluation"))
     base_model_id = str(plan.get("baseModelInvokeId") or plan.get("baseModel"))
     custom_pricing, base_pricing = pricing_for(plan, vehicle)
+    models = {"custom": custom_model_id, "base": base_model_id}
+    pricing = {"custom": custom_pricing, "base": base_pricing}
+    if champion_model_id:
+        models["champion"] = champion_model_id
+        pricing["champion"] = pricing_for(
+            plan, "deployment" if ":custom-model-deployment/" in champion_model_id else "throughput"
+        )[0]
     if not prompt_set.prompts:
         custom = scoring.aggregate(custom_model_id, [], custom_pricing)
         base = scoring.aggregate(base_model_id, [], base_pricing)
         result = _no_prompts(prompt_set, bar, custom, base)
         result.vehicle = vehicle
+        if champion_model_id:
+            result.champion = scoring.aggregate(champion_model_id, [], pricing["champion"])
         return result
-    observed: dict[str, list[scoring.Observation]] = {"custom": [], "base": []}
-    answers: dict[str, list[Answer]] = {"custom": [], "base": []}
+    observed: dict[str, list[scoring.Observation]] = {name: [] for name in models}
+    answers: dict[str, list[Answer]] = {name: [] for name in models}
     rows: list[dict[str, Any]] = []
     stopped_early = False
     for item in prompt_set.prompts:
@@ -455,7 +458,7 @@ def evaluate(
             stopped_early = True
             break
         row: dict[str, Any] = {"line": item.line, "prompt": item.prompt, "reference": item.reference}
-        for name, model_id in (("custom", custom_model_id), ("base", base_model_id)):
+        for name, model_id in models.items():
             gone = _unreachable(answers[name])
             answer = (
                 Answer("", None, None, None, None, 0, error=f"{gone}: not asked, every recent call failed")
@@ -467,11 +470,13 @@ def evaluate(
             observed[name].append(observation)
             row[name] = details
         rows.append(row)
-    # Means over the prompts both models answered (the judge takes the same ones).
+    # Means over the prompts every model answered (the judge takes the same ones).
     counted = scoring.paired(observed)
-    custom = scoring.aggregate(custom_model_id, observed["custom"], custom_pricing, counted)
-    base = scoring.aggregate(base_model_id, observed["base"], base_pricing, counted)
-    unjudged = not_judged_reasons(custom, base)
+    aggregates = {
+        name: scoring.aggregate(models[name], observed[name], pricing[name], counted) for name in models
+    }
+    custom, base, champion = aggregates["custom"], aggregates["base"], aggregates.get("champion")
+    unjudged = not_judged_reasons(custom, base, champion)
     if unjudged:
         passed = False
         summary = (
@@ -479,21 +484,20 @@ def evaluate(
             "Check model access and the base model id (some bases need a cross-Region inference profile)."
         )
     else:
-        passed, summary = scoring.decide_quality(bar, custom["quality"], base["quality"])
+        passed, summary = scoring.decide_quality(
+            bar, custom["quality"], base["quality"], champion["quality"] if champion else None
+        )
     notes = [f"{len(rows)} prompt(s) from {prompt_set.uri} ({prompt_set.kind})"]
     if stopped_early:
         notes.append(
             f"stopped after {len(rows)} of {len(prompt_set.prompts)} prompts to finish within the time limit"
         )
-    failures = [
-        f"the {name} model {agg['errors']}"
-        for name, agg in (("custom", custom), ("base", base))
-        if agg["errors"]
-    ]
+    failures = [f"the {name} model {agg['errors']}" for name, agg in aggregates.items() if agg["errors"]]
     if failures:
+        every = "both models" if len(aggregates) == 2 else "every model"
         notes.append(
             f"calls that failed: {', '.join(failures)}; the means are over the {custom['paired']} prompt(s) "
-            "both models answered"
+            f"{every} answered"
         )
     notes += prompt_set.notes
     return EvaluationResult(
@@ -507,6 +511,7 @@ def evaluate(
         stopped_early,
         judged=not unjudged,
         vehicle=vehicle,
+        champion=champion,
     )
 
 

@@ -2,7 +2,10 @@
 
 A run is identified by its *run id*: the run name plus the first 10 hex digits of the spec hash.
 The CLI uses it as the Step Functions execution name, so starting the same spec twice is one
-execution (Standard workflows refuse a second execution of the same name). Every Bedrock name and
+execution (Standard workflows refuse a second execution of the same name). A run that was
+rejected, cancelled or failed is started again under a *rerun id* derived from it,
+``<run id>-r<n>`` (``start --rerun``), a new execution name and so new names and tokens for
+everything below. Every Bedrock name and
 idempotency token below derives from it, so a retried or re-driven execution asks Bedrock for the
 same job and the same purchase again, and Bedrock returns the existing ones instead of starting
 or buying twice.
@@ -24,6 +27,10 @@ _JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*$")
 # customModelName / provisionedModelName: ([0-9a-zA-Z][_-]?)+ : no leading, trailing-pair or
 # doubled separators, no dots.
 _MODEL_NAME = re.compile(r"^([0-9a-zA-Z][_-]?)+$")
+# What makes a run id unique, kept whole when a derived name is shortened: the spec hash and, for a
+# rerun, its number. ``-r<n>`` never looks like hex, so a run id and its reruns never read alike.
+_UNIQUE_TAIL = re.compile(rf"-(?P<hash>[0-9a-f]{{{RUN_HASH_CHARS}}})(?:-r(?P<attempt>[0-9]+))?$")
+FIRST_RERUN: Final = 2
 
 
 def run_id(run_name: str, spec_hash: str) -> str:
@@ -35,6 +42,31 @@ def run_id(run_name: str, spec_hash: str) -> str:
     if not _TOKEN.match(rid):
         raise ValueError(f"run name {run_name!r} cannot form a run id; use lowercase letters, digits, '-'")
     return rid
+
+
+def rerun_id(rid: str, attempt: int) -> str:
+    """The run id of attempt ``attempt`` (2, 3, ...) of the run ``rid`` (or of any of its reruns).
+
+    ``<run name>-<hash>-r<attempt>``, the run name shortened so the whole stays within the 80
+    characters of an execution name; every name derived from it keeps the hash and the attempt, so
+    no job, model, deployment or throughput name of one attempt is another's.
+    """
+    if attempt < FIRST_RERUN:
+        raise ValueError(f"a rerun is attempt {FIRST_RERUN} or later, got {attempt}")
+    tail = _UNIQUE_TAIL.search(rid)
+    if tail is None:
+        raise ValueError(f"{rid!r} is not a run id of a run spec (<run name>-<10 hex>)")
+    head, digest = rid[: tail.start()], tail.group("hash")
+    suffix = f"-{digest}-r{attempt}"
+    rerun = f"{head[: _EXECUTION_NAME_MAX - len(suffix)].rstrip('-')}{suffix}"
+    assert _TOKEN.match(rerun), rerun
+    return rerun
+
+
+def attempt_of(rid: str) -> int:
+    """Which attempt of its run spec a run id is: 1 for the run itself, n for ``...-r<n>``."""
+    tail = _UNIQUE_TAIL.search(rid)
+    return int(tail.group("attempt")) if tail is not None and tail.group("attempt") else 1
 
 
 def job_name(rid: str) -> str:
@@ -117,8 +149,13 @@ def _collapse(text: str) -> str:
 
 
 def _fit(rid: str, limit: int) -> str:
-    """Shorten to ``limit`` keeping the hash suffix that makes the name unique."""
+    """Shorten to ``limit`` keeping the tail that makes the name unique (the hash, and a rerun's
+    number; else the last part)."""
     if len(rid) <= limit:
         return rid
-    head, _, digest = rid.rpartition("-")
-    return f"{head[: limit - len(digest) - 1].rstrip('-')}-{digest}"
+    tail = _UNIQUE_TAIL.search(rid)
+    if tail is not None:
+        head, unique = rid[: tail.start()], rid[tail.start() + 1 :]
+    else:
+        head, _, unique = rid.rpartition("-")
+    return f"{head[: limit - len(unique) - 1].rstrip('-')}-{unique}"

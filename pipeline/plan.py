@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pipeline import costs, naming
+from pipeline import costs, naming, slots
 from pipeline import judge as judging
 from pipeline.catalog import DISTILLATION, REINFORCEMENT_FINE_TUNING, ModelInfo, judge_of, profile_id
 from pipeline.poll import DEPLOYMENT_WAIT_LIMIT_S as DEPLOYMENT_WAIT_LIMIT_S
@@ -75,6 +75,10 @@ SMOKE_PROMPTS: Final = 3
 
 # The slots of the workflow's state document besides runSpec and preflight: where each state writes
 # its result (docs/workflow-contract.md). The workflow creates them all as null in its first state.
+# A slot's in-place model change (deployment or throughput) still going after 1 h is treated as
+# failed and rolled back (UNCONFIRMED: no duration is published for either update).
+SLOT_UPDATE_WAIT_LIMIT_S: Final = 3600
+
 RUN_SLOTS: Final = (
     "job",
     "loss",
@@ -90,6 +94,12 @@ RUN_SLOTS: Final = (
     "ptStatus",
     "smoke",
     "released",
+    "slotLock",
+    "slotStatus",
+    "slotChange",
+    "slotFailure",
+    "slotRollback",
+    "slotRecord",
     "failure",
     "cleanup",
 )
@@ -110,6 +120,12 @@ class PlanContext:
     # workflow (the CLI's check and estimate), where nothing is created.
     execution_arn: str | None = None
     execution_start: str | None = None
+    # Serving slots: where the stack keeps them (the deployment manifest's prefix), what the run's
+    # slot holds now (read by the preflight: None when the slot does not exist yet), and whether the
+    # stack asks a person before every promotion into a slot (stack setting, e.g. in prod).
+    environment: str | None = None
+    slot: slots.Slot | None = None
+    slot_requires_approval: bool = False
 
 
 JOB_VARIANTS: Final = ("WITH_VALIDATION", "WITHOUT_VALIDATION", "DISTILLATION", REINFORCEMENT_FINE_TUNING)
@@ -231,6 +247,7 @@ def build_plan(spec: RunSpec, context: PlanContext, *, estimated_tokens: int | N
 
     evaluation = spec.evaluation
     approval = costs.approval_decision(spec)
+    slot_plan = _slot(spec, context)
     timeout_hours = spec.approval.timeout_hours if spec.approval is not None else DEFAULT_TIMEOUT_HOURS
     return {
         "runId": rid,
@@ -251,6 +268,18 @@ def build_plan(spec: RunSpec, context: PlanContext, *, estimated_tokens: int | N
             "maxPrompts": evaluation.max_prompts if evaluation else DEFAULT_MAX_PROMPTS,
             "minQuality": evaluation.min_quality if evaluation else None,
             "minImprovementOverBase": evaluation.min_improvement_over_base if evaluation else None,
+            # Only against a champion that serves: "not worse" unless the spec asks for more.
+            **(
+                {
+                    "minImprovementOverChampion": (
+                        evaluation.min_improvement_over_champion
+                        if evaluation and evaluation.min_improvement_over_champion is not None
+                        else 0.0
+                    )
+                }
+                if slot_plan is not None and slot_plan["exists"]
+                else {}
+            ),
             "validationUris": list(spec.validation),
             "smokePrompts": SMOKE_PROMPTS,
         },
@@ -260,10 +289,11 @@ def build_plan(spec: RunSpec, context: PlanContext, *, estimated_tokens: int | N
             "reason": approval.reason,
             "timeoutSeconds": timeout_hours * 3600,
             "beforeEvaluation": approval.before_evaluation,
-            "beforeServing": approval.before_serving,
+            "beforeServing": _asks_before_serving(approval, slot_plan, context),
         },
-        "vehicle": _vehicle(spec, rid, tags),
-        "serving": _serving(spec, rid, tags),
+        "vehicle": _vehicle(spec, rid, tags, slot_plan),
+        "serving": _serving(spec, rid, tags, slot_plan),
+        "slot": slot_plan,
         "judge": _judge(spec, context, tags),
         "estimate": estimate(spec, estimated_tokens, epochs),
         "bucket": context.bucket,
@@ -401,26 +431,71 @@ def _waits(limit_s: int) -> dict[str, Any]:
     return {"pollSchedule": schedule, "firstWaitSeconds": schedule[0], "maxPolls": len(schedule) - 1}
 
 
-def _vehicle(spec: RunSpec, rid: str, tags: list[dict[str, str]]) -> dict[str, Any]:
+def _slot(spec: RunSpec, context: PlanContext) -> dict[str, Any] | None:
+    """The serving slot the run promotes into, as the preflight found it (pipeline.slots)."""
+    name = spec.serving.slot
+    if name is None:
+        return None
+    if context.environment is None:
+        raise ValueError("the run names a serving slot but the plan was built without the environment")
+    current = context.slot
+    kind = slots.DEPLOYMENT if spec.serving.on_demand else slots.THROUGHPUT
+    if current is not None:
+        problem = slots.compatible_problem(current, kind=kind, base_model=spec.base_model)
+        if problem is not None:
+            raise slots.SlotError(problem)
+    return {
+        "name": name,
+        "parameter": slots.parameter_name(context.environment, name),
+        "kind": kind,
+        "exists": current is not None,
+        "endpointArn": current.endpoint_arn if current is not None else None,
+        "championModelArn": current.champion.model_arn if current is not None else None,
+        "championRunId": current.champion.run_id if current is not None else None,
+        "requiresApproval": context.slot_requires_approval,
+        **_waits(SLOT_UPDATE_WAIT_LIMIT_S),
+    }
+
+
+def _asks_before_serving(
+    approval: costs.ApprovalDecision, slot_plan: Mapping[str, Any] | None, context: PlanContext
+) -> bool:
+    """Before the serving purchase as the policy asks; before any promotion into a slot where the
+    stack asks it; and a promotion in place buys nothing, so only the policy 'always' or the stack
+    asks then."""
+    if slot_plan is None:
+        return approval.before_serving
+    if context.slot_requires_approval or approval.policy == "always":
+        return True
+    return approval.before_serving and not slot_plan["exists"]
+
+
+def _vehicle(
+    spec: RunSpec, rid: str, tags: list[dict[str, str]], slot_plan: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """What the custom model is evaluated on, with the exact create request of it."""
     kind = spec.evaluation_vehicle
+    # Into a slot that has an endpoint already, the model is swapped in place: the evaluation
+    # vehicle never serves (released after the comparison); the first promotion keeps it.
+    in_place = slot_plan is not None and bool(slot_plan["exists"])
     if kind == DEPLOYMENT_VEHICLE:
+        serves = spec.serving.on_demand and not in_place
         return {
             "kind": kind,
             # Kept when it also serves (serving.mode on-demand), else deleted after the evaluation.
-            "servesAfterwards": spec.serving.on_demand,
+            "servesAfterwards": serves,
             "ModelDeploymentName": naming.deployment_name(rid),
             "ClientRequestToken": naming.deployment_request_token(rid),
             "Description": f"Bedrock customization run {rid}: evaluation"
-            + (" and on-demand serving" if spec.serving.on_demand else " only"),
+            + (" and on-demand serving" if serves else " only"),
             "Tags": [
                 *tags,
-                {"Key": PURPOSE_TAG, "Value": "serving" if spec.serving.on_demand else "evaluation"},
+                {"Key": PURPOSE_TAG, "Value": "serving" if serves else "evaluation"},
             ],
             **_waits(DEPLOYMENT_WAIT_LIMIT_S),
         }
     if kind == THROUGHPUT_VEHICLE:
-        reused = spec.serving_reuses_evaluation_throughput
+        reused = spec.serving_reuses_evaluation_throughput and not in_place
         # Reused for serving: named and tokened as the serving purchase, so there is one purchase.
         return {
             "kind": kind,
@@ -442,12 +517,17 @@ def _vehicle(spec: RunSpec, rid: str, tags: list[dict[str, str]]) -> dict[str, A
     return {"kind": kind, "servesAfterwards": False}
 
 
-def _serving(spec: RunSpec, rid: str, tags: list[dict[str, str]]) -> dict[str, Any]:
+def _serving(
+    spec: RunSpec, rid: str, tags: list[dict[str, str]], slot_plan: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     serving = spec.serving
+    in_place = slot_plan is not None and bool(slot_plan["exists"])
     plan: dict[str, Any] = {
         "mode": serving.mode,
         "commitment": serving.commitment if serving.buys_throughput else "none",
-        "reusesEvaluationThroughput": spec.serving_reuses_evaluation_throughput,
+        "reusesEvaluationThroughput": spec.serving_reuses_evaluation_throughput and not in_place,
+        # Into an existing slot nothing is bought or kept: its endpoint's model is changed in place.
+        "promotesInPlace": in_place,
         **_waits(PT_WAIT_LIMIT_S),
     }
     if serving.buys_throughput:

@@ -27,9 +27,10 @@ JUDGE_WAIT_LIMIT_S: Final = 4 * 3600
 # and the evaluation stops starting prompts a minute before it (pipeline.evaluation).
 EVALUATE_TIME_LIMIT_S: Final = 15 * 60
 
-# Serving: a deployment is Active, a throughput InService. Failed is final for both.
-READY: Final = frozenset({"Active", "InService"})
-FAILED: Final = frozenset({"Failed"})
+# Serving: a deployment is Active, a throughput InService; a slot's in-place model change is
+# UpdateCompleted (pipeline.slots.update_progress). Failed / UpdateFailed are final.
+READY: Final = frozenset({"Active", "InService", "UpdateCompleted"})
+FAILED: Final = frozenset({"Failed", "UpdateFailed"})
 
 
 def next_check(status: str, previous: Mapping[str, Any] | None, schedule: Sequence[int]) -> dict[str, Any]:

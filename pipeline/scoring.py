@@ -258,10 +258,12 @@ def aggregate(
 
 @dataclass(frozen=True)
 class QualityBar:
-    """Stage 2's bar. ``None`` = not judged."""
+    """Stage 2's bar. ``None`` = not judged. ``min_improvement_over_champion`` applies when the run
+    promotes into a serving slot that already has a champion (pipeline.slots)."""
 
     min_quality: float | None = None
     min_improvement_over_base: float | None = None
+    min_improvement_over_champion: float | None = None
 
     @classmethod
     def from_plan(cls, evaluation: Mapping[str, Any] | None) -> QualityBar:
@@ -269,14 +271,27 @@ class QualityBar:
         return cls(
             _optional_float(evaluation.get("minQuality")),
             _optional_float(evaluation.get("minImprovementOverBase")),
+            _optional_float(evaluation.get("minImprovementOverChampion")),
         )
 
     @property
     def is_set(self) -> bool:
-        return self.min_quality is not None or self.min_improvement_over_base is not None
+        return (
+            self.min_quality is not None
+            or self.min_improvement_over_base is not None
+            or self.min_improvement_over_champion is not None
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"minQuality": self.min_quality, "minImprovementOverBase": self.min_improvement_over_base}
+        return {
+            "minQuality": self.min_quality,
+            "minImprovementOverBase": self.min_improvement_over_base,
+            **(
+                {"minImprovementOverChampion": self.min_improvement_over_champion}
+                if self.min_improvement_over_champion is not None
+                else {}
+            ),
+        }
 
 
 def _optional_float(value: Any) -> float | None:
@@ -293,10 +308,30 @@ def _signed(value: float) -> str:
     return f"{value:+.3f}"
 
 
-def decide_quality(
-    bar: QualityBar, custom_quality: float | None, base_quality: float | None
+def _improvement(
+    what: str, minimum: float, custom_quality: float | None, other_quality: float | None
 ) -> tuple[bool, str]:
-    """Stage 2's gate: the custom model's quality, and its improvement over the base model."""
+    """(met, text) for "the custom model improves on ``what`` by at least ``minimum``"."""
+    wanted = _signed(minimum)
+    if custom_quality is None or other_quality is None:
+        return False, f"the improvement over the {what} is unknown, so it cannot meet the minimum {wanted}"
+    improvement = custom_quality - other_quality
+    # Rounded so that a difference invisible at the shown precision never decides the gate.
+    shown = round(improvement, 6)
+    text = f"improvement over the {what} {_signed(improvement)} ({_q(custom_quality)} vs {_q(other_quality)})"
+    if shown < round(minimum, 6):
+        return False, f"{text} is below the minimum {wanted}"
+    return True, f"{text} meets the minimum {wanted}"
+
+
+def decide_quality(
+    bar: QualityBar,
+    custom_quality: float | None,
+    base_quality: float | None,
+    champion_quality: float | None = None,
+) -> tuple[bool, str]:
+    """Stage 2's gate: the custom model's quality, its improvement over the base model, and (in a
+    serving slot with a champion) over the champion serving there now."""
     failures: list[str] = []
     passes: list[str] = []
     if bar.min_quality is not None:
@@ -312,24 +347,13 @@ def decide_quality(
             passes.append(
                 f"custom model quality {_q(custom_quality)} meets the minimum {_q(bar.min_quality)}"
             )
-    if bar.min_improvement_over_base is not None:
-        wanted = _signed(bar.min_improvement_over_base)
-        if custom_quality is None or base_quality is None:
-            failures.append(
-                f"the improvement over the base model is unknown, so it cannot meet the minimum {wanted}"
-            )
-        else:
-            improvement = custom_quality - base_quality
-            # Rounded so that a difference invisible at the shown precision never decides the gate.
-            shown = round(improvement, 6)
-            text = (
-                f"improvement over the base model {_signed(improvement)} "
-                f"({_q(custom_quality)} vs {_q(base_quality)})"
-            )
-            if shown < round(bar.min_improvement_over_base, 6):
-                failures.append(f"{text} is below the minimum {wanted}")
-            else:
-                passes.append(f"{text} meets the minimum {wanted}")
+    for what, minimum, other in (
+        ("base model", bar.min_improvement_over_base, base_quality),
+        ("champion", bar.min_improvement_over_champion, champion_quality),
+    ):
+        if minimum is not None:
+            met, text = _improvement(what, minimum, custom_quality, other)
+            (passes if met else failures).append(text)
     if not bar.is_set:
         custom = _q(custom_quality) if custom_quality is not None else "unknown"
         base = _q(base_quality) if base_quality is not None else "unknown"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from pipeline.retries import JOB_QUEUE_HOURS
+
 # -- what the run buys, creates or keeps -----------------------------------------------------------
 BUY_EVALUATION: Final = "Buy throughput to evaluate on"
 DEPLOY_EVALUATION: Final = "Deploy the custom model on demand"
@@ -30,6 +32,20 @@ GUARD_BUY_COMMITMENT: Final = "Is the commitment backed by a verdict and an appr
 GUARD_REUSE: Final = "Is serving on the evaluation throughput backed by a verdict?"
 GUARD_KEEP_DEPLOYMENT: Final = "Is keeping the deployment backed by a verdict?"
 PURCHASE_WITHOUT_VERDICT_STATE: Final = "Purchase without a verdict"
+# -- serving slots (pipeline.slots) ----------------------------------------------------------------
+TAKE_SLOT: Final = "Take the serving slot"
+SLOT_TAKEN: Final = "Is the serving slot ours?"
+WAIT_FOR_SLOT: Final = "Wait in line for the serving slot"
+GUARD_PROMOTE: Final = "Is the promotion backed by a verdict?"
+PROMOTE: Final = "Promote into the serving slot"
+SMOKE_SLOT: Final = "Smoke-check the serving slot"
+SLOT_ANSWERS: Final = "Does the serving slot answer?"
+ROLL_BACK: Final = "Roll the serving slot back"
+RECORD_SLOT: Final = "Record the serving slot"
+# A first promotion: the slot is created on what the run serves from.
+RECORD_NEW_SLOT_ON_THROUGHPUT: Final = "Record the new serving slot on the throughput"
+RECORD_NEW_SLOT_ON_DEPLOYMENT: Final = "Record the new serving slot on the deployment"
+SERVES_FROM_SLOT: Final = "Does the run serve from a slot?"
 ASK_TO_EVALUATE: Final = "Ask for approval to evaluate"
 ASK_TO_SERVE: Final = "Ask for approval to serve"
 
@@ -48,6 +64,10 @@ RELEASE_DEADLINE_PASSED: Final = "ReleaseDeadlinePassed"
 
 # -- errors a run can end with that the workflow itself raises ------------------------------------
 PURCHASE_WITHOUT_VERDICT: Final = "PurchaseWithoutVerdict"
+SLOT_CHANGED: Final = "SlotChanged"
+SLOT_BUSY: Final = "SlotBusy"
+SLOT_PROMOTION_FAILED: Final = "SlotPromotionFailed"
+SLOT_ROLLBACK_FAILED: Final = "SlotRollbackFailed"
 
 # A step that failed unexpectedly (after its retries) ends the run under the project's name for it,
 # never under a Step Functions name (``States.TaskFailed``, ``States.Timeout``): an execution may
@@ -56,6 +76,7 @@ PURCHASE_WITHOUT_VERDICT: Final = "PurchaseWithoutVerdict"
 # (``$.failure.Original``) for the record, the notice and ``status``.
 TRAINING_JOB_FAILED: Final = "TrainingJobFailed"
 TRAINING_TIMED_OUT: Final = "TrainingTimedOut"
+TRAINING_QUOTA_EXCEEDED: Final = "TrainingQuotaExceeded"
 STEP_ERRORS: Final = {
     "preflight": "PreflightError",
     "evaluate_loss": "LossCheckError",
@@ -69,11 +90,14 @@ STEP_ERRORS: Final = {
     "deploy": "DeploymentCreateError",
     "buy-evaluation": "EvaluationPurchaseError",
     "buy-serving": "ThroughputPurchaseError",
+    "slots": "SlotError",
 }
 # What each of those names means, in the words of the cause it carries.
 STEP_ERROR_TEXT: Final = {
     TRAINING_JOB_FAILED: "The customization job failed or was stopped",
     TRAINING_TIMED_OUT: "The customization job did not end within the job timeout of the plan",
+    TRAINING_QUOTA_EXCEEDED: "The customization job could not start: a Bedrock quota of the account stayed "
+    f"exceeded for as long as the run waits in line for a training slot ({JOB_QUEUE_HOURS})",
     "PreflightError": "The preflight check could not run",
     "LossCheckError": "Reading the training and validation loss failed",
     "EvaluationError": "Comparing the custom model with its base model failed",
@@ -86,4 +110,5 @@ STEP_ERROR_TEXT: Final = {
     "DeploymentCreateError": "Creating the on-demand deployment failed",
     "EvaluationPurchaseError": "Buying the evaluation throughput failed",
     "ThroughputPurchaseError": "Buying the serving throughput failed",
+    "SlotError": "Changing or recording the serving slot failed",
 }

@@ -22,11 +22,23 @@ from pipeline.workflow_names import (
     GUARD_BUY_COMMITMENT,
     GUARD_BUY_SERVING,
     GUARD_KEEP_DEPLOYMENT,
+    GUARD_PROMOTE,
     GUARD_REUSE,
+    PROMOTE,
     PURCHASE_WITHOUT_VERDICT_STATE,
+    RECORD_NEW_SLOT_ON_DEPLOYMENT,
+    RECORD_NEW_SLOT_ON_THROUGHPUT,
+    RECORD_SLOT,
+    ROLL_BACK,
     SERVE_ON_DEPLOYMENT,
+    SERVES_FROM_SLOT,
+    SLOT_ANSWERS,
+    SLOT_TAKEN,
+    SMOKE_SLOT,
     STEP_ERROR_TEXT,
+    TAKE_SLOT,
     VEHICLE_SERVES,
+    WAIT_FOR_SLOT,
 )
 
 # The phases of a run, in the order a run goes through them.
@@ -72,6 +84,8 @@ _THROUGHPUT_WAIT: Final = _s("waiting for the throughput to come online", SERVIN
 _THROUGHPUT_SMOKE: Final = _s("smoke-checking the throughput", SERVING)
 _DEPLOYMENT_SMOKE: Final = _s("smoke-checking the deployment", SERVING)
 _RELEASE_ALL: Final = _s("releasing what the run bought", FAILURE)
+_SLOT_WAIT: Final = _s("waiting for the slot to change model", SERVING)
+_ROLLBACK_WAIT: Final = _s("waiting for the slot to roll back", SERVING)
 
 
 def _approval(stage: str, purchase: str) -> dict[str, Stage]:
@@ -95,6 +109,7 @@ def _failed_as() -> dict[str, Stage]:
     labels = {
         "TrainingJobFailed": "the training job failed",
         "TrainingTimedOut": "the training job timed out",
+        "TrainingQuotaExceeded": "no training slot freed in time",
         "PreflightError": "the preflight check could not run",
         "LossCheckError": "reading the loss failed",
         "EvaluationError": "the comparison failed",
@@ -106,6 +121,7 @@ def _failed_as() -> dict[str, Stage]:
         "DeploymentCreateError": "creating the deployment failed",
         "EvaluationPurchaseError": "buying the evaluation throughput failed",
         "ThroughputPurchaseError": "buying the serving throughput failed",
+        "SlotError": "changing the serving slot failed",
     }
     unknown = set(labels) - set(STEP_ERROR_TEXT)
     if unknown:
@@ -183,6 +199,34 @@ STAGES: Final[Mapping[str, Stage]] = {
     "Smoke-check the on-demand deployment": _DEPLOYMENT_SMOKE,
     "Does the deployment answer?": _DEPLOYMENT_SMOKE,
     "Smoke check failed": _s("the smoke check failed", SERVING),
+    # -- serving slots ----------------------------------------------------------------------------
+    TAKE_SLOT: _s("taking the serving slot", SERVING),
+    SLOT_TAKEN: _s("taking the serving slot", SERVING),
+    WAIT_FOR_SLOT: _s("waiting in line for the serving slot", SERVING),
+    "Serving slot changed": _s("slot changed since the comparison", SERVING),
+    "Serving slot busy": _s("slot held by another promotion", SERVING),
+    GUARD_PROMOTE: _s("checking the verdict before promoting", SERVING),
+    PROMOTE: _s("promoting into the serving slot", SERVING),
+    "Wait for the serving slot": _SLOT_WAIT,
+    "Check the serving slot": _SLOT_WAIT,
+    "Is the serving slot ready?": _SLOT_WAIT,
+    "Wait before checking the serving slot again": _SLOT_WAIT,
+    "Slot change failed": _s("slot change failed: rolling back", SERVING),
+    "Slot change not done in time": _s("slot change too slow: rolling back", SERVING),
+    SMOKE_SLOT: _s("smoke-checking the serving slot", SERVING),
+    SLOT_ANSWERS: _s("smoke-checking the serving slot", SERVING),
+    "Slot smoke check failed": _s("slot did not answer: rolling back", SERVING),
+    ROLL_BACK: _s("rolling the serving slot back", SERVING),
+    "Wait for the rollback": _ROLLBACK_WAIT,
+    "Check the rollback": _ROLLBACK_WAIT,
+    "Is the rollback ready?": _ROLLBACK_WAIT,
+    "Wait before checking the rollback again": _ROLLBACK_WAIT,
+    "Serving slot rolled back": _s("slot rolled back to its champion", FAILURE),
+    "Serving slot not rolled back": _s("slot rollback failed", FAILURE),
+    SERVES_FROM_SLOT: _s("recording the serving slot", RECORD),
+    RECORD_SLOT: _s("recording the serving slot", RECORD),
+    RECORD_NEW_SLOT_ON_THROUGHPUT: _s("recording the new serving slot", RECORD),
+    RECORD_NEW_SLOT_ON_DEPLOYMENT: _s("recording the new serving slot", RECORD),
     # -- release and record -----------------------------------------------------------------------
     "Release the evaluation vehicle": _s("releasing what the model was evaluated on", RELEASE),
     "Record the run": _s("recording the run", RECORD),

@@ -11,7 +11,7 @@ deleted once the throughput answered its smoke check). They are built by the wor
 not typed by hand, so their shapes are the contract's:
 
 - ``loss-curves.json``: the evaluate_loss handler's document, from metrics CSVs in Bedrock's format
-  parsed by ``pipeline.metrics`` and judged by its loss gate;
+  parsed by ``pipeline.training_loss`` and judged by its loss gate;
 - ``evaluation.json``: ``pipeline.evaluation.evaluate`` over the example prompts on the deployment,
   with a deterministic stand-in for the Converse API (the only invented part: answers, latencies,
   tokens);
@@ -38,7 +38,7 @@ ROOT: Final = HERE.parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from pipeline import evaluation, metrics  # noqa: E402
+from pipeline import evaluation, training_loss  # noqa: E402
 from pipeline.datasets import validate_run  # noqa: E402
 from pipeline.plan import PlanContext, build_plan  # noqa: E402
 from pipeline.runspec import load_run_spec  # noqa: E402
@@ -87,7 +87,7 @@ def _uploads() -> tuple[Any, Any, list[Any], str]:
     return spec, final, uploads, start.run_id_of(final)
 
 
-def _curves(run_id: str) -> tuple[metrics.CurveSet, dict[str, Any]]:
+def _curves(run_id: str) -> tuple[training_loss.CurveSet, dict[str, Any]]:
     """Metrics CSVs as Bedrock writes them, parsed by the workflow's parser."""
     training_rows = ["step_number,epoch_number,training_loss,perplexity"]
     for step in range(1, STEPS_PER_EPOCH * EPOCHS + 1):
@@ -102,16 +102,16 @@ def _curves(run_id: str) -> tuple[metrics.CurveSet, dict[str, Any]]:
         epoch = (step - 1) // STEPS_PER_EPOCH + 1
         validation_rows.append(f"{step},{epoch},{loss:.6f},{math.exp(loss):.6f}")
     prefix = f"s3://{BUCKET}/outputs/{run_id}/model-customization-job-{JOB_ID}"
-    curve_set = metrics.CurveSet(
+    curve_set = training_loss.CurveSet(
         curves=[
-            metrics.parse_metrics_csv(
+            training_loss.parse_metrics_csv(
                 "\n".join(training_rows) + "\n",
-                metrics.TRAINING,
+                training_loss.TRAINING,
                 f"{prefix}/training_artifacts/step_wise_training_metrics.csv",
             ),
-            metrics.parse_metrics_csv(
+            training_loss.parse_metrics_csv(
                 "\n".join(validation_rows) + "\n",
-                metrics.VALIDATION,
+                training_loss.VALIDATION,
                 f"{prefix}/validation_artifacts/post_fine_tuning_validation/validation/validation_metrics.csv",
             ),
         ]
@@ -202,9 +202,9 @@ def build() -> dict[str, Any]:
     model_arn = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model/{plan['baseModelInvokeId']}/h5n2c8d1x7ka"
 
     curve_set, described = _curves(run_id)
-    losses = metrics.resolve_losses(described, curve_set.curves)
-    bar = metrics.LossBar.from_plan(plan["evaluation"])
-    passed, summary = metrics.decide_loss(bar, losses.training, losses.validation)
+    losses = training_loss.resolve_losses(described, curve_set.curves)
+    bar = training_loss.LossBar.from_plan(plan["evaluation"])
+    passed, summary = training_loss.decide_loss(bar, losses.training, losses.validation)
     curves_uri = f"s3://{BUCKET}/runs/{run_id}/loss-curves.json"
     curves_doc = {
         "runId": run_id,

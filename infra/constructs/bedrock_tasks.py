@@ -15,7 +15,14 @@ from infra.config import VpcSettings
 from infra.constructs.bedrock_service_role import BedrockServiceRole
 from infra.constructs.training_storage import TrainingStorage
 from infra.constructs.workflow_states import EXECUTION_NAME, PLAN, StateKit
-from pipeline.workflow_names import DEPLOY_EVALUATION, STEP_ERRORS, TRAINING_JOB_FAILED, TRAINING_TIMED_OUT
+from pipeline.retries import JOB_QUOTA_ERROR
+from pipeline.workflow_names import (
+    DEPLOY_EVALUATION,
+    STEP_ERRORS,
+    TRAINING_JOB_FAILED,
+    TRAINING_QUOTA_EXCEEDED,
+    TRAINING_TIMED_OUT,
+)
 
 CREATE_JOB_SYNC: Final = "arn:{partition}:states:::bedrock:createModelCustomizationJob.sync"
 
@@ -82,8 +89,12 @@ def customization_job(
         },
     )
     kit.retry_bedrock(state)
+    # No training slot free: the run waits in line (pipeline.retries.JOB_QUEUE_SCHEDULE), then gives up
+    # under its own name rather than as a failed job.
+    kit.retry_job_quota(state)
     # The job's own end (Failed, Stopped) and the plan's timeout, each under the project's name.
     state.add_catch(kit.failed_as(TRAINING_TIMED_OUT), errors=["States.Timeout"], result_path="$.failure")
+    state.add_catch(kit.failed_as(TRAINING_QUOTA_EXCEEDED), errors=[JOB_QUOTA_ERROR], result_path="$.failure")
     kit.catch(state, TRAINING_JOB_FAILED)
     return state
 

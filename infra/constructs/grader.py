@@ -8,7 +8,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.constructs.pipeline_function import PipelineFunction
-from infra.nag import acknowledge_checkov
+from infra.constructs.platform_load import never_reserve
 from pipeline.graders import BUILTIN_GRADERS, GRADER_TIMEOUT_SECONDS
 
 
@@ -59,14 +59,10 @@ class BuiltinGrader(Construct):
         )
         # Bedrock scores the answers of a step in parallel ("take advantage of Lambda's parallel
         # scaling" [UG:reinforcement-fine-tuning]); a throttled grader could fail a paid job (how
-        # Bedrock treats a throttled grader is UNCONFIRMED). So no reservation caps it, unlike the
-        # workflow's functions: it runs in the account's unreserved pool.
-        cfn_function = self.function.function.node.default_child
-        assert isinstance(cfn_function, lambda_.CfnFunction)
-        cfn_function.add_property_deletion_override("ReservedConcurrentExecutions")
-        acknowledge_checkov(
+        # Bedrock treats a throttled grader is UNCONFIRMED). So no reservation caps it, whatever the
+        # stack's setting for the workflow's functions: it runs in the account's unreserved pool.
+        never_reserve(
             self.function.function,
-            "CKV_AWS_115",
             "Bedrock invokes the grader in parallel during a reinforcement fine-tuning job; a concurrency "
             "reservation would throttle the job's reward computation (the function only scores text)",
         )

@@ -35,16 +35,6 @@ _SHARED: Final = ("lambdas/__init__.py", "lambdas/common", "pipeline")
 # run in Lambda: they stay out of the assets.
 _NOT_SHIPPED: Final = frozenset({"cli.py", "__main__.py"})
 _NOT_SHIPPED_PACKAGES: Final = frozenset({"operate", "simulation"})
-# Each function is invoked by the workflow, one invocation per run at a time, and runs are started
-# by people: 5 concurrent invocations per function is far above normal use, and it caps what a
-# runaway loop (or a flood of started executions) can spend or do to Bedrock's quotas. A sixth
-# concurrent invocation is throttled (Lambda.TooManyRequestsException), which the workflow's task
-# retries with backoff for about two minutes before the run fails through its failure path.
-# Reserving also guarantees the pipeline its 5 when other functions of the account are busy.
-# Lambda refuses a reservation that leaves fewer than 100 unreserved executions in the
-# account: the account's concurrency limit must be at least 100 + 5 per function (default 1,000; new
-# accounts may start lower: ask for an increase through Service Quotas before deploying).
-RESERVED_CONCURRENCY: Final = 5
 # Powertools for AWS Lambda (Python) comes from the layer AWS publishes, so the assets hold only the
 # pipeline's own code. Source: Powertools docs "Installation > Lambda Layer" (docs/getting-started/
 # install.md, read 2026-11-28): arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-
@@ -138,7 +128,8 @@ class PipelineFunction(Construct):
     - JSON structured logs into a log group with the environment's retention, encrypted with the
       stack's log key (:class:`LogEncryption`), written through a role that may write only to that
       log group (no AWS managed policy).
-    - X-Ray active tracing, and a small reserved concurrency (``RESERVED_CONCURRENCY``).
+    - X-Ray active tracing; its reserved concurrency is the stack's setting (none by default), applied
+      to every function by ``infra.constructs.platform_load``.
     - Powertools (logs, traces, metrics: ``lambdas.common.runtime``) from the AWS-published layer,
       with ``POWERTOOLS_SERVICE_NAME`` (the stack) and ``POWERTOOLS_METRICS_NAMESPACE`` set.
     - Handler ``lambdas.<name>.handler.lambda_handler`` in an asset holding only that handler and
@@ -203,7 +194,6 @@ class PipelineFunction(Construct):
                 )
             ],
             tracing=lambda_.Tracing.ACTIVE,
-            reserved_concurrent_executions=RESERVED_CONCURRENCY,
             # Only for functions invoked asynchronously (EventBridge): failed events land there.
             dead_letter_queue=dead_letter_queue,
         )

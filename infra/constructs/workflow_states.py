@@ -16,6 +16,14 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.constructs.workflow_functions import WorkflowFunctions
+from pipeline.aws_retries import STATES_BEDROCK_TRANSIENT, STATES_HANDLER_TRANSIENT, STATES_SNS_TRANSIENT
+from pipeline.retries import (
+    JOB_QUEUE_SCHEDULE,
+    JOB_QUOTA_ERROR,
+    LAMBDA_UNAVAILABLE,
+    LAMBDA_UNAVAILABLE_SCHEDULE,
+    RetrySchedule,
+)
 from pipeline.workflow_names import STEP_ERROR_TEXT, STEP_ERRORS
 
 PLAN: Final = "$.preflight.plan"
@@ -26,31 +34,12 @@ EXECUTION_IDENTITY: Final = {
     "executionStart": sfn.JsonPath.string_at("$$.Execution.StartTime"),
 }
 
-# Errors worth retrying: throttling and transient service faults, as botocore's bedrock model names
-# them for the create calls (ThrottlingException, InternalServerException; Step Functions prefixes
-# the service). Retrying a create is safe: every create carries an idempotency token from the run.
-BEDROCK_TRANSIENT: Final = (
-    "Bedrock.ThrottlingException",
-    "Bedrock.InternalServerException",
-)
-HANDLER_TRANSIENT: Final = (
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-    "Lambda.ClientExecutionTimeoutException",
-    # A handler lets modeled throttling and transient faults of the APIs it calls escape; Lambda
-    # names the error after botocore's exception class. (S3's SlowDown is not modeled: it arrives
-    # as a generic ClientError, which is not retried blindly.)
-    "ThrottlingException",
-    "ServiceUnavailableException",
-    "InternalServerException",
-    # Converse on a deployment or throughput that has only just come online can briefly refuse.
-    "ModelNotReadyException",
-    "ModelTimeoutException",
-)
-# SNS Publish's transient errors in botocore's model, as the optimized integration names them.
-SNS_TRANSIENT: Final = ("SNS.InternalErrorException", "SNS.KMSThrottlingException")
+# Errors worth retrying, per kind of task, with their sources: pipeline.aws_retries. Lambda not
+# running a function (throttled, or a Lambda fault) is retried first, on its own long schedule
+# (pipeline.retries.LAMBDA_UNAVAILABLE); HANDLER_TRANSIENT are the other transient errors.
+BEDROCK_TRANSIENT: Final = STATES_BEDROCK_TRANSIENT
+HANDLER_TRANSIENT: Final = STATES_HANDLER_TRANSIENT
+SNS_TRANSIENT: Final = STATES_SNS_TRANSIENT
 
 
 class StateKit:
@@ -147,7 +136,19 @@ class StateKit:
 
     @staticmethod
     def retry_handler(state: sfn.TaskStateBase) -> None:
+        """Lambda unavailable (throttled, service fault): for 30+ minutes; the rest: about 2 minutes.
+
+        Step Functions takes the first retrier whose errors match, each with its own attempt count,
+        so a throttle never uses up the attempts of the short schedule, nor the other way round.
+        """
+        _retry_on(state, LAMBDA_UNAVAILABLE, LAMBDA_UNAVAILABLE_SCHEDULE)
         _retry(state, HANDLER_TRANSIENT, first_s=2, attempts=6, cap_s=60)
+
+    @staticmethod
+    def retry_job_quota(state: sfn.CustomState) -> None:
+        """In line for a training slot: the job's create call refused by the concurrent-job quota is
+        tried again for hours (pipeline.retries.JOB_QUEUE_SCHEDULE)."""
+        _retry_on(state, (JOB_QUOTA_ERROR,), JOB_QUEUE_SCHEDULE)
 
     @staticmethod
     def retry_bedrock(state: sfn.TaskStateBase | sfn.CustomState) -> None:
@@ -386,6 +387,20 @@ class StateKit:
             .otherwise(again)
         )
         return first
+
+
+def _retry_on(
+    state: sfn.TaskStateBase | sfn.CustomState, errors: tuple[str, ...], schedule: RetrySchedule
+) -> None:
+    """A shared schedule (pipeline.retries), written exactly as it is computed there."""
+    state.add_retry(
+        errors=list(errors),
+        interval=Duration.seconds(schedule.interval_s),
+        max_attempts=schedule.max_attempts,
+        backoff_rate=schedule.backoff_rate,
+        max_delay=Duration.seconds(schedule.max_delay_s),
+        jitter_strategy=sfn.JitterType.FULL,
+    )
 
 
 def _retry(

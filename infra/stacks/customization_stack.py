@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import Aspects, Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -17,6 +17,8 @@ from infra.constructs.deployment_manifest import DeploymentManifest
 from infra.constructs.evaluation_job_role import EvaluationJobRole
 from infra.constructs.grader import BuiltinGrader
 from infra.constructs.notifications import Notifications
+from infra.constructs.platform_load import LambdaConcurrency
+from infra.constructs.serving_slots import ServingSlots
 from infra.constructs.stopped_runs import StoppedRunCleanup
 from infra.constructs.training_storage import TrainingStorage
 from infra.constructs.workflow_functions import WorkflowFunctions
@@ -36,6 +38,8 @@ class CustomizationStack(Stack):
         self.config = config
         for key, value in config.tags.items():
             Tags.of(self).add(key, value)
+        # Every function of the stack, those added later included, follows the reservation setting.
+        Aspects.of(self).add(LambdaConcurrency(config.reserved_concurrency))
 
         removal = RemovalPolicy.RETAIN if config.removal_policy == "retain" else RemovalPolicy.DESTROY
         self.storage = TrainingStorage(
@@ -61,6 +65,10 @@ class CustomizationStack(Stack):
         self.evaluation_job_role = EvaluationJobRole(
             self, "EvaluationJobRole", storage=self.storage, judges=JUDGES.values()
         )
+        # Serving slots: one stable endpoint per use case, changed in place by promotions.
+        self.slots = ServingSlots(
+            self, "ServingSlots", environment=config.name, storage=self.storage, removal_policy=removal
+        )
         self.functions = WorkflowFunctions(
             self,
             "Functions",
@@ -71,6 +79,9 @@ class CustomizationStack(Stack):
             grader=self.grader,
             grader_function_names=config.grader_function_names,
             judge_role=self.evaluation_job_role,
+            slots=self.slots,
+            environment=config.name,
+            slots_require_approval=config.slots_require_approval,
         )
         self.workflow = CustomizationWorkflow(
             self,
@@ -99,6 +110,9 @@ class CustomizationStack(Stack):
             log_retention=retention,
             removal_policy=removal,
         )
+        # Both cleanups give a run's slot lock back and may never delete a slot's endpoint.
+        self.slots.grant_release(self.functions.cleanup)
+        self.slots.grant_release(self.stopped_runs.function, by_execution=True)
 
         self.approvals = Approvals(
             self,

@@ -30,7 +30,8 @@ from typing import Any, Final
 
 from lambdas.common import runtime
 from pipeline import approval_records
-from pipeline.metrics import fmt_number
+from pipeline.money import usd
+from pipeline.training_loss import fmt_number
 
 LOG = runtime.get_logger(__name__)
 CLI: Final = "bedrock-customize"
@@ -53,13 +54,6 @@ def starter_line(starter: approval_records.Principal | None, *, self_approval: b
     how = "verified by STS" + ("" if starter.bound else f"; {starter.basis}")
     rule = "" if self_approval else "; they may not approve it themselves"
     return f"Started by:      {starter.name} ({starter.arn}, {how}){rule}"
-
-
-def usd(value: Any) -> str:
-    """A price for people; unknown stays "unknown" (never $0.00, which would read as free)."""
-    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
-        return "unknown"
-    return f"${value:,.2f}"
 
 
 def duration(seconds: int) -> str:

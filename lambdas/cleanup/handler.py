@@ -7,6 +7,7 @@ Event ``{"runId", "executionArn", "executionStart", "plan", "vehicle": {"Kind", 
 
 - ``failure`` (the failure path): delete the run's on-demand deployment, its no-commitment
   throughput (evaluation and serving), and stop its job if it still runs.
+- ``failure`` with a serving slot in the plan: the slot's lock is given back (if this run holds it).
 - ``release-evaluation`` (after a successful purchase, or when the model is not served): delete
   only the evaluation vehicle, unless the plan says it also serves (``vehicle.servesAfterwards``).
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from lambdas.common import runtime
-from lambdas.common.release import emit_metrics, emit_still_billing, hand_over, releaser, summary
+from lambdas.common.release import emit_metrics, emit_still_billing, hand_over, releaser, slot_lock, summary
 from pipeline.durable_release import SCOPE_RUN, SCOPE_VEHICLE
 from pipeline.ownership import Execution
 from pipeline.release import FAILURE, RELEASE_EVALUATION, Released
@@ -39,6 +40,16 @@ def _owner(event: dict[str, Any]) -> Execution | None:
     if not event.get("executionArn"):
         return None
     return Execution.of(event["executionArn"], event.get("executionStart"))
+
+
+def _release_slot(run_id: str, plan: dict[str, Any]) -> str | None:
+    """A failed run's serving-slot lock, given back (the slot itself is never changed here: a
+    failed promotion was rolled back by the workflow before it got here)."""
+    name = (plan.get("slot") or {}).get("name")
+    lock = slot_lock()
+    if not name or lock is None:
+        return None
+    return str(name) if lock.release(str(name), run_id) else None
 
 
 @runtime.observed
@@ -70,13 +81,16 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             run_id, owner, SCOPE_RUN if mode == FAILURE else SCOPE_VEHICLE, released.pending, catch_up=False
         )
         emit_still_billing(len(released.pending))
+    slot_released = _release_slot(run_id, plan) if mode == FAILURE else None
     result = {
         "mode": mode,
         **released.to_dict(),
         "handedOver": handed_over,
         "jobStopped": job_stopped,
-        "summary": summary(released, job_stopped, job, mode),
+        "summary": summary(released, job_stopped, job, mode)
+        + (f" Gave back serving slot {slot_released}." if slot_released else ""),
         "job": job,
+        "slotReleased": slot_released,
     }
     LOG.info("cleanup", extra={"runId": run_id, "failure": event.get("failure"), **result})
     emit_metrics(released)

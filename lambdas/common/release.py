@@ -16,10 +16,11 @@ from lambdas.common import metric_names, runtime
 from pipeline import durable_release
 from pipeline.ownership import Execution
 from pipeline.release import Released, Releaser, summarize
+from pipeline.slot_lock import SlotLock
 
 # Set by the stack (infra/constructs/durable_release.py) on every function that releases.
 RELEASE_STATE_MACHINE: Final = "RELEASE_STATE_MACHINE_ARN"
-ENVIRONMENT: Final = "PIPELINE_ENVIRONMENT"
+ENVIRONMENT: Final = "DEPLOYMENT_ENVIRONMENT"  # the same variable the preflight reads
 
 
 def releaser(owner: Execution | None) -> Releaser:
@@ -58,6 +59,12 @@ def hand_over(
     return durable_release.hand_over(
         runtime.client("stepfunctions"), runtime.require_env(RELEASE_STATE_MACHINE), handed, runtime.error_code
     )
+
+
+def slot_lock() -> SlotLock | None:
+    """The serving slots' lock table, where the stack has one (``SLOT_LOCK_TABLE``)."""
+    table = os.environ.get("SLOT_LOCK_TABLE")
+    return SlotLock(runtime.client("dynamodb"), table, error_code=runtime.error_code) if table else None
 
 
 def emit_metrics(released: Released) -> None:

@@ -31,16 +31,11 @@ from typing import Any, Final, TypeVar, cast
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.config import Config
 
 from lambdas.common import metric_names
+from pipeline.aws_retries import client_config
+from pipeline.aws_retries import error_code as error_code
 
-# Bedrock runtime calls are retried by pipeline.evaluation with its own bounded backoff; botocore's
-# retries on top would multiply the attempts (and the time) of every throttled prompt.
-_CLIENT_CONFIGS: Final[dict[str, Config]] = {
-    "bedrock-runtime": Config(retries={"total_max_attempts": 1}, read_timeout=120, connect_timeout=10),
-}
-_DEFAULT_CONFIG: Final = Config(retries={"mode": "standard", "max_attempts": 5})
 SERVICE_ENV: Final = "POWERTOOLS_SERVICE_NAME"
 # The name used where no stack set POWERTOOLS_SERVICE_NAME (tests, a handler run by hand).
 DEFAULT_SERVICE: Final = "bedrock-customization"
@@ -169,8 +164,7 @@ def region() -> str | None:
 @functools.cache
 def client(service_name: str) -> Any:
     """One client per service per container, created on first use (warm invocations reuse it)."""
-    config = _CLIENT_CONFIGS.get(service_name, _DEFAULT_CONFIG)
-    return boto3.client(service_name, region_name=region(), config=config)
+    return boto3.client(service_name, region_name=region(), config=client_config(service_name))
 
 
 def reset_clients() -> None:
@@ -262,11 +256,3 @@ def hours_between(start: Any, end: Any) -> float | None:
         return None
     hours = span.total_seconds() / 3600
     return hours if hours >= 0 else None
-
-
-def error_code(error: Exception) -> str:
-    """The AWS error code of a botocore ClientError ('' for anything else)."""
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""

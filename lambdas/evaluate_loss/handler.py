@@ -13,7 +13,7 @@ from contextlib import closing
 from typing import Any, Final
 
 from lambdas.common import runtime
-from pipeline import metrics
+from pipeline import training_loss
 
 LOG = runtime.get_logger(__name__)
 # Metrics CSVs hold one short row per training step; anything this large is not one of them.
@@ -36,13 +36,13 @@ def _list_keys(bucket: str, prefix: str) -> list[tuple[str, int]]:
     return found
 
 
-def read_curves(output_uri: str, job_arn: str | None) -> metrics.CurveSet:
+def read_curves(output_uri: str, job_arn: str | None) -> training_loss.CurveSet:
     """Every metrics CSV under the job's output prefix, parsed; unreadable files are listed, not fatal."""
     bucket, prefix = runtime.parse_s3_uri(output_uri)
     listing = _list_keys(bucket, prefix)
     sizes = dict(listing)
-    found = metrics.find_metrics_files(sizes, job_arn)
-    result = metrics.CurveSet()
+    found = training_loss.find_metrics_files(sizes, job_arn)
+    result = training_loss.CurveSet()
     for kind, keys in found.items():
         for key in keys:
             uri = runtime.s3_uri(bucket, key)
@@ -55,8 +55,8 @@ def read_curves(output_uri: str, job_arn: str | None) -> metrics.CurveSet:
             with closing(response["Body"]) as body:
                 text = body.read().decode("utf-8", errors="replace")
             try:
-                result.curves.append(metrics.parse_metrics_csv(text, kind, uri))
-            except metrics.MetricsFormatError as error:
+                result.curves.append(training_loss.parse_metrics_csv(text, kind, uri))
+            except training_loss.MetricsFormatError as error:
                 result.unreadable.append({"uri": uri, "reason": str(error)})
     LOG.info(
         "metrics files",
@@ -81,13 +81,13 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ]
 
     curves = read_curves(output_uri, job_arn)
-    losses = metrics.resolve_losses(described, curves.curves)
-    bar = metrics.LossBar.from_plan(plan.get("evaluation"))
-    problem = metrics.job_problem(described.get("status"), described.get("failureMessage"))
+    losses = training_loss.resolve_losses(described, curves.curves)
+    bar = training_loss.LossBar.from_plan(plan.get("evaluation"))
+    problem = training_loss.job_problem(described.get("status"), described.get("failureMessage"))
     if problem is not None:
         passed, summary = False, f"Loss not judged: {problem}."
     else:
-        passed, summary = metrics.decide_loss(bar, losses.training, losses.validation)
+        passed, summary = training_loss.decide_loss(bar, losses.training, losses.validation)
         if passed and not output_model_arn:
             passed = False
             summary += " But Bedrock reports no output model ARN for the job, so there is nothing to buy for."

@@ -87,12 +87,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     LOG.info("evaluation prompts", extra={"runId": run_id, **prompt_set.to_dict()})
 
     time_left = getattr(context, "get_remaining_time_in_millis", None)
+    # In a serving slot with a champion, the champion answers the same prompts through the slot.
+    slot = plan.get("slot") or {}
     result = evaluation.evaluate(
         plan,
         prompt_set,
         custom_model_id=model_id,
         converse=converse,
         vehicle=vehicle,
+        champion_model_id=str(slot["endpointArn"]) if slot.get("exists") else None,
         sleep=SLEEP,
         time_left_ms=time_left,
     )
@@ -111,6 +114,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "resultsUri": results_uri,
         "custom": result.custom,
         "base": result.base,
+        **({"champion": result.champion} if result.champion is not None else {}),
     }
     LOG.info("evaluation gate", extra={"runId": run_id, **response})
     emit_metrics(result)

@@ -33,7 +33,7 @@ from typing import Any, Final
 from lambdas.common import runtime
 from pipeline import graders
 from pipeline.datasets import Finding, PreflightReport
-from pipeline.formats import WARNING
+from pipeline.datasets.records import WARNING
 from pipeline.plan import grader_arn
 from pipeline.problems import Problem
 from pipeline.runspec import RunSpec

@@ -2,9 +2,10 @@
 
 Input:  {"runSpec": <RunSpec.to_dict() with s3:// datasets>, "executionName": "<run id>",
         "executionArn": $$.Execution.Id, "executionStart": $$.Execution.StartTime}
-Env:    TRAINING_BUCKET, the bucket that receives the report; PIPELINE_ENVIRONMENT (for the commands
-        a refusal prints).
-Output: {"valid", "runName", "runId", "reportUri", "summary", "errorCount", "totals", "spec", "plan"};
+Env:    TRAINING_BUCKET, the bucket that receives the report; DEPLOYMENT_ENVIRONMENT (the slots'
+        prefix, and the --env of the commands a refusal prints).
+Output: {"valid", "runName", "runId", "reportUri", "summary", "errorCount", "totals", "spec", "plan",
+        "live", "quotas"} ("quotas": the Service Quotas read and what they say, pipeline.quotas);
         the workflow branches on "valid", uses "summary" (≤ 900 characters) as the Fail cause and
         executes "plan" (pipeline.plan; null when invalid).
 
@@ -30,7 +31,7 @@ import boto3
 
 from lambdas.common import metric_names, runtime
 from lambdas.preflight import grader_check
-from pipeline import live, ownership
+from pipeline import live, ownership, quotas, slots
 from pipeline.catalog import profile_id
 from pipeline.datasets import PreflightReport, preflight
 from pipeline.plan import PlanContext, build_plan, location_problems
@@ -45,8 +46,8 @@ EXECUTION_NAME_RE: Final = re.compile(r"[0-9A-Za-z_-]{1,80}")
 REPORT_KEY: Final = "runs/{run_id}/preflight.json"
 MAX_ERRORS: Final = 200
 EVENT_SOURCE: Final = "workflow input"
-# The deployed environment's name (cdk.json), for the commands a refusal prints.
-ENVIRONMENT_VARIABLE: Final = "PIPELINE_ENVIRONMENT"
+# The deployed environment's name (cdk.json): the slots' prefix, and the --env a refusal prints.
+ENVIRONMENT_VARIABLE: Final = "DEPLOYMENT_ENVIRONMENT"
 
 
 @functools.cache
@@ -75,21 +76,30 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     live_models = live_check(spec) if spec is not None and report.ok else []
     for model in live_models:
         report.spec_problems.extend(model.problems)
-    plan = (
-        build_plan(
-            spec,
-            PlanContext(
-                bucket=bucket,
-                run_id=run_id,
-                builtin_grader_arn=grader_check.builtin_grader_arn(),
-                execution_arn=execution.arn if execution else None,
-                execution_start=execution.start if execution else None,
-            ),
-            estimated_tokens=report.totals()["trainingTokens"],
+    quota_doc = quota_check(spec, report) if spec is not None and report.ok else None
+    slot = read_slot(spec) if spec is not None and report.ok else None
+    plan = None
+    if spec is not None and report.ok:
+        context_ = PlanContext(
+            bucket=bucket,
+            run_id=run_id,
+            builtin_grader_arn=grader_check.builtin_grader_arn(),
+            environment=os.environ.get(ENVIRONMENT_VARIABLE) or None,
+            slot=slot,
+            slot_requires_approval=os.environ.get("SLOTS_REQUIRE_APPROVAL") == "true",
+            execution_arn=execution.arn if execution else None,
+            execution_start=execution.start if execution else None,
         )
-        if spec is not None and report.ok
-        else None
-    )
+        try:
+            plan = build_plan(spec, context_, estimated_tokens=report.totals()["trainingTokens"])
+        except slots.SlotError as error:
+            # The slot serves another kind of endpoint or another base model: the run cannot replace
+            # its champion, so it is refused before anything is trained.
+            report.spec_problems.append(
+                Problem(
+                    "serving.slot", spec.serving.slot, "a slot of this run's kind and base model", str(error)
+                )
+            )
     if plan is not None and spec is not None:
         taken = ownership.taken_names(runtime.client("bedrock"), plan, runtime.error_code)
         report.spec_problems.extend(
@@ -123,6 +133,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         "spec": report.spec,
         "plan": plan,
         "live": [model.to_dict() for model in live_models],
+        "quotas": quota_doc,
     }
     LOG.info(
         "preflight finished",
@@ -141,6 +152,21 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     return result
 
 
+def read_slot(spec: RunSpec) -> slots.Slot | None:
+    """The run's serving slot as it is now (None: no slot named, or the slot does not exist yet)."""
+    name = spec.serving.slot
+    environment = os.environ.get(ENVIRONMENT_VARIABLE)
+    if name is None or not environment:
+        return None
+    try:
+        value = runtime.client("ssm").get_parameter(Name=slots.parameter_name(environment, name))
+    except Exception as error:
+        if runtime.error_code(error) == "ParameterNotFound":
+            return None
+        raise
+    return slots.Slot.from_dict(json.loads(value["Parameter"]["Value"]))
+
+
 def live_check(spec: RunSpec) -> list[live.LiveModel]:
     """GetFoundationModel for the base model (and teacher) in the run's region, before any job.
 
@@ -149,6 +175,18 @@ def live_check(spec: RunSpec) -> list[live.LiveModel]:
     an unchecked model never passes silently.
     """
     return live.check_models(spec, runtime.client("bedrock").get_foundation_model, runtime.error_code)
+
+
+def quota_check(spec: RunSpec, report: PreflightReport) -> dict[str, Any]:
+    """The account's Bedrock quotas against what the run would buy, before any job (pipeline.quotas).
+
+    A purchase that cannot fit refuses the run; a quota that could not be read is reported as not
+    checked and refuses nothing (the purchase would still fail cleanly, after training).
+    """
+    readings = quotas.read(runtime.client("service-quotas"), runtime.error_code)
+    findings = quotas.assess(spec, readings)
+    quotas.apply(report, findings)
+    return {"readings": [r.to_dict() for r in readings], "findings": [f.to_dict() for f in findings]}
 
 
 def _validate_event(event: Any) -> tuple[str, PreflightReport]:

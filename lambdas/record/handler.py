@@ -22,7 +22,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas.common import metric_names, runtime
 from pipeline.costs import COMMITMENT_MONTHS, HOURS_PER_MONTH
-from pipeline.metrics import fmt_number
+from pipeline.money import usd
+from pipeline.training_loss import fmt_number
 
 LOG = runtime.get_logger(__name__)
 SUBJECT_LIMIT: Final = 100  # SNS Subject: at most 100 printable ASCII characters, one line
@@ -279,10 +280,6 @@ def _ms(value: Any) -> str:
     return f"{value:,.0f} ms" if isinstance(value, int | float) and not isinstance(value, bool) else "unknown"
 
 
-def _usd(value: Any) -> str:
-    return f"${value:,.2f}" if isinstance(value, int | float) and not isinstance(value, bool) else "unknown"
-
-
 def compose_message(record: dict[str, Any], record_uri: str) -> tuple[str, str]:
     run_id = record["runId"]
     succeeded = record["status"] == "SUCCEEDED"
@@ -335,7 +332,7 @@ def compose_message(record: dict[str, Any], record_uri: str) -> tuple[str, str]:
             latency = agg.get("latencyMs") or {}
             lines.append(
                 f"  {name:<6} quality {_num(agg.get('quality'))}, latency p50 {_ms(latency.get('p50'))}, "
-                f"p95 {_ms(latency.get('p95'))}, {_usd(agg.get('costPer1000RequestsUsd'))} per 1,000 requests"
+                f"p95 {_ms(latency.get('p95'))}, {usd(agg.get('costPer1000RequestsUsd'))} per 1,000 requests"
             )
     if resources.get("provisionedModelArn"):
         lines.append(f"Throughput:    {resources['provisionedModelArn']}")

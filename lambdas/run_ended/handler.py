@@ -12,9 +12,10 @@ Event: the EventBridge event, ``detail = {"executionArn", "stateMachineArn", "na
 Everything a run creates is named from its run id (the execution name, see pipeline.naming) and
 tagged with its execution (ARN and start, pipeline.ownership), so this finds what the run created
 without its state and touches only what this very execution created: the on-demand deployment, the
-evaluation and serving throughput, the job, the judge jobs. Whatever of that name another execution
-created is left alone and reported. It releases what has no commitment, stops the job, never touches
-a commitment (reported), writes runs/<runId>/ended-<status>.json and notifies.
+evaluation and serving throughput, the job, the judge jobs; and the serving-slot lock the execution
+holds (found by its ARN). Whatever of that name another execution created is left alone and
+reported, and so is a serving slot's endpoint. It releases what has no commitment, stops the job,
+never touches a commitment (reported), writes runs/<runId>/ended-<status>.json and notifies.
 
 What cannot be deleted yet is handed to the retrying release; after an abort or a timeout the run is
 always handed over, so that what a create call still in flight brings into being is caught up with
@@ -22,8 +23,9 @@ always handed over, so that what a create call still in flight brings into being
 Lambda's retries, then the dead-letter queue and its alarm, take over. A FAILED run that went through
 its failure path is cleaned already: nothing is found, nothing is sent. Running twice is harmless.
 
-Calls: what pipeline.release calls (shared with lambdas.cleanup), states:StartExecution on the
-release state machine, s3:PutObject under runs/, sns:Publish to TOPIC_ARN.
+Calls: what pipeline.release calls (shared with lambdas.cleanup), what pipeline.slot_lock's
+release_execution calls (where the stack has serving slots), states:StartExecution on the release
+state machine, s3:PutObject under runs/, sns:Publish to TOPIC_ARN.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from lambdas.common import runtime
-from lambdas.common.release import emit_metrics, emit_still_billing, hand_over, releaser, summary
+from lambdas.common.release import emit_metrics, emit_still_billing, hand_over, releaser, slot_lock, summary
 from pipeline.durable_release import SCOPE_RUN
 from pipeline.ownership import Execution
 from pipeline.release import FAILURE
@@ -58,7 +60,11 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if released.pending or status in CAUGHT_UP:
         handed_over = hand_over(run_id, owner, SCOPE_RUN, released.pending, catch_up=status in CAUGHT_UP)
         emit_still_billing(len(released.pending))
-    text = summary(released, job_stopped, job, FAILURE)
+    lock = slot_lock()
+    slots_released = lock.release_execution(owner.arn) if lock is not None else []
+    text = summary(released, job_stopped, job, FAILURE) + (
+        f" Gave back serving slot {', '.join(slots_released)}." if slots_released else ""
+    )
     found = bool(
         released.deleted
         or released.deleted_deployments
@@ -67,6 +73,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         or released.not_owned
         or job_stopped
         or released.stopped_evaluations
+        or slots_released
     )
     result: dict[str, Any] = {
         "runId": run_id,
@@ -76,6 +83,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "handedOver": handed_over,
         "jobStopped": job_stopped,
         "job": job,
+        "slotsReleased": slots_released,
         "summary": text,
     }
     bucket = runtime.require_env("TRAINING_BUCKET")

@@ -38,7 +38,7 @@ DISTILLATION: Final = "DISTILLATION"
 REINFORCEMENT_FINE_TUNING: Final = "REINFORCEMENT_FINE_TUNING"
 CUSTOMIZATION_TYPES: Final = (FINE_TUNING, CONTINUED_PRE_TRAINING, DISTILLATION, REINFORCEMENT_FINE_TUNING)
 
-# Record formats; pipeline.formats holds the checker for each of these names.
+# Record formats; pipeline.datasets.formats holds the checker for each of these names.
 PROMPT_COMPLETION: Final = "prompt-completion"
 CONVERSATION: Final = "bedrock-conversation-2024"
 CONVERSATION_PROMPTS: Final = "bedrock-conversation-2024-prompts"
@@ -315,7 +315,7 @@ class MediaRules:
     same_bucket_as_dataset: bool = False
     images_and_videos_exclusive: bool = False  # a dataset holds images or videos, never both
     # Bounds of the tokens one image costs in the per-record limit: the conservative token estimate
-    # counts the maximum, the optimistic one the minimum (see pipeline.formats).
+    # counts the maximum, the optimistic one the minimum (see pipeline.datasets.records).
     max_tokens_per_image: int | None = None
     min_tokens_per_image: int | None = None
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
+from pipeline.aws_retries import client_config
 from pipeline.operate.errors import InvalidInputError
 
 ClientMaker = Callable[[str, str], Any]
@@ -33,19 +34,8 @@ def boto3_client(service: str, region: str) -> Any:
 
         return UrlCaller(region)
     import boto3  # deferred: `bedrock-customize models` and `validate` never need boto3
-    from botocore.config import Config
 
-    if service == "bedrock-runtime":
-        # pipeline.evaluation retries Converse itself with a bounded backoff; botocore's retries
-        # on top would multiply the attempts of every throttled prompt.
-        config = Config(
-            retries={"total_max_attempts": 1},
-            read_timeout=120,
-            connect_timeout=10,
-            user_agent_extra=USER_AGENT,
-        )
-    else:
-        config = Config(retries={"mode": "standard", "max_attempts": 5}, user_agent_extra=USER_AGENT)
+    config = client_config(service, user_agent_extra=USER_AGENT)
     return boto3.session.Session().client(service, region_name=region, config=config)
 
 

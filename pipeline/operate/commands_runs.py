@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pipeline import money, naming
 from pipeline.operate import hints, output
 from pipeline.operate.cli_options import (
     CLI,
@@ -71,7 +72,9 @@ def _add_estimate(subparsers: Any) -> None:
     parser.add_argument(
         "--region", metavar="REGION", help="region for reading s3:// datasets (default: the spec's)"
     )
-    offline_option(parser, "prices: the catalog's dated prices, not the AWS Price List API")
+    offline_option(
+        parser, "prices: the catalog's dated prices, not the AWS Price List API; quotas: not checked"
+    )
     json_option(parser)
     parser.set_defaults(handler=cmd_estimate)
 
@@ -79,17 +82,24 @@ def _add_estimate(subparsers: Any) -> None:
 @guarded
 def cmd_estimate(args: argparse.Namespace) -> int:
     from pipeline.datasets import validate_run
-    from pipeline.operate import estimate, prices
+    from pipeline.operate import estimate, prices, quota_check
 
     spec = _load_spec(args.run_spec)
     report = validate_run(spec, s3_client=_s3_for(spec, args.region), spec_source=args.run_spec)
+    quota = quota_check.run(spec, offline=args.offline) if report.ok else None
+    if quota is not None:
+        quota_check.apply(quota, report)
     book = prices.load(spec.region, offline=args.offline)
     prices.reprice_report(report, spec, book)
     result = estimate.build(spec, report, book)
     if args.json:
-        output.emit_json(result.to_dict())
+        output.emit_json(result.to_dict() | ({"quotas": quota.to_dict()} if quota is not None else {}))
     else:
         sys.stdout.write(result.render())
+        if quota is not None:
+            print(quota.line())
+            for finding in quota.findings:
+                print(f"  {finding.severity}: {finding.message}")
         if not report.ok:
             check = hints.command("check", args.run_spec)
             print(f"\nThe run cannot start as it is: `{check}` lists the problems.")
@@ -117,14 +127,24 @@ def _add_start(subparsers: Any) -> None:
         "to s3://BUCKET/datasets/<sha256>/<file> (skipped when already there), then start the workflow with "
         "the "
         "run id <name>-<spec hash> as execution name. Running the same command again starts nothing and says "
-        "so. When the run may buy provisioned throughput (to evaluate on, or to serve with), the estimate is "
-        "shown and you are asked to confirm.",
+        "so. A run that was rejected, cancelled or failed is started again with --rerun, under the "
+        "next attempt's run id <name>-<spec hash>-r<n> (new job, model, deployment and throughput "
+        "names). When the run may buy provisioned throughput (to evaluate on, or to serve with), the "
+        "estimate is shown and you are asked to confirm.",
         f"  {CLI} start examples/runs/fine-tuning.yaml\n  {CLI} start run.yaml --env prod --yes --wait   # "
-        "CI",
+        "CI\n"
+        f"  {CLI} start run.yaml --env prod --rerun   # again, after a rejection or a failure",
         exit_codes=_START_EXIT_CODES,
     )
     parser.add_argument("run_spec", metavar="RUN_SPEC", help="run spec file (.yaml, .yml or .json)")
     yes_option(parser, "confirm the throughput purchases the spec may make")
+    parser.add_argument(
+        "--rerun",
+        action="store_true",
+        help="start the spec again after its run (or last rerun) was rejected, cancelled, timed out or "
+        "failed: a new run <run id>-r<n> that records which run it reruns; nothing is started while the "
+        "last attempt is still going, or after it succeeded",
+    )
     parser.add_argument(
         "--wait",
         action="store_true",
@@ -147,7 +167,7 @@ def _add_start(subparsers: Any) -> None:
 @guarded
 def cmd_start(args: argparse.Namespace) -> int:
     from pipeline.datasets import validate_run
-    from pipeline.operate import aws, discovery, estimate, livecheck, prices, runs, start
+    from pipeline.operate import aws, discovery, estimate, livecheck, prices, quota_check, run_lookup, start
     from pipeline.spec_lines import located
 
     spec = _load_spec(args.run_spec)
@@ -165,6 +185,13 @@ def cmd_start(args: argparse.Namespace) -> int:
     if checked is not None:
         report.spec_problems.extend(checked.problems)
         output.note(checked.line())
+    quota = quota_check.run(spec, offline=args.offline, clients=clients) if report.ok else None
+    if quota is not None:
+        quota_check.apply(quota, report)
+        output.note(quota.line())
+        for finding in quota.findings:
+            if finding.severity == "warning":
+                output.note(f"warning: {finding.message}")
     report.spec_problems[:] = located(report.spec_problems, args.run_spec)
     if not report.ok:
         if args.json:
@@ -174,6 +201,7 @@ def cmd_start(args: argparse.Namespace) -> int:
                     "started": False,
                     "preflight": report.to_dict(),
                     "liveCheck": checked.to_dict() if checked is not None else None,
+                    "quotas": quota.to_dict() if quota is not None else None,
                     "exitCode": EXIT_INVALID,
                 }
             )
@@ -192,20 +220,37 @@ def cmd_start(args: argparse.Namespace) -> int:
         raise InvalidInputError("; ".join(p.message for p in problems))
     run_id = start.run_id_of(final_spec)
     sfn = clients("stepfunctions")
-    existing = runs.describe_execution(sfn, deployment, run_id)
+    rerun = None
+    if args.rerun:
+        rerun = start.rerun_plan(lambda rid: run_lookup.describe_execution(sfn, deployment, rid), run_id)
+        if rerun.latest_status == "SUCCEEDED":
+            raise InvalidInputError(
+                f"run {rerun.latest} succeeded: there is nothing to rerun, and nothing was started",
+                hint="a rerun trains (and may buy) again; to train a new model from the same data, give the "
+                "spec a new name (a new run id)",
+            )
+        run_id = rerun.run_id or str(rerun.latest)
+    existing = run_lookup.describe_execution(sfn, deployment, run_id)
     book = prices.load(spec.region, offline=args.offline)
     prices.reprice_report(report, spec, book)
     costs = estimate.build(spec, report, book)
     doc: dict[str, Any] = {
         "runId": run_id,
+        "rerunOf": rerun.rerun_of if rerun is not None else None,
         "executionArn": deployment.execution_arn(run_id),
         "environment": deployment.environment,
         "liveCheck": checked.to_dict() if checked is not None else None,
+        "quotas": quota.to_dict() if quota is not None else None,
         "estimate": costs.to_dict(),
         "datasets": [u.to_dict() for u in uploads],
     }
     if existing is not None:
         return _already_started(args, deployment, clients, run_id, str(existing.get("status")), doc)
+    if rerun is not None and rerun.rerun_of is not None:
+        output.note(
+            f"run {rerun.rerun_of} ended {rerun.latest_status}: starting it again as run {run_id} "
+            f"(attempt {naming.attempt_of(run_id)}: new job, model, deployment and throughput names)"
+        )
     bought = estimate.purchases(spec, costs.approval)
     if not bought and book.reason:
         # The estimate (which says where its prices come from) is shown only for a run that buys.
@@ -225,7 +270,12 @@ def cmd_start(args: argparse.Namespace) -> int:
         )
     transfers = start.transfer(s3, uploads)
     execution_arn, started = start.start_execution(
-        sfn, deployment, run_id, final_spec, caller=clients("approval-url")
+        sfn,
+        deployment,
+        run_id,
+        final_spec,
+        caller=clients("approval-url"),
+        rerun_of=rerun.rerun_of if rerun is not None else None,
     )
     doc["datasets"] = [t.to_dict() for t in transfers]
     if not started:
@@ -261,11 +311,26 @@ def _emit_start(args: argparse.Namespace, doc: dict[str, Any]) -> None:
 def _already_started(
     args: argparse.Namespace, deployment: Any, clients: Any, run_id: str, status: str, doc: dict[str, Any]
 ) -> int:
+    from pipeline.operate.start import RERUNNABLE
+
     doc |= {"started": False, "alreadyStarted": True, "status": status}
+    rerunnable = status in RERUNNABLE
+    if rerunnable:
+        doc["rerun"] = hints.command("start", args.run_spec, "--rerun")
     _emit_start(args, doc)
     if not args.json:
-        print(f"run {run_id} was already started (status {status}); nothing was uploaded or started again")
+        if args.rerun:
+            print(
+                f"run {run_id} is still going (status {status}): a rerun starts only once it has ended; "
+                "nothing was uploaded or started"
+            )
+        else:
+            print(
+                f"run {run_id} was already started (status {status}); nothing was uploaded or started again"
+            )
         print(f"  see it with: {hints.command('status', run_id)}")
+        if rerunnable:
+            print(f"  it ended {status}: start it again, as a new run, with: {doc['rerun']}")
     if args.wait:
         return follow(args, clients, deployment, run_id)
     return EXIT_OK
@@ -296,11 +361,11 @@ def _add_status(subparsers: Any) -> None:
 
 @guarded
 def cmd_status(args: argparse.Namespace) -> int:
-    from pipeline.operate import runs
+    from pipeline.operate import run_lookup, runs
 
     run_id = runs.check_run_id(args.run)
     clients, deployment = deployment_context(args)
-    view = runs.load_run(clients, deployment, run_id)
+    view = run_lookup.load_run(clients, deployment, run_id)
     if args.json:
         output.emit_json(view.to_dict())
     else:
@@ -337,10 +402,10 @@ def _add_list(subparsers: Any) -> None:
 
 @guarded
 def cmd_list(args: argparse.Namespace) -> int:
-    from pipeline.operate import run_text, runs
+    from pipeline.operate import run_lookup, run_text
 
     clients, deployment = deployment_context(args)
-    views = runs.list_runs(clients, deployment, statuses=args.status, limit=args.limit)
+    views = run_lookup.list_runs(clients, deployment, statuses=args.status, limit=args.limit)
     if args.json:
         output.emit_json([v.to_dict() for v in views])
     else:
@@ -479,11 +544,11 @@ def _add_cancel(subparsers: Any) -> None:
 
 @guarded
 def cmd_cancel(args: argparse.Namespace) -> int:
-    from pipeline.operate import run_actions, runs
+    from pipeline.operate import run_actions, run_lookup, runs
 
     run_id = runs.check_run_id(args.run)
     clients, deployment = deployment_context(args)
-    view = runs.load_run(clients, deployment, run_id, with_request=False)
+    view = run_lookup.load_run(clients, deployment, run_id, with_request=False)
     if view.finished:
         raise InvalidInputError(
             f"run {run_id} already ended ({view.status}); there is nothing to cancel",
@@ -504,11 +569,11 @@ def cmd_cancel(args: argparse.Namespace) -> int:
         elif args.keep_throughput:
             print(
                 f"  - keep {what} (--keep-throughput): still billed "
-                f"{output.usd_rate(pt.hourly_usd(), 'hour')}",
+                f"{money.usd_rate(pt.hourly_usd(), 'hour')}",
                 file=stream,
             )
         else:
-            print(f"  - delete {what} ({output.usd_rate(pt.hourly_usd(), 'hour')})", file=stream)
+            print(f"  - delete {what} ({money.usd_rate(pt.hourly_usd(), 'hour')})", file=stream)
     for arn in deployed:
         verb = "keep (--keep-throughput)" if args.keep_throughput else "delete"
         print(f"  - {verb} on-demand deployment {arn} (billed per token, no hourly charge)", file=stream)
@@ -566,7 +631,7 @@ def _add_report(subparsers: Any) -> None:
 
 @guarded
 def cmd_report(args: argparse.Namespace) -> int:
-    from pipeline.operate import report, runs
+    from pipeline.operate import report, run_lookup, runs
 
     if args.from_dir:
         artifacts = report.load_dir(args.from_dir)
@@ -577,9 +642,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             )
         run_id = runs.check_run_id(args.run)
         clients, deployment = deployment_context(args)
-        described = runs.describe_execution(clients("stepfunctions"), deployment, run_id)
+        described = run_lookup.describe_execution(clients("stepfunctions"), deployment, run_id)
         if described is None:
-            raise runs.unknown_run(run_id, deployment)
+            raise run_lookup.unknown_run(run_id, deployment)
         artifacts = report.load_s3(
             clients("s3"), deployment.training_bucket, run_id, execution_status=str(described.get("status"))
         )

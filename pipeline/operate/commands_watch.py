@@ -78,14 +78,14 @@ def follow(args: argparse.Namespace, clients: Any, deployment: Any, run_id: str)
     ``deployment`` None: found on the first look, so that an endpoint that cannot be reached from
     the start is retried like one lost later (and never reported as a failed run).
     """
-    from pipeline.operate import discovery, runs, watch
+    from pipeline.operate import discovery, run_lookup, watch
 
     found: list[Any] = [deployment] if deployment is not None else []
 
     def look() -> Any:
         if not found:
             found.append(discovery.discover(clients, args.env))
-        return runs.load_run(clients, found[0], run_id)
+        return run_lookup.load_run(clients, found[0], run_id)
 
     display = watch.display_for(sys.stdout, as_json=args.json)
     try:

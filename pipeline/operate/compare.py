@@ -29,14 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from pipeline import evaluation, naming, scoring
+from pipeline import evaluation, money, naming, scoring
 from pipeline.catalog import PROFILE_GEOGRAPHIES, TEACHERS, ModelInfo, all_models
+from pipeline.datasets.sources import split_s3
 from pipeline.operate import deployments, hints, output, throughput
 from pipeline.operate.aws import Clients
 from pipeline.operate.errors import InvalidInputError, OperationalError, describe_aws_error
 from pipeline.operate.runs import RUN_ID_RE
 from pipeline.plan import base_model_invoke_id
-from pipeline.sources import split_s3
 
 _GEOGRAPHIES: Final = tuple(sorted(PROFILE_GEOGRAPHIES, key=len, reverse=True))
 
@@ -252,7 +252,7 @@ class Comparison:
                 _ms(agg["latencyMs"]["p95"]),
                 _n(agg["inputTokens"]["mean"], 1),
                 _n(agg["outputTokens"]["mean"], 1),
-                output.usd(agg.get("costPer1000RequestsUsd")),
+                money.usd(agg.get("costPer1000RequestsUsd")),
                 f"{agg['errors']}",
             ]
             for label, agg in self.models
@@ -296,11 +296,11 @@ class Comparison:
 
 
 def _n(value: Any, digits: int = 3) -> str:
-    return f"{value:,.{digits}f}" if isinstance(value, int | float) else output.UNKNOWN
+    return f"{value:,.{digits}f}" if isinstance(value, int | float) else money.UNKNOWN
 
 
 def _ms(value: Any) -> str:
-    return f"{value:,.0f} ms" if isinstance(value, int | float) else output.UNKNOWN
+    return f"{value:,.0f} ms" if isinstance(value, int | float) else money.UNKNOWN
 
 
 def run(

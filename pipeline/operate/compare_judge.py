@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline import judge, naming
+from pipeline import judge, money, naming
 from pipeline.catalog import DEFAULT_JUDGE, check_judge
 from pipeline.operate import hints, output
 from pipeline.operate.aws import Clients
@@ -174,7 +174,7 @@ def render(judged: Mapping[str, Any]) -> str:
         [
             label,
             *(
-                output.UNKNOWN if metrics[m].get(label) is None else f"{metrics[m][label]:.3f}"
+                money.UNKNOWN if metrics[m].get(label) is None else f"{metrics[m][label]:.3f}"
                 for m in metrics
             ),
         ]

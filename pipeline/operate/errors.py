@@ -17,6 +17,9 @@ import sys
 from collections.abc import Callable
 from typing import Any, Final
 
+from pipeline.aws_retries import THROTTLING, TRANSIENT
+from pipeline.aws_retries import error_code as error_code
+
 EXIT_OK: Final = 0
 EXIT_OPERATIONAL: Final = 1
 EXIT_INVALID: Final = 2
@@ -36,25 +39,6 @@ _CREDENTIAL_CODES: Final = frozenset(
 DENIED_CODES: Final = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden", "403"}
 )
-_THROTTLED_CODES: Final = frozenset(
-    {"Throttling", "ThrottlingException", "TooManyRequestsException", "SlowDown", "RequestLimitExceeded"}
-)
-
-
-# Errors that pass by themselves: throttling, and the service's own failures (5xx).
-_PASSING_CODES: Final = _THROTTLED_CODES | frozenset(
-    {
-        "InternalError",
-        "InternalFailure",
-        "InternalServerError",
-        "InternalServerException",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "PriorRequestNotComplete",
-    }
-)
 
 
 def transient(exc: BaseException) -> bool:
@@ -68,7 +52,7 @@ def transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, bce.ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return error_code(exc) in _PASSING_CODES or (isinstance(status, int) and status >= 500)
+        return error_code(exc) in TRANSIENT or (isinstance(status, int) and status >= 500)
     return False
 
 
@@ -106,14 +90,6 @@ class NotDeployedError(OperationalError):
     """Neither the deployment manifest nor the stack exists for the environment and region."""
 
 
-def error_code(exc: BaseException) -> str:
-    """The AWS error code of a botocore ClientError, '' for anything else."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
-
-
 def describe_aws_error(exc: BaseException) -> OperateError | None:
     """An operator-facing error for a botocore exception, or None if ``exc`` is not one."""
     from botocore import exceptions as bce  # deferred: only commands that talk to AWS load botocore
@@ -133,7 +109,7 @@ def describe_aws_error(exc: BaseException) -> OperateError | None:
                 f"operator permissions, or check --env/--region (`{_hint('deploy-info')}` shows "
                 "what you can use)"
             )
-        elif code in _THROTTLED_CODES:
+        elif code in THROTTLING:
             hint = "AWS is throttling requests: wait a minute and run the command again"
         elif code == "ServiceQuotaExceededException":
             hint = "a service quota is exhausted: request an increase in Service Quotas, or free capacity"
@@ -200,7 +176,7 @@ def guarded(func: Callable[[Any], int]) -> Callable[[Any], int]:
             except OperateError as error:
                 return report_error(error, as_json=as_json)
             except Exception as exc:
-                from pipeline.sources import SourceAccessError
+                from pipeline.datasets.sources import SourceAccessError
 
                 if isinstance(exc, SourceAccessError):
                     return report_error(OperationalError(str(exc)), as_json=as_json)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from pipeline import costs, plan
+from pipeline import costs, money, plan
 from pipeline.catalog import DISTILLATION, REINFORCEMENT_FINE_TUNING, ModelInfo
 from pipeline.datasets import PreflightReport
 from pipeline.operate import output
@@ -146,7 +146,7 @@ class Estimate:
         inp, out = prices.on_demand_input_per_1m_tokens, prices.on_demand_output_per_1m_tokens
         return (inp.value if inp else None, out.value if out else None)
 
-    def first_month(self) -> output.Money:
+    def first_month(self) -> money.Money:
         """Training + one month of storage + the evaluation + one month of serving throughput.
 
         On-demand serving is billed per token as it is used: not counted (there is no fixed cost).
@@ -161,7 +161,7 @@ class Estimate:
             parts["judge"] = self.value("judgeUsd")
         if self.buys_serving_throughput:
             parts["serving throughput"] = self.value("throughputMonthlyUsd")
-        return output.Money.of(parts)
+        return money.Money.of(parts)
 
     def unknown_reasons(self) -> dict[str, str]:
         """Why each unknown figure is unknown."""
@@ -215,14 +215,14 @@ class Estimate:
         def why(key: str, reason_key: str) -> str:
             return str(basis.get(key) or reasons.get(reason_key) or "")
 
-        training = output.usd(self.value("trainingUsd"))
+        training = money.usd(self.value("trainingUsd"))
         if self.training_high_usd is not None and self.value("trainingUsd") is not None:
-            training += f" (up to {output.usd(self.training_high_usd)})"
+            training += f" (up to {money.usd(self.training_high_usd)})"
         rows = [
             ("Training", training, why("training", "training")),
             (
                 "Custom model storage",
-                output.usd_rate(self.value("storageMonthlyUsd"), "month"),
+                money.usd_rate(self.value("storageMonthlyUsd"), "month"),
                 why("storageMonthly", "storage"),
             ),
             *self._evaluation_rows(why),
@@ -246,12 +246,12 @@ class Estimate:
             return [
                 (
                     "Evaluation (on demand)",
-                    output.usd(self.value("evaluationUsd")),
+                    money.usd(self.value("evaluationUsd")),
                     why("evaluation", "evaluation") + "; an upper bound: output counted at its cap",
                 )
             ]
         if self.vehicle == THROUGHPUT_VEHICLE:
-            hourly = output.usd_rate(self.evaluation_hourly_usd, "hour")
+            hourly = money.usd_rate(self.evaluation_hourly_usd, "hour")
             if spec.serving_reuses_evaluation_throughput:
                 return [
                     (
@@ -264,7 +264,7 @@ class Estimate:
             return [
                 (
                     "Evaluation throughput",
-                    output.usd(self.value("evaluationUsd")),
+                    money.usd(self.value("evaluationUsd")),
                     why("evaluation", "evaluation") + f"; {hourly} until released right after the comparison",
                 )
             ]
@@ -274,16 +274,16 @@ class Estimate:
         """The LLM judge (opt-in): its tokens are billed, at most once per run."""
         if self.spec.judge is None:
             return []
-        return [("Judge (LLM, 2 evaluation jobs)", output.usd(self.value("judgeUsd")), why("judge", "judge"))]
+        return [("Judge (LLM, 2 evaluation jobs)", money.usd(self.value("judgeUsd")), why("judge", "judge"))]
 
     def _serving_rows(self, why: Any) -> list[tuple[str, str, str]]:
         serving = self.spec.serving
         if serving.mode == ON_DEMAND:
             inp, out = self.on_demand_rates()
             rates = (
-                f"${inp:g} / ${out:g} per 1M tokens"
+                f"{money.unit_price(inp)} / {money.unit_price(out)} per 1M tokens"
                 if inp is not None and out is not None
-                else output.UNKNOWN
+                else money.UNKNOWN
             )
             reason = self.unknown_reasons().get("serving on demand")
             rate = self.model.prices.on_demand_input_per_1m_tokens
@@ -302,13 +302,13 @@ class Estimate:
         rows = [
             (
                 "Serving throughput per hour",
-                output.usd(self.value("throughputHourlyUsd")),
+                money.usd(self.value("throughputHourlyUsd")),
                 why("throughputHourly", "serving throughput"),
             ),
-            ("Serving throughput per day", output.usd(self.throughput_daily_usd), "24 h x the hourly price"),
+            ("Serving throughput per day", money.usd(self.throughput_daily_usd), "24 h x the hourly price"),
             (
                 "Serving throughput per month",
-                output.usd(self.value("throughputMonthlyUsd")),
+                money.usd(self.value("throughputMonthlyUsd")),
                 why("throughputMonthly", "serving throughput"),
             ),
         ]
@@ -316,7 +316,7 @@ class Estimate:
             rows.append(
                 (
                     "Commitment term",
-                    output.usd(self.value("commitmentTermUsd")),
+                    money.usd(self.value("commitmentTermUsd")),
                     why("commitmentTerm", "serving throughput"),
                 )
             )

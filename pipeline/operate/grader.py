@@ -19,7 +19,8 @@ import argparse
 import json
 from typing import Any, Final
 
-from pipeline import graders, sources
+from pipeline import graders
+from pipeline.datasets import sources
 from pipeline.operate import output
 from pipeline.operate.cli_options import HelpFormatter
 from pipeline.operate.errors import EXIT_INVALID, EXIT_OK, InvalidInputError, OperationalError, guarded

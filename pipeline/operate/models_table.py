@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline import catalog
+from pipeline import catalog, money
 from pipeline.catalog import (
     ACTIVE,
     NEW_CUSTOMIZATION,
@@ -62,8 +62,8 @@ def not_customizable(query: str) -> InvalidInputError:
 
 def _price(price: Price | None, scale: str = "") -> str:
     if price is None:
-        return output.UNKNOWN
-    return f"${price.value:g}{scale}"
+        return money.UNKNOWN
+    return f"{money.unit_price(price.value)}{scale}"
 
 
 def _bounds(bounds: RecordBounds) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from pipeline import naming
+from pipeline import money, naming
 from pipeline.operate import approvals, deployments, hints, output, throughput
 from pipeline.operate.aws import Clients
 from pipeline.operate.discovery import Deployment
@@ -22,6 +22,7 @@ from pipeline.operate.errors import (
     OperationalError,
     error_code,
 )
+from pipeline.operate.run_lookup import load_run, read_run_json
 from pipeline.operate.runs import (
     DEPLOY_STATE,
     DEPLOYMENT,
@@ -29,9 +30,7 @@ from pipeline.operate.runs import (
     SERVING_STAGE,
     RunView,
     approval_commands,
-    load_run,
     public_request,
-    read_run_json,
     with_commands,
 )
 from pipeline.operate.throughput import Throughput
@@ -91,7 +90,7 @@ class ApprovalRequest:
             else:
                 cost = estimate.get("evaluationUsd")
                 after = "released after the evaluation" + (
-                    f" (about {output.usd(cost)} for the planned hours)" if cost is not None else ""
+                    f" (about {money.usd(cost)} for the planned hours)" if cost is not None else ""
                 )
             monthly = hourly * 730 if hourly is not None else None
             return (
@@ -104,7 +103,7 @@ class ApprovalRequest:
         else:
             total = estimate.get("commitmentTermUsd")
             term = f"{commitment} commitment, " + (
-                f"{output.usd(total)} for the term" if total is not None else "price of the term unknown"
+                f"{money.usd(total)} for the term" if total is not None else "price of the term unknown"
             )
         price = _price(estimate.get("throughputHourlyUsd"), estimate.get("throughputMonthlyUsd"))
         return (
@@ -148,8 +147,8 @@ def _price(hourly: Any, monthly: Any) -> str:
     """``$20.50/hour ($14,965.00/month)``, or that the price is unknown, and what that means."""
     if not isinstance(hourly, int | float) or isinstance(hourly, bool):
         return "hourly price unknown (no source gives one: approve only if you know it)"
-    month = f" ({output.usd_rate(float(monthly), 'month')})" if isinstance(monthly, int | float) else ""
-    return f"{output.usd_rate(float(hourly), 'hour')}{month}"
+    month = f" ({money.usd_rate(float(monthly), 'month')})" if isinstance(monthly, int | float) else ""
+    return f"{money.usd_rate(float(hourly), 'hour')}{month}"
 
 
 # The handler stamps requestedAt to the second, and its clock is not the workflow's.

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.operate import output
+from pipeline.retries import JOB_QUEUE_SCHEDULE, JOB_QUOTA_ERROR
 
 # --------------------------------------------------------------------------------------------------
 # History
@@ -104,6 +105,35 @@ class History:
                     return doc
         return {}
 
+    def training_queue(self) -> Queue | None:
+        """The run waits in line for a training slot: its job's create call was refused by the quota
+        (pipeline.retries.JOB_QUOTA_ERROR) since it entered the training state, and has not gone
+        through since. None otherwise."""
+        from pipeline import workflow_stages
+
+        entered = list(self._named("stateEnteredEventDetails"))
+        if not entered or workflow_stages.group(entered[-1][0]) != workflow_stages.TRAINING:
+            return None
+        start = int(entered[-1][1].get("id", 0))
+        refused: list[Mapping[str, Any]] = []
+        for event in self.events:
+            if int(event.get("id", 0)) <= start:
+                continue
+            if event.get("type") in ("TaskSubmitted", "TaskSucceeded"):
+                refused = []  # the job was created: no longer in line
+                continue
+            for key in ("taskFailedEventDetails", "taskSubmitFailedEventDetails"):
+                details = event.get(key)
+                if isinstance(details, Mapping) and details.get("error") == JOB_QUOTA_ERROR:
+                    refused.append(event)
+        if not refused:
+            return None
+        since = output.parse_time(refused[0].get("timestamp"))
+        last = output.parse_time(refused[-1].get("timestamp"))
+        if since is None or last is None:
+            return None
+        return Queue(since=since, refused=len(refused), last_refused=last)
+
     def failure(self) -> tuple[str | None, str | None]:
         for event in reversed(self.events):
             for key in (
@@ -115,6 +145,33 @@ class History:
                 if isinstance(details, Mapping):
                     return details.get("error"), details.get("cause")
         return None, None
+
+
+@dataclass(frozen=True)
+class Queue:
+    """In line for a training slot: since the first refusal, how often refused, the last one."""
+
+    since: dt.datetime
+    refused: int
+    last_refused: dt.datetime
+
+    @property
+    def attempts_left(self) -> int:
+        return max(0, JOB_QUEUE_SCHEDULE.max_attempts - self.refused + 1)
+
+    @property
+    def gives_up_by(self) -> dt.datetime:
+        """The latest the run can still be in line (every remaining wait at its maximum)."""
+        return self.since + dt.timedelta(seconds=JOB_QUEUE_SCHEDULE.nominal_total_s)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "since": output.iso(self.since),
+            "refused": self.refused,
+            "lastRefused": output.iso(self.last_refused),
+            "attemptsLeft": self.attempts_left,
+            "givesUpBy": output.iso(self.gives_up_by),
+        }
 
 
 # --------------------------------------------------------------------------------------------------

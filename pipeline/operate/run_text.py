@@ -3,7 +3,7 @@
 The read side (:mod:`pipeline.operate.runs`) knows what a run is; this module says it. Every stage
 comes from the one table of stage labels (:mod:`pipeline.workflow_stages`), every suggested command
 from :mod:`pipeline.operate.hints` (it carries the environment), every sum of money from
-:class:`pipeline.operate.output.Money` (a part without a price is named, never counted as zero).
+:class:`pipeline.money.Money` (a part without a price is named, never counted as zero).
 
 Suggestions follow what works for the run's state: approve/reject only while it waits for a
 person, watch while it runs, report once the run has written something to report on, throughput
@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from pipeline import workflow_stages
+from pipeline import money, naming, workflow_stages
 from pipeline.operate import hints, output
 from pipeline.operate.throughput import Throughput
 
@@ -96,7 +96,7 @@ def throughput_line(pt: Throughput) -> str:
     )
     hourly = pt.hourly_usd()
     price = (
-        f"{output.usd_rate(hourly, 'hour')} ({output.usd_rate(pt.per_day_usd(), 'day')})"
+        f"{money.usd_rate(hourly, 'hour')} ({money.usd_rate(pt.per_day_usd(), 'day')})"
         if hourly is not None
         else "hourly price unknown"
     )
@@ -263,15 +263,15 @@ def cost_text(view: RunView) -> str:
     parts = view.cost_parts()
     if not parts:
         return "$0.00 (nothing billed yet)"
-    money = output.Money.of(parts)
+    summed = money.Money.of(parts)
     detail = "; ".join(
-        f"{_PART_LABELS.get(name, name)} {output.usd(value) if value is not None else 'no price'}"
+        f"{_PART_LABELS.get(name, name)} {money.usd(value) if value is not None else 'no price'}"
         for name, value in parts.items()
     )
     total = (
-        output.usd(money.known)
-        if money.complete
-        else (money.lower_bound() if money.priced_parts else output.UNKNOWN)
+        money.usd(summed.known)
+        if summed.complete
+        else (summed.lower_bound() if summed.priced_parts else money.UNKNOWN)
     )
     return f"{total} ({detail})"
 
@@ -303,8 +303,12 @@ def render_status(view: RunView) -> str:
         pairs.append(
             ("Preflight", preflight.get("summary") or ("valid" if preflight.get("valid") else "invalid"))
         )
+    if view.rerun_of:
+        pairs.append(("Rerun of", f"{view.rerun_of} (this is attempt {naming.attempt_of(view.run_id)})"))
     if view.job is not None:
         pairs.append(("Job", f"{view.job.name}: {view.job.progress(view.now)}"))
+    elif view.queue is not None:
+        pairs.append(("Queue", queue_text(view)))
     if view.loss:
         pairs.append(("Loss", f"{loss_text(view.loss)}\n{view.loss.get('summary', '')}".rstrip()))
     if view.custom_model_arn:
@@ -336,7 +340,7 @@ def render_status(view: RunView) -> str:
     storage = view.estimate.get("storageMonthlyUsd")
     if view.custom_model_arn:
         recurring = (
-            f"custom model storage {output.usd_rate(storage, 'month')} while the model exists"
+            f"custom model storage {money.usd_rate(storage, 'month')} while the model exists"
             if storage is not None
             else "custom model storage while the model exists (monthly price unknown)"
         )
@@ -444,10 +448,35 @@ def _run_block(view: RunView, width: int) -> str:
     return f"{view.run_id}  {view.status}\n" + "\n".join(f"  {line}" for line in body.splitlines())
 
 
+QUEUED: Final = "queued for a training slot"
+
+
+def queue_text(view: RunView) -> str:
+    """``queued: 3 jobs ahead / quota 3 ...``: where the run stands in line, as far as it is known."""
+    queue = view.queue
+    if queue is None:
+        return ""
+    slots = view.training_slots or {}
+    in_progress, quota = slots.get("jobsInProgress"), slots.get("quota")
+    if in_progress is not None and quota is not None:
+        text = f"queued: {in_progress} job(s) ahead / quota {quota:g} {slots.get('quotaName') or ''}".rstrip()
+    elif in_progress is not None:
+        text = f"queued: {in_progress} job(s) in progress (the quota could not be read)"
+    else:
+        text = "queued"
+    return (
+        f"{text}; {QUEUED} since {output.utc(queue.since)}, attempt {queue.refused + 1} "
+        f"({queue.refused} refused by the quota, {queue.attempts_left} left); gives up by "
+        f"{output.utc(queue.gives_up_by)} at the latest"
+    )
+
+
 def stage_of(view: RunView) -> str:
     """The stage in plain words (pipeline.workflow_stages); for a run that ended, how and where."""
     if view.status == "SUCCEEDED":
         return workflow_stages.ENDED["SUCCEEDED"].label
+    if not view.finished and view.queue is not None:
+        return QUEUED
     if not view.finished:
         return workflow_stages.label(view.current_state)
     ended = workflow_stages.ENDED.get(view.status)

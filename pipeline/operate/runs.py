@@ -3,9 +3,9 @@
 The execution is named after the run id (docs/workflow-contract.md), so a run is found by name.
 Where it is comes from the execution history: the last state entered is the current state, the
 last state exited carries the state document (``$.preflight``, ``$.loss``, ``$.vehicle``,
-``$.evaluation``, ``$.throughput``, ...) as far as the run got (pipeline.operate.run_history).
-Nothing is stored by the CLI itself. The view in words (status, list, next steps) is
-pipeline.operate.run_text.
+``$.evaluation``, ``$.throughput``, ...) as far as the run got (pipeline.operate.run_history);
+pipeline.operate.run_lookup reads them from AWS. Nothing is stored by the CLI itself. The view in
+words (status, list, next steps) is pipeline.operate.run_text.
 
 A run evaluates its custom model on an *evaluation vehicle* (``$.vehicle``: an on-demand custom
 model deployment, or one model unit of no-commitment throughput bought for it), then serves it on
@@ -21,30 +21,23 @@ price stays unknown and is named.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pipeline import naming
-from pipeline.operate import deployments, hints, output, throughput
-from pipeline.operate.aws import Clients
+from pipeline import money
+from pipeline.operate import hints, output, throughput
 from pipeline.operate.deployments import ModelDeployment
-from pipeline.operate.discovery import Deployment
 from pipeline.operate.errors import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_OPERATIONAL,
     InvalidInputError,
-    UnknownRunError,
-    error_code,
 )
-from pipeline.operate.run_history import History, Job
+from pipeline.operate.run_history import Job, Queue
 from pipeline.operate.throughput import Throughput
-from pipeline.plan import RUNS_PREFIX
 from pipeline.workflow_names import (
     ASK_TO_EVALUATE,
     ASK_TO_SERVE,
@@ -52,7 +45,6 @@ from pipeline.workflow_names import (
     DEPLOY_EVALUATION,
     RELEASE_ALL,
     RELEASE_VEHICLE,
-    SERVE_ON_EVALUATION_THROUGHPUT,
 )
 
 RUN_ID_RE: Final = re.compile(r"[0-9A-Za-z_-]{1,80}")
@@ -108,6 +100,12 @@ class RunView:
     cause: str | None
     now: dt.datetime
     job: Job | None = None
+    # In line for a training slot (the job's create call refused by the quota), and what the account
+    # says of its slots: {"jobsInProgress", "quota", "quotaName"} as far as they could be read.
+    queue: Queue | None = None
+    training_slots: dict[str, Any] | None = None
+    # The run this one reruns (`start --rerun` records it in the execution input).
+    rerun_of: str | None = None
     # The serving throughput ($.throughput) as Bedrock describes it now (None: not bought, or gone).
     throughput: Throughput | None = None
     throughput_arn: str | None = None
@@ -386,8 +384,8 @@ class RunView:
             parts["serving throughput"] = self.throughput_cost()
         return parts
 
-    def cost_so_far(self) -> output.Money:
-        return output.Money.of(self.cost_parts())
+    def cost_so_far(self) -> money.Money:
+        return money.Money.of(self.cost_parts())
 
     def outcome_exit_code(self) -> int:
         """What ``watch``/``start --wait`` exit with: 0 succeeded, 2 invalid input, 1 otherwise."""
@@ -431,6 +429,8 @@ class RunView:
             "customizationType": self.customization_type,
             "customModelArn": self.custom_model_arn,
             "job": self.job.to_dict() if self.job else None,
+            "queue": {**self.queue.to_dict(), **(self.training_slots or {})} if self.queue else None,
+            "rerunOf": self.rerun_of,
             "preflight": {k: self.preflight.get(k) for k in ("valid", "summary", "reportUri")}
             if self.preflight
             else None,
@@ -502,200 +502,3 @@ def with_commands(summary: str, commands: Mapping[str, str]) -> str:
         prefix = next((p for p in prefixes if line.startswith(p)), None)
         lines.append(prefix + prefixes[prefix] if prefix else line)
     return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------------------------------
-# Loading
-# --------------------------------------------------------------------------------------------------
-
-
-def describe_execution(sfn: Any, deployment: Deployment, run_id: str) -> dict[str, Any] | None:
-    """The execution of a run, or None when there is none."""
-    try:
-        return dict(sfn.describe_execution(executionArn=deployment.execution_arn(run_id)))
-    except Exception as exc:
-        if error_code(exc) in ("ExecutionDoesNotExist", "InvalidArn"):
-            return None
-        raise
-
-
-def unknown_run(run_id: str, deployment: Deployment) -> UnknownRunError:
-    return UnknownRunError(
-        f"no run {run_id!r} in the {deployment.environment!r} environment ({deployment.region})",
-        hint=f"list runs with "
-        f"`{hints.command('list', env=deployment.environment, region=deployment.region)}`",
-    )
-
-
-def load_run(
-    clients: Clients,
-    deployment: Deployment,
-    run_id: str,
-    *,
-    now: dt.datetime | None = None,
-    throughputs: Mapping[str, list[Throughput]] | None = None,
-    with_job: bool = True,
-    with_request: bool = True,
-    with_resources: bool = True,
-) -> RunView:
-    """Everything known about a run.
-
-    ``throughputs`` (the pipeline's throughput by run id, from one inventory) saves lookups per run
-    in ``list``, which then reads a deployment's status from the state document instead of Bedrock.
-    ``with_resources=False`` reads the execution only (no throughput or deployment lookups).
-    """
-    sfn = clients("stepfunctions")
-    described = describe_execution(sfn, deployment, run_id)
-    if described is None:
-        raise unknown_run(run_id, deployment)
-    history = History.fetch(sfn, deployment.execution_arn(run_id))
-    state = history.state_document()
-    if described.get("status") == "SUCCEEDED" and isinstance(described.get("output"), str):
-        with contextlib.suppress(json.JSONDecodeError):
-            state = json.loads(described["output"]) or state
-    spec = None
-    try:
-        spec = (json.loads(described.get("input") or "{}") or {}).get("runSpec")
-    except (json.JSONDecodeError, AttributeError):
-        spec = None
-    error, cause = history.failure()
-    view = RunView(
-        run_id=run_id,
-        environment=deployment.environment,
-        region=deployment.region,
-        execution_arn=deployment.execution_arn(run_id),
-        status=str(described.get("status")),
-        started=output.parse_time(described.get("startDate")),
-        stopped=output.parse_time(described.get("stopDate")),
-        current_state=history.current_state(),
-        spec=spec if isinstance(spec, dict) else None,
-        state=state,
-        error=described.get("error") or error,
-        cause=described.get("cause") or cause,
-        now=now or dt.datetime.now(dt.UTC),
-        purchased_at=history.exited_at(BUY_STATE) or history.exited_at(SERVE_ON_EVALUATION_THROUGHPUT),
-        released_at=history.exited_at(CLEANUP_STATE),
-        vehicle_created_at=history.exited_at(EVALUATION_BUY_STATE) or history.exited_at(DEPLOY_STATE),
-        vehicle_released_at=history.exited_at(RELEASE_STATE) or history.exited_at(CLEANUP_STATE),
-        time_scale=deployment.time_scale,
-    )
-    if view.current_state:
-        view.current_state_since = history.entered_at(view.current_state)
-        view.stage_since = history.stage_since()
-        if view.finished and view.status != "SUCCEEDED":
-            view.ended_in = history.last_state_before_the_end()
-    bedrock = None
-    if with_job and view.preflight.get("valid"):
-        bedrock = clients("bedrock")
-        view.job = _job(bedrock, view)
-    pt_arn = (state.get("throughput") or {}).get("ProvisionedModelArn")
-    view.throughput_arn = str(pt_arn) if pt_arn else None
-    if with_resources:
-        _describe_resources(view, lambda: bedrock or clients("bedrock"), throughputs)
-    if with_request and view.waiting_for_approval:
-        view.approval_request = read_run_json(clients, deployment, run_id, "approval-request.json")
-    return view
-
-
-def _describe_resources(
-    view: RunView, bedrock_client: Callable[[], Any], throughputs: Mapping[str, list[Throughput]] | None
-) -> None:
-    """The run's throughput and evaluation vehicle as Bedrock has them now (None: deleted)."""
-    vehicle_arn = view.vehicle_arn
-    if throughputs is not None:
-        known = {t.arn: t for t in throughputs.get(view.run_id, [])}
-        view.throughput = known.get(view.throughput_arn or "")
-        if view.vehicle_kind == THROUGHPUT and vehicle_arn:
-            view.vehicle_throughput = known.get(vehicle_arn)
-            view.vehicle_checked = True
-        return
-    if view.throughput_arn:
-        view.throughput = throughput.describe(bedrock_client(), view.throughput_arn)
-    if vehicle_arn and view.vehicle_kind == THROUGHPUT:
-        same = vehicle_arn == view.throughput_arn
-        view.vehicle_throughput = (
-            view.throughput if same else throughput.describe(bedrock_client(), vehicle_arn)
-        )
-        view.vehicle_checked = True
-    elif vehicle_arn and view.vehicle_kind == DEPLOYMENT:
-        view.vehicle_deployment = deployments.describe(bedrock_client(), vehicle_arn)
-        view.vehicle_checked = True
-
-
-def _job(bedrock: Any, view: RunView) -> Job | None:
-    name = (view.plan.get("job") or {}).get("JobName") or naming.job_name(view.run_id)
-    try:
-        return Job.from_api(str(name), bedrock.get_model_customization_job(jobIdentifier=name))
-    except Exception as exc:
-        if error_code(exc) in ("ResourceNotFoundException", "ValidationException"):
-            sync = view.state.get("job")
-            return Job.from_api(str(name), sync) if isinstance(sync, Mapping) and sync else None
-        raise
-
-
-def read_run_json(clients: Clients, deployment: Deployment, run_id: str, name: str) -> dict[str, Any] | None:
-    """One of the run's documents under runs/<runId>/, or None when it is not (yet) there."""
-    try:
-        response = clients("s3").get_object(
-            Bucket=deployment.training_bucket, Key=f"{RUNS_PREFIX}{run_id}/{name}"
-        )
-    except Exception as exc:
-        if error_code(exc) in NOT_FOUND:
-            return None
-        raise
-    with response["Body"] as body:
-        doc = json.loads(body.read())
-    return doc if isinstance(doc, dict) else None
-
-
-def list_runs(
-    clients: Clients,
-    deployment: Deployment,
-    *,
-    statuses: Iterable[str] = (),
-    limit: int = 20,
-    now: dt.datetime | None = None,
-) -> list[RunView]:
-    """The most recent runs (newest first), with their evaluation vehicle, serving and cost so far."""
-    sfn = clients("stepfunctions")
-    wanted: list[str | None] = [*dict.fromkeys(statuses)] or [None]
-    executions: list[Mapping[str, Any]] = []
-    for status in wanted:
-        paginator = sfn.get_paginator("list_executions")
-        params: dict[str, Any] = {"stateMachineArn": deployment.state_machine_arn}
-        if status is not None:
-            params["statusFilter"] = status
-        for page in paginator.paginate(**params, PaginationConfig={"MaxItems": limit}):
-            executions += page.get("executions", [])
-    executions.sort(
-        key=lambda e: output.parse_time(e.get("startDate")) or dt.datetime.min.replace(tzinfo=dt.UTC),
-        reverse=True,
-    )
-    by_run: dict[str, list[Throughput]] = {}
-    for pt in throughput.inventory(clients("bedrock")):
-        if pt.run_id:
-            by_run.setdefault(pt.run_id, []).append(pt)
-    now = now or dt.datetime.now(dt.UTC)
-    views = []
-    for execution in executions[:limit]:
-        run_id = str(execution["name"])
-        views.append(
-            load_run(
-                clients,
-                deployment,
-                run_id,
-                now=now,
-                throughputs=by_run,
-                with_job=execution.get("status") == "RUNNING",
-                with_request=False,
-            )
-        )
-    return views
-
-
-def running_run_ids(clients: Clients, deployment: Deployment) -> set[str]:
-    paginator = clients("stepfunctions").get_paginator("list_executions")
-    names: set[str] = set()
-    for page in paginator.paginate(stateMachineArn=deployment.state_machine_arn, statusFilter="RUNNING"):
-        names.update(str(e["name"]) for e in page.get("executions", []))
-    return names

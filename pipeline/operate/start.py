@@ -7,6 +7,11 @@
    the run id, depend on the data's content, not on where it sat locally.
 3. The run id is ``pipeline.naming.run_id(name, spec_hash(spec with the s3 URIs))``. If an execution
    of that name exists, the run was already started: nothing is uploaded or started again.
+   With ``--rerun``, a run that was rejected, cancelled or failed is started again without editing
+   the spec: under the next attempt's run id ``<run id>-r<n>`` (pipeline.naming.rerun_id), so every
+   job, model, deployment and throughput name and idempotency token is new; the execution input
+   records which run it reruns (``rerunOf``). A run still going, or one that succeeded, is not
+   rerun (:func:`rerun_plan`).
 4. Otherwise uploads happen (skipped for objects already there), then the run starts with
    ``{"runSpec": spec.to_dict()}``: through the deployment's start URL, which records the
    STS-verified caller as the run's starter (approvals refuse self-approval by it), or with
@@ -18,17 +23,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
 from pipeline import naming, plan
+from pipeline.datasets.sources import resolve, split_s3
 from pipeline.operate import output
 from pipeline.operate.discovery import Deployment
 from pipeline.operate.errors import InvalidInputError, OperationalError, error_code
 from pipeline.runspec import RunSpec, spec_hash
-from pipeline.sources import resolve, split_s3
 
 CHUNK_BYTES: Final = 8 * 1024 * 1024
 _NOT_FOUND: Final = frozenset({"404", "NoSuchKey", "NotFound"})
@@ -134,6 +139,46 @@ def run_id_of(spec: RunSpec) -> str:
     return naming.run_id(spec.name, spec_hash(spec))
 
 
+# Attempts looked up before giving up: a spec rerun this often needs fixing, not another attempt.
+MAX_ATTEMPTS: Final = 50
+# Execution statuses after which a run may be started again under a new attempt.
+RERUNNABLE: Final = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """What ``start --rerun`` does: which attempt ran last, and the run id to start (None: none)."""
+
+    latest: str | None  # the last attempt that exists (None: the spec never ran)
+    latest_status: str | None
+    run_id: str | None  # what to start; None when the latest attempt is still going or succeeded
+
+    @property
+    def rerun_of(self) -> str | None:
+        return self.latest if self.run_id is not None else None
+
+
+def rerun_plan(describe: Callable[[str], Mapping[str, Any] | None], first: str) -> Rerun:
+    """Find the spec's latest attempt (``first``, ``first-r2``, ...) and what to start after it.
+
+    ``describe`` is DescribeExecution by run id (None: no such execution).
+    """
+    latest: str | None = None
+    status: str | None = None
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        rid = first if attempt == 1 else naming.rerun_id(first, attempt)
+        described = describe(rid)
+        if described is None:
+            if latest is None:
+                return Rerun(None, None, first)
+            return Rerun(latest, status, rid if status in RERUNNABLE else None)
+        latest, status = rid, str(described.get("status"))
+    raise InvalidInputError(
+        f"{first} has {MAX_ATTEMPTS} attempts already; nothing was started",
+        hint="a run that fails this often needs its spec fixed: change it (a new spec is a new run id)",
+    )
+
+
 def exists(s3: Any, bucket: str, key: str) -> bool:
     try:
         s3.head_object(Bucket=bucket, Key=key)
@@ -193,7 +238,13 @@ def transfer(s3: Any, uploads: list[Upload]) -> list[Transfer]:
 
 
 def start_execution(
-    sfn: Any, deployment: Deployment, run_id: str, spec: RunSpec, *, caller: Any = None
+    sfn: Any,
+    deployment: Deployment,
+    run_id: str,
+    spec: RunSpec,
+    *,
+    caller: Any = None,
+    rerun_of: str | None = None,
 ) -> tuple[str, bool]:
     """(execution ARN, started now?). ``False`` when the same run was started meanwhile.
 
@@ -201,7 +252,11 @@ def start_execution(
     pipeline.operate.approvals), so the run's starter is on record for its approvals; a deployment
     from before the start function is started with StartExecution directly.
     """
-    execution_input = json.dumps({"runSpec": spec.to_dict()}, ensure_ascii=False)
+    document: dict[str, Any] = {"runSpec": spec.to_dict()}
+    if rerun_of is not None:
+        # Recorded with the execution (its input is kept with it): status shows what it reruns.
+        document["rerunOf"] = rerun_of
+    execution_input = json.dumps(document, ensure_ascii=False)
     if deployment.start_url and caller is not None:
         from pipeline.operate import approvals
 

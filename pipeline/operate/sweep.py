@@ -27,13 +27,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from pipeline import costs
+from pipeline import costs, money
 from pipeline.catalog import UnknownModelError, get_model
 from pipeline.operate import deployments, output, throughput
 from pipeline.operate.aws import Clients
 from pipeline.operate.discovery import Deployment
 from pipeline.operate.errors import InvalidInputError, error_code
-from pipeline.operate.runs import describe_execution
+from pipeline.operate.run_lookup import describe_execution
 from pipeline.plan import RUN_ID_TAG
 
 THROUGHPUT: Final = "throughput"
@@ -109,8 +109,8 @@ class SweepPlan:
     def kept(self) -> list[Candidate]:
         return [c for c in self.candidates if c.action != "delete"]
 
-    def savings_per_day(self) -> output.Money:
-        return output.Money.of({c.arn: c.per_day_usd for c in self.to_delete if c.kind != DEPLOYMENT})
+    def savings_per_day(self) -> money.Money:
+        return money.Money.of({c.arn: c.per_day_usd for c in self.to_delete if c.kind != DEPLOYMENT})
 
     def render(self, *, dry_run: bool) -> str:
         if not self.candidates:
@@ -123,7 +123,7 @@ class SweepPlan:
                 c.name,
                 c.run_id or "-",
                 output.duration(c.age_seconds(self.now)),
-                output.usd_rate(c.per_day_usd, "day") if c.kind != DEPLOYMENT else "per token",
+                money.usd_rate(c.per_day_usd, "day") if c.kind != DEPLOYMENT else "per token",
                 c.outcome or (("would delete" if dry_run else "delete") if c.action == "delete" else "keep"),
                 c.reason or c.cost_note,
             ]

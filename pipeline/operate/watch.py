@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from pipeline import workflow_stages
+from pipeline import money, workflow_stages
 from pipeline.operate import hints, output, run_text
 from pipeline.operate.errors import (
     EXIT_INVALID,
@@ -37,6 +37,7 @@ from pipeline.operate.errors import (
     describe_aws_error,
     transient,
 )
+from pipeline.retries import JOB_QUEUE_SCHEDULE
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -86,7 +87,7 @@ class Snapshot:
     gates: tuple[str, ...]
     waiting_for: str
     deadline: str
-    cost: output.Money
+    cost: money.Money
     next: tuple[str, ...]
     failure: str | None
     finished: bool
@@ -220,6 +221,9 @@ def _waiting_for(view: RunView) -> str:
         return f"you: approve or reject buying throughput {what}"
     group = workflow_stages.group(view.current_state)
     label = view.stage
+    if view.queue is not None:
+        # Each refusal is news: the attempt number changes the words.
+        return f"a training slot ({run_text.queue_text(view)})"
     if group == workflow_stages.TRAINING and view.job is not None:
         details = [
             f"{name} {view.job.details[key].get('status')}"
@@ -257,6 +261,8 @@ def _stage_limit(view: RunView) -> float | None:
             return float(sum(schedule[:-1]))
         return None
 
+    if view.queue is not None:
+        return JOB_QUEUE_SCHEDULE.nominal_total_s
     if workflow_stages.group(view.current_state) == workflow_stages.TRAINING and view.job is not None:
         timeout = plan.get("jobTimeoutSeconds")
         return float(timeout) if isinstance(timeout, int | float) else None

@@ -17,7 +17,8 @@ Modules:
 - ``interpreter``: what moto's ASL interpreter needs to run the definition as AWS would (time
   compression, the Bedrock ``.sync`` integration, aws-sdk case mapping, error-name fidelity)
 - ``lambdas``: the workflow's functions registered in moto and executed in-process
-- ``fake_bedrock``: the simulated Bedrock (jobs, custom models, throughput, Converse, ledger)
+- ``fake_bedrock/``: the simulated Bedrock, one module per service area (jobs, models,
+  throughput, deployments, evaluation jobs, runtime) over shared plumbing, and its ledger
 - ``wire``: REST-JSON requests and responses from botocore's service models
 - ``faults``: configurable fault injection (which call, how often, which error)
 - ``clock``: the simulated clock, deadlines and compressed waits

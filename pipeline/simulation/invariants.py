@@ -60,6 +60,7 @@ def money_checks(result: SimulationResult) -> list[Check]:
             f"{len(throughputs)} purchase(s), "
             f"{sum(t['createRequests'] for t in throughputs)} create request(s)",
         ),
+        *_trained_once_after_waiting_in_line(result),
         *_evaluate_before_buying(result),
         *_judge_before_buying(result),
         *_verdict_before_serving(result),
@@ -162,6 +163,48 @@ def money_checks(result: SimulationResult) -> list[Check]:
         )
     )
     return checks
+
+
+def _trained_once_after_waiting_in_line(result: SimulationResult) -> list[Check]:
+    """A run that waited in line for a training slot (its job's create call refused by the quota)
+    trains once: the refused calls created nothing, the one job came after the last refusal, and
+    nothing was bought or deployed while it waited."""
+    refused = [
+        c["at"]
+        for c in result.bedrock_calls
+        if c["call"].endswith(":CreateModelCustomizationJob")
+        and c["outcome"] in ("ServiceQuotaExceededException", "fault:ServiceQuotaExceededException")
+    ]
+    if not refused:
+        return []
+    jobs = result.ledger["jobs"]
+    last = max(refused)
+    bought_while_waiting = [
+        c["call"]
+        for c in result.bedrock_calls
+        if c["at"] <= last
+        and c["call"].split(":", 1)[1].startswith("Create")
+        and not c["call"].endswith(":CreateModelCustomizationJob")
+        and c["outcome"] == "ok"
+    ]
+    ok = (
+        all(j["createRequests"] == 1 and j["createdAt"] >= last for j in jobs)
+        and len(jobs) <= 1
+        and not bought_while_waiting
+    )
+    return [
+        Check(
+            "a run that waited in line for a training slot trains once, after it, and buys nothing meanwhile",
+            ok,
+            f"{len(refused)} create call(s) refused by the quota until {last:.0f} s; "
+            + (
+                f"{len(jobs)} job(s), created at {[round(j['createdAt']) for j in jobs]} s"
+                if jobs
+                else "no job"
+            )
+            + (f"; created while waiting: {bought_while_waiting}" if bought_while_waiting else ""),
+        )
+    ]
 
 
 def _bar_passed_at(result: SimulationResult) -> float | None:

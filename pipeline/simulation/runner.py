@@ -96,7 +96,7 @@ from pipeline.simulation.wire import Request, error_status
 REAL_TIME_LIMIT_SECONDS: Final = 300.0
 _POLL_REAL_SECONDS: Final = 0.01
 _TEACH_MAX_LINES: Final = 5000
-_CLIENTS: Final = ("s3", "sns", "kms", "iam", "lambda", "stepfunctions")
+_CLIENTS: Final = ("s3", "sns", "kms", "iam", "lambda", "stepfunctions", "dynamodb")
 # Environment that could send a request past moto to a real endpoint or account.
 _UNSAFE_ENV: Final = (
     "AWS_PROFILE",

@@ -5,6 +5,7 @@ the stack's one ``AWS::StepFunctions::StateMachine``), never from a hand-written
 are resolved the way CloudFormation would, against the moto resources created here:
 
 - ``AWS::S3::Bucket`` (versioning as configured), ``AWS::SNS::Topic``, ``AWS::KMS::Key``,
+  ``AWS::DynamoDB::Table`` (keys and billing mode),
   ``AWS::IAM::Role`` (with its trust policy), ``AWS::IAM::ManagedPolicy``,
   ``AWS::Lambda::Function`` (handler, resolved environment, timeout, memory),
   ``AWS::Lambda::Version`` (published) and ``AWS::Lambda::Alias`` are created; ``Ref`` and
@@ -187,7 +188,8 @@ class Provisioned:
 def provision(template: Template, resolver: Resolver, clients: Mapping[str, Any]) -> Provisioned:
     """Create the template's resources in moto and the state machine with its resolved definition.
 
-    ``clients``: boto3 clients (through moto) for s3, sns, kms, iam, lambda and stepfunctions.
+    ``clients``: boto3 clients (through moto) for s3, sns, kms, iam, lambda, stepfunctions and
+    dynamodb.
     """
     buckets = template.of_type("AWS::S3::Bucket")
     topics = template.of_type("AWS::SNS::Topic")
@@ -221,6 +223,22 @@ def provision(template: Template, resolver: Resolver, clients: Mapping[str, Any]
         resolver.refs[logical_id] = arn
         resolver.attributes[(logical_id, "TopicArn")] = arn
         resolver.attributes[(logical_id, "TopicName")] = name
+    for logical_id, resource in template.of_type("AWS::DynamoDB::Table").items():
+        props = resource.get("Properties", {})
+        name = resolver.resolve(props.get("TableName")) or template.physical_name(logical_id, 255)
+        table = clients["dynamodb"].create_table(
+            TableName=name,
+            KeySchema=props["KeySchema"],
+            AttributeDefinitions=props["AttributeDefinitions"],
+            BillingMode=props.get("BillingMode", "PROVISIONED"),
+            **(
+                {"ProvisionedThroughput": props["ProvisionedThroughput"]}
+                if "ProvisionedThroughput" in props
+                else {}
+            ),
+        )["TableDescription"]
+        resolver.refs[logical_id] = name
+        resolver.attributes[(logical_id, "Arn")] = table["TableArn"]
     for logical_id, resource in template.of_type("AWS::IAM::Role").items():
         props = resource.get("Properties", {})
         name = resolver.resolve(props.get("RoleName")) or template.physical_name(logical_id, 64)

@@ -115,6 +115,8 @@ def serving_plan(
         "mode": mode,
         "commitment": commitment if mode == "provisioned" else "none",
         "reusesEvaluationThroughput": reuses,
+        # No serving slot in the example: nothing is changed in place.
+        "promotesInPlace": False,
         **_waits(PT_SCHEDULE),
     }
     if mode == "provisioned":
@@ -208,6 +210,7 @@ def plan(
         "vehicle": vehicle_plan(vehicle, serves_afterwards=serving == "on-demand" or reuses),
         "serving": serving_plan(serving, commitment=commitment, model_units=model_units, reuses=reuses),
         "judge": judge,
+        "slot": None,
         "estimate": {
             "evaluationVehicle": vehicle,
             "servingMode": serving,

@@ -323,6 +323,7 @@ def test_nothing_is_deleted_when_nothing_was_created(bedrock: PartialStubber) ->
         "stoppedEvaluationJobs": [],
         "summary": NOTHING,
         "job": result["job"],
+        "slotReleased": None,
     }
 
 
@@ -519,3 +520,61 @@ def plans_time() -> Any:
     import datetime as dt
 
     return dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
+
+
+def _lock_table(monkeypatch: pytest.MonkeyPatch, holder: str) -> None:
+    monkeypatch.setenv("SLOT_LOCK_TABLE", "slot-locks")
+    dynamodb = runtime.client("dynamodb")
+    dynamodb.create_table(
+        TableName="slot-locks",
+        KeySchema=[{"AttributeName": "slot", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "slot", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(
+        TableName="slot-locks",
+        Item={"slot": {"S": "support"}, "runId": {"S": holder}, "expiresAt": {"N": "9999999999"}},
+    )
+
+
+def _with_slot(base: dict[str, Any]) -> dict[str, Any]:
+    base["plan"]["slot"] = {"name": "support", "exists": True}
+    return base
+
+
+@pytest.mark.parametrize(
+    ("holder", "given_back"), [(plans.RUN_ID, "support"), ("another-run-0a0b0c0d0e", None)]
+)
+def test_a_failed_promotion_gives_its_slot_back_never_another_runs(
+    bedrock: PartialStubber, monkeypatch: pytest.MonkeyPatch, holder: str, given_back: str | None
+) -> None:
+    # Given the slot's lock is held by this run, or by another
+    _lock_table(monkeypatch, holder)
+    completed_job()
+    # When this run's failure path cleans up
+    result = lambda_handler(_with_slot(event(vehicle="none", serving="none")), FakeContext())
+    # Then only its own lock is given back
+    assert result["slotReleased"] == given_back
+    item = (
+        runtime.client("dynamodb")
+        .get_item(TableName="slot-locks", Key={"slot": {"S": "support"}})
+        .get("Item")
+    )
+    assert (item is None) is (given_back is not None)
+    assert ("Gave back serving slot support." in result["summary"]) is (given_back is not None)
+
+
+def test_releasing_the_evaluation_vehicle_keeps_the_slot(
+    bedrock: PartialStubber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The run goes on to promote: the lock it holds stays with it
+    _lock_table(monkeypatch, plans.RUN_ID)
+    result = lambda_handler(
+        _with_slot(event(vehicle="none", serving="none", mode="release-evaluation")), FakeContext()
+    )
+    assert result["slotReleased"] is None
+    assert (
+        runtime.client("dynamodb")
+        .get_item(TableName="slot-locks", Key={"slot": {"S": "support"}})
+        .get("Item")
+    )

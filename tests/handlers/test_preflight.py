@@ -17,10 +17,10 @@ from moto import mock_aws
 
 from lambdas.common import runtime
 from lambdas.preflight import handler
-from pipeline import catalog
+from pipeline import catalog, quotas
 from pipeline import live as live_api
+from pipeline.datasets.sources import SourceAccessError
 from pipeline.runspec import load_run_spec
-from pipeline.sources import SourceAccessError
 
 BUCKET = "preflight-test-bucket"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -524,3 +524,93 @@ def test_a_run_without_its_execution_identity_creates_nothing(s3: Any, missing: 
     result = handler.lambda_handler(event, None)
     assert result["valid"] is False and result["plan"] is None
     assert "cleanup deletes only what its own execution created" in result["summary"]
+
+
+# -- Service Quotas (pipeline.quotas) ---------------------------------------------------------------
+
+
+def _quotas_stub(monkeypatch: pytest.MonkeyPatch, bedrock: LiveBedrock, *, units: float, jobs: float) -> Any:
+    """Service Quotas as the account would answer: the no-commitment units by code, the job quota in
+    the listing (Stubber: moto knows no Bedrock quotas)."""
+    from botocore.stub import Stubber
+
+    client = boto3.client("service-quotas", region_name="us-east-1")
+    stub = Stubber(client)
+    stub.add_response(
+        "get_service_quota",
+        {
+            "Quota": {
+                "QuotaCode": "L-BE77399C",
+                "QuotaName": quotas.NO_COMMITMENT_CUSTOM_UNITS.name,
+                "Value": units,
+            }
+        },
+        {"ServiceCode": "bedrock", "QuotaCode": "L-BE77399C"},
+    )
+    stub.add_response(
+        "list_service_quotas",
+        {
+            "Quotas": [
+                {"QuotaCode": "L-0000AAAA", "QuotaName": "Custom models per account", "Value": 100.0},
+                {
+                    "QuotaCode": "L-0000BBBB",
+                    "QuotaName": "Concurrent model customization jobs",
+                    "Value": jobs,
+                },
+            ]
+        },
+        {"ServiceCode": "bedrock"},
+    )
+    stub.activate()
+    clients = {"bedrock": bedrock, "service-quotas": client}
+    monkeypatch.setattr(runtime, "client", lambda name: clients.get(name) or _real_client(name))
+    return stub
+
+
+def test_a_throughput_the_account_quota_cannot_hold_is_refused_before_any_job(
+    s3: Any, bedrock: LiveBedrock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a new account: no no-commitment model units for custom models
+    stub = _quotas_stub(monkeypatch, bedrock, units=0, jobs=2)
+    # When the fine-tuning example (1 model unit to serve with) is checked
+    result = handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
+    # Then it is refused, naming the quota, its code and how to raise it
+    assert result["valid"] is False and result["plan"] is None
+    assert "L-BE77399C" in result["summary"]
+    report = stored_report(s3, EXECUTION)
+    (problem,) = report["specProblems"]
+    assert problem["field"] == "serving.modelUnits"
+    assert "Model units no-commitment Provisioned Throughputs across custom models" in problem["message"]
+    assert (
+        "aws service-quotas request-service-quota-increase --service-code bedrock --quota-code L-BE77399C "
+        "--desired-value 1 --region us-east-1" in problem["message"]
+    )
+    assert result["quotas"]["readings"][1] == {
+        "quota": "concurrentCustomizationJobs",
+        "name": "Concurrent model customization jobs",
+        "code": "L-0000BBBB",
+        "value": 2,
+        "checked": True,
+        "notChecked": None,
+    }
+    stub.assert_no_pending_responses()
+
+
+def test_a_run_within_its_quotas_passes_and_says_what_was_read(
+    s3: Any, bedrock: LiveBedrock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _quotas_stub(monkeypatch, bedrock, units=2, jobs=3)
+    result = handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
+    assert result["valid"] is True
+    assert [r["value"] for r in result["quotas"]["readings"]] == [2, 3]
+    assert result["quotas"]["findings"] == []
+
+
+def test_a_quota_that_cannot_be_read_refuses_nothing_and_says_it_was_not_checked(s3: Any) -> None:
+    # moto answers GetServiceQuota for Bedrock with NoSuchResourceException and has no listing
+    result = handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
+    assert result["valid"] is True
+    readings = result["quotas"]["readings"]
+    assert [r["checked"] for r in readings] == [False, False]
+    assert readings[0]["notChecked"].startswith("NoSuchResourceException")
+    assert all(f["severity"] == "note" for f in result["quotas"]["findings"])

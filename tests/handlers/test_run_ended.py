@@ -231,3 +231,40 @@ def test_a_stopped_run_stops_its_judge_jobs_still_in_progress(bedrock: PartialSt
 
     assert result["stoppedEvaluationJobs"] == [JUDGE_JOB_ARN]
     assert "stopped judge evaluation job(s)" in result["summary"]
+
+
+def test_a_run_stopped_during_its_promotion_gives_the_slot_back(
+    bedrock: PartialStubber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the stopped execution holds one slot, and another execution holds another
+    monkeypatch.setenv("SLOT_LOCK_TABLE", "slot-locks")
+    dynamodb = runtime.client("dynamodb")
+    dynamodb.create_table(
+        TableName="slot-locks",
+        KeySchema=[{"AttributeName": "slot", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "slot", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    execution = status_event("ABORTED")["detail"]["executionArn"]
+    for slot, arn, run in (("support", execution, RUN_ID), ("search", f"{execution}-other", "other-run")):
+        dynamodb.put_item(
+            TableName="slot-locks",
+            Item={
+                "slot": {"S": slot},
+                "runId": {"S": run},
+                "executionArn": {"S": arn},
+                "expiresAt": {"N": "9999999999"},
+            },
+        )
+    create_job()
+    set_job(status="Completed")
+    found(bedrock, deployment=False, eval_pt=False, serving_pt=False)
+    judge_jobs(bedrock)
+    # When its stop is handled
+    result = lambda_handler(status_event("ABORTED"), FakeContext())
+    # Then its slot is free again, the other one still held, and the notice says so
+    assert result["slotsReleased"] == [f"support (held by run {RUN_ID})"]
+    remaining = dynamodb.scan(TableName="slot-locks")["Items"]
+    assert [i["slot"]["S"] for i in remaining] == ["search"]
+    (notice,) = notices()
+    assert "Gave back serving slot support" in notice["message"]

@@ -35,6 +35,10 @@ COMPARISONS: Final = (
     "StringEquals",
     "BooleanEquals",
     "NumericEquals",
+    "NumericGreaterThan",
+    "NumericGreaterThanEquals",
+    "NumericLessThan",
+    "NumericLessThanEquals",
     "IsNull",
     "IsPresent",
     "IsBoolean",
@@ -70,7 +74,8 @@ class Situation:
     facts: frozenset[Fact] = frozenset()
     # Each clause: literals of which not all hold (a conjunction a Choice branch disproved).
     clauses: frozenset[frozenset[tuple[str, str, Any, bool]]] = frozenset()
-    writers: tuple[tuple[str, str], ...] = ()  # (path written, the state that wrote it), sorted
+    writers: tuple[tuple[str, str], ...] = ()  # (tracked path written, the state that wrote it), sorted
+    written: frozenset[str] = frozenset()  # every path some state wrote since the start
     flags: tuple[tuple[str, Any], ...] = ()  # the rules' bookkeeping, sorted
 
     def writer(self, path: str) -> str | None:
@@ -230,7 +235,9 @@ def _null(literal: tuple[str, str, Any, bool]) -> bool:
 def _has_value(literal: tuple[str, str, Any, bool]) -> bool:
     """The literal says the variable holds a particular non-null value."""
     _v, operator, _value, holds = literal
-    return holds and operator in _EQUALS | {"IsBoolean", "IsString", "IsNumeric"}
+    return holds and (
+        operator in _EQUALS | {"IsBoolean", "IsString", "IsNumeric"} or operator.startswith("Numeric")
+    )
 
 
 def _contradicts(a: tuple[str, str, Any, bool], b: tuple[str, str, Any, bool]) -> bool:
@@ -262,10 +269,17 @@ def consistent(facts: frozenset[Fact], clauses: frozenset[frozenset[tuple[str, s
     return all(not clause <= known for clause in clauses)
 
 
-def _forget(situation: Situation, path: str, writer: str) -> Situation:
-    """``path`` was written: forget what was known about it and below, and remember who wrote it."""
+def _forget(situation: Situation, path: str, writer: str, tracked: frozenset[str] | None = None) -> Situation:
+    """``path`` was written: forget what was known about it and below, and remember who wrote it
+    (for the ``tracked`` paths only: who wrote the others changes no rule's answer)."""
     if path == "$":
-        return replace(situation, facts=frozenset(), clauses=frozenset(), writers=(("$", writer),))
+        return replace(
+            situation,
+            facts=frozenset(),
+            clauses=frozenset(),
+            writers=(("$", writer),),
+            written=frozenset({"$"}),
+        )
 
     def about(variable: str) -> bool:
         return variable == path or variable.startswith(path + ".") or path.startswith(variable + ".")
@@ -274,15 +288,61 @@ def _forget(situation: Situation, path: str, writer: str) -> Situation:
     clauses = frozenset(c for c in situation.clauses if not any(about(lit[0]) for lit in c))
     writers = dict(situation.writers)
     writers = {p: w for p, w in writers.items() if not (p.startswith(path + ".") or p == path)}
-    writers[path] = writer
-    return replace(situation, facts=facts, clauses=clauses, writers=tuple(sorted(writers.items())))
+    if tracked is None or path in tracked:
+        writers[path] = writer
+    return replace(
+        situation,
+        facts=facts,
+        clauses=clauses,
+        writers=tuple(sorted(writers.items())),
+        written=situation.written | {path},
+    )
 
 
 def _written(situation: Situation, variable: str) -> bool:
     """Whether some state wrote the slot of ``variable`` (or the whole document) after the start."""
-    writers = dict(situation.writers)
     slot = _top_slot(variable)
-    return any(p == slot or slot.startswith(p + ".") or p.startswith(slot + ".") for p in writers if p != "$")
+    return any(
+        p == slot or slot.startswith(p + ".") or p.startswith(slot + ".")
+        for p in situation.written
+        if p != "$"
+    )
+
+
+def _rule_variables(rule: Mapping[str, Any]) -> set[str]:
+    found: set[str] = set()
+    if isinstance(rule.get("Variable"), str):
+        found.add(rule["Variable"])
+    for key in ("And", "Or"):
+        for part in rule.get(key) or []:
+            found |= _rule_variables(part)
+    if isinstance(rule.get("Not"), Mapping):
+        found |= _rule_variables(rule["Not"])
+    return found
+
+
+def _related(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def useful_variables(states: Mapping[str, Mapping[str, Any]], queried: frozenset[str]) -> frozenset[str]:
+    """The variables whose facts can change what a path does or what a rule answers: those tested
+    (themselves or a path above or below them) by two Choice states or more, or queried by a rule.
+    A fact about anything else (which job variant ran, a wait loop's last check) would only split
+    situations that behave the same, so the walk forgets it."""
+    per_choice = [
+        set().union(*(_rule_variables(rule) for rule in state.get("Choices", [])))
+        for state in states.values()
+        if state.get("Type") == "Choice"
+    ]
+    every = set().union(*per_choice) if per_choice else set()
+    useful = {
+        v
+        for v in every
+        if sum(1 for variables in per_choice if any(_related(v, u) for u in variables)) >= 2
+        or any(_related(v, q) for q in queried)
+    }
+    return frozenset(useful)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -304,10 +364,15 @@ class Walker:
     flags); ``leave`` sees each terminal state (Succeed/Fail) at the end of a path.
     """
 
+    # Paths whose writer the rules ask about (None: every path), and variables they ask facts of.
+    tracked: frozenset[str] | None = None
+    queried: frozenset[str] = frozenset()
+
     def __init__(self, definition: Mapping[str, Any]) -> None:
         self.definition = definition
         self.states: Mapping[str, Mapping[str, Any]] = definition["States"]
         self.walk = Walk()
+        self.useful = useful_variables(self.states, self.queried)
 
     # -- hooks -----------------------------------------------------------------------------------
 
@@ -355,9 +420,9 @@ class Walker:
         if edge.kind == "next":
             write = result_write(state)
             if write is not None:
-                after = _forget(after, write, name)
+                after = _forget(after, write, name, self.tracked)
         elif edge.kind == "catch" and edge.writes is not None:
-            after = _forget(after, edge.writes, name)
+            after = _forget(after, edge.writes, name, self.tracked)
         if edge.kind in ("choice", "default"):
             for fact in edge.facts:
                 if fact.holds and fact.operator != "IsNull" and not _written(after, fact.variable):
@@ -366,6 +431,9 @@ class Walker:
             clauses = after.clauses | frozenset(edge.clauses)
             if not consistent(facts, clauses):
                 return None
+            # Kept only what can still decide a Choice or a rule (see useful_variables).
+            facts = frozenset(f for f in facts if f.variable in self.useful)
+            clauses = frozenset(c for c in clauses if all(lit[0] in self.useful for lit in c))
             after = replace(after, facts=facts, clauses=clauses)
         return replace(after, state=edge.target)
 

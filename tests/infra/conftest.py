@@ -69,3 +69,18 @@ def dev_in_a_vpc() -> Template:
     app = App(context=context)
     (stack,) = build_app(app)
     return Template.from_stack(stack)  # raises if cdk-nag reports an unacknowledged finding
+
+
+def role_statements(template: Template, role_prefix: str) -> list[dict[str, Any]]:
+    """Every statement of the identity policies attached to the role whose logical id starts so."""
+    role = resource_with_prefix(template, "AWS::IAM::Role", role_prefix)
+    found: list[dict[str, Any]] = []
+    for policy in resources_of_type(template, "AWS::IAM::Policy").values():
+        if {"Ref": role} in policy["Properties"]["Roles"]:
+            found += policy["Properties"]["PolicyDocument"]["Statement"]
+    return found
+
+
+def actions_of(statement: dict[str, Any]) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)

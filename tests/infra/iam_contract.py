@@ -58,6 +58,11 @@ ARN_FORMATS: Final[Mapping[str, Mapping[str, Render]]] = {
         "Arn": lambda lid, p, r: f"{_PREFIX}:s3:::{_name(lid)}",
         "DomainName": lambda lid, p, r: f"{_name(lid)}.s3.amazonaws.com",
     },
+    # AWS::DynamoDB::Table: Ref is the table name, Arn arn:aws:dynamodb:<region>:<account>:table/<name>
+    "AWS::DynamoDB::Table": {
+        "Ref": lambda lid, p, r: _name(lid),
+        "Arn": lambda lid, p, r: f"{_PREFIX}:dynamodb:{_IN}:table/{_name(lid)}",
+    },
     "AWS::KMS::Key": {
         "Ref": lambda lid, p, r: f"key-{lid.lower()}",
         "KeyId": lambda lid, p, r: f"key-{lid.lower()}",

@@ -15,27 +15,13 @@ from aws_cdk.assertions import Template
 from infra.config import ApprovalSettings
 from infra.constructs.approvals import WRITE_ACTIONS, approver_trust
 from pipeline.simulation.trust import unverified_paths
-from tests.infra.conftest import resource_with_prefix, resources_of_type
+from tests.infra.conftest import actions_of, resource_with_prefix, resources_of_type, role_statements
 from tests.infra.test_workflow import definition
 
 ASKS = {
     "Ask for approval to serve": ("$.approval", "Was the purchase approved?"),
     "Ask for approval to evaluate": ("$.evaluationApproval", "Was the evaluation purchase approved?"),
 }
-
-
-def _statements(template: Template, role_prefix: str) -> list[dict[str, Any]]:
-    role = resource_with_prefix(template, "AWS::IAM::Role", role_prefix)
-    found = []
-    for policy in resources_of_type(template, "AWS::IAM::Policy").values():
-        if {"Ref": role} in policy["Properties"]["Roles"]:
-            found += policy["Properties"]["PolicyDocument"]["Statement"]
-    return found
-
-
-def _actions(statement: dict[str, Any]) -> set[str]:
-    action = statement["Action"]
-    return {action} if isinstance(action, str) else set(action)
 
 
 def _role(template: Template, prefix: str) -> dict[str, Any]:
@@ -88,13 +74,13 @@ def test_the_approver_role_invokes_the_answer_function_only_through_its_url(
     dev: Template, grantee: str, function: str
 ) -> None:
     arn = {"Fn::GetAtt": [resource_with_prefix(dev, "AWS::Lambda::Function", function), "Arn"]}
-    statements = [s for s in _statements(dev, grantee) if s.get("Resource") == arn]
-    assert {frozenset(_actions(s)) for s in statements} == {
+    statements = [s for s in role_statements(dev, grantee) if s.get("Resource") == arn]
+    assert {frozenset(actions_of(s)) for s in statements} == {
         frozenset({"lambda:InvokeFunctionUrl"}),
         frozenset({"lambda:InvokeFunction"}),
     }
     for statement in statements:
-        if _actions(statement) == {"lambda:InvokeFunctionUrl"}:
+        if actions_of(statement) == {"lambda:InvokeFunctionUrl"}:
             assert statement["Condition"] == {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}}
         else:
             # Since October 2025 a function URL needs InvokeFunction too; only via the URL, never direct.
@@ -107,7 +93,7 @@ def test_no_policy_grants_a_direct_invoke_of_the_url_functions(dev: Template, fu
     for name, statement in _all_statements(dev):
         if logical_id not in json.dumps(statement.get("Resource")):
             continue
-        if "lambda:InvokeFunction" in _actions(statement) or "lambda:*" in _actions(statement):
+        if "lambda:InvokeFunction" in actions_of(statement) or "lambda:*" in actions_of(statement):
             condition = (statement.get("Condition") or {}).get("Bool") or {}
             assert str(condition.get("lambda:InvokedViaFunctionUrl")).lower() == "true", name
 
@@ -270,11 +256,11 @@ def _grants(template: Template, role_prefix: str) -> set[tuple[str, str]]:
     prefix, or the resource as synthesized.
     """
     found = set()
-    for statement in _statements(template, role_prefix):
+    for statement in role_statements(template, role_prefix):
         resources = (
             statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         )
-        for action in _actions(statement):
+        for action in actions_of(statement):
             if action.startswith(("logs:", "xray:", "kms:")):
                 continue
             for resource in resources:

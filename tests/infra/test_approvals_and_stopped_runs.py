@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from aws_cdk.assertions import Match, Template
 
-from tests.infra.conftest import resource_with_prefix, resources_of_type
-
-
-def _statements(template: Template, role_prefix: str) -> list[dict[str, Any]]:
-    role = resource_with_prefix(template, "AWS::IAM::Role", role_prefix)
-    found = []
-    for policy in resources_of_type(template, "AWS::IAM::Policy").values():
-        if {"Ref": role} in policy["Properties"]["Roles"]:
-            found += policy["Properties"]["PolicyDocument"]["Statement"]
-    return found
-
-
-def _actions(statement: dict[str, Any]) -> set[str]:
-    action = statement["Action"]
-    return {action} if isinstance(action, str) else set(action)
+from tests.infra.conftest import actions_of, resource_with_prefix, resources_of_type, role_statements
 
 
 def test_stopped_timed_out_and_failed_executions_reach_the_cleanup(dev: Template) -> None:
@@ -61,7 +46,7 @@ def test_stopped_timed_out_and_failed_executions_reach_the_cleanup(dev: Template
 
 
 def test_the_stopped_run_cleanup_may_release_but_never_buy(dev: Template) -> None:
-    granted = set().union(*(_actions(s) for s in _statements(dev, "StoppedRunsHandlerRole")))
+    granted = set().union(*(actions_of(s) for s in role_statements(dev, "StoppedRunsHandlerRole")))
     assert {
         "bedrock:DeleteProvisionedModelThroughput",
         "bedrock:DeleteCustomModelDeployment",

@@ -28,6 +28,8 @@ VEHICLE_ERROR_PATHS: Final = frozenset({"$.vehicle.FailedError", "$.vehicle.Time
 
 
 class FailureNames(Walker):
+    tracked = frozenset({"$.failure"})
+
     def __init__(self, definition: Mapping[str, Any]) -> None:
         super().__init__(definition)
         self.names: set[str] = set()
@@ -79,7 +81,12 @@ def test_no_path_ends_with_a_step_functions_error_name(definitions: dict[str, di
         walk = names.run()
         assert not walk.violations, f"{where}:\n" + "\n".join(str(v) for v in walk.violations)
         # The caught errors end under the project's names for them
-        assert {"TrainingJobFailed", "TrainingTimedOut", "ThroughputPurchaseError"} <= names.names
+        assert {
+            "TrainingJobFailed",
+            "TrainingTimedOut",
+            "TrainingQuotaExceeded",
+            "ThroughputPurchaseError",
+        } <= names.names
 
 
 def test_every_vehicle_error_the_gates_read_is_a_project_name(definitions: dict[str, dict[str, Any]]) -> None:
@@ -97,7 +104,7 @@ def test_every_vehicle_error_the_gates_read_is_a_project_name(definitions: dict[
 
 
 def test_every_step_error_says_what_failed() -> None:
-    for error in [*STEP_ERRORS.values(), "TrainingJobFailed", "TrainingTimedOut"]:
+    for error in [*STEP_ERRORS.values(), "TrainingJobFailed", "TrainingTimedOut", "TrainingQuotaExceeded"]:
         assert not error.startswith("States.")
         # The text sits inside a States.Format literal: none of the characters that would need
         # escaping there (an unescaped quote ends the literal and breaks the intrinsic at run time).

@@ -216,8 +216,8 @@ def test_resource_policies_apply_to_their_resource() -> None:
 
 def test_a_resource_type_the_renderer_does_not_know_is_an_error_not_a_pass() -> None:
     template = _template(
-        _allow("dynamodb:GetItem", {"Fn::GetAtt": ["Table", "Arn"]}),
-        Table={"Type": "AWS::DynamoDB::Table", "Properties": {}},
+        _allow("kinesis:PutRecord", {"Fn::GetAtt": ["Stream", "Arn"]}),
+        Stream={"Type": "AWS::Kinesis::Stream", "Properties": {}},
     )
     with pytest.raises(iam_contract.RenderError, match="add it to ARN_FORMATS"):
         findings(template)

@@ -4,7 +4,8 @@ Scenario tests show what a run does on the paths someone thought of; this walks 
 (tests/infra/asl_paths.py) on the state machine as CloudFormation would create it, and checks:
 
 - ``verdict-before-serving``: each serving purchase (throughput bought to serve, the evaluation
-  throughput kept to serve, the on-demand deployment kept to serve) comes after a passing quality
+  throughput kept to serve, the on-demand deployment kept to serve, a promotion into a serving
+  slot in place) comes after a passing quality
   verdict: a gate's branch proving ``$.evaluation.passed`` after the comparison wrote it;
 - ``judge-before-serving``: ... and after the judge's passing verdict, unless the path proved the
   plan has no judge;
@@ -45,6 +46,7 @@ from pipeline.workflow_names import (
     GUARD_BUY_SERVING,
     JUDGE_START,
     JUDGE_VERDICT,
+    PROMOTE,
     QUALITY_GATE,
     RELEASE_ALL,
     RELEASE_VEHICLE,
@@ -57,7 +59,9 @@ from tests.infra.conftest import Synthesized
 from tests.infra.test_contracts import render_definitions
 
 PLAN: Final = "$.preflight.plan"
-SERVING_PURCHASES: Final = frozenset({BUY_SERVING, BUY_COMMITMENT, SERVE_ON_EVALUATION_THROUGHPUT})
+# Promoting into a serving slot buys nothing new, but it replaces what serves in production: it
+# needs the same verdicts (the champion's bar included) and its own guard.
+SERVING_PURCHASES: Final = frozenset({BUY_SERVING, BUY_COMMITMENT, SERVE_ON_EVALUATION_THROUGHPUT, PROMOTE})
 SERVING_KEEPS: Final = frozenset({SERVE_ON_DEPLOYMENT})
 SERVES: Final = SERVING_PURCHASES | SERVING_KEEPS
 CREATES: Final = frozenset({BUY_EVALUATION, DEPLOY_EVALUATION, BUY_SERVING, BUY_COMMITMENT})
@@ -83,6 +87,18 @@ def _payload_mode(state: Mapping[str, Any]) -> str | None:
 
 class MoneyRules(Walker):
     """The rules above, checked as each path enters each state."""
+
+    tracked = frozenset({"$.evaluation", "$.judge", "$.approval"})
+    queried = frozenset(
+        {
+            "$.evaluation.passed",
+            f"{PLAN}.judge",
+            "$.judge.passed",
+            "$.approval.approved",
+            "$.approval.verified",
+            f"{PLAN}.vehicle.servesAfterwards",
+        }
+    )
 
     def __init__(self, definition: Mapping[str, Any]) -> None:
         super().__init__(definition)
@@ -317,6 +333,7 @@ def test_the_proof_knows_the_states_it_relies_on(definitions: dict[str, dict[str
             "Is the commitment backed by a verdict and an approval?",
             "Is serving on the evaluation throughput backed by a verdict?",
             "Is keeping the deployment backed by a verdict?",
+            "Is the promotion backed by a verdict?",
         }
         assert rules.releases_vehicle == {RELEASE_VEHICLE}
         assert rules.releases_all == {RELEASE_ALL}

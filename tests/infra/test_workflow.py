@@ -70,9 +70,12 @@ def test_every_customization_job_state_waits_natively_with_sync(states: dict[str
         # The plan's timeout and every other end of the job, each under the project's name
         assert [(c["ErrorEquals"], c["Next"]) for c in state["Catch"]] == [
             (["States.Timeout"], "Failed: TrainingTimedOut"),
+            (["Bedrock.ServiceQuotaExceededException"], "Failed: TrainingQuotaExceeded"),
             (["States.ALL"], "Failed: TrainingJobFailed"),
         ]
         assert "Bedrock.ThrottlingException" in state["Retry"][0]["ErrorEquals"]
+        # No training slot free: the run waits in line (pipeline.retries.JOB_QUEUE_SCHEDULE)
+        assert state["Retry"][1]["ErrorEquals"] == ["Bedrock.ServiceQuotaExceededException"]
 
 
 def test_job_variants_only_reference_keys_the_plan_has(states: dict[str, Any]) -> None:
@@ -129,9 +132,8 @@ def test_the_model_is_deployed_on_demand_once_per_run(states: dict[str, Any]) ->
     }
     assert deploy["ResultPath"] == "$.vehicle"
     assert deploy["Next"] == "Wait for the evaluation vehicle"
-    assert {"Lambda.TooManyRequestsException", "ThrottlingException", "InternalServerException"} <= set(
-        deploy["Retry"][0]["ErrorEquals"]
-    )
+    assert deploy["Retry"][0]["ErrorEquals"][0] == "Lambda.TooManyRequestsException"
+    assert {"ThrottlingException", "InternalServerException"} <= set(deploy["Retry"][1]["ErrorEquals"])
     assert deploy["Catch"][0]["Next"] == "Failed: DeploymentCreateError"
 
 
@@ -536,6 +538,8 @@ def test_no_statement_grants_unscoped_bedrock_or_kms(dev: Template) -> None:
                     "bedrock:ListEvaluationJobs",
                     # No resource-level permissions; the answer function reads only its own tokens.
                     "states:SendTaskSuccess",
+                    # No resource type; the preflight finds the concurrent-job quota by name.
+                    "servicequotas:ListServiceQuotas",
                     "xray:PutTraceSegments",
                     "xray:PutTelemetryRecords",
                     "xray:GetSamplingRules",

@@ -46,9 +46,12 @@ class Stubs:
         self.pricing = boto3.client("pricing", region_name="us-east-1")
         self.bedrock_stub = Stubber(self.bedrock)
         self.pricing_stub = Stubber(self.pricing)
+        # Service Quotas answers only what a test queues: unqueued, the quota check says "not checked".
+        self.quotas = boto3.client("service-quotas", region_name=REGION)
+        self.quotas_stub = Stubber(self.quotas)
 
     def maker(self, service: str, region: str) -> Any:
-        return {"bedrock": self.bedrock, "pricing": self.pricing}[service]
+        return {"bedrock": self.bedrock, "pricing": self.pricing, "service-quotas": self.quotas}[service]
 
     def foundation_model(self, model_id: str = NOVA_MICRO, **kwargs: Any) -> None:
         self.bedrock_stub.add_response(
@@ -76,10 +79,11 @@ class Stubs:
 @pytest.fixture
 def stubs() -> Iterator[Stubs]:
     made = Stubs()
-    with made.bedrock_stub, made.pricing_stub, aws.client_maker(made.maker):
+    with made.bedrock_stub, made.pricing_stub, made.quotas_stub, aws.client_maker(made.maker):
         yield made
         made.bedrock_stub.assert_no_pending_responses()
         made.pricing_stub.assert_no_pending_responses()
+        made.quotas_stub.assert_no_pending_responses()
 
 
 def check(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -505,3 +509,98 @@ def test_models_live_without_access_is_an_operational_error(
 
     assert result.code == 1
     assert "AWS refused ListFoundationModels: AccessDeniedException" in result.err and "next:" in result.err
+
+
+# --------------------------------------------------------------------------------------------------
+# check / estimate: the account's quotas (pipeline.quotas)
+# --------------------------------------------------------------------------------------------------
+
+
+def _quotas(stubs: Stubs, *, units: float, jobs: float, in_progress: int) -> None:
+    stubs.quotas_stub.add_response(
+        "get_service_quota",
+        {
+            "Quota": {
+                "QuotaCode": "L-BE77399C",
+                "QuotaName": "Model units no-commitment Provisioned Throughputs across custom models",
+                "Value": units,
+            }
+        },
+        {"ServiceCode": "bedrock", "QuotaCode": "L-BE77399C"},
+    )
+    stubs.quotas_stub.add_response(
+        "list_service_quotas",
+        {
+            "Quotas": [
+                {"QuotaCode": "L-0000BBBB", "QuotaName": "Concurrent model customization jobs", "Value": jobs}
+            ]
+        },
+        {"ServiceCode": "bedrock"},
+    )
+    summary = {
+        "jobArn": "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/x",
+        "baseModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k",
+        "jobName": "another-team",
+        "status": "InProgress",
+        "creationTime": dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+    }
+    stubs.bedrock_stub.add_response(
+        "list_model_customization_jobs",
+        {"modelCustomizationJobSummaries": [summary] * in_progress},
+        {"statusEquals": "InProgress"},
+    )
+
+
+@pytest.mark.usefixtures("online")
+def test_check_refuses_a_purchase_the_account_quota_cannot_hold(
+    capsys: pytest.CaptureFixture[str], stubs: Stubs
+) -> None:
+    # Given a new account: no no-commitment model units for custom models
+    stubs.foundation_model()
+    _quotas(stubs, units=0, jobs=2, in_progress=0)
+    # When the fine-tuning example (1 model unit to serve with) is checked
+    code, out, _ = check(capsys, str(FINE_TUNING))
+    # Then it is refused before training, naming the quota and how to raise it (with the region)
+    assert code == 2
+    assert "'Model units no-commitment Provisioned Throughputs across custom models' (L-BE77399C)" in out
+    assert "in us-east-1 is 0: the purchase would fail after paid training" in out
+    assert "--quota-code L-BE77399C --desired-value 1 --region us-east-1" in out
+    assert "quotas in us-east-1: " in out and "refused" in out
+
+
+@pytest.mark.usefixtures("online")
+def test_check_warns_when_every_training_slot_is_in_use(
+    capsys: pytest.CaptureFixture[str], stubs: Stubs
+) -> None:
+    stubs.foundation_model()
+    _quotas(stubs, units=1, jobs=2, in_progress=2)
+    stubs.empty_prices()
+    code, out, _ = check(capsys, str(FINE_TUNING), "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["quotas"]["jobsInProgress"] == 2
+    (warning,) = [w for w in doc["runFindings"] if w["kind"] == "quota"]
+    assert warning["severity"] == "warning"
+    assert (
+        "2 customization job(s) in progress, quota 'Concurrent model customization jobs' (L-0000BBBB) 2"
+        in (warning["problem"])
+    )
+    assert "the run would wait in line for a training slot" in warning["problem"]
+
+
+def test_offline_the_quotas_are_not_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = check(capsys, str(FINE_TUNING), "--offline")
+    assert code == 0
+    assert "quotas: not checked, offline (--offline)" in out
+
+
+@pytest.mark.usefixtures("online")
+def test_estimate_reads_the_quotas_too(capsys: pytest.CaptureFixture[str], stubs: Stubs) -> None:
+    _quotas(stubs, units=0, jobs=2, in_progress=0)
+    stubs.empty_prices()
+    result = run_cli(capsys, "estimate", str(FINE_TUNING))
+    assert result.code == 2
+    assert (
+        "error: the run would buy no-commitment Provisioned Throughput (1 model unit to serve with)"
+        in result.out
+    )

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.operate import output, run_text
+from pipeline import money
+from pipeline.operate import run_text
 from tests.operate import watch_views
 from tests.operate.watch_views import ENV, JUDGE, LOSS, RUN_ID, view
 
@@ -23,23 +24,23 @@ from tests.operate.watch_views import ENV, JUDGE, LOSS, RUN_ID, view
     ],
 )
 def test_a_sum_names_the_parts_without_a_price(parts: dict[str, float | None], text: str) -> None:
-    money = output.Money.of(parts)
+    summed = money.Money.of(parts)
 
-    assert str(money) == text
-    assert ">= $0.00" not in str(money) and "$0.0000" not in str(money)
+    assert str(summed) == text
+    assert ">= $0.00" not in str(summed) and "$0.0000" not in str(summed)
 
 
 def test_an_all_unknown_sum_has_no_known_total_in_json() -> None:
-    doc = output.Money.of({"training": None}).to_dict()
+    doc = money.Money.of({"training": None}).to_dict()
 
     assert doc["knownUsd"] is None and doc["usd"] is None and doc["unknownParts"] == ["training"]
 
 
 def test_a_rate_reads_as_a_sentence() -> None:
-    assert output.Money.of({"a1": 492.0}).per("day") == "$492.00 per day"
-    assert output.Money.of({"a1": None}).per("day") == "unknown per day (no price for a1)"
-    assert output.Money.of({"a1": 1.0, "b2": None}).per("day") == "at least $1.00 per day + b2 (no price)"
-    assert output.usd_rate(None, "hour") == "unknown/hour"
+    assert money.Money.of({"a1": 492.0}).per("day") == "$492.00 per day"
+    assert money.Money.of({"a1": None}).per("day") == "unknown per day (no price for a1)"
+    assert money.Money.of({"a1": 1.0, "b2": None}).per("day") == "at least $1.00 per day + b2 (no price)"
+    assert money.usd_rate(None, "hour") == "unknown/hour"
 
 
 def test_status_shows_the_llm_judge_and_counts_its_estimate() -> None:

@@ -18,9 +18,18 @@ import pytest
 import yaml
 
 from pipeline import naming
-from pipeline.operate import start
+from pipeline.operate import run_lookup, start
 from pipeline.runspec import load_run_spec, spec_hash
-from tests.operate.helpers import BUCKET, EXAMPLES, REGION, STATE_MACHINE_ARN, clients_with, deploy, run_cli
+from tests.operate.helpers import (
+    BUCKET,
+    EXAMPLES,
+    REGION,
+    STATE_MACHINE_ARN,
+    clients_with,
+    deploy,
+    run_cli,
+    wait_for,
+)
 
 pytestmark = pytest.mark.usefixtures("moto")
 
@@ -327,3 +336,107 @@ def test_an_evaluation_throughput_is_asked_about_before_start(
     )
     assert re.search(r"Evaluation throughput\s+\$82.00", result.out)  # at most 4 h x $20.50
     assert _executions() == []
+
+
+# -- start --rerun ----------------------------------------------------------------------------------
+
+
+# A workflow whose runs fail at once, as a rejected or failed run ends.
+FAILING = {
+    "StartAt": "Run failed",
+    "States": {"Run failed": {"Type": "Fail", "Error": "ApprovalRejected", "Cause": "rejected by the test"}},
+}
+
+
+def _ended(run_id: str) -> str:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    arn = next(e["executionArn"] for e in _executions() if e["name"] == run_id)
+    status: str = wait_for(
+        lambda: (s := sfn.describe_execution(executionArn=arn)["status"]) != "RUNNING" and s,
+        what=f"{run_id} ended",
+    )
+    return status
+
+
+def test_a_rejected_run_is_started_again_under_a_new_recorded_run_id(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a run that ended rejected
+    deploy(definition=FAILING)
+    first = run_cli(capsys, "start", str(DISTILLATION), "--json").json()
+    assert _ended(first["runId"]) == "FAILED"
+    # When the same spec is started again without --rerun, the CLI says how to rerun it
+    again = run_cli(capsys, "start", str(DISTILLATION))
+    assert again.code == 0 and len(_executions()) == 1
+    assert f"run {first['runId']} was already started (status FAILED)" in again.out
+    assert f"start it again, as a new run, with: bedrock-customize start {DISTILLATION} --rerun" in again.out
+    # When it is started with --rerun
+    rerun = run_cli(capsys, "start", str(DISTILLATION), "--rerun", "--json")
+    # Then a second execution runs under the next attempt's id, recording which run it reruns
+    assert rerun.code == 0, rerun.err
+    doc = rerun.json()
+    assert doc["runId"] == naming.rerun_id(first["runId"], 2) == f"{first['runId']}-r2"
+    assert doc["started"] is True and doc["rerunOf"] == first["runId"]
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    execution_input = json.loads(sfn.describe_execution(executionArn=doc["executionArn"])["input"])
+    assert execution_input["rerunOf"] == first["runId"]
+    assert (
+        execution_input["runSpec"]
+        == json.loads(sfn.describe_execution(executionArn=first["executionArn"])["input"])["runSpec"]
+    )
+    assert len(_executions()) == 2
+
+
+def test_nothing_is_rerun_while_the_last_attempt_is_still_going(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deploy(definition=FAILING)
+    first = run_cli(capsys, "start", str(DISTILLATION), "--json").json()
+    _ended(first["runId"])
+    second = run_cli(capsys, "start", str(DISTILLATION), "--rerun", "--json").json()
+    _ended(second["runId"])
+    # Given the rerun reported as still running
+    describe = run_lookup.describe_execution
+
+    def still_running(sfn: Any, deployment: Any, run_id: str) -> dict[str, Any] | None:
+        found = describe(sfn, deployment, run_id)
+        return {**found, "status": "RUNNING"} if found and run_id == second["runId"] else found
+
+    monkeypatch.setattr(run_lookup, "describe_execution", still_running)
+    # When --rerun is given again
+    third = run_cli(capsys, "start", str(DISTILLATION), "--rerun")
+    # Then nothing starts, and it says which attempt is going
+    assert third.code == 0 and len(_executions()) == 2
+    assert f"run {second['runId']} is still going (status RUNNING)" in third.out
+    # Once it has ended, the next is attempt 3
+    monkeypatch.setattr(run_lookup, "describe_execution", describe)
+    fourth = run_cli(capsys, "start", str(DISTILLATION), "--rerun", "--json").json()
+    assert fourth["runId"] == f"{first['runId']}-r3" and fourth["rerunOf"] == second["runId"]
+
+
+def test_rerun_of_a_spec_that_never_ran_starts_its_first_run(capsys: pytest.CaptureFixture[str]) -> None:
+    deploy()
+    result = run_cli(capsys, "start", str(DISTILLATION), "--rerun", "--json")
+    assert result.code == 0, result.err
+    doc = result.json()
+    assert naming.attempt_of(doc["runId"]) == 1 and doc["rerunOf"] is None
+
+
+def test_a_run_that_succeeded_is_not_rerun() -> None:
+    statuses = {"bot-3f9a2c1b7d": "FAILED", "bot-3f9a2c1b7d-r2": "SUCCEEDED"}
+    plan = start.rerun_plan(
+        lambda rid: {"status": statuses[rid]} if rid in statuses else None, "bot-3f9a2c1b7d"
+    )
+    assert (plan.latest, plan.latest_status, plan.run_id, plan.rerun_of) == (
+        "bot-3f9a2c1b7d-r2",
+        "SUCCEEDED",
+        None,
+        None,
+    )
+    for status in ("FAILED", "TIMED_OUT", "ABORTED"):
+
+        def ended(rid: str, status: str = status) -> dict[str, Any] | None:
+            return {"status": status} if rid == "bot-3f9a2c1b7d" else None
+
+        plan = start.rerun_plan(ended, "bot-3f9a2c1b7d")
+        assert plan.run_id == "bot-3f9a2c1b7d-r2" and plan.rerun_of == "bot-3f9a2c1b7d"

@@ -17,7 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from pipeline import metrics
+from pipeline import training_loss
 from pipeline.simulation.clock import SimClock, format_duration, format_elapsed
 from pipeline.simulation.fake_bedrock import (
     BedrockBehaviour,
@@ -204,16 +204,16 @@ def test_job_lifecycle_metrics_files_and_losses(world: World) -> None:
     assert job["validationMetrics"] == [{"validationLoss": 1.25}]
     assert (job["endTime"] - job["creationTime"]).total_seconds() == 3600
     keys = [o["Key"] for o in world.s3.list_objects_v2(Bucket=BUCKET, Prefix="outputs/run-1/")["Contents"]]
-    job_id = metrics.job_id_from_arn(arn)
+    job_id = training_loss.job_id_from_arn(arn)
     assert (
         f"outputs/run-1/model-customization-job-{job_id}/training_artifacts/step_wise_training_metrics.csv"
         in keys
     )
-    found = metrics.find_metrics_files(keys, arn)
-    (validation_key,) = found[metrics.VALIDATION]
+    found = training_loss.find_metrics_files(keys, arn)
+    (validation_key,) = found[training_loss.VALIDATION]
     assert "/validation_artifacts/" in validation_key
     body = world.s3.get_object(Bucket=BUCKET, Key=validation_key)["Body"].read().decode()
-    curve = metrics.parse_metrics_csv(body, metrics.VALIDATION)
+    curve = training_loss.parse_metrics_csv(body, training_loss.VALIDATION)
     assert curve.points[-1].loss == pytest.approx(1.25)
     rows = list(csv.reader(io.StringIO(body)))
     assert rows[0] == ["step_number", "epoch_number", "validation_loss", "perplexity"]

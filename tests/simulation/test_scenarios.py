@@ -54,6 +54,7 @@ BEFORE_PURCHASE = {
     "ApprovalNotVerified",
     "TrainingJobFailed",
     "TrainingTimedOut",
+    "TrainingQuotaExceeded",
 }
 # With an on-demand evaluation, nothing is bought before these verdicts either.
 BEFORE_PURCHASE_ON_DEMAND = {

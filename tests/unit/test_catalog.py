@@ -43,7 +43,7 @@ from pipeline.catalog import (
 )
 from pipeline.catalog.models import ENTRIES
 from pipeline.catalog.types import PER_1K_TOKENS, PER_1M_INPUT, PER_1M_OUTPUT, PER_MONTH
-from pipeline.formats import FORMATS
+from pipeline.datasets.formats import FORMATS
 from pipeline.plan import PlanContext, build_plan
 from pipeline.runspec import RunSpec, RunSpecError, spec_hash
 

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from pipeline import cli, sources
+from pipeline import cli
+from pipeline.datasets import sources
 from pipeline.runspec import load_run_spec
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,7 +20,6 @@ from pipeline.costs import (
     approval_decision,
     epochs_for,
     evaluation_throughput_cost,
-    format_usd,
     on_demand_evaluation_cost,
     pt_commitment_cost,
     pt_hourly_cost,
@@ -28,6 +27,7 @@ from pipeline.costs import (
     storage_monthly_cost,
     training_cost,
 )
+from pipeline.money import format_usd
 from pipeline.runspec import RunSpec
 
 EXPRESS = "amazon.titan-text-express-v1:0:8k"  # the one base with a known PT price: $20.50/MU-hour

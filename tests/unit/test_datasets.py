@@ -29,7 +29,7 @@ from pipeline.datasets import (
     validate_files,
     validate_run,
 )
-from pipeline.formats import TOKEN_METHOD
+from pipeline.datasets.records import TOKEN_METHOD
 from pipeline.runspec import load_run_spec
 
 NOVA_MICRO = "amazon.nova-micro-v1:0:128k"

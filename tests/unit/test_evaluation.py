@@ -475,3 +475,74 @@ def test_smoke_check_asks_at_least_one_prompt() -> None:
     )
     assert result.passed and len(converse.calls) == 1
     assert converse.calls[0]["messages"][0]["content"][0]["text"] == "q0"  # a real prompt, not the fallback
+
+
+# --------------------------------------------------------------------------------------------------
+# A serving slot's champion, compared on the same prompts
+# --------------------------------------------------------------------------------------------------
+
+CHAMPION = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/slot0champ01"
+
+
+def _with_champion_bar(minimum: float) -> dict[str, Any]:
+    plan = plans.plan()
+    plan["evaluation"] = {**plan["evaluation"], "minImprovementOverChampion": minimum}
+    return plan
+
+
+@pytest.mark.parametrize(("champion_words", "passed"), [(1, True), (3, False)])
+def test_a_challenger_must_be_at_least_as_good_as_the_champion(champion_words: int, passed: bool) -> None:
+    # Given references of three words ("answer number N"): the custom model answers two of them, the
+    # base model none, and the champion fewer (1) or more (3)
+    count = 4
+    items = prompt_set(count).prompts
+
+    def partial(words: int) -> list[dict[str, Any]]:
+        return [reply(" ".join(item.reference.split()[:words])) for item in items]
+
+    converse = FakeConverse(
+        {
+            plans.DEPLOYMENT_ARN: partial(2),
+            plans.BASE_INVOKE_ID: [reply("no idea")] * count,
+            CHAMPION: partial(champion_words),
+        }
+    )
+    # When all three are compared on the same prompts with "not worse than the champion"
+    result = evaluate(
+        _with_champion_bar(0.0),
+        prompt_set(count),
+        custom_model_id=plans.DEPLOYMENT_ARN,
+        converse=converse,
+        vehicle="deployment",
+        champion_model_id=CHAMPION,
+        sleep=lambda _: None,
+    )
+    # Then the champion's numbers are beside the others, and the bar decides on it
+    assert result.champion is not None and result.champion["modelId"] == CHAMPION
+    assert result.champion["paired"] == result.custom["paired"] == count
+    assert "improvement over the champion" in result.summary
+    assert result.passed is passed
+    assert result.to_dict()["champion"]["prompts"] == count
+    assert result.to_dict()["bar"]["minImprovementOverChampion"] == 0.0
+    assert all("champion" in row for row in result.rows)
+
+
+def test_a_champion_that_cannot_be_called_makes_the_comparison_not_judged() -> None:
+    converse = FakeConverse(
+        {
+            plans.DEPLOYMENT_ARN: [reply("answer")] * 5,
+            plans.BASE_INVOKE_ID: [reply("answer")] * 5,
+            CHAMPION: [error("AccessDeniedException")] * 3,
+        }
+    )
+    result = evaluate(
+        _with_champion_bar(0.0),
+        prompt_set(5),
+        custom_model_id=plans.DEPLOYMENT_ARN,
+        converse=converse,
+        vehicle="deployment",
+        champion_model_id=CHAMPION,
+        sleep=lambda _: None,
+    )
+    assert result.judged is False and result.verdict == "not-judged"
+    assert "calls to the champion model" in result.summary

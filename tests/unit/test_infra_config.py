@@ -61,6 +61,10 @@ def test_full_settings_parse_into_a_frozen_object() -> None:
         ("tags", {"aws:reserved": "x"}, "tags="),
         ("vpc", {"subnetIds": ["subnet-1"]}, "vpc="),
         ("colour", "blue", "dev.colour: unknown setting; allowed: account, region"),
+        ("lambdaReservedConcurrency", 5, "lambdaReservedConcurrency=5 is invalid; expected null"),
+        ("lambdaReservedConcurrency", 1001, "lambdaReservedConcurrency=1001 is invalid"),
+        ("lambdaReservedConcurrency", True, "lambdaReservedConcurrency=True is invalid"),
+        ("lambdaReservedConcurrency", "50", "lambdaReservedConcurrency='50' is invalid"),
     ],
 )
 def test_each_bad_setting_is_named_with_what_is_allowed(key: str, value: object, expected: str) -> None:
@@ -126,3 +130,13 @@ def test_team_grader_names_default_to_none_and_are_checked() -> None:
         context["dev"]["graderFunctionNames"] = names
         with pytest.raises(ConfigError, match="graderFunctionNames"):
             load_environments(context)
+
+
+def test_reserved_concurrency_defaults_to_none_and_takes_a_platform_sized_number() -> None:
+    # None: the functions share the account's unreserved pool and cannot throttle each other.
+    assert load_environments(_good())[0].reserved_concurrency is None
+    context = _good()
+    context["dev"]["lambdaReservedConcurrency"] = 50
+    assert load_environments(context)[0].reserved_concurrency == 50
+    context["dev"]["lambdaReservedConcurrency"] = None
+    assert load_environments(context)[0].reserved_concurrency is None

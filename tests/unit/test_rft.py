@@ -478,13 +478,13 @@ def test_grader_test_refuses_a_spec_without_a_grader(capsys: pytest.CaptureFixtu
 
 
 def test_reward_columns_of_the_step_wise_metrics_are_read_beside_the_loss() -> None:
-    from pipeline import metrics
+    from pipeline import training_loss
 
     text = (
         "step_number,epoch_number,training_loss,critic/rewards/mean,critic/rewards/min,critic/rewards/max\n"
         "0,1,0.50,0.25,0.0,1.0\n1,1,0.40,0.50,0.0,1.0\n2,2,0.35,,0.0,1.0\n"
     )
-    curve = metrics.parse_metrics_csv(text, metrics.TRAINING, "s3://b/metrics.csv")
+    curve = training_loss.parse_metrics_csv(text, training_loss.TRAINING, "s3://b/metrics.csv")
     assert [p.reward for p in curve.points] == [0.25, 0.5, None]
     assert curve.has_reward and curve.last_reward == 0.5
     document = curve.to_dict()
@@ -495,7 +495,9 @@ def test_reward_columns_of_the_step_wise_metrics_are_read_beside_the_loss() -> N
     }  # fmt: skip
     assert "reward" not in document["points"][2]
     # loss-only files (every other customization type) keep their shape
-    plain = metrics.parse_metrics_csv("step_number,training_loss\n0,1.0\n", metrics.TRAINING).to_dict()
+    plain = training_loss.parse_metrics_csv(
+        "step_number,training_loss\n0,1.0\n", training_loss.TRAINING
+    ).to_dict()
     assert "lastReward" not in plain and "reward" not in plain["points"][0]
 
 

@@ -436,8 +436,8 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     ("tag-characters", minimal(tags={"team": "ml#1"}), "tags.team", "0\u2013256 characters"),
     ("tag-key-too-long", minimal(tags={"k" * 129: "v"}), f"tags.{'k' * 129}", "1\u2013128 characters"),
-    # Bedrock's 200, less the pipeline's own tags (run, execution, commitment, purpose).
-    ("too-many-tags", minimal(tags={f"k{i}": "v" for i in range(195)}), "tags", "at most 194"),
+    # Bedrock's 200, less the pipeline's own tags (run, execution, commitment, purpose, slot).
+    ("too-many-tags", minimal(tags={f"k{i}": "v" for i in range(194)}), "tags", "at most 193"),
     (
         "pipeline-tag-prefix",
         minimal(tags={"bedrock-customization:execution-arn": "arn:aws:states:::execution:x:y"}),
@@ -873,3 +873,56 @@ def test_fine_tuning_validation_data_can_stand_in_for_evaluation_prompts() -> No
     assert parsed.problems == []
     assert parsed.spec is not None and parsed.spec.evaluation is not None
     assert parsed.spec.evaluation.min_quality == 0.5
+
+
+# --------------------------------------------------------------------------------------------------
+# Serving slots
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_slot_is_named_on_the_serving_section_and_kept_in_the_document() -> None:
+    spec = RunSpec.from_dict(
+        minimal(
+            evaluation={**BAR, "minImprovementOverChampion": 0.02},
+            serving={"mode": "on-demand", "slot": "support"},
+        )
+    )
+    assert spec.serving.slot == "support"
+    assert spec.to_dict()["serving"] == {"mode": "on-demand", "slot": "support"}
+    assert spec.evaluation is not None and spec.evaluation.min_improvement_over_champion == 0.02
+    assert RunSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "says"),
+    [
+        pytest.param(
+            {"serving": {"mode": "on-demand", "slot": "Support"}}, "serving.slot", "lowercase", id="bad-name"
+        ),
+        pytest.param(
+            {"serving": {"mode": "none", "slot": "support"}}, "serving.slot", "serves nothing", id="none"
+        ),
+        pytest.param(
+            {"serving": {"mode": "on-demand", "slot": "support"}, "evaluation": {"prompts": PROMPTS}},
+            "serving.slot",
+            "nothing is promoted without a quality verdict",
+            id="no-bar",
+        ),
+        pytest.param(
+            {"evaluation": {**BAR, "minImprovementOverChampion": 0.0}},
+            "evaluation.minImprovementOverChampion",
+            "serving slot",
+            id="champion-bar-without-slot",
+        ),
+    ],
+)
+def test_slot_rules(changes: dict[str, Any], field: str, says: str) -> None:
+    problems = problems_of(minimal(**changes))
+    assert any(p.field == field and says in p.message for p in problems), problems
+
+
+def test_a_spec_without_a_slot_keeps_its_hash() -> None:
+    # The new keys are left out when unset: run ids of existing specs do not change.
+    document = RunSpec.from_dict(minimal(evaluation=BAR, serving={"mode": "on-demand"})).to_dict()
+    assert "slot" not in document["serving"]
+    assert "minImprovementOverChampion" not in document["evaluation"]

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from pipeline.datasets import validate_dataset
-from pipeline.sources import READ_BUFFER_BYTES, SourceAccessError
+from pipeline.datasets.sources import READ_BUFFER_BYTES, SourceAccessError
 
 BUCKET = "training-data-bucket"
 NOVA_MICRO = "amazon.nova-micro-v1:0:128k"

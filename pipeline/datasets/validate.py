@@ -5,8 +5,8 @@ with constant memory and checks it against the catalog rules of a (model, custom
 ``preflight``/``validate_run`` validate a whole run spec plus all its datasets, including the rules
 that span files (e.g. training + validation record totals).
 
-The reading itself is :class:`pipeline.dataset_scan.DatasetScanner`; what one dataset's check
-found is :class:`pipeline.dataset_report.DatasetReport`. Memory stays bounded whatever the size:
+The reading itself is :class:`pipeline.datasets.scan.DatasetScanner`; what one dataset's check
+found is :class:`pipeline.datasets.report.DatasetReport`. Memory stays bounded whatever the size:
 - lines are read with a length cap (``MAX_LINE_BYTES``); longer lines are skipped in chunks;
 - only the first ``max_errors`` findings are kept in full, the rest are counted per kind;
 - duplicate detection keeps one 64-bit hash per record (about 100 bytes each in a dict, with the
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline import graders
 from pipeline.catalog import (
@@ -36,10 +36,10 @@ from pipeline.costs import (
     CostEstimate,
     approval_decision,
     epochs_for,
-    format_usd,
     training_cost,
 )
-from pipeline.dataset_report import (
+from pipeline.datasets.records import ERROR, TOKEN_METHOD, WARNING, planning_tokens
+from pipeline.datasets.report import (
     DEFAULT_MAX_ERRORS,
     EVALUATION_RULES,
     MAX_LINE_BYTES,
@@ -54,19 +54,16 @@ from pipeline.dataset_report import (
     plural_s,
     within,
 )
-from pipeline.dataset_scan import DatasetScanner
-from pipeline.formats import (
-    ERROR,
-    TOKEN_METHOD,
-    WARNING,
-    planning_tokens,
-)
-from pipeline.problems import Problem
-from pipeline.runspec import ParsedRunSpec, RunSpec, parse_run_spec
-from pipeline.sources import (
+from pipeline.datasets.scan import DatasetScanner
+from pipeline.datasets.sources import (
     open_object,
     resolve,
 )
+from pipeline.money import format_usd
+from pipeline.problems import Problem
+
+if TYPE_CHECKING:
+    from pipeline.runspec import ParsedRunSpec, RunSpec
 
 __all__ = [
     "DEFAULT_MAX_ERRORS",
@@ -319,6 +316,10 @@ def preflight(
     When parts of the spec are wrong, the datasets are still validated as far as the model and
     customization type are known, so the report lists all problems at once.
     """
+    # Imported here: the run-spec parser checks locations with pipeline.datasets.records, so this
+    # package may be loaded while pipeline.runspec is still being imported.
+    from pipeline.runspec import parse_run_spec
+
     parsed = parse_run_spec(data, base_dir=base_dir, require_s3=require_s3)
     return _preflight_parsed(parsed, s3_client=s3_client, max_errors=max_errors, spec_source=spec_source)
 
@@ -332,6 +333,8 @@ def validate_run(
     spec_source: str = "run spec",
 ) -> PreflightReport:
     """Validate a run spec's datasets and cross-file rules (the spec itself is already valid)."""
+    from pipeline.runspec import parse_run_spec  # see preflight()
+
     parsed = parse_run_spec(spec.to_dict(), base_dir=spec.base_dir, require_s3=require_s3)
     return _preflight_parsed(parsed, s3_client=s3_client, max_errors=max_errors, spec_source=spec_source)
 

@@ -1,6 +1,6 @@
 """What validating one dataset found: findings (errors, warnings), counts and the dataset report.
 
-The lowest layer of dataset validation: :mod:`pipeline.dataset_scan` fills a ``DatasetReport``
+The lowest layer of dataset validation: :mod:`pipeline.datasets.scan` fills a ``DatasetReport``
 while it reads; :mod:`pipeline.datasets` gathers reports into the run's preflight report.
 """
 
@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from pipeline import sources
 from pipeline.catalog import (
     EVALUATION_PROMPTS,
     CustomizationRules,
@@ -21,14 +20,15 @@ from pipeline.catalog import (
 from pipeline.costs import (
     CostEstimate,
 )
-from pipeline.formats import (
+from pipeline.datasets import sources
+from pipeline.datasets.records import (
     ERROR,
     LIMIT_BYTES_PER_TOKEN,
     PLANNING_CHARS_PER_TOKEN,
     TOKEN_METHOD,
     planning_tokens,
 )
-from pipeline.sources import (
+from pipeline.datasets.sources import (
     is_s3,
 )
 

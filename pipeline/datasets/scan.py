@@ -3,7 +3,7 @@
 ``DatasetScanner`` is the engine behind :func:`pipeline.datasets.validate_dataset`: it streams an
 object (local file, S3 object or every object under an S3 prefix), caps line length, decodes JSON
 strictly, checks each record with the model's format rules, tracks duplicates by hash, counts
-records, characters and tokens, and fills a :class:`pipeline.dataset_report.DatasetReport`.
+records, characters and tokens, and fills a :class:`pipeline.datasets.report.DatasetReport`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,21 @@ from pipeline.catalog import (
     CustomizationRules,
     ModelInfo,
 )
-from pipeline.dataset_report import (
+from pipeline.datasets.formats import FORMATS, RecordFormat, check_record
+from pipeline.datasets.records import (
+    ERROR,
+    LIMIT_BYTES_PER_TOKEN,
+    NOVA_PATH_RE,
+    OUTPUT,
+    WARNING,
+    RecordContext,
+    RecordScratch,
+    limit_tokens,
+    planning_tokens,
+    s3_uri_problem,
+    utf8_len,
+)
+from pipeline.datasets.report import (
     BOM,
     DEFAULT_DUPLICATE_TRACKING,
     HEAD_BYTES,
@@ -35,23 +49,7 @@ from pipeline.dataset_report import (
     size_text,
     within,
 )
-from pipeline.formats import (
-    ERROR,
-    FORMATS,
-    LIMIT_BYTES_PER_TOKEN,
-    NOVA_PATH_RE,
-    OUTPUT,
-    WARNING,
-    RecordContext,
-    RecordFormat,
-    RecordScratch,
-    check_record,
-    limit_tokens,
-    planning_tokens,
-    s3_uri_problem,
-    utf8_len,
-)
-from pipeline.sources import (
+from pipeline.datasets.sources import (
     DatasetObject,
     compressed_kind,
     has_compressed_suffix,
@@ -366,7 +364,7 @@ class DatasetScanner:
 
         An error only when even the optimistic estimate (characters ÷ 6, the minimum tokens per image) is
         over a limit; a warning with both numbers when only the conservative one (UTF-8 bytes ÷ 3, the
-        maximum tokens per image) is. See the pipeline.formats docstring for why.
+        maximum tokens per image) is. See the pipeline.datasets.records docstring for why.
         """
         texts = scratch.texts or []
         in_chars = out_chars = in_bytes = out_bytes = 0

@@ -1,0 +1,303 @@
+"""Bedrock's Service Quotas that decide whether a run can train and buy: read before training.
+
+Two quotas matter to a run before anything is paid for:
+
+- **No-commitment model units for custom models**: "Model units no-commitment Provisioned
+  Throughputs across custom models", code ``L-BE77399C`` (service code ``bedrock``). Every
+  no-commitment purchase of a run (the 1-unit evaluation throughput, the serving throughput) counts
+  against it, and new accounts have 0: the purchase then fails with ServiceQuotaExceededException
+  *after* paid training. A run that needs more units than the quota is refused here. Sources: the
+  code and name as two public tools list them (a quota inventory and a test-fixture README, found
+  through the search tool, 2026-11; bedrock.md §2 [3P]) and the user guide's "request model units
+  before buying" [UG:prov-thru-purchase]. The code is UNCONFIRMED against an AWS page: AWS does not
+  publish Bedrock's quota codes; GetServiceQuota answering NoSuchResourceException says it is wrong.
+- **Concurrent model customization jobs**: CreateModelCustomizationJob answers
+  ServiceQuotaExceededException when they are all in use; the run then waits in line
+  (pipeline.retries). Neither its code nor its exact name could be confirmed, so it is looked up by
+  name among Bedrock's quotas (ListServiceQuotas): a quota whose name speaks of concurrent
+  customization jobs. Found, its value and the jobs in progress say whether a run would queue (a
+  warning, never a refusal); not found, the check says so.
+
+Commitment purchases count against per-model quotas that AWS Support grants ("Model units per
+provisioned model for <model>"): not checked here, and the result says so.
+
+Reading never fails a check: an unreadable quota (no permission, an unknown code, no network) is
+reported as not checked, with the reason. The pure part (:func:`assess`) turns the readings and the
+run spec into refusals and warnings, each naming the quota and how to raise it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from pipeline.datasets.records import ERROR as ERROR
+from pipeline.datasets.records import WARNING as WARNING
+from pipeline.datasets.report import Finding
+from pipeline.problems import Problem
+from pipeline.retries import JOB_QUEUE_HOURS
+from pipeline.runspec import THROUGHPUT_VEHICLE, RunSpec
+
+SERVICE_CODE: Final = "bedrock"
+# One model unit of no-commitment throughput is what an evaluation on throughput buys (pipeline.plan).
+EVALUATION_MODEL_UNITS: Final = 1
+NOTE: Final = "note"  # what could not be checked: neither an error nor a warning of the run
+
+
+@dataclass(frozen=True)
+class Quota:
+    key: str
+    name: str
+    # The quota code when it is known (read with GetServiceQuota); else found by name.
+    code: str | None
+    name_pattern: re.Pattern[str] | None = None
+
+
+NO_COMMITMENT_CUSTOM_UNITS: Final = Quota(
+    "noCommitmentCustomModelUnits",
+    "Model units no-commitment Provisioned Throughputs across custom models",
+    "L-BE77399C",
+)
+CONCURRENT_JOBS: Final = Quota(
+    "concurrentCustomizationJobs",
+    "concurrent model customization jobs (name and code UNCONFIRMED: looked up by name)",
+    None,
+    re.compile(r"(?i)^(?=.*\bconcurrent\b)(?=.*\bcustomization\b)(?=.*\bjobs?\b)(?!.*serverless)"),
+)
+QUOTAS: Final = (NO_COMMITMENT_CUSTOM_UNITS, CONCURRENT_JOBS)
+
+
+@dataclass(frozen=True)
+class QuotaReading:
+    """What Service Quotas said of one quota, or why it could not be read."""
+
+    quota: Quota
+    value: float | None = None
+    code: str | None = None
+    name: str | None = None
+    unchecked: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``'<name>' (<code>)`` as Service Quotas shows it, or as far as it is known."""
+        name = self.name or self.quota.name
+        code = self.code or self.quota.code
+        return f"'{name}'" + (f" ({code})" if code else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "quota": self.quota.key,
+            "name": self.name or self.quota.name,
+            "code": self.code or self.quota.code,
+            "value": self.value,
+            "checked": self.unchecked is None,
+            "notChecked": self.unchecked,
+        }
+
+
+def read(
+    client: Any, error_code: Callable[[Exception], str], quotas: Iterable[Quota] = QUOTAS
+) -> list[QuotaReading]:
+    """Each quota's applied value in the client's region; an unreadable one says why."""
+    readings: list[QuotaReading] = []
+    listed: list[Mapping[str, Any]] | None = None
+    listing_failed: str | None = None
+    for quota in quotas:
+        try:
+            if quota.code is not None:
+                found = client.get_service_quota(ServiceCode=SERVICE_CODE, QuotaCode=quota.code)["Quota"]
+            else:
+                if listed is None and listing_failed is None:
+                    listed = _list(client)
+                found = next(
+                    (
+                        q
+                        for q in listed or []
+                        if quota.name_pattern and quota.name_pattern.search(q["QuotaName"])
+                    ),
+                    None,
+                )
+                if found is None:
+                    readings.append(
+                        QuotaReading(
+                            quota,
+                            unchecked="no Bedrock quota of the region is named like it "
+                            f"({len(listed or [])} listed by ListServiceQuotas)",
+                        )
+                    )
+                    continue
+        except Exception as exc:  # advisory: any failure to read is reported, never raised
+            reason = f"{error_code(exc) or type(exc).__name__}: {exc}"
+            if quota.code is None:
+                listing_failed = reason
+            readings.append(QuotaReading(quota, unchecked=reason))
+            continue
+        readings.append(
+            QuotaReading(
+                quota, value=found.get("Value"), code=found.get("QuotaCode"), name=found.get("QuotaName")
+            )
+        )
+    return readings
+
+
+def _list(client: Any) -> list[Mapping[str, Any]]:
+    paginator = client.get_paginator("list_service_quotas")
+    return [q for page in paginator.paginate(ServiceCode=SERVICE_CODE) for q in page.get("Quotas", [])]
+
+
+@dataclass(frozen=True)
+class QuotaFinding:
+    severity: str  # error | warning | note
+    field: str
+    message: str
+    quota: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"severity": self.severity, "field": self.field, "message": self.message, "quota": self.quota}
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a run buys that counts against a quota."""
+
+    no_commitment_units: int  # at once: the evaluation unit is released before any serving purchase
+    commitment_units: int
+    purposes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def needs(spec: RunSpec) -> Needs:
+    serving = spec.serving
+    units, purposes = 0, []
+    if spec.evaluation_vehicle == THROUGHPUT_VEHICLE:
+        units = EVALUATION_MODEL_UNITS
+        purposes.append(f"{EVALUATION_MODEL_UNITS} model unit to evaluate on")
+    commitment = 0
+    if serving.buys_throughput and serving.model_units is not None:
+        if serving.commitment == "none":
+            units = max(units, serving.model_units)
+            purposes.append(
+                f"{serving.model_units} model unit{'s' if serving.model_units > 1 else ''} to serve with"
+            )
+        else:
+            commitment = serving.model_units
+    return Needs(units, commitment, tuple(purposes))
+
+
+def raise_command(code: str, desired: float | int, region: str) -> str:
+    return (
+        f"aws service-quotas request-service-quota-increase --service-code {SERVICE_CODE} "
+        f"--quota-code {code} --desired-value {desired:g} --region {region}"
+    )
+
+
+def how_to_raise(reading: QuotaReading, desired: float | int, region: str) -> str:
+    code = reading.code or reading.quota.code
+    console = f"the Service Quotas console (Amazon Bedrock, {reading.label}, region {region})"
+    if code is None:
+        return f"raise it in {console}"
+    return f"raise it in {console} or with `{raise_command(code, desired, region)}`"
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def assess(
+    spec: RunSpec, readings: Iterable[QuotaReading], *, jobs_in_progress: int | None = None
+) -> list[QuotaFinding]:
+    """Refuse a planned purchase that cannot fit; warn when training would wait in line."""
+    found: list[QuotaFinding] = []
+    wanted = needs(spec)
+    region = spec.region
+    for reading in readings:
+        quota = reading.quota
+        if quota is NO_COMMITMENT_CUSTOM_UNITS and wanted.no_commitment_units:
+            if reading.value is None:
+                found.append(
+                    QuotaFinding(
+                        NOTE,
+                        "serving.modelUnits",
+                        f"quota {reading.label} not checked ({reading.unchecked}); the run needs "
+                        f"{wanted.no_commitment_units} no-commitment model unit(s) of it",
+                        quota.key,
+                    )
+                )
+            elif wanted.no_commitment_units > reading.value:
+                found.append(
+                    QuotaFinding(
+                        ERROR,
+                        "serving.modelUnits",
+                        "the run would buy no-commitment Provisioned Throughput "
+                        f"({' and '.join(wanted.purposes)}), "
+                        f"but the account's quota {reading.label} in {region} is {reading.value:g}: the "
+                        "purchase would fail after paid training. "
+                        + _sentence(how_to_raise(reading, wanted.no_commitment_units, region))
+                        + ", then start the run",
+                        quota.key,
+                    )
+                )
+        if quota is CONCURRENT_JOBS:
+            if reading.value is None:
+                found.append(
+                    QuotaFinding(
+                        NOTE, "", f"the concurrent-customization-job quota not checked ({reading.unchecked})"
+                    )
+                )
+            elif reading.value < 1:
+                found.append(
+                    QuotaFinding(
+                        WARNING,
+                        "",
+                        f"the account's quota {reading.label} in {region} is {reading.value:g}: no job can "
+                        "start, the run would wait in line and then fail. "
+                        + how_to_raise(reading, 1, region),
+                        quota.key,
+                    )
+                )
+            elif jobs_in_progress is not None and jobs_in_progress >= reading.value:
+                found.append(
+                    QuotaFinding(
+                        WARNING,
+                        "",
+                        f"{jobs_in_progress} customization job(s) in progress, quota {reading.label} "
+                        f"{reading.value:g}: the run would wait in line for a training slot (for up to "
+                        f"{JOB_QUEUE_HOURS}) before it trains. To train more at once, "
+                        + how_to_raise(reading, jobs_in_progress + 1, region),
+                        quota.key,
+                    )
+                )
+    if wanted.commitment_units:
+        found.append(
+            QuotaFinding(
+                NOTE,
+                "serving.commitment",
+                f"a {spec.serving.commitment} commitment of {wanted.commitment_units} model unit(s) counts "
+                "against the model's own committed-units quota, which AWS Support grants: not checked",
+            )
+        )
+    return found
+
+
+def apply(report: Any, findings: Iterable[QuotaFinding]) -> None:
+    """Put the refusals among the report's spec problems and the warnings among its findings
+    (``report``: a pipeline.datasets.PreflightReport); notes stay with the readings."""
+    for finding in findings:
+        if finding.severity == ERROR:
+            report.spec_problems.append(
+                Problem(finding.field, None, "a purchase within the account's quota", finding.message)
+            )
+        elif finding.severity == WARNING:
+            report.run_findings.append(
+                Finding(report.spec_source, None, finding.field, finding.message, "quota", WARNING)
+            )
+
+
+def jobs_in_progress(bedrock: Any) -> int:
+    """Customization jobs of the account and region that hold a training slot now."""
+    paginator = bedrock.get_paginator("list_model_customization_jobs")
+    return sum(
+        len(page.get("modelCustomizationJobSummaries", []))
+        for page in paginator.paginate(statusEquals="InProgress")
+    )

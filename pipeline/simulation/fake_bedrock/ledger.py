@@ -1,0 +1,124 @@
+"""The simulated Bedrock's ledger: everything bought, created, stopped or deleted, and every Converse
+call by what it reached; the money invariants of a simulation are checked against it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.simulation.fake_bedrock.jobs import CustomizationJobs
+from pipeline.simulation.fake_bedrock.records import Deployment, Throughput
+
+
+class Ledger(CustomizationJobs):
+    def ledger(self) -> dict[str, Any]:
+        """Everything bought, created, stopped or deleted: what the money invariants are checked on.
+
+        Times are simulated seconds since the start. Keys:
+
+        - ``jobs``: one per customization job (``name, arn, clientRequestToken, customizationType,
+          createdAt, createRequests, stopRequests, status, failureMessage, outputModelArn,
+          metricsFiles``).
+        - ``throughputs``: one per purchase (``name, arn, clientRequestToken, modelArn, modelUnits,
+          commitment, createdAt, createRequests, status`` ("Deleted" once deleted), ``deletedAt,
+          deleteRefusals, alive``).
+        - ``deployments``: one per custom model deployment (``name, arn, clientRequestToken,
+          modelArn, createdAt, createRequests, readyAt`` (when it leaves Creating, Active or Failed;
+          None: never), ``status`` (Creating | Active | Failed, "Deleted" once deleted),
+          ``deletedAt, alive``).
+        - ``invocations``: every Converse call in order (``at, modelId, target`` (``throughput``,
+          ``deployment`` or ``base``), ``customModelArn`` (what the throughput or deployment
+          serves; None for the base or an unknown ARN), ``outcome`` ("ok", an error code, or
+          "fault:<code>" / "fault-after:<code>")).
+        """
+        with self._lock:
+            now = self.clock.elapsed()
+            jobs = []
+            for job in self.jobs.values():
+                self._advance(job)
+                status, failure, _ = self.job_status(job)
+                jobs.append(
+                    {
+                        "name": job.name,
+                        "arn": job.arn,
+                        "clientRequestToken": job.token,
+                        "customizationType": job.request.get("customizationType", "FINE_TUNING"),
+                        "createdAt": job.created,
+                        "createRequests": job.create_requests,
+                        "stopRequests": job.stop_requests,
+                        "status": status,
+                        "failureMessage": failure,
+                        "outputModelArn": job.output_model_arn,
+                        "metricsFiles": list(job.metrics_written),
+                    }
+                )
+            throughputs = [
+                {
+                    "name": pt.name,
+                    "arn": pt.arn,
+                    "clientRequestToken": pt.token,
+                    "modelArn": pt.model_arn,
+                    "modelUnits": pt.model_units,
+                    "commitment": pt.commitment or "none",
+                    "createdAt": pt.created,
+                    "createRequests": pt.create_requests,
+                    "status": "Deleted" if pt.deleted is not None else pt.status(now),
+                    "deletedAt": pt.deleted,
+                    "deleteRefusals": pt.delete_refusals,
+                    "alive": pt.deleted is None,
+                }
+                for pt in self.throughputs.values()
+            ]
+            deployments = [
+                {
+                    "name": deployment.name,
+                    "arn": deployment.arn,
+                    "clientRequestToken": deployment.token,
+                    "modelArn": deployment.model_arn,
+                    "createdAt": deployment.created,
+                    "createRequests": deployment.create_requests,
+                    "readyAt": deployment.ready_at,
+                    "status": "Deleted" if deployment.deleted is not None else deployment.status(now),
+                    "deletedAt": deployment.deleted,
+                    "alive": deployment.deleted is None,
+                }
+                for deployment in self.deployments.values()
+            ]
+            invocations = []
+            for call in self.calls:
+                if call.operation != "Converse":
+                    continue
+                served: Throughput | Deployment | None = None
+                if ":provisioned-model/" in call.subject:
+                    target, served = "throughput", self.throughputs.get(call.subject)
+                elif ":custom-model-deployment/" in call.subject:
+                    target, served = "deployment", self.deployments.get(call.subject)
+                else:
+                    target = "base"
+                invocations.append(
+                    {
+                        "at": call.elapsed,
+                        "modelId": call.subject,
+                        "target": target,
+                        "customModelArn": served.model_arn if served is not None else None,
+                        "outcome": call.outcome,
+                    }
+                )
+            evaluation_jobs = [
+                {
+                    "name": job.name,
+                    "arn": job.arn,
+                    "clientRequestToken": job.token,
+                    "createdAt": job.created,
+                    "createRequests": job.create_requests,
+                    "status": job.status(now),
+                    "results": list(job.results),
+                }
+                for job in self.evaluation_jobs.values()
+            ]
+            return {
+                "jobs": jobs,
+                "throughputs": throughputs,
+                "deployments": deployments,
+                "invocations": invocations,
+                "evaluationJobs": evaluation_jobs,
+            }

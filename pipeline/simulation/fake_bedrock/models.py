@@ -1,0 +1,86 @@
+"""Foundation and custom models of the simulated Bedrock: GetFoundationModel (a model as the catalog
+knows it, in this Region, with the lifecycle the scenario sets) and GetCustomModel (what a
+completed job produced)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from pipeline.catalog import TEACHERS, all_models
+from pipeline.simulation.fake_bedrock.jobs import CustomizationJobs
+from pipeline.simulation.wire import ServiceError
+
+# The customization types GetFoundationModel reports [BC] (no REINFORCEMENT_FINE_TUNING).
+_REPORTED_TYPES: Final = frozenset({"FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATION"})
+
+
+class CustomModels(CustomizationJobs):
+    """GetFoundationModel and GetCustomModel."""
+
+    def _bedrock_get_foundation_model(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A foundation model as the catalog knows it, in this region; the scenario sets its lifecycle.
+
+        Customization ids (``:128k``) and teachers are foundation models too. Past its end of life a
+        model is not returned (ResourceNotFoundException), like a real one.
+        """
+        identifier = str(params["modelIdentifier"]).rsplit("foundation-model/", 1)[-1]
+        models = {m.model_id: m for m in all_models()}
+        model = models.get(identifier)
+        teacher = TEACHERS.get(identifier)
+        regions = model.regions if model is not None else teacher.regions if teacher is not None else ()
+        lifecycle = self.behaviour.models.live_lifecycle if model is not None else "ACTIVE"
+        if self.region not in regions or lifecycle == "GONE":
+            raise ServiceError("ResourceNotFoundException", f"The model {identifier} is not found.")
+        customizations = [t for t in (model.customization_types if model else ()) if t in _REPORTED_TYPES]
+        on_demand = (
+            not model.invoked_through_profile
+            if model is not None
+            else teacher is not None and teacher.on_demand
+        )
+        details: dict[str, Any] = {
+            "modelArn": self.foundation_model_arn(identifier),
+            "modelId": identifier,
+            "modelName": model.name
+            if model is not None
+            else teacher.name
+            if teacher is not None
+            else identifier,
+            "providerName": (model.provider if model is not None else identifier.split(".")[0].title()),
+            "inputModalities": ["TEXT"],
+            "outputModalities": ["TEXT"],
+            "customizationsSupported": customizations,
+            "inferenceTypesSupported": ["PROVISIONED", *(["ON_DEMAND"] if on_demand else [])],
+            "modelLifecycle": {"status": "LEGACY" if lifecycle == "LEGACY" else "ACTIVE"},
+        }
+        return {"modelDetails": details}
+
+    def _bedrock_get_custom_model(self, params: dict[str, Any]) -> dict[str, Any]:
+        for job in self.jobs.values():
+            self._advance(job)
+        model = self._custom_model(params["modelIdentifier"])
+        job = self.jobs[model.job_arn]
+        described = self.describe_job(job)
+        out: dict[str, Any] = {
+            "modelArn": model.arn,
+            "modelName": model.name,
+            "jobName": job.name,
+            "jobArn": job.arn,
+            "baseModelArn": described["baseModelArn"],
+            "customizationType": described["customizationType"],
+            "trainingDataConfig": described["trainingDataConfig"],
+            "outputDataConfig": described["outputDataConfig"],
+            "creationTime": self.clock.at(model.created),
+            "modelStatus": "Active",
+        }
+        for key in (
+            "hyperParameters",
+            "validationDataConfig",
+            "trainingMetrics",
+            "validationMetrics",
+            "customizationConfig",
+        ):
+            if described.get(key):
+                out[key] = described[key]
+        if described.get("outputModelKmsKeyArn"):
+            out["modelKmsKeyArn"] = described["outputModelKmsKeyArn"]
+        return out

@@ -1,0 +1,120 @@
+"""What the simulated Bedrock keeps of each resource it was asked to create, and of each call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Job:
+    arn: str
+    job_id: str
+    name: str
+    token: str
+    request: dict[str, Any]
+    created: float
+    # (elapsed, status, failure message) in time order; the status at t is the last entry <= t.
+    timeline: list[tuple[float, str, str | None]]
+    create_requests: int = 1
+    stop_requests: int = 0
+    output_model_arn: str | None = None
+    metrics_written: list[str] = field(default_factory=list)
+    # Reinforcement fine-tuning: (step, epoch, mean, min, max reward) per training step, and the grader
+    # invocations made for them.
+    rewards: list[tuple[int, int, float, float, float]] = field(default_factory=list)
+    grader_calls: int = 0
+
+
+@dataclass
+class RftRun:
+    """What a simulated reinforcement fine-tuning job did: its reward per step, or where it failed."""
+
+    rewards: list[tuple[int, int, float, float, float]] = field(default_factory=list)
+    calls: int = 0
+    failure: str | None = None
+    failed_at: float = 0.0
+
+
+@dataclass
+class CustomModel:
+    arn: str
+    name: str
+    job_arn: str
+    created: float
+
+
+@dataclass
+class Throughput:
+    arn: str
+    name: str
+    token: str
+    request: dict[str, Any]
+    model_arn: str
+    model_units: int
+    commitment: str | None
+    created: float
+    ready_at: float | None  # when it leaves Creating (None: never)
+    outcome: str
+    create_requests: int = 1
+    deleted: float | None = None
+    delete_refusals: int = 0
+
+    def status(self, now: float) -> str:
+        if self.ready_at is None or now < self.ready_at:
+            return "Creating"
+        return self.outcome
+
+
+@dataclass
+class Deployment:
+    """A custom model deployment: on-demand serving of a custom model."""
+
+    arn: str
+    name: str
+    token: str
+    request: dict[str, Any]
+    model_arn: str
+    created: float
+    ready_at: float | None  # when it leaves Creating (None: never)
+    outcome: str
+    create_requests: int = 1
+    deleted: float | None = None
+
+    def status(self, now: float) -> str:
+        if self.ready_at is None or now < self.ready_at:
+            return "Creating"
+        return self.outcome
+
+
+@dataclass
+class EvaluationJob:
+    """An LLM-judge model evaluation job over precomputed responses."""
+
+    arn: str
+    name: str
+    token: str
+    request: dict[str, Any]
+    created: float
+    done_at: float
+    outcome: str
+    create_requests: int = 1
+    results: list[str] = field(default_factory=list)
+
+    stopped_at: float | None = None
+
+    def status(self, now: float) -> str:
+        if self.stopped_at is not None and self.stopped_at <= self.done_at:
+            return "Stopped" if now >= self.stopped_at else "InProgress"
+        return "InProgress" if now < self.done_at else self.outcome
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the simulated Bedrock received."""
+
+    elapsed: float
+    service: str
+    operation: str
+    subject: str
+    outcome: str  # "ok", an error code, or "fault:<code>" / "fault-after:<code>"
