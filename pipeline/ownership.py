@@ -144,7 +144,9 @@ _REQUEST: Final = {
 }
 
 
-def taken_names(bedrock: Any, plan: Mapping[str, Any], error_code: Callable[[Exception], str]) -> list[TakenName]:
+def taken_names(
+    bedrock: Any, plan: Mapping[str, Any], error_code: Callable[[Exception], str]
+) -> list[TakenName]:
     """The plan's names that exist in the account and region already (each looked up by name).
 
     Any error but "not found" escapes: an unchecked name never passes silently.

@@ -11,6 +11,10 @@ Ownership first. A resource is found by the ARN the workflow got back or by the 
 the run id, and names recur with run ids (pipeline.ownership): before anything is deleted or
 stopped, its tags are read (ListTagsForResource) and must name this very execution. Anything else is
 left alone and reported (:attr:`Released.not_owned`), with the command that deletes it by hand.
+A serving slot's endpoint (it carries :data:`pipeline.slots.SLOT_TAG`: a first promotion made the
+run's own deployment or throughput the slot's) is never deleted nor stopped, even by the execution
+that created it: the slot serves applications through it (:attr:`Released.slot_endpoints`). The
+stack's IAM deny ``NeverDeleteAServingSlotsEndpoint`` says the same to AWS.
 
 A commitment is never deleted: Bedrock refuses it before the term ends and bills the whole term
 anyway, so it is reported. A deletion Bedrock refuses for now (``ConflictException``: a throughput
@@ -36,6 +40,7 @@ from typing import Any, Final
 
 from pipeline import naming
 from pipeline.ownership import GONE, Execution, owner_of
+from pipeline.slots import SLOT_TAG
 
 _RUNNING: Final = frozenset({"InProgress"})
 FAILURE: Final = "failure"
@@ -66,7 +71,13 @@ def delete_command(kind: str, arn: str, *, env: str | None, region: str | None) 
         if env:
             parts += ["--env", env]
     elif kind == DEPLOYMENT:
-        parts = ["aws", "bedrock", "delete-custom-model-deployment", "--custom-model-deployment-identifier", arn]
+        parts = [
+            "aws",
+            "bedrock",
+            "delete-custom-model-deployment",
+            "--custom-model-deployment-identifier",
+            arn,
+        ]
     elif kind == JOB:
         parts = ["aws", "bedrock", "stop-model-customization-job", "--job-identifier", arn]
     else:
@@ -88,6 +99,8 @@ class Released:
     pending: list[dict[str, str]] = field(default_factory=list)
     # Found by name or ARN, created by another execution (or untagged): {"kind", "arn", "owner"}.
     not_owned: list[dict[str, str]] = field(default_factory=list)
+    # A serving slot's endpoint, found by the run's names or ARNs: {"kind", "arn", "slot"}; never deleted.
+    slot_endpoints: list[dict[str, str]] = field(default_factory=list)
     stopped_evaluations: list[str] = field(default_factory=list)
     # Model units x hours from creation to deletion of each no-commitment throughput deleted.
     model_unit_hours: float = 0.0
@@ -96,7 +109,10 @@ class Released:
         return (
             arn in self.deleted
             or arn in self.deleted_deployments
-            or any(arn == item["arn"] for item in (*self.kept, *self.pending, *self.not_owned))
+            or any(
+                arn == item["arn"]
+                for item in (*self.kept, *self.pending, *self.not_owned, *self.slot_endpoints)
+            )
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,6 +122,7 @@ class Released:
             "kept": self.kept,
             "pending": self.pending,
             "notOwned": self.not_owned,
+            "slotEndpoints": self.slot_endpoints,
             "stoppedEvaluationJobs": self.stopped_evaluations,
         }
 
@@ -150,9 +167,13 @@ class Releaser:
         return {str(t["key"]): str(t["value"]) for t in response.get("tags", [])}
 
     def owned(self, kind: str, arn: str, released: Released) -> bool:
-        """Whether this execution created ``arn``; if another did, it is reported and left alone."""
+        """Whether this execution created ``arn`` and may release it; if another did, or a serving
+        slot serves through it, it is reported and left alone."""
         tags = self._tags(arn)
         if tags is None:
+            return False
+        if SLOT_TAG in tags:
+            released.slot_endpoints.append({"kind": kind, "arn": arn, "slot": tags[SLOT_TAG]})
             return False
         if self.owner is not None and self.owner.owns(tags):
             return True
@@ -259,7 +280,9 @@ class Releaser:
                 {
                     "kind": THROUGHPUT,
                     "arn": arn,
-                    "reason": f"Bedrock refused the deletion for now ({outcome}); status {described.get('status')}",
+                    "reason": (
+                        f"Bedrock refused the deletion for now ({outcome}); status {described.get('status')}"
+                    ),
                 }
             )
         elif outcome == DELETED:
@@ -277,7 +300,11 @@ class Releaser:
         )
         if isinstance(outcome, Exception):
             released.pending.append(
-                {"kind": DEPLOYMENT, "arn": arn, "reason": f"Bedrock refused the deletion for now ({outcome})"}
+                {
+                    "kind": DEPLOYMENT,
+                    "arn": arn,
+                    "reason": f"Bedrock refused the deletion for now ({outcome})",
+                }
             )
         elif outcome == DELETED:
             released.deleted_deployments.append(arn)
@@ -414,7 +441,13 @@ def summarize(
     for item in released.not_owned:
         parts.append(
             f"LEFT ALONE {item['kind']} {item['arn']}: created by {item['owner']}, not by this "
-            f"execution; if it is a leftover: {delete_command(item['kind'], item['arn'], env=env, region=region)}"
+            "execution; if it is a leftover: "
+            f"{delete_command(item['kind'], item['arn'], env=env, region=region)}"
+        )
+    for item in released.slot_endpoints:
+        parts.append(
+            f"LEFT ALONE {item['kind']} {item['arn']}: the endpoint of serving slot {item['slot']}, "
+            "never deleted by a cleanup"
         )
     if job_stopped and job is not None:
         parts.append(f"stopped customization job {job['jobName']}")

@@ -57,7 +57,10 @@ def hand_over(
         run_id, owner, scope, targets=targets, handed_over_at=runtime.utc_now(), catch_up=catch_up
     )
     return durable_release.hand_over(
-        runtime.client("stepfunctions"), runtime.require_env(RELEASE_STATE_MACHINE), handed, runtime.error_code
+        runtime.client("stepfunctions"),
+        runtime.require_env(RELEASE_STATE_MACHINE),
+        handed,
+        runtime.error_code,
     )
 
 

@@ -71,6 +71,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         or released.kept
         or released.pending
         or released.not_owned
+        or released.slot_endpoints
         or job_stopped
         or released.stopped_evaluations
         or slots_released

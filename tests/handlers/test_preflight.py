@@ -495,14 +495,20 @@ def test_a_run_id_used_before_is_refused_with_the_command_that_starts_a_fresh_ru
     assert result["valid"] is False and result["plan"] is None
     problems = {p["field"]: p for p in stored_report(s3, EXECUTION)["specProblems"]}
     # (the job and its custom model share the run's name: both are taken)
-    assert set(problems) == {"plan.job.JobName", "plan.job.CustomModelName", "plan.vehicle.ModelDeploymentName"}
+    assert set(problems) == {
+        "plan.job.JobName",
+        "plan.job.CustomModelName",
+        "plan.vehicle.ModelDeploymentName",
+    }
     message = problems["plan.vehicle.ModelDeploymentName"]["message"]
     assert f"exists already ({deployment_arn})" in message
     assert "bedrock-customize start RUN_SPEC --rerun --env prod --region us-east-1" in message
     assert "INVALID" in result["summary"] and "--rerun" in result["summary"]
 
 
-def test_a_name_that_cannot_be_checked_fails_the_step_instead_of_passing(s3: Any, bedrock: LiveBedrock) -> None:
+def test_a_name_that_cannot_be_checked_fails_the_step_instead_of_passing(
+    s3: Any, bedrock: LiveBedrock
+) -> None:
     def refuse(**_: Any) -> Any:
         raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetCustomModel")
 
