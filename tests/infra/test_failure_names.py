@@ -80,6 +80,8 @@ def test_no_path_ends_with_a_step_functions_error_name(definitions: dict[str, di
         names = FailureNames(definition)
         walk = names.run()
         assert not walk.violations, f"{where}:\n" + "\n".join(str(v) for v in walk.violations)
+        if "/WorkflowStateMachine" not in where:
+            continue  # the retrying release fails only with its own ReleaseDeadlinePassed
         # The caught errors end under the project's names for them
         assert {
             "TrainingJobFailed",
@@ -113,7 +115,7 @@ def test_every_step_error_says_what_failed() -> None:
 
 def test_a_catch_straight_into_the_failure_path_is_reported(definitions: dict[str, dict[str, Any]]) -> None:
     # Given the shipped definition with one Catch pointed past its naming Pass
-    definition = copy.deepcopy(next(iter(definitions.values())))
+    definition = copy.deepcopy(next(d for where, d in definitions.items() if "/WorkflowStateMachine" in where))
     (catch,) = definition["States"]["Buy provisioned throughput (no commitment)"]["Catch"]
     catch["Next"] = RELEASE_ALL
 
