@@ -115,7 +115,12 @@ def test_every_step_error_says_what_failed() -> None:
 
 def test_a_catch_straight_into_the_failure_path_is_reported(definitions: dict[str, dict[str, Any]]) -> None:
     # Given the shipped definition with one Catch pointed past its naming Pass
-    definition = copy.deepcopy(next(d for where, d in definitions.items() if "/WorkflowStateMachine" in where))
+    (workflow,) = [
+        d
+        for where, d in definitions.items()
+        if where.startswith("BedrockCustomization-dev/WorkflowStateMachine")
+    ]
+    definition = copy.deepcopy(workflow)
     (catch,) = definition["States"]["Buy provisioned throughput (no commitment)"]["Catch"]
     catch["Next"] = RELEASE_ALL
 
