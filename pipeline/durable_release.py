@@ -29,6 +29,9 @@ from typing import Any, Final
 
 from pipeline.ownership import Execution
 
+# How the stack marks the release state machine in the template (the simulation tells it apart).
+ROLE_METADATA: Final = "bedrock-customization:state-machine"
+ROLE_RELEASE: Final = "release"
 SCOPE_RUN: Final = "run"  # everything the run created (found by its names each attempt)
 SCOPE_VEHICLE: Final = "vehicle"  # only the listed targets: the run goes on and serves
 SCOPES: Final = (SCOPE_RUN, SCOPE_VEHICLE)

@@ -59,9 +59,8 @@ from pipeline.workflow_names import (
     RELEASE_WAIT_AFTER_ERROR,
 )
 
-# Marks the release state machine in the template (the simulation tells it from the workflow's).
-ROLE_METADATA: Final = "bedrock-customization:state-machine"
-ROLE_RELEASE: Final = "release"
+ROLE_METADATA: Final = durable_release.ROLE_METADATA
+ROLE_RELEASE: Final = durable_release.ROLE_RELEASE
 # What the release may delete or stop, each on its resource type, only with the execution tag.
 OWNED_ACTIONS: Final = (
     ("bedrock:DeleteProvisionedModelThroughput", "provisioned-model"),
