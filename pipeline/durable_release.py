@@ -52,6 +52,7 @@ MAX_WAIT_S: Final = 600
 FAILED_ATTEMPT_WAIT_S: Final = 300
 EXECUTION_NAME_MAX: Final = 80
 ALREADY: Final = "ExecutionAlreadyExists"
+NO_EXECUTION: Final = "ExecutionDoesNotExist"
 
 
 def request(
@@ -91,14 +92,26 @@ def execution_name(run_id: str, execution: Execution, scope: str) -> str:
 
 def hand_over(
     sfn: Any, state_machine_arn: str, handed: Mapping[str, Any], error_code: Callable[[Exception], str]
-) -> str:
-    """Start the retrying release for ``handed`` (a :func:`request`); its execution ARN.
+) -> tuple[str, bool]:
+    """Start the retrying release for ``handed`` (a :func:`request`): (its execution ARN, whether
+    this call started it).
 
     Already started for this execution and scope: that release covers it (its ARN is returned).
+    That is asked first (DescribeExecution): StartExecution answers a repeated name with the same
+    input as a success [Step Functions API reference, StartExecution: "idempotent"], so its answer
+    alone cannot tell a joined release from a new one.
     Any other error escapes: the handler fails loudly rather than leave something billing unwatched.
     """
     execution = Execution(**handed["execution"])
     name = execution_name(str(handed["runId"]), execution, str(handed["scope"]))
+    existing = state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+    try:
+        sfn.describe_execution(executionArn=existing)
+    except Exception as error:
+        if error_code(error) != NO_EXECUTION:
+            raise
+    else:
+        return existing, False
     try:
         started = sfn.start_execution(
             stateMachineArn=state_machine_arn,
@@ -107,9 +120,9 @@ def hand_over(
         )
     except Exception as error:
         if error_code(error) == ALREADY:
-            return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+            return existing, False
         raise
-    return str(started["executionArn"])
+    return str(started["executionArn"]), True
 
 
 def next_wait(previous: Mapping[str, Any] | None) -> tuple[int, int, int]:

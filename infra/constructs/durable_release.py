@@ -208,6 +208,22 @@ class DurableRelease(Construct):
         function.function.add_environment(ENVIRONMENT, self._environment_name)
         if hand_over:
             self.state_machine.grant_start_execution(role)
+            # Whether this execution's release is running already (pipeline.durable_release.hand_over).
+            releases = stack.format_arn(
+                service="states",
+                resource="execution",
+                resource_name=f"{self.state_machine.state_machine_name}:*",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            iam.Grant.add_to_principal(
+                grantee=role, actions=["states:DescribeExecution"], resource_arns=[releases]
+            )
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[Resource::{finding_value(self, releases)}]",
+                "a release execution is named per run execution (pipeline.durable_release.execution_name); "
+                "only the release state machine's executions",
+            )
             function.function.add_environment(RELEASE_STATE_MACHINE, self.state_machine.state_machine_arn)
         self._released.append(function)
 

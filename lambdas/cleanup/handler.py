@@ -77,7 +77,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         # Pending items are owned, so there is an owner. A failed run is released as a whole (its
         # names are looked up again each attempt); a run that goes on only loses its vehicle.
         assert owner is not None
-        handed_over = hand_over(
+        handed_over, _ = hand_over(
             run_id, owner, SCOPE_RUN if mode == FAILURE else SCOPE_VEHICLE, released.pending, catch_up=False
         )
         emit_still_billing(len(released.pending))

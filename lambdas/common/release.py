@@ -51,8 +51,10 @@ def hand_over(
     targets: Iterable[Mapping[str, str]],
     *,
     catch_up: bool,
-) -> str:
-    """Start the retrying release (pipeline.durable_release); its execution ARN. Raises on failure."""
+) -> tuple[str, bool]:
+    """Start the retrying release (pipeline.durable_release): its execution ARN, and whether this
+    call started it (False: an earlier hand-over of the same execution and scope covers it).
+    Raises on failure."""
     handed = durable_release.request(
         run_id, owner, scope, targets=targets, handed_over_at=runtime.utc_now(), catch_up=catch_up
     )

@@ -21,7 +21,8 @@ What cannot be deleted yet is handed to the retrying release; after an abort or 
 always handed over, so that what a create call still in flight brings into being is caught up with
 (pipeline.durable_release.CATCH_UP). If the hand-over fails, this handler fails: EventBridge's and
 Lambda's retries, then the dead-letter queue and its alarm, take over. A FAILED run that went through
-its failure path is cleaned already: nothing is found, nothing is sent. Running twice is harmless.
+its failure path is cleaned already: nothing is found, nothing is sent (nor when its cleanup handed
+something to the retrying release, which covers it). Running twice is harmless.
 
 Calls: what pipeline.release calls (shared with lambdas.cleanup), what pipeline.slot_lock's
 release_execution calls (where the stack has serving slots), states:StartExecution on the release
@@ -56,15 +57,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # The event names the execution and its start (epoch ms): a malformed one fails loudly.
     owner = Execution.of(detail.get("executionArn"), detail.get("startDate"))
     released, job_stopped, job = releaser(owner).release_run(run_id)
-    handed_over = None
-    if released.pending or status in CAUGHT_UP:
-        handed_over = hand_over(run_id, owner, SCOPE_RUN, released.pending, catch_up=status in CAUGHT_UP)
-        emit_still_billing(len(released.pending))
     lock = slot_lock()
     slots_released = lock.release_execution(owner.arn) if lock is not None else []
-    text = summary(released, job_stopped, job, FAILURE) + (
-        f" Gave back serving slot {', '.join(slots_released)}." if slots_released else ""
-    )
     found = bool(
         released.deleted
         or released.deleted_deployments
@@ -75,6 +69,17 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         or job_stopped
         or released.stopped_evaluations
         or slots_released
+    )
+    handed_over, started_now = None, False
+    # A FAILED run that found something: whether its failure path handed the run over already
+    # (then that release covers it, and this one is joined, not started).
+    if released.pending or status in CAUGHT_UP or (status == "FAILED" and found):
+        handed_over, started_now = hand_over(
+            run_id, owner, SCOPE_RUN, released.pending, catch_up=status in CAUGHT_UP
+        )
+        emit_still_billing(len(released.pending))
+    text = summary(released, job_stopped, job, FAILURE) + (
+        f" Gave back serving slot {', '.join(slots_released)}." if slots_released else ""
     )
     result: dict[str, Any] = {
         "runId": run_id,
@@ -92,7 +97,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         bucket, f"runs/{run_id}/ended-{status.lower()}.json", {"recordedAt": runtime.utc_now(), **result}
     )
     # A FAILED run that took its failure path was cleaned and notified already: say nothing twice.
-    if status != "FAILED" or found:
+    # So too when its cleanup handed something over: that release covers the rest and says what it
+    # deletes (this handler may race it to a deletion; the workflow's notice named the hand-over).
+    covered = handed_over is not None and not started_now
+    if status != "FAILED" or (found and not covered):
         subject = f"Bedrock run {run_id} {status.lower().replace('_', ' ')}: cleaned up"
         message = "\n".join(
             [

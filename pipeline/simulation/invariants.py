@@ -66,6 +66,14 @@ def money_checks(result: SimulationResult) -> list[Check]:
         *_verdict_before_serving(result),
         *_evaluation_released_before_waiting(result),
     ]
+    unfinished = [r["name"] for r in result.releases if r["status"] != "SUCCEEDED"]
+    checks.append(
+        Check(
+            "every retrying release ends with everything it was handed released",
+            not unfinished,
+            f"not released: {unfinished}" if unfinished else f"{len(result.releases)} release(s), all done",
+        )
+    )
     if result.status != "SUCCEEDED":
         alive = [t["arn"] for t in throughputs if t["alive"] and t["commitment"] == "none"]
         checks.append(

@@ -222,6 +222,8 @@ def simulate(
         description = _wait_for_end(sfn, execution_arn, driver, real_time_limit, notes)
         driver.finish()
         ended = deliver_status_event(template, provisioned, clients["lambda"], description, run_id, notes)
+        # What the cleanups handed over keeps being released after the run ended: wait for it too.
+        releases = _wait_for_releases(sfn, provisioned.release_state_machine_arn, real_time_limit, notes)
         if scenario.duplicate_start:
             duplicates.append(
                 _start_again(sfn, provisioned, run_id, execution_input, execution_arn, "after it ended")
@@ -279,6 +281,7 @@ def simulate(
             plan=_plan_of(visits),
             definition=provisioned.definition,
             approval_records=records,
+            releases=releases,
         )
         _write_logs(functions, out, interpreter_log.getvalue())
     if report:
@@ -433,6 +436,36 @@ def _wait_for_end(
             stopped: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
             return stopped
         time.sleep(_POLL_REAL_SECONDS)
+
+
+def _wait_for_releases(sfn: Any, machine_arn: str, limit: float, notes: list[str]) -> list[dict[str, Any]]:
+    """Each execution of the retrying release once it ended (its Waits pass on the simulated
+    clock): status, attempts made, what its last attempt still found pending."""
+    if not machine_arn:
+        return []
+    deadline = time.monotonic() + limit
+    while True:
+        executions = sfn.list_executions(stateMachineArn=machine_arn)["executions"]
+        running = [e for e in executions if e["status"] == "RUNNING"]
+        if not running or time.monotonic() > deadline:
+            break
+        time.sleep(_POLL_REAL_SECONDS)
+    releases = []
+    for execution in sorted(executions, key=lambda e: e["startDate"]):
+        if execution["status"] == "RUNNING":
+            sfn.stop_execution(executionArn=execution["executionArn"], error="Simulation.Stopped")
+            notes.append(f"the simulation stopped the retrying release {execution['name']}: still running")
+        described = sfn.describe_execution(executionArn=execution["executionArn"])
+        last = (_json_or_none(described.get("output")) or {}).get("attempt") or {}
+        releases.append(
+            {
+                "name": execution["name"],
+                "status": described["status"],
+                "attempts": last.get("attempt"),
+                "pending": [p["arn"] for p in last.get("pending") or []],
+            }
+        )
+    return releases
 
 
 def _visits(history: Sequence[Mapping[str, Any]], definition: Mapping[str, Any]) -> list[Visit]:

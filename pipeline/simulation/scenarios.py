@@ -161,6 +161,8 @@ _EXPECT_KEYS: Final = (
     "deployments",
     "deploymentsAliveAtEnd",
     "approval",
+    # the final status of each execution of the retrying release, in start order
+    "releases",
 )
 
 

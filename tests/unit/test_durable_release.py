@@ -89,9 +89,14 @@ def test_one_release_per_execution_and_scope_within_step_functions_name_rules() 
 
 
 class _Sfn:
-    def __init__(self, error: str | None = None) -> None:
-        self.error = error
+    def __init__(self, error: str | None = None, *, running: bool = False) -> None:
+        self.error, self.running = error, running
         self.started: list[dict[str, Any]] = []
+
+    def describe_execution(self, executionArn: str) -> dict[str, str]:  # noqa: N803 (boto3's name)
+        if not self.running:
+            raise LookupError("ExecutionDoesNotExist")
+        return {"executionArn": executionArn, "status": "RUNNING"}
 
     def start_execution(self, **request: Any) -> dict[str, str]:
         self.started.append(request)
@@ -108,8 +113,17 @@ MACHINE = "arn:aws:states:us-east-1:1:stateMachine:Release"
 
 
 def test_a_second_hand_over_of_the_same_joins_the_first() -> None:
-    arn = durable_release.hand_over(_Sfn("ExecutionAlreadyExists"), MACHINE, _request(), _code)
+    joined = _Sfn(running=True)
+    arn, started = durable_release.hand_over(joined, MACHINE, _request(), _code)
+    assert started is False and joined.started == []
+    # ...and so does one that loses the race to start it
+    arn, started = durable_release.hand_over(_Sfn("ExecutionAlreadyExists"), MACHINE, _request(), _code)
     assert arn == f"arn:aws:states:us-east-1:1:execution:Release:{execution_name(plans.RUN_ID, OWNER, 'run')}"
+    assert started is False
+    sfn = _Sfn()
+    assert durable_release.hand_over(sfn, MACHINE, _request(), _code)[1] is True
+    (call,) = sfn.started
+    assert call["name"] == execution_name(plans.RUN_ID, OWNER, "run")
 
 
 def test_any_other_hand_over_failure_escapes() -> None:
