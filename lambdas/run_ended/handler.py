@@ -64,8 +64,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         or released.deleted_deployments
         or released.kept
         or released.pending
-        or released.not_owned
-        or released.slot_endpoints
+        # (what it left alone, another execution's or a slot's, is in the record, not news)
         or job_stopped
         or released.stopped_evaluations
         or slots_released

@@ -189,6 +189,8 @@ def simulate(
         spec_s3 = _upload_datasets(spec, scenario, clients["s3"], provisioned.bucket)
         _teach(fake, spec)
         run_id = naming.run_id(spec_s3.name, spec_hash(spec_s3))
+        if scenario.reused_run_id:
+            _earlier_run(fake, template, resolver, spec_s3, run_id, provisioned.state_machine_arn)
         execution_input = json.dumps({"runSpec": spec_s3.to_dict()}, ensure_ascii=False)
         sfn = clients["stepfunctions"]
         people = People(region, clients["lambda"], provisioned)
@@ -436,6 +438,37 @@ def _wait_for_end(
             stopped: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
             return stopped
         time.sleep(_POLL_REAL_SECONDS)
+
+
+def _earlier_run(
+    fake: FakeBedrock, template: Template, resolver: Any, spec: RunSpec, run_id: str, machine_arn: str
+) -> None:
+    """An earlier, successful execution of this run id (its name reused 90 days after it ended) left
+    its job, custom model and serving throughput under the run's names, tagged with it."""
+    from pipeline.plan import EXECUTION_ARN_TAG, EXECUTION_START_TAG, RUN_ID_TAG
+
+    (role_id,) = [lid for lid in template.of_type("AWS::IAM::Role") if lid.startswith("BedrockServiceRole")]
+    execution = machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{run_id}"
+    tags = [
+        {"key": RUN_ID_TAG, "value": run_id},
+        {"key": EXECUTION_ARN_TAG, "value": execution},
+        {"key": EXECUTION_START_TAG, "value": "2026-08-01T08:00:00.000Z"},
+    ]
+    fake.seed_earlier_run(
+        {
+            "jobName": naming.job_name(run_id),
+            "customModelName": naming.custom_model_name(run_id),
+            "roleArn": resolver.attributes[(role_id, "Arn")],
+            "baseModelIdentifier": spec.base_model,
+            "trainingDataConfig": {"s3Uri": spec.training},
+            "outputDataConfig": {
+                "s3Uri": f"s3://{spec.training.removeprefix('s3://').split('/')[0]}/outputs/earlier/"
+            },
+            "hyperParameters": {"epochCount": "1"},
+        },
+        naming.provisioned_model_name(run_id),
+        tags,
+    )
 
 
 def _wait_for_releases(sfn: Any, machine_arn: str, limit: float, notes: list[str]) -> list[dict[str, Any]]:

@@ -44,6 +44,7 @@ REQUIRED = (
     "approval-forged",
     "self-approval",
     "cleanup-retried-until-gone",
+    "name-reuse",
 )
 # Gates that refuse the run before anything is bought.
 EVALUATE = "Compare the custom model with its base model"
