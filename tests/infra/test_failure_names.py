@@ -136,9 +136,10 @@ def test_no_intrinsic_literal_of_the_definition_needs_an_escape(
     # AWS accepts an escaped quote or brace (\' \{ \}) in an intrinsic's literal, but the simulation's
     # ASL parser mis-reads it and would run a different text: no shipped literal needs one, so what
     # the simulation runs is what AWS runs.
-    for definition in definitions.values():
+    for where, definition in definitions.items():
         intrinsics = _intrinsics(definition["States"])
-        assert any(i.startswith("States.Format(") for i in intrinsics)
+        # (the workflow composes its notices; the retrying release's definition has no intrinsic)
+        assert any(i.startswith("States.Format(") for i in intrinsics) or "/WorkflowStateMachine" not in where
         escaped = [i for i in intrinsics if "\\" in i]
         assert escaped == [], escaped
 
