@@ -112,6 +112,10 @@ API_FLOORS: Final = (
     ApiFloor("bedrock", "StopModelCustomizationJob", "1.31.57", "2023-09-28", "1.31.56"),
     ApiFloor("bedrock", "ListModelCustomizationJobs", "1.31.57", "2023-09-28", "1.31.56"),
     ApiFloor("bedrock", "TagResource", "1.31.57", "2023-09-28", "1.31.56"),
+    # UNCONFIRMED against botocore's history (not looked up here): part of Bedrock's first control-
+    # plane model (2023-04-20) with TagResource and GetModelCustomizationJob, so taken as theirs.
+    ApiFloor("bedrock", "ListTagsForResource", "1.31.57", "2023-09-28", "1.31.56"),
+    ApiFloor("bedrock", "GetCustomModel", "1.31.57", "2023-09-28", "1.31.56"),
     ApiFloor("bedrock", "GetProvisionedModelThroughput", "1.31.58", "2023-10-02", "1.31.57"),
     ApiFloor("bedrock", "ListProvisionedModelThroughputs", "1.31.58", "2023-10-02", "1.31.57"),
     ApiFloor("bedrock", "DeleteProvisionedModelThroughput", "1.31.58", "2023-10-02", "1.31.57"),

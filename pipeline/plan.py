@@ -25,14 +25,21 @@ from pipeline.runspec import (
     DEFAULT_TIMEOUT_HOURS,
     DEPLOYMENT_VEHICLE,
     EVALUATION_MODEL_UNITS,
+    PIPELINE_TAG_PREFIX,
     THROUGHPUT_VEHICLE,
     RunSpec,
 )
 
-TAG_PREFIX: Final = "bedrock-customization:"
+TAG_PREFIX: Final = PIPELINE_TAG_PREFIX
 RUN_ID_TAG: Final = f"{TAG_PREFIX}run-id"
 RUN_NAME_TAG: Final = f"{TAG_PREFIX}run-name"
 COMMITMENT_TAG: Final = f"{TAG_PREFIX}commitment"
+# The execution that created a resource: its ARN and its start (an execution name, and with it the
+# ARN, recurs after 90 days or in a re-created state machine; the pair names one execution). Cleanup
+# deletes only what carries both of its own (pipeline.ownership), and the cleanup roles may delete only
+# what carries an execution ARN of this stack's workflow (aws:ResourceTag).
+EXECUTION_ARN_TAG: Final = f"{TAG_PREFIX}execution-arn"
+EXECUTION_START_TAG: Final = f"{TAG_PREFIX}execution-start"
 # evaluation | serving: what a throughput or deployment was created for (sweep and cleanup read it).
 PURPOSE_TAG: Final = f"{TAG_PREFIX}purpose"
 DATASETS_PREFIX: Final = "datasets/"
@@ -109,6 +116,10 @@ class PlanContext:
     bucket: str
     run_id: str
     builtin_grader_arn: str | None = None
+    # The execution running the plan ($$.Execution.Id and $$.Execution.StartTime); None outside the
+    # workflow (the CLI's check and estimate), where nothing is created.
+    execution_arn: str | None = None
+    execution_start: str | None = None
     # Serving slots: where the stack keeps them (the deployment manifest's prefix), what the run's
     # slot holds now (read by the preflight: None when the slot does not exist yet), and whether the
     # stack asks a person before every promotion into a slot (stack setting, e.g. in prod).
@@ -195,7 +206,7 @@ def build_plan(spec: RunSpec, context: PlanContext, *, estimated_tokens: int | N
     model = spec.model
     rid = context.run_id
     epochs = costs.epochs_for(model, spec.customization_type, spec.hyper_parameters)
-    tags = _tags(spec, rid)
+    tags = _tags(spec, rid, context)
     job: dict[str, Any] = {
         "JobName": naming.job_name(rid),
         "CustomModelName": naming.custom_model_name(rid),
@@ -535,7 +546,13 @@ def _serving(
     return plan
 
 
-def _tags(spec: RunSpec, rid: str) -> list[dict[str, str]]:
-    """The spec's tags plus the pipeline's own, which cleanup and `throughput list` rely on."""
-    tags: Mapping[str, str] = {**spec.tags, RUN_ID_TAG: rid, RUN_NAME_TAG: spec.name}
+def _tags(spec: RunSpec, rid: str, context: PlanContext) -> list[dict[str, str]]:
+    """The spec's tags plus the pipeline's own, which cleanup and `throughput list` rely on: every
+    resource the run creates names its run and the execution that created it."""
+    execution = (
+        {EXECUTION_ARN_TAG: context.execution_arn, EXECUTION_START_TAG: context.execution_start}
+        if context.execution_arn and context.execution_start
+        else {}
+    )
+    tags: Mapping[str, str] = {**spec.tags, RUN_ID_TAG: rid, RUN_NAME_TAG: spec.name, **execution}
     return [{"Key": key, "Value": value} for key, value in tags.items()]

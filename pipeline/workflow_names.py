@@ -53,6 +53,15 @@ ASK_TO_SERVE: Final = "Ask for approval to serve"
 RELEASE_ALL: Final = "Release what this run bought"
 RUN_FAILED: Final = "Run failed"
 
+# -- the retrying release (infra/constructs/durable_release.py): its own small state machine ------
+RELEASE_ATTEMPT: Final = "Release what is left"
+RELEASE_DECIDE: Final = "Is everything released?"
+RELEASE_WAIT: Final = "Wait before looking again"
+RELEASE_WAIT_AFTER_ERROR: Final = "Wait after a failed attempt"
+RELEASE_DONE: Final = "Everything released"
+RELEASE_EXPIRED: Final = "Still billing at the deadline"
+RELEASE_DEADLINE_PASSED: Final = "ReleaseDeadlinePassed"
+
 # -- errors a run can end with that the workflow itself raises ------------------------------------
 PURCHASE_WITHOUT_VERDICT: Final = "PurchaseWithoutVerdict"
 SLOT_CHANGED: Final = "SlotChanged"

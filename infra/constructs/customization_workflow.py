@@ -32,7 +32,7 @@ from infra.constructs.workflow_evaluation import evaluation_states
 from infra.constructs.workflow_functions import WorkflowFunctions
 from infra.constructs.workflow_outcomes import failure_path, success_path
 from infra.constructs.workflow_serving import serving_states
-from infra.constructs.workflow_states import EXECUTION_NAME, PLAN, StateKit
+from infra.constructs.workflow_states import EXECUTION_IDENTITY, EXECUTION_NAME, PLAN, StateKit
 from infra.nag import acknowledge, finding_value, resource_ref
 from pipeline.plan import RUN_SLOTS
 
@@ -119,6 +119,8 @@ class CustomizationWorkflow(Construct):
             {
                 "runSpec": sfn.JsonPath.object_at("$.runSpec"),
                 "executionName": sfn.JsonPath.string_at(EXECUTION_NAME),
+                # Everything the run creates is tagged with its execution (pipeline.ownership).
+                **EXECUTION_IDENTITY,
             },
             result_path="$.preflight",
         )

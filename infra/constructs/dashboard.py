@@ -118,7 +118,11 @@ class PipelineDashboard(Construct):
                             self.metric(metric_names.THROUGHPUT_COMMITTED_MU_HOURS, "committed MU-hours"),
                             self.metric(metric_names.THROUGHPUT_RELEASED_MU_HOURS, "released MU-hours"),
                         ],
-                        right=[self.metric(metric_names.THROUGHPUT_MODEL_UNITS_BOUGHT, "model units bought")],
+                        right=[
+                            self.metric(metric_names.THROUGHPUT_MODEL_UNITS_BOUGHT, "model units bought"),
+                            # Owned by an ended run, not deletable yet: the retrying release's work.
+                            self.metric(metric_names.STILL_BILLING, "still billing after its run", "Maximum"),
+                        ],
                         width=WIDTH,
                         height=HEIGHT,
                     ),

@@ -87,7 +87,12 @@ class ServingSlots(Construct):
         if by_execution:
             actions.append("dynamodb:Scan")
         self.lock_table.grant(function.role, *actions)
-        function.role.add_to_principal_policy(
+        self.deny_deleting_endpoints(function.role)
+
+    def deny_deleting_endpoints(self, role: iam.IRole) -> None:
+        """``role`` can never delete an endpoint that carries the slot tag (the retrying release
+        too: it deletes what a run left, and a run's endpoint may have become a slot's since)."""
+        role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="NeverDeleteAServingSlotsEndpoint",
                 effect=iam.Effect.DENY,

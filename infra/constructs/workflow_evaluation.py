@@ -12,7 +12,7 @@ from __future__ import annotations
 from aws_cdk import aws_stepfunctions as sfn
 
 from infra.constructs import bedrock_tasks
-from infra.constructs.workflow_states import EXECUTION_NAME, PLAN, StateKit
+from infra.constructs.workflow_states import EXECUTION_IDENTITY, EXECUTION_NAME, PLAN, StateKit
 from pipeline.judge import JUDGE_BELOW_BAR, JUDGE_JOB_FAILED, JUDGE_TIMEOUT
 from pipeline.workflow_names import (
     ASK_TO_EVALUATE,
@@ -112,6 +112,7 @@ def evaluation_states(kit: StateKit, *, how_served: sfn.IChainable) -> sfn.Choic
         "cleanup",
         {
             "runId": sfn.JsonPath.string_at(EXECUTION_NAME),
+            **EXECUTION_IDENTITY,
             "plan": sfn.JsonPath.object_at(PLAN),
             "vehicle": sfn.JsonPath.object_at("$.vehicle"),
             "throughput": sfn.JsonPath.object_at("$.throughput"),

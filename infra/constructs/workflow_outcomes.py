@@ -11,7 +11,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
-from infra.constructs.workflow_states import EXECUTION_NAME, PLAN, StateKit
+from infra.constructs.workflow_states import EXECUTION_IDENTITY, EXECUTION_NAME, PLAN, StateKit
 from pipeline.workflow_names import RELEASE_ALL, RUN_FAILED
 
 
@@ -78,6 +78,7 @@ def failure_path(kit: StateKit, topic: sns.ITopic) -> tasks.LambdaInvoke:
         "cleanup",
         {
             "runId": run_id,
+            **EXECUTION_IDENTITY,
             "plan": sfn.JsonPath.object_at(PLAN),
             "vehicle": sfn.JsonPath.object_at("$.vehicle"),
             "throughput": sfn.JsonPath.object_at("$.throughput"),

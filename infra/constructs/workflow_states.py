@@ -28,6 +28,11 @@ from pipeline.workflow_names import STEP_ERROR_TEXT, STEP_ERRORS
 
 PLAN: Final = "$.preflight.plan"
 EXECUTION_NAME: Final = "$$.Execution.Name"
+# Which execution this is: its ARN and its start (the ARN recurs with the name; pipeline.ownership).
+EXECUTION_IDENTITY: Final = {
+    "executionArn": sfn.JsonPath.string_at("$$.Execution.Id"),
+    "executionStart": sfn.JsonPath.string_at("$$.Execution.StartTime"),
+}
 
 # Errors worth retrying, per kind of task, with their sources: pipeline.aws_retries. Lambda not
 # running a function (throttled, or a Lambda fault) is retried first, on its own long schedule
@@ -191,8 +196,7 @@ class StateKit:
         """
         execution = {
             "runId": sfn.JsonPath.string_at(EXECUTION_NAME),
-            "executionArn": sfn.JsonPath.string_at("$$.Execution.Id"),
-            "executionStart": sfn.JsonPath.string_at("$$.Execution.StartTime"),
+            **EXECUTION_IDENTITY,
             "stage": stage,
         }
         ask = self.lambda_task(

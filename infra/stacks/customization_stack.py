@@ -14,6 +14,7 @@ from infra.constructs.bedrock_service_role import BedrockServiceRole
 from infra.constructs.customization_workflow import CustomizationWorkflow
 from infra.constructs.dashboard import PipelineDashboard
 from infra.constructs.deployment_manifest import DeploymentManifest
+from infra.constructs.durable_release import DurableRelease
 from infra.constructs.evaluation_job_role import EvaluationJobRole
 from infra.constructs.grader import BuiltinGrader
 from infra.constructs.notifications import Notifications
@@ -113,6 +114,29 @@ class CustomizationStack(Stack):
         # Both cleanups give a run's slot lock back and may never delete a slot's endpoint.
         self.slots.grant_release(self.functions.cleanup)
         self.slots.grant_release(self.stopped_runs.function, by_execution=True)
+        # Cleanup that owns what it deletes and never gives up: deletes conditioned on the execution
+        # tag, what cannot be deleted yet handed to a retrying release, alarms when anything is lost.
+        self.release = DurableRelease(
+            self,
+            "Release",
+            workflow=self.workflow.state_machine,
+            notifications=self.notifications,
+            environment_name=config.name,
+            log_retention=retention,
+            removal_policy=removal,
+        )
+        self.release.allow_release(self.functions.cleanup, "CleanupReleasesOwned")
+        self.release.allow_release(self.stopped_runs.function, "StoppedRunReleasesOwned")
+        self.slots.deny_deleting_endpoints(self.release.function.role)
+        self.release.errors_alarm_of(self.functions.cleanup, "CleanupErrorsAlarm", "the workflow's cleanup")
+        self.release.errors_alarm_of(
+            self.stopped_runs.function, "StoppedRunErrorsAlarm", "the stopped-run cleanup"
+        )
+        self.release.dead_letters_alarm(
+            self.stopped_runs.dead_letters,
+            "StoppedRunDeadLettersAlarm",
+            "A run's end (execution-status event)",
+        )
 
         self.approvals = Approvals(
             self,

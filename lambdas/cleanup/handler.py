@@ -1,9 +1,9 @@
 """Release what a run no longer needs: its evaluation vehicle, and on failure everything it bought.
 
-Event ``{"runId", "plan", "vehicle": {"Kind", "Arn"}|null, "throughput": {...}|null,
-"failure": {...}|null, "mode": "failure"|"release-evaluation"}`` → ``{"deleted": [arn],
-"deletedDeployments": [arn], "kept": [{"arn", "reason"}], "jobStopped": bool, "summary": str,
-"job": {...}|null}``.
+Event ``{"runId", "executionArn", "executionStart", "plan", "vehicle": {"Kind", "Arn"}|null,
+"throughput": {...}|null, "failure": {...}|null, "mode": "failure"|"release-evaluation"}`` →
+``{"deleted": [arn], "deletedDeployments": [arn], "kept": [{"arn", "reason"}], "pending": [...],
+"notOwned": [...], "handedOver": arn|null, "jobStopped": bool, "summary": str, "job": {...}|null}``.
 
 - ``failure`` (the failure path): delete the run's on-demand deployment, its no-commitment
   throughput (evaluation and serving), and stop its job if it still runs.
@@ -11,12 +11,13 @@ Event ``{"runId", "plan", "vehicle": {"Kind", "Arn"}|null, "throughput": {...}|n
 - ``release-evaluation`` (after a successful purchase, or when the model is not served): delete
   only the evaluation vehicle, unless the plan says it also serves (``vehicle.servesAfterwards``).
 
-A commitment is never deleted (it is reported); a refused deletion is retried for a bounded time,
-then reported with the command that deletes it. Running the handler twice is harmless.
+Only what this execution created is touched (its tags name ``executionArn`` and ``executionStart``);
+anything else found is left alone and reported. A commitment is never deleted (it is reported).
+What Bedrock refuses to delete for now is handed to the retrying release
+(pipeline.durable_release), which tries again until it is gone; if that hand-over fails, this
+handler fails. Running it twice is harmless.
 
-The releasing itself is :mod:`pipeline.release` (shared with ``run_ended``).
-
-Calls: what pipeline.release calls.
+Calls: what pipeline.release calls; states:StartExecution on the release state machine.
 """
 
 from __future__ import annotations
@@ -24,11 +25,21 @@ from __future__ import annotations
 from typing import Any
 
 from lambdas.common import runtime
-from lambdas.common.release import emit_metrics, releaser, slot_lock
-from pipeline.release import FAILURE, RELEASE_EVALUATION, Released, summarize
+from lambdas.common.release import emit_metrics, emit_still_billing, hand_over, releaser, slot_lock, summary
+from pipeline.durable_release import SCOPE_RUN, SCOPE_VEHICLE
+from pipeline.ownership import Execution
+from pipeline.release import FAILURE, RELEASE_EVALUATION, Released
 
 LOG = runtime.get_logger(__name__)
-__all__ = ["FAILURE", "RELEASE_EVALUATION", "emit_metrics", "lambda_handler"]
+__all__ = ["FAILURE", "RELEASE_EVALUATION", "lambda_handler"]
+
+
+def _owner(event: dict[str, Any]) -> Execution | None:
+    """This execution; None for an execution started by a definition older than the execution tags
+    (its resources carry none: nothing is owned, everything found is reported for a person)."""
+    if not event.get("executionArn"):
+        return None
+    return Execution.of(event["executionArn"], event.get("executionStart"))
 
 
 def _release_slot(run_id: str, plan: dict[str, Any]) -> str | None:
@@ -46,33 +57,37 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     run_id = str(event.get("runId"))
     plan: dict[str, Any] = event.get("plan") or {}
     mode = str(event.get("mode") or FAILURE)
+    owner = _owner(event)
     released = Released()
     job_stopped, job = False, None
     if plan:
-        bedrock = releaser()
+        bedrock = releaser(owner)
         serves = bool((plan.get("vehicle") or {}).get("servesAfterwards"))
         if mode == FAILURE or not serves:
             bedrock.release_vehicle(plan, event.get("vehicle"), released)
         if mode == FAILURE:
             arn = bedrock.find_throughput(plan, event.get("throughput"))
-            if (
-                arn is not None
-                and arn not in released.deleted
-                and all(k["arn"] != arn for k in released.kept)
-            ):
+            if arn is not None:
                 bedrock.release_throughput(arn, released)
-            job_stopped, job = bedrock.stop_job(plan)
+            job_stopped, job = bedrock.stop_job(plan, released)
             if plan.get("judge") and plan.get("runId"):
-                released.stopped_evaluations = bedrock.stop_judge_jobs(str(plan["runId"]))
+                released.stopped_evaluations = bedrock.stop_judge_jobs(str(plan["runId"]), released)
+    handed_over = None
+    if released.pending:
+        # Pending items are owned, so there is an owner. A failed run is released as a whole (its
+        # names are looked up again each attempt); a run that goes on only loses its vehicle.
+        assert owner is not None
+        handed_over, _ = hand_over(
+            run_id, owner, SCOPE_RUN if mode == FAILURE else SCOPE_VEHICLE, released.pending, catch_up=False
+        )
+        emit_still_billing(len(released.pending))
     slot_released = _release_slot(run_id, plan) if mode == FAILURE else None
     result = {
         "mode": mode,
-        "deleted": released.deleted,
-        "deletedDeployments": released.deleted_deployments,
-        "kept": released.kept,
+        **released.to_dict(),
+        "handedOver": handed_over,
         "jobStopped": job_stopped,
-        "stoppedEvaluationJobs": released.stopped_evaluations,
-        "summary": summarize(released, job_stopped, job, mode)
+        "summary": summary(released, job_stopped, job, mode)
         + (f" Gave back serving slot {slot_released}." if slot_released else ""),
         "job": job,
         "slotReleased": slot_released,

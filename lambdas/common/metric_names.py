@@ -30,6 +30,10 @@ THROUGHPUT_COMMITTED_MU_HOURS: Final = "ThroughputCommittedModelUnitHours"
 # cleanup / run_ended: model-unit hours of each no-commitment throughput they delete, from its
 # creationTime to the deletion (what it was billed for, give or take Bedrock's rounding).
 THROUGHPUT_RELEASED_MU_HOURS: Final = "ThroughputReleasedModelUnitHours"
+# cleanup / run_ended (when they hand over) and each attempt of the retrying release: how many
+# no-commitment throughputs and deployments a release owns but could not delete yet (0 once all are
+# gone). An alarm goes off when it stays above 0 for an hour (infra/constructs/durable_release.py).
+STILL_BILLING: Final = "ResourcesStillBilling"
 # evaluate_model (mode evaluate): 1 or 0 per evaluation; the quality scores only when judged (an
 # evaluation with too many failed calls compares nothing, so its scores would mislead).
 EVALUATIONS_JUDGED: Final = "EvaluationsJudged"

@@ -1,11 +1,17 @@
 """Workflow step: validate the run spec and its S3 datasets with the same code the CLI uses.
 
-Input:  {"runSpec": <RunSpec.to_dict() with s3:// datasets>, "executionName": "<run id>"}
-Env:    TRAINING_BUCKET, the bucket that receives the report.
+Input:  {"runSpec": <RunSpec.to_dict() with s3:// datasets>, "executionName": "<run id>",
+        "executionArn": $$.Execution.Id, "executionStart": $$.Execution.StartTime}
+Env:    TRAINING_BUCKET, the bucket that receives the report; DEPLOYMENT_ENVIRONMENT (the slots'
+        prefix, and the --env of the commands a refusal prints).
 Output: {"valid", "runName", "runId", "reportUri", "summary", "errorCount", "totals", "spec", "plan",
         "live", "quotas"} ("quotas": the Service Quotas read and what they say, pipeline.quotas);
         the workflow branches on "valid", uses "summary" (≤ 900 characters) as the Fail cause and
         executes "plan" (pipeline.plan; null when invalid).
+
+Every name the plan would create under (job, custom model, deployment, throughput) must be free:
+a run id used before (pipeline.ownership) is refused, with the command that starts a fresh run.
+The plan tags everything the run creates with its execution (ARN and start), which cleanup checks.
 
 Bad user input never raises: it yields valid=false with the report written to
 s3://$TRAINING_BUCKET/runs/<runId>/preflight.json. Only operational failures raise (S3 access,
@@ -25,7 +31,7 @@ import boto3
 
 from lambdas.common import metric_names, runtime
 from lambdas.preflight import grader_check
-from pipeline import live, quotas, slots
+from pipeline import live, ownership, quotas, slots
 from pipeline.catalog import profile_id
 from pipeline.datasets import PreflightReport, preflight
 from pipeline.plan import PlanContext, build_plan, location_problems
@@ -40,6 +46,8 @@ EXECUTION_NAME_RE: Final = re.compile(r"[0-9A-Za-z_-]{1,80}")
 REPORT_KEY: Final = "runs/{run_id}/preflight.json"
 MAX_ERRORS: Final = 200
 EVENT_SOURCE: Final = "workflow input"
+# The deployed environment's name (cdk.json): the slots' prefix, and the --env a refusal prints.
+ENVIRONMENT_VARIABLE: Final = "DEPLOYMENT_ENVIRONMENT"
 
 
 @functools.cache
@@ -58,6 +66,7 @@ def _training_bucket() -> str:
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     bucket = _training_bucket()
     run_id, report = _validate_event(event)
+    execution = _execution(event, report)
     spec = RunSpec.from_dict(report.spec) if report.ok and report.spec is not None else None
     if spec is not None:
         # Only the workflow knows its bucket, and only objects under its datasets/ prefix are
@@ -75,9 +84,11 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
             bucket=bucket,
             run_id=run_id,
             builtin_grader_arn=grader_check.builtin_grader_arn(),
-            environment=os.environ.get("DEPLOYMENT_ENVIRONMENT") or None,
+            environment=os.environ.get(ENVIRONMENT_VARIABLE) or None,
             slot=slot,
             slot_requires_approval=os.environ.get("SLOTS_REQUIRE_APPROVAL") == "true",
+            execution_arn=execution.arn if execution else None,
+            execution_start=execution.start if execution else None,
         )
         try:
             plan = build_plan(spec, context_, estimated_tokens=report.totals()["trainingTokens"])
@@ -89,6 +100,15 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
                     "serving.slot", spec.serving.slot, "a slot of this run's kind and base model", str(error)
                 )
             )
+    if plan is not None and spec is not None:
+        taken = ownership.taken_names(runtime.client("bedrock"), plan, runtime.error_code)
+        report.spec_problems.extend(
+            ownership.name_problems(
+                taken, run_id, env=os.environ.get(ENVIRONMENT_VARIABLE), region=spec.region
+            )
+        )
+        if taken:
+            plan = None
     if plan is not None and spec is not None:
         base = next((m for m in live_models if m.role == live.BASE), None)
         if base is not None and not base.on_demand and base.inference_types:
@@ -135,7 +155,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
 def read_slot(spec: RunSpec) -> slots.Slot | None:
     """The run's serving slot as it is now (None: no slot named, or the slot does not exist yet)."""
     name = spec.serving.slot
-    environment = os.environ.get("DEPLOYMENT_ENVIRONMENT")
+    environment = os.environ.get(ENVIRONMENT_VARIABLE)
     if name is None or not environment:
         return None
     try:
@@ -217,6 +237,27 @@ def _validate_event(event: Any) -> tuple[str, PreflightReport]:
     if problems:
         report.spec = None
     return run_id, report
+
+
+def _execution(event: Any, report: PreflightReport) -> ownership.Execution | None:
+    """The execution running the preflight, whose ARN and start every resource of the run carries
+    (cleanup deletes only what names its own execution). Without them nothing may be created."""
+    if not isinstance(event, dict) or report.spec is None:
+        return None
+    arn, start = event.get("executionArn"), event.get("executionStart")
+    try:
+        return ownership.Execution.of(arn, start)
+    except ValueError as error:
+        report.spec_problems.append(
+            Problem(
+                "executionArn",
+                arn,
+                "the execution's ARN and start time ($$.Execution.Id, $$.Execution.StartTime)",
+                f"the workflow input lacks the execution's identity ({error}): everything a run creates "
+                "is tagged with it, and cleanup deletes only what its own execution created",
+            )
+        )
+        return None
 
 
 def _run_name(event: Any, report: PreflightReport) -> str | None:

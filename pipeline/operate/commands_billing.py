@@ -225,15 +225,16 @@ def _add_sweep(subparsers: Any) -> None:
     parser = parser_for(
         subparsers,
         "sweep",
-        "delete leftover throughput, custom models and deployments no live run uses",
+        "delete evaluation leftovers (and, with --include-serving, what serves) no live run uses",
         "Find what the pipeline created (by tag) that no running run of this environment uses and that is "
-        "older "
-        "than --older-than: provisioned throughput without commitment, custom model deployments, custom "
-        "models. "
-        "--dry-run lists them with their cost per day; otherwise they are deleted after confirmation. "
-        "Commitments, resources of running runs, of --keep-run runs and of other environments are kept.",
+        "older than --older-than. By default only evaluation leftovers: throughput and on-demand "
+        "deployments bought or created to evaluate a model. With --include-serving also what serves a "
+        "finished run (serving throughput without commitment, serving deployments) and custom models. "
+        "Never a commitment, a serving slot's endpoint, or a custom model a slot serves or keeps for "
+        "rollback. --dry-run lists them with their cost per day; otherwise they are deleted after "
+        "confirmation. Resources of running runs, of --keep-run runs and of other environments are kept.",
         f"  {CLI} sweep --dry-run\n  {CLI} sweep --older-than 7d --keep-run support-nova-micro-3f9a2c1b7d "
-        "--yes",
+        "--include-serving --yes",
     )
     parser.add_argument(
         "--older-than",
@@ -252,6 +253,12 @@ def _add_sweep(subparsers: Any) -> None:
         default=[],
         metavar="RUN",
         help="never delete what this run created; repeatable",
+    )
+    parser.add_argument(
+        "--include-serving",
+        action="store_true",
+        help="also delete what serves a finished run (serving throughput, serving deployments) and "
+        "custom models; never a serving slot's endpoint or models",
     )
     parser.add_argument(
         "--include-foreign",
@@ -278,6 +285,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         now=now,
         keep_runs=args.keep_run,
         include_foreign=args.include_foreign,
+        include_serving=args.include_serving,
     )
     stream = sys.stderr if args.json else sys.stdout
     if args.dry_run or not plan.to_delete:

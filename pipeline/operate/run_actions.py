@@ -35,6 +35,7 @@ from pipeline.operate.runs import (
 )
 from pipeline.operate.throughput import Throughput
 from pipeline.plan import RUNS_PREFIX
+from pipeline.slots import SLOT_TAG
 
 # --------------------------------------------------------------------------------------------------
 # Approve, reject, cancel
@@ -319,7 +320,8 @@ def cancel(
 ) -> CancelResult:
     """Stop the execution (Step Functions stops the .sync job with it), make sure the job stops, and
     delete the run's no-commitment throughput and its on-demand deployment: a stopped execution runs
-    no cleanup state."""
+    no cleanup state. Never a serving slot's endpoint: a first promotion makes the run's own
+    throughput or deployment the slot's (pipeline.slots.SLOT_TAG) before the run ends."""
     result = CancelResult(view.run_id, False, False, [], [])
     clients("stepfunctions").stop_execution(
         executionArn=view.execution_arn, error="Cancelled", cause=f"Cancelled by {who}: {reason}"[:32768]
@@ -342,7 +344,9 @@ def cancel(
                 raise
     for pt in run_throughputs(clients, view) if throughputs is None else throughputs:
         refusal = pt.deletion_refusal(now)
-        if refusal is not None:
+        if pt.tags.get(SLOT_TAG):
+            result.kept.append({"arn": pt.arn, "reason": f"the endpoint of serving slot {pt.tags[SLOT_TAG]}"})
+        elif refusal is not None:
             result.kept.append({"arn": pt.arn, "reason": refusal})
         elif not release:
             result.kept.append(
@@ -351,7 +355,10 @@ def cancel(
         elif throughput.delete(clients("bedrock"), pt):
             result.released.append(pt.arn)
     for arn in run_deployments(clients, view) if deployment_arns is None else deployment_arns:
-        if not release:
+        slot = throughput.tags_of(clients("bedrock"), arn).get(SLOT_TAG) if release else None
+        if slot:
+            result.kept.append({"arn": arn, "reason": f"the endpoint of serving slot {slot}"})
+        elif not release:
             result.kept.append(
                 {"arn": arn, "reason": "kept by --keep-throughput; billed per token only when called"}
             )

@@ -13,21 +13,32 @@ Candidates carry the pipeline's ``bedrock-customization:run-id`` tag:
 Each candidate shows its purpose (the ``bedrock-customization:purpose`` tag, else the name the
 pipeline gave it), so a leftover evaluation vehicle is told apart from what serves a finished run.
 
-Something is kept when its run is still RUNNING, when it is younger than ``--older-than``, when the
-run is protected with ``--keep-run``, or when its run is not an execution of this environment's
-workflow (another environment's resource, unless ``--include-foreign``). Deletion goes deployments
-and throughput first, custom models last, because Bedrock refuses to delete a model still served.
+By default only *evaluation leftovers* go: throughput and deployments whose purpose is
+``evaluation`` (bought or created to evaluate a model, and released by the workflow as soon as the
+comparison is over, so one still there is a leftover). What serves (purpose ``serving``, or unknown),
+and custom models, are kept unless ``--include-serving``: deleting them stops a finished run's model
+answering (issue 20: a notice must never point at a sweep that deletes what serves).
+
+Never deleted, whatever the options: a serving slot's endpoint (it carries
+:data:`pipeline.slots.SLOT_TAG`), and a custom model a serving slot serves or keeps for rollback
+(the slot documents under ``/bedrock-customization/<env>/slots/``; if they cannot be read, no custom
+model is deleted). Something is also kept when its run is still RUNNING, when it is younger than
+``--older-than``, when the run is protected with ``--keep-run``, or when its run is not an execution
+of this environment's workflow (another environment's resource, unless ``--include-foreign``).
+Deletion goes deployments and throughput first, custom models last, because Bedrock refuses to
+delete a model still served.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from pipeline import costs, money
+from pipeline import costs, money, slots
 from pipeline.catalog import UnknownModelError, get_model
 from pipeline.operate import deployments, output, throughput
 from pipeline.operate.aws import Clients
@@ -65,6 +76,7 @@ class Candidate:
     cost_note: str
     model_arn: str | None = None
     purpose: str | None = None
+    slot: str | None = None  # the serving slot whose endpoint this is (its slot tag)
     action: str = "delete"
     reason: str = ""
     outcome: str | None = None
@@ -83,6 +95,7 @@ class Candidate:
             "name": self.name,
             "runId": self.run_id,
             "purpose": self.purpose,
+            "slot": self.slot,
             "status": self.status,
             "createdAt": output.iso(self.created),
             "ageSeconds": self.age_seconds(now),
@@ -188,6 +201,7 @@ def find(
     now: dt.datetime,
     keep_runs: Iterable[str] = (),
     include_foreign: bool = False,
+    include_serving: bool = False,
 ) -> SweepPlan:
     bedrock = clients("bedrock")
     plan = SweepPlan(now, older_than)
@@ -208,6 +222,7 @@ def find(
                 ),
                 model_arn=pt.model_arn,
                 purpose=pt.purpose,
+                slot=pt.tags.get(slots.SLOT_TAG),
             )
         )
         refusal = pt.deletion_refusal(now)
@@ -227,6 +242,7 @@ def find(
                 _note(deployed.purpose, deployed.run_id, "on-demand: billed per token, no idle charge"),
                 model_arn=deployed.model_arn,
                 purpose=deployed.purpose,
+                slot=deployed.tags.get(slots.SLOT_TAG),
             )
         )
 
@@ -250,8 +266,48 @@ def find(
             )
         )
 
+    _never_what_a_slot_serves(clients, deployment, plan)
+    if not include_serving:
+        for c in plan.candidates:
+            if c.kind == CUSTOM_MODEL:
+                c.keep("a run's custom model: swept only with --include-serving")
+            elif c.purpose != "evaluation":
+                c.keep(f"{c.purpose or 'purpose unknown'}: swept only with --include-serving")
     _apply_rules(clients, deployment, plan, set(keep_runs), include_foreign)
     return plan
+
+
+def slot_documents(clients: Clients, environment: str) -> list[slots.Slot]:
+    """Every serving slot of the environment, as its SSM document says (none: no slot yet)."""
+    ssm = clients("ssm")
+    found = []
+    for page in ssm.get_paginator("get_parameters_by_path").paginate(
+        Path=slots.slots_prefix(environment).rstrip("/"), Recursive=True
+    ):
+        for parameter in page.get("Parameters", []):
+            found.append(slots.Slot.from_dict(json.loads(parameter["Value"])))
+    return found
+
+
+def _never_what_a_slot_serves(clients: Clients, deployment: Deployment, plan: SweepPlan) -> None:
+    """A slot's endpoint, and every custom model a slot serves or keeps for rollback, stay: first."""
+    for c in plan.candidates:
+        if c.slot is not None:
+            c.keep(f"the endpoint of serving slot {c.slot}: never swept")
+    models = [c for c in plan.candidates if c.kind == CUSTOM_MODEL]
+    if not models:
+        return
+    try:
+        kept = slots.kept_models(slot_documents(clients, deployment.environment))
+    except Exception as exc:
+        # Unknown which models the slots keep: none is deleted (fail closed).
+        reason = f"the serving slots could not be read ({error_code(exc) or exc}): no custom model is swept"
+        for c in models:
+            c.keep(reason)
+        return
+    for c in models:
+        if c.arn in kept:
+            c.keep(f"served or kept for rollback by serving slot {kept[c.arn]}: never swept")
 
 
 def _apply_rules(

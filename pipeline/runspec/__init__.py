@@ -74,7 +74,7 @@ from pipeline.runspec.model import (
 )
 from pipeline.runspec.parse import NAME_RE, REGION_RE, TOP_LEVEL_KEYS, ParsedRunSpec, parse_run_spec
 from pipeline.runspec.serving import NO_VERDICT_MESSAGE, SERVING_KEYS
-from pipeline.runspec.tags import MAX_TAGS, TAG_RE
+from pipeline.runspec.tags import MAX_SPEC_TAGS, MAX_TAGS, PIPELINE_TAG_PREFIX, TAG_RE
 
 __all__ = [
     "APPROVAL_KEYS",
@@ -90,6 +90,7 @@ __all__ = [
     "GRADER_KEYS",
     "JUDGE_KEYS",
     "MAX_PROMPTS_LIMIT",
+    "MAX_SPEC_TAGS",
     "MAX_TAGS",
     "METRIC_NAME_RE",
     "NAME_RE",
@@ -97,6 +98,7 @@ __all__ = [
     "NO_VEHICLE",
     "NO_VERDICT_MESSAGE",
     "ON_DEMAND",
+    "PIPELINE_TAG_PREFIX",
     "PROVISIONED",
     "RATING_KEYS",
     "REGION_RE",

@@ -360,6 +360,10 @@ def deliver_status_event(
                     "stateMachineArn": provisioned.state_machine_arn,
                     "name": run_id,
                     "status": status,
+                    # EventBridge sends both as epoch milliseconds (the cleanup's ownership reads
+                    # startDate: the execution's start is part of what its resources are tagged with).
+                    "startDate": _epoch_ms(description.get("startDate")),
+                    "stopDate": _epoch_ms(description.get("stopDate")),
                     "error": description.get("error"),
                     "cause": description.get("cause"),
                 },
@@ -370,6 +374,10 @@ def deliver_status_event(
                 notes.append(f"the execution-status handler failed: {payload}")
             return payload if isinstance(payload, dict) else None
     return None
+
+
+def _epoch_ms(when: Any) -> int | None:
+    return int(when.timestamp() * 1000) if hasattr(when, "timestamp") else None
 
 
 def execution_history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:

@@ -66,6 +66,24 @@ def money_checks(result: SimulationResult) -> list[Check]:
         *_verdict_before_serving(result),
         *_evaluation_released_before_waiting(result),
     ]
+    touched = [e["arn"] for e in result.ledger.get("earlier", []) if not e["alive"] or e["stopRequests"]]
+    checks.append(
+        Check(
+            "what an earlier execution of the same run id created is never touched",
+            not touched,
+            f"deleted or stopped: {touched}"
+            if touched
+            else f"{len(result.ledger.get('earlier', []))} of an earlier execution's resource(s), untouched",
+        )
+    )
+    unfinished = [r["name"] for r in result.releases if r["status"] != "SUCCEEDED"]
+    checks.append(
+        Check(
+            "every retrying release ends with everything it was handed released",
+            not unfinished,
+            f"not released: {unfinished}" if unfinished else f"{len(result.releases)} release(s), all done",
+        )
+    )
     if result.status != "SUCCEEDED":
         alive = [t["arn"] for t in throughputs if t["alive"] and t["commitment"] == "none"]
         checks.append(

@@ -84,6 +84,9 @@ class SimulationResult:
     checks: list[Check] = field(default_factory=list)
     # The run's starter record and decisions of record ({"starter", "decisions", "allowSelfApproval"}).
     approval_records: dict[str, Any] = field(default_factory=dict)
+    # The retrying release's executions (pipeline.durable_release), in start order: {"name",
+    # "status", "attempts", "pending"} once each ended (or the simulation stopped waiting).
+    releases: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def path(self) -> list[str]:
@@ -136,6 +139,9 @@ class SimulationResult:
             problems.append(f"job status {[j['status'] for j in jobs]}, expected [{expect['jobStatus']!r}]")
         if "approval" in expect and self.approval.get("outcome") != expect["approval"]:
             problems.append(f"approval {self.approval.get('outcome')!r}, expected {expect['approval']!r}")
+        statuses = [r["status"] for r in self.releases]
+        if "releases" in expect and statuses != list(expect["releases"]):
+            problems.append(f"retrying releases {statuses}, expected {list(expect['releases'])}")
         return problems
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,6 +179,7 @@ class SimulationResult:
             "approval": self.approval,
             "approvalRecords": self.approval_records,
             "duplicateStarts": self.duplicate_starts,
+            "releases": self.releases,
             "executionEnded": self.ended,
             "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
             "artifacts": self.artifacts,

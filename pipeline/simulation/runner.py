@@ -188,6 +188,8 @@ def simulate(
         spec_s3 = _upload_datasets(spec, scenario, clients["s3"], provisioned.bucket)
         _teach(fake, spec)
         run_id = naming.run_id(spec_s3.name, spec_hash(spec_s3))
+        if scenario.reused_run_id:
+            _earlier_run(fake, template, resolver, spec_s3, run_id, provisioned.state_machine_arn)
         execution_input = json.dumps({"runSpec": spec_s3.to_dict()}, ensure_ascii=False)
         sfn = clients["stepfunctions"]
         people = People(region, clients["lambda"], provisioned)
@@ -221,6 +223,8 @@ def simulate(
         description = _wait_for_end(sfn, execution_arn, driver, real_time_limit, notes)
         driver.finish()
         ended = deliver_status_event(template, provisioned, clients["lambda"], description, run_id, notes)
+        # What the cleanups handed over keeps being released after the run ended: wait for it too.
+        releases = _wait_for_releases(sfn, provisioned.release_state_machine_arn, real_time_limit, notes)
         if scenario.duplicate_start:
             duplicates.append(
                 _start_again(sfn, provisioned, run_id, execution_input, execution_arn, "after it ended")
@@ -278,6 +282,7 @@ def simulate(
             plan=_plan_of(visits),
             definition=provisioned.definition,
             approval_records=records,
+            releases=releases,
         )
         _write_logs(functions, out, interpreter_log.getvalue())
     if report:
@@ -432,6 +437,67 @@ def _wait_for_end(
             stopped: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
             return stopped
         time.sleep(_POLL_REAL_SECONDS)
+
+
+def _earlier_run(
+    fake: FakeBedrock, template: Template, resolver: Any, spec: RunSpec, run_id: str, machine_arn: str
+) -> None:
+    """An earlier, successful execution of this run id (its name reused 90 days after it ended) left
+    its job, custom model and serving throughput under the run's names, tagged with it."""
+    from pipeline.plan import EXECUTION_ARN_TAG, EXECUTION_START_TAG, RUN_ID_TAG
+
+    (role_id,) = [lid for lid in template.of_type("AWS::IAM::Role") if lid.startswith("BedrockServiceRole")]
+    execution = machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{run_id}"
+    tags = [
+        {"key": RUN_ID_TAG, "value": run_id},
+        {"key": EXECUTION_ARN_TAG, "value": execution},
+        {"key": EXECUTION_START_TAG, "value": "2026-08-01T08:00:00.000Z"},
+    ]
+    fake.seed_earlier_run(
+        {
+            "jobName": naming.job_name(run_id),
+            "customModelName": naming.custom_model_name(run_id),
+            "roleArn": resolver.attributes[(role_id, "Arn")],
+            "baseModelIdentifier": spec.base_model,
+            "trainingDataConfig": {"s3Uri": spec.training},
+            "outputDataConfig": {
+                "s3Uri": f"s3://{spec.training.removeprefix('s3://').split('/')[0]}/outputs/earlier/"
+            },
+            "hyperParameters": {"epochCount": "1"},
+        },
+        naming.provisioned_model_name(run_id),
+        tags,
+    )
+
+
+def _wait_for_releases(sfn: Any, machine_arn: str, limit: float, notes: list[str]) -> list[dict[str, Any]]:
+    """Each execution of the retrying release once it ended (its Waits pass on the simulated
+    clock): status, attempts made, what its last attempt still found pending."""
+    if not machine_arn:
+        return []
+    deadline = time.monotonic() + limit
+    while True:
+        executions = sfn.list_executions(stateMachineArn=machine_arn)["executions"]
+        running = [e for e in executions if e["status"] == "RUNNING"]
+        if not running or time.monotonic() > deadline:
+            break
+        time.sleep(_POLL_REAL_SECONDS)
+    releases = []
+    for execution in sorted(executions, key=lambda e: e["startDate"]):
+        if execution["status"] == "RUNNING":
+            sfn.stop_execution(executionArn=execution["executionArn"], error="Simulation.Stopped")
+            notes.append(f"the simulation stopped the retrying release {execution['name']}: still running")
+        described = sfn.describe_execution(executionArn=execution["executionArn"])
+        last = (_json_or_none(described.get("output")) or {}).get("attempt") or {}
+        releases.append(
+            {
+                "name": execution["name"],
+                "status": described["status"],
+                "attempts": last.get("attempt"),
+                "pending": [p["arn"] for p in last.get("pending") or []],
+            }
+        )
+    return releases
 
 
 def _visits(history: Sequence[Mapping[str, Any]], definition: Mapping[str, Any]) -> list[Visit]:

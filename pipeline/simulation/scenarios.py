@@ -51,6 +51,9 @@ code. Keys (camelCase; unknown keys are errors)::
                                                   # someone stops the execution from outside (console,
                                                   #   API) when that Bedrock call is made (after
                                                   #   skipping the first ``skip`` of them)
+      "reusedRunId": true,                        # an earlier, successful execution of the same run
+                                                  # id still serves (name reuse): its job, model and
+                                                  # throughput exist under the run's names
       "duplicateStart": true,                     # start the same run again while it runs and
                                                   #   after it ended
       "expect": {                                 # what the test suite asserts
@@ -98,6 +101,7 @@ _KEYS: Final = (
     "approval",
     "faults",
     "duplicateStart",
+    "reusedRunId",
     "abort",
     "expect",
 )
@@ -161,6 +165,8 @@ _EXPECT_KEYS: Final = (
     "deployments",
     "deploymentsAliveAtEnd",
     "approval",
+    # the final status of each execution of the retrying release, in start order
+    "releases",
 )
 
 
@@ -199,6 +205,7 @@ class Scenario:
     approval: Approval = field(default_factory=Approval)
     faults: tuple[FaultRule, ...] = ()
     duplicate_start: bool = False
+    reused_run_id: bool = False
     abort: Abort | None = None
     expect: Mapping[str, Any] = field(default_factory=dict)
 
@@ -246,6 +253,9 @@ class Scenario:
         duplicate = data.get("duplicateStart", False)
         if not isinstance(duplicate, bool):
             raise ScenarioError(f"{where}: duplicateStart must be true or false")
+        reused = data.get("reusedRunId", False)
+        if not isinstance(reused, bool):
+            raise ScenarioError(f"{where}: reusedRunId must be true or false")
         abort = None
         if data.get("abort") is not None:
             section = data["abort"]
@@ -266,6 +276,7 @@ class Scenario:
             approval=_approval(data.get("approval") or {}, where),
             faults=faults,
             duplicate_start=duplicate,
+            reused_run_id=reused,
             abort=abort,
             expect=copy.deepcopy(dict(expect)),
         )

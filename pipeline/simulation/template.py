@@ -1,7 +1,8 @@
 """Read the synthesized CloudFormation template and stand its resources up in moto.
 
-The state machine definition is taken from the template as synthesized (``DefinitionString`` of
-the stack's one ``AWS::StepFunctions::StateMachine``), never from a hand-written copy. Its tokens
+The state machine definitions are taken from the template as synthesized (``DefinitionString`` of
+the stack's ``AWS::StepFunctions::StateMachine`` resources: the workflow, and the retrying release
+marked by its metadata), never from a hand-written copy. Its tokens
 are resolved the way CloudFormation would, against the moto resources created here:
 
 - ``AWS::S3::Bucket`` (versioning as configured), ``AWS::SNS::Topic``, ``AWS::KMS::Key``,
@@ -32,12 +33,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from pipeline.durable_release import ROLE_METADATA, ROLE_RELEASE
 from pipeline.simulation.lambdas import FunctionSpec
 
 STATE_MACHINE: Final = "AWS::StepFunctions::StateMachine"
 # The services ``provision`` creates the template's resources in: its callers build one client each.
 PROVISIONED_SERVICES: Final = ("s3", "sns", "kms", "iam", "lambda", "stepfunctions", "dynamodb")
 _SUB_VARIABLE: Final = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+def _role(resource: Mapping[str, Any]) -> str | None:
+    role = (resource.get("Metadata") or {}).get(ROLE_METADATA)
+    return str(role) if role is not None else None
 
 
 class TemplateError(ValueError):
@@ -74,10 +81,18 @@ class Template:
         return {lid: r for lid, r in self.resources.items() if r.get("Type") == kind}
 
     def state_machine(self) -> tuple[str, dict[str, Any]]:
-        found = self.of_type(STATE_MACHINE)
+        """The customization workflow: the one state machine not marked as another's."""
+        found = {lid: r for lid, r in self.of_type(STATE_MACHINE).items() if _role(r) is None}
         if len(found) != 1:
-            raise TemplateError(f"{self.path}: expected exactly one {STATE_MACHINE}, found {len(found)}")
+            raise TemplateError(
+                f"{self.path}: expected exactly one workflow {STATE_MACHINE}, found {len(found)}"
+            )
         return next(iter(found.items()))
+
+    def release_state_machine(self) -> tuple[str, dict[str, Any]] | None:
+        """The retrying release (a stack synthesized before it existed has none)."""
+        found = [(lid, r) for lid, r in self.of_type(STATE_MACHINE).items() if _role(r) == ROLE_RELEASE]
+        return found[0] if found else None
 
     def physical_name(self, logical_id: str, limit: int = 64, *, lower: bool = False) -> str:
         """A CloudFormation-style generated name: stack-logicalId-hash, cut to the service's limit."""
@@ -185,6 +200,8 @@ class Provisioned:
     state_machine_role_arn: str
     definition: dict[str, Any]
     functions: dict[str, tuple[FunctionSpec, str]]  # logical id -> (spec, arn)
+    # The retrying release's state machine ("" for a template without one).
+    release_state_machine_arn: str = ""
 
 
 def provision(template: Template, resolver: Resolver, clients: Mapping[str, Any]) -> Provisioned:
@@ -251,12 +268,19 @@ def provision(template: Template, resolver: Resolver, clients: Mapping[str, Any]
     # The state machine's ARN is known before it exists (region, account, name), as CloudFormation
     # knows it for a function that starts its executions (the start function's STATE_MACHINE_ARN).
     machine_id, machine = template.state_machine()
-    machine_name = resolver.resolve(machine.get("Properties", {}).get("StateMachineName")) or (
-        template.physical_name(machine_id, 80)
-    )
-    machine_arn = f"arn:aws:states:{resolver.region}:{resolver.account}:stateMachine:{machine_name}"
-    resolver.refs[machine_id] = machine_arn
-    resolver.attributes[(machine_id, "Name")] = machine_name
+    machines = [(machine_id, machine)]
+    release = template.release_state_machine()
+    if release is not None:
+        machines.append(release)
+    arns = {}
+    for logical_id, resource in machines:
+        name = resolver.resolve(resource.get("Properties", {}).get("StateMachineName")) or (
+            template.physical_name(logical_id, 80)
+        )
+        arns[logical_id] = f"arn:aws:states:{resolver.region}:{resolver.account}:stateMachine:{name}"
+        resolver.refs[logical_id] = arns[logical_id]
+        resolver.attributes[(logical_id, "Name")] = name
+    machine_arn = arns[machine_id]
     functions: dict[str, tuple[FunctionSpec, str]] = {}
     # A function's environment may name another function (the preflight names the built-in grader):
     # create the ones whose references resolve first, then the others.
@@ -296,27 +320,31 @@ def provision(template: Template, resolver: Resolver, clients: Mapping[str, Any]
             FunctionVersion=resolver.resolve(props.get("FunctionVersion", "$LATEST")),
         )
         resolver.refs[logical_id] = alias["AliasArn"]
-    props = machine.get("Properties", {})
-    definition_text = resolver.resolve(props.get("DefinitionString"))
-    if not isinstance(definition_text, str):
-        raise TemplateError(f"{machine_id}: DefinitionString did not resolve to a string")
-    definition = json.loads(definition_text)
-    role_arn = resolver.resolve(props.get("RoleArn"))
-    arn = clients["stepfunctions"].create_state_machine(
-        name=machine_name,
-        definition=definition_text,
-        roleArn=role_arn,
-        type=props.get("StateMachineType", "STANDARD"),
-    )["stateMachineArn"]
-    if arn != machine_arn:
-        raise TemplateError(f"{machine_id}: created as {arn}, expected {machine_arn}")
+    created = {}
+    for logical_id, resource in machines:
+        props = resource.get("Properties", {})
+        definition_text = resolver.resolve(props.get("DefinitionString"))
+        if not isinstance(definition_text, str):
+            raise TemplateError(f"{logical_id}: DefinitionString did not resolve to a string")
+        role_arn = resolver.resolve(props.get("RoleArn"))
+        arn = clients["stepfunctions"].create_state_machine(
+            name=resolver.attributes[(logical_id, "Name")],
+            definition=definition_text,
+            roleArn=role_arn,
+            type=props.get("StateMachineType", "STANDARD"),
+        )["stateMachineArn"]
+        if arn != arns[logical_id]:
+            raise TemplateError(f"{logical_id}: created as {arn}, expected {arns[logical_id]}")
+        created[logical_id] = (json.loads(definition_text), role_arn)
+    definition, role_arn = created[machine_id]
     return Provisioned(
         bucket=_training_bucket(functions),
         topic_arn=next(iter(resolver.refs[lid] for lid in topics)) if topics else "",
-        state_machine_arn=arn,
+        state_machine_arn=machine_arn,
         state_machine_role_arn=role_arn,
         definition=definition,
         functions=functions,
+        release_state_machine_arn=arns[release[0]] if release is not None else "",
     )
 
 

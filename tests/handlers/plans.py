@@ -29,6 +29,18 @@ JOB_ID: Final = "a1b2c3d4e5f6"
 JOB_ARN: Final = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:model-customization-job/{BASE_INVOKE_ID}/{JOB_ID}"
 CUSTOM_MODEL_ARN: Final = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model/{BASE_INVOKE_ID}/z9y8x7w6v5u4"
 TOPIC_ARN: Final = f"arn:aws:sns:{REGION}:{ACCOUNT}:bedrock-customization-runs"
+# The execution that runs the plan ($$.Execution.Id, $$.Execution.StartTime), and its tags.
+WORKFLOW_ARN: Final = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:Workflow"
+EXECUTION_ARN: Final = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:Workflow:{RUN_ID}"
+EXECUTION_START: Final = "2026-11-27T08:00:00.000Z"
+EXECUTION_TAGS: Final = {
+    "bedrock-customization:run-id": RUN_ID,
+    "bedrock-customization:execution-arn": EXECUTION_ARN,
+    "bedrock-customization:execution-start": EXECUTION_START,
+}
+# An earlier execution of the same run id (execution names recur after 90 days).
+EARLIER_START: Final = "2026-08-01T08:00:00.000Z"
+EARLIER_TAGS: Final = EXECUTION_TAGS | {"bedrock-customization:execution-start": EARLIER_START}
 
 COMMITMENT_TAG: Final = "bedrock-customization:commitment"
 PURPOSE_TAG: Final = "bedrock-customization:purpose"

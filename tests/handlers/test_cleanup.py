@@ -18,18 +18,35 @@ from lambdas.common import runtime
 from pipeline import release
 from pipeline.release import CONFLICT_RETRY_WAITS
 from tests.handlers import plans
+from tests.handlers.conftest import handed_over
 from tests.handlers.helpers import (
     FakeContext,
-    create_job,
     deployment_summary,
     job_status,
     set_job,
     throughput_description,
     throughput_summary,
 )
-from tests.stubs import PartialStubber
+from tests.handlers.helpers import create_job as create_moto_job
+from tests.stubs import PartialStubber, TagStore
 
 pytestmark = pytest.mark.usefixtures("aws")
+STORE: list[TagStore] = []
+
+
+@pytest.fixture(autouse=True)
+def _tag_store(tags: TagStore) -> Iterator[None]:
+    STORE.append(tags)
+    yield
+    STORE.clear()
+
+
+def create_job() -> str:
+    """The run's job in moto, tagged by this execution (as the workflow creates it)."""
+    arn = create_moto_job()
+    STORE[0].tag(arn, dict(plans.EXECUTION_TAGS))
+    return arn
+
 
 STUBBED = (
     "ListEvaluationJobs",
@@ -89,6 +106,8 @@ def event(
 ) -> dict[str, Any]:
     return {
         "runId": plans.RUN_ID,
+        "executionArn": plans.EXECUTION_ARN,
+        "executionStart": plans.EXECUTION_START,
         "plan": plans.plan(**plan_args),
         "vehicle": slot,
         "throughput": throughput,
@@ -210,36 +229,131 @@ def test_a_refused_delete_is_retried_with_backoff_then_succeeds(
     assert sleeps == list(CONFLICT_RETRY_WAITS[:2]) == [5, 10]
 
 
-def test_a_throughput_bedrock_keeps_refusing_is_reported_as_still_billed_with_the_command(
-    bedrock: PartialStubber, sleeps: list[float]
+def test_a_throughput_bedrock_keeps_refusing_is_handed_to_the_retrying_release(
+    bedrock: PartialStubber, sleeps: list[float], release_machine: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Given a serving purchase still Creating: Bedrock refuses its deletion for tens of minutes
+    monkeypatch.setenv("DEPLOYMENT_ENVIRONMENT", "prod")
     completed_job()
     expect_get(bedrock, status="Creating")
     refuse(bedrock, "delete_provisioned_model_throughput", times=len(CONFLICT_RETRY_WAITS) + 1)
+    # When the failed run is cleaned up
     result = lambda_handler(event(throughput=SERVING, vehicle="none"), FakeContext())
+    # Then it is not given up: it is pending, and a retrying release of the whole run has started
     assert sleeps == list(CONFLICT_RETRY_WAITS)
-    assert result["deleted"] == []
-    [kept] = result["kept"]
-    assert kept["arn"] == plans.PT_ARN
-    assert "IT IS STILL BILLED HOURLY" in kept["reason"]
-    assert f"for {sum(CONFLICT_RETRY_WAITS)} s" in kept["reason"]
-    assert kept["reason"].endswith(f"Delete it: bedrock-customize throughput delete {plans.PT_ARN} --yes")
-    assert f"KEPT {plans.PT_ARN}" in result["summary"]
+    assert result["deleted"] == [] and result["kept"] == []
+    [pending] = result["pending"]
+    assert (pending["kind"], pending["arn"]) == ("throughput", plans.PT_ARN)
+    assert "status Creating" in pending["reason"]
+    [started] = handed_over(release_machine)
+    assert started["attempt"] is None
+    request = started["request"]
+    assert request["runId"] == plans.RUN_ID and request["scope"] == "run"
+    assert request["execution"] == {"arn": plans.EXECUTION_ARN, "start": plans.EXECUTION_START}
+    assert request["targets"] == [{"kind": "throughput", "arn": plans.PT_ARN}]
+    assert result["handedOver"].startswith(release_machine.replace(":stateMachine:", ":execution:"))
+    # and the notice gives the per-ARN command, where the run ran, never a sweep
+    command = f"bedrock-customize throughput delete {plans.PT_ARN} --env prod --region us-east-1"
+    assert f"NOT YET DELETED throughput {plans.PT_ARN}" in result["summary"]
+    assert command in result["summary"]
+    assert "sweep" not in result["summary"]
 
 
-def test_a_deployment_bedrock_keeps_refusing_is_reported_with_the_command(
-    bedrock: PartialStubber, sleeps: list[float]
+def test_a_second_cleanup_of_the_same_execution_joins_the_release_already_started(
+    bedrock: PartialStubber, sleeps: list[float], release_machine: str
 ) -> None:
     completed_job()
+    for _ in range(2):
+        expect_get(bedrock, status="Creating")
+        refuse(bedrock, "delete_provisioned_model_throughput", times=len(CONFLICT_RETRY_WAITS) + 1)
+    first = lambda_handler(event(throughput=SERVING, vehicle="none"), FakeContext())
+    second = lambda_handler(event(throughput=SERVING, vehicle="none"), FakeContext())
+    assert len(handed_over(release_machine)) == 1
+    assert first["handedOver"] == second["handedOver"]
+
+
+def test_a_hand_over_that_fails_fails_the_cleanup(
+    bedrock: PartialStubber, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The release state machine cannot be started: the handler fails loudly (its error alarm, the
+    # workflow's record of the cleanup error), never a normal return with something still billing.
+    monkeypatch.setenv(
+        "RELEASE_STATE_MACHINE_ARN", f"arn:aws:states:us-east-1:{plans.ACCOUNT}:stateMachine:gone"
+    )
+    completed_job()
+    expect_get(bedrock, status="Creating")
+    refuse(bedrock, "delete_provisioned_model_throughput", times=len(CONFLICT_RETRY_WAITS) + 1)
+    with pytest.raises(Exception, match="StateMachineDoesNotExist"):
+        lambda_handler(event(throughput=SERVING, vehicle="none"), FakeContext())
+
+
+def test_a_deployment_bedrock_keeps_refusing_is_handed_over_for_the_vehicle_only(
+    bedrock: PartialStubber, sleeps: list[float], release_machine: str
+) -> None:
+    # The run goes on (release-evaluation): only the vehicle is handed over, not the whole run
+    completed_job()
     refuse(bedrock, "delete_custom_model_deployment", times=len(CONFLICT_RETRY_WAITS) + 1)
-    result = lambda_handler(event(slot=plans.vehicle_slot(), serving="none"), FakeContext())
+    result = lambda_handler(
+        event(mode="release-evaluation", slot=plans.vehicle_slot(), serving="none"), FakeContext()
+    )
     assert len(sleeps) == len(CONFLICT_RETRY_WAITS)
     assert result["deletedDeployments"] == []
-    [kept] = result["kept"]
-    assert kept["arn"] == plans.DEPLOYMENT_ARN
-    assert "refused to delete the deployment" in kept["reason"]
-    assert "billed only per token, but remove it" in kept["reason"]
-    assert "bedrock-customize sweep --yes" in kept["reason"]
+    assert [p["arn"] for p in result["pending"]] == [plans.DEPLOYMENT_ARN]
+    [started] = handed_over(release_machine)
+    assert started["request"]["scope"] == "vehicle"
+    assert started["request"]["targets"] == [{"kind": "deployment", "arn": plans.DEPLOYMENT_ARN}]
+    assert (
+        "aws bedrock delete-custom-model-deployment --custom-model-deployment-identifier "
+        f"{plans.DEPLOYMENT_ARN} --region us-east-1" in result["summary"]
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Ownership: only what this execution created; never a serving slot's endpoint
+# --------------------------------------------------------------------------------------------------
+
+
+def test_what_an_earlier_execution_of_the_same_run_id_created_is_left_alone(
+    bedrock: PartialStubber, tags: TagStore
+) -> None:
+    # Given an earlier, successful run with this run id still serves on its deployment and throughput
+    # (execution names recur): the names lead this run's cleanup to them
+    for arn in (plans.DEPLOYMENT_ARN, plans.PT_ARN):
+        tags.tag(arn, dict(plans.EARLIER_TAGS))
+    completed_job()
+    # No get or delete is queued: touching either would fail the test
+    result = lambda_handler(event(slot=plans.vehicle_slot(), throughput=SERVING), FakeContext())
+    assert result["deleted"] == [] and result["deletedDeployments"] == []
+    assert [(n["kind"], n["arn"]) for n in result["notOwned"]] == [
+        ("deployment", plans.DEPLOYMENT_ARN),
+        ("throughput", plans.PT_ARN),
+    ]
+    assert plans.EARLIER_START in result["notOwned"][0]["owner"]
+    assert f"LEFT ALONE deployment {plans.DEPLOYMENT_ARN}" in result["summary"]
+
+
+@pytest.mark.parametrize("mode", ["failure", "release-evaluation"])
+def test_a_serving_slots_endpoint_is_never_deleted_even_by_the_run_that_created_it(
+    bedrock: PartialStubber, tags: TagStore, mode: str
+) -> None:
+    # Given the run's own deployment became serving slot "support"'s endpoint (a first promotion)
+    tags.tag(plans.DEPLOYMENT_ARN, {"bedrock-customization:slot": "support"})
+    completed_job()
+    # No delete is queued: a delete call would fail the test
+    result = lambda_handler(event(mode=mode, slot=plans.vehicle_slot(), serving="none"), FakeContext())
+    assert result["deletedDeployments"] == []
+    assert result["slotEndpoints"] == [{"kind": "deployment", "arn": plans.DEPLOYMENT_ARN, "slot": "support"}]
+    assert "the endpoint of serving slot support, never deleted" in result["summary"]
+
+
+def test_an_execution_without_its_identity_owns_nothing(bedrock: PartialStubber) -> None:
+    # A definition older than the execution tags: nothing is owned, everything is reported
+    completed_job()
+    old = event(slot=plans.vehicle_slot(), serving="none")
+    del old["executionArn"], old["executionStart"]
+    result = lambda_handler(old, FakeContext())
+    assert result["deletedDeployments"] == [] and result["jobStopped"] is False
+    assert [n["arn"] for n in result["notOwned"]][:1] == [plans.DEPLOYMENT_ARN]
 
 
 def test_a_delete_refused_for_another_reason_escapes(bedrock: PartialStubber, sleeps: list[float]) -> None:
@@ -319,6 +433,10 @@ def test_nothing_is_deleted_when_nothing_was_created(bedrock: PartialStubber) ->
         "deleted": [],
         "deletedDeployments": [],
         "kept": [],
+        "pending": [],
+        "notOwned": [],
+        "slotEndpoints": [],
+        "handedOver": None,
         "jobStopped": False,
         "stoppedEvaluationJobs": [],
         "summary": NOTHING,
@@ -488,6 +606,7 @@ def test_a_failed_judged_run_stops_its_judge_jobs_still_in_progress(bedrock: Par
 
     completed_job()
     judge_arn = f"arn:aws:bedrock:{plans.REGION}:{plans.ACCOUNT}:evaluation-job/j0dg3c0st0m1"
+    STORE[0].tag(judge_arn, dict(plans.EXECUTION_TAGS))
     custom, base = (naming.judge_job_name(plans.RUN_ID, which) for which in ("custom", "base"))
     bedrock.add_response(
         "list_evaluation_jobs",

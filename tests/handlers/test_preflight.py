@@ -37,6 +37,29 @@ class LiveBedrock:
         self.inference_types = ["ON_DEMAND", "PROVISIONED"]
         self.error: str | None = None
         self.asked: list[str] = []
+        self.existing: dict[str, str] = {}
+        self.looked_up: list[tuple[str, str]] = []
+
+    # Names the run would create: none exists unless a test says so (pipeline.ownership).
+    def _by_name(self, operation: str, name: str, arn_key: str) -> dict[str, Any]:
+        self.looked_up.append((operation, name))
+        if name in self.existing:
+            return {arn_key: self.existing[name]}
+        raise ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "no"}}, operation)
+
+    def get_model_customization_job(self, jobIdentifier: str) -> dict[str, Any]:  # noqa: N803
+        return self._by_name("GetModelCustomizationJob", jobIdentifier, "jobArn")
+
+    def get_custom_model(self, modelIdentifier: str) -> dict[str, Any]:  # noqa: N803
+        return self._by_name("GetCustomModel", modelIdentifier, "modelArn")
+
+    def get_custom_model_deployment(self, customModelDeploymentIdentifier: str) -> dict[str, Any]:  # noqa: N803
+        return self._by_name(
+            "GetCustomModelDeployment", customModelDeploymentIdentifier, "customModelDeploymentArn"
+        )
+
+    def get_provisioned_model_throughput(self, provisionedModelId: str) -> dict[str, Any]:  # noqa: N803
+        return self._by_name("GetProvisionedModelThroughput", provisionedModelId, "provisionedModelArn")
 
     def get_foundation_model(self, modelIdentifier: str) -> dict[str, Any]:  # noqa: N803 - boto3's name
         self.asked.append(modelIdentifier)
@@ -80,6 +103,15 @@ def s3(monkeypatch: pytest.MonkeyPatch, bedrock: LiveBedrock) -> Iterator[Any]:
     handler._s3_client.cache_clear()
 
 
+def started(execution_name: str) -> dict[str, str]:
+    """The execution fields the workflow passes: its name, ARN and start ($$.Execution...)."""
+    return {
+        "executionName": execution_name,
+        "executionArn": f"arn:aws:states:us-east-1:123456789012:execution:Workflow:{execution_name}",
+        "executionStart": "2026-12-01T09:00:00.123Z",
+    }
+
+
 def upload(s3: Any, local: Path, key: str) -> str:
     s3.put_object(Bucket=BUCKET, Key=key, Body=local.read_bytes())
     return f"s3://{BUCKET}/{key}"
@@ -111,7 +143,7 @@ def test_valid_run_returns_valid_and_writes_the_report(s3: Any) -> None:
     spec = example_spec(s3)
 
     # When the workflow runs the preflight step
-    result = handler.lambda_handler({"runSpec": spec, "executionName": EXECUTION}, None)
+    result = handler.lambda_handler({"runSpec": spec, **started(EXECUTION)}, None)
 
     # Then it passes, says where the report is, and returns the normalized spec
     assert result["valid"] is True
@@ -148,7 +180,7 @@ def test_cost_totals_when_the_price_is_known(s3: Any, monkeypatch: pytest.Monkey
         "evaluation": {"maxTrainingLoss": 3.0, "maxValidationLoss": 3.0},
     }
 
-    result = handler.lambda_handler({"runSpec": spec, "executionName": "cpt-1"}, None)
+    result = handler.lambda_handler({"runSpec": spec, **started("cpt-1")}, None)
 
     assert result["valid"] is True, result["summary"]
     assert result["totals"]["estimatedTrainingCostUsd"] > 0
@@ -161,7 +193,7 @@ def test_invalid_dataset_returns_invalid_with_the_first_error_in_the_summary(s3:
     s3.put_object(Bucket=BUCKET, Key="datasets/bad.jsonl", Body=("\n".join(lines) + "\n").encode())
     spec["training"] = f"s3://{BUCKET}/datasets/bad.jsonl"
 
-    result = handler.lambda_handler({"runSpec": spec, "executionName": EXECUTION}, None)
+    result = handler.lambda_handler({"runSpec": spec, **started(EXECUTION)}, None)
 
     assert result["valid"] is False
     assert result["errorCount"] == 1
@@ -177,7 +209,7 @@ def test_missing_dataset_object_is_invalid_input_not_a_crash(s3: Any) -> None:
     spec = example_spec(s3)
     spec["training"] = f"s3://{BUCKET}/datasets/never-uploaded.jsonl"
 
-    result = handler.lambda_handler({"runSpec": spec, "executionName": EXECUTION}, None)
+    result = handler.lambda_handler({"runSpec": spec, **started(EXECUTION)}, None)
 
     assert result["valid"] is False
     assert "does not exist" in result["summary"]
@@ -187,7 +219,7 @@ def test_local_paths_are_input_errors_in_the_workflow(s3: Any) -> None:
     spec = example_spec(s3)
     spec["training"] = "datasets/train.jsonl"
 
-    result = handler.lambda_handler({"runSpec": spec, "executionName": EXECUTION}, None)
+    result = handler.lambda_handler({"runSpec": spec, **started(EXECUTION)}, None)
 
     assert result["valid"] is False
     assert result["spec"] is None
@@ -199,7 +231,7 @@ def test_spec_problems_and_dataset_problems_are_reported_together(s3: Any) -> No
     spec["hyperParameters"] = {"epochCount": "12"}
     spec["validation"] = [f"s3://{BUCKET}/datasets/missing.jsonl"]
 
-    result = handler.lambda_handler({"runSpec": spec, "executionName": EXECUTION}, None)
+    result = handler.lambda_handler({"runSpec": spec, **started(EXECUTION)}, None)
 
     assert result["errorCount"] == 2
     report = stored_report(s3, EXECUTION)
@@ -211,8 +243,8 @@ def test_spec_problems_and_dataset_problems_are_reported_together(s3: Any) -> No
     ("event", "fragment"),
     [
         ("not an object", "must be an object with runSpec and executionName, got str"),
-        ({"executionName": EXECUTION}, "runSpec is missing or not an object"),
-        ({"runSpec": [], "executionName": EXECUTION}, "runSpec is missing or not an object"),
+        ({**started(EXECUTION)}, "runSpec is missing or not an object"),
+        ({"runSpec": [], **started(EXECUTION)}, "runSpec is missing or not an object"),
     ],
 )
 def test_malformed_events_are_invalid_with_a_clear_summary(s3: Any, event: Any, fragment: str) -> None:
@@ -243,7 +275,7 @@ def test_summary_is_clipped_for_the_fail_cause(s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key="datasets/long.jsonl", Body="\n".join(lines).encode())
     spec["training"] = f"s3://{BUCKET}/datasets/long.jsonl"
 
-    result = handler.lambda_handler({"runSpec": spec, "executionName": EXECUTION}, None)
+    result = handler.lambda_handler({"runSpec": spec, **started(EXECUTION)}, None)
 
     assert len(result["summary"]) == 900
     assert result["summary"].endswith("...")
@@ -268,7 +300,7 @@ def test_s3_access_failures_raise_for_the_workflow_to_retry(s3: Any, monkeypatch
     monkeypatch.setattr(handler, "_s3_client", functools.cache(lambda: denied))
 
     with pytest.raises(SourceAccessError, match="AccessDenied"):
-        handler.lambda_handler({"runSpec": spec, "executionName": EXECUTION}, None)
+        handler.lambda_handler({"runSpec": spec, **started(EXECUTION)}, None)
 
 
 def test_missing_bucket_configuration_raises(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -283,7 +315,7 @@ def test_logs_one_structured_json_line(s3: Any, capsys: pytest.CaptureFixture[st
         aws_request_id = "req-123"
 
     capsys.readouterr()
-    handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, Context())
+    handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, Context())
 
     lines = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
     (line,) = [entry for entry in lines if entry.get("message") == "preflight finished"]
@@ -329,7 +361,7 @@ def test_valid_run_carries_the_plan_the_workflow_executes(s3: Any) -> None:
     # Given the fine-tuning example with its datasets in the pipeline's bucket
     spec = example_spec(s3)
     # When
-    result = handler.lambda_handler({"runSpec": spec, "executionName": EXECUTION}, None)
+    result = handler.lambda_handler({"runSpec": spec, **started(EXECUTION)}, None)
     # Then the plan names the job after the run and points Bedrock at this bucket's prefixes
     plan = result["plan"]
     assert plan["runId"] == EXECUTION
@@ -352,7 +384,7 @@ def test_dataset_outside_the_dataset_prefix_is_refused_before_anything_starts(s3
     spec = example_spec(s3)
     spec["training"] = upload(s3, EXAMPLES / "datasets" / "conversation-train.jsonl", "elsewhere/train.jsonl")
     # When
-    result = handler.lambda_handler({"runSpec": spec, "executionName": EXECUTION}, None)
+    result = handler.lambda_handler({"runSpec": spec, **started(EXECUTION)}, None)
     # Then preflight fails, says why, and there is no plan to execute
     assert result["valid"] is False
     assert result["plan"] is None
@@ -361,7 +393,7 @@ def test_dataset_outside_the_dataset_prefix_is_refused_before_anything_starts(s3
 
 
 def test_the_live_api_is_asked_about_the_base_model_before_any_job(s3: Any, bedrock: LiveBedrock) -> None:
-    result = handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, None)
+    result = handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
 
     assert result["valid"] is True
     assert bedrock.asked == ["amazon.nova-micro-v1:0:128k"]
@@ -372,7 +404,7 @@ def test_the_live_api_is_asked_about_the_base_model_before_any_job(s3: Any, bedr
 def test_a_model_the_live_api_calls_legacy_is_refused_before_any_job(s3: Any, bedrock: LiveBedrock) -> None:
     bedrock.status = "LEGACY"
 
-    result = handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, None)
+    result = handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
 
     assert result["valid"] is False and result["plan"] is None
     assert "reports amazon.nova-micro-v1:0:128k as LEGACY in us-east-1" in result["summary"]
@@ -381,7 +413,7 @@ def test_a_model_the_live_api_calls_legacy_is_refused_before_any_job(s3: Any, be
 def test_a_model_the_region_does_not_offer_is_refused(s3: Any, bedrock: LiveBedrock) -> None:
     bedrock.error = "ResourceNotFoundException"
 
-    result = handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, None)
+    result = handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
 
     assert result["valid"] is False
     assert "does not know the base model amazon.nova-micro-v1:0:128k in us-east-1" in result["summary"]
@@ -393,7 +425,7 @@ def test_an_unreachable_api_is_an_operational_error_not_a_pass(
 ) -> None:
     bedrock.error = code
     with pytest.raises(ClientError, match=code):
-        handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, None)
+        handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
 
 
 def test_a_base_the_api_serves_only_through_a_profile_is_compared_through_it(
@@ -401,7 +433,7 @@ def test_a_base_the_api_serves_only_through_a_profile_is_compared_through_it(
 ) -> None:
     bedrock.inference_types = ["PROVISIONED"]
 
-    result = handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, None)
+    result = handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
 
     assert result["plan"]["baseModelInvokeId"] == "us.amazon.nova-micro-v1:0"
 
@@ -409,12 +441,95 @@ def test_a_base_the_api_serves_only_through_a_profile_is_compared_through_it(
 def test_a_type_the_region_does_not_offer_for_the_model_is_refused(s3: Any, bedrock: LiveBedrock) -> None:
     bedrock.withheld = {"FINE_TUNING"}
 
-    result = handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, None)
+    result = handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
 
     assert result["valid"] is False and result["plan"] is None
     assert (
         "Bedrock does not offer FINE_TUNING for amazon.nova-micro-v1:0:128k in us-east-1" in result["summary"]
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# Ownership: every resource names its execution; names used before are refused
+# --------------------------------------------------------------------------------------------------
+
+
+def test_the_plan_tags_everything_with_the_execution_that_runs_it(s3: Any) -> None:
+    result = handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
+    plan = result["plan"]
+    execution = {
+        "bedrock-customization:execution-arn": started(EXECUTION)["executionArn"],
+        "bedrock-customization:execution-start": "2026-12-01T09:00:00.123Z",
+    }
+    for tags in (plan["job"]["JobTags"], plan["job"]["CustomModelTags"], plan["vehicle"]["Tags"]):
+        assert execution.items() <= {t["Key"]: t["Value"] for t in tags}.items()
+
+
+def test_every_name_the_run_would_create_is_looked_up_first(s3: Any, bedrock: LiveBedrock) -> None:
+    result = handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
+    plan = result["plan"]
+    assert bedrock.looked_up == [
+        ("GetModelCustomizationJob", plan["job"]["JobName"]),
+        ("GetCustomModel", plan["job"]["CustomModelName"]),
+        ("GetCustomModelDeployment", plan["vehicle"]["ModelDeploymentName"]),
+        ("GetProvisionedModelThroughput", plan["serving"]["ProvisionedModelName"]),
+    ]
+
+
+def test_a_run_id_used_before_is_refused_with_the_command_that_starts_a_fresh_run(
+    s3: Any, bedrock: LiveBedrock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an earlier run of the same id still serves: its deployment and throughput exist
+    monkeypatch.setenv(handler.ENVIRONMENT_VARIABLE, "prod")
+    probe = handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)["plan"]
+    deployment_arn = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/e4rl13rrun01"
+    bedrock.existing = {
+        probe["job"]["JobName"]: "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/x/a1",
+        probe["vehicle"]["ModelDeploymentName"]: deployment_arn,
+    }
+
+    # When the same run id starts again
+    result = handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
+
+    # Then nothing may be created: no plan, and each taken name is a problem saying what to do
+    assert result["valid"] is False and result["plan"] is None
+    problems = {p["field"]: p for p in stored_report(s3, EXECUTION)["specProblems"]}
+    # (the job and its custom model share the run's name: both are taken)
+    assert set(problems) == {
+        "plan.job.JobName",
+        "plan.job.CustomModelName",
+        "plan.vehicle.ModelDeploymentName",
+    }
+    message = problems["plan.vehicle.ModelDeploymentName"]["message"]
+    assert f"exists already ({deployment_arn})" in message
+    assert "bedrock-customize start RUN_SPEC --rerun --env prod --region us-east-1" in message
+    assert "INVALID" in result["summary"] and "--rerun" in result["summary"]
+
+
+def test_a_name_that_cannot_be_checked_fails_the_step_instead_of_passing(
+    s3: Any, bedrock: LiveBedrock
+) -> None:
+    def refuse(**_: Any) -> Any:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetCustomModel")
+
+    bedrock.get_custom_model = refuse  # type: ignore[method-assign]
+    with pytest.raises(ClientError, match="AccessDeniedException"):
+        handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        pytest.param({"executionArn": None}, id="no-arn"),
+        pytest.param({"executionStart": "yesterday"}, id="bad-start"),
+        pytest.param({"executionArn": "arn:aws:states:us-east-1:1:stateMachine:x"}, id="not-an-execution"),
+    ],
+)
+def test_a_run_without_its_execution_identity_creates_nothing(s3: Any, missing: dict[str, Any]) -> None:
+    event = {"runSpec": example_spec(s3), **started(EXECUTION), **missing}
+    result = handler.lambda_handler(event, None)
+    assert result["valid"] is False and result["plan"] is None
+    assert "cleanup deletes only what its own execution created" in result["summary"]
 
 
 # -- Service Quotas (pipeline.quotas) ---------------------------------------------------------------
@@ -464,7 +579,7 @@ def test_a_throughput_the_account_quota_cannot_hold_is_refused_before_any_job(
     # Given a new account: no no-commitment model units for custom models
     stub = _quotas_stub(monkeypatch, bedrock, units=0, jobs=2)
     # When the fine-tuning example (1 model unit to serve with) is checked
-    result = handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, None)
+    result = handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
     # Then it is refused, naming the quota, its code and how to raise it
     assert result["valid"] is False and result["plan"] is None
     assert "L-BE77399C" in result["summary"]
@@ -491,7 +606,7 @@ def test_a_run_within_its_quotas_passes_and_says_what_was_read(
     s3: Any, bedrock: LiveBedrock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _quotas_stub(monkeypatch, bedrock, units=2, jobs=3)
-    result = handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, None)
+    result = handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
     assert result["valid"] is True
     assert [r["value"] for r in result["quotas"]["readings"]] == [2, 3]
     assert result["quotas"]["findings"] == []
@@ -499,7 +614,7 @@ def test_a_run_within_its_quotas_passes_and_says_what_was_read(
 
 def test_a_quota_that_cannot_be_read_refuses_nothing_and_says_it_was_not_checked(s3: Any) -> None:
     # moto answers GetServiceQuota for Bedrock with NoSuchResourceException and has no listing
-    result = handler.lambda_handler({"runSpec": example_spec(s3), "executionName": EXECUTION}, None)
+    result = handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
     assert result["valid"] is True
     readings = result["quotas"]["readings"]
     assert [r["checked"] for r in readings] == [False, False]

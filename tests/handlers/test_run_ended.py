@@ -16,9 +16,9 @@ from lambdas.common import runtime
 from lambdas.run_ended.handler import lambda_handler
 from pipeline import naming, release
 from tests.handlers import plans
+from tests.handlers.conftest import handed_over
 from tests.handlers.helpers import (
     FakeContext,
-    create_job,
     deployment_summary,
     job_status,
     read_json,
@@ -26,9 +26,11 @@ from tests.handlers.helpers import (
     throughput_description,
     throughput_summary,
 )
-from tests.stubs import PartialStubber
+from tests.handlers.helpers import create_job as create_moto_job
+from tests.stubs import PartialStubber, TagStore
 
-pytestmark = pytest.mark.usefixtures("aws")
+pytestmark = pytest.mark.usefixtures("aws", "release_machine")
+STORE: list[TagStore] = []
 
 RUN_ID = plans.RUN_ID
 EVAL_PT_ARN = f"arn:aws:bedrock:{plans.REGION}:{plans.ACCOUNT}:provisioned-model/eval00000001"
@@ -42,6 +44,23 @@ STUBBED = (
     "StopEvaluationJob",
 )
 JUDGE_JOB_ARN = f"arn:aws:bedrock:{plans.REGION}:{plans.ACCOUNT}:evaluation-job/j0dg3c0st0m1"
+# The event's startDate: epoch milliseconds of plans.EXECUTION_START.
+START_MS = int(dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC).timestamp() * 1000)
+
+
+@pytest.fixture(autouse=True)
+def _tag_store(tags: TagStore) -> Iterator[None]:
+    for arn in (EVAL_PT_ARN, JUDGE_JOB_ARN):
+        tags.tag(arn, dict(plans.EXECUTION_TAGS))
+    STORE.append(tags)
+    yield
+    STORE.clear()
+
+
+def create_job() -> str:
+    arn = create_moto_job()
+    STORE[0].tag(arn, dict(plans.EXECUTION_TAGS))
+    return arn
 
 
 @pytest.fixture
@@ -62,6 +81,7 @@ def status_event(status: str) -> dict[str, Any]:
             "stateMachineArn": f"arn:aws:states:{plans.REGION}:{plans.ACCOUNT}:stateMachine:Workflow",
             "name": RUN_ID,
             "status": status,
+            "startDate": START_MS,
         },
     }
 
@@ -140,7 +160,7 @@ def notices() -> list[dict[str, Any]]:
 
 
 def test_a_run_stopped_after_buying_releases_everything_no_commitment_and_stops_nothing_finished(
-    bedrock: PartialStubber,
+    bedrock: PartialStubber, release_machine: str
 ) -> None:
     create_job()
     set_job(status="Completed")
@@ -156,6 +176,13 @@ def test_a_run_stopped_after_buying_releases_everything_no_commitment_and_stops_
     (notice,) = notices()
     assert notice["subject"] == f"Bedrock run {RUN_ID} aborted: cleaned up"
     assert plans.PT_ARN in notice["message"] and "ended ABORTED" in notice["message"]
+    # An abort may land while a create call is in flight: the retrying release looks again by the
+    # run's names after the create could have landed, even though nothing is pending now
+    [started] = handed_over(release_machine)
+    assert started["request"]["scope"] == "run" and started["request"]["targets"] == []
+    assert started["request"]["catchUpSeconds"] == 15 * 60
+    assert started["request"]["execution"] == {"arn": plans.EXECUTION_ARN, "start": plans.EXECUTION_START}
+    assert f"Retrying release: {result['handedOver']}" in notice["message"]
 
 
 def test_a_run_stopped_while_training_stops_the_job(bedrock: PartialStubber) -> None:
@@ -213,6 +240,64 @@ def test_a_failed_run_already_cleaned_is_neither_cleaned_nor_notified_again(bedr
 
     assert result["deleted"] == [] and result["deletedDeployments"] == [] and not result["jobStopped"]
     assert not [n for n in notices() if "cleaned up" in (n["subject"] or "")]
+    # its failure path ran: no create call can be in flight, nothing to catch up with
+    assert result["handedOver"] is None
+
+
+def test_an_earlier_runs_serving_resources_with_the_same_names_are_untouched(
+    bedrock: PartialStubber, tags: TagStore
+) -> None:
+    # Given an earlier, successful execution of this run id still serves (execution names recur)
+    for arn in (plans.DEPLOYMENT_ARN, plans.PT_ARN):
+        tags.tag(arn, dict(plans.EARLIER_TAGS))
+    create_job()
+    set_job(status="Completed")
+    bedrock.add_response(
+        "list_custom_model_deployments",
+        {
+            "modelDeploymentSummaries": [
+                deployment_summary(naming.deployment_name(RUN_ID), plans.DEPLOYMENT_ARN)
+            ]
+        },
+        {"nameContains": naming.deployment_name(RUN_ID)},
+    )
+    for name, arn in (
+        (naming.evaluation_throughput_name(RUN_ID), None),
+        (naming.provisioned_model_name(RUN_ID), plans.PT_ARN),
+    ):
+        bedrock.add_response(
+            "list_provisioned_model_throughputs",
+            {"provisionedModelSummaries": [throughput_summary(name, arn)] if arn else []},
+            {"nameContains": name},
+        )
+    judge_jobs(bedrock)
+    # When the new execution of that id is stopped (no get or delete is queued: either would fail)
+    result = lambda_handler(status_event("ABORTED"), FakeContext())
+    # Then the earlier run's resources are reported, never deleted
+    assert result["deleted"] == [] and result["deletedDeployments"] == []
+    assert {n["arn"] for n in result["notOwned"]} == {plans.DEPLOYMENT_ARN, plans.PT_ARN}
+
+
+def test_a_hand_over_that_fails_fails_the_handler_for_the_dead_letter_queue(
+    bedrock: PartialStubber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "RELEASE_STATE_MACHINE_ARN", f"arn:aws:states:us-east-1:{plans.ACCOUNT}:stateMachine:gone"
+    )
+    create_job()
+    set_job(status="Completed")
+    found(bedrock, deployment=False, eval_pt=False, serving_pt=False)
+    judge_jobs(bedrock)
+    with pytest.raises(Exception, match="StateMachineDoesNotExist"):
+        lambda_handler(status_event("TIMED_OUT"), FakeContext())
+
+
+def test_an_event_without_the_execution_start_fails_loudly(bedrock: PartialStubber) -> None:
+    # Ownership needs the start: a malformed event goes to the retries and the dead-letter queue
+    malformed = status_event("ABORTED")
+    del malformed["detail"]["startDate"]
+    with pytest.raises(ValueError, match="not an execution start time"):
+        lambda_handler(malformed, FakeContext())
 
 
 def test_statuses_it_does_not_handle_touch_nothing(bedrock: PartialStubber) -> None:

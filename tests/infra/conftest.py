@@ -48,6 +48,12 @@ def resource_with_prefix(template: Template, kind: str, logical_id_prefix: str) 
     return logical_id
 
 
+def workflow_machine(template: Template) -> dict[str, Any]:
+    """The customization workflow's state machine (the stack also has the retrying release's)."""
+    logical_id = resource_with_prefix(template, "AWS::StepFunctions::StateMachine", "WorkflowStateMachine")
+    return resources_of_type(template, "AWS::StepFunctions::StateMachine")[logical_id]
+
+
 def storage_key_id(template: Template) -> str:
     """The project key (training data, custom models), as opposed to the log key."""
     return resource_with_prefix(template, "AWS::KMS::Key", "StorageKey")

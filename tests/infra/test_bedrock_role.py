@@ -9,7 +9,13 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 
-from tests.infra.conftest import VPC_SETTINGS, cdk_json_context, resources_of_type, storage_key_id
+from tests.infra.conftest import (
+    VPC_SETTINGS,
+    cdk_json_context,
+    resources_of_type,
+    storage_key_id,
+    workflow_machine,
+)
 
 
 def _bedrock_role(template: Template) -> tuple[str, dict[str, Any]]:
@@ -255,7 +261,7 @@ def test_in_a_vpc_the_role_deletes_and_tags_only_bedrock_managed_interfaces(dev_
 
 
 def test_in_a_vpc_the_job_gets_the_configured_network(dev_in_a_vpc: Template) -> None:
-    machine = next(iter(resources_of_type(dev_in_a_vpc, "AWS::StepFunctions::StateMachine").values()))
+    machine = workflow_machine(dev_in_a_vpc)
     rendered = json.dumps(machine["Properties"]["DefinitionString"])
     for subnet in VPC_SETTINGS["subnetIds"]:
         assert subnet in rendered

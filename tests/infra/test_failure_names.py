@@ -80,6 +80,8 @@ def test_no_path_ends_with_a_step_functions_error_name(definitions: dict[str, di
         names = FailureNames(definition)
         walk = names.run()
         assert not walk.violations, f"{where}:\n" + "\n".join(str(v) for v in walk.violations)
+        if "/WorkflowStateMachine" not in where:
+            continue  # the retrying release fails only with its own ReleaseDeadlinePassed
         # The caught errors end under the project's names for them
         assert {
             "TrainingJobFailed",
@@ -134,16 +136,22 @@ def test_no_intrinsic_literal_of_the_definition_needs_an_escape(
     # AWS accepts an escaped quote or brace (\' \{ \}) in an intrinsic's literal, but the simulation's
     # ASL parser mis-reads it and would run a different text: no shipped literal needs one, so what
     # the simulation runs is what AWS runs.
-    for definition in definitions.values():
+    for where, definition in definitions.items():
         intrinsics = _intrinsics(definition["States"])
-        assert any(i.startswith("States.Format(") for i in intrinsics)
+        # (the workflow composes its notices; the retrying release's definition has no intrinsic)
+        assert any(i.startswith("States.Format(") for i in intrinsics) or "/WorkflowStateMachine" not in where
         escaped = [i for i in intrinsics if "\\" in i]
         assert escaped == [], escaped
 
 
 def test_a_catch_straight_into_the_failure_path_is_reported(definitions: dict[str, dict[str, Any]]) -> None:
     # Given the shipped definition with one Catch pointed past its naming Pass
-    definition = copy.deepcopy(next(iter(definitions.values())))
+    (workflow,) = [
+        d
+        for where, d in definitions.items()
+        if where.startswith("BedrockCustomization-dev/WorkflowStateMachine")
+    ]
+    definition = copy.deepcopy(workflow)
     (catch,) = definition["States"]["Buy provisioned throughput (no commitment)"]["Catch"]
     catch["Next"] = RELEASE_ALL
 

@@ -277,12 +277,15 @@ def test_a_function_bundles_the_pinned_sdk_exactly_when_it_calls_an_api_newer_th
             assert bundled is None, f"{name} needs nothing newer than the runtime's SDK: keep it small"
     # Custom model deployments (botocore 1.39.7), their in-place update (1.42.2: serving slots) and
     # the judge's precomputed-response evaluation jobs with custom metrics (1.37.36) are newer than
-    # what the runtime is counted on for.
+    # what the runtime is counted on for. The preflight looks the run's deployment name up (name
+    # reuse) and the retrying release deletes deployments: both need 1.39.7.
     assert bundling == {
         "check_status": "1.39.7",
         "cleanup": "1.39.7",
         "deploy": "1.39.7",
         "judge": "1.37.36",
+        "preflight": "1.39.7",
+        "release": "1.39.7",
         "run_ended": "1.39.7",
         "slots": "1.42.2",
     }

@@ -309,7 +309,9 @@ def definitions(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
     found = {}
     for stack, template in synthesized.templates.items():
         for logical_id, definition in render_definitions(template).items():
-            found[f"{stack}/{logical_id}"] = definition
+            # The workflow buys; the retrying release (ReleaseStateMachine) only deletes, by handler.
+            if logical_id.startswith("WorkflowStateMachine"):
+                found[f"{stack}/{logical_id}"] = definition
     assert found, "no state machine in the synthesized templates"
     return found
 

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from tests.infra.conftest import Synthesized, resources_of_type
+from tests.infra.conftest import Synthesized, resources_of_type, workflow_machine
 
 CREATE_JOB_SYNC = "arn:aws:states:::bedrock:createModelCustomizationJob.sync"
 
 
 def definition(template: Template) -> dict[str, Any]:
     """The state machine definition with CloudFormation tokens replaced by readable markers."""
-    (machine,) = resources_of_type(template, "AWS::StepFunctions::StateMachine").values()
+    machine = workflow_machine(template)
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
     text = "".join(p if isinstance(p, str) else f"<{_token_name(p)}>" for p in parts)
     return json.loads(text)  # type: ignore[no-any-return]
@@ -482,7 +482,7 @@ def test_state_names_read_as_a_runbook(states: dict[str, Any]) -> None:
 
 
 def _state_machine_statements(template: Template) -> list[dict[str, Any]]:
-    (machine,) = resources_of_type(template, "AWS::StepFunctions::StateMachine").values()
+    machine = workflow_machine(template)
     role_id = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
     (policy,) = [
         p
@@ -630,8 +630,8 @@ def test_lambdas_are_python_arm64_with_json_logs_and_small_assets(
     functions = resources_of_type(dev, "AWS::Lambda::Function")
     # The workflow's eleven (the judge, the deploy function, the approval verification and the
     # serving slots too), the stopped-run cleanup, the approval answer, the start function, the
-    # built-in RFT grader.
-    assert len(functions) == 15
+    # built-in RFT grader, the retrying release.
+    assert len(functions) == 16
     for fn in functions.values():
         props = fn["Properties"]
         assert props["Runtime"].startswith("python3.1")

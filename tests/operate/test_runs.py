@@ -381,6 +381,32 @@ def test_cancel_stops_the_run_and_releases_its_throughput(
     ]
 
 
+def test_cancel_never_deletes_a_serving_slots_endpoint(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, plan: dict[str, Any]
+) -> None:
+    # Given the run's throughput became serving slot "support"'s endpoint (a first promotion)
+    _waiting(plan, monkeypatch)
+    created = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    client = bedrock_client()
+    stub = PartialStubber(client, PT_OPERATIONS)
+    stub.add_response(
+        "list_provisioned_model_throughputs",
+        {"provisionedModelSummaries": [pt_summary(run_id=RUN_ID, created=created)]},
+    )
+    slotted = tags(RUN_ID)
+    slotted["tags"].append({"key": "bedrock-customization:slot", "value": "support"})
+    stub.add_response("list_tags_for_resource", slotted, {"resourceARN": PT_ARN})
+    # (no delete queued: deleting it would fail the test)
+
+    with stub, clients_with(bedrock=client, stepfunctions=RecordingStepFunctions()):
+        result = run_cli(capsys, "cancel", RUN_ID, "--reason", "wrong data", "--yes")
+        stub.assert_no_pending_responses()
+
+    assert result.code == 0, result.err
+    assert f"deleted provisioned throughput {PT_ARN}" not in result.out
+    assert "serving slot support" in result.out
+
+
 def test_cancel_keeps_a_commitment_and_says_until_when(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, plan: dict[str, Any]
 ) -> None:
@@ -643,6 +669,7 @@ def test_cancel_deletes_the_runs_evaluation_deployment(
     stub = PartialStubber(client, PT_OPERATIONS)
     _deployment_stub(stub)
     stub.add_response("list_provisioned_model_throughputs", {"provisionedModelSummaries": []})
+    stub.add_response("list_tags_for_resource", tags(NOVA_RUN), {"resourceARN": DEPLOYMENT_ARN})
     stub.add_response(
         "delete_custom_model_deployment", {}, {"customModelDeploymentIdentifier": DEPLOYMENT_ARN}
     )

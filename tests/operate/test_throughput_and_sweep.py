@@ -259,8 +259,11 @@ def test_delete_of_a_run_without_throughput_is_invalid_input(capsys: pytest.Capt
 # --------------------------------------------------------------------------------------------------
 
 
-def _sweep_stub(bedrock: Any, *, deletes: bool) -> Stubber:
-    """Five throughputs, two custom models, one deployment; deletions queued only when expected."""
+def _sweep_stub(
+    bedrock: Any, *, deletes: bool, serving: bool = True, slot_on_pt_old: str | None = None
+) -> Stubber:
+    """Five throughputs, two custom models, one deployment; deletions queued only when expected
+    (``serving``: the serving throughput and the custom model too, as with --include-serving)."""
     stub = Stubber(bedrock)
     old = NOW - dt.timedelta(days=3)
     stub.add_response(
@@ -289,7 +292,10 @@ def _sweep_stub(bedrock: Any, *, deletes: bool) -> Stubber:
         (PT_YOUNG, OLD_RUN),
         (PT_OTHER, FOREIGN_RUN),
     ):
-        stub.add_response("list_tags_for_resource", tags(run), {"resourceARN": arn})
+        answer = tags(run)
+        if arn == PT_OLD and slot_on_pt_old:
+            answer["tags"].append({"key": "bedrock-customization:slot", "value": slot_on_pt_old})
+        stub.add_response("list_tags_for_resource", answer, {"resourceARN": arn})
     stub.add_response(
         "list_custom_model_deployments",
         {
@@ -329,8 +335,9 @@ def _sweep_stub(bedrock: Any, *, deletes: bool) -> Stubber:
         stub.add_response(
             "delete_custom_model_deployment", {}, {"customModelDeploymentIdentifier": DEPLOY_OLD}
         )
-        stub.add_response("delete_provisioned_model_throughput", {}, {"provisionedModelId": PT_OLD})
-        stub.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_OLD})
+        if serving:
+            stub.add_response("delete_provisioned_model_throughput", {}, {"provisionedModelId": PT_OLD})
+            stub.add_response("delete_custom_model", {}, {"modelIdentifier": MODEL_OLD})
     return stub
 
 
@@ -352,7 +359,7 @@ def test_sweep_dry_run_lists_with_cost_per_day_and_deletes_nothing(
     stub = _sweep_stub(bedrock, deletes=False)
 
     with stub, clients_with(bedrock=bedrock):
-        result = run_cli(capsys, "sweep", "--dry-run", "--json")
+        result = run_cli(capsys, "sweep", "--dry-run", "--include-serving", "--json")
         stub.assert_no_pending_responses()
 
     assert result.code == 0, result.err
@@ -385,11 +392,54 @@ def test_sweep_deletes_deployments_and_throughput_before_models(capsys: pytest.C
     stub = _sweep_stub(bedrock, deletes=True)
 
     with stub, clients_with(bedrock=bedrock):
-        result = run_cli(capsys, "sweep", "--older-than", "1d", "--yes")
+        result = run_cli(capsys, "sweep", "--older-than", "1d", "--include-serving", "--yes")
         stub.assert_no_pending_responses()  # exactly the three deletions, in this order
 
     assert result.code == 0, result.err
     assert result.out.count("deleted") >= 3
+
+
+def test_sweep_by_default_deletes_only_evaluation_leftovers(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a finished run's evaluation deployment, serving throughput and custom model, all old
+    _two_runs()
+    bedrock = bedrock_client()
+    stub = _sweep_stub(bedrock, deletes=True, serving=False)
+
+    with stub, clients_with(bedrock=bedrock):
+        result = run_cli(capsys, "sweep", "--yes", "--json")
+        stub.assert_no_pending_responses()  # only the evaluation deployment is deleted
+
+    assert result.code == 0, result.err
+    actions = {c["arn"]: (c["action"], c["reason"]) for c in result.json()["candidates"]}
+    assert actions[DEPLOY_OLD][0] == "delete"
+    assert actions[PT_OLD] == ("keep", "serving: swept only with --include-serving")
+    assert actions[MODEL_OLD] == ("keep", "a run's custom model: swept only with --include-serving")
+
+
+def test_sweep_never_deletes_a_serving_slots_endpoint_or_models_even_with_include_serving(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given the old run's throughput became slot "faq"'s endpoint and its model the slot's champion
+    from pipeline import slots
+
+    _two_runs()
+    champion = slots.Champion(MODEL_OLD, OLD_RUN, "2026-11-20T09:00:00Z")
+    document = slots.first_promotion("faq", "throughput", PT_OLD, EXPRESS_FM_ARN, champion)
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name=slots.parameter_name("dev", "faq"), Value=json.dumps(document.to_dict()), Type="String"
+    )
+    bedrock = bedrock_client()
+    stub = _sweep_stub(bedrock, deletes=True, serving=False, slot_on_pt_old="faq")
+
+    with stub, clients_with(bedrock=bedrock):
+        result = run_cli(capsys, "sweep", "--include-serving", "--yes", "--json")
+        stub.assert_no_pending_responses()  # only the evaluation deployment is deleted
+
+    assert result.code == 0, result.err
+    actions = {c["arn"]: (c["action"], c["reason"]) for c in result.json()["candidates"]}
+    assert actions[PT_OLD] == ("keep", "the endpoint of serving slot faq: never swept")
+    assert actions[MODEL_OLD] == ("keep", "served or kept for rollback by serving slot faq: never swept")
+    assert actions[DEPLOY_OLD][0] == "delete"
 
 
 def test_sweep_keep_run_protects_a_run(capsys: pytest.CaptureFixture[str]) -> None:

@@ -129,9 +129,12 @@ def test_approve_flow_to_succeeded_then_release_everything(sandbox: Sandbox, tmp
     sandbox.cli("throughput", "delete", serving[0]["arn"], "--yes")
     assert [t for t in _billing(sandbox) if t.get("runId") == run_id] == []
 
-    # Only the custom model is left (storage, no hourly charge); sweep deletes it, then nothing is left.
+    # Only the custom model is left (storage, no hourly charge): a plain sweep keeps it (only
+    # evaluation leftovers go by default); --include-serving deletes it, then nothing is left.
     assert [c["kind"] for c in _leftovers(sandbox, run_id)] == ["custom-model"]
     sandbox.cli("sweep", *ENV, "--older-than", "0m", "--yes")
+    assert [c["kind"] for c in _leftovers(sandbox, run_id)] == ["custom-model"]
+    sandbox.cli("sweep", *ENV, "--older-than", "0m", "--include-serving", "--yes")
     assert _leftovers(sandbox, run_id) == []
 
 

@@ -80,14 +80,19 @@ def test_state_machine_in_moto_is_the_synthesized_definition(template: Path) -> 
                 "grader",
                 "judge",
                 "slots",
+                "release",
             )
         }
-        # Every function works in the training bucket, but the RFT grader, which only scores text.
+        # Every function works in the training bucket, but the RFT grader, which only scores text,
+        # and the retrying release, which only deletes and notifies.
         assert all(
             spec.environment["TRAINING_BUCKET"] == staged.bucket
             for spec, _ in staged.functions.values()
-            if spec.short_name != "grader"
+            if spec.short_name not in ("grader", "release")
         )
+        # The retrying release's state machine is created too, as synthesized.
+        assert staged.release_state_machine_arn
+        clients["stepfunctions"].describe_state_machine(stateMachineArn=staged.release_state_machine_arn)
     text = json.dumps(in_moto)
     assert "Fn::" not in text and '"Ref"' not in text
     assert text.count("arn:aws:states:::bedrock:createModelCustomizationJob.sync") == 4

@@ -24,6 +24,7 @@ from lambdas.common import metric_names, runtime
 from lambdas.common import release as cleanup
 from lambdas.evaluate_model import handler as evaluate_model
 from lambdas.record import handler as record
+from pipeline.ownership import Execution
 from pipeline.release import Released
 from tests.handlers import plans
 from tests.handlers.conftest import aws  # noqa: F401  (the moto fixture of the handler tests)
@@ -280,12 +281,15 @@ def test_cleanup_measures_the_model_unit_hours_of_a_no_commitment_throughput_it_
     monkeypatch.setattr(runtime, "utc_now", lambda: "2026-11-27T12:00:00Z")
     runtime.reset_clients()
     released = Released()
+    owner = Execution(plans.EXECUTION_ARN, plans.EXECUTION_START)
     with Stubber(runtime.client("bedrock")) as bedrock:
+        tags = [{"key": k, "value": v} for k, v in plans.EXECUTION_TAGS.items()]
+        bedrock.add_response("list_tags_for_resource", {"tags": tags}, {"resourceARN": plans.PT_ARN})
         bedrock.add_response("get_provisioned_model_throughput", throughput_description())
         bedrock.add_response("delete_provisioned_model_throughput", {})
         # When
         runtime.observed(
-            lambda event, context: cleanup.releaser().release_throughput(plans.PT_ARN, released)
+            lambda event, context: cleanup.releaser(owner).release_throughput(plans.PT_ARN, released)
         )({}, None)
         runtime.observed(lambda event, context: cleanup.emit_metrics(released))({}, None)
     runtime.reset_clients()

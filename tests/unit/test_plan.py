@@ -421,3 +421,47 @@ def test_the_plan_of_a_llama_33_run_in_us_west_2_compares_with_the_us_profile() 
     plan = _plan(spec)
     assert plan["baseModelInvokeId"] == "us.meta.llama3-3-70b-instruct-v1:0"
     assert plan["vehicle"]["kind"] == "deployment"  # custom Llama 3.3 70B deploys on demand in us-west-2
+
+
+EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:Workflow:support-bot-0123456789"
+EXECUTION_START = "2026-12-01T09:00:00.123Z"
+
+
+def _plan_in_execution(spec: RunSpec) -> dict[str, Any]:
+    context = PlanContext(
+        BUCKET, "support-bot-0123456789", execution_arn=EXECUTION_ARN, execution_start=EXECUTION_START
+    )
+    return build_plan(spec, context, estimated_tokens=1000)
+
+
+def _tag_lists(plan: dict[str, Any]) -> list[list[dict[str, str]]]:
+    return [
+        plan["job"]["JobTags"],
+        plan["job"]["CustomModelTags"],
+        plan["vehicle"]["Tags"],
+        plan["serving"]["Tags"],
+    ]
+
+
+def test_every_resource_a_run_creates_names_the_execution_that_created_it() -> None:
+    plan = _plan_in_execution(_spec())
+    expected = {
+        "bedrock-customization:execution-arn": EXECUTION_ARN,
+        "bedrock-customization:execution-start": EXECUTION_START,
+        RUN_ID_TAG: "support-bot-0123456789",
+    }
+    for tags in _tag_lists(plan):
+        assert expected.items() <= {t["Key"]: t["Value"] for t in tags}.items()
+    # Outside the workflow (check, estimate) there is no execution: no execution tags.
+    offline = build_plan(_spec(), PlanContext(BUCKET, "support-bot-0123456789"), estimated_tokens=1000)
+    assert not [t for t in offline["job"]["JobTags"] if "execution" in t["Key"]]
+
+
+def test_the_pipeline_tags_fit_in_the_room_a_spec_leaves_for_them() -> None:
+    # A run spec may carry MAX_SPEC_TAGS tags; the plan adds its own to every create request, and
+    # Bedrock refuses more than MAX_TAGS on one resource [BC: TagList max 200].
+    from pipeline.runspec import MAX_SPEC_TAGS, MAX_TAGS
+
+    plan = _plan_in_execution(_spec(tags={f"team-{i}": "ml" for i in range(MAX_SPEC_TAGS)}))
+    # ...and a first promotion adds the slot's tag to the run's endpoint (pipeline.slots.SLOT_TAG)
+    assert max(len(tags) for tags in _tag_lists(plan)) + 1 == MAX_TAGS

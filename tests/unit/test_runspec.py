@@ -436,7 +436,14 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     ("tag-characters", minimal(tags={"team": "ml#1"}), "tags.team", "0\u2013256 characters"),
     ("tag-key-too-long", minimal(tags={"k" * 129: "v"}), f"tags.{'k' * 129}", "1\u2013128 characters"),
-    ("too-many-tags", minimal(tags={f"k{i}": "v" for i in range(201)}), "tags", "at most 200"),
+    # Bedrock's 200, less the pipeline's own tags (run, execution, commitment, purpose, slot).
+    ("too-many-tags", minimal(tags={f"k{i}": "v" for i in range(194)}), "tags", "at most 193"),
+    (
+        "pipeline-tag-prefix",
+        minimal(tags={"bedrock-customization:execution-arn": "arn:aws:states:::execution:x:y"}),
+        "tags.bedrock-customization:execution-arn",
+        "the pipeline's own prefix",
+    ),
 ]
 
 

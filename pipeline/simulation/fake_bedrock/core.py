@@ -80,6 +80,10 @@ class BedrockCore:
         self.deployments: dict[str, Deployment] = {}
         self.evaluation_jobs: dict[str, EvaluationJob] = {}
         self.calls: list[Call] = []
+        # TagResource's additions (e.g. a serving slot's tag on a promoted endpoint), by ARN.
+        self.added_tags: dict[str, dict[str, str]] = {}
+        # What an earlier execution of the run id created before the run (FakeBedrock.seed_earlier_run).
+        self.seeded: set[str] = set()
         self._references: dict[str, str] = {}
 
     # -- HTTP entry point ------------------------------------------------------------------------
@@ -132,6 +136,42 @@ class BedrockCore:
     def _log(self, service: str, operation: str, subject: str, outcome: str) -> None:
         with self._lock:
             self.calls.append(Call(self.clock.elapsed(), service, operation, subject, outcome))
+
+    # -- tags (ListTagsForResource, TagResource) ---------------------------------------------------
+
+    def _created_tags(self, arn: str) -> dict[str, str] | None:
+        """The tags a resource was created with (its create request's), None when it is unknown
+        or deleted: jobs (jobTags), custom models (their job's customModelTags), throughput and
+        deployments (tags), evaluation jobs (jobTags)."""
+        pairs: Any = None
+        if arn in self.jobs:
+            pairs = self.jobs[arn].request.get("jobTags")
+        elif arn in self.custom_models:
+            pairs = self.jobs[self.custom_models[arn].job_arn].request.get("customModelTags")
+        elif arn in self.throughputs and self.throughputs[arn].deleted is None:
+            pairs = self.throughputs[arn].request.get("tags")
+        elif arn in self.deployments and self.deployments[arn].deleted is None:
+            pairs = self.deployments[arn].request.get("tags")
+        elif arn in self.evaluation_jobs:
+            pairs = self.evaluation_jobs[arn].request.get("jobTags")
+        else:
+            return None
+        return {str(t["key"]): str(t["value"]) for t in pairs or []}
+
+    def _bedrock_list_tags_for_resource(self, params: dict[str, Any]) -> dict[str, Any]:
+        arn = params["resourceARN"]
+        tags = self._created_tags(arn)
+        if tags is None:
+            raise ServiceError("ResourceNotFoundException", f"{arn} not found")
+        tags |= self.added_tags.get(arn, {})
+        return {"tags": [{"key": k, "value": v} for k, v in tags.items()]}
+
+    def _bedrock_tag_resource(self, params: dict[str, Any]) -> dict[str, Any]:
+        arn = params["resourceARN"]
+        if self._created_tags(arn) is None:
+            raise ServiceError("ResourceNotFoundException", f"{arn} not found")
+        self.added_tags.setdefault(arn, {}).update({str(t["key"]): str(t["value"]) for t in params["tags"]})
+        return {}
 
     def _client(self, name: str) -> Any:
         if name not in self._clients:

@@ -10,6 +10,35 @@ from pipeline.simulation.fake_bedrock.records import Deployment, Throughput
 
 
 class Ledger(CustomizationJobs):
+    def _earlier_entries(self, now: float) -> list[dict[str, Any]]:
+        entries = []
+        for job in self.jobs.values():
+            if job.arn in self.seeded:
+                status, _, _ = self.job_status(job)
+                entries.append(
+                    {
+                        "kind": "job",
+                        "name": job.name,
+                        "arn": job.arn,
+                        "alive": True,
+                        "status": status,
+                        "stopRequests": job.stop_requests,
+                    }
+                )
+        for pt in self.throughputs.values():
+            if pt.arn in self.seeded:
+                entries.append(
+                    {
+                        "kind": "throughput",
+                        "name": pt.name,
+                        "arn": pt.arn,
+                        "alive": pt.deleted is None,
+                        "status": "Deleted" if pt.deleted is not None else pt.status(now),
+                        "stopRequests": 0,
+                    }
+                )
+        return entries
+
     def ledger(self) -> dict[str, Any]:
         """Everything bought, created, stopped or deleted: what the money invariants are checked on.
 
@@ -25,6 +54,9 @@ class Ledger(CustomizationJobs):
           modelArn, createdAt, createRequests, readyAt`` (when it leaves Creating, Active or Failed;
           None: never), ``status`` (Creating | Active | Failed, "Deleted" once deleted),
           ``deletedAt, alive``).
+        - ``earlier``: what an earlier execution of the same run id created before the run started
+          (:meth:`seed_earlier_run`; never in the lists above): ``kind, name, arn, alive, status,
+          stopRequests``.
         - ``invocations``: every Converse call in order (``at, modelId, target`` (``throughput``,
           ``deployment`` or ``base``), ``customModelArn`` (what the throughput or deployment
           serves; None for the base or an unknown ARN), ``outcome`` ("ok", an error code, or
@@ -32,8 +64,11 @@ class Ledger(CustomizationJobs):
         """
         with self._lock:
             now = self.clock.elapsed()
+            earlier = self._earlier_entries(now)
             jobs = []
             for job in self.jobs.values():
+                if job.arn in self.seeded:
+                    continue
                 self._advance(job)
                 status, failure, _ = self.job_status(job)
                 jobs.append(
@@ -67,6 +102,7 @@ class Ledger(CustomizationJobs):
                     "alive": pt.deleted is None,
                 }
                 for pt in self.throughputs.values()
+                if pt.arn not in self.seeded
             ]
             deployments = [
                 {
@@ -116,6 +152,7 @@ class Ledger(CustomizationJobs):
                 for job in self.evaluation_jobs.values()
             ]
             return {
+                "earlier": earlier,
                 "jobs": jobs,
                 "throughputs": throughputs,
                 "deployments": deployments,

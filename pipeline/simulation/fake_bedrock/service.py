@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pipeline.simulation.fake_bedrock.evaluation_jobs import EvaluationJobs
 from pipeline.simulation.fake_bedrock.ledger import Ledger
 from pipeline.simulation.fake_bedrock.models import CustomModels
@@ -16,3 +18,28 @@ class FakeBedrock(Runtime, CustomModels, EvaluationJobs, Ledger):
     (:mod:`.deployments`), LLM-judge evaluation jobs (:mod:`.evaluation_jobs`) and Converse
     (:mod:`.runtime`); :mod:`.ledger` reports what they bought and did.
     """
+
+    def seed_earlier_run(
+        self, job_request: dict[str, Any], serving_name: str, tags: list[dict[str, str]]
+    ) -> None:
+        """What an earlier, successful execution of the same run id left: its completed job and custom
+        model, and the no-commitment throughput it serves with (InService), all under the run's names
+        and tagged with that execution (scenario ``reusedRunId``). Kept apart in the ledger."""
+        job_arn = self._bedrock_create_model_customization_job(
+            job_request | {"jobTags": tags, "customModelTags": tags}
+        )["jobArn"]
+        job = self.jobs[job_arn]
+        now = self.clock.elapsed()
+        job.timeline = [(now, "Completed", None)]  # trained long ago: its model is there
+        self._advance(job)
+        assert job.output_model_arn is not None
+        pt_arn = self._bedrock_create_provisioned_model_throughput(
+            {
+                "provisionedModelName": serving_name,
+                "modelId": job.output_model_arn,
+                "modelUnits": 1,
+                "tags": tags,
+            }
+        )["provisionedModelArn"]
+        self.throughputs[pt_arn].ready_at = now
+        self.seeded |= {job_arn, pt_arn}
