@@ -18,9 +18,12 @@ code. Keys (camelCase; unknown keys are errors)::
                 "trainingLoss": [first, final], "validationLoss": [first, final], "steps",
                 "reward": [first, final]},         # RFT: share of right sampled answers per step
         "throughput": {"creatingSeconds", "outcome": "InService|Failed|Creating",
-                       "failureMessage", "deleteWhileCreating"},
-        "deployment": {"creatingSeconds", "outcome": "Active|Failed|Creating", "failureMessage"},
-                                                  # custom model deployments (on-demand serving)
+                       "failureMessage", "deleteWhileCreating", "updateSeconds"},
+        "deployment": {"creatingSeconds", "outcome": "Active|Failed|Creating", "failureMessage",
+                       "updateSeconds"},          # custom model deployments (on-demand serving)
+                                                  # updateSeconds: how long an in-place model change
+                                                  #   takes (a failed one: a fault with effect
+                                                  #   "eventually", pipeline.simulation.faults)
         "models": {"customQuality", "baseQuality", "customLatencyMs", "baseLatencyMs",
                    "msPerOutputToken", "baseError": "AccessDeniedException" | null,
                    "baseErrorEvery": 20 | null,
@@ -115,11 +118,13 @@ _THROUGHPUT_KEYS: Final = {
     "outcome": "outcome",
     "failureMessage": "failure_message",
     "deleteWhileCreating": "delete_while_creating",
+    "updateSeconds": "update_seconds",
 }
 _DEPLOYMENT_KEYS: Final = {
     "creatingSeconds": "creating_seconds",
     "outcome": "outcome",
     "failureMessage": "failure_message",
+    "updateSeconds": "update_seconds",
 }
 _DEPLOYMENT_OUTCOMES: Final = ("Active", "Failed", "Creating")
 _MODEL_KEYS: Final = {

@@ -52,7 +52,7 @@ def test_state_machine_in_moto_is_the_synthesized_definition(template: Path) -> 
     with mock_aws():
         clients = {
             n: boto3.client(n, region_name=REGION)
-            for n in ("s3", "sns", "kms", "iam", "lambda", "stepfunctions")
+            for n in ("s3", "sns", "kms", "iam", "lambda", "stepfunctions", "dynamodb")
         }
         resolver = Resolver(region=REGION, account=ACCOUNT, stack_name=loaded.stack_name)
         staged = provision(loaded, resolver, clients)
@@ -82,6 +82,7 @@ def test_state_machine_in_moto_is_the_synthesized_definition(template: Path) -> 
                 "run_start",
                 "grader",
                 "judge",
+                "slots",
             )
         }
         # Every function works in the training bucket, but the RFT grader, which only scores text.
@@ -428,6 +429,9 @@ def test_deployment_lifecycle_idempotency_listing_and_deletion(world: World) -> 
         "arn": arn,
         "clientRequestToken": "run-1-dep",
         "modelArn": model,
+        "firstModelArn": model,
+        "changes": [],
+        "addedTags": {},
         "createdAt": created,
         "createRequests": 2,
         "readyAt": created + 480,

@@ -35,7 +35,7 @@ from pipeline.simulation.fake_bedrock.records import (
     Job,
     Throughput,
 )
-from pipeline.simulation.faults import FaultInjector
+from pipeline.simulation.faults import Fault, FaultInjector
 from pipeline.simulation.wire import HttpResponse, Request, RestJsonCodec, ServiceError
 
 CONTROL: Final = "bedrock"
@@ -81,6 +81,9 @@ class BedrockCore:
         self.evaluation_jobs: dict[str, EvaluationJob] = {}
         self.calls: list[Call] = []
         self._references: dict[str, str] = {}
+        # Tags added with TagResource, by resource ARN (a create's own tags stay in its request).
+        self.added_tags: dict[str, dict[str, str]] = {}
+        self._eventual: Fault | None = None
 
     # -- HTTP entry point ------------------------------------------------------------------------
 
@@ -107,6 +110,10 @@ class BedrockCore:
         params = codec.decode(operation, labels, request)
         subject = subject_of(params)
         fault = self.faults.check(service, operation, params)
+        # An "eventually" fault lets the call through; the change it starts fails later.
+        eventual = fault if fault is not None and fault.eventually else None
+        if eventual is not None:
+            fault = None
         if fault is not None and not fault.after:
             self._log(service, operation, subject, f"fault:{fault.code}")
             return codec.encode_error(ServiceError(fault.code, fault.message))
@@ -119,7 +126,11 @@ class BedrockCore:
                     status=501,
                 )
             with self._lock:
-                output = handler(params)
+                self._eventual = eventual
+                try:
+                    output = handler(params)
+                finally:
+                    self._eventual = None
         except ServiceError as error:
             self._log(service, operation, subject, error.code)
             return codec.encode_error(error)
@@ -173,9 +184,16 @@ class BedrockCore:
             pass
         for model in self.custom_models.values():
             if identifier in (model.arn, model.name):
+                if model.base_model_id:
+                    return get_model(model.base_model_id)
                 job = self.jobs[model.job_arn]
                 return self._base_model(job.request["baseModelIdentifier"])
         raise ServiceError("ValidationException", f"{identifier} is not a customizable base model")
+
+    def _eventual_failure(self) -> str | None:
+        """The failure message an "eventually" fault gives the change this call starts, or None."""
+        fault, self._eventual = self._eventual, None
+        return fault.message if fault is not None else None
 
     def _check_role(self, role_arn: str) -> None:
         name = role_arn.rsplit("/", 1)[-1]
@@ -214,6 +232,7 @@ def subject_of(params: Mapping[str, Any]) -> str:
         "customModelDeploymentIdentifier",
         "modelId",
         "modelIdentifier",
+        "resourceARN",
     ):
         if params.get(key):
             return str(params[key])

@@ -6,7 +6,21 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.simulation.fake_bedrock.jobs import CustomizationJobs
-from pipeline.simulation.fake_bedrock.records import Deployment, Throughput
+from pipeline.simulation.fake_bedrock.records import Deployment, ModelChange, Throughput
+
+
+def _changes(changes: list[ModelChange], now: float) -> list[dict[str, Any]]:
+    return [
+        {
+            "targetModelArn": c.target_model_arn,
+            "previousModelArn": c.previous_model_arn,
+            "startedAt": c.started,
+            "doneAt": c.done_at,
+            "status": c.status(now),
+            "failureMessage": c.failure,
+        }
+        for c in changes
+    ]
 
 
 class Ledger(CustomizationJobs):
@@ -20,11 +34,15 @@ class Ledger(CustomizationJobs):
           metricsFiles``).
         - ``throughputs``: one per purchase (``name, arn, clientRequestToken, modelArn, modelUnits,
           commitment, createdAt, createRequests, status`` ("Deleted" once deleted), ``deletedAt,
-          deleteRefusals, alive``).
+          deleteRefusals, alive, firstModelArn, changes, addedTags``).
         - ``deployments``: one per custom model deployment (``name, arn, clientRequestToken,
           modelArn, createdAt, createRequests, readyAt`` (when it leaves Creating, Active or Failed;
           None: never), ``status`` (Creating | Active | Failed, "Deleted" once deleted),
-          ``deletedAt, alive``).
+          ``deletedAt, alive, firstModelArn, changes, addedTags``). ``modelArn`` is the model it serves
+          now; ``firstModelArn`` the one it was created with; ``changes`` its in-place model
+          changes (``targetModelArn, previousModelArn, startedAt, doneAt, status``
+          (Updating | UpdateCompleted | UpdateFailed), ``failureMessage``); ``addedTags`` the tags
+          added with TagResource (a slot's endpoint carries the slot tag).
         - ``invocations``: every Converse call in order (``at, modelId, target`` (``throughput``,
           ``deployment`` or ``base``), ``customModelArn`` (what the throughput or deployment
           serves; None for the base or an unknown ARN), ``outcome`` ("ok", an error code, or
@@ -56,7 +74,10 @@ class Ledger(CustomizationJobs):
                     "name": pt.name,
                     "arn": pt.arn,
                     "clientRequestToken": pt.token,
-                    "modelArn": pt.model_arn,
+                    "modelArn": pt.model_at(now),
+                    "firstModelArn": pt.model_arn,
+                    "changes": _changes(pt.changes, now),
+                    "addedTags": dict(self.added_tags.get(pt.arn, {})),
                     "modelUnits": pt.model_units,
                     "commitment": pt.commitment or "none",
                     "createdAt": pt.created,
@@ -73,7 +94,10 @@ class Ledger(CustomizationJobs):
                     "name": deployment.name,
                     "arn": deployment.arn,
                     "clientRequestToken": deployment.token,
-                    "modelArn": deployment.model_arn,
+                    "modelArn": deployment.model_at(now),
+                    "firstModelArn": deployment.model_arn,
+                    "changes": _changes(deployment.changes, now),
+                    "addedTags": dict(self.added_tags.get(deployment.arn, {})),
                     "createdAt": deployment.created,
                     "createRequests": deployment.create_requests,
                     "readyAt": deployment.ready_at,
@@ -99,7 +123,7 @@ class Ledger(CustomizationJobs):
                         "at": call.elapsed,
                         "modelId": call.subject,
                         "target": target,
-                        "customModelArn": served.model_arn if served is not None else None,
+                        "customModelArn": served.model_at(call.elapsed) if served is not None else None,
                         "outcome": call.outcome,
                     }
                 )
