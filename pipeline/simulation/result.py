@@ -84,6 +84,10 @@ class SimulationResult:
     checks: list[Check] = field(default_factory=list)
     # The run's starter record and decisions of record ({"starter", "decisions", "allowSelfApproval"}).
     approval_records: dict[str, Any] = field(default_factory=dict)
+    # The run's serving slot: {"parameter", "before", "after", "lockAtEnd"} (its SSM document before
+    # and after the run, None where it did not exist; the run holding its lock at the end, if any);
+    # empty when the run names no slot.
+    slot: dict[str, Any] = field(default_factory=dict)
 
     @property
     def path(self) -> list[str]:
@@ -172,6 +176,7 @@ class SimulationResult:
             "faultsInjected": self.faults_injected,
             "approval": self.approval,
             "approvalRecords": self.approval_records,
+            "slot": self.slot,
             "duplicateStarts": self.duplicate_starts,
             "executionEnded": self.ended,
             "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],

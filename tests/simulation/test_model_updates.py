@@ -13,7 +13,7 @@ import pytest
 from pipeline.simulation.fake_bedrock import BedrockBehaviour, DeploymentBehaviour, JobBehaviour
 from pipeline.simulation.fake_bedrock.behaviour import ThroughputBehaviour
 from pipeline.simulation.faults import FaultConfigError, FaultInjector, FaultRule
-from pipeline.simulation.scenarios import Scenario
+from pipeline.simulation.scenarios import Scenario, ScenarioError
 from tests.simulation.test_components import (
     MESSAGES,
     PROMPT,
@@ -247,3 +247,18 @@ def test_update_timings_parse_from_scenarios() -> None:
     assert scenario.bedrock.throughput.update_seconds == 120
     assert scenario.faults[0].effect == "eventually"
     assert boto3  # the module's clients are boto3's, as every caller's
+
+
+def test_a_declared_slot_parses_from_scenarios() -> None:
+    good = {
+        "name": "x",
+        "description": "x",
+        "spec": "examples/runs/serving-slot.yaml",
+        "expect": {"status": "SUCCEEDED"},
+    }
+    slot = Scenario.from_dict({**good, "slot": {"championQuality": 0.6, "earlierChampions": 2}}).slot
+    assert slot is not None and (slot.champion_quality, slot.earlier_champions) == (0.6, 2)
+    assert Scenario.from_dict(good).slot is None
+    for bad in ({"championQuality": 1.5}, {"championQuality": True}, {"earlierChampions": -1}, {"kind": "x"}):
+        with pytest.raises(ScenarioError):
+            Scenario.from_dict({**good, "slot": bad})

@@ -108,6 +108,28 @@ class Deployments(CustomizationJobs):
             self.clock.schedule(deployment.ready_at)
         return {"customModelDeploymentArn": deployment.arn}
 
+    def declare_deployment(self, name: str, model_arn: str, tags: dict[str, str]) -> str:
+        """An Active deployment made before the simulation (a serving slot's endpoint)."""
+        model = self._custom_model(model_arn)
+        request = {
+            "modelDeploymentName": name,
+            "modelArn": model.arn,
+            "tags": [{"key": k, "value": v} for k, v in tags.items()],
+        }
+        deployment = Deployment(
+            arn=self._arn("custom-model-deployment", self._id("declared-deployment", name)),
+            name=name,
+            token=self._id("declared-token", name),
+            request=request,
+            model_arn=model.arn,
+            created=self.clock.elapsed(),
+            ready_at=self.clock.elapsed(),
+            outcome="Active",
+            preexisting=True,
+        )
+        self.deployments[deployment.arn] = deployment
+        return deployment.arn
+
     def _deployment(self, identifier: str) -> Deployment:
         for deployment in self.deployments.values():
             if deployment.deleted is None and identifier in (deployment.arn, deployment.name):

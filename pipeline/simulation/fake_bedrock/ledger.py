@@ -24,6 +24,10 @@ def _changes(changes: list[ModelChange], now: float) -> list[dict[str, Any]]:
 
 
 class Ledger(CustomizationJobs):
+    def _declared(self) -> set[str]:
+        endpoints: list[Deployment | Throughput] = [*self.deployments.values(), *self.throughputs.values()]
+        return {e.arn for e in endpoints if e.preexisting}
+
     def ledger(self) -> dict[str, Any]:
         """Everything bought, created, stopped or deleted: what the money invariants are checked on.
 
@@ -86,6 +90,7 @@ class Ledger(CustomizationJobs):
                     "deletedAt": pt.deleted,
                     "deleteRefusals": pt.delete_refusals,
                     "alive": pt.deleted is None,
+                    "preexisting": pt.preexisting,
                 }
                 for pt in self.throughputs.values()
             ]
@@ -104,9 +109,17 @@ class Ledger(CustomizationJobs):
                     "status": "Deleted" if deployment.deleted is not None else deployment.status(now),
                     "deletedAt": deployment.deleted,
                     "alive": deployment.deleted is None,
+                    "preexisting": deployment.preexisting,
                 }
                 for deployment in self.deployments.values()
             ]
+            # What was there before the run (a serving slot's endpoint) is not the run's.
+            existing = {
+                "throughputs": [t for t in throughputs if t.pop("preexisting")],
+                "deployments": [d for d in deployments if d.pop("preexisting")],
+            }
+            throughputs = [t for t in throughputs if t["arn"] not in self._declared()]
+            deployments = [d for d in deployments if d["arn"] not in self._declared()]
             invocations = []
             for call in self.calls:
                 if call.operation != "Converse":
@@ -145,4 +158,5 @@ class Ledger(CustomizationJobs):
                 "deployments": deployments,
                 "invocations": invocations,
                 "evaluationJobs": evaluation_jobs,
+                "existing": existing,
             }

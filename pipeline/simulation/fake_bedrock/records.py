@@ -91,6 +91,8 @@ class Throughput:
     deleted: float | None = None
     delete_refusals: int = 0
     changes: list[ModelChange] = field(default_factory=list)
+    # Bought before the simulation (a scenario's serving slot): not the run's purchase.
+    preexisting: bool = False
 
     def status(self, now: float) -> str:
         if self.ready_at is None or now < self.ready_at:
@@ -124,6 +126,8 @@ class Deployment:
     create_requests: int = 1
     deleted: float | None = None
     changes: list[ModelChange] = field(default_factory=list)
+    # Deployed before the simulation (a scenario's serving slot): not the run's deployment.
+    preexisting: bool = False
 
     def status(self, now: float) -> str:
         # An in-place model change does not change the deployment's status (updateDetails reports

@@ -83,6 +83,31 @@ class Throughputs(CustomizationJobs):
             self.clock.schedule(pt.ready_at)
         return {"provisionedModelArn": pt.arn}
 
+    def declare_throughput(self, name: str, model_arn: str, units: int, tags: dict[str, str]) -> str:
+        """An InService no-commitment throughput bought before the simulation (a serving slot's)."""
+        model = self._custom_model(model_arn)
+        request = {
+            "provisionedModelName": name,
+            "modelId": model.arn,
+            "modelUnits": units,
+            "tags": [{"key": k, "value": v} for k, v in tags.items()],
+        }
+        pt = Throughput(
+            arn=self._arn("provisioned-model", self._id("declared-pt", name)),
+            name=name,
+            token=self._id("declared-token", name),
+            request=request,
+            model_arn=model.arn,
+            model_units=units,
+            commitment=None,
+            created=self.clock.elapsed(),
+            ready_at=self.clock.elapsed(),
+            outcome="InService",
+            preexisting=True,
+        )
+        self.throughputs[pt.arn] = pt
+        return pt.arn
+
     def _throughput(self, identifier: str) -> Throughput:
         for pt in self.throughputs.values():
             if pt.deleted is None and identifier in (pt.arn, pt.name):
