@@ -262,3 +262,22 @@ def test_a_declared_slot_parses_from_scenarios() -> None:
     for bad in ({"championQuality": 1.5}, {"championQuality": True}, {"earlierChampions": -1}, {"kind": "x"}):
         with pytest.raises(ScenarioError):
             Scenario.from_dict({**good, "slot": bad})
+
+
+def test_remeasure_folds_loops_as_scenarios_json_writes_them() -> None:
+    from pipeline.simulation.remeasure import fold
+    from pipeline.simulation.scenarios import expand_path, load_scenarios
+
+    check, ready, again = "Check the slot", "Is the slot ready?", "Wait before checking the slot again"
+    path = ["Promote", "Wait for the slot", *[check, ready, again] * 3, check, ready, "Smoke-check"]
+    assert fold(path) == [
+        "Promote",
+        "Wait for the slot",
+        check,
+        ready,
+        {"repeat": [again, check, ready], "times": 3},
+        "Smoke-check",
+    ]
+    for scenario in load_scenarios().values():
+        # What scenarios.json says is what the fold of its path says: --write changes nothing else.
+        assert expand_path(fold(scenario.expect["path"])) == scenario.expect["path"]
