@@ -42,6 +42,7 @@ ENV_COMMANDS: Final = frozenset(
         "throughput delete",
         "sweep",
         "grader test",
+        "slots",
     }
 )
 REGION_COMMANDS: Final = ENV_COMMANDS | {"compare", "models --live"}

@@ -17,6 +17,11 @@ Something is kept when its run is still RUNNING, when it is younger than ``--old
 run is protected with ``--keep-run``, or when its run is not an execution of this environment's
 workflow (another environment's resource, unless ``--include-foreign``). Deletion goes deployments
 and throughput first, custom models last, because Bedrock refuses to delete a model still served.
+
+A serving slot's endpoint, its champion and the earlier champions it keeps for rollback are never
+swept (:func:`keep_serving_slots`, from the slots' documents under the environment's prefix): their
+storage cost is shown with the reason they are kept. A slot document that cannot be read stops the
+sweep (it could name what a sweep would delete).
 """
 
 from __future__ import annotations
@@ -250,8 +255,35 @@ def find(
             )
         )
 
+    # Before the other rules: a slot's reason is the one shown, and its endpoint keeps its model.
+    keep_serving_slots(clients, deployment, plan)
     _apply_rules(clients, deployment, plan, set(keep_runs), include_foreign)
     return plan
+
+
+def keep_serving_slots(clients: Clients, deployment: Deployment, plan: SweepPlan) -> None:
+    """Keep what a serving slot serves with or keeps for rollback: its endpoint and custom models."""
+    from pipeline import slots
+    from pipeline.operate import slot_docs
+
+    read = slot_docs.read_all(clients("ssm"), deployment.environment)
+    if read.unreadable:
+        parameter, why = read.unreadable[0]
+        raise InvalidInputError(
+            f"cannot read serving slot document {parameter} ({why}): refusing to sweep, since it may name "
+            "what a sweep would delete",
+            hint="fix or delete that parameter, then sweep again",
+        )
+    endpoints = {s.endpoint_arn: s.name for s in read.slots}
+    champions = {s.champion.model_arn: s.name for s in read.slots}
+    kept = slots.kept_models(read.slots)
+    for c in plan.candidates:
+        if c.kind != CUSTOM_MODEL and c.arn in endpoints:
+            c.keep(f"endpoint of serving slot {endpoints[c.arn]}")
+        elif c.kind == CUSTOM_MODEL and c.arn in champions:
+            c.keep(f"champion of serving slot {champions[c.arn]}")
+        elif c.kind == CUSTOM_MODEL and c.arn in kept:
+            c.keep(f"kept for rollback by serving slot {kept[c.arn]}")
 
 
 def _apply_rules(
