@@ -110,6 +110,7 @@ API_FLOORS: Final = (
     ApiFloor("bedrock", "GetFoundationModel", "1.31.57", "2023-09-28", "1.31.56"),
     ApiFloor("bedrock", "GetModelCustomizationJob", "1.31.57", "2023-09-28", "1.31.56"),
     ApiFloor("bedrock", "StopModelCustomizationJob", "1.31.57", "2023-09-28", "1.31.56"),
+    ApiFloor("bedrock", "ListModelCustomizationJobs", "1.31.57", "2023-09-28", "1.31.56"),
     ApiFloor("bedrock", "TagResource", "1.31.57", "2023-09-28", "1.31.56"),
     ApiFloor("bedrock", "GetProvisionedModelThroughput", "1.31.58", "2023-10-02", "1.31.57"),
     ApiFloor("bedrock", "ListProvisionedModelThroughputs", "1.31.58", "2023-10-02", "1.31.57"),

@@ -124,7 +124,7 @@ def promotion(kit: StateKit, *, smoke: sfn.TaskStateBase, record: sfn.IChainable
         parameters={
             "Error": "SlotUpdateTimeout",
             "Cause": sfn.JsonPath.format(
-                "The slot's model change was not done after {} status checks",
+                "The model change of the slot was not done after {} status checks",
                 sfn.JsonPath.string_at("$.slotStatus.attempt"),
             ),
         },
@@ -170,7 +170,7 @@ def promotion(kit: StateKit, *, smoke: sfn.TaskStateBase, record: sfn.IChainable
         None,
         cause=sfn.JsonPath.format(
             "{}: {}; and changing the slot back to its champion did not complete either ({}). Check the "
-            "slot's endpoint now.",
+            "endpoint of the slot now.",
             sfn.JsonPath.string_at("$.slotFailure.Error"),
             sfn.JsonPath.string_at("$.slotFailure.Cause"),
             sfn.JsonPath.string_at("$.slotRollback.status"),

@@ -88,7 +88,7 @@ from pipeline.simulation.result import (
     Visit,
 )
 from pipeline.simulation.scenarios import Scenario
-from pipeline.simulation.template import Provisioned, Resolver, Template, provision
+from pipeline.simulation.template import PROVISIONED_SERVICES, Provisioned, Resolver, Template, provision
 from pipeline.simulation.text import key_outputs, render_text
 from pipeline.simulation.trust import trust_checks
 from pipeline.simulation.wire import Request, error_status
@@ -96,7 +96,6 @@ from pipeline.simulation.wire import Request, error_status
 REAL_TIME_LIMIT_SECONDS: Final = 300.0
 _POLL_REAL_SECONDS: Final = 0.01
 _TEACH_MAX_LINES: Final = 5000
-_CLIENTS: Final = ("s3", "sns", "kms", "iam", "lambda", "stepfunctions", "dynamodb")
 # Environment that could send a request past moto to a real endpoint or account.
 _UNSAFE_ENV: Final = (
     "AWS_PROFILE",
@@ -163,7 +162,7 @@ def simulate(
         )
         runtime.reset_clients()
         stack.callback(runtime.reset_clients)
-        clients = {name: boto3.client(name, region_name=region) for name in _CLIENTS}
+        clients = {name: boto3.client(name, region_name=region) for name in PROVISIONED_SERVICES}
         fake = FakeBedrock(
             clock=clock,
             account=ACCOUNT,

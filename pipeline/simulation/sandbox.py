@@ -94,7 +94,6 @@ CREDENTIALS: Final = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "
 _BEDROCK: Final = frozenset({"bedrock", "bedrock-runtime"})
 _MONITOR_SECONDS: Final = 0.5
 _TEACH_MAX_LINES: Final = 5000
-_CLIENTS: Final = ("s3", "sns", "kms", "iam", "lambda", "stepfunctions", "ssm", "cloudformation")
 
 LOG = logging.getLogger("pipeline.simulation.sandbox")
 
@@ -162,9 +161,11 @@ class Sandbox:
         import boto3
 
         from pipeline.simulation.actors import ACCOUNT
-        from pipeline.simulation.template import Resolver, provision
+        from pipeline.simulation.template import PROVISIONED_SERVICES, Resolver, provision
 
-        self.clients = {name: boto3.client(name, region_name=self.region) for name in _CLIENTS}
+        # The template's services, and SSM (the deployment manifest) and CloudFormation (its stack).
+        services = (*PROVISIONED_SERVICES, "ssm", "cloudformation")
+        self.clients = {name: boto3.client(name, region_name=self.region) for name in services}
         resolver = Resolver(region=self.region, account=ACCOUNT, stack_name=self.template.stack_name)
         self.provisioned = provision(self.template, resolver, self.clients)
         for function, arn in self.provisioned.functions.values():

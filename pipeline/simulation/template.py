@@ -35,6 +35,8 @@ from typing import Any, Final
 from pipeline.simulation.lambdas import FunctionSpec
 
 STATE_MACHINE: Final = "AWS::StepFunctions::StateMachine"
+# The services ``provision`` creates the template's resources in: its callers build one client each.
+PROVISIONED_SERVICES: Final = ("s3", "sns", "kms", "iam", "lambda", "stepfunctions", "dynamodb")
 _SUB_VARIABLE: Final = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
@@ -188,8 +190,7 @@ class Provisioned:
 def provision(template: Template, resolver: Resolver, clients: Mapping[str, Any]) -> Provisioned:
     """Create the template's resources in moto and the state machine with its resolved definition.
 
-    ``clients``: boto3 clients (through moto) for s3, sns, kms, iam, lambda, stepfunctions and
-    dynamodb.
+    ``clients``: boto3 clients (through moto), one per :data:`PROVISIONED_SERVICES`.
     """
     buckets = template.of_type("AWS::S3::Bucket")
     topics = template.of_type("AWS::SNS::Topic")

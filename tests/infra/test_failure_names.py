@@ -111,6 +111,36 @@ def test_every_step_error_says_what_failed() -> None:
         assert STEP_ERROR_TEXT[error] and not set(STEP_ERROR_TEXT[error]) & set("'{}\\"), error
 
 
+def _intrinsics(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [
+            found
+            for key, value in node.items()
+            for found in (
+                [value]
+                if key.endswith(".$") and isinstance(value, str) and value.startswith("States.")
+                else []
+            )
+            + _intrinsics(value)
+        ]
+    if isinstance(node, list):
+        return [found for item in node for found in _intrinsics(item)]
+    return []
+
+
+def test_no_intrinsic_literal_of_the_definition_needs_an_escape(
+    definitions: dict[str, dict[str, Any]],
+) -> None:
+    # AWS accepts an escaped quote or brace (\' \{ \}) in an intrinsic's literal, but the simulation's
+    # ASL parser mis-reads it and would run a different text: no shipped literal needs one, so what
+    # the simulation runs is what AWS runs.
+    for definition in definitions.values():
+        intrinsics = _intrinsics(definition["States"])
+        assert any(i.startswith("States.Format(") for i in intrinsics)
+        escaped = [i for i in intrinsics if "\\" in i]
+        assert escaped == [], escaped
+
+
 def test_a_catch_straight_into_the_failure_path_is_reported(definitions: dict[str, dict[str, Any]]) -> None:
     # Given the shipped definition with one Catch pointed past its naming Pass
     definition = copy.deepcopy(next(iter(definitions.values())))

@@ -218,8 +218,16 @@ def test_nothing_is_bought_before_the_quality_gate_unless_evaluation_needs_it(st
         "Buy provisioned throughput (no commitment)": "Is the no-commitment purchase backed by a verdict?",
         "Buy provisioned throughput (commitment)": "Is the commitment backed by a verdict and an approval?",
         "Serve on the on-demand deployment": "Is keeping the deployment backed by a verdict?",
+        "Promote into the serving slot": "Is the promotion backed by a verdict?",
     }
-    assert targets == ["Ask for approval to serve", *guards.values()]
+    # A serving slot is taken (its lock) before anything serves; a slot that exists is promoted into
+    # in place, before any purchase is considered (nothing is bought for an existing slot).
+    assert targets == [
+        "Ask for approval to serve",
+        "Take the serving slot",
+        "Is the promotion backed by a verdict?",
+        *(guard for purchase, guard in guards.items() if purchase != "Promote into the serving slot"),
+    ]
     assert served["Default"] == "Record the run"
     for purchase, guard in guards.items():
         sources = {name for name, state in states.items() if _targets(state) & {purchase}}
@@ -318,13 +326,13 @@ def test_serving_is_smoke_checked_and_the_evaluation_vehicle_released(states: di
             "Smoke-check the provisioned throughput",
             "$.throughput.ProvisionedModelArn",
             "Does the throughput answer?",
-            "Record the run",
+            "Does the run serve from a slot?",
         ),
         (
             "Smoke-check the on-demand deployment",
             "$.vehicle.Arn",
             "Does the deployment answer?",
-            "Record the run",
+            "Does the run serve from a slot?",
         ),
     ):
         payload = states[smoke]["Parameters"]
@@ -572,6 +580,9 @@ def test_deployment_permissions_are_scoped_to_deployment_and_custom_model_arns(d
     seen: dict[str, set[str]] = {action: set() for action in wanted}
     for policy in resources_of_type(dev, "AWS::IAM::Policy").values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Effect"] == "Deny":
+                # The serving slots' deny on every endpoint (tests/infra/test_serving_slots.py).
+                continue
             for action in _actions(statement) & set(wanted):
                 for resource in _resources(statement):
                     assert resource != "*", statement
@@ -617,9 +628,10 @@ def test_lambdas_are_python_arm64_with_json_logs_and_small_assets(
     dev: Template, synthesized: Synthesized
 ) -> None:
     functions = resources_of_type(dev, "AWS::Lambda::Function")
-    # The workflow's ten (the judge, the deploy function and the approval verification too), the
-    # stopped-run cleanup, the approval answer, the start function, the built-in RFT grader.
-    assert len(functions) == 14
+    # The workflow's eleven (the judge, the deploy function, the approval verification and the
+    # serving slots too), the stopped-run cleanup, the approval answer, the start function, the
+    # built-in RFT grader.
+    assert len(functions) == 15
     for fn in functions.values():
         props = fn["Properties"]
         assert props["Runtime"].startswith("python3.1")

@@ -30,6 +30,7 @@ OPERATIONS = (
     "report",
     "throughput",
     "sweep",
+    "slots",
 )
 
 

@@ -30,7 +30,7 @@ from pipeline.simulation.fake_bedrock import (
 from pipeline.simulation.faults import FaultConfigError, FaultInjector, FaultRule
 from pipeline.simulation.runner import aws_routes
 from pipeline.simulation.scenarios import Scenario, ScenarioError, expand_path, load_scenarios, merge
-from pipeline.simulation.template import Resolver, Template, TemplateError, provision
+from pipeline.simulation.template import PROVISIONED_SERVICES, Resolver, Template, TemplateError, provision
 from pipeline.simulation.wire import Request, RestJsonCodec, ServiceError, ShapeMismatchError
 
 ACCOUNT = "123456789012"
@@ -50,10 +50,7 @@ def test_state_machine_in_moto_is_the_synthesized_definition(template: Path) -> 
     _, machine = loaded.state_machine()
     join = machine["Properties"]["DefinitionString"]["Fn::Join"]
     with mock_aws():
-        clients = {
-            n: boto3.client(n, region_name=REGION)
-            for n in ("s3", "sns", "kms", "iam", "lambda", "stepfunctions", "dynamodb")
-        }
+        clients = {n: boto3.client(n, region_name=REGION) for n in PROVISIONED_SERVICES}
         resolver = Resolver(region=REGION, account=ACCOUNT, stack_name=loaded.stack_name)
         staged = provision(loaded, resolver, clients)
         stored = clients["stepfunctions"].describe_state_machine(stateMachineArn=staged.state_machine_arn)
