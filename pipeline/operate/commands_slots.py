@@ -1,24 +1,29 @@
-"""``bedrock-customize slots`` (every serving slot of an environment: its endpoint, champion, since
-when, from which run, and a promotion in progress) and ``slots show NAME`` (one slot with the
-champions its history keeps for rollback). Registered by :func:`pipeline.operate.commands.register`.
+"""The serving-slot commands. Registered by :func:`pipeline.operate.commands.register`.
 
-Read only: a slot changes only through a run's promotion (the workflow's slots function holds its
-lock), so these commands read the SSM documents and the lock table.
+- ``bedrock-customize slots``: every serving slot of an environment (its endpoint, champion, since
+  when, from which run, and a promotion in progress); ``slots show NAME``: one slot with the
+  champions its history keeps for rollback. Read only: the SSM documents and the lock table.
+- ``bedrock-customize rollback NAME [--to RUN]``: the slot back to an earlier champion, in place,
+  with the promotion's rules (:mod:`pipeline.operate.slot_rollback`).
+
+A promotion is made by a run (the workflow's slots function holds the slot's lock meanwhile).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from typing import Any
 
 from pipeline import slots
 from pipeline.operate import hints, output
-from pipeline.operate.cli_options import CLI, aws_options, deployment_context, parser_for
-from pipeline.operate.errors import EXIT_OK, InvalidInputError, guarded
+from pipeline.operate.cli_options import CLI, aws_options, deployment_context, parser_for, yes_option
+from pipeline.operate.errors import EXIT_OK, EXIT_OPERATIONAL, InvalidInputError, guarded
 
 
 def register(subparsers: Any) -> None:
+    _add_rollback(subparsers)
     parser = parser_for(
         subparsers,
         "slots",
@@ -34,6 +39,87 @@ def register(subparsers: Any) -> None:
     parser.add_argument("name", nargs="?", metavar="NAME", help="the slot to show")
     aws_options(parser)
     parser.set_defaults(handler=cmd_slots)
+
+
+def _add_rollback(subparsers: Any) -> None:
+    parser = parser_for(
+        subparsers,
+        "rollback",
+        "change a serving slot back to an earlier champion (same endpoint), smoke-checked",
+        "Change the model behind a serving slot back to an earlier champion of its history (the last "
+        "one, or --to RUN's), in place: the slot's ARN does not change. Takes the slot's lock (refused "
+        "while a promotion holds it), waits for the change, smoke-checks through the slot's ARN and "
+        "records it (the champion it replaces goes first in the history, so a rollback can be rolled "
+        "back). If the change fails, does not end within --timeout, or the slot does not answer, the "
+        "slot is changed back to its champion and nothing is recorded. Asks for confirmation.",
+        f"  {CLI} rollback support-answers --env prod\n  {CLI} rollback support-answers --to "
+        "support-answers-3f9a2c1b7d --yes",
+    )
+    parser.add_argument("name", metavar="NAME", help="the serving slot")
+    parser.add_argument("--to", metavar="RUN", help="the earlier champion's run (default: the last one)")
+    parser.add_argument(
+        "--timeout",
+        default="60m",
+        metavar="AGE",
+        help="how long the change may take before the slot is changed back, e.g. 30m, 2h (default: 60m)",
+    )
+    yes_option(parser, "roll back")
+    aws_options(parser)
+    parser.set_defaults(handler=cmd_rollback)
+
+
+@guarded
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from pipeline.operate import slot_docs, slot_rollback, sweep
+
+    timeout = sweep.check_age(args.timeout)
+    problem = slots.slot_name_problem(args.name)
+    if problem is not None:
+        raise InvalidInputError(problem.replace("serving.slot", "NAME"))
+    clients, deployment = deployment_context(args)
+    if not deployment.slot_lock_table:
+        raise InvalidInputError(
+            f"the {deployment.environment} stack names no slot lock table: a rollback needs the slot's lock",
+            hint="redeploy the stack (make deploy), then roll back",
+        )
+    slot = slot_docs.read_one(clients("ssm"), deployment.environment, args.name)
+    if slot is None:
+        raise InvalidInputError(
+            f"no serving slot {args.name} in environment {deployment.environment}",
+            hint=f"see the slots there: `{hints.command('slots')}`",
+        )
+    try:
+        target = slots.rollback_target(slot, args.to)
+    except slots.SlotError as exc:
+        raise InvalidInputError(
+            str(exc), hint=f"see its history: `{hints.command('slots', 'show', slot.name)}`"
+        ) from exc
+    stream = sys.stderr if args.json else sys.stdout
+    print(
+        f"roll slot {slot.name} ({slot.endpoint_arn}) back from run {slot.champion.run_id} "
+        f"({output.short_arn(slot.champion.model_arn)}) to run {target.run_id} "
+        f"({output.short_arn(target.model_arn)}, promoted {_since(target)})",
+        file=stream,
+    )
+    if not output.confirm(f"Roll slot {slot.name} back?", assume_yes=args.yes, what="rolling back"):
+        output.note("nothing changed")
+        return EXIT_OPERATIONAL
+    done = slot_rollback.roll_back(
+        clients,
+        deployment.environment,
+        deployment.slot_lock_table,
+        slot,
+        target,
+        timeout_s=timeout.total_seconds(),
+    )
+    if args.json:
+        output.emit_json(
+            {"slot": done.slot.to_dict(), "replaced": done.replaced.to_dict(), "smoke": done.smoke}
+        )
+        return EXIT_OK
+    print(f"slot {slot.name} serves run {target.run_id}'s model again ({done.smoke})")
+    print(f"See it: {hints.command('slots', 'show', slot.name)}")
+    return EXIT_OK
 
 
 @guarded

@@ -43,6 +43,7 @@ ENV_COMMANDS: Final = frozenset(
         "sweep",
         "grader test",
         "slots",
+        "rollback",
     }
 )
 REGION_COMMANDS: Final = ENV_COMMANDS | {"compare", "models --live"}

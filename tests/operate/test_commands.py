@@ -31,6 +31,7 @@ OPERATIONS = (
     "throughput",
     "sweep",
     "slots",
+    "rollback",
 )
 
 
