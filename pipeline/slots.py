@@ -12,6 +12,19 @@ history of earlier champions kept for rollback. One writer at a time: a promotio
 lock (:mod:`pipeline.slot_lock`) from the moment it re-checks the champion until the slot is
 recorded or its run has failed.
 
+Facts about an in-place change, as of bedrock.md §13 (botocore 1.44.18, 2026-12-07):
+
+- whether an update interrupts requests in flight, or the old model answers until the change
+  completes: UNCONFIRMED (the simulation assumes the old model answers; the workflow smoke-checks
+  through the slot after the change either way);
+- how long an update takes: UNCONFIRMED (the plan waits up to ``SLOT_UPDATE_WAIT_LIMIT_S``, 1 h,
+  then rolls back; the simulation takes 10 min for a deployment, 15 min for a throughput);
+- whether a custom model's customization date matters for an on-demand slot: on-demand deployment
+  is documented for models customized on or after 2025-07-16 [bedrock.md §13]; whether an update to
+  an older model is refused the same way is UNCONFIRMED (every model a run promotes is new);
+- whether a deployment may change to a custom model of another base: UNCONFIRMED, refused here
+  (:func:`compatible_problem`); a throughput may not [BC].
+
 Pure: no AWS calls here (lambdas/slots and the CLI make them), so the rules are tested directly.
 """
 

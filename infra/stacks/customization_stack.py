@@ -172,5 +172,7 @@ class CustomizationStack(Stack):
                 "builtinGraderArn": self.grader.function_arn,
                 # The LLM judge's evaluation jobs run under it (`compare --judge --judge-role`).
                 "evaluationJobRoleArn": self.evaluation_job_role.role_arn,
+                # `bedrock-customize slots` shows the promotion holding a slot's lock.
+                "slotLockTable": self.slots.lock_table.table_name,
             },
         )

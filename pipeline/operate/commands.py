@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 from pipeline.catalog import CUSTOMIZATION_TYPES
-from pipeline.operate import commands_billing, commands_runs, output
+from pipeline.operate import commands_billing, commands_runs, commands_slots, output
 from pipeline.operate.cli_options import (
     CLI,
     aws_options,
@@ -34,6 +34,7 @@ def register(subparsers: Any) -> None:
     _add_deploy_info(subparsers)
     commands_runs.register(subparsers)
     commands_billing.register(subparsers)
+    commands_slots.register(subparsers)
 
 
 def build_parser() -> argparse.ArgumentParser:

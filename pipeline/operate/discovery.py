@@ -67,6 +67,8 @@ class Deployment:
     # ``bedrock-customize sandbox`` runs every wait this many times faster than the wall clock
     # and says so in its manifest (``sandboxSpeed``); a real deployment runs in real time.
     time_scale: float = 1.0
+    # The serving slots' lock table (stacks deployed before serving slots have none).
+    slot_lock_table: str | None = None
 
     def execution_arn(self, run_id: str) -> str:
         """``arn:...:stateMachine:<name>`` → ``arn:...:execution:<name>:<run id>``."""
@@ -185,6 +187,7 @@ def _from_manifest(text: str, env: str, parameter: str, region: str) -> Deployme
         approver_role_arn=_optional(manifest.get("approverRoleArn")),
         evaluation_job_role_arn=_optional(manifest.get("evaluationJobRoleArn")),
         start_url=_optional(manifest.get("startUrl")),
+        slot_lock_table=_optional(manifest.get("slotLockTable")),
         approver_mfa=manifest.get("approverMfa") in (True, "true"),
         time_scale=_speed(manifest.get("sandboxSpeed")),
     )
@@ -225,6 +228,7 @@ def _from_stack(stack: dict[str, Any], env: str, region: str) -> Deployment:
         source=f"cloudformation:{name}",
         approval_url=_optional(outputs.get("ApprovalUrl")),
         approver_role_arn=_optional(outputs.get("ApproverRoleArn")),
+        slot_lock_table=_optional(outputs.get("SlotLockTable")),
         evaluation_job_role_arn=_optional(outputs.get("EvaluationJobRoleArn")),
         start_url=_optional(outputs.get("StartUrl")),
         approver_mfa=outputs.get("ApproverMfa") == "true",

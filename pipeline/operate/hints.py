@@ -42,6 +42,8 @@ ENV_COMMANDS: Final = frozenset(
         "throughput delete",
         "sweep",
         "grader test",
+        "slots",
+        "rollback",
     }
 )
 REGION_COMMANDS: Final = ENV_COMMANDS | {"compare", "models --live"}

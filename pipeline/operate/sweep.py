@@ -19,10 +19,12 @@ comparison is over, so one still there is a leftover). What serves (purpose ``se
 and custom models, are kept unless ``--include-serving``: deleting them stops a finished run's model
 answering (issue 20: a notice must never point at a sweep that deletes what serves).
 
-Never deleted, whatever the options: a serving slot's endpoint (it carries
-:data:`pipeline.slots.SLOT_TAG`), and a custom model a serving slot serves or keeps for rollback
-(the slot documents under ``/bedrock-customization/<env>/slots/``; if they cannot be read, no custom
-model is deleted). Something is also kept when its run is still RUNNING, when it is younger than
+Never deleted, whatever the options: a serving slot's endpoint (named by its slot document, or
+carrying :data:`pipeline.slots.SLOT_TAG`), its champion and the earlier champions it keeps for
+rollback (:func:`keep_serving_slots`, from the slot documents under
+``/bedrock-customization/<env>/slots/``), their storage cost shown with the reason they are kept. A
+slot document that cannot be read stops the sweep (it could name what a sweep would delete).
+Something is also kept when its run is still RUNNING, when it is younger than
 ``--older-than``, when the run is protected with ``--keep-run``, or when its run is not an execution
 of this environment's workflow (another environment's resource, unless ``--include-foreign``).
 Deletion goes deployments and throughput first, custom models last, because Bedrock refuses to
@@ -32,7 +34,6 @@ delete a model still served.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -266,7 +267,8 @@ def find(
             )
         )
 
-    _never_what_a_slot_serves(clients, deployment, plan)
+    # Before the other rules: a slot's reason is the one shown, and its endpoint keeps its model.
+    keep_serving_slots(clients, deployment, plan)
     if not include_serving:
         for c in plan.candidates:
             if c.kind == CUSTOM_MODEL:
@@ -277,37 +279,32 @@ def find(
     return plan
 
 
-def slot_documents(clients: Clients, environment: str) -> list[slots.Slot]:
-    """Every serving slot of the environment, as its SSM document says (none: no slot yet)."""
-    ssm = clients("ssm")
-    found = []
-    for page in ssm.get_paginator("get_parameters_by_path").paginate(
-        Path=slots.slots_prefix(environment).rstrip("/"), Recursive=True
-    ):
-        for parameter in page.get("Parameters", []):
-            found.append(slots.Slot.from_dict(json.loads(parameter["Value"])))
-    return found
+def keep_serving_slots(clients: Clients, deployment: Deployment, plan: SweepPlan) -> None:
+    """Keep what a serving slot serves with or keeps for rollback: its endpoint and custom models."""
+    from pipeline.operate import slot_docs
 
-
-def _never_what_a_slot_serves(clients: Clients, deployment: Deployment, plan: SweepPlan) -> None:
-    """A slot's endpoint, and every custom model a slot serves or keeps for rollback, stay: first."""
+    read = slot_docs.read_all(clients("ssm"), deployment.environment)
+    if read.unreadable:
+        parameter, why = read.unreadable[0]
+        raise InvalidInputError(
+            f"cannot read serving slot document {parameter} ({why}): refusing to sweep, since it may name "
+            "what a sweep would delete",
+            hint="fix or delete that parameter, then sweep again",
+        )
+    endpoints = {s.endpoint_arn: s.name for s in read.slots}
+    champions = {s.champion.model_arn: s.name for s in read.slots}
+    kept = slots.kept_models(read.slots)
     for c in plan.candidates:
-        if c.slot is not None:
-            c.keep(f"the endpoint of serving slot {c.slot}: never swept")
-    models = [c for c in plan.candidates if c.kind == CUSTOM_MODEL]
-    if not models:
-        return
-    try:
-        kept = slots.kept_models(slot_documents(clients, deployment.environment))
-    except Exception as exc:
-        # Unknown which models the slots keep: none is deleted (fail closed).
-        reason = f"the serving slots could not be read ({error_code(exc) or exc}): no custom model is swept"
-        for c in models:
-            c.keep(reason)
-        return
-    for c in models:
-        if c.arn in kept:
-            c.keep(f"served or kept for rollback by serving slot {kept[c.arn]}: never swept")
+        if c.kind != CUSTOM_MODEL and c.slot is not None and c.arn not in endpoints:
+            # Tagged as a slot's endpoint though no document names it (yet, or any more): kept all
+            # the same; the IAM deny on the tag would refuse the delete anyway.
+            c.keep(f"endpoint of serving slot {c.slot} (its tag)")
+        elif c.kind != CUSTOM_MODEL and c.arn in endpoints:
+            c.keep(f"endpoint of serving slot {endpoints[c.arn]}")
+        elif c.kind == CUSTOM_MODEL and c.arn in champions:
+            c.keep(f"champion of serving slot {champions[c.arn]}")
+        elif c.kind == CUSTOM_MODEL and c.arn in kept:
+            c.keep(f"kept for rollback by serving slot {kept[c.arn]}")
 
 
 def _apply_rules(

@@ -26,6 +26,10 @@ Calls are named ``<service>:<operation>`` with the service as the SDK names it: 
 
 ``effect: "after"`` lets the call take effect and then loses its answer (the caller sees the
 error): what a timeout after a successful create looks like, and what idempotency tokens are for.
+
+``effect: "eventually"`` accepts the call and makes the asynchronous change it starts fail later:
+only for the calls of :data:`EVENTUAL_CALLS` (an in-place model change of a deployment or a
+throughput), with ``error`` the change's end (``UpdateFailed``) and ``message`` its failure message.
 """
 
 from __future__ import annotations
@@ -40,7 +44,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 PER_VALUES: Final = ("operation", "call", "rule")
-EFFECT_VALUES: Final = ("before", "after")
+EFFECT_VALUES: Final = ("before", "after", "eventually")
+# The calls that start an asynchronous change an "eventually" rule can make fail, and how it ends.
+EVENTUAL_CALLS: Final = ("bedrock:UpdateCustomModelDeployment", "bedrock:UpdateProvisionedModelThroughput")
+EVENTUAL_ERRORS: Final = ("UpdateFailed",)
 SERVICES: Final = ("bedrock", "bedrock-runtime", "lambda", "sns")
 _RULE_KEYS: Final = ("call", "error", "times", "skip", "per", "effect", "message")
 _DEFAULT_MESSAGES: Final = {
@@ -49,6 +56,7 @@ _DEFAULT_MESSAGES: Final = {
     "ServiceUnavailableException": "Service unavailable (simulated)",
     "InternalServerException": "Internal server error (simulated)",
     "ServiceException": "Lambda service error (simulated)",
+    "UpdateFailed": "The model update could not be completed: an internal error occurred (simulated)",
 }
 
 
@@ -96,6 +104,16 @@ class FaultRule:
             raise FaultConfigError(f"{where}.per: one of {', '.join(PER_VALUES)}, got {per!r}")
         if effect not in EFFECT_VALUES:
             raise FaultConfigError(f"{where}.effect: one of {', '.join(EFFECT_VALUES)}, got {effect!r}")
+        if effect == "eventually":
+            if not any(fnmatch.fnmatchcase(c, call) for c in EVENTUAL_CALLS):
+                raise FaultConfigError(
+                    f"{where}.effect: 'eventually' applies only to {', '.join(EVENTUAL_CALLS)}, not {call!r}"
+                )
+            if error not in EVENTUAL_ERRORS:
+                raise FaultConfigError(
+                    f"{where}.error: with effect 'eventually', one of {', '.join(EVENTUAL_ERRORS)}, "
+                    f"got {error!r}"
+                )
         message = data.get("message")
         if message is not None and not isinstance(message, str):
             raise FaultConfigError(f"{where}.message: a string, got {message!r}")
@@ -135,6 +153,10 @@ class Fault:
     def after(self) -> bool:
         return self.rule.effect == "after"
 
+    @property
+    def eventually(self) -> bool:
+        return self.rule.effect == "eventually"
+
 
 @dataclass
 class FaultInjector:
@@ -150,7 +172,7 @@ class FaultInjector:
         call = f"{service}:{operation}"
         with self._lock:
             for index, rule in enumerate(self.rules):
-                if not rule.matches(call):
+                if not rule.matches(call) or (rule.effect == "eventually" and call not in EVENTUAL_CALLS):
                     continue
                 key = (index, self._burst_key(rule, call, params))
                 seen = self._seen[key]

@@ -332,6 +332,14 @@ def _verdicts(result: SimulationResult) -> tuple[float | None, float | None, boo
     return quality_at, judge_at, bool((result.plan or {}).get("judge"))
 
 
+def passing_verdict_at(result: SimulationResult) -> float | None:
+    """When the run's verdicts all passed (a bar set and met, and the judge's where it judges)."""
+    quality_at, judge_at, judged = _verdicts(result)
+    if quality_at is None or (judged and judge_at is None):
+        return None
+    return max(quality_at, judge_at or 0.0)
+
+
 def _verdict_before_serving(result: SimulationResult) -> list[Check]:
     """Nothing is bought or kept to serve before a passing verdict: a quality bar that was set and
     met (for a purchase; keeping the on-demand deployment needs a passing evaluation), and the

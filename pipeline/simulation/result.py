@@ -87,6 +87,10 @@ class SimulationResult:
     # The retrying release's executions (pipeline.durable_release), in start order: {"name",
     # "status", "attempts", "pending"} once each ended (or the simulation stopped waiting).
     releases: list[dict[str, Any]] = field(default_factory=list)
+    # The run's serving slot: {"parameter", "before", "after", "lockAtEnd"} (its SSM document before
+    # and after the run, None where it did not exist; the run holding its lock at the end, if any);
+    # empty when the run names no slot.
+    slot: dict[str, Any] = field(default_factory=dict)
 
     @property
     def path(self) -> list[str]:
@@ -178,6 +182,7 @@ class SimulationResult:
             "faultsInjected": self.faults_injected,
             "approval": self.approval,
             "approvalRecords": self.approval_records,
+            "slot": self.slot,
             "duplicateStarts": self.duplicate_starts,
             "releases": self.releases,
             "executionEnded": self.ended,

@@ -63,7 +63,7 @@ from moto.sns.models import sns_backends
 from lambdas.common import runtime
 from pipeline import evaluation, naming, plan
 from pipeline.runspec import RunSpec, load_run_spec_data, spec_hash
-from pipeline.simulation import DEFAULT_OUT, DEFAULT_TEMPLATE
+from pipeline.simulation import DEFAULT_OUT, DEFAULT_TEMPLATE, serving_slot
 from pipeline.simulation.actors import (
     ACCOUNT,
     ApprovalDriver,
@@ -187,6 +187,10 @@ def simulate(
         stack.enter_context(handler_sleep_patches(clock, HANDLER_MODULES + functions.module_prefixes()))
         spec_s3 = _upload_datasets(spec, scenario, clients["s3"], provisioned.bucket)
         _teach(fake, spec)
+        slot_parameter = serving_slot.slot_parameter(spec, provisioned)
+        ssm = boto3.client("ssm", region_name=region)
+        serving_slot.declare_slot(fake, spec, scenario, ssm, slot_parameter)
+        slot_before = serving_slot.read_slot(ssm, slot_parameter)
         run_id = naming.run_id(spec_s3.name, spec_hash(spec_s3))
         if scenario.reused_run_id:
             _earlier_run(fake, template, resolver, spec_s3, run_id, provisioned.state_machine_arn)
@@ -283,11 +287,19 @@ def simulate(
             definition=provisioned.definition,
             approval_records=records,
             releases=releases,
+            slot={
+                "parameter": slot_parameter,
+                "before": slot_before,
+                "after": serving_slot.read_slot(ssm, slot_parameter),
+                "lockAtEnd": serving_slot.lock_holder(clients["dynamodb"], provisioned, spec.serving.slot),
+            }
+            if slot_parameter is not None
+            else {},
         )
         _write_logs(functions, out, interpreter_log.getvalue())
     if report:
         result.report = _render_report(out / "runs" / run_id, out / "report", result.notes)
-    result.checks = money_checks(result) + trust_checks(result)
+    result.checks = money_checks(result) + trust_checks(result) + serving_slot.slot_checks(result)
     result.real_seconds = time.monotonic() - started
     out.mkdir(parents=True, exist_ok=True)
     (out / "simulation.json").write_text(

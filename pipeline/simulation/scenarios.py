@@ -18,9 +18,12 @@ code. Keys (camelCase; unknown keys are errors)::
                 "trainingLoss": [first, final], "validationLoss": [first, final], "steps",
                 "reward": [first, final]},         # RFT: share of right sampled answers per step
         "throughput": {"creatingSeconds", "outcome": "InService|Failed|Creating",
-                       "failureMessage", "deleteWhileCreating"},
-        "deployment": {"creatingSeconds", "outcome": "Active|Failed|Creating", "failureMessage"},
-                                                  # custom model deployments (on-demand serving)
+                       "failureMessage", "deleteWhileCreating", "updateSeconds"},
+        "deployment": {"creatingSeconds", "outcome": "Active|Failed|Creating", "failureMessage",
+                       "updateSeconds"},          # custom model deployments (on-demand serving)
+                                                  # updateSeconds: how long an in-place model change
+                                                  #   takes (a failed one: a fault with effect
+                                                  #   "eventually", pipeline.simulation.faults)
         "models": {"customQuality", "baseQuality", "customLatencyMs", "baseLatencyMs",
                    "msPerOutputToken", "baseError": "AccessDeniedException" | null,
                    "baseErrorEvery": 20 | null,
@@ -56,6 +59,13 @@ code. Keys (camelCase; unknown keys are errors)::
                                                   # throughput exist under the run's names
       "duplicateStart": true,                     # start the same run again while it runs and
                                                   #   after it ended
+      "slot": {"championQuality": 0.7, "championRunId": "...", "promotedAt": "...",
+               "earlierChampions": 1},            # the run spec's serving.slot exists already: its
+                                                  #   SSM document, and the endpoint (of the spec's
+                                                  #   serving kind) it points at, serving a champion
+                                                  #   of the spec's base model that answers with
+                                                  #   championQuality (ROUGE-L 0-1); earlierChampions
+                                                  #   kept in its history for rollback
       "expect": {                                 # what the test suite asserts
         "status": "SUCCEEDED|FAILED", "error": "LossAboveBar" | null,
         "causeContains": ["..."], "transitions": 38,
@@ -103,8 +113,10 @@ _KEYS: Final = (
     "duplicateStart",
     "reusedRunId",
     "abort",
+    "slot",
     "expect",
 )
+_SLOT_KEYS: Final = ("championQuality", "championRunId", "promotedAt", "earlierChampions")
 _JOB_KEYS: Final = {
     "durationSeconds": "duration_seconds",
     "outcome": "outcome",
@@ -119,11 +131,13 @@ _THROUGHPUT_KEYS: Final = {
     "outcome": "outcome",
     "failureMessage": "failure_message",
     "deleteWhileCreating": "delete_while_creating",
+    "updateSeconds": "update_seconds",
 }
 _DEPLOYMENT_KEYS: Final = {
     "creatingSeconds": "creating_seconds",
     "outcome": "outcome",
     "failureMessage": "failure_message",
+    "updateSeconds": "update_seconds",
 }
 _DEPLOYMENT_OUTCOMES: Final = ("Active", "Failed", "Creating")
 _MODEL_KEYS: Final = {
@@ -171,6 +185,35 @@ _EXPECT_KEYS: Final = (
 
 
 @dataclass(frozen=True)
+class ExistingSlot:
+    """The serving slot the run promotes into, there before the run (its champion, its endpoint)."""
+
+    champion_quality: float = 0.7
+    champion_run_id: str = "champion-20261101-0000000000"
+    promoted_at: str = "2026-11-01T09:00:00Z"
+    earlier_champions: int = 0
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> ExistingSlot:
+        _no_unknown(data, _SLOT_KEYS, f"{where}: slot")
+        quality = data.get("championQuality", cls.champion_quality)
+        if isinstance(quality, bool) or not isinstance(quality, int | float) or not 0 <= quality <= 1:
+            raise ScenarioError(f"{where}: slot.championQuality must be a number from 0 to 1")
+        earlier = data.get("earlierChampions", 0)
+        if isinstance(earlier, bool) or not isinstance(earlier, int) or earlier < 0:
+            raise ScenarioError(f"{where}: slot.earlierChampions must be a whole number >= 0")
+        for key in ("championRunId", "promotedAt"):
+            if key in data and (not isinstance(data[key], str) or not data[key]):
+                raise ScenarioError(f"{where}: slot.{key} must be a non-empty string")
+        return cls(
+            float(quality),
+            str(data.get("championRunId", cls.champion_run_id)),
+            str(data.get("promotedAt", cls.promoted_at)),
+            earlier,
+        )
+
+
+@dataclass(frozen=True)
 class Abort:
     """Stop the execution from outside when a given Bedrock call is made (after ``skip`` of them)."""
 
@@ -207,6 +250,7 @@ class Scenario:
     duplicate_start: bool = False
     reused_run_id: bool = False
     abort: Abort | None = None
+    slot: ExistingSlot | None = None
     expect: Mapping[str, Any] = field(default_factory=dict)
 
     def apply(self, spec_data: Any) -> Any:
@@ -278,6 +322,7 @@ class Scenario:
             duplicate_start=duplicate,
             reused_run_id=reused,
             abort=abort,
+            slot=ExistingSlot.from_dict(data["slot"], where) if data.get("slot") is not None else None,
             expect=copy.deepcopy(dict(expect)),
         )
 

@@ -91,3 +91,13 @@ def test_a_lock_table_keyed_by_slot_billed_per_request(dev: Template) -> None:
     assert table["KeySchema"] == [{"AttributeName": "slot", "KeyType": "HASH"}]
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_the_manifest_names_the_lock_table(dev: Template) -> None:
+    """`bedrock-customize slots` reads a slot's pending promotion from the lock table it names."""
+    table = resource_with_prefix(dev, "AWS::DynamoDB::Table", "ServingSlotsLocks")
+    (parameter,) = (r for r in dev.to_json()["Resources"].values() if r["Type"] == "AWS::SSM::Parameter")
+    value = parameter["Properties"]["Value"]
+    parts = value["Fn::Join"][1] if isinstance(value, dict) else [value]
+    at = next(i for i, p in enumerate(parts) if isinstance(p, str) and p.endswith('"slotLockTable":"'))
+    assert parts[at + 1] == {"Ref": table}

@@ -30,6 +30,8 @@ OPERATIONS = (
     "report",
     "throughput",
     "sweep",
+    "slots",
+    "rollback",
 )
 
 

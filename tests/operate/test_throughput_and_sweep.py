@@ -437,9 +437,25 @@ def test_sweep_never_deletes_a_serving_slots_endpoint_or_models_even_with_includ
 
     assert result.code == 0, result.err
     actions = {c["arn"]: (c["action"], c["reason"]) for c in result.json()["candidates"]}
-    assert actions[PT_OLD] == ("keep", "the endpoint of serving slot faq: never swept")
-    assert actions[MODEL_OLD] == ("keep", "served or kept for rollback by serving slot faq: never swept")
+    assert actions[PT_OLD] == ("keep", "endpoint of serving slot faq")
+    assert actions[MODEL_OLD] == ("keep", "champion of serving slot faq")
     assert actions[DEPLOY_OLD][0] == "delete"
+
+
+def test_sweep_keeps_an_endpoint_tagged_as_a_slots_even_without_its_document(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given the old run's throughput tagged as slot "faq"'s endpoint, but no slot document (yet)
+    _two_runs()
+    bedrock = bedrock_client()
+    stub = _sweep_stub(bedrock, deletes=True, serving=True, slot_on_pt_old="faq")
+
+    with stub, clients_with(bedrock=bedrock):
+        result = run_cli(capsys, "sweep", "--include-serving", "--dry-run", "--json")
+
+    assert result.code == 0, result.err
+    actions = {c["arn"]: (c["action"], c["reason"]) for c in result.json()["candidates"]}
+    assert actions[PT_OLD] == ("keep", "endpoint of serving slot faq (its tag)")
 
 
 def test_sweep_keep_run_protects_a_run(capsys: pytest.CaptureFixture[str]) -> None:

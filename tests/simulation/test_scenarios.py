@@ -45,6 +45,10 @@ REQUIRED = (
     "self-approval",
     "cleanup-retried-until-gone",
     "name-reuse",
+    "slot-first-promotion",
+    "slot-challenger-wins",
+    "slot-challenger-loses",
+    "slot-swap-fails",
 )
 # Gates that refuse the run before anything is bought.
 EVALUATE = "Compare the custom model with its base model"
@@ -189,8 +193,12 @@ def test_money_invariants(name: str, run: Run) -> None:
         commitments = [pt for pt in throughputs if pt["commitment"] != "none"]
         assert all(bar_at is not None and pt["createdAt"] >= bar_at for pt in commitments), commitments
     serving = plan.get("serving") or {}
+    vehicle_plan = plan.get("vehicle") or {}
+    # Into an existing serving slot the evaluation deployment never serves: the slot's endpoint does.
     keep = (
-        (plan.get("vehicle") or {}).get("ModelDeploymentName") if serving.get("mode") == "on-demand" else None
+        vehicle_plan.get("ModelDeploymentName")
+        if serving.get("mode") == "on-demand" and vehicle_plan.get("servesAfterwards")
+        else None
     )
     alive = [d["name"] for d in result.ledger["deployments"] if d["alive"]]
     assert alive == ([keep] if keep and result.status == "SUCCEEDED" else []), alive
@@ -324,3 +332,129 @@ def test_a_base_model_failing_some_calls_is_compared_on_the_prompts_both_answere
     assert "calls that failed: the base model 1; the means are over the 19 prompt(s)" in evaluation["summary"]
     html = Path(result.report["html"]).read_text(encoding="utf-8")
     assert "Failed calls" in html and "Means over (prompts)" in html
+
+
+# --------------------------------------------------------------------------------------------------
+# Serving slots (parametrized by scenario so that each shares its worker and its run, see conftest)
+# --------------------------------------------------------------------------------------------------
+
+
+def slot_answers(result: SimulationResult, endpoint: str) -> list[str]:
+    """The custom model behind every answer through the slot's endpoint, in order."""
+    return [
+        i["customModelArn"]
+        for i in result.ledger["invocations"]
+        if i["modelId"] == endpoint and i["outcome"] == "ok"
+    ]
+
+
+@pytest.mark.parametrize("name", ["slot-first-promotion"])
+def test_a_first_promotion_makes_the_runs_deployment_the_slot(name: str, run: Run) -> None:
+    result = run(SCENARIOS[name])
+    (deployment,) = result.ledger["deployments"]
+    (job,) = result.ledger["jobs"]
+    after = result.slot["after"]
+    assert result.slot["before"] is None and result.slot["parameter"].endswith("/slots/support-answers")
+    assert after["endpointArn"] == deployment["arn"] and after["kind"] == "deployment"
+    assert after["champion"]["modelArn"] == job["outputModelArn"] == deployment["modelArn"]
+    assert after["champion"]["runId"] == result.run_id and after["history"] == []
+    assert deployment["alive"] and deployment["addedTags"] == {
+        "bedrock-customization:slot": "support-answers"
+    }
+    assert not [c for c in result.bedrock_calls if ":Update" in c["call"]]
+
+
+@pytest.mark.parametrize("name", ["slot-challenger-wins"])
+def test_a_challenger_that_wins_is_swapped_in_place(name: str, run: Run) -> None:
+    result = run(SCENARIOS[name])
+    before, after = result.slot["before"], result.slot["after"]
+    (slot_endpoint,) = result.ledger["existing"]["deployments"]
+    (job,) = result.ledger["jobs"]
+    challenger, champion = job["outputModelArn"], before["champion"]["modelArn"]
+    assert after["endpointArn"] == before["endpointArn"] == slot_endpoint["arn"]
+    assert after["champion"]["modelArn"] == challenger and after["champion"]["runId"] == result.run_id
+    assert after["history"] == [before["champion"]]
+    (change,) = slot_endpoint["changes"]
+    assert (change["previousModelArn"], change["targetModelArn"], change["status"]) == (
+        champion,
+        challenger,
+        "UpdateCompleted",
+    )
+    # The champion answered the comparison and kept answering until the change completed; the
+    # smoke check went through the slot and reached the challenger.
+    answers = [
+        (i["at"], i["customModelArn"])
+        for i in result.ledger["invocations"]
+        if i["modelId"] == slot_endpoint["arn"] and i["outcome"] == "ok"
+    ]
+    assert {m for at, m in answers if at < change["doneAt"]} == {champion}
+    assert {m for at, m in answers if at >= change["doneAt"]} == {challenger}
+    evaluation = next(v.output for v in result.visits if v.name == EVALUATE)["evaluation"]
+    assert evaluation["champion"]["modelId"] == slot_endpoint["arn"]
+    # Nothing bought, and the evaluation deployment is gone: the slot's endpoint serves.
+    assert not result.ledger["throughputs"]
+    assert [d["alive"] for d in result.ledger["deployments"]] == [False]
+
+
+@pytest.mark.parametrize("name", ["slot-challenger-loses"])
+def test_a_challenger_that_loses_leaves_the_champion_untouched(name: str, run: Run) -> None:
+    result = run(SCENARIOS[name])
+    assert result.slot["after"] == result.slot["before"]
+    (slot_endpoint,) = result.ledger["existing"]["deployments"]
+    assert slot_endpoint["changes"] == [] and slot_endpoint["alive"]
+    assert not [c for c in result.bedrock_calls if ":Update" in c["call"]]
+    assert "Take the serving slot" not in result.path
+    assert set(slot_answers(result, slot_endpoint["arn"])) == {result.slot["before"]["champion"]["modelArn"]}
+
+
+@pytest.mark.parametrize("name", ["slot-swap-fails"])
+def test_a_failed_swap_is_rolled_back_and_the_champion_serves_throughout(name: str, run: Run) -> None:
+    result = run(SCENARIOS[name])
+    before = result.slot["before"]
+    champion = before["champion"]["modelArn"]
+    assert result.slot["after"] == before
+    (slot_endpoint,) = result.ledger["existing"]["deployments"]
+    (job,) = result.ledger["jobs"]
+    assert [(c["targetModelArn"], c["status"]) for c in slot_endpoint["changes"]] == [
+        (job["outputModelArn"], "UpdateFailed"),
+        (champion, "UpdateCompleted"),
+    ]
+    assert slot_endpoint["modelArn"] == champion and slot_endpoint["alive"]
+    assert set(slot_answers(result, slot_endpoint["arn"])) == {champion}
+    assert result.slot["lockAtEnd"] is None
+
+
+@pytest.mark.parametrize("name", ["slot-challenger-wins"])
+def test_the_slot_invariants_can_fail(name: str, run: Run) -> None:
+    """Mutations of a real run: each breaks one slot invariant, and its check says so."""
+    import copy
+
+    from pipeline.simulation.serving_slot import slot_checks
+
+    result = run(SCENARIOS[name])
+
+    def failing(mutate: Callable[[SimulationResult], None]) -> set[str]:
+        mutated = copy.deepcopy(result)
+        mutate(mutated)
+        return {c.name for c in slot_checks(mutated) if not c.ok}
+
+    def moved(r: SimulationResult) -> None:
+        r.slot["after"]["endpointArn"] = r.ledger["deployments"][0]["arn"]
+
+    def unproven(r: SimulationResult) -> None:
+        (endpoint,) = r.ledger["existing"]["deployments"]
+        endpoint["changes"][0]["targetModelArn"] = endpoint["changes"][0]["targetModelArn"][:-4] + "zzzz"
+
+    def too_early(r: SimulationResult) -> None:
+        (endpoint,) = r.ledger["existing"]["deployments"]
+        endpoint["changes"][0]["doneAt"] = 1.0
+
+    def held(r: SimulationResult) -> None:
+        r.slot["lockAtEnd"] = r.run_id
+
+    assert failing(lambda r: None) == set()
+    assert "the serving slot keeps its ARN" in failing(moved)
+    serves = "at every moment the serving slot serves a model that passed its bar"
+    assert failing(unproven) == {serves}
+    assert failing(too_early) == {serves}
+    assert failing(held) == {"the serving slot's lock is given back when the run ends"}

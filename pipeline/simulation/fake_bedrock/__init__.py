@@ -14,7 +14,8 @@ The package, by service area (an area adds its operations to :class:`FakeBedrock
 - :mod:`.behaviour`: what a scenario configures; :mod:`.records`: what the service keeps;
 - :mod:`.jobs`: customization jobs, their metrics files, reinforcement fine-tuning's grader loop;
 - :mod:`.models`: GetFoundationModel, GetCustomModel;
-- :mod:`.throughput`: Provisioned Throughput; :mod:`.deployments`: custom model deployments;
+- :mod:`.throughput`: Provisioned Throughput; :mod:`.deployments`: custom model deployments (both
+  with their in-place model change, Update*); :mod:`.tagging`: TagResource, ListTagsForResource;
 - :mod:`.evaluation_jobs`: LLM-judge evaluation jobs; :mod:`.runtime`: Converse;
 - :mod:`.ledger`: what was bought, created, stopped, deleted and invoked;
 - :mod:`.service`: :class:`FakeBedrock`, all of them composed.

@@ -27,6 +27,8 @@ class ThroughputBehaviour:
     outcome: str = "InService"  # InService | Failed | Creating (stays Creating)
     failure_message: str = "Insufficient capacity for the requested model units (simulated)"
     delete_while_creating: bool = True
+    # How long an in-place model change (UpdateProvisionedModelThroughput) takes: UNCONFIRMED.
+    update_seconds: int = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class DeploymentBehaviour:
     creating_seconds: int = 8 * 60  # a third party saw Active after ~8 min [bedrock.md §12]
     outcome: str = "Active"  # Active | Failed | Creating (stays Creating)
     failure_message: str = "The custom model deployment could not be created: an internal error occurred"
+    # How long an in-place model change (UpdateCustomModelDeployment) takes: UNCONFIRMED.
+    update_seconds: int = 10 * 60
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ class ModelBehaviour:
     Converse call on the on-demand base model fails with; None: the base model answers.
     """
 
-    custom_quality: float = 0.85
+    custom_quality: float = 0.85  # a model this simulation trained (a declared champion has its own)
     base_quality: float = 0.45
     custom_latency_ms: int = 300
     base_latency_ms: int = 450

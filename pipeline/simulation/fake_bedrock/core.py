@@ -35,7 +35,7 @@ from pipeline.simulation.fake_bedrock.records import (
     Job,
     Throughput,
 )
-from pipeline.simulation.faults import FaultInjector
+from pipeline.simulation.faults import Fault, FaultInjector
 from pipeline.simulation.wire import HttpResponse, Request, RestJsonCodec, ServiceError
 
 CONTROL: Final = "bedrock"
@@ -85,6 +85,7 @@ class BedrockCore:
         # What an earlier execution of the run id created before the run (FakeBedrock.seed_earlier_run).
         self.seeded: set[str] = set()
         self._references: dict[str, str] = {}
+        self._eventual: Fault | None = None
 
     # -- HTTP entry point ------------------------------------------------------------------------
 
@@ -111,6 +112,10 @@ class BedrockCore:
         params = codec.decode(operation, labels, request)
         subject = subject_of(params)
         fault = self.faults.check(service, operation, params)
+        # An "eventually" fault lets the call through; the change it starts fails later.
+        eventual = fault if fault is not None and fault.eventually else None
+        if eventual is not None:
+            fault = None
         if fault is not None and not fault.after:
             self._log(service, operation, subject, f"fault:{fault.code}")
             return codec.encode_error(ServiceError(fault.code, fault.message))
@@ -123,7 +128,11 @@ class BedrockCore:
                     status=501,
                 )
             with self._lock:
-                output = handler(params)
+                self._eventual = eventual
+                try:
+                    output = handler(params)
+                finally:
+                    self._eventual = None
         except ServiceError as error:
             self._log(service, operation, subject, error.code)
             return codec.encode_error(error)
@@ -136,42 +145,6 @@ class BedrockCore:
     def _log(self, service: str, operation: str, subject: str, outcome: str) -> None:
         with self._lock:
             self.calls.append(Call(self.clock.elapsed(), service, operation, subject, outcome))
-
-    # -- tags (ListTagsForResource, TagResource) ---------------------------------------------------
-
-    def _created_tags(self, arn: str) -> dict[str, str] | None:
-        """The tags a resource was created with (its create request's), None when it is unknown
-        or deleted: jobs (jobTags), custom models (their job's customModelTags), throughput and
-        deployments (tags), evaluation jobs (jobTags)."""
-        pairs: Any = None
-        if arn in self.jobs:
-            pairs = self.jobs[arn].request.get("jobTags")
-        elif arn in self.custom_models:
-            pairs = self.jobs[self.custom_models[arn].job_arn].request.get("customModelTags")
-        elif arn in self.throughputs and self.throughputs[arn].deleted is None:
-            pairs = self.throughputs[arn].request.get("tags")
-        elif arn in self.deployments and self.deployments[arn].deleted is None:
-            pairs = self.deployments[arn].request.get("tags")
-        elif arn in self.evaluation_jobs:
-            pairs = self.evaluation_jobs[arn].request.get("jobTags")
-        else:
-            return None
-        return {str(t["key"]): str(t["value"]) for t in pairs or []}
-
-    def _bedrock_list_tags_for_resource(self, params: dict[str, Any]) -> dict[str, Any]:
-        arn = params["resourceARN"]
-        tags = self._created_tags(arn)
-        if tags is None:
-            raise ServiceError("ResourceNotFoundException", f"{arn} not found")
-        tags |= self.added_tags.get(arn, {})
-        return {"tags": [{"key": k, "value": v} for k, v in tags.items()]}
-
-    def _bedrock_tag_resource(self, params: dict[str, Any]) -> dict[str, Any]:
-        arn = params["resourceARN"]
-        if self._created_tags(arn) is None:
-            raise ServiceError("ResourceNotFoundException", f"{arn} not found")
-        self.added_tags.setdefault(arn, {}).update({str(t["key"]): str(t["value"]) for t in params["tags"]})
-        return {}
 
     def _client(self, name: str) -> Any:
         if name not in self._clients:
@@ -213,9 +186,16 @@ class BedrockCore:
             pass
         for model in self.custom_models.values():
             if identifier in (model.arn, model.name):
+                if model.base_model_id:
+                    return get_model(model.base_model_id)
                 job = self.jobs[model.job_arn]
                 return self._base_model(job.request["baseModelIdentifier"])
         raise ServiceError("ValidationException", f"{identifier} is not a customizable base model")
+
+    def _eventual_failure(self) -> str | None:
+        """The failure message an "eventually" fault gives the change this call starts, or None."""
+        fault, self._eventual = self._eventual, None
+        return fault.message if fault is not None else None
 
     def _check_role(self, role_arn: str) -> None:
         name = role_arn.rsplit("/", 1)[-1]
@@ -254,6 +234,7 @@ def subject_of(params: Mapping[str, Any]) -> str:
         "customModelDeploymentIdentifier",
         "modelId",
         "modelIdentifier",
+        "resourceARN",
     ):
         if params.get(key):
             return str(params[key])

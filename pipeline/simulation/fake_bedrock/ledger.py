@@ -6,7 +6,21 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.simulation.fake_bedrock.jobs import CustomizationJobs
-from pipeline.simulation.fake_bedrock.records import Deployment, Throughput
+from pipeline.simulation.fake_bedrock.records import Deployment, ModelChange, Throughput
+
+
+def _changes(changes: list[ModelChange], now: float) -> list[dict[str, Any]]:
+    return [
+        {
+            "targetModelArn": c.target_model_arn,
+            "previousModelArn": c.previous_model_arn,
+            "startedAt": c.started,
+            "doneAt": c.done_at,
+            "status": c.status(now),
+            "failureMessage": c.failure,
+        }
+        for c in changes
+    ]
 
 
 class Ledger(CustomizationJobs):
@@ -39,6 +53,10 @@ class Ledger(CustomizationJobs):
                 )
         return entries
 
+    def _declared(self) -> set[str]:
+        endpoints: list[Deployment | Throughput] = [*self.deployments.values(), *self.throughputs.values()]
+        return {e.arn for e in endpoints if e.preexisting}
+
     def ledger(self) -> dict[str, Any]:
         """Everything bought, created, stopped or deleted: what the money invariants are checked on.
 
@@ -49,11 +67,15 @@ class Ledger(CustomizationJobs):
           metricsFiles``).
         - ``throughputs``: one per purchase (``name, arn, clientRequestToken, modelArn, modelUnits,
           commitment, createdAt, createRequests, status`` ("Deleted" once deleted), ``deletedAt,
-          deleteRefusals, alive``).
+          deleteRefusals, alive, firstModelArn, changes, addedTags``).
         - ``deployments``: one per custom model deployment (``name, arn, clientRequestToken,
           modelArn, createdAt, createRequests, readyAt`` (when it leaves Creating, Active or Failed;
           None: never), ``status`` (Creating | Active | Failed, "Deleted" once deleted),
-          ``deletedAt, alive``).
+          ``deletedAt, alive, firstModelArn, changes, addedTags``). ``modelArn`` is the model it serves
+          now; ``firstModelArn`` the one it was created with; ``changes`` its in-place model
+          changes (``targetModelArn, previousModelArn, startedAt, doneAt, status``
+          (Updating | UpdateCompleted | UpdateFailed), ``failureMessage``); ``addedTags`` the tags
+          added with TagResource (a slot's endpoint carries the slot tag).
         - ``earlier``: what an earlier execution of the same run id created before the run started
           (:meth:`seed_earlier_run`; never in the lists above): ``kind, name, arn, alive, status,
           stopRequests``.
@@ -91,7 +113,10 @@ class Ledger(CustomizationJobs):
                     "name": pt.name,
                     "arn": pt.arn,
                     "clientRequestToken": pt.token,
-                    "modelArn": pt.model_arn,
+                    "modelArn": pt.model_at(now),
+                    "firstModelArn": pt.model_arn,
+                    "changes": _changes(pt.changes, now),
+                    "addedTags": dict(self.added_tags.get(pt.arn, {})),
                     "modelUnits": pt.model_units,
                     "commitment": pt.commitment or "none",
                     "createdAt": pt.created,
@@ -100,6 +125,7 @@ class Ledger(CustomizationJobs):
                     "deletedAt": pt.deleted,
                     "deleteRefusals": pt.delete_refusals,
                     "alive": pt.deleted is None,
+                    "preexisting": pt.preexisting,
                 }
                 for pt in self.throughputs.values()
                 if pt.arn not in self.seeded
@@ -109,16 +135,27 @@ class Ledger(CustomizationJobs):
                     "name": deployment.name,
                     "arn": deployment.arn,
                     "clientRequestToken": deployment.token,
-                    "modelArn": deployment.model_arn,
+                    "modelArn": deployment.model_at(now),
+                    "firstModelArn": deployment.model_arn,
+                    "changes": _changes(deployment.changes, now),
+                    "addedTags": dict(self.added_tags.get(deployment.arn, {})),
                     "createdAt": deployment.created,
                     "createRequests": deployment.create_requests,
                     "readyAt": deployment.ready_at,
                     "status": "Deleted" if deployment.deleted is not None else deployment.status(now),
                     "deletedAt": deployment.deleted,
                     "alive": deployment.deleted is None,
+                    "preexisting": deployment.preexisting,
                 }
                 for deployment in self.deployments.values()
             ]
+            # What was there before the run (a serving slot's endpoint) is not the run's.
+            existing = {
+                "throughputs": [t for t in throughputs if t.pop("preexisting")],
+                "deployments": [d for d in deployments if d.pop("preexisting")],
+            }
+            throughputs = [t for t in throughputs if t["arn"] not in self._declared()]
+            deployments = [d for d in deployments if d["arn"] not in self._declared()]
             invocations = []
             for call in self.calls:
                 if call.operation != "Converse":
@@ -135,7 +172,7 @@ class Ledger(CustomizationJobs):
                         "at": call.elapsed,
                         "modelId": call.subject,
                         "target": target,
-                        "customModelArn": served.model_arn if served is not None else None,
+                        "customModelArn": served.model_at(call.elapsed) if served is not None else None,
                         "outcome": call.outcome,
                     }
                 )
@@ -158,4 +195,5 @@ class Ledger(CustomizationJobs):
                 "deployments": deployments,
                 "invocations": invocations,
                 "evaluationJobs": evaluation_jobs,
+                "existing": existing,
             }

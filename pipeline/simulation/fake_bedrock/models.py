@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from pipeline.catalog import TEACHERS, all_models
+from pipeline.catalog import TEACHERS, all_models, get_model
+from pipeline.simulation.fake_bedrock.core import MODEL_NAME, check_field
 from pipeline.simulation.fake_bedrock.jobs import CustomizationJobs
+from pipeline.simulation.fake_bedrock.records import CustomModel
 from pipeline.simulation.wire import ServiceError
 
 # The customization types GetFoundationModel reports [BC] (no REINFORCEMENT_FINE_TUNING).
@@ -15,7 +17,18 @@ _REPORTED_TYPES: Final = frozenset({"FINE_TUNING", "CONTINUED_PRE_TRAINING", "DI
 
 
 class CustomModels(CustomizationJobs):
-    """GetFoundationModel and GetCustomModel."""
+    """GetFoundationModel and GetCustomModel; custom models a scenario declares already there."""
+
+    def declare_custom_model(self, name: str, base_model_id: str, *, quality: float | None = None) -> str:
+        """A custom model of this account made before the simulation (by an earlier run, e.g. the
+        champion serving in a slot): no job of this simulation, answering with ``quality``."""
+        check_field(MODEL_NAME.match(name), "customModelName", name)
+        model = get_model(base_model_id)
+        arn = self._arn("custom-model", model.model_id, self._id("declared", name))
+        self.custom_models[arn] = CustomModel(
+            arn, name, "", self.clock.elapsed(), base_model_id=model.model_id, quality=quality
+        )
+        return arn
 
     def _bedrock_get_foundation_model(self, params: dict[str, Any]) -> dict[str, Any]:
         """A foundation model as the catalog knows it, in this region; the scenario sets its lifecycle.
@@ -58,6 +71,11 @@ class CustomModels(CustomizationJobs):
         for job in self.jobs.values():
             self._advance(job)
         model = self._custom_model(params["modelIdentifier"])
+        if not model.job_arn:
+            raise ServiceError(
+                "ResourceNotFoundException",
+                f"{model.arn} was declared by the scenario; the simulation has no job that made it",
+            )
         job = self.jobs[model.job_arn]
         described = self.describe_job(job)
         out: dict[str, Any] = {

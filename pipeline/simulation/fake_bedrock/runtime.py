@@ -72,8 +72,9 @@ class Runtime(Throughputs, Deployments):
         model_id = params["modelId"]
         models = self.behaviour.models
         if ":provisioned-model/" in model_id or ":custom-model-deployment/" in model_id:
-            self._serving(model_id)
-            quality, latency = models.custom_quality, models.custom_latency_ms
+            served = self._serving(model_id)
+            quality = served.quality if served.quality is not None else models.custom_quality
+            latency = models.custom_latency_ms
         else:
             self._check_base_reachable(model_id)
             self._base_calls += 1
@@ -116,9 +117,10 @@ class Runtime(Throughputs, Deployments):
             status = pt.status(now)
             if status == "Creating":
                 raise ServiceError("ModelNotReadyException", f"{pt.name} is not ready yet (Creating)")
-            if status != "InService":
+            # Updating: the model it had answers until the change completes (UNCONFIRMED).
+            if status not in ("InService", "Updating"):
                 raise ServiceError("ValidationException", f"{pt.name} is {status}; it cannot serve requests")
-            return self.custom_models[pt.model_arn]
+            return self.custom_models[pt.model_at(now)]
         deployment = self._deployment(model_id)
         status = deployment.status(now)
         if status == "Creating":
@@ -132,7 +134,7 @@ class Runtime(Throughputs, Deployments):
             raise ServiceError(
                 "ValidationException", f"{deployment.name} is {status}; it cannot serve requests"
             )
-        return self.custom_models[deployment.model_arn]
+        return self.custom_models[deployment.model_at(now)]
 
     def _check_base_reachable(self, model_id: str) -> None:
         """Refuse a base-model call the way Bedrock would; return when the base model answers it."""

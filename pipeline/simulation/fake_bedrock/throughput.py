@@ -7,6 +7,18 @@ makes a purchase idempotent the same way. ``Creating`` for ``throughput.creating
 (ConflictException [bedrock.md §4.5]); deleting a no-commitment purchase works in any status
 unless ``throughput.deleteWhileCreating`` is false (whether Bedrock allows deleting a purchase
 that is still Creating is UNCONFIRMED).
+
+**UpdateProvisionedModelThroughput** with ``desiredModelId`` changes the model behind the
+throughput in place (same ARN): ``Updating`` (``modelArn`` the old model, ``desiredModelArn`` the
+new one) for ``throughput.updateSeconds`` (default 900 s: UNCONFIRMED, how long it takes is not
+documented), then ``InService`` with ``modelArn`` the new model, or, with a fault of effect
+``eventually`` (pipeline.simulation.faults), ``Failed`` with ``failureMessage`` and the old
+``modelArn`` (UNCONFIRMED: what a failed model change leaves behind; a Failed throughput answers
+no Converse call here, and may be updated again, which is how a rollback brings it back). While the
+change runs the old model serves (UNCONFIRMED: whether requests in flight are interrupted). The new
+model must be a custom model of the same base model [BC]; a change to the base model itself (which
+[BC] also allows) is not simulated (the workflow never asks it). ``desiredProvisionedModelName``
+renames it. Refused with a ValidationException: a throughput that is Creating or Updating.
 """
 
 from __future__ import annotations
@@ -15,7 +27,7 @@ from typing import Any, Final
 
 from pipeline.simulation.fake_bedrock.core import CLIENT_TOKEN, MODEL_NAME, check_field, page
 from pipeline.simulation.fake_bedrock.jobs import CustomizationJobs
-from pipeline.simulation.fake_bedrock.records import Throughput
+from pipeline.simulation.fake_bedrock.records import ModelChange, Throughput
 from pipeline.simulation.wire import ServiceError
 
 _COMMITMENT_DAYS: Final = {"OneMonth": 30, "SixMonths": 182}
@@ -23,7 +35,8 @@ _COMMITMENT_DAYS: Final = {"OneMonth": 30, "SixMonths": 182}
 
 class Throughputs(CustomizationJobs):
     """CreateProvisionedModelThroughput, GetProvisionedModelThroughput,
-    ListProvisionedModelThroughputs, DeleteProvisionedModelThroughput."""
+    ListProvisionedModelThroughputs, UpdateProvisionedModelThroughput,
+    DeleteProvisionedModelThroughput."""
 
     def _bedrock_create_provisioned_model_throughput(self, params: dict[str, Any]) -> dict[str, Any]:
         name = params["provisionedModelName"]
@@ -70,6 +83,31 @@ class Throughputs(CustomizationJobs):
             self.clock.schedule(pt.ready_at)
         return {"provisionedModelArn": pt.arn}
 
+    def declare_throughput(self, name: str, model_arn: str, units: int, tags: dict[str, str]) -> str:
+        """An InService no-commitment throughput bought before the simulation (a serving slot's)."""
+        model = self._custom_model(model_arn)
+        request = {
+            "provisionedModelName": name,
+            "modelId": model.arn,
+            "modelUnits": units,
+            "tags": [{"key": k, "value": v} for k, v in tags.items()],
+        }
+        pt = Throughput(
+            arn=self._arn("provisioned-model", self._id("declared-pt", name)),
+            name=name,
+            token=self._id("declared-token", name),
+            request=request,
+            model_arn=model.arn,
+            model_units=units,
+            commitment=None,
+            created=self.clock.elapsed(),
+            ready_at=self.clock.elapsed(),
+            outcome="InService",
+            preexisting=True,
+        )
+        self.throughputs[pt.arn] = pt
+        return pt.arn
+
     def _throughput(self, identifier: str) -> Throughput:
         for pt in self.throughputs.values():
             if pt.deleted is None and identifier in (pt.arn, pt.name):
@@ -82,15 +120,19 @@ class Throughputs(CustomizationJobs):
         now = self.clock.elapsed()
         status = pt.status(now)
         changed = pt.created if status == "Creating" else (pt.ready_at or pt.created)
-        job = self.jobs[self.custom_models[pt.model_arn].job_arn]
-        foundation = self.foundation_model_arn(self._base_model(job.request["baseModelIdentifier"]).model_id)
+        change = pt.changes[-1] if pt.changes else None
+        if change is not None:
+            changed = change.started if change.status(now) == "Updating" else min(now, change.done_at)
+        model_arn = pt.model_at(now)
+        foundation = self.foundation_model_arn(self._base_model(model_arn).model_id)
         out: dict[str, Any] = {
             "modelUnits": pt.model_units,
             "desiredModelUnits": pt.model_units,
             "provisionedModelName": pt.name,
             "provisionedModelArn": pt.arn,
-            "modelArn": pt.model_arn,
-            "desiredModelArn": pt.model_arn,
+            "modelArn": model_arn,
+            # The model asked for: differs from modelArn while a change runs, and after it failed.
+            "desiredModelArn": change.target_model_arn if change is not None else model_arn,
             "foundationModelArn": foundation,
             "status": status,
             "creationTime": self.clock.at(pt.created),
@@ -102,7 +144,11 @@ class Throughputs(CustomizationJobs):
                 pt.created + _COMMITMENT_DAYS[pt.commitment] * 86400
             )
         if status == "Failed" and not summary:
-            out["failureMessage"] = self.behaviour.throughput.failure_message
+            failed_change = change is not None and change.status(now) == "UpdateFailed"
+            behaviour = self.behaviour.throughput
+            out["failureMessage"] = (
+                change.failure if change is not None and failed_change else behaviour.failure_message
+            )
         return out
 
     def _bedrock_get_provisioned_model_throughput(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -118,7 +164,7 @@ class Throughputs(CustomizationJobs):
                 continue
             if params.get("nameContains") and params["nameContains"] not in pt.name:
                 continue
-            if params.get("modelArnEquals") not in (None, pt.model_arn):
+            if params.get("modelArnEquals") not in (None, described["modelArn"]):
                 continue
             items.append(described)
         if params.get("sortOrder") == "Descending":
@@ -138,4 +184,52 @@ class Throughputs(CustomizationJobs):
             pt.delete_refusals += 1
             raise ServiceError("ConflictException", f"{pt.name} is still Creating; try again when it is not")
         pt.deleted = now
+        return {}
+
+    def _bedrock_update_provisioned_model_throughput(self, params: dict[str, Any]) -> dict[str, Any]:
+        pt = self._throughput(params["provisionedModelId"])
+        now = self.clock.elapsed()
+        status = pt.status(now)
+        last = pt.changes[-1] if pt.changes else None
+        failed_change = status == "Failed" and last is not None and last.status(now) == "UpdateFailed"
+        if status != "InService" and not failed_change:
+            raise ServiceError("ValidationException", f"{pt.name} is {status}; it cannot be updated now")
+        new_name = params.get("desiredProvisionedModelName")
+        if new_name is not None:
+            check_field(MODEL_NAME.match(new_name), "desiredProvisionedModelName", new_name)
+            others = [o for o in self.throughputs.values() if o is not pt and o.deleted is None]
+            if any(o.name == new_name for o in others):
+                raise ServiceError(
+                    "ValidationException", f"a provisioned model named {new_name} already exists"
+                )
+            pt.name = new_name
+        desired = params.get("desiredModelId")
+        if desired is None:
+            return {}
+        for job in self.jobs.values():
+            self._advance(job)
+        if ":custom-model/" not in desired and desired not in {m.name for m in self.custom_models.values()}:
+            raise ServiceError(
+                "ValidationException",
+                f"{desired}: the simulation changes a throughput only to a custom model "
+                "(not to a base model)",
+            )
+        model = self._custom_model(desired)  # ResourceNotFoundException: not a model of this account
+        current = pt.model_at(now)
+        base, current_base = self._base_model(model.arn).model_id, self._base_model(current).model_id
+        if base != current_base:
+            raise ServiceError(
+                "ValidationException",
+                f"{pt.name} serves a custom model of {current_base}; {model.arn} is a custom model "
+                f"of {base}: a throughput can only change to a custom model of the same base model",
+            )
+        change = ModelChange(
+            target_model_arn=model.arn,
+            previous_model_arn=current,
+            started=now,
+            done_at=now + self.behaviour.throughput.update_seconds,
+            failure=self._eventual_failure(),
+        )
+        pt.changes.append(change)
+        self.clock.schedule(change.done_at)
         return {}
