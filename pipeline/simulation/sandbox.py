@@ -762,6 +762,9 @@ def serve(
 
     with contextlib.suppress(ValueError):  # not the main thread
         signal.signal(signal.SIGTERM, interrupted)
+        # SIGINT too: a process started in the background by a non-interactive shell (CI, make, a
+        # test runner) inherits SIGINT ignored, and Python then never raises KeyboardInterrupt.
+        signal.signal(signal.SIGINT, interrupted)
     said: list[bool] = []
 
     def stopped() -> None:
