@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from typing import Any, Final
 
 from lambdas.common import runtime
@@ -95,6 +96,18 @@ def _estimate_details(estimate: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _quality_line(evaluation_result: Mapping[str, Any] | None) -> list[str]:
+    """The compared models' quality side by side: custom, the slot's champion (if any), base."""
+    result = evaluation_result or {}
+    compared = [(label, result.get(label)) for label in ("custom", "champion", "base")]
+    parts = [
+        f"{label} {agg['quality']:.3f}"
+        for label, agg in compared
+        if isinstance(agg, Mapping) and isinstance(agg.get("quality"), int | float)
+    ]
+    return [f"Quality:         {' | '.join(parts)}"] if len(parts) > 1 else []
+
+
 def compose(
     run_id: str,
     plan: dict[str, Any],
@@ -144,9 +157,35 @@ def compose(
         )
     judged = (evaluation_result or {}).get("summary")
     judge_summary = (judge_result or {}).get("summary")
+    # A serving slot (pipeline.slots): into one that exists the model is changed in place and
+    # nothing is bought; a first promotion makes what this run serves from the slot's endpoint.
+    slot = None if for_evaluation else plan.get("slot")
+    in_place = bool(slot and slot.get("exists"))
+    keeps_deployment = bool(slot) and not in_place and plan.get("serving", {}).get("mode") == "on-demand"
+    if in_place:
+        assert slot is not None
+        bought = (
+            f"nothing: the model behind serving slot {slot.get('name')} ({slot.get('endpointArn')}) is "
+            f"changed in place from its champion {slot.get('championModelArn')} (run "
+            f"{slot.get('championRunId')}) to this run's custom model, smoke-checked through the slot and "
+            "changed back if it fails"
+        )
+    elif keeps_deployment:
+        assert slot is not None
+        bought = (
+            f"nothing billed by the hour: the run's on-demand deployment becomes serving slot "
+            f"{slot.get('name')}'s endpoint (billed per token)"
+        )
+    elif slot:
+        bought += f"; it becomes serving slot {slot.get('name')}'s endpoint"
+    asks = (
+        f"to promote its custom model into serving slot {slot.get('name')}."
+        if slot and (in_place or keeps_deployment)
+        else "to buy Provisioned Throughput "
+        + ("to evaluate its custom model on." if for_evaluation else "to serve its custom model.")
+    )
     lines = [
-        f"Run {run_id} asks to buy Provisioned Throughput "
-        + ("to evaluate its custom model on." if for_evaluation else "to serve its custom model."),
+        f"Run {run_id} asks {asks}",
         "",
         f"Run:             {run_id} ({plan.get('runName', '')})",
         *([started_by] if started_by else []),
@@ -166,14 +205,21 @@ def compose(
         ),
         f"Loss gate:       {loss.get('summary', '')}",
         *([f"Quality gate:    {judged}"] if judged else []),
+        *_quality_line(evaluation_result),
         *([f"LLM judge:       {judge_summary}"] if judge_summary else []),
         "",
         f"Would buy:       {bought}",
-        f"Name:            {throughput.get('ProvisionedModelName')}",
+        *(
+            [f"Name:            {throughput.get('ProvisionedModelName')}"]
+            if not (in_place or keeps_deployment)
+            else []
+        ),
         "Estimated cost (catalog prices, possibly stale):",
         *(
             [f"  evaluation:      {usd(estimate.get('evaluationUsd'))}"]
             if for_evaluation
+            else []
+            if in_place or keeps_deployment
             else [
                 f"  per hour:        {usd(estimate.get('throughputHourlyUsd'))}",
                 f"  per month:       {usd(estimate.get('throughputMonthlyUsd'))}",
@@ -197,7 +243,9 @@ def compose(
     ]
     return {
         "subject": subject_line(
-            f"Approve Bedrock {'evaluation ' if for_evaluation else ''}throughput purchase? Run {run_id}"
+            f"Approve promotion into serving slot {slot.get('name')}? Run {run_id}"
+            if slot and (in_place or keeps_deployment)
+            else f"Approve Bedrock {'evaluation ' if for_evaluation else ''}throughput purchase? Run {run_id}"
         ),
         "message": "\n".join(lines),
         "timeoutSeconds": timeout,
@@ -209,6 +257,9 @@ def compose(
             "commitment": commitment,
             "provisionedModelName": throughput.get("ProvisionedModelName"),
             "customModelArn": loss.get("outputModelArn"),
+            # The serving slot promoted into (None: no slot); in place, nothing is bought.
+            "slot": slot.get("name") if slot else None,
+            "inPlace": in_place,
         },
     }
 

@@ -63,6 +63,8 @@ def test_the_token_goes_only_where_the_answer_function_reads_it() -> None:
         "commitment": "none",
         "provisionedModelName": plans.PT_NAME,
         "customModelArn": plans.CUSTOM_MODEL_ARN,
+        "slot": None,
+        "inPlace": False,
     }
     # And the people subscribed to the topic get the question, but never the token
     [(message, subject)] = published()
@@ -286,3 +288,56 @@ def test_where_self_approval_is_allowed_the_request_says_nothing_against_it(
 
     (message, _subject) = published()[0]
     assert "Started by:      ana" in message and "may not approve" not in message
+
+
+SLOT_ENDPOINT = f"arn:aws:bedrock:{plans.REGION}:{plans.ACCOUNT}:provisioned-model/faqslot"
+CHAMPION_MODEL = f"arn:aws:bedrock:{plans.REGION}:{plans.ACCOUNT}:custom-model/champion"
+
+
+def _slot_event(*, exists: bool, serving: str = "provisioned") -> dict[str, Any]:
+    sent = event(serving=serving)
+    sent["plan"]["slot"] = {
+        "name": "faq",
+        "kind": "throughput" if serving == "provisioned" else "deployment",
+        "exists": exists,
+        "endpointArn": SLOT_ENDPOINT if exists else None,
+        "championModelArn": CHAMPION_MODEL if exists else None,
+        "championRunId": "faq-earlier-run" if exists else None,
+    }
+    if exists:
+        sent["plan"]["serving"]["promotesInPlace"] = True
+        sent["evaluation"] = {**sent["evaluation"], "champion": {"modelId": SLOT_ENDPOINT, "quality": 0.701}}
+    return sent
+
+
+def test_a_promotion_into_a_slot_asks_to_change_the_model_in_place_and_buys_nothing() -> None:
+    result = lambda_handler(_slot_event(exists=True), FakeContext())
+    [(message, subject)] = published()
+    assert subject == f"Approve promotion into serving slot faq? Run {plans.RUN_ID}"
+    assert f"Run {plans.RUN_ID} asks to promote its custom model into serving slot faq." in message
+    assert f"Would buy:       nothing: the model behind serving slot faq ({SLOT_ENDPOINT})" in message
+    assert f"from its champion {CHAMPION_MODEL} (run faq-earlier-run)" in message
+    # Side by side: the challenger, the champion it must beat, the base
+    custom = plans.state()["evaluation"]["custom"]["quality"]
+    base = plans.state()["evaluation"]["base"]["quality"]
+    assert f"Quality:         custom {custom:.3f} | champion 0.701 | base {base:.3f}" in message
+    # Nothing hourly is offered for a decision that buys nothing
+    assert "per hour:" not in message and "commitment term:" not in message and "Name:" not in message
+    request = read_json(key_of(result["requestUri"]))
+    assert request["purchase"]["slot"] == "faq" and request["purchase"]["inPlace"] is True
+
+
+def test_a_first_promotion_on_throughput_is_a_purchase_that_becomes_the_slot() -> None:
+    lambda_handler(_slot_event(exists=False), FakeContext())
+    [(message, subject)] = published()
+    assert subject == f"Approve Bedrock throughput purchase? Run {plans.RUN_ID}"
+    assert "it becomes serving slot faq's endpoint" in message
+    assert "per hour:" in message
+
+
+def test_a_first_promotion_on_demand_keeps_the_deployment_as_the_slot() -> None:
+    lambda_handler(_slot_event(exists=False, serving="on-demand"), FakeContext())
+    [(message, subject)] = published()
+    assert subject == f"Approve promotion into serving slot faq? Run {plans.RUN_ID}"
+    assert "the run's on-demand deployment becomes serving slot faq's endpoint" in message
+    assert "per hour:" not in message

@@ -55,6 +55,16 @@ class RunArtifacts:
         metrics = ((self.record or {}).get("metrics") or {}).get("evaluation") or {}
         return metrics.get("custom"), metrics.get("base")
 
+    @property
+    def champion(self) -> dict[str, Any] | None:
+        """The aggregate of the champion serving in the run's slot, measured on the same prompts
+        (None: the run named no slot, or the slot had no champion yet)."""
+        if self.evaluation:
+            found = self.evaluation.get("champion")
+        else:
+            found = (((self.record or {}).get("metrics") or {}).get("evaluation") or {}).get("champion")
+        return found if isinstance(found, dict) else None
+
 
 def _read_json_file(path: Path) -> dict[str, Any] | None:
     if not path.is_file():

@@ -234,7 +234,9 @@ def render_run(artifacts: RunArtifacts, out_dir: str | Path, *, now: dt.datetime
     record = artifacts.record or {}
     spec = artifacts.spec
     custom, base = artifacts.comparison
-    models = [(label, agg) for label, agg in (("custom", custom), ("base", base)) if isinstance(agg, Mapping)]
+    # In a serving slot with a champion: the challenger, the champion it must beat, and the base.
+    labelled = (("custom", custom), ("champion", artifacts.champion), ("base", base))
+    models = [(label, agg) for label, agg in labelled if isinstance(agg, Mapping)]
     loss = loss_chart(artifacts.curves) if artifacts.curves else None
     reward = reward_chart(artifacts.curves) if artifacts.curves else None
     comparison = comparison_chart(models)

@@ -79,23 +79,24 @@ def comparison_table(
         row("Billing", lambda a: _billing(a.get("pricing") or {})),
     ]
     headers = ["Metric", *(label for label, _ in models)]
-    if len(models) == 2:
-        (_, first), (_, second) = models
+    # The first model against each other one (custom - base; in a serving slot, custom - champion too).
+    first_label, first = models[0] if models else ("", {})
+    for other_label, other in models[1:]:
         diffs = [
             "",
-            diff_cell(first.get("quality"), second.get("quality")),
-            diff_cell(first.get("tokenF1"), second.get("tokenF1")),
-            diff_cell(lookup(first, "latencyMs", "p50"), lookup(second, "latencyMs", "p50"), 0, " ms"),
-            diff_cell(lookup(first, "latencyMs", "p95"), lookup(second, "latencyMs", "p95"), 0, " ms"),
-            diff_cell(lookup(first, "inputTokens", "mean"), lookup(second, "inputTokens", "mean"), 1),
-            diff_cell(lookup(first, "outputTokens", "mean"), lookup(second, "outputTokens", "mean"), 1),
-            diff_cell(first.get("costPer1000RequestsUsd"), second.get("costPer1000RequestsUsd"), 4),
+            diff_cell(first.get("quality"), other.get("quality")),
+            diff_cell(first.get("tokenF1"), other.get("tokenF1")),
+            diff_cell(lookup(first, "latencyMs", "p50"), lookup(other, "latencyMs", "p50"), 0, " ms"),
+            diff_cell(lookup(first, "latencyMs", "p95"), lookup(other, "latencyMs", "p95"), 0, " ms"),
+            diff_cell(lookup(first, "inputTokens", "mean"), lookup(other, "inputTokens", "mean"), 1),
+            diff_cell(lookup(first, "outputTokens", "mean"), lookup(other, "outputTokens", "mean"), 1),
+            diff_cell(first.get("costPer1000RequestsUsd"), other.get("costPer1000RequestsUsd"), 4),
             "",
             "",
             "",
             "",
         ]
-        headers.append(f"{models[0][0]} - {models[1][0]}")
+        headers.append(f"{first_label} - {other_label}")
         for r, d in zip(rows, diffs, strict=True):
             r.append(d)
     return Table(element_id, headers, rows, numeric=set(range(1, len(headers))))
