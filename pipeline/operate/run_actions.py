@@ -98,6 +98,17 @@ class ApprovalRequest:
                 f"Approving buys {purchase.get('modelUnits') or 1} model unit(s) of no-commitment throughput "
                 f"for {model} to evaluate it on: {_price(hourly, monthly)}; {after}{deadline}"
             )
+        slot = purchase.get("slot")
+        if slot and purchase.get("inPlace"):
+            return (
+                f"Approving changes the model behind serving slot {slot} to {model} in place (smoke-checked, "
+                f"changed back if it fails): nothing is bought{deadline}"
+            )
+        if slot and purchase.get("modelUnits") is None:
+            return (
+                f"Approving keeps {model}'s on-demand deployment as serving slot {slot}'s endpoint: billed "
+                f"per token, nothing by the hour{deadline}"
+            )
         commitment = purchase.get("commitment") or "none"
         if commitment == "none":
             term = "no commitment: billed hourly until deleted"

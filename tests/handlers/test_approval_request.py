@@ -169,6 +169,8 @@ def test_the_evaluation_purchase_is_asked_before_the_evaluation() -> None:
         "commitment": "none",
         "provisionedModelName": plans.EVAL_PT_NAME,
         "customModelArn": plans.CUSTOM_MODEL_ARN,
+        "slot": None,
+        "inPlace": False,
     }
 
 

@@ -81,3 +81,54 @@ def test_assumes_the_approver_role_with_a_source_identity_when_asked() -> None:
 )
 def test_the_session_name_says_who_answered(arn: str | None, name: str) -> None:
     assert approvals.session_name(arn) == name
+
+
+def test_approving_a_promotion_into_a_slot_says_what_changes_and_that_nothing_is_bought() -> None:
+    from pipeline.operate.run_actions import ApprovalRequest
+
+    model = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/z9y8x7w6v5u4"
+    in_place = ApprovalRequest(
+        "run-1",
+        None,
+        {
+            "purchase": {
+                "stage": "serving",
+                "modelUnits": 1,
+                "slot": "faq",
+                "inPlace": True,
+                "customModelArn": model,
+            }
+        },
+    )
+    line = in_place.decision_line()
+    assert line.startswith("Approving changes the model behind serving slot faq to z9y8x7w6v5u4 in place")
+    assert "nothing is bought" in line and "model unit" not in line
+    on_demand = ApprovalRequest(
+        "run-1",
+        None,
+        {
+            "purchase": {
+                "stage": "serving",
+                "modelUnits": None,
+                "slot": "faq",
+                "inPlace": False,
+                "customModelArn": model,
+            }
+        },
+    )
+    assert "on-demand deployment as serving slot faq's endpoint" in on_demand.decision_line()
+    # A first promotion on throughput is a purchase like any other
+    bought = ApprovalRequest(
+        "run-1",
+        None,
+        {
+            "purchase": {
+                "stage": "serving",
+                "modelUnits": 1,
+                "slot": "faq",
+                "inPlace": False,
+                "customModelArn": model,
+            }
+        },
+    )
+    assert bought.decision_line().startswith("Approving buys 1 model unit(s) for z9y8x7w6v5u4 to serve it")
