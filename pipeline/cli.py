@@ -358,7 +358,7 @@ def _run_plan_text(spec: RunSpec, path: Path, report: PreflightReport, book: Pri
     from pipeline import costs, plan
     from pipeline.money import usd
     from pipeline.operate import hints
-    from pipeline.operate.estimate import evaluation_text, serving_text
+    from pipeline.operate.estimate import evaluation_text, serving_text, slot_text
     from pipeline.runspec import THROUGHPUT_VEHICLE
 
     prices_text = (
@@ -379,6 +379,9 @@ def _run_plan_text(spec: RunSpec, path: Path, report: PreflightReport, book: Pri
     if spec.serving.buys_throughput:
         hourly = numbers.get("throughputHourlyUsd")
         serving += f"; {usd(hourly)}/hour" if hourly is not None else "; hourly price unknown"
+    slot = slot_text(spec)
+    if slot is not None:
+        serving += f"; {slot}"
     return (
         f"evaluation: {evaluation}\n"
         f"serving:    {serving}\n"

@@ -72,6 +72,19 @@ def serving_text(spec: RunSpec) -> str:
     return "none: nothing is kept or bought after the evaluation"
 
 
+def slot_text(spec: RunSpec) -> str | None:
+    """What a run into a serving slot does with it (None: the spec names no slot). Whether the slot
+    exists is known only to the preflight, which reads the slot's document."""
+    slot = spec.serving.slot
+    if slot is None:
+        return None
+    return (
+        f"into serving slot {slot}: where the slot exists, the model must beat its champion too and "
+        "replaces it in place (nothing is bought or kept then); where it does not, what serves becomes "
+        "the slot's endpoint"
+    )
+
+
 def approval_text(approval: costs.ApprovalDecision) -> str:
     """Per purchase: where a human is asked, and why."""
     return approval.describe()
@@ -335,7 +348,7 @@ class Estimate:
                 ("Model", f"{self.model.model_id} ({spec.customization_type})"),
                 ("Data", tokens + (f" x {self.epochs} epoch(s)" if self.epochs else "")),
                 ("Evaluation", evaluation_text(spec)),
-                ("Serving", serving_text(spec)),
+                ("Serving", "; ".join(filter(None, (serving_text(spec), slot_text(spec))))),
                 ("Approval", approval_text(self.approval)),
                 ("Preflight", self.preflight_summary),
                 ("Prices", self.prices_line()),
@@ -368,7 +381,8 @@ class Estimate:
             "basis": self.numbers.get("basis") or {},
             "unknown": self.unknown_reasons(),
             "evaluation": evaluation_text(self.spec),
-            "serving": self.spec.serving.to_dict() | {"description": serving_text(self.spec)},
+            "serving": self.spec.serving.to_dict()
+            | {"description": "; ".join(filter(None, (serving_text(self.spec), slot_text(self.spec))))},
             "approval": self.approval.to_dict(),
             "preflight": {"ok": self.preflight_ok, "summary": self.preflight_summary},
             "prices": self.model.prices.to_dict(),

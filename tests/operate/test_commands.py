@@ -167,6 +167,19 @@ def test_python_dash_m_pipeline_runs_them() -> None:
     assert '"modelId": "amazon.titan-text-express-v1:0:8k"' in done.stdout
 
 
+def test_check_says_what_a_run_into_a_serving_slot_does(capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["check", str(ROOT / "examples" / "runs" / "serving-slot.yaml")])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    serving = next(line for line in out.splitlines() if line.startswith("serving:"))
+    assert (
+        "into serving slot support-answers: where the slot exists, the model must beat its champion"
+        in serving
+    )
+    assert "what serves becomes the slot's endpoint" in serving
+
+
 def test_check_says_what_the_run_evaluates_on_and_how_it_serves(capsys: pytest.CaptureFixture[str]) -> None:
     code = cli.main(["check", str(ROOT / "examples" / "runs" / "fine-tuning.yaml")])
 
