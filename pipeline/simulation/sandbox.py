@@ -60,7 +60,9 @@ Nothing listens beyond 127.0.0.1; a port already in use is refused with :class:`
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
+import functools
 import io
 import json
 import logging
@@ -80,6 +82,7 @@ from pipeline.simulation import DEFAULT_TEMPLATE
 from pipeline.simulation.function_urls import ANSWER_HANDLER, START_HANDLER, signed_for
 
 ENVIRONMENT: Final = "sandbox"
+_ENVIRONMENT_VARIABLE: Final = "DEPLOYMENT_ENVIRONMENT"
 HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 4599
 DEFAULT_SPEED: Final = 600.0
@@ -169,6 +172,12 @@ class Sandbox:
         resolver = Resolver(region=self.region, account=ACCOUNT, stack_name=self.template.stack_name)
         self.provisioned = provision(self.template, resolver, self.clients)
         for function, arn in self.provisioned.functions.values():
+            # The sandbox is the stack deployed as environment "sandbox": functions that know their
+            # environment (serving slots' parameters, the --env of the commands they print; the
+            # variable of lambdas/common/release.py) know it as such, as a deployment for it would.
+            if _ENVIRONMENT_VARIABLE in function.environment:
+                environment = {**function.environment, _ENVIRONMENT_VARIABLE: ENVIRONMENT}
+                function = dataclasses.replace(function, environment=environment)
             self.functions.register(function, arn)
         from pipeline.simulation.function_urls import function_arn
 
@@ -264,6 +273,10 @@ class Sandbox:
         raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
         if "?" not in raw and environ.get("QUERY_STRING"):
             raw = f"{raw}?{environ['QUERY_STRING']}"
+        # botocore signs bedrock-runtime requests for "bedrock" too: behind one endpoint the path
+        # tells the two apart (their first path segments are disjoint).
+        if raw.split("/")[1].split("?")[0] in _runtime_path_roots():
+            service = "bedrock-runtime"
         url = f"https://{service}.{region}.amazonaws.com{raw}"
         response = self.fake.handle(
             Request(environ.get("REQUEST_METHOD", "GET"), url, _headers(environ), body)
@@ -743,6 +756,18 @@ def _quiet(name: str) -> Iterator[None]:
         yield
     finally:
         logger.setLevel(saved)
+
+
+@functools.cache
+def _runtime_path_roots() -> frozenset[str]:
+    """The first path segments of bedrock-runtime's operations, from botocore's service model."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("bedrock-runtime")
+    return frozenset(
+        model.operation_model(name).http["requestUri"].split("/")[1].split("?")[0]
+        for name in model.operation_names
+    )
 
 
 def serve(
