@@ -33,6 +33,7 @@ from pipeline.simulation.fake_bedrock.records import (
     Deployment,
     EvaluationJob,
     Job,
+    ModelChange,
     Throughput,
 )
 from pipeline.simulation.faults import Fault, FaultInjector
@@ -196,6 +197,20 @@ class BedrockCore:
         """The failure message an "eventually" fault gives the change this call starts, or None."""
         fault, self._eventual = self._eventual, None
         return fault.message if fault is not None else None
+
+    def _start_change(self, changes: list[ModelChange], target: str, current: str, seconds: float) -> None:
+        """An endpoint's in-place model change from ``current`` to ``target``, done ``seconds`` from
+        now (failed then, if an "eventually" fault was set for this call)."""
+        now = self.clock.elapsed()
+        change = ModelChange(
+            target_model_arn=target,
+            previous_model_arn=current,
+            started=now,
+            done_at=now + seconds,
+            failure=self._eventual_failure(),
+        )
+        changes.append(change)
+        self.clock.schedule(change.done_at)
 
     def _check_role(self, role_arn: str) -> None:
         name = role_arn.rsplit("/", 1)[-1]

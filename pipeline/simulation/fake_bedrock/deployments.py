@@ -33,7 +33,7 @@ from typing import Any, Final
 
 from pipeline.simulation.fake_bedrock.core import CLIENT_TOKEN, MODEL_NAME, check_field, page
 from pipeline.simulation.fake_bedrock.jobs import CustomizationJobs
-from pipeline.simulation.fake_bedrock.records import Deployment, ModelChange
+from pipeline.simulation.fake_bedrock.records import Deployment
 from pipeline.simulation.wire import ServiceError
 
 # CreateCustomModelDeployment's modelArn (botocore's CustomModelArn pattern, with named parts).
@@ -226,13 +226,5 @@ class Deployments(CustomizationJobs):
                 f"{deployment.name} serves a custom model of {self._base_model(current).model_id}; "
                 f"{model.arn} is a custom model of {base.model_id}",
             )
-        change = ModelChange(
-            target_model_arn=model.arn,
-            previous_model_arn=current,
-            started=now,
-            done_at=now + self.behaviour.deployment.update_seconds,
-            failure=self._eventual_failure(),
-        )
-        deployment.changes.append(change)
-        self.clock.schedule(change.done_at)
+        self._start_change(deployment.changes, model.arn, current, self.behaviour.deployment.update_seconds)
         return {"customModelDeploymentArn": deployment.arn}

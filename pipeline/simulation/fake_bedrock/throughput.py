@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from pipeline.simulation.fake_bedrock.core import CLIENT_TOKEN, MODEL_NAME, check_field, page
 from pipeline.simulation.fake_bedrock.jobs import CustomizationJobs
-from pipeline.simulation.fake_bedrock.records import ModelChange, Throughput
+from pipeline.simulation.fake_bedrock.records import Throughput
 from pipeline.simulation.wire import ServiceError
 
 _COMMITMENT_DAYS: Final = {"OneMonth": 30, "SixMonths": 182}
@@ -223,13 +223,5 @@ class Throughputs(CustomizationJobs):
                 f"{pt.name} serves a custom model of {current_base}; {model.arn} is a custom model "
                 f"of {base}: a throughput can only change to a custom model of the same base model",
             )
-        change = ModelChange(
-            target_model_arn=model.arn,
-            previous_model_arn=current,
-            started=now,
-            done_at=now + self.behaviour.throughput.update_seconds,
-            failure=self._eventual_failure(),
-        )
-        pt.changes.append(change)
-        self.clock.schedule(change.done_at)
+        self._start_change(pt.changes, model.arn, current, self.behaviour.throughput.update_seconds)
         return {}
