@@ -31,6 +31,9 @@ _MODEL_NAME = re.compile(r"^([0-9a-zA-Z][_-]?)+$")
 # rerun, its number. ``-r<n>`` never looks like hex, so a run id and its reruns never read alike.
 _UNIQUE_TAIL = re.compile(rf"-(?P<hash>[0-9a-f]{{{RUN_HASH_CHARS}}})(?:-r(?P<attempt>[0-9]+))?$")
 FIRST_RERUN: Final = 2
+# The Lambda environment variable that names the deployed environment (cdk.json): where the
+# serving slots live and the --env of the commands the functions print. Set by the stack.
+DEPLOYMENT_ENVIRONMENT_VARIABLE: Final = "DEPLOYMENT_ENVIRONMENT"
 
 
 def run_id(run_name: str, spec_hash: str) -> str:

@@ -17,7 +17,7 @@ from infra.constructs.pipeline_function import PipelineFunction
 from infra.constructs.serving_slots import ServingSlots
 from infra.constructs.training_storage import DATASETS_PREFIX, OUTPUTS_PREFIX, RUNS_PREFIX, TrainingStorage
 from infra.nag import acknowledge, finding_value, resource_ref
-from pipeline import quotas
+from pipeline import naming, quotas
 from pipeline.poll import EVALUATE_TIME_LIMIT_S
 
 
@@ -93,7 +93,7 @@ class WorkflowFunctions(Construct):
             **({"BUILTIN_GRADER_ARN": grader.function_arn} if grader is not None else {}),
             GRADER_FUNCTION_NAMES=",".join(grader_function_names),
             # Serving slots: the preflight reads the run's slot and plans its promotion.
-            DEPLOYMENT_ENVIRONMENT=environment,
+            **{naming.DEPLOYMENT_ENVIRONMENT_VARIABLE: environment},
             SLOTS_REQUIRE_APPROVAL="true" if slots_require_approval else "false",
         )
         if slots is not None:

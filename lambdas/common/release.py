@@ -13,14 +13,14 @@ from typing import Any, Final
 from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas.common import metric_names, runtime
-from pipeline import durable_release
+from pipeline import durable_release, naming
 from pipeline.ownership import Execution
 from pipeline.release import Released, Releaser, summarize
 from pipeline.slot_lock import SlotLock
 
 # Set by the stack (infra/constructs/durable_release.py) on every function that releases.
 RELEASE_STATE_MACHINE: Final = "RELEASE_STATE_MACHINE_ARN"
-ENVIRONMENT: Final = "DEPLOYMENT_ENVIRONMENT"  # the same variable the preflight reads
+ENVIRONMENT: Final = naming.DEPLOYMENT_ENVIRONMENT_VARIABLE
 
 
 def releaser(owner: Execution | None) -> Releaser:

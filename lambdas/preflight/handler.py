@@ -31,7 +31,7 @@ import boto3
 
 from lambdas.common import metric_names, runtime
 from lambdas.preflight import grader_check
-from pipeline import live, ownership, quotas, slots
+from pipeline import live, naming, ownership, quotas, slots
 from pipeline.catalog import profile_id
 from pipeline.datasets import PreflightReport, preflight
 from pipeline.plan import PlanContext, build_plan, location_problems
@@ -47,7 +47,7 @@ REPORT_KEY: Final = "runs/{run_id}/preflight.json"
 MAX_ERRORS: Final = 200
 EVENT_SOURCE: Final = "workflow input"
 # The deployed environment's name (cdk.json): the slots' prefix, and the --env a refusal prints.
-ENVIRONMENT_VARIABLE: Final = "DEPLOYMENT_ENVIRONMENT"
+ENVIRONMENT_VARIABLE: Final = naming.DEPLOYMENT_ENVIRONMENT_VARIABLE
 
 
 @functools.cache

@@ -78,11 +78,11 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from pipeline import naming
 from pipeline.simulation import DEFAULT_TEMPLATE
 from pipeline.simulation.function_urls import ANSWER_HANDLER, START_HANDLER, signed_for
 
 ENVIRONMENT: Final = "sandbox"
-_ENVIRONMENT_VARIABLE: Final = "DEPLOYMENT_ENVIRONMENT"
 HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 4599
 DEFAULT_SPEED: Final = 600.0
@@ -173,10 +173,10 @@ class Sandbox:
         self.provisioned = provision(self.template, resolver, self.clients)
         for function, arn in self.provisioned.functions.values():
             # The sandbox is the stack deployed as environment "sandbox": functions that know their
-            # environment (serving slots' parameters, the --env of the commands they print; the
-            # variable of lambdas/common/release.py) know it as such, as a deployment for it would.
-            if _ENVIRONMENT_VARIABLE in function.environment:
-                environment = {**function.environment, _ENVIRONMENT_VARIABLE: ENVIRONMENT}
+            # environment (serving slots' parameters, the --env of the commands they print) know it
+            # as such, as a deployment for it would.
+            if naming.DEPLOYMENT_ENVIRONMENT_VARIABLE in function.environment:
+                environment = {**function.environment, naming.DEPLOYMENT_ENVIRONMENT_VARIABLE: ENVIRONMENT}
                 function = dataclasses.replace(function, environment=environment)
             self.functions.register(function, arn)
         from pipeline.simulation.function_urls import function_arn

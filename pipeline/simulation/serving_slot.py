@@ -20,7 +20,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline import slots
+from pipeline import naming, slots
 from pipeline.runspec import RunSpec
 from pipeline.simulation.fake_bedrock import FakeBedrock
 from pipeline.simulation.invariants import passing_verdict_at
@@ -37,9 +37,9 @@ def slot_parameter(spec: RunSpec, provisioned: Provisioned) -> str | None:
     if spec.serving.slot is None:
         return None
     environments = {
-        f.environment["DEPLOYMENT_ENVIRONMENT"]
+        f.environment[naming.DEPLOYMENT_ENVIRONMENT_VARIABLE]
         for f, _ in provisioned.functions.values()
-        if f.environment.get("DEPLOYMENT_ENVIRONMENT")
+        if f.environment.get(naming.DEPLOYMENT_ENVIRONMENT_VARIABLE)
     }
     if len(environments) != 1:
         raise SimulationError(f"the template's functions name {len(environments)} deployment environments")
