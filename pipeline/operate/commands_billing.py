@@ -170,8 +170,9 @@ def cmd_throughput_delete(args: argparse.Namespace) -> int:
                 f"no provisioned throughput tagged with run {run_id} in {clients.region}",
                 hint=f"see what exists with `{hints.command('throughput', 'list')}`",
             )
-    refused = [(t, r) for t in targets if (r := t.deletion_refusal(now))]
-    deletable = [t for t in targets if not t.deletion_refusal(now)]
+    # A serving slot's endpoint is refused even with --force: what it takes down is not this run's.
+    refused = [(t, r) for t in targets if (r := t.slot_refusal() or t.deletion_refusal(now))]
+    deletable = [t for t in targets if not (t.slot_refusal() or t.deletion_refusal(now))]
     for _, reason in refused:
         output.note(f"refused: {reason}")
     if not deletable:

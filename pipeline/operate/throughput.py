@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from pipeline import costs
+from pipeline import costs, slots
 from pipeline.catalog import UnknownModelError, get_model
 from pipeline.operate import output
 from pipeline.operate.errors import error_code
@@ -142,6 +142,17 @@ class Throughput:
             return None
         end = until or now
         return hourly * max(0.0, (end - self.created).total_seconds()) / 3600
+
+    def slot_refusal(self) -> str | None:
+        """Why this throughput is not deleted here: it is a serving slot's endpoint (None: it is not)."""
+        slot = self.tags.get(slots.SLOT_TAG)
+        if slot is None:
+            return None
+        return (
+            f"{self.arn} is the endpoint of serving slot {slot}: applications call it, and deleting it "
+            "takes the slot down. It is never deleted by this command; to retire the slot, delete it "
+            f"yourself: aws bedrock delete-provisioned-model-throughput --provisioned-model-id {self.arn}"
+        )
 
     def deletion_refusal(self, now: dt.datetime) -> str | None:
         """Why this throughput must not be deleted now, or None."""

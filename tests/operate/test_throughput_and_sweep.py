@@ -173,6 +173,27 @@ def test_delete_refuses_a_commitment_and_says_when_the_term_ends(capsys: pytest.
     assert "Bedrock refuses to delete it before then" in result.err
 
 
+def test_delete_refuses_a_serving_slots_endpoint_even_with_force(capsys: pytest.CaptureFixture[str]) -> None:
+    bedrock = bedrock_client()
+    stub = Stubber(bedrock)
+    stub.add_response(
+        "get_provisioned_model_throughput",
+        pt_summary(arn=PT_OLD, run_id=OLD_RUN, created=NOW - dt.timedelta(hours=30)),
+        {"provisionedModelId": PT_OLD},
+    )
+    slot_tags = tags(OLD_RUN, purpose="serving")
+    slot_tags["tags"].append({"key": "bedrock-customization:slot", "value": "faq"})
+    stub.add_response("list_tags_for_resource", slot_tags, {"resourceARN": PT_OLD})
+
+    with stub, clients_with(bedrock=bedrock):
+        result = run_cli(capsys, "throughput", "delete", PT_OLD, "--yes", "--force")
+        stub.assert_no_pending_responses()  # and no delete call was made
+
+    assert result.code == 2
+    assert f"{PT_OLD} is the endpoint of serving slot faq" in result.err
+    assert f"--provisioned-model-id {PT_OLD}" in result.err
+
+
 def test_delete_by_run_asks_then_deletes(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
