@@ -192,22 +192,23 @@ def _module_file(tree: Tree, module: str) -> tuple[str, Path] | None:
     return None
 
 
-def _imports(tree: ast.AST, module: str, is_package: bool) -> Iterable[str]:
-    """Every module name an import in ``tree`` may load (``from a import b``: ``a`` and ``a.b``)."""
+def import_lines(tree: ast.AST, module: str, is_package: bool) -> Iterable[tuple[int, str]]:
+    """(line, module name) for every module an import in ``tree`` may load (``from a import b``:
+    ``a`` and ``a.b``); relative imports resolved against ``module``."""
     package = module if is_package else module.rpartition(".")[0]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                yield alias.name
+                yield node.lineno, alias.name
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
                 parts = package.split(".")
                 parent = ".".join(parts[: len(parts) - node.level + 1])
                 base = f"{parent}.{base}" if base else parent
-            yield base
+            yield node.lineno, base
             for alias in node.names:
-                yield f"{base}.{alias.name}"
+                yield node.lineno, f"{base}.{alias.name}"
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,8 @@ def _parse(path: str, stamp: tuple[int, int], module: str, is_package: bool) -> 
             attributes.add(node.attr)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             strings.add(node.value)
-    return _Parsed(tuple(_imports(tree, module, is_package)), frozenset(attributes), frozenset(strings))
+    imported = tuple(name for _, name in import_lines(tree, module, is_package))
+    return _Parsed(imported, frozenset(attributes), frozenset(strings))
 
 
 def _parsed(path: Path, module: str, is_package: bool) -> _Parsed:

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -176,21 +176,11 @@ def test_the_asset_check_fails_for_a_module_the_asset_does_not_ship(
 # -- handlers share only lambdas.common and pipeline ------------------------------------------------
 
 
-def _imported_modules(path: Path, root: Path) -> Iterator[tuple[int, str]]:
-    package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield node.lineno, alias.name
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")
-                parent = ".".join(parts[: len(parts) - node.level + 1])
-                base = f"{parent}.{base}" if base else parent
-            yield node.lineno, base
-            for alias in node.names:
-                yield node.lineno, f"{base}.{alias.name}"
+def _imported_modules(path: Path, root: Path) -> Iterable[tuple[int, str]]:
+    module = ".".join(path.relative_to(root).with_suffix("").parts)
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    # The same reading of imports as the asset check (a module is a package's __init__ or not).
+    return lambda_runtime.import_lines(tree, module, is_package=False)
 
 
 def handler_cross_imports(root: Path = ROOT) -> list[str]:
