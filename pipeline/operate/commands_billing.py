@@ -171,8 +171,9 @@ def cmd_throughput_delete(args: argparse.Namespace) -> int:
                 hint=f"see what exists with `{hints.command('throughput', 'list')}`",
             )
     # A serving slot's endpoint is refused even with --force: what it takes down is not this run's.
-    refused = [(t, r) for t in targets if (r := t.slot_refusal() or t.deletion_refusal(now))]
-    deletable = [t for t in targets if not (t.slot_refusal() or t.deletion_refusal(now))]
+    refusals = {t.arn: t.slot_refusal() or t.deletion_refusal(now) for t in targets}
+    refused = [(t, r) for t in targets if (r := refusals[t.arn])]
+    deletable = [t for t in targets if not refusals[t.arn]]
     for _, reason in refused:
         output.note(f"refused: {reason}")
     if not deletable:
