@@ -26,7 +26,7 @@ from constructs import Construct
 from infra.config import VpcSettings
 from infra.constructs import bedrock_tasks
 from infra.constructs.bedrock_service_role import BedrockServiceRole
-from infra.constructs.notifications import Notifications
+from infra.constructs.notifications import Notifications, executions_ended_badly
 from infra.constructs.training_storage import TrainingStorage
 from infra.constructs.workflow_evaluation import evaluation_states
 from infra.constructs.workflow_functions import WorkflowFunctions
@@ -188,15 +188,7 @@ class CustomizationWorkflow(Construct):
             "FailedRunsAlarm",
             alarm_description="A customization run failed, timed out or was stopped: "
             "see the notification and the run record",
-            metric=cloudwatch.MathExpression(
-                expression="failed + timedOut + aborted",
-                using_metrics={
-                    "failed": self.state_machine.metric_failed(period=Duration.minutes(5)),
-                    "timedOut": self.state_machine.metric_timed_out(period=Duration.minutes(5)),
-                    "aborted": self.state_machine.metric_aborted(period=Duration.minutes(5)),
-                },
-                period=Duration.minutes(5),
-            ),
+            metric=executions_ended_badly(self.state_machine),
             threshold=1,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -41,7 +41,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.constructs.notifications import Notifications
+from infra.constructs.notifications import Notifications, executions_ended_badly
 from infra.constructs.pipeline_function import PipelineFunction, service_name
 from infra.constructs.workflow_states import StateKit
 from infra.nag import acknowledge, finding_value, resource_ref
@@ -150,15 +150,7 @@ class DurableRelease(Construct):
             "ReleaseFailedAlarm",
             "A retrying release failed, timed out or was stopped: what the run left may still bill "
             "(see the notice, or the release execution's history)",
-            cloudwatch.MathExpression(
-                expression="failed + timedOut + aborted",
-                using_metrics={
-                    "failed": self.state_machine.metric_failed(period=Duration.minutes(5)),
-                    "timedOut": self.state_machine.metric_timed_out(period=Duration.minutes(5)),
-                    "aborted": self.state_machine.metric_aborted(period=Duration.minutes(5)),
-                },
-                period=Duration.minutes(5),
-            ),
+            executions_ended_badly(self.state_machine),
         )
         self.errors_alarm = self.errors_alarm_of(self.function, "ReleaseErrorsAlarm", "the retrying release")
 

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.constructs.training_storage import TrainingStorage
 from infra.nag import acknowledge
+
+
+def executions_ended_badly(state_machine: sfn.StateMachine) -> cloudwatch.MathExpression:
+    """Executions of ``state_machine`` that failed, timed out or were stopped, per 5 minutes: what the
+    workflow's and the retrying release's alarms watch."""
+    period = Duration.minutes(5)
+    return cloudwatch.MathExpression(
+        expression="failed + timedOut + aborted",
+        using_metrics={
+            "failed": state_machine.metric_failed(period=period),
+            "timedOut": state_machine.metric_timed_out(period=period),
+            "aborted": state_machine.metric_aborted(period=period),
+        },
+        period=period,
+    )
 
 
 class Notifications(Construct):
