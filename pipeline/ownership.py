@@ -102,7 +102,9 @@ class TakenName:
 
 def planned_names(plan: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
     """(what, plan field, name, Bedrock getter) of everything the plan would create under a name."""
-    job = plan.get("job") or {}
+    # A promotion's job and model are the earlier run's (pipeline.promotion): not created, so not
+    # names it needs free.
+    job = {} if plan.get("promotion") else plan.get("job") or {}
     vehicle = plan.get("vehicle") or {}
     serving = plan.get("serving") or {}
     names = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pipeline import costs, naming, slots
 from pipeline import judge as judging
@@ -29,6 +29,9 @@ from pipeline.runspec import (
     THROUGHPUT_VEHICLE,
     RunSpec,
 )
+
+if TYPE_CHECKING:
+    from pipeline.promotion import Source
 
 TAG_PREFIX: Final = PIPELINE_TAG_PREFIX
 RUN_ID_TAG: Final = f"{TAG_PREFIX}run-id"
@@ -126,9 +129,14 @@ class PlanContext:
     environment: str | None = None
     slot: slots.Slot | None = None
     slot_requires_approval: bool = False
+    # A promotion (pipeline.promotion): the earlier run whose model the run serves, trained by none.
+    promotion: Source | None = None
 
 
 JOB_VARIANTS: Final = ("WITH_VALIDATION", "WITHOUT_VALIDATION", "DISTILLATION", REINFORCEMENT_FINE_TUNING)
+# The plan of a promotion trains nothing: the workflow goes from the preflight to the loss gate,
+# which reads the earlier run's job (pipeline.promotion).
+PROMOTION_VARIANT: Final = "PROMOTION"
 
 
 def grader_arn(spec: RunSpec, builtin_grader_arn: str | None) -> str | None:
@@ -244,6 +252,9 @@ def build_plan(spec: RunSpec, context: PlanContext, *, estimated_tokens: int | N
         job["ValidationDataConfig"] = {"Validators": [{"S3Uri": uri} for uri in spec.validation]}
     else:
         variant = "WITHOUT_VALIDATION"
+    if context.promotion is not None:
+        variant = PROMOTION_VARIANT
+        job = context.promotion.plan_job(spec.base_model, spec.customization_type)
 
     evaluation = spec.evaluation
     approval = costs.approval_decision(spec)
@@ -295,7 +306,8 @@ def build_plan(spec: RunSpec, context: PlanContext, *, estimated_tokens: int | N
         "serving": _serving(spec, rid, tags, slot_plan),
         "slot": slot_plan,
         "judge": _judge(spec, context, tags),
-        "estimate": estimate(spec, estimated_tokens, epochs),
+        "estimate": _estimate(spec, context, estimated_tokens, epochs),
+        "promotion": context.promotion.to_dict() if context.promotion is not None else None,
         "bucket": context.bucket,
         "runPrefix": f"{RUNS_PREFIX}{rid}/",
         **_grader(spec, context),
@@ -420,6 +432,18 @@ def estimate(spec: RunSpec, estimated_tokens: int | None, epochs: int | None) ->
             if item is not None
         },
     }
+
+
+def _estimate(
+    spec: RunSpec, context: PlanContext, estimated_tokens: int | None, epochs: int | None
+) -> dict[str, Any]:
+    """The run's estimate; a promotion trains nothing, so its training costs nothing (known, not unknown)."""
+    if context.promotion is None:
+        return estimate(spec, estimated_tokens, epochs)
+    estimated = estimate(spec, None, epochs)
+    estimated["trainingUsd"] = 0.0
+    estimated["basis"]["training"] = f"nothing trained: the model of run {context.promotion.run_id}"
+    return estimated
 
 
 def _usd(item: costs.CostEstimate | None) -> float | None:

@@ -49,6 +49,9 @@ SERVES_FROM_SLOT: Final = "Does the run serve from a slot?"
 ASK_TO_EVALUATE: Final = "Ask for approval to evaluate"
 ASK_TO_SERVE: Final = "Ask for approval to serve"
 
+# A promotion of an earlier run's model (pipeline.promotion) trains nothing.
+USE_EARLIER_MODEL: Final = "Use the model of an earlier run"
+
 # -- the failure path ------------------------------------------------------------------------------
 RELEASE_ALL: Final = "Release what this run bought"
 RUN_FAILED: Final = "Run failed"

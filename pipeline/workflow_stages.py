@@ -37,6 +37,7 @@ from pipeline.workflow_names import (
     SMOKE_SLOT,
     STEP_ERROR_TEXT,
     TAKE_SLOT,
+    USE_EARLIER_MODEL,
     VEHICLE_SERVES,
     WAIT_FOR_SLOT,
 )
@@ -142,6 +143,7 @@ STAGES: Final[Mapping[str, Stage]] = {
     "Train the custom model": _s("training", TRAINING),
     "Distill the teacher model into the custom model": _s("training (distillation)", TRAINING),
     "Train the custom model with reinforcement (grader)": _s("training (reinforcement)", TRAINING),
+    USE_EARLIER_MODEL: _s("promoting an earlier run's model: nothing to train", TRAINING),
     # -- loss gate --------------------------------------------------------------------------------
     "Read training and validation loss": _s("reading the loss", LOSS_GATE),
     "Is the loss within the bar?": _s("checking the loss bar", LOSS_GATE),

@@ -34,7 +34,8 @@ from infra.constructs.workflow_outcomes import failure_path, success_path
 from infra.constructs.workflow_serving import serving_states
 from infra.constructs.workflow_states import EXECUTION_IDENTITY, EXECUTION_NAME, PLAN, StateKit
 from infra.nag import acknowledge, finding_value, resource_ref
-from pipeline.plan import RUN_SLOTS
+from pipeline.plan import PROMOTION_VARIANT, RUN_SLOTS
+from pipeline.workflow_names import USE_EARLIER_MODEL
 
 # Every slot of RUN_SLOTS (pipeline.plan) must exist as JSON null from the first state: a failure
 # before (say) the purchase still hands "$.throughput" to the cleanup, and a missing path is a
@@ -121,6 +122,9 @@ class CustomizationWorkflow(Construct):
                 "executionName": sfn.JsonPath.string_at(EXECUTION_NAME),
                 # Everything the run creates is tagged with its execution (pipeline.ownership).
                 **EXECUTION_IDENTITY,
+                # The whole input, from the context object (always there, unlike an optional key):
+                # a promotion names its earlier run in it (pipeline.promotion).
+                "input": sfn.JsonPath.object_at("$$.Execution.Input"),
             },
             result_path="$.preflight",
         )
@@ -169,8 +173,18 @@ class CustomizationWorkflow(Construct):
             job.next(read_loss)
         read_loss.next(loss_gate)
         variant = f"{PLAN}.jobVariant"
+        # A promotion serves an earlier run's model: no job; the loss gate reads that run's job again
+        # against this spec's bar, and the evaluation compares the model with today's champion.
+        earlier = sfn.Pass(
+            self,
+            USE_EARLIER_MODEL,
+            comment="A promotion (pipeline.promotion): the plan's job is the earlier run's; nothing trains",
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        earlier.next(read_loss)
         return (
             sfn.Choice(self, "Which kind of customization job?")
+            .when(sfn.Condition.string_equals(variant, PROMOTION_VARIANT), earlier)
             .when(sfn.Condition.string_equals(variant, "DISTILLATION"), jobs["DISTILLATION"])
             .when(
                 sfn.Condition.string_equals(variant, "REINFORCEMENT_FINE_TUNING"),

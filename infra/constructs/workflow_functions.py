@@ -106,6 +106,11 @@ class WorkflowFunctions(Construct):
         custom_model_arns = stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")
         _allow(self.preflight.role, ["bedrock:GetModelCustomizationJob"], [job_arns])
         _allow(self.preflight.role, ["bedrock:GetCustomModel"], [custom_model_arns])
+        # A promotion (pipeline.promotion): the earlier run's model and its tags, and that run's
+        # evaluation (listing lets a missing one read as NoSuchKey, not AccessDenied).
+        _allow(self.preflight.role, ["bedrock:ListTagsForResource"], [custom_model_arns])
+        storage.grant_read(self.preflight.role, RUNS_PREFIX)
+        storage.grant_list(self.preflight.role, RUNS_PREFIX)
         _allow(self.preflight.role, ["bedrock:GetCustomModelDeployment"], [deployment_arns])
         _allow(self.preflight.role, ["bedrock:GetProvisionedModelThroughput"], [provisioned_arns])
         # The quota check (pipeline.quotas): the no-commitment model units by code, on that quota

@@ -1,7 +1,9 @@
 """Workflow step: validate the run spec and its S3 datasets with the same code the CLI uses.
 
 Input:  {"runSpec": <RunSpec.to_dict() with s3:// datasets>, "executionName": "<run id>",
-        "executionArn": $$.Execution.Id, "executionStart": $$.Execution.StartTime}
+        "executionArn": $$.Execution.Id, "executionStart": $$.Execution.StartTime,
+        "input": $$.Execution.Input} (its "promoteFrom", when present: a promotion of an earlier
+        run's model into the spec's slot, checked by promotion_check; pipeline.promotion)
 Env:    TRAINING_BUCKET, the bucket that receives the report; DEPLOYMENT_ENVIRONMENT (the slots'
         prefix, and the --env of the commands a refusal prints).
 Output: {"valid", "runName", "runId", "reportUri", "summary", "errorCount", "totals", "spec", "plan",
@@ -30,7 +32,7 @@ from typing import Any, Final
 import boto3
 
 from lambdas.common import metric_names, runtime
-from lambdas.preflight import grader_check
+from lambdas.preflight import grader_check, promotion_check
 from pipeline import live, naming, ownership, quotas, slots
 from pipeline.catalog import profile_id
 from pipeline.datasets import PreflightReport, preflight
@@ -78,6 +80,11 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         report.spec_problems.extend(model.problems)
     quota_doc = quota_check(spec, report) if spec is not None and report.ok else None
     slot = read_slot(spec) if spec is not None and report.ok else None
+    source = None
+    source_id = promotion_check.source_run_id(event.get("input") if isinstance(event, dict) else None)
+    if source_id is not None and spec is not None and report.ok:
+        source, problems = promotion_check.check(source_id, run_id, spec, slot, bucket)
+        report.spec_problems.extend(problems)
     plan = None
     if spec is not None and report.ok:
         context_ = PlanContext(
@@ -89,6 +96,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
             slot_requires_approval=os.environ.get("SLOTS_REQUIRE_APPROVAL") == "true",
             execution_arn=execution.arn if execution else None,
             execution_start=execution.start if execution else None,
+            promotion=source,
         )
         try:
             plan = build_plan(spec, context_, estimated_tokens=report.totals()["trainingTokens"])

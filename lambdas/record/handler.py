@@ -178,6 +178,8 @@ def build_record(
             "recordedAt": runtime.utc_now(),
         },
         "spec": state.get("runSpec"),
+        # A promotion (pipeline.promotion): the earlier run whose model it served; its job is that run's.
+        "promotion": plan.get("promotion"),
         "datasets": [{"role": role} | fingerprint(uri, time_left_ms) for role, uri in dataset_uris(state)],
         "resources": {
             "job": job,

@@ -5,6 +5,8 @@
   champions its history keeps for rollback. Read only: the SSM documents and the lock table.
 - ``bedrock-customize rollback NAME [--to RUN]``: the slot back to an earlier champion, in place,
   with the promotion's rules (:mod:`pipeline.operate.slot_rollback`).
+- ``bedrock-customize promote RUN --slot NAME``: an earlier run's model into a slot, by a run of the
+  workflow that evaluates it against the slot's champion first (:mod:`pipeline.operate.promote`).
 
 A promotion is made by a run (the workflow's slots function holds the slot's lock meanwhile).
 """
@@ -19,11 +21,13 @@ from typing import Any
 from pipeline import slots
 from pipeline.operate import hints, output
 from pipeline.operate.cli_options import CLI, aws_options, deployment_context, parser_for, yes_option
+from pipeline.operate.commands_watch import follow_options
 from pipeline.operate.errors import EXIT_OK, EXIT_OPERATIONAL, InvalidInputError, guarded
 
 
 def register(subparsers: Any) -> None:
     _add_rollback(subparsers)
+    _add_promote(subparsers)
     parser = parser_for(
         subparsers,
         "slots",
@@ -66,6 +70,100 @@ def _add_rollback(subparsers: Any) -> None:
     yes_option(parser, "roll back")
     aws_options(parser)
     parser.set_defaults(handler=cmd_rollback)
+
+
+def _add_promote(subparsers: Any) -> None:
+    parser = parser_for(
+        subparsers,
+        "promote",
+        "promote an earlier run's model into a serving slot, after it beats the slot's champion",
+        "Start a run that promotes the custom model of an earlier run that succeeded into a serving "
+        "slot. Nothing is trained: the model is evaluated again, on the earlier spec's prompts and bars, "
+        "against its base model and the champion serving in the slot now (the earlier run's verdict was "
+        "against another champion, or none). Only if it passes (and after the approval the spec's policy "
+        "or the stack asks for) is the slot changed in place, smoke-checked through its ARN and recorded; "
+        "a failed change or smoke check changes the slot back. A slot that does not exist yet is created "
+        "as the earlier spec serves. The run id is RUN-p<n>. Asks for confirmation.",
+        f"  {CLI} promote support-answers-3f9a2c1b7d --slot support-answers --env prod\n"
+        f"  {CLI} promote support-answers-3f9a2c1b7d --slot support-answers --yes --wait",
+    )
+    parser.add_argument("run", metavar="RUN", help="the earlier run whose model to promote")
+    parser.add_argument("--slot", required=True, metavar="NAME", help="the serving slot to promote into")
+    yes_option(parser, "start the promotion")
+    parser.add_argument(
+        "--wait", action="store_true", help="then follow the promotion as `watch` does until it ends"
+    )
+    follow_options(parser, "with --wait: ")
+    aws_options(parser)
+    parser.set_defaults(handler=cmd_promote)
+
+
+@guarded
+def cmd_promote(args: argparse.Namespace) -> int:
+    from pipeline.operate import promote, run_lookup, slot_docs, start
+
+    problem = slots.slot_name_problem(args.slot)
+    if problem is not None:
+        raise InvalidInputError(problem.replace("serving.slot", "--slot"))
+    clients, deployment = deployment_context(args)
+    sfn = clients("stepfunctions")
+
+    def describe(rid: str) -> dict[str, Any] | None:
+        return run_lookup.describe_execution(sfn, deployment, rid)
+
+    source_id, described, chain = promote.resolve_source(describe, args.run)
+    if described is None:
+        raise run_lookup.unknown_run(source_id, deployment)
+    if chain:
+        output.note(f"run {args.run} promoted run {source_id}'s model: promoting that model")
+    slot = slot_docs.read_one(clients("ssm"), deployment.environment, args.slot)
+    spec = promote.spec_into_slot(promote.source_spec(described, source_id), args.slot, slot)
+    source = promote.check_source(
+        clients("bedrock"),
+        lambda: run_lookup.read_run_json(clients, deployment, source_id, "evaluation.json"),
+        source_id,
+        spec,
+        slot,
+    )
+    run_id = promote.next_run_id(describe, source_id)
+    stream = sys.stderr if args.json else sys.stdout
+    against = (
+        f"against its base model and the champion of slot {slot.name} (run {slot.champion.run_id}, "
+        f"{output.short_arn(slot.champion.model_arn)}); if it passes, the slot's endpoint "
+        f"{slot.endpoint_arn} changes to it in place"
+        if slot is not None
+        else f"against its base model; if it passes, slot {args.slot} is created on what the spec serves "
+        f"({spec.serving.mode})"
+    )
+    print(
+        f"promote run {source_id}'s model ({output.short_arn(source.model_arn)}) as run {run_id}: evaluated "
+        f"again {against}",
+        file=stream,
+    )
+    if not output.confirm(f"Start promotion {run_id}?", assume_yes=args.yes, what="starting a promotion"):
+        output.note("nothing started")
+        return EXIT_OPERATIONAL
+    execution_arn, started = start.start_execution(
+        sfn, deployment, run_id, spec, caller=clients("approval-url"), promote_from=source_id
+    )
+    doc = {
+        "runId": run_id,
+        "promoteFrom": source_id,
+        "slot": args.slot,
+        "modelArn": source.model_arn,
+        "executionArn": execution_arn,
+        "started": started,
+    }
+    if args.json and not args.wait:
+        output.emit_json(doc)
+    elif not args.json:
+        print(f"started promotion {run_id}" if started else f"promotion {run_id} was already started")
+        print(f"  follow it: {hints.command('watch', run_id)}")
+    if args.wait:
+        from pipeline.operate.commands_watch import follow
+
+        return follow(args, clients, deployment, run_id)
+    return EXIT_OK
 
 
 @guarded

@@ -44,6 +44,7 @@ ENV_COMMANDS: Final = frozenset(
         "grader test",
         "slots",
         "rollback",
+        "promote",
     }
 )
 REGION_COMMANDS: Final = ENV_COMMANDS | {"compare", "models --live"}

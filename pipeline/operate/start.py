@@ -245,6 +245,7 @@ def start_execution(
     *,
     caller: Any = None,
     rerun_of: str | None = None,
+    promote_from: str | None = None,
 ) -> tuple[str, bool]:
     """(execution ARN, started now?). ``False`` when the same run was started meanwhile.
 
@@ -256,6 +257,11 @@ def start_execution(
     if rerun_of is not None:
         # Recorded with the execution (its input is kept with it): status shows what it reruns.
         document["rerunOf"] = rerun_of
+    if promote_from is not None:
+        # A promotion of that run's model (pipeline.promotion): the preflight reads it from the input.
+        from pipeline.promotion import PROMOTE_FROM
+
+        document[PROMOTE_FROM] = promote_from
     execution_input = json.dumps(document, ensure_ascii=False)
     if deployment.start_url and caller is not None:
         from pipeline.operate import approvals

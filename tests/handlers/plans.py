@@ -223,6 +223,7 @@ def plan(
         "serving": serving_plan(serving, commitment=commitment, model_units=model_units, reuses=reuses),
         "judge": judge,
         "slot": None,
+        "promotion": None,
         "estimate": {
             "evaluationVehicle": vehicle,
             "servingMode": serving,

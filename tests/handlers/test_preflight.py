@@ -39,6 +39,9 @@ class LiveBedrock:
         self.asked: list[str] = []
         self.existing: dict[str, str] = {}
         self.looked_up: list[tuple[str, str]] = []
+        # Custom models of earlier runs (a promotion's source): name -> GetCustomModel, ARN -> tags.
+        self.models: dict[str, dict[str, Any]] = {}
+        self.tags: dict[str, dict[str, str]] = {}
 
     # Names the run would create: none exists unless a test says so (pipeline.ownership).
     def _by_name(self, operation: str, name: str, arn_key: str) -> dict[str, Any]:
@@ -51,7 +54,12 @@ class LiveBedrock:
         return self._by_name("GetModelCustomizationJob", jobIdentifier, "jobArn")
 
     def get_custom_model(self, modelIdentifier: str) -> dict[str, Any]:  # noqa: N803
+        if modelIdentifier in self.models:
+            return self.models[modelIdentifier]
         return self._by_name("GetCustomModel", modelIdentifier, "modelArn")
+
+    def list_tags_for_resource(self, resourceARN: str) -> dict[str, Any]:  # noqa: N803
+        return {"tags": [{"key": k, "value": v} for k, v in self.tags.get(resourceARN, {}).items()]}
 
     def get_custom_model_deployment(self, customModelDeploymentIdentifier: str) -> dict[str, Any]:  # noqa: N803
         return self._by_name(
@@ -620,3 +628,102 @@ def test_a_quota_that_cannot_be_read_refuses_nothing_and_says_it_was_not_checked
     assert [r["checked"] for r in readings] == [False, False]
     assert readings[0]["notChecked"].startswith("NoSuchResourceException")
     assert all(f["severity"] == "note" for f in result["quotas"]["findings"])
+
+
+# -- a promotion of an earlier run's model (pipeline.promotion) -------------------------------------
+
+SOURCE_RUN = "support-answers-0a1b2c3d4e"
+SOURCE_MODEL = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/src01"
+CHAMPION = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/champ1"
+SLOT_ENDPOINT = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/slot01"
+
+
+def _earlier_run(s3: Any, bedrock: LiveBedrock, monkeypatch: pytest.MonkeyPatch, *, passed: bool) -> None:
+    """An earlier run's model and evaluation, and slot support-answers serving another champion."""
+    from pipeline import naming, slots
+    from pipeline.plan import EXECUTION_ARN_TAG, RUN_ID_TAG
+
+    monkeypatch.setenv(handler.ENVIRONMENT_VARIABLE, "prod")
+    bedrock.models[naming.custom_model_name(SOURCE_RUN)] = {
+        "modelArn": SOURCE_MODEL,
+        "modelName": naming.custom_model_name(SOURCE_RUN),
+        "jobName": naming.job_name(SOURCE_RUN),
+        "jobArn": "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon.nova-micro/j1",
+        "baseModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k",
+        "outputDataConfig": {"s3Uri": f"s3://{BUCKET}/outputs/{SOURCE_RUN}/"},
+        "modelStatus": "Active",
+    }
+    bedrock.tags[SOURCE_MODEL] = {
+        RUN_ID_TAG: SOURCE_RUN,
+        EXECUTION_ARN_TAG: f"arn:aws:states:us-east-1:123456789012:execution:Workflow:{SOURCE_RUN}",
+    }
+    verdict = {
+        "passed": passed,
+        "judged": True,
+        "verdict": "passed" if passed else "below-bar",
+        "summary": "s",
+    }
+    s3.put_object(Bucket=BUCKET, Key=f"runs/{SOURCE_RUN}/evaluation.json", Body=json.dumps(verdict).encode())
+    slot = slots.first_promotion(
+        "support-answers",
+        slots.DEPLOYMENT,
+        SLOT_ENDPOINT,
+        "amazon.nova-micro-v1:0:128k",
+        slots.Champion(CHAMPION, "support-answers-9f8e7d6c5b", "2026-12-01T09:00:00Z"),
+    )
+    boto3.client("ssm", region_name="us-east-1").put_parameter(
+        Name=slots.parameter_name("prod", "support-answers"), Value=json.dumps(slot.to_dict()), Type="String"
+    )
+
+
+def _promotion_event(s3: Any) -> dict[str, Any]:
+    spec = example_spec(s3, "serving-slot.yaml")
+    name = f"{SOURCE_RUN}-p1"
+    return {"runSpec": spec, **started(name), "input": {"runSpec": spec, "promoteFrom": SOURCE_RUN}}
+
+
+def test_a_promotion_plans_no_training_and_the_champion_of_today(
+    s3: Any, bedrock: LiveBedrock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import naming
+    from pipeline.plan import PROMOTION_VARIANT
+
+    # Given an earlier run whose model passed, and a slot serving another champion
+    _earlier_run(s3, bedrock, monkeypatch, passed=True)
+
+    # When its promotion's preflight runs
+    result = handler.lambda_handler(_promotion_event(s3), None)
+
+    # Then the plan trains nothing, reads the earlier job and compares with today's champion
+    assert result["valid"] is True, result["summary"]
+    plan = result["plan"]
+    assert plan["jobVariant"] == PROMOTION_VARIANT
+    assert plan["job"]["JobName"] == naming.job_name(SOURCE_RUN)
+    assert plan["promotion"]["modelArn"] == SOURCE_MODEL
+    assert plan["slot"]["championModelArn"] == CHAMPION and plan["slot"]["exists"] is True
+    # and only the names it creates itself must be free (the earlier job and model exist, its own)
+    looked_up = {name for _, name in bedrock.looked_up}
+    assert naming.job_name(SOURCE_RUN) not in looked_up
+    assert plan["vehicle"]["ModelDeploymentName"] in looked_up
+
+
+def test_a_promotion_of_a_model_that_did_not_pass_is_refused_before_anything(
+    s3: Any, bedrock: LiveBedrock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _earlier_run(s3, bedrock, monkeypatch, passed=False)
+    result = handler.lambda_handler(_promotion_event(s3), None)
+    assert result["valid"] is False and result["plan"] is None
+    [problem] = stored_report(s3, f"{SOURCE_RUN}-p1")["specProblems"]
+    assert problem["field"] == "promoteFrom" and "did not pass" in problem["message"]
+
+
+def test_a_promotion_of_a_model_the_run_did_not_make_is_refused(
+    s3: Any, bedrock: LiveBedrock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _earlier_run(s3, bedrock, monkeypatch, passed=True)
+    bedrock.tags[SOURCE_MODEL] = {}
+    result = handler.lambda_handler(_promotion_event(s3), None)
+    assert result["valid"] is False
+    assert "does not carry that run's tags" in result["summary"] + json.dumps(
+        stored_report(s3, f"{SOURCE_RUN}-p1")["specProblems"]
+    )

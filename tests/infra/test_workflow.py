@@ -93,11 +93,16 @@ def test_job_variants_only_reference_keys_the_plan_has(states: dict[str, Any]) -
     assert "HyperParameters.$" not in rft and "ValidationDataConfig.$" not in rft
     choice = states["Which kind of customization job?"]
     assert {c["StringEquals"]: c["Next"] for c in choice["Choices"]} == {
+        "PROMOTION": "Use the model of an earlier run",
         "DISTILLATION": "Distill the teacher model into the custom model",
         "REINFORCEMENT_FINE_TUNING": "Train the custom model with reinforcement (grader)",
         "WITH_VALIDATION": "Train the custom model (with validation data)",
     }
     assert choice["Default"] == "Train the custom model"
+    # A promotion trains nothing: straight to the loss gate, which reads the earlier run's job.
+    earlier = states["Use the model of an earlier run"]
+    assert earlier["Type"] == "Pass" and earlier["Next"] == "Read training and validation loss"
+    assert earlier["ResultPath"] is None
 
 
 def test_throughput_is_bought_once_per_run_with_a_derived_token(states: dict[str, Any]) -> None:

@@ -267,6 +267,17 @@ def test_a_run_its_evaluation_could_not_judge_says_so(tmp_path: Path) -> None:
     assert "provisioned throughput (not bought)" in dom.words("serving-table")
 
 
+def test_a_promotion_says_whose_model_it_served(tmp_path: Path) -> None:
+    record: dict[str, Any] = json.loads((EXAMPLE / "record.json").read_text(encoding="utf-8"))
+    record["promotion"] = {"sourceRunId": "support-bot-0123456789", "modelArn": "arn:model"}
+    (tmp_path / "record.json").write_text(json.dumps(record), encoding="utf-8")
+
+    written = report.render_run(report.load_dir(tmp_path), tmp_path / "out")
+
+    words = parse(written.html.read_text(encoding="utf-8")).words("record-table")
+    assert "Promotion of run support-bot-0123456789's model" in words
+
+
 def test_the_bundled_example_is_what_the_generator_produces() -> None:
     """The example run is built by the workflow's own code: if a handler's shape changes, regenerate it
     with `.venv/bin/python examples/report-run/make_report_run.py`."""

@@ -1,8 +1,10 @@
 """Serving slots through the real CLI against ``bedrock-customize sandbox`` (issue 23): two runs
-into one slot, then a rollback; the slot's ARN never changes."""
+into one slot, a rollback, then the second run's model promoted back by ``promote`` (evaluated
+against the champion again); the slot's ARN never changes."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,10 @@ def _slot_spec(directory: Path, name: str) -> Path:
 
 def _run_to_the_end(sandbox: Sandbox, name: str) -> str:
     started = sandbox.json("start", str(_slot_spec(sandbox.cwd, name)), *ENV, "--yes")
-    run_id = str(started["runId"])
+    return _followed(sandbox, str(started["runId"]))
+
+
+def _followed(sandbox: Sandbox, run_id: str) -> str:
     watched = sandbox.cli("watch", run_id, *ENV, "--interval", "1", "--timeout", "120", check=False)
     assert watched.returncode == 0, watched.stdout + watched.stderr
     status = sandbox.json("status", run_id, *ENV)
@@ -64,3 +69,21 @@ def test_two_runs_into_one_slot_then_a_rollback_keep_one_endpoint(sandbox: Sandb
     slot = _slot(sandbox)
     assert slot["endpointArn"] == endpoint
     assert slot["champion"]["runId"] == first
+
+    # And promote puts the second run's model back, but only through a run that compares it with the
+    # champion serving now (the first run's model): nothing is trained, the slot changes in place
+    second_model = next(c["modelArn"] for c in _slot(sandbox)["history"] if c["runId"] == second)
+    promoted = sandbox.json("promote", second, "--slot", SLOT, *ENV, "--yes")
+    assert promoted["runId"] == f"{second}-p1" and promoted["started"] is True
+    _followed(sandbox, promoted["runId"])
+    slot = _slot(sandbox)
+    assert slot["endpointArn"] == endpoint
+    assert slot["champion"] == slot["champion"] | {"runId": promoted["runId"], "modelArn": second_model}
+    status = sandbox.json("status", promoted["runId"], *ENV)
+    assert "champion" in json.dumps(status)
+
+    # A model that already serves in the slot is refused before anything starts, by its run or by
+    # the promotion's (which served the earlier run's model)
+    for run in (second, promoted["runId"]):
+        refused = sandbox.cli("promote", run, "--slot", SLOT, *ENV, "--yes", check=False)
+        assert refused.returncode != 0 and "already serves in the slot" in refused.stdout + refused.stderr

@@ -334,6 +334,16 @@ def record_table(artifacts: RunArtifacts) -> Table:
     failure = record.get("failure")
     if isinstance(failure, Mapping) and failure.get("Error"):
         rows.insert(3, ["Failure", f"{failure.get('Error')}: {failure.get('Cause')}"])
+    promotion = record.get("promotion")
+    if isinstance(promotion, Mapping) and promotion.get("sourceRunId"):
+        # Its job is the earlier run's: nothing was trained, the model was evaluated anew.
+        rows.insert(
+            3,
+            [
+                "Promotion of",
+                f"run {promotion['sourceRunId']}'s model (trained by that run; evaluated again by this one)",
+            ],
+        )
     cleanup = record.get("cleanup") or artifacts.ended
     if isinstance(cleanup, Mapping) and cleanup.get("summary"):
         rows.append(["Cleanup", str(cleanup["summary"])])
