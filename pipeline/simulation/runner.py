@@ -61,7 +61,7 @@ from moto.core.models import botocore_stubber
 from moto.sns.models import sns_backends
 
 from lambdas.common import runtime
-from pipeline import evaluation, naming, plan
+from pipeline import evaluation, naming, plan, promotion
 from pipeline.runspec import RunSpec, load_run_spec_data, spec_hash
 from pipeline.simulation import DEFAULT_OUT, DEFAULT_TEMPLATE, serving_slot
 from pipeline.simulation.actors import (
@@ -194,7 +194,20 @@ def simulate(
         run_id = naming.run_id(spec_s3.name, spec_hash(spec_s3))
         if scenario.reused_run_id:
             _earlier_run(fake, template, resolver, spec_s3, run_id, provisioned.state_machine_arn)
-        execution_input = json.dumps({"runSpec": spec_s3.to_dict()}, ensure_ascii=False)
+        document: dict[str, Any] = {"runSpec": spec_s3.to_dict()}
+        if scenario.promotion:
+            # As `promote` starts it: the earlier run trained the model, this one promotes it.
+            source, run_id = run_id, promotion.promotion_id(run_id, 1)
+            _earlier_run(
+                fake, template, resolver, spec_s3, source, provisioned.state_machine_arn, serving=False
+            )
+            clients["s3"].put_object(
+                Bucket=provisioned.bucket,
+                Key=f"{plan.RUNS_PREFIX}{source}/evaluation.json",
+                Body=json.dumps(EARLIER_EVALUATION).encode(),
+            )
+            document[promotion.PROMOTE_FROM] = source
+        execution_input = json.dumps(document, ensure_ascii=False)
         sfn = clients["stepfunctions"]
         people = People(region, clients["lambda"], provisioned)
         if people.can_start:
@@ -451,11 +464,27 @@ def _wait_for_end(
         time.sleep(_POLL_REAL_SECONDS)
 
 
+# The earlier run's evaluation a promotion's preflight reads (runs/<id>/evaluation.json): it passed.
+EARLIER_EVALUATION: Final = {
+    "passed": True,
+    "judged": True,
+    "verdict": evaluation.VERDICT_PASSED,
+    "summary": "the earlier run's model met its bar (declared by the simulation scenario)",
+}
+
+
 def _earlier_run(
-    fake: FakeBedrock, template: Template, resolver: Any, spec: RunSpec, run_id: str, machine_arn: str
+    fake: FakeBedrock,
+    template: Template,
+    resolver: Any,
+    spec: RunSpec,
+    run_id: str,
+    machine_arn: str,
+    *,
+    serving: bool = True,
 ) -> None:
     """An earlier, successful execution of this run id (its name reused 90 days after it ended) left
-    its job, custom model and serving throughput under the run's names, tagged with it."""
+    its job, custom model and (``serving``) serving throughput under the run's names, tagged with it."""
     from pipeline.plan import EXECUTION_ARN_TAG, EXECUTION_START_TAG, RUN_ID_TAG
 
     (role_id,) = [lid for lid in template.of_type("AWS::IAM::Role") if lid.startswith("BedrockServiceRole")]
@@ -476,8 +505,14 @@ def _earlier_run(
                 "s3Uri": f"s3://{spec.training.removeprefix('s3://').split('/')[0]}/outputs/earlier/"
             },
             "hyperParameters": {"epochCount": "1"},
+            # As the spec trained it: with validation data its job wrote validation metrics too.
+            **(
+                {"validationDataConfig": {"validators": [{"s3Uri": uri} for uri in spec.validation]}}
+                if spec.validation
+                else {}
+            ),
         },
-        naming.provisioned_model_name(run_id),
+        naming.provisioned_model_name(run_id) if serving else None,
         tags,
     )
 

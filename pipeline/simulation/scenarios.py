@@ -57,6 +57,11 @@ code. Keys (camelCase; unknown keys are errors)::
       "reusedRunId": true,                        # an earlier, successful execution of the same run
                                                   # id still serves (name reuse): its job, model and
                                                   # throughput exist under the run's names
+      "promotion": true,                          # the run is `promote`'s: an earlier, successful run
+                                                  #   of the same spec trained the model (its job,
+                                                  #   metrics and passing evaluation are there); the
+                                                  #   run promotes it into the spec's serving.slot
+                                                  #   (pipeline.promotion), trains nothing
       "duplicateStart": true,                     # start the same run again while it runs and
                                                   #   after it ended
       "slot": {"championQuality": 0.7, "championRunId": "...", "promotedAt": "...",
@@ -112,6 +117,7 @@ _KEYS: Final = (
     "faults",
     "duplicateStart",
     "reusedRunId",
+    "promotion",
     "abort",
     "slot",
     "expect",
@@ -249,6 +255,7 @@ class Scenario:
     faults: tuple[FaultRule, ...] = ()
     duplicate_start: bool = False
     reused_run_id: bool = False
+    promotion: bool = False
     abort: Abort | None = None
     slot: ExistingSlot | None = None
     expect: Mapping[str, Any] = field(default_factory=dict)
@@ -300,6 +307,9 @@ class Scenario:
         reused = data.get("reusedRunId", False)
         if not isinstance(reused, bool):
             raise ScenarioError(f"{where}: reusedRunId must be true or false")
+        promotion = data.get("promotion", False)
+        if not isinstance(promotion, bool):
+            raise ScenarioError(f"{where}: promotion must be true or false")
         abort = None
         if data.get("abort") is not None:
             section = data["abort"]
@@ -321,6 +331,7 @@ class Scenario:
             faults=faults,
             duplicate_start=duplicate,
             reused_run_id=reused,
+            promotion=promotion,
             abort=abort,
             slot=ExistingSlot.from_dict(data["slot"], where) if data.get("slot") is not None else None,
             expect=copy.deepcopy(dict(expect)),

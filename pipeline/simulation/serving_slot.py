@@ -183,6 +183,10 @@ def _serves_what_passed(
     champions = set(slots.Slot.from_dict(before).kept_models) if before is not None else set()
     passed_at = passing_verdict_at(result)
     run_models = {j["outputModelArn"] for j in result.ledger["jobs"] if j.get("outputModelArn")}
+    # A promotion trains nothing: its model is the earlier run's, evaluated (and passed) by this run.
+    promoted = ((result.plan or {}).get("promotion") or {}).get("modelArn")
+    if promoted:
+        run_models.add(promoted)
 
     def allowed(model: str, at: float) -> bool:
         if model in champions:

@@ -21,11 +21,13 @@ class FakeBedrock(Runtime, CustomModels, EvaluationJobs, Tagging, Ledger):
     """
 
     def seed_earlier_run(
-        self, job_request: dict[str, Any], serving_name: str, tags: list[dict[str, str]]
+        self, job_request: dict[str, Any], serving_name: str | None, tags: list[dict[str, str]]
     ) -> None:
         """What an earlier, successful execution of the same run id left: its completed job and custom
         model, and the no-commitment throughput it serves with (InService), all under the run's names
-        and tagged with that execution (scenario ``reusedRunId``). Kept apart in the ledger."""
+        and tagged with that execution (scenario ``reusedRunId``; ``serving_name`` None: it serves
+        nothing, the earlier run a promotion promotes, scenario ``promotion``). Kept apart in the
+        ledger."""
         job_arn = self._bedrock_create_model_customization_job(
             job_request | {"jobTags": tags, "customModelTags": tags}
         )["jobArn"]
@@ -34,6 +36,9 @@ class FakeBedrock(Runtime, CustomModels, EvaluationJobs, Tagging, Ledger):
         job.timeline = [(now, "Completed", None)]  # trained long ago: its model is there
         self._advance(job)
         assert job.output_model_arn is not None
+        self.seeded.add(job_arn)
+        if serving_name is None:
+            return
         pt_arn = self._bedrock_create_provisioned_model_throughput(
             {
                 "provisionedModelName": serving_name,
