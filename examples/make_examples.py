@@ -360,6 +360,11 @@ def main() -> None:
         "prompts/eval-prompts.jsonl": _write(
             PROMPTS / "eval-prompts.jsonl", ({"prompt": q, "reference": a} for q, a, _ in held_out[20:])
         ),
+        # The same held-out questions without references: a distillation's teacher answers them
+        # (evaluation.references: teacher).
+        "prompts/distillation-held-out.jsonl": _write(
+            PROMPTS / "distillation-held-out.jsonl", ({"prompt": q} for q, _, _ in held_out[20:])
+        ),
         "datasets/rft-routing-train.jsonl": _write(
             DATASETS / "rft-routing-train.jsonl", routing_records(0, 120)
         ),

@@ -380,3 +380,25 @@ def approval_decision(spec: RunSpec) -> ApprovalDecision:
 
 def _term(commitment: str) -> str:
     return "no commitment" if commitment == "none" else f"{commitment} commitment"
+
+
+def teacher_reference_cost(
+    teacher_model_id: str, prices: Any, prompts: int, input_tokens: int | None = None
+) -> CostEstimate | None:
+    """The distillation teacher answering every evaluation prompt once (evaluation.references=teacher),
+    at its on-demand rates (``prices``: the catalog's sheet of the model the teacher id invokes), the
+    output counted at the evaluation's cap per answer: an upper bound. Unknown (None) without a price.
+    """
+    inp = getattr(prices, "on_demand_input_per_1m_tokens", None)
+    out = getattr(prices, "on_demand_output_per_1m_tokens", None)
+    if inp is None or out is None:
+        return None
+    tokens_in = input_tokens if input_tokens is not None else prompts * PLANNING_INPUT_TOKENS_PER_PROMPT
+    tokens_out = prompts * EVALUATION_MAX_OUTPUT_TOKENS
+    usd = (tokens_in * inp.value + tokens_out * out.value) / 1_000_000
+    basis = (
+        f"the teacher {teacher_model_id} answers {prompts} prompt(s) for their references: "
+        f"{tokens_in:,} input tokens x {unit_price(inp.value)}/1M + at most {tokens_out:,} output tokens x "
+        f"{unit_price(out.value)}/1M ({inp.cite()})"
+    )
+    return CostEstimate(usd, basis, (inp, out))

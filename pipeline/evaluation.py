@@ -139,8 +139,27 @@ def extract_pair(record: Any) -> tuple[str, str] | None:
     return prompt, reference
 
 
-def read_prompts(lines: Iterable[bytes | str], *, uri: str | None, kind: str, max_prompts: int) -> PromptSet:
-    """The first ``max_prompts`` usable records of a JSONL stream (it stops reading there)."""
+def extract_prompt(record: Any) -> str | None:
+    """The prompt of a record that may carry no reference (evaluation.references=teacher):
+    ``{"prompt"}``, or the last user turn of a conversation (a distillation prompt record)."""
+    if not isinstance(record, dict):
+        return None
+    prompt: Any = record.get("prompt")
+    messages = record.get("messages")
+    if prompt is None and isinstance(messages, list):
+        users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+        prompt = _block_text(users[-1].get("content")) if users else None
+    return prompt if isinstance(prompt, str) and prompt.strip() else None
+
+
+def read_prompts(
+    lines: Iterable[bytes | str], *, uri: str | None, kind: str, max_prompts: int, teacher: bool = False
+) -> PromptSet:
+    """The first ``max_prompts`` usable records of a JSONL stream (it stops reading there).
+
+    ``teacher``: the references come from the distillation teacher (``evaluate`` asks it), so a
+    record needs only a prompt, and a reference it has is not used.
+    """
     result = PromptSet(uri=uri, kind=kind)
     for number, raw in enumerate(lines, start=1):
         if len(result.prompts) >= max_prompts:
@@ -149,16 +168,21 @@ def read_prompts(lines: Iterable[bytes | str], *, uri: str | None, kind: str, ma
         if not text.strip():
             continue
         try:
-            pair = extract_pair(json.loads(text))
+            record = json.loads(text)
         except json.JSONDecodeError:
-            pair = None
+            record = None
+        pair = extract_pair(record)
+        if teacher:
+            prompt = extract_prompt(record)
+            pair = (prompt, "") if prompt is not None else None
         if pair is None:
             result.skipped += 1
             continue
         result.prompts.append(EvalPrompt(pair[0], pair[1], number))
     if result.skipped:
         result.notes.append(
-            f"{result.skipped} record(s) skipped: not JSON, or without both a prompt and a reference answer"
+            f"{result.skipped} record(s) skipped: not JSON, or without "
+            + ("a prompt" if teacher else "both a prompt and a reference answer")
         )
     if kind == TRAINING_SLICE and result.prompts:
         result.notes.append(
@@ -331,6 +355,8 @@ class EvaluationResult:
     vehicle: str = "throughput"
     # The champion serving in the run's slot, measured on the same prompts (None: no champion).
     champion: dict[str, Any] | None = None
+    # evaluation.references=teacher: who answered for the references, how often, how often it failed.
+    teacher: dict[str, Any] | None = None
 
     @property
     def verdict(self) -> str:
@@ -360,6 +386,7 @@ class EvaluationResult:
             "custom": self.custom,
             "base": self.base,
             **({"champion": self.champion} if self.champion is not None else {}),
+            **({"references": {"from": "teacher", **self.teacher}} if self.teacher is not None else {}),
             "rows": self.rows,
         }
 
@@ -452,21 +479,30 @@ def evaluate(
     answers: dict[str, list[Answer]] = {name: [] for name in models}
     rows: list[dict[str, Any]] = []
     stopped_early = False
+    teacher_id = teacher_model_id(plan)
+    teacher_answers: list[Answer] = []
     for item in prompt_set.prompts:
         # At least one prompt is always asked, so a result always has numbers behind it.
         if rows and time_left_ms is not None and time_left_ms() < reserve_ms:
             stopped_early = True
             break
         row: dict[str, Any] = {"line": item.line, "prompt": item.prompt, "reference": item.reference}
+        reference = item.reference
+        if teacher_id is not None:
+            # The teacher answers first: its answer is what the student is measured against. A prompt
+            # it does not answer has no reference, so no model is asked it (no tokens spent on it).
+            taught = _ask_unless_gone(converse, teacher_id, item.prompt, teacher_answers, sleep)
+            teacher_answers.append(taught)
+            row["teacher"] = taught.to_dict()
+            if taught.error is not None or not taught.text.strip():
+                row["reference"] = None
+                rows.append(row)
+                continue
+            reference = row["reference"] = taught.text
         for name, model_id in models.items():
-            gone = _unreachable(answers[name])
-            answer = (
-                Answer("", None, None, None, None, 0, error=f"{gone}: not asked, every recent call failed")
-                if gone
-                else ask(converse, model_id, item.prompt, sleep=sleep)
-            )
+            answer = _ask_unless_gone(converse, model_id, item.prompt, answers[name], sleep)
             answers[name].append(answer)
-            observation, details = observe(answer, item.reference)
+            observation, details = observe(answer, reference)
             observed[name].append(observation)
             row[name] = details
         rows.append(row)
@@ -477,6 +513,16 @@ def evaluate(
     }
     custom, base, champion = aggregates["custom"], aggregates["base"], aggregates.get("champion")
     unjudged = not_judged_reasons(custom, base, champion)
+    teacher = None
+    if teacher_id is not None:
+        failed = sum(1 for a in teacher_answers if a.error is not None or not a.text.strip())
+        teacher = {"modelId": teacher_id, "asked": len(teacher_answers), "failed": failed}
+        if teacher_answers and failed / len(teacher_answers) > MAX_FAILED_SHARE:
+            unjudged.insert(
+                0,
+                f"{failed} of {len(teacher_answers)} calls to the teacher ({teacher_id}) gave no reference "
+                f"answer ({failed / len(teacher_answers):.0%} > {MAX_FAILED_SHARE:.0%} allowed)",
+            )
     if unjudged:
         passed = False
         summary = (
@@ -488,6 +534,8 @@ def evaluate(
             bar, custom["quality"], base["quality"], champion["quality"] if champion else None
         )
     notes = [f"{len(rows)} prompt(s) from {prompt_set.uri} ({prompt_set.kind})"]
+    if teacher_id is not None:
+        notes.append(f"references: the teacher {teacher_id}'s answers")
     if stopped_early:
         notes.append(
             f"stopped after {len(rows)} of {len(prompt_set.prompts)} prompts to finish within the time limit"
@@ -512,7 +560,29 @@ def evaluate(
         judged=not unjudged,
         vehicle=vehicle,
         champion=champion,
+        teacher=teacher,
     )
+
+
+def teacher_model_id(plan: Mapping[str, Any]) -> str | None:
+    """The teacher that answers for the references (evaluation.references=teacher), or None."""
+    settings = plan.get("evaluation") or {}
+    if settings.get("references") != "teacher":
+        return None
+    teacher = settings.get("teacherInvokeId")
+    if not teacher:
+        raise ValueError("the plan takes references from the teacher but names none (teacherInvokeId)")
+    return str(teacher)
+
+
+def _ask_unless_gone(
+    converse: Converse, model_id: str, prompt: str, earlier: list[Answer], sleep: Sleep
+) -> Answer:
+    """Ask, unless the model's last few calls all failed for the model as a whole (then not again)."""
+    gone = _unreachable(earlier)
+    if gone:
+        return Answer("", None, None, None, None, 0, error=f"{gone}: not asked, every recent call failed")
+    return ask(converse, model_id, prompt, sleep=sleep)
 
 
 SMOKE_FALLBACK_PROMPT: Final = "Reply with the single word: ready."

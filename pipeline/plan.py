@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pipeline import costs, naming, slots
 from pipeline import judge as judging
-from pipeline.catalog import DISTILLATION, REINFORCEMENT_FINE_TUNING, ModelInfo, judge_of, profile_id
+from pipeline.catalog import (
+    DISTILLATION,
+    REINFORCEMENT_FINE_TUNING,
+    ModelInfo,
+    judge_of,
+    model_invoked_as,
+    parse_teacher,
+    profile_id,
+)
 from pipeline.poll import DEPLOYMENT_WAIT_LIMIT_S as DEPLOYMENT_WAIT_LIMIT_S
 from pipeline.poll import JUDGE_WAIT_LIMIT_S as JUDGE_WAIT_LIMIT_S
 from pipeline.poll import PT_WAIT_LIMIT_S as PT_WAIT_LIMIT_S
@@ -29,6 +37,7 @@ from pipeline.runspec import (
     THROUGHPUT_VEHICLE,
     RunSpec,
 )
+from pipeline.runspec.model import REFERENCES_TEACHER
 
 if TYPE_CHECKING:
     from pipeline.promotion import Source
@@ -293,6 +302,12 @@ def build_plan(spec: RunSpec, context: PlanContext, *, estimated_tokens: int | N
             ),
             "validationUris": list(spec.validation),
             "smokePrompts": SMOKE_PROMPTS,
+            # Distillation: the teacher answers each prompt first, its answer is the reference.
+            **(
+                {"references": REFERENCES_TEACHER, "teacherInvokeId": teacher_invoke_id(spec)}
+                if evaluation is not None and evaluation.references == REFERENCES_TEACHER
+                else {}
+            ),
         },
         "approval": {
             "required": approval.required,
@@ -370,6 +385,27 @@ def _samples_per_prompt(spec: RunSpec) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
+def teacher_invoke_id(spec: RunSpec) -> str | None:
+    """The id the evaluation invokes the distillation teacher by (Converse): as the spec names it when
+    that is a profile or an ARN, else its cross-Region profile where the catalog says the teacher
+    answers only through one."""
+    if spec.teacher is None:
+        return None
+    ref = parse_teacher(spec.teacher)
+    if ref.via_profile or ref.arn_region is not None or ref.teacher is None or ref.teacher.on_demand:
+        return spec.teacher
+    return profile_id(ref.model_id, spec.region)
+
+
+def _teacher_cost(spec: RunSpec, prompts: int) -> costs.CostEstimate | None:
+    if spec.teacher is None:
+        return None
+    model_id = parse_teacher(spec.teacher).model_id
+    invoked = model_invoked_as(model_id)
+    sheet = invoked.prices if invoked is not None else getattr(judge_of(model_id), "prices", None)
+    return costs.teacher_reference_cost(model_id, sheet, prompts)
+
+
 def base_model_invoke_id(model: ModelInfo, region: str | None = None) -> str:
     """The id Converse accepts for the base model, to compare it with the custom model.
 
@@ -403,6 +439,19 @@ def estimate(spec: RunSpec, estimated_tokens: int | None, epochs: int | None) ->
         evaluation = costs.on_demand_evaluation_cost(model, max_prompts)
     elif vehicle == THROUGHPUT_VEHICLE and not spec.serving_reuses_evaluation_throughput:
         evaluation = costs.evaluation_throughput_cost(model)
+    if spec.evaluation is not None and spec.evaluation.references == REFERENCES_TEACHER:
+        # The teacher's answers are part of the evaluation's bill; unknown if either part is.
+        teacher = _teacher_cost(spec, max_prompts)
+        if teacher is None:
+            evaluation = None
+        elif evaluation is not None:
+            evaluation = costs.CostEstimate(
+                evaluation.usd + teacher.usd,
+                f"{evaluation.basis}; and {teacher.basis}",
+                evaluation.prices + teacher.prices,
+            )
+        elif spec.serving_reuses_evaluation_throughput:
+            evaluation = teacher  # the throughput is counted as serving; the teacher is the evaluation's
     judge: costs.CostEstimate | None = None
     if spec.judge is not None:
         metrics = len(spec.judge.metrics) + len(spec.judge.custom_metrics)

@@ -188,10 +188,10 @@ class WorkflowFunctions(Construct):
             "smoke-checks what serves it",
             Duration.seconds(EVALUATE_TIME_LIMIT_S),
         )
-        # Converse is authorized as bedrock:InvokeModel. The base model is chosen per run: any
-        # foundation model, directly or through a cross-Region inference profile (which routes to
-        # the same model in other regions); the custom model only through this account's
-        # on-demand deployments and provisioned throughput.
+        # Converse is authorized as bedrock:InvokeModel. The base model (and a distillation teacher
+        # answering for the references) is chosen per run: any foundation model, directly or through
+        # a cross-Region inference profile (which routes to the same model in other regions); the
+        # custom model only through this account's on-demand deployments and provisioned throughput.
         _allow(
             self.evaluate_model.role,
             ["bedrock:InvokeModel"],

@@ -9,7 +9,8 @@ Event ``{"runId", "plan", "modelId", "vehicle": "deployment"|"throughput", "mode
   ``evaluation.smokePrompts`` first prompts on what will serve (runs/<runId>/smoke-check.json).
 
 Calls: s3:GetObject of the prompts file (or the validation/training dataset), bedrock:InvokeModel
-(Converse) on the deployment or throughput and on the base model (its id or inference profile),
+(Converse) on the deployment or throughput and on the base model (its id or inference profile), and
+on the distillation teacher where it answers for the references (evaluation.references=teacher),
 s3:PutObject of the results.
 """
 
@@ -32,8 +33,11 @@ SLEEP: evaluation.Sleep = time.sleep
 _UNREADABLE = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchBucket", "403", "AccessDenied"})
 
 
-def load_prompts(uri: str | None, kind: str, max_prompts: int) -> evaluation.PromptSet:
-    """The first ``max_prompts`` usable records, streamed: a dataset may be gigabytes."""
+def load_prompts(
+    uri: str | None, kind: str, max_prompts: int, *, teacher: bool = False
+) -> evaluation.PromptSet:
+    """The first ``max_prompts`` usable records, streamed: a dataset may be gigabytes. ``teacher``:
+    the references come from the distillation teacher, so a record needs only a prompt."""
     if uri is None:
         return evaluation.PromptSet(
             uri=None, kind=kind, notes=["the plan names no dataset to take prompts from"]
@@ -49,7 +53,9 @@ def load_prompts(uri: str | None, kind: str, max_prompts: int) -> evaluation.Pro
             uri=uri, kind=kind, notes=[f"{uri} does not exist or cannot be read ({code})"]
         )
     with closing(response["Body"]) as body:
-        return evaluation.read_prompts(body.iter_lines(), uri=uri, kind=kind, max_prompts=max_prompts)
+        return evaluation.read_prompts(
+            body.iter_lines(), uri=uri, kind=kind, max_prompts=max_prompts, teacher=teacher
+        )
 
 
 @runtime.observed
@@ -65,10 +71,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     converse = runtime.client("bedrock-runtime").converse
 
     uri, kind = evaluation.prompt_source(plan)
+    teacher = evaluation.teacher_model_id(plan) is not None
     if event.get("mode") == "smoke":
         count = int(settings.get("smokePrompts") or 3)
         smoke = evaluation.smoke_check(
-            load_prompts(uri, kind, count), model_id=model_id, converse=converse, count=count, sleep=SLEEP
+            load_prompts(uri, kind, count, teacher=teacher),
+            model_id=model_id,
+            converse=converse,
+            count=count,
+            sleep=SLEEP,
         )
         smoke_uri = runtime.put_json(
             bucket,
@@ -83,7 +94,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "resultsUri": smoke_uri,
         }
 
-    prompt_set = load_prompts(uri, kind, max_prompts)
+    prompt_set = load_prompts(uri, kind, max_prompts, teacher=teacher)
     LOG.info("evaluation prompts", extra={"runId": run_id, **prompt_set.to_dict()})
 
     time_left = getattr(context, "get_remaining_time_in_millis", None)

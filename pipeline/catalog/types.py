@@ -46,6 +46,8 @@ CLAUDE_MESSAGES: Final = "claude-messages"
 PRETRAINING_TEXT: Final = "continued-pretraining"
 IMAGE_CAPTION: Final = "image-caption"
 EVALUATION_PROMPTS: Final = "evaluation-prompts"
+# Evaluation prompts whose reference answers come from the distillation teacher: a reference is optional.
+TEACHER_EVALUATION_PROMPTS: Final = "evaluation-prompts-teacher"
 # Reinforcement fine-tuning prompts: OpenAI chat-completions records with a reference answer
 # [UG:rft-prepare-data].
 RFT_PROMPTS: Final = "rft-prompts"

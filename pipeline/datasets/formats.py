@@ -25,6 +25,7 @@ from pipeline.catalog import (
     PRETRAINING_TEXT,
     PROMPT_COMPLETION,
     RFT_PROMPTS,
+    TEACHER_EVALUATION_PROMPTS,
 )
 from pipeline.datasets.media import check_caption, check_image_ref, check_media
 from pipeline.datasets.records import (
@@ -541,6 +542,12 @@ FORMATS: Final[Mapping[str, RecordFormat]] = MappingProxyType(
                 "evaluation prompts",
                 '{"prompt": "...", "reference": "..."}',
                 (FieldSpec("prompt", _input_text), FieldSpec("reference", _output_text)),
+            ),
+            RecordFormat(
+                TEACHER_EVALUATION_PROMPTS,
+                "evaluation prompts (the teacher answers them: evaluation.references=teacher)",
+                '{"prompt": "..."}',
+                (FieldSpec("prompt", _input_text), FieldSpec("reference", _output_text, required=False)),
             ),
         )
     }

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from pipeline.catalog import (
     EVALUATION_PROMPTS,
+    TEACHER_EVALUATION_PROMPTS,
     CustomizationRules,
     RecordBounds,
 )
@@ -55,6 +56,8 @@ EVALUATION_RULES: Final = CustomizationRules(
     training_records=RecordBounds(1, None),
     hyperparameters_allowed=False,
 )
+# evaluation.references=teacher: {"prompt"} records, a reference optional (the teacher's answer is it).
+TEACHER_EVALUATION_RULES: Final = replace(EVALUATION_RULES, data_format=TEACHER_EVALUATION_PROMPTS)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any, BinaryIO, Final
 
 from pipeline.catalog import (
     EVALUATION_PROMPTS,
+    TEACHER_EVALUATION_PROMPTS,
     CustomizationRules,
     ModelInfo,
 )
@@ -532,7 +533,7 @@ class DatasetScanner:
             )
         if (
             self.rules.token_limits == ()
-            and self.rules.data_format != EVALUATION_PROMPTS
+            and self.rules.data_format not in (EVALUATION_PROMPTS, TEACHER_EVALUATION_PROMPTS)
             and self.rules.caption_chars is None
         ):
             self.add(

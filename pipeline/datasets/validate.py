@@ -45,6 +45,7 @@ from pipeline.datasets.report import (
     MAX_LINE_BYTES,
     PROMPTS,
     ROLES,
+    TEACHER_EVALUATION_RULES,
     TRAINING,
     VALIDATION,
     DatasetReport,
@@ -228,6 +229,7 @@ def validate_dataset(
     epochs: int | None = None,
     hyperparameters: Mapping[str, str] | None = None,
     base_dir: str | Path | None = None,
+    teacher_references: bool = False,
 ) -> DatasetReport:
     """Validate one dataset (local path, s3:// object or s3:// prefix) for a model and customization type.
 
@@ -240,7 +242,11 @@ def validate_dataset(
     s3_client = client_for([uri_or_path], s3_client)
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    rules = EVALUATION_RULES if role == PROMPTS else info.rules(customization_type)
+    if role == PROMPTS:
+        # With evaluation.references=teacher a prompt needs no reference: the teacher answers it.
+        rules = TEACHER_EVALUATION_RULES if teacher_references else EVALUATION_RULES
+    else:
+        rules = info.rules(customization_type)
     values = dict(hyperparameters or {})
     if epochs is None and role == TRAINING:
         epochs = epochs_for(info, customization_type, values)
@@ -379,6 +385,9 @@ def _preflight_parsed(
             max_errors=max_errors,
             s3_client=s3_client,
             base_dir=parsed.base_dir,
+            teacher_references=spec is not None
+            and spec.evaluation is not None
+            and spec.evaluation.references == "teacher",  # pipeline.runspec.model.REFERENCES_TEACHER
         )
         if prompts.records > parsed.max_prompts:
             prompts.warnings.append(

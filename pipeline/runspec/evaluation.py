@@ -9,11 +9,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from pipeline import judge as judging
-from pipeline.catalog import DEFAULT_JUDGE, FINE_TUNING, REINFORCEMENT_FINE_TUNING, check_judge
+from pipeline.catalog import DEFAULT_JUDGE, DISTILLATION, FINE_TUNING, REINFORCEMENT_FINE_TUNING, check_judge
 from pipeline.problems import DASH, did_you_mean, show
 from pipeline.runspec.datasets import parse_location
 from pipeline.runspec.fields import Fields
-from pipeline.runspec.model import DEFAULT_MAX_PROMPTS, CustomMetric, Evaluation, Judge, MetricBar
+from pipeline.runspec.model import (
+    DEFAULT_MAX_PROMPTS,
+    REFERENCES,
+    REFERENCES_DATASET,
+    REFERENCES_TEACHER,
+    CustomMetric,
+    Evaluation,
+    Judge,
+    MetricBar,
+)
 
 MAX_PROMPTS_LIMIT: Final = 1000  # at most 1,000 prompts per custom evaluation dataset [UG]
 EVALUATION_KEYS: Final = (
@@ -25,6 +34,7 @@ EVALUATION_KEYS: Final = (
     "minImprovementOverBase",
     "minImprovementOverChampion",
     "judge",
+    "references",
 )
 JUDGE_KEYS: Final = ("model", "metrics", "customMetrics", "bars")
 CUSTOM_METRIC_KEYS: Final = ("name", "instructions", "ratingScale")
@@ -63,6 +73,7 @@ def parse_evaluation(
         min_improvement_over_champion=fields.number(
             section.get("minImprovementOverChampion"), "evaluation.minImprovementOverChampion", -1.0, 1.0
         ),
+        references=_references(fields, section, ctype),
     )
     if ctype == REINFORCEMENT_FINE_TUNING and evaluation.max_training_loss is not None:
         fields.problem(
@@ -99,6 +110,40 @@ def parse_evaluation(
                     f"remove {key}",
                 )
     return evaluation
+
+
+def _references(fields: Fields, section: Mapping[str, Any], ctype: str | None) -> str:
+    """``teacher``: the distillation teacher answers each prompt first and its answer is the reference
+    (a verdict without hand-written references); only for distillation, and only on held-out prompts."""
+    value = section.get("references", REFERENCES_DATASET)
+    allowed = " | ".join(REFERENCES)
+    if value not in REFERENCES:
+        fields.problem(
+            "evaluation.references",
+            value,
+            allowed,
+            f"evaluation.references={show(value)} is not one of {allowed}"
+            + did_you_mean(str(value), REFERENCES),
+        )
+        return REFERENCES_DATASET
+    if value == REFERENCES_TEACHER and ctype != DISTILLATION:
+        fields.problem(
+            "evaluation.references",
+            value,
+            REFERENCES_DATASET,
+            "evaluation.references=teacher takes the distillation teacher's answers as references; this run "
+            f"is {ctype or 'of no customization type'}, which has no teacher",
+        )
+        return REFERENCES_DATASET
+    if value == REFERENCES_TEACHER and section.get("prompts") is None:
+        fields.problem(
+            "evaluation.references",
+            value,
+            "evaluation.prompts",
+            'evaluation.references=teacher needs evaluation.prompts (JSONL of {"prompt"}, held out from '
+            "the training prompts: on those the student learned the teacher's very answers)",
+        )
+    return str(value)
 
 
 def parse_judge(fields: Fields, value: Any, region: str | None) -> Judge | None:

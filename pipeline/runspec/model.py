@@ -34,6 +34,12 @@ DEFAULT_MAX_PROMPTS: Final = 50
 DEFAULT_TIMEOUT_HOURS: Final = 24
 
 
+# evaluation.references: the prompts' own reference answers, or the distillation teacher's answers.
+REFERENCES_DATASET: Final = "dataset"
+REFERENCES_TEACHER: Final = "teacher"
+REFERENCES: Final = (REFERENCES_DATASET, REFERENCES_TEACHER)
+
+
 class RunSpecError(Exception):
     """A run spec with problems; ``problems`` lists every one of them."""
 
@@ -103,6 +109,9 @@ class Evaluation:
     # With serving.slot: how much better than the champion serving in the slot the run must be to
     # replace it (None: not worse, 0.0, once there is a champion).
     min_improvement_over_champion: float | None = None
+    # Where the reference answers come from: the prompts file ("dataset"), or, for distillation,
+    # the teacher's answers to the prompts ("teacher": pipeline.evaluation asks it first).
+    references: str = "dataset"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -120,6 +129,8 @@ class Evaluation:
             ),
             # Left out without a judge, so the spec hash (and run id) of every other spec stays.
             **({"judge": self.judge.to_dict()} if self.judge is not None else {}),
+            # Left out for the default, so the spec hash (and run id) of every other spec stays.
+            **({"references": self.references} if self.references != REFERENCES_DATASET else {}),
         }
 
 

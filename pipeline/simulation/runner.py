@@ -413,7 +413,12 @@ def _upload_datasets(spec: RunSpec, scenario: Scenario, s3: Any, bucket: str) ->
 
 
 def _teach(fake: FakeBedrock, spec: RunSpec) -> None:
-    """Give the simulated models their ground truth: the reference answers in the run's datasets."""
+    """Give the simulated models their ground truth: the reference answers in the run's datasets;
+    and, where the teacher answers for the references, a made-up truth for each prompt of its own."""
+    teacher = plan.teacher_invoke_id(spec)
+    by_teacher = spec.evaluation is not None and spec.evaluation.references == "teacher"
+    if by_teacher and teacher is not None:
+        fake.teachers.add(teacher)
     for _, given in spec.dataset_locations():
         path = Path(spec.resolve(given))
         with path.open("rb") as handle:
@@ -426,6 +431,19 @@ def _teach(fake: FakeBedrock, spec: RunSpec) -> None:
                     continue
                 if pair is not None:
                     fake.learn(*pair)
+                elif by_teacher:
+                    prompt = evaluation.extract_prompt(json.loads(line))
+                    if prompt is not None:
+                        fake.learn(prompt, _made_up_truth(prompt))
+
+
+_TRUTH_TAIL: Final = ("which", "the", "shop", "answers", "with", "care", "and", "detail")
+
+
+def _made_up_truth(prompt: str) -> str:
+    """What a perfect model answers to a prompt that came without a reference: words of its own, the
+    same every time, long enough for answers of every quality to differ."""
+    return " ".join([*reversed(prompt.split()), *_TRUTH_TAIL])
 
 
 def _start_again(

@@ -24,7 +24,7 @@ code. Keys (camelCase; unknown keys are errors)::
                                                   # updateSeconds: how long an in-place model change
                                                   #   takes (a failed one: a fault with effect
                                                   #   "eventually", pipeline.simulation.faults)
-        "models": {"customQuality", "baseQuality", "customLatencyMs", "baseLatencyMs",
+        "models": {"customQuality", "baseQuality", "teacherQuality", "customLatencyMs", "baseLatencyMs",
                    "msPerOutputToken", "baseError": "AccessDeniedException" | null,
                    "baseErrorEvery": 20 | null,
                    "liveLifecycle": "ACTIVE" | "LEGACY" | "GONE"},
@@ -149,6 +149,7 @@ _DEPLOYMENT_OUTCOMES: Final = ("Active", "Failed", "Creating")
 _MODEL_KEYS: Final = {
     "customQuality": "custom_quality",
     "baseQuality": "base_quality",
+    "teacherQuality": "teacher_quality",
     "customLatencyMs": "custom_latency_ms",
     "baseLatencyMs": "base_latency_ms",
     "msPerOutputToken": "ms_per_output_token",

@@ -312,3 +312,25 @@ def test_throttling_that_outlasts_the_retries_escapes_for_the_workflow_to_retry(
         lambda_handler(event(), FakeContext())
     assert type(raised.value).__name__ in {"ClientError", "ThrottlingException"}
     assert sleeps == [1.0, 2.0, 4.0, 8.0, 16.0]
+
+
+def test_with_teacher_references_prompt_only_records_are_answered_by_the_teacher_first(
+    converse: Stubber,
+) -> None:
+    # Given a distillation's held-out prompts without references, and the teacher to answer them
+    teacher = "amazon.nova-pro-v1:0"
+    prompts = [{"prompt": item["prompt"]} for item in PROMPTS]
+    put_jsonl(key_of(plans.PROMPTS_URI), prompts)
+    for item in PROMPTS:
+        answer(converse, teacher, item["prompt"], item["reference"], latency=900, tokens=(20, 12))
+        answer(converse, CUSTOM, item["prompt"], item["reference"], latency=800, tokens=(20, 12))
+        answer(converse, plans.BASE_INVOKE_ID, item["prompt"], "No idea.", latency=400, tokens=(20, 3))
+    # When
+    result = lambda_handler(
+        event(evaluation={"references": "teacher", "teacherInvokeId": teacher}), FakeContext()
+    )
+    # Then the student is scored against the teacher's answers
+    assert result["passed"] is True and result["custom"]["quality"] == 1.0
+    details = read_json(key_of(result["resultsUri"]))
+    assert details["references"] == {"from": "teacher", "modelId": teacher, "asked": 2, "failed": 0}
+    assert details["rows"][1]["reference"] == PROMPTS[1]["reference"]

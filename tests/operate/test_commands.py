@@ -32,6 +32,7 @@ OPERATIONS = (
     "sweep",
     "slots",
     "rollback",
+    "promote",
 )
 
 

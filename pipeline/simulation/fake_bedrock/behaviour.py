@@ -52,6 +52,9 @@ class ModelBehaviour:
 
     custom_quality: float = 0.85  # a model this simulation trained (a declared champion has its own)
     base_quality: float = 0.45
+    # A distillation teacher answering for the references (evaluation.references=teacher): how close
+    # its answers come to the ground truth the simulation knows.
+    teacher_quality: float = 0.95
     custom_latency_ms: int = 300
     base_latency_ms: int = 450
     ms_per_output_token: float = 8.0

@@ -86,6 +86,8 @@ class BedrockCore:
         # What an earlier execution of the run id created before the run (FakeBedrock.seed_earlier_run).
         self.seeded: set[str] = set()
         self._references: dict[str, str] = {}
+        # The ids the run invokes its distillation teacher by (answers at ModelBehaviour.teacher_quality).
+        self.teachers: set[str] = set()
         self._eventual: Fault | None = None
 
     # -- HTTP entry point ------------------------------------------------------------------------

@@ -75,6 +75,8 @@ class Runtime(Throughputs, Deployments):
             served = self._serving(model_id)
             quality = served.quality if served.quality is not None else models.custom_quality
             latency = models.custom_latency_ms
+        elif model_id in self.teachers:
+            quality, latency = models.teacher_quality, models.base_latency_ms
         else:
             self._check_base_reachable(model_id)
             self._base_calls += 1
