@@ -29,7 +29,7 @@ EVALUATION_KEYS: Final = (
 JUDGE_KEYS: Final = ("model", "metrics", "customMetrics", "bars")
 CUSTOM_METRIC_KEYS: Final = ("name", "instructions", "ratingScale")
 RATING_KEYS: Final = ("definition", "value")
-BAR_KEYS: Final = ("minScore", "minImprovementOverBase")
+BAR_KEYS: Final = ("minScore", "minImprovementOverBase", "minImprovementOverChampion")
 METRIC_NAME_RE: Final = re.compile(judging.METRIC_NAME_PATTERN)
 
 
@@ -283,7 +283,7 @@ def parse_metric_bars(
         fields.problem(
             where,
             value,
-            "a mapping of metric name to {minScore, minImprovementOverBase}",
+            "a mapping of metric name to {minScore, minImprovementOverBase, minImprovementOverChampion}",
             "must be a mapping",
         )
         return {}
@@ -331,10 +331,23 @@ def parse_metric_bars(
             fields.number(
                 section.get("minImprovementOverBase"), f"{at}.minImprovementOverBase", -width, width
             ),
+            fields.number(
+                section.get("minImprovementOverChampion"), f"{at}.minImprovementOverChampion", -width, width
+            ),
         )
-        if parsed.min_score is None and parsed.min_improvement_over_base is None:
+        if all(
+            value is None
+            for value in (
+                parsed.min_score,
+                parsed.min_improvement_over_base,
+                parsed.min_improvement_over_champion,
+            )
+        ):
             fields.problem(
-                at, dict(section), "minScore and/or minImprovementOverBase", "a bar needs a number"
+                at,
+                dict(section),
+                "minScore, minImprovementOverBase and/or minImprovementOverChampion",
+                "a bar needs a number",
             )
             continue
         bars[str(name)] = parsed
