@@ -167,7 +167,9 @@ def parse_judge(fields: Fields, value: Any, region: str | None) -> Judge | None:
 
 def parse_custom_metrics(fields: Fields, value: Any) -> tuple[CustomMetric, ...]:
     where = "evaluation.judge.customMetrics"
-    if value is None:
+    # An empty list is what Judge.to_dict() writes for "none", and the preflight reads that back: the
+    # 1..10 of the API [BC] is for a customMetricConfig, which the job request leaves out then.
+    if value is None or value == []:
         return ()
     if not isinstance(value, list) or not 1 <= len(value) <= judging.MAX_CUSTOM_METRICS:
         fields.problem(

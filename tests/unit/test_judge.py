@@ -101,6 +101,13 @@ def test_custom_metrics_and_bars_round_trip() -> None:
     assert again == spec
 
 
+def test_a_judge_with_built_in_metrics_only_round_trips_through_its_document() -> None:
+    # The preflight and the workflow read spec.to_dict() back, which writes customMetrics: [].
+    spec = RunSpec.from_dict(spec_data({"bars": {"Builtin.Correctness": {"minScore": 0.5}}}))
+    assert spec.to_dict()["evaluation"]["judge"]["customMetrics"] == []
+    assert RunSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+
+
 @pytest.mark.parametrize(
     ("section", "expected"),
     [
