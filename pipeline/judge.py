@@ -88,7 +88,10 @@ VARIABLE_PATTERN: Final = r"\{\{([^{}]*)\}\}"
 # Built-in metrics score 0..1; a custom metric, in its own rating scale.
 BUILTIN_SCALE: Final = (0.0, 1.0)
 # One job per model; the model identifier in the dataset and the job's precomputed source. The
-# champion (the model serving in the run's slot) is judged only where the slot has one.
+# champion (the model serving in the run's slot) is judged only where the slot has one. Its three
+# jobs run at the same time: whether that fits the account's quota of concurrent model evaluation jobs
+# is UNCONFIRMED (no quota is in the reference); a refused create fails the judge's start state, and
+# the run with it, never passes it.
 MODELS: Final = ("custom", "base")
 CHAMPION: Final = "champion"
 SOURCE_IDENTIFIERS: Final[Mapping[str, str]] = {
