@@ -231,9 +231,10 @@ JUDGE_OUTPUT_TOKENS_PER_CALL: Final = 300
 
 
 def judge_cost(
-    judge: Judge | None, prompts: int, metrics: int, input_tokens: int | None = None
+    judge: Judge | None, prompts: int, metrics: int, input_tokens: int | None = None, *, models: int = 2
 ) -> CostEstimate | None:
-    """The judge's tokens: prompts x 2 models x metrics judge calls at the judge's on-demand rates.
+    """The judge's tokens: prompts x models x metrics judge calls at the judge's on-demand rates
+    (one evaluation job per model: custom and base, and a serving slot's champion where judged).
 
     Evaluation jobs bill the judge model's inference [UG:evaluation-judge]; precomputed responses
     cost no generator inference. Unknown (None) when the judge's prices are not in the catalog.
@@ -248,13 +249,13 @@ def judge_cost(
     )
     # The prompt, the reference and the answer (each up to the evaluation's output cap), and the rubric.
     call_in = per_prompt_in + 2 * EVALUATION_MAX_OUTPUT_TOKENS + JUDGE_RUBRIC_TOKENS
-    calls = prompts * 2 * metrics
+    calls = prompts * models * metrics
     tokens_in = int(calls * call_in)
     tokens_out = calls * JUDGE_OUTPUT_TOKENS_PER_CALL
     usd = (tokens_in * inp.value + tokens_out * out.value) / 1_000_000
     basis = (
-        f"{prompts} prompt(s) x 2 models x {metrics} metric(s) = {calls:,} judge calls: about {tokens_in:,} "
-        f"input tokens x {unit_price(inp.value)}/1M + {tokens_out:,} output tokens x "
+        f"{prompts} prompt(s) x {models} models x {metrics} metric(s) = {calls:,} judge calls: "
+        f"about {tokens_in:,} input tokens x {unit_price(inp.value)}/1M + {tokens_out:,} output tokens x "
         f"{unit_price(out.value)}/1M on "
         f"{judge.model_id} (planning figures per call UNCONFIRMED; {inp.cite()})"
     )

@@ -2,20 +2,22 @@
 
 Pure functions only (no AWS calls), so the Lambda, the CLI, the simulation and the tests share them:
 
-- ``build_datasets``: the two "bring your own inference responses" prompt datasets, one per model
-  (the custom model's answers, the base model's answers), from the rows the stage-2 comparison wrote
-  to runs/<runId>/evaluation.json. Evaluation jobs cannot invoke a custom model or a custom model
+- ``build_datasets``: the "bring your own inference responses" prompt datasets, one per model (the
+  custom model's answers, the base model's answers and, in a serving slot with a champion, the
+  champion's answers through the slot), from the rows the stage-2 comparison wrote to
+  runs/<runId>/evaluation.json. Evaluation jobs cannot invoke a custom model or a custom model
   deployment, but they judge precomputed responses [UG:model-evaluation-prompt-datasets-judge]: one
   JSON object per line, ``{"prompt", "referenceResponse", "modelResponses": [{"response",
   "modelIdentifier"}]}``, one model identifier per job, at most 1,000 prompts.
-- ``create_job_request``: the ``CreateEvaluationJob`` request of one of the two jobs (boto3 member
+- ``create_job_request``: the ``CreateEvaluationJob`` request of one of the jobs (boto3 member
   names; every member checked against botocore's request shape in tests/unit/test_judge.py).
 - ``parse_results``: the job's output files, in the layout [UG:model-evaluation-report-s3]
   documents: ``<output>/<job name>/<job uuid>/models/<model>/taskTypes/<task>/datasets/<dataset>/
   <file uuid>_output.jsonl``, each line ``{"automatedEvaluationResult": {"scores": [{"metricName",
   "result", "evaluatorDetails": [{"explanation"}]}]}, "inputRecord", "modelResponses"}``.
-- ``verdict``: the bars per metric (``minScore``, ``minImprovementOverBase``) applied to both jobs'
-  scores, with a reason per failed bar naming the metric.
+- ``verdict``: the bars per metric (``minScore``, ``minImprovementOverBase`` and, against a champion,
+  ``minImprovementOverChampion``) applied to the jobs' scores, with a reason per failed bar naming
+  the metric.
 
 Custom metrics [UG:model-evaluation-custom-metrics-prompt-formats]: the instructions reach the
 judge with the input variables ``{{prompt}}``, ``{{prediction}}`` (the answer being judged: without
@@ -85,9 +87,18 @@ REQUIRED_VARIABLE: Final = "prediction"
 VARIABLE_PATTERN: Final = r"\{\{([^{}]*)\}\}"
 # Built-in metrics score 0..1; a custom metric, in its own rating scale.
 BUILTIN_SCALE: Final = (0.0, 1.0)
-# One job per model; the model identifier in the dataset and the job's precomputed source.
+# One job per model; the model identifier in the dataset and the job's precomputed source. The
+# champion (the model serving in the run's slot) is judged only where the slot has one. Its three
+# jobs run at the same time: whether that fits the account's quota of concurrent model evaluation jobs
+# is UNCONFIRMED (no quota is in the reference); a refused create fails the judge's start state, and
+# the run with it, never passes it.
 MODELS: Final = ("custom", "base")
-SOURCE_IDENTIFIERS: Final[Mapping[str, str]] = {"custom": "custom-model", "base": "base-model"}
+CHAMPION: Final = "champion"
+SOURCE_IDENTIFIERS: Final[Mapping[str, str]] = {
+    "custom": "custom-model",
+    "base": "base-model",
+    CHAMPION: "champion-model",
+}
 # How many of the custom model's lowest-scored prompts the report explains.
 WORST_PROMPTS: Final = 5
 JUDGE_BELOW_BAR: Final = "JudgeBelowBar"
@@ -105,18 +116,30 @@ def short_name(metric: str) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def build_datasets(rows: Sequence[Mapping[str, Any]], *, max_prompts: int = MAX_PROMPTS) -> dict[str, str]:
-    """The two precomputed-response datasets (JSONL text), keyed ``custom`` and ``base``.
+def judged_models(judge: Mapping[str, Any]) -> tuple[str, ...]:
+    """The models a plan's judge has a job for: custom and base, and the champion in a slot that has one."""
+    jobs = judge.get("jobs") or {}
+    return tuple(which for which in (*MODELS, CHAMPION) if which in jobs)
+
+
+def build_datasets(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    max_prompts: int = MAX_PROMPTS,
+    models: Sequence[str] = MODELS,
+) -> dict[str, str]:
+    """The precomputed-response datasets (JSONL text), one per model of ``models``.
 
     ``rows`` are the evaluation's per-prompt rows: ``{"prompt", "reference", "custom": {"text",
-    "error"}, "base": {...}}``. A prompt either model failed to answer is left out of both datasets,
-    so the two jobs judge the same prompts the comparison's means are over (one rule,
-    pipeline.scoring.answered_by_all); at most ``max_prompts`` (≤ 1,000) are kept.
+    "error"}, "base": {...}, "champion": {...}}`` (the champion only in a slot that has one). A prompt
+    any of ``models`` failed to answer is left out of every dataset, so the jobs judge the same
+    prompts the comparison's means are over (one rule, pipeline.scoring.answered_by_all); at most
+    ``max_prompts`` (≤ 1,000) are kept.
     """
     limit = min(max_prompts, MAX_PROMPTS)
-    kept = [row for row in rows if scoring.answered_by_all(row, MODELS)][:limit]
+    kept = [row for row in rows if scoring.answered_by_all(row, models)][:limit]
     out: dict[str, str] = {}
-    for which in MODELS:
+    for which in models:
         lines = [
             json.dumps(
                 {
@@ -157,7 +180,8 @@ def metric_names(judge: Mapping[str, Any]) -> list[str]:
 def create_job_request(
     judge: Mapping[str, Any], which: str, *, role_arn: str, kms_key_id: str | None = None
 ) -> dict[str, Any]:
-    """``CreateEvaluationJob`` kwargs (boto3 names) for the ``custom`` or ``base`` job of a plan's judge."""
+    """``CreateEvaluationJob`` kwargs (boto3 names) for the ``custom``, ``base`` or ``champion`` job of a
+    plan's judge (the same judge, metrics and task for each: only the dataset and source differ)."""
     job = judge["jobs"][which]
     automated: dict[str, Any] = {
         "datasetMetricConfigs": [
@@ -305,14 +329,16 @@ def verdict(
     judge: Mapping[str, Any],
     custom: Mapping[str, Any],
     base: Mapping[str, Any],
+    champion: Mapping[str, Any] | None = None,
     *,
     worst: int = WORST_PROMPTS,
 ) -> dict[str, Any]:
-    """Apply the plan's bars to both jobs' parsed results.
+    """Apply the plan's bars to the jobs' parsed results.
 
-    Every metric the job scored is reported (base vs custom); each bar that fails gives a reason
-    naming the metric. A barred metric the judge scored on no prompt fails too: a bar that cannot be
-    measured must not pass by accident.
+    Every metric the job scored is reported (base, champion where judged, custom); each bar that
+    fails gives a reason naming the metric. A barred metric the judge scored on no prompt fails too:
+    a bar that cannot be measured must not pass by accident. ``champion``: the champion job's
+    results, in a serving slot that has one; its bar (``minImprovementOverChampion``) is in the plan.
     """
     bars: Mapping[str, Mapping[str, Any]] = judge.get("bars") or {}
     names = [short_name(m) for m in metric_names(judge)]
@@ -320,26 +346,36 @@ def verdict(
     table: dict[str, dict[str, Any]] = {}
     reasons: list[str] = []
     for name in names:
-        c = (custom.get("metrics") or {}).get(name, {}).get("mean")
-        b = (base.get("metrics") or {}).get(name, {}).get("mean")
+        c = _mean(custom, name)
+        b = _mean(base, name)
+        ch = _mean(champion, name) if champion is not None else None
         bar = _bar_for(bars, name)
         scale = scales.get(name)
         entry: dict[str, Any] = {
             "custom": c,
             "base": b,
-            "improvement": round(c - b, 4) if c is not None and b is not None else None,
+            "improvement": _difference(c, b),
             "scale": list(scale) if scale is not None else None,
             "minScore": bar.get("minScore"),
             "minImprovementOverBase": bar.get("minImprovementOverBase"),
             "passed": True,
         }
         min_score, min_gain = bar.get("minScore"), bar.get("minImprovementOverBase")
+        min_over_champion = bar.get("minImprovementOverChampion")
+        if champion is not None or min_over_champion is not None:
+            entry |= {
+                "champion": ch,
+                "improvementOverChampion": _difference(c, ch),
+                "minImprovementOverChampion": min_over_champion,
+            }
+        judged = [("custom", c), ("base", b), *([("champion", ch)] if champion is not None else [])]
         outside = [
             f"{which} {value:.3f}"
-            for which, value in (("custom", c), ("base", b))
+            for which, value in judged
             if value is not None and scale is not None and not scale[0] <= value <= scale[1]
         ]
-        if (min_score is not None or min_gain is not None) and outside:
+        barred = min_score is not None or min_gain is not None or min_over_champion is not None
+        if barred and outside:
             # The bar is in the metric's own scale; a mean outside it means the scores are on
             # another scale (normalized?): neither pass nor fail the bar on a guess.
             reasons.append(
@@ -369,11 +405,14 @@ def verdict(
                     f"below minImprovementOverBase {min_gain:+g}"
                 )
                 entry["passed"] = False
+        if min_over_champion is not None:
+            reason = _champion_reason(name, c, ch, float(min_over_champion), judged=champion is not None)
+            if reason is not None:
+                reasons.append(reason)
+                entry["passed"] = False
         table[name] = entry
     passed = not reasons
-    scores = ", ".join(
-        f"{name} {_fmt(entry['custom'])} (base {_fmt(entry['base'])})" for name, entry in table.items()
-    )
+    scores = ", ".join(f"{name} {_scores_text(entry)}" for name, entry in table.items())
     summary = f"Judge {judge.get('model')}: {scores}; " + (
         "every bar met." if passed else f"{JUDGE_BELOW_BAR}: {'; '.join(reasons)}."
     )
@@ -385,6 +424,53 @@ def verdict(
         "metrics": table,
         "worst": worst_prompts(custom, names, worst),
     }
+
+
+def _mean(results: Mapping[str, Any] | None, name: str) -> float | None:
+    value = ((results or {}).get("metrics") or {}).get(name, {}).get("mean")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _difference(a: float | None, b: float | None) -> float | None:
+    return round(a - b, 4) if a is not None and b is not None else None
+
+
+def _champion_reason(
+    name: str, custom: float | None, champion: float | None, minimum: float, *, judged: bool
+) -> str | None:
+    """Why the custom model misses its bar against the champion on ``name`` (None: it meets it)."""
+    if not judged:
+        return (
+            f"{name}: the champion was not judged, so the bar minImprovementOverChampion "
+            f"{minimum:+g} cannot be applied"
+        )
+    if custom is None or champion is None:
+        return (
+            f"{name}: no judged scores to compare with the champion "
+            f"(bar minImprovementOverChampion {minimum:+g})"
+        )
+    # Rounded as the ROUGE-L bar is (pipeline.scoring): a difference invisible at the shown precision
+    # never decides the gate.
+    gain = round(custom - champion, 6)
+    if gain >= round(minimum, 6):
+        return None
+    if gain < 0:
+        return (
+            f"{name}: custom {custom:.3f} is {-gain:.3f} below the champion's {champion:.3f} "
+            f"(minImprovementOverChampion {minimum:+g})"
+        )
+    return (
+        f"{name}: custom {custom:.3f} improves on the champion's {champion:.3f} by {gain:+.3f}, "
+        f"below minImprovementOverChampion {minimum:+g}"
+    )
+
+
+def _scores_text(entry: Mapping[str, Any]) -> str:
+    """``0.710 (base 0.600, champion 0.750)``: the custom model's mean first, the others beside it."""
+    others = [f"base {_fmt(entry.get('base'))}"]
+    if "champion" in entry:
+        others.append(f"champion {_fmt(entry.get('champion'))}")
+    return f"{_fmt(entry.get('custom'))} ({', '.join(others)})"
 
 
 def _scale_text(scale: tuple[float, float] | None) -> str:
@@ -423,7 +509,7 @@ def worst_prompts(custom: Mapping[str, Any], names: Sequence[str], count: int) -
 
 
 # --------------------------------------------------------------------------------------------------
-# Waiting for the two jobs
+# Waiting for the jobs
 # --------------------------------------------------------------------------------------------------
 
 # GetEvaluationJob.status [BC]: InProgress | Completed | Failed | Stopping | Stopped | Deleting.
@@ -437,8 +523,8 @@ def jobs_check(
     previous: Mapping[str, Any] | None,
     schedule: Sequence[int],
 ) -> dict[str, Any]:
-    """One check of both jobs, with the bookkeeping of ``pipeline.poll.next_check``: ready when both
-    completed, failed as soon as one ended without results, timed out at the end of the schedule."""
+    """One check of the jobs, with the bookkeeping of ``pipeline.poll.next_check``: ready when every
+    one completed, failed as soon as one ended without results, timed out at the end of the schedule."""
     failed = [which for which, status in statuses.items() if status in ENDED_WITHOUT_RESULTS]
     if failed:
         combined = "Failed"

@@ -126,7 +126,7 @@ _EVALUATION_JOB_NAME = re.compile(r"^[a-z0-9](-*[a-z0-9]){0,62}$")
 
 
 def judge_job_name(rid: str, which: str) -> str:
-    """The LLM-judge evaluation job of the run for ``which`` model (``custom`` or ``base``)."""
+    """The LLM-judge evaluation job of the run for ``which`` model (``custom``, ``base`` or ``champion``)."""
     suffix = f"-judge-{which}"
     name = _fit(rid.lower(), _JOB_NAME_MAX - len(suffix)) + suffix
     assert _EVALUATION_JOB_NAME.match(name), name

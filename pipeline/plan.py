@@ -320,8 +320,14 @@ def build_plan(spec: RunSpec, context: PlanContext, *, estimated_tokens: int | N
         "vehicle": _vehicle(spec, rid, tags, slot_plan),
         "serving": _serving(spec, rid, tags, slot_plan),
         "slot": slot_plan,
-        "judge": _judge(spec, context, tags),
-        "estimate": _estimate(spec, context, estimated_tokens, epochs),
+        "judge": _judge(spec, context, tags, slot_plan),
+        "estimate": _estimate(
+            spec,
+            context,
+            estimated_tokens,
+            epochs,
+            champion=bool(slot_plan is not None and slot_plan["exists"]),
+        ),
         "promotion": context.promotion.to_dict() if context.promotion is not None else None,
         "bucket": context.bucket,
         "runPrefix": f"{RUNS_PREFIX}{rid}/",
@@ -338,11 +344,17 @@ def _grader(spec: RunSpec, context: PlanContext) -> dict[str, Any]:
     }
 
 
-def _judge(spec: RunSpec, context: PlanContext, tags: list[dict[str, str]]) -> dict[str, Any] | None:
-    """The LLM judge: one evaluation job per model over the answers the comparison collected.
+def _judge(
+    spec: RunSpec,
+    context: PlanContext,
+    tags: list[dict[str, str]],
+    slot_plan: Mapping[str, Any] | None = None,
+) -> dict[str, Any] | None:
+    """The LLM judge: one evaluation job per model over the answers the comparison collected, the
+    champion's too where the run's slot has one (the comparison asked it the same prompts).
 
     Datasets and results live under the run's prefix; names and tokens derive from the run id, so a
-    retried start asks Bedrock for the same two jobs.
+    retried start asks Bedrock for the same jobs.
     """
     judge = spec.judge
     if judge is None:
@@ -350,6 +362,7 @@ def _judge(spec: RunSpec, context: PlanContext, tags: list[dict[str, str]]) -> d
     rid, bucket = context.run_id, context.bucket
     prefix = f"{RUNS_PREFIX}{rid}/judge/"
     max_prompts = spec.evaluation.max_prompts if spec.evaluation else DEFAULT_MAX_PROMPTS
+    champion = slot_plan is not None and bool(slot_plan["exists"])
     jobs = {
         which: {
             "JobName": naming.judge_job_name(rid, which),
@@ -362,13 +375,13 @@ def _judge(spec: RunSpec, context: PlanContext, tags: list[dict[str, str]]) -> d
             "OutputPrefix": f"{prefix}output/{which}/",
             "OutputUri": f"s3://{bucket}/{prefix}output/{which}/",
         }
-        for which in judging.MODELS
+        for which in (*judging.MODELS, *([judging.CHAMPION] if champion else []))
     }
     return {
         "model": judge.model,
         "metrics": list(judge.metrics),
         "customMetrics": [m.to_dict() for m in judge.custom_metrics],
-        "bars": {name: bar.to_dict() for name, bar in judge.bars.items()},
+        "bars": {name: _judge_bar(bar.to_dict(), champion) for name, bar in judge.bars.items()},
         "maxPrompts": min(max_prompts, judging.MAX_PROMPTS),
         "prefix": prefix,
         "jobs": jobs,
@@ -376,6 +389,18 @@ def _judge(spec: RunSpec, context: PlanContext, tags: list[dict[str, str]]) -> d
         "tags": [{"key": t["Key"], "value": t["Value"]} for t in tags],
         **_waits(JUDGE_WAIT_LIMIT_S),
     }
+
+
+def _judge_bar(bar: Mapping[str, Any], champion: bool) -> dict[str, Any]:
+    """A metric's bar as the verdict applies it. Against a champion, every barred metric must be
+    at least as good as the champion's (0.0, as the ROUGE-L bar) unless the spec asks for more; a
+    metric the spec leaves unbarred stays reported only. Without a champion there is nothing to
+    compare with: that bar is dropped."""
+    out = {key: value for key, value in bar.items() if key != "minImprovementOverChampion"}
+    if champion:
+        given = bar.get("minImprovementOverChampion")
+        out["minImprovementOverChampion"] = given if given is not None else 0.0
+    return out
 
 
 def _samples_per_prompt(spec: RunSpec) -> int | None:
@@ -421,8 +446,15 @@ def base_model_invoke_id(model: ModelInfo, region: str | None = None) -> str:
     return plain
 
 
-def estimate(spec: RunSpec, estimated_tokens: int | None, epochs: int | None) -> dict[str, Any]:
-    """Costs of the run, each None when a price is unknown (never 0)."""
+def estimate(
+    spec: RunSpec, estimated_tokens: int | None, epochs: int | None, *, champion: bool | None = None
+) -> dict[str, Any]:
+    """Costs of the run, each None when a price is unknown (never 0).
+
+    ``champion``: whether the run's slot has a champion the judge judges too (a third job); None
+    where that is not known (the CLI, before the preflight reads the slot): counted whenever the
+    spec names a slot, so the estimate is never below what the run spends.
+    """
     model = spec.model
     training = costs.training_cost(model, estimated_tokens, epochs) if estimated_tokens is not None else None
     serving = spec.serving
@@ -455,7 +487,13 @@ def estimate(spec: RunSpec, estimated_tokens: int | None, epochs: int | None) ->
     judge: costs.CostEstimate | None = None
     if spec.judge is not None:
         metrics = len(spec.judge.metrics) + len(spec.judge.custom_metrics)
-        judge = costs.judge_cost(judge_of(spec.judge.model), min(max_prompts, judging.MAX_PROMPTS), metrics)
+        judged = champion if champion is not None else spec.serving.slot is not None
+        judge = costs.judge_cost(
+            judge_of(spec.judge.model),
+            min(max_prompts, judging.MAX_PROMPTS),
+            metrics,
+            models=len(judging.MODELS) + (1 if judged else 0),
+        )
     return {
         "evaluationVehicle": vehicle,
         "servingMode": serving.mode,
@@ -484,12 +522,17 @@ def estimate(spec: RunSpec, estimated_tokens: int | None, epochs: int | None) ->
 
 
 def _estimate(
-    spec: RunSpec, context: PlanContext, estimated_tokens: int | None, epochs: int | None
+    spec: RunSpec,
+    context: PlanContext,
+    estimated_tokens: int | None,
+    epochs: int | None,
+    *,
+    champion: bool = False,
 ) -> dict[str, Any]:
     """The run's estimate; a promotion trains nothing, so its training costs nothing (known, not unknown)."""
     if context.promotion is None:
-        return estimate(spec, estimated_tokens, epochs)
-    estimated = estimate(spec, None, epochs)
+        return estimate(spec, estimated_tokens, epochs, champion=champion)
+    estimated = estimate(spec, None, epochs, champion=champion)
     estimated["trainingUsd"] = 0.0
     estimated["basis"]["training"] = f"nothing trained: the model of run {context.promotion.run_id}"
     return estimated

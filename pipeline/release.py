@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from pipeline import judge as judging
 from pipeline import naming
 from pipeline.ownership import GONE, Execution, owner_of
 from pipeline.slots import SLOT_TAG
@@ -53,7 +54,9 @@ CONFLICT_RETRY_WAITS: Final = (5, 10)
 SLEEP: Callable[[float], None] = time.sleep
 CLI: Final = "bedrock-customize"
 DELETED: Final = "deleted"
-JUDGED_MODELS: Final = ("custom", "base")
+# Every model a run's judge may have a job for (pipeline.judge): the champion's job exists only in a
+# serving slot with a champion; a name no job carries lists nothing.
+JUDGED_MODELS: Final = (*judging.MODELS, judging.CHAMPION)
 THROUGHPUT: Final = "throughput"
 DEPLOYMENT: Final = "deployment"
 JOB: Final = "customization job"

@@ -154,7 +154,8 @@ def evaluation_states(kit: StateKit, *, how_served: sfn.IChainable) -> sfn.Choic
 
 
 def judge_states(kit: StateKit, *, how_served: sfn.IChainable) -> sfn.Choice:
-    """The LLM judge (opt-in, after ROUGE-L passed): two evaluation jobs, a wait, the bars.
+    """The LLM judge (opt-in, after ROUGE-L passed): one evaluation job per compared model (custom,
+    base and, in a serving slot with a champion, the champion), a wait, the bars.
 
     Nothing is bought to serve before its verdict; a failed or late job and a missed bar each take
     the failure path with their own error.

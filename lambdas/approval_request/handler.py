@@ -108,6 +108,14 @@ def _quality_line(evaluation_result: Mapping[str, Any] | None) -> list[str]:
     return [f"Quality:         {' | '.join(parts)}"] if len(parts) > 1 else []
 
 
+def _judge_jobs(plan: Mapping[str, Any]) -> str:
+    """``2 evaluation jobs``, or ``3 evaluation jobs: custom, base, champion`` in a slot with a champion."""
+    jobs = list(((plan.get("judge") or {}).get("jobs")) or {})
+    if len(jobs) <= 2:
+        return f"{len(jobs) or 2} evaluation jobs"
+    return f"{len(jobs)} evaluation jobs: {', '.join(jobs)}"
+
+
 def compose(
     run_id: str,
     plan: dict[str, Any],
@@ -229,7 +237,7 @@ def compose(
         f"  model storage:   {usd(estimate.get('storageMonthlyUsd'))} per month",
         # The LLM judge (opt-in) bills its tokens once per run: shown so the approver sees every cost.
         *(
-            [f"  LLM judge:       {usd(estimate.get('judgeUsd'))} (2 evaluation jobs)"]
+            [f"  LLM judge:       {usd(estimate.get('judgeUsd'))} ({_judge_jobs(plan)})"]
             if "judgeUsd" in estimate
             else []
         ),

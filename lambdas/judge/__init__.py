@@ -1,1 +1,2 @@
-"""Start, check and read the LLM judge: two Bedrock evaluation jobs over both models' answers."""
+"""Start, check and read the LLM judge: one Bedrock evaluation job per compared model's answers (custom,
+base, and a serving slot's champion where it has one)."""

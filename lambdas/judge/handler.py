@@ -1,15 +1,17 @@
-"""The LLM judge of a run: two Bedrock model evaluation jobs over the answers both models gave.
+"""The LLM judge of a run: Bedrock model evaluation jobs over the answers the compared models gave
+(custom and base; in a serving slot with a champion, the champion's answers through the slot too).
 
 Event ``{"runId", "plan", "mode", ...}`` (the plan's ``judge`` section drives everything):
 
 - ``mode: "start"`` with ``evaluation`` (``$.evaluation``, whose ``resultsUri`` holds the
-  comparison's per-prompt rows) → ``{"jobs": {"custom": {"arn", "name"}, "base": {...}},
-  "prompts"}``: writes the two precomputed-response datasets under runs/<runId>/judge/ and starts
-  one evaluation job per model (idempotent: the same token and name from the run id).
+  comparison's per-prompt rows) → ``{"jobs": {"custom": {"arn", "name"}, "base": {...},
+  "champion": {...}}, "prompts"}``: writes one precomputed-response dataset per model of the plan's
+  judge under runs/<runId>/judge/ and starts one evaluation job per model (idempotent: the same
+  token and name from the run id); the champion only where the plan's judge has a job for it.
 - ``mode: "check"`` with ``jobs``, ``previous`` and ``schedule`` → ``{"ready", "failed",
   "timedOut", "attempt", "waitSeconds", "status", "statuses", "failureMessage"}``.
 - ``mode: "verdict"`` with ``jobs`` → ``{"passed", "judged", "summary", "reasons", "metrics",
-  "resultsUri"}``: reads both jobs' result files, applies the bars, writes runs/<runId>/judge.json.
+  "resultsUri"}``: reads every job's result files, applies the bars, writes runs/<runId>/judge.json.
 
 Calls: s3:GetObject/PutObject/ListBucket under runs/, bedrock:CreateEvaluationJob and
 bedrock:GetEvaluationJob on this account's evaluation jobs, iam:PassRole of the evaluation-job role.
@@ -27,7 +29,7 @@ LOG = runtime.get_logger(__name__)
 
 
 class JudgeNotJudgedError(RuntimeError):
-    """No prompt that both models answered: nothing for the judge to compare."""
+    """No prompt that every compared model answered: nothing for the judge to compare."""
 
 
 def _read_text(bucket: str, key: str) -> str:
@@ -41,17 +43,20 @@ def start(run_id: str, plan: dict[str, Any], evaluation: dict[str, Any]) -> dict
     bucket = str(plan["bucket"])
     results_bucket, results_key = runtime.parse_s3_uri(str(evaluation["resultsUri"]))
     rows = runtime.get_json(results_bucket, results_key).get("rows") or []
-    datasets = judge.build_datasets(rows, max_prompts=int(section["maxPrompts"]))
+    models = judge.judged_models(section)
+    datasets = judge.build_datasets(rows, max_prompts=int(section["maxPrompts"]), models=models)
     prompts = len(datasets["custom"].splitlines())
     if prompts == 0:
+        # Also where the plan judges a champion the comparison did not record: never judged without it.
         raise JudgeNotJudgedError(
-            f"{len(rows)} evaluation row(s), none answered by both models: nothing for the judge to compare"
+            f"{len(rows)} evaluation row(s), none answered by every compared model ({', '.join(models)}): "
+            "nothing for the judge to compare"
         )
     s3 = runtime.client("s3")
     bedrock = runtime.client("bedrock")
     role_arn = runtime.require_env("JUDGE_ROLE_ARN")
     jobs: dict[str, Any] = {}
-    for which in judge.MODELS:
+    for which in models:
         job = section["jobs"][which]
         s3.put_object(
             Bucket=bucket,
@@ -81,7 +86,7 @@ def read_verdict(run_id: str, plan: dict[str, Any], jobs: dict[str, Any]) -> dic
     bucket = str(plan["bucket"])
     s3 = runtime.client("s3")
     parsed: dict[str, Any] = {}
-    for which in judge.MODELS:
+    for which in judge.judged_models(section):
         prefix = section["jobs"][which]["OutputPrefix"]
         files: list[tuple[str, str]] = []
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
@@ -90,12 +95,12 @@ def read_verdict(run_id: str, plan: dict[str, Any], jobs: dict[str, Any]) -> dic
                 if judge.is_result_file(key):
                     files.append((key, _read_text(bucket, key)))
         parsed[which] = judge.parse_results(files)
-    result = judge.verdict(section, parsed["custom"], parsed["base"])
+    result = judge.verdict(section, parsed["custom"], parsed["base"], parsed.get(judge.CHAMPION))
     uri = runtime.put_json(
         bucket,
         f"{plan['runPrefix']}judge.json",
         {"runId": run_id, "judgedAt": runtime.utc_now(), "judge": section["model"], "jobs": jobs, **result}
-        | {"custom": parsed["custom"], "base": parsed["base"]},
+        | parsed,
     )
     response = {k: result[k] for k in ("passed", "judged", "summary", "reasons", "metrics")} | {
         "resultsUri": uri

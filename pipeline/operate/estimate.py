@@ -287,7 +287,19 @@ class Estimate:
         """The LLM judge (opt-in): its tokens are billed, at most once per run."""
         if self.spec.judge is None:
             return []
-        return [("Judge (LLM, 2 evaluation jobs)", money.usd(self.value("judgeUsd")), why("judge", "judge"))]
+        if self.spec.serving.slot is None:
+            return [
+                ("Judge (LLM, 2 evaluation jobs)", money.usd(self.value("judgeUsd")), why("judge", "judge"))
+            ]
+        # Whether the slot has a champion is known only to the preflight: its job is counted.
+        return [
+            (
+                "Judge (LLM, up to 3 evaluation jobs)",
+                money.usd(self.value("judgeUsd")),
+                why("judge", "judge") + f"; counts the job on serving slot {self.spec.serving.slot}'s "
+                "champion, judged only where the slot has one",
+            )
+        ]
 
     def _serving_rows(self, why: Any) -> list[tuple[str, str, str]]:
         serving = self.spec.serving

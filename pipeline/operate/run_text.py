@@ -62,7 +62,8 @@ def evaluation_text(evaluation: Mapping[str, Any]) -> str:
 
 
 def judge_scores(judge: Mapping[str, Any]) -> str:
-    """``Builtin.Correctness 0.820 (base 0.610, bar 0.7)`` per metric the judge scored."""
+    """``Correctness 0.820 (base 0.610, champion 0.800, bar 0.7)`` per metric the judge scored; the
+    champion only where the run's serving slot had one the judge scored too."""
     metrics = judge.get("metrics") or {}
     parts = []
     for name, entry in metrics.items():
@@ -71,6 +72,7 @@ def judge_scores(judge: Mapping[str, Any]) -> str:
         bar = entry.get("minScore")
         parts.append(
             f"{name} {num(entry.get('custom'))} (base {num(entry.get('base'))}"
+            + (f", champion {num(entry.get('champion'))}" if "champion" in entry else "")
             + (f", bar {bar:g}" if isinstance(bar, int | float) else "")
             + ")"
         )
@@ -321,7 +323,7 @@ def render_status(view: RunView) -> str:
     if view.judge:
         pairs.append(("LLM judge", judge_text(view.judge)))
     elif view.judge_planned and view.judge_started:
-        pairs.append(("LLM judge", "judging (the verdict comes when both evaluation jobs are done)"))
+        pairs.append(("LLM judge", "judging (the verdict comes when every evaluation job is done)"))
     pairs += approval_pairs(view, "approval", "serving")
     if view.plan:
         pairs.append(("Serving", serving_text(view)))

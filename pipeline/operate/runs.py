@@ -367,8 +367,9 @@ class RunView:
         if self.evaluation:
             parts["evaluation calls"] = self.evaluation_calls_cost()
         if self.judge_planned and self.judge_started:
-            # The plan's estimate (prompts x 2 models x metrics judge calls): Bedrock reports no
-            # token counts for evaluation jobs, so the estimate is what is known.
+            # The plan's estimate (prompts x judged models x metrics judge calls; the slot's champion
+            # counts as a model where the preflight found one): Bedrock reports no token counts for
+            # evaluation jobs, so the estimate is what is known.
             judge = self.estimate.get("judgeUsd")
             parts["LLM judge"] = (
                 float(judge) if isinstance(judge, int | float) and not isinstance(judge, bool) else None

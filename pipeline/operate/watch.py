@@ -244,7 +244,9 @@ def _waiting_for(view: RunView) -> str:
         status = view.throughput.status if view.throughput is not None else "requested"
         return f"the serving throughput to come online ({status})"
     if group == workflow_stages.JUDGE:
-        return "the LLM judge's two Bedrock evaluation jobs"
+        jobs = ((view.plan.get("judge") or {}).get("jobs")) or {}
+        models = " and ".join(", ".join(jobs).rsplit(", ", 1)) if jobs else "both models"
+        return f"the LLM judge's Bedrock evaluation jobs ({models})"
     if label == workflow_stages.label("Compare the custom model with its base model"):
         return "the custom and the base model to answer the evaluation prompts"
     return ""

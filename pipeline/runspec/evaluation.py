@@ -39,7 +39,7 @@ EVALUATION_KEYS: Final = (
 JUDGE_KEYS: Final = ("model", "metrics", "customMetrics", "bars")
 CUSTOM_METRIC_KEYS: Final = ("name", "instructions", "ratingScale")
 RATING_KEYS: Final = ("definition", "value")
-BAR_KEYS: Final = ("minScore", "minImprovementOverBase")
+BAR_KEYS: Final = ("minScore", "minImprovementOverBase", "minImprovementOverChampion")
 METRIC_NAME_RE: Final = re.compile(judging.METRIC_NAME_PATTERN)
 
 
@@ -212,7 +212,9 @@ def parse_judge(fields: Fields, value: Any, region: str | None) -> Judge | None:
 
 def parse_custom_metrics(fields: Fields, value: Any) -> tuple[CustomMetric, ...]:
     where = "evaluation.judge.customMetrics"
-    if value is None:
+    # An empty list is what Judge.to_dict() writes for "none", and the preflight reads that back: the
+    # 1..10 of the API [BC] is for a customMetricConfig, which the job request leaves out then.
+    if value is None or value == []:
         return ()
     if not isinstance(value, list) or not 1 <= len(value) <= judging.MAX_CUSTOM_METRICS:
         fields.problem(
@@ -328,7 +330,7 @@ def parse_metric_bars(
         fields.problem(
             where,
             value,
-            "a mapping of metric name to {minScore, minImprovementOverBase}",
+            "a mapping of metric name to {minScore, minImprovementOverBase, minImprovementOverChampion}",
             "must be a mapping",
         )
         return {}
@@ -376,10 +378,23 @@ def parse_metric_bars(
             fields.number(
                 section.get("minImprovementOverBase"), f"{at}.minImprovementOverBase", -width, width
             ),
+            fields.number(
+                section.get("minImprovementOverChampion"), f"{at}.minImprovementOverChampion", -width, width
+            ),
         )
-        if parsed.min_score is None and parsed.min_improvement_over_base is None:
+        if all(
+            value is None
+            for value in (
+                parsed.min_score,
+                parsed.min_improvement_over_base,
+                parsed.min_improvement_over_champion,
+            )
+        ):
             fields.problem(
-                at, dict(section), "minScore and/or minImprovementOverBase", "a bar needs a number"
+                at,
+                dict(section),
+                "minScore, minImprovementOverBase and/or minImprovementOverChampion",
+                "a bar needs a number",
             )
             continue
         bars[str(name)] = parsed

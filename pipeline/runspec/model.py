@@ -72,9 +72,21 @@ class CustomMetric:
 class MetricBar:
     min_score: float | None = None
     min_improvement_over_base: float | None = None
+    # With serving.slot: how much better than the slot's champion the judge must score the run's
+    # model on this metric (None: not worse, 0.0, once there is a champion; see pipeline.plan).
+    min_improvement_over_champion: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"minScore": self.min_score, "minImprovementOverBase": self.min_improvement_over_base}
+        return {
+            "minScore": self.min_score,
+            "minImprovementOverBase": self.min_improvement_over_base,
+            # Left out when unset, so the spec hash (and run id) of every other spec stays.
+            **(
+                {"minImprovementOverChampion": self.min_improvement_over_champion}
+                if self.min_improvement_over_champion is not None
+                else {}
+            ),
+        }
 
 
 @dataclass(frozen=True)

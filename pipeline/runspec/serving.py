@@ -151,13 +151,27 @@ def check_serving_needs(
 
 
 def check_champion_bar(fields: Fields, serving: Serving | None, evaluation: Evaluation | None) -> None:
-    """A bar against the champion means something only in a serving slot."""
-    champion_bar = evaluation.min_improvement_over_champion if evaluation is not None else None
-    if champion_bar is not None and (serving is None or serving.slot is None):
+    """A bar against the champion means something only in a serving slot: the quality bar's and
+    each of the judge's metric bars."""
+    if evaluation is None or (serving is not None and serving.slot is not None):
+        return
+    champion_bar = evaluation.min_improvement_over_champion
+    if champion_bar is not None:
         fields.problem(
             "evaluation.minImprovementOverChampion",
             champion_bar,
             "with serving.slot",
             "evaluation.minImprovementOverChampion compares with the champion of a serving slot; "
+            "name the slot (serving.slot) or remove it",
+        )
+    for name, bar in (evaluation.judge.bars if evaluation.judge is not None else {}).items():
+        if bar.min_improvement_over_champion is None:
+            continue
+        field = f"evaluation.judge.bars.{name}.minImprovementOverChampion"
+        fields.problem(
+            field,
+            bar.min_improvement_over_champion,
+            "with serving.slot",
+            f"{field} compares the judge's scores with the champion of a serving slot; "
             "name the slot (serving.slot) or remove it",
         )

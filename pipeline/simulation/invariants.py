@@ -249,6 +249,8 @@ def _judge_before_buying(result: SimulationResult) -> list[Check]:
     serving = [t for t in result.ledger["throughputs"] if t["name"] != evaluation_name]
     early = [t["name"] for t in serving if passed_at is None or t["createdAt"] < passed_at]
     jobs = result.ledger.get("evaluationJobs", [])
+    # One per model the plan's judge names: custom and base, and a serving slot's champion.
+    allowed = len((plan.get("judge") or {}).get("jobs") or {}) or 2
     return [
         Check(
             "nothing bought to serve before the judge's verdict passed",
@@ -259,7 +261,7 @@ def _judge_before_buying(result: SimulationResult) -> list[Check]:
         ),
         Check(
             "at most one evaluation job per model, each created once",
-            len(jobs) <= 2 and len({j["name"] for j in jobs}) == len(jobs),
+            len(jobs) <= allowed and len({j["name"] for j in jobs}) == len(jobs),
             f"{len(jobs)} evaluation job(s), {sum(j['createRequests'] for j in jobs)} create request(s)",
         ),
     ]

@@ -29,8 +29,11 @@ code. Keys (camelCase; unknown keys are errors)::
                    "baseErrorEvery": 20 | null,
                    "liveLifecycle": "ACTIVE" | "LEGACY" | "GONE"},
         "judge": {"seconds", "outcome": "Completed|Failed", "customScore", "baseScore",
-                  "failureMessage"}           # LLM-judge evaluation jobs: how long, how they end,
+                  "championScore", "failureMessage"}
+                                                  # LLM-judge evaluation jobs: how long, how they end,
                                                   #   the judge's mean score (0..1) for each model
+                                                  #   (championScore: the slot's champion, judged
+                                                  #   where the scenario declares a slot)
                                                   # liveLifecycle: what GetFoundationModel says of the
                                                   #   base model (GONE: ResourceNotFoundException)
                                                   # baseError: every Converse call on the base
@@ -162,6 +165,7 @@ _JUDGE_KEYS: Final = {
     "outcome": "outcome",
     "customScore": "custom_score",
     "baseScore": "base_score",
+    "championScore": "champion_score",
     "failureMessage": "failure_message",
 }
 _JUDGE_OUTCOMES: Final = ("Completed", "Failed")

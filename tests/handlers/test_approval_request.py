@@ -9,7 +9,7 @@ from moto.sns.models import sns_backends
 
 from lambdas.approval_request.handler import lambda_handler
 from lambdas.common.runtime import MissingSettingError, put_json
-from pipeline import approval_records
+from pipeline import approval_records, judge
 from tests.handlers import plans
 from tests.handlers.helpers import FakeContext, key_of, read_json
 
@@ -216,6 +216,29 @@ def test_the_serving_question_carries_the_judges_verdict_and_cost() -> None:
     [(message, _)] = published()
     assert f"LLM judge:       {verdict}" in message
     assert "  LLM judge:       $0.29 (2 evaluation jobs)" in message
+
+
+def test_in_a_slot_the_request_shows_the_judges_scores_of_base_champion_and_custom_and_three_jobs() -> None:
+    plan = {
+        "model": "amazon.nova-pro-v1:0",
+        "metrics": ["Builtin.Correctness"],
+        "bars": {"Builtin.Correctness": {"minScore": 0.5, "minImprovementOverChampion": 0.0}},
+    }
+
+    def scored(value: float) -> dict[str, Any]:
+        return {"metrics": {"Correctness": {"mean": value, "scored": 2, "unscored": 0}}, "prompts": []}
+
+    verdict = judge.verdict(plan, scored(0.8), scored(0.5), scored(0.75))
+    base = event()
+    base["plan"]["estimate"]["judgeUsd"] = 0.44
+    base["plan"]["judge"] = {"jobs": {"custom": {}, "base": {}, "champion": {}}}
+    lambda_handler(base | {"judge": verdict}, FakeContext())
+    [(message, _)] = published()
+    assert (
+        "LLM judge:       Judge amazon.nova-pro-v1:0: Correctness 0.800 (base 0.500, champion 0.750)"
+        in message
+    )
+    assert "  LLM judge:       $0.44 (3 evaluation jobs: custom, base, champion)" in message
 
 
 def test_without_a_judge_the_request_says_nothing_of_one() -> None:

@@ -607,7 +607,9 @@ def test_a_failed_judged_run_stops_its_judge_jobs_still_in_progress(bedrock: Par
     completed_job()
     judge_arn = f"arn:aws:bedrock:{plans.REGION}:{plans.ACCOUNT}:evaluation-job/j0dg3c0st0m1"
     STORE[0].tag(judge_arn, dict(plans.EXECUTION_TAGS))
-    custom, base = (naming.judge_job_name(plans.RUN_ID, which) for which in ("custom", "base"))
+    custom, base, champion = (
+        naming.judge_job_name(plans.RUN_ID, which) for which in ("custom", "base", "champion")
+    )
     bedrock.add_response(
         "list_evaluation_jobs",
         {
@@ -627,12 +629,33 @@ def test_a_failed_judged_run_stops_its_judge_jobs_still_in_progress(bedrock: Par
     )
     bedrock.add_response("stop_evaluation_job", {}, {"jobIdentifier": judge_arn})
     bedrock.add_response("list_evaluation_jobs", {}, {"nameContains": base, "statusEquals": "InProgress"})
+    # In a serving slot with a champion the judge has a third job; it is stopped as well.
+    champion_arn = judge_arn.replace("j0dg3c0st0m1", "j0dg3champ01")
+    STORE[0].tag(champion_arn, dict(plans.EXECUTION_TAGS))
+    bedrock.add_response(
+        "list_evaluation_jobs",
+        {
+            "jobSummaries": [
+                {
+                    "jobArn": champion_arn,
+                    "jobName": champion,
+                    "status": "InProgress",
+                    "creationTime": plans_time(),
+                    "jobType": "Automated",
+                    "evaluationTaskTypes": ["General"],
+                    "modelIdentifiers": [],
+                }
+            ]
+        },
+        {"nameContains": champion, "statusEquals": "InProgress"},
+    )
+    bedrock.add_response("stop_evaluation_job", {}, {"jobIdentifier": champion_arn})
     judged = event(vehicle="none", serving="none")
     judged["plan"]["judge"] = {"model": "amazon.nova-pro-v1:0"}
 
     result = lambda_handler(judged, FakeContext())
 
-    assert result["stoppedEvaluationJobs"] == [judge_arn]
+    assert result["stoppedEvaluationJobs"] == [judge_arn, champion_arn]
 
 
 def plans_time() -> Any:

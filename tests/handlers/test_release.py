@@ -84,7 +84,7 @@ def the_run_by_name(stubber: PartialStubber, *, serving_found: bool) -> None:
             {"provisionedModelSummaries": summaries},
             {"nameContains": name},
         )
-    for which in ("custom", "base"):
+    for which in ("custom", "base", "champion"):
         stubber.add_response(
             "list_evaluation_jobs",
             {},

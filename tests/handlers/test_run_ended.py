@@ -121,7 +121,7 @@ def found(stubber: PartialStubber, *, deployment: bool, eval_pt: bool, serving_p
 
 def judge_jobs(stubber: PartialStubber, *, running_custom: bool = False) -> None:
     """The run's LLM-judge evaluation jobs still in progress, as ListEvaluationJobs finds them."""
-    for which in ("custom", "base"):
+    for which in ("custom", "base", "champion"):
         name = naming.judge_job_name(RUN_ID, which)
         summaries = (
             [

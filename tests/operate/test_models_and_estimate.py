@@ -268,3 +268,23 @@ def test_estimate_of_an_invalid_spec_exits_2_and_points_to_check(
     assert result.code == 2
     assert "epochCount=99 is out of range" in result.err
     assert f"bedrock-customize check {spec}" in result.err
+
+
+def test_estimate_of_a_judged_slot_run_counts_the_champions_judge_job(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    text = (EXAMPLES / "runs" / "serving-slot.yaml").read_text(encoding="utf-8")
+    text = text.replace("../", f"{EXAMPLES}/").replace(
+        "  minImprovementOverChampion: 0.02", "  minImprovementOverChampion: 0.02\n  judge: {}"
+    )
+    spec = tmp_path / "run.yaml"
+    spec.write_text(text, encoding="utf-8")
+
+    result = run_cli(capsys, "estimate", str(spec), "--json")
+
+    assert result.code == 0, result.err
+    doc = result.json()
+    # Whether the slot has a champion is known only to the preflight: its job is counted.
+    assert "16 prompt(s) x 3 models x 2 metric(s) = 96 judge calls" in doc["basis"]["judge"]
+    out = run_cli(capsys, "estimate", str(spec)).out
+    assert "Judge (LLM, up to 3 evaluation jobs)" in out

@@ -96,3 +96,39 @@ def test_the_judge_section_renders_in_headless_chromium(rendered: report.Written
     _chromium_or_skip()
     dom_text = generator().chromium(rendered.html, "--dump-dom", profile=tmp_path / "profile")
     _assert_judge_dom(dom_text)
+
+
+def test_in_a_serving_slot_the_champions_judged_scores_stand_beside_base_and_custom(tmp_path: Path) -> None:
+    directory = tmp_path / "run"
+    directory.mkdir()
+    for name in ("record.json", "loss-curves.json", "evaluation.json"):
+        shutil.copy(EXAMPLE / name, directory / name)
+    plan = JUDGE_PLAN | {
+        "bars": {
+            "Builtin.Correctness": {
+                "minScore": 0.7,
+                "minImprovementOverBase": 0.0,
+                "minImprovementOverChampion": 0.0,
+            }
+        }
+    }
+    custom = _results([0.95, 0.9, 0.4, 0.85], "custom")
+    base = _results([0.6, 0.5, 0.6, 0.6], "base")
+    champion = _results([0.9, 0.9, 0.8, 0.8], "champion")
+    verdict = judge.verdict(plan, custom, base, champion, worst=2)
+    (directory / "judge.json").write_text(
+        json.dumps({"runId": "support-bot-judged", "judge": plan["model"], **verdict}), encoding="utf-8"
+    )
+    written = report.render_run(report.load_dir(directory), tmp_path / "report")
+    markdown = written.markdown.read_text(encoding="utf-8")
+    assert (
+        "| Metric | Base model | Champion | Custom model | Custom - base | Custom - champion | Bar "
+        "| Verdict |" in markdown
+    )
+    assert (
+        "| Correctness | 0.575 | 0.850 | 0.775 | +0.200 | -0.075 | min 0.700, improvement >= +0, "
+        "over champion >= +0 | failed |" in markdown
+    )
+    assert "| Completeness | 0.575 | 0.850 | 0.775 | +0.200 | -0.075 | none (reported only) | - |" in markdown
+    assert "Correctness: custom 0.775 is 0.075 below the champion's 0.850" in markdown
+    assert "Correctness 0.775 (base 0.575, champion 0.850)" in markdown

@@ -68,6 +68,24 @@ def test_status_shows_the_llm_judge_and_counts_its_estimate() -> None:
     assert "at least $0.29" in cost and "training estimate no price" in cost
 
 
+def test_status_shows_the_champions_judged_scores_beside_base_and_custom() -> None:
+    champion = {
+        "passed": False,
+        "summary": "Judge ...: JudgeBelowBar",
+        "reasons": [
+            "Correctness: custom 0.710 is 0.040 below the champion's 0.750 (minImprovementOverChampion +0)"
+        ],
+        "metrics": {
+            "Correctness": {"custom": 0.71, "base": 0.6, "champion": 0.75, "minScore": 0.5, "passed": False}
+        },
+    }
+
+    text = run_text.judge_text(champion)
+
+    assert text.startswith("failed: Correctness 0.710 (base 0.600, champion 0.750, bar 0.5)")
+    assert "0.040 below the champion's 0.750" in text
+
+
 def test_a_failed_run_says_what_was_not_bought_and_why_it_ended() -> None:
     failed = view(
         61,

@@ -49,6 +49,7 @@ REQUIRED = (
     "slot-challenger-wins",
     "slot-challenger-loses",
     "slot-swap-fails",
+    "slot-judge-prefers-champion",
 )
 # Gates that refuse the run before anything is bought.
 EVALUATE = "Compare the custom model with its base model"
@@ -396,7 +397,7 @@ def test_a_challenger_that_wins_is_swapped_in_place(name: str, run: Run) -> None
     assert [d["alive"] for d in result.ledger["deployments"]] == [False]
 
 
-@pytest.mark.parametrize("name", ["slot-challenger-loses"])
+@pytest.mark.parametrize("name", ["slot-challenger-loses", "slot-judge-prefers-champion"])
 def test_a_challenger_that_loses_leaves_the_champion_untouched(name: str, run: Run) -> None:
     result = run(SCENARIOS[name])
     assert result.slot["after"] == result.slot["before"]
@@ -404,6 +405,25 @@ def test_a_challenger_that_loses_leaves_the_champion_untouched(name: str, run: R
     assert slot_endpoint["changes"] == [] and slot_endpoint["alive"]
     assert not [c for c in result.bedrock_calls if ":Update" in c["call"]]
     assert "Take the serving slot" not in result.path
+    assert set(slot_answers(result, slot_endpoint["arn"])) == {result.slot["before"]["champion"]["modelArn"]}
+
+
+@pytest.mark.parametrize("name", ["slot-judge-prefers-champion"])
+def test_the_judge_judges_the_champions_answers_through_the_slot_in_a_third_job(name: str, run: Run) -> None:
+    result = run(SCENARIOS[name])
+    jobs = result.ledger["evaluationJobs"]
+    assert sorted(j["name"].rsplit("-judge-", 1)[1] for j in jobs) == ["base", "champion", "custom"]
+    assert all(j["createRequests"] == 1 and j["status"] == "Completed" and j["results"] for j in jobs)
+    # The ROUGE-L gate passed against the champion; the judge, on the same prompts, did not.
+    evaluation = next(v.output for v in result.visits if v.name == EVALUATE)["evaluation"]
+    assert (
+        evaluation["passed"] is True and evaluation["champion"]["quality"] < evaluation["custom"]["quality"]
+    )
+    verdict = next(v.output for v in result.visits if v.name == "Read the judge's scores")["judge"]
+    scores = verdict["metrics"]["Correctness"]
+    assert (scores["custom"], scores["champion"], scores["minImprovementOverChampion"]) == (0.7, 0.8, 0.0)
+    assert verdict["passed"] is False
+    (slot_endpoint,) = result.ledger["existing"]["deployments"]
     assert set(slot_answers(result, slot_endpoint["arn"])) == {result.slot["before"]["champion"]["modelArn"]}
 
 

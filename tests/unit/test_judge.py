@@ -13,9 +13,11 @@ import pytest
 from botocore.model import Shape
 from botocore.validate import ParamValidator
 
-from pipeline import costs, judge
+from pipeline import costs, judge, slots
 from pipeline.catalog import DEFAULT_JUDGE, JUDGES, check_judge, judge_of
+from pipeline.cli import main
 from pipeline.plan import PlanContext, build_plan
+from pipeline.plan import estimate as plan_estimate
 from pipeline.problems import DASH
 from pipeline.runspec import RunSpec, RunSpecError, load_run_spec, spec_hash
 
@@ -97,6 +99,13 @@ def test_custom_metrics_and_bars_round_trip() -> None:
     assert spec.judge.bars["Builtin.Correctness"].min_improvement_over_base == 0.05
     again = RunSpec.from_dict(spec.to_dict())
     assert again == spec
+
+
+def test_a_judge_with_built_in_metrics_only_round_trips_through_its_document() -> None:
+    # The preflight and the workflow read spec.to_dict() back, which writes customMetrics: [].
+    spec = RunSpec.from_dict(spec_data({"bars": {"Builtin.Correctness": {"minScore": 0.5}}}))
+    assert spec.to_dict()["evaluation"]["judge"]["customMetrics"] == []
+    assert RunSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
 
 
 @pytest.mark.parametrize(
@@ -513,3 +522,243 @@ def test_the_judged_example_is_valid_and_judges() -> None:
         "policy-adherence",
     ]
     assert copy.deepcopy(plan["judge"]) == plan["judge"]
+
+
+# -- the champion of a serving slot ------------------------------------------------------------------
+
+SLOT_ENDPOINT = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/slot0deploy1"
+CHAMPION_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/champ01"
+
+
+def slot_spec_data(bars: dict[str, Any] | None = None) -> dict[str, Any]:
+    data = spec_data({"metrics": ["Builtin.Correctness", "Builtin.Completeness"], "bars": bars or {}})
+    data["evaluation"]["minQuality"] = 0.3  # a slot needs a quality verdict
+    data["serving"] = {"mode": "on-demand", "slot": "support"}
+    return data
+
+
+def slot_plan_of(data: dict[str, Any], *, champion: bool = True) -> dict[str, Any]:
+    current = (
+        slots.first_promotion(
+            "support",
+            slots.DEPLOYMENT,
+            SLOT_ENDPOINT,
+            "amazon.nova-micro-v1:0:128k",
+            slots.Champion(CHAMPION_ARN, "support-bot-0000000001", "2026-12-01T10:00:00Z"),
+        )
+        if champion
+        else None
+    )
+    context = PlanContext(BUCKET, RUN_ID, environment="dev", slot=current)
+    return build_plan(RunSpec.from_dict(data), context, estimated_tokens=100_000)
+
+
+def test_a_judge_bar_over_the_champion_is_kept_in_the_spec_and_only_when_set() -> None:
+    bars = {"Builtin.Correctness": {"minScore": 0.7, "minImprovementOverChampion": 0.02}}
+    spec = RunSpec.from_dict(slot_spec_data(bars))
+    assert spec.judge is not None
+    assert spec.judge.bars["Builtin.Correctness"].min_improvement_over_champion == 0.02
+    assert spec.to_dict()["evaluation"]["judge"]["bars"]["Builtin.Correctness"] == {
+        "minScore": 0.7,
+        "minImprovementOverBase": None,
+        "minImprovementOverChampion": 0.02,
+    }
+    # Unset, the key is left out: the hash (and run id) of every other spec stays.
+    plain = RunSpec.from_dict(slot_spec_data({"Builtin.Correctness": {"minScore": 0.7}}))
+    assert plain.to_dict()["evaluation"]["judge"]["bars"]["Builtin.Correctness"] == {
+        "minScore": 0.7,
+        "minImprovementOverBase": None,
+    }
+    # A bar over the champion alone is a bar.
+    assert RunSpec.from_dict(slot_spec_data({"Builtin.Correctness": {"minImprovementOverChampion": 0.0}}))
+
+
+@pytest.mark.parametrize(
+    ("bar", "expected"),
+    [
+        pytest.param(
+            {"minImprovementOverChampion": 1.5},
+            "evaluation.judge.bars.Builtin.Correctness.minImprovementOverChampion",
+            id="out-of-range",
+        ),
+        pytest.param({"minImprovementOverChampion": "more"}, "must be a number", id="not-a-number"),
+    ],
+)
+def test_a_bad_judge_bar_over_the_champion_is_refused(bar: dict[str, Any], expected: str) -> None:
+    problems = problems_of(slot_spec_data({"Builtin.Correctness": bar}))
+    assert any(expected in p for p in problems), problems
+
+
+def test_a_judge_bar_over_the_champion_needs_a_serving_slot() -> None:
+    data = spec_data({"bars": {"Builtin.Correctness": {"minScore": 0.5, "minImprovementOverChampion": 0.0}}})
+    problems = problems_of(data)
+    field = "evaluation.judge.bars.Builtin.Correctness.minImprovementOverChampion"
+    assert any(field in p and "serving slot" in p and "serving.slot" in p for p in problems), problems
+
+
+def test_check_points_at_the_line_of_a_champion_bar_without_a_slot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    text = text.replace(
+        "{minScore: 0.7, minImprovementOverBase: 0.0}",
+        "{minScore: 0.7, minImprovementOverBase: 0.0, minImprovementOverChampion: 0.0}",
+    ).replace("../", f"{ROOT / 'examples'}/")
+    path = tmp_path / "run.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = next(i for i, row in enumerate(text.splitlines(), start=1) if "minImprovementOverChampion" in row)
+
+    code = main(["check", str(path), "--offline"])
+
+    out = capsys.readouterr().out
+    assert code == 2
+    assert f"{path}:{line}: evaluation.judge.bars.Builtin.Correctness.minImprovementOverChampion: " in out, (
+        out
+    )
+
+
+def test_with_a_champion_the_plan_judges_it_too_and_every_barred_metric_must_not_be_worse() -> None:
+    plan = slot_plan_of(slot_spec_data({"Builtin.Correctness": {"minScore": 0.7}}))
+    section = plan["judge"]
+    assert list(section["jobs"]) == ["custom", "base", "champion"]
+    assert judge.judged_models(section) == ("custom", "base", "champion")
+    job = section["jobs"]["champion"]
+    assert job["SourceIdentifier"] == "champion-model"
+    assert job["DatasetUri"] == f"s3://{BUCKET}/runs/{RUN_ID}/judge/champion-answers.jsonl"
+    assert job["OutputPrefix"] == f"runs/{RUN_ID}/judge/output/champion/"
+    assert EVALUATION_JOB_NAME.fullmatch(job["JobName"]) and job["JobName"].endswith("-judge-champion")
+    assert len({j["JobName"] for j in section["jobs"].values()}) == 3
+    assert len({j["ClientRequestToken"] for j in section["jobs"].values()}) == 3
+    # Not worse than the champion on the barred metric (as the ROUGE-L bar); unbarred stays unbarred.
+    assert section["bars"] == {
+        "Builtin.Correctness": {
+            "minScore": 0.7,
+            "minImprovementOverBase": None,
+            "minImprovementOverChampion": 0.0,
+        }
+    }
+    given = slot_plan_of(slot_spec_data({"Builtin.Correctness": {"minImprovementOverChampion": 0.05}}))
+    assert given["judge"]["bars"]["Builtin.Correctness"]["minImprovementOverChampion"] == 0.05
+
+
+def test_a_first_promotion_has_no_champion_to_judge_and_drops_the_bar_over_it() -> None:
+    data = slot_spec_data({"Builtin.Correctness": {"minScore": 0.7, "minImprovementOverChampion": 0.05}})
+    section = slot_plan_of(data, champion=False)["judge"]
+    assert list(section["jobs"]) == ["custom", "base"]
+    assert section["bars"] == {"Builtin.Correctness": {"minScore": 0.7, "minImprovementOverBase": None}}
+
+
+def test_the_champions_job_costs_a_third_of_the_judge_calls() -> None:
+    data = slot_spec_data()
+    with_champion = slot_plan_of(data)["estimate"]
+    first = slot_plan_of(data, champion=False)["estimate"]
+    assert with_champion["judgeUsd"] == pytest.approx(1.5 * first["judgeUsd"], rel=1e-3)
+    assert "20 prompt(s) x 3 models x 2 metric(s) = 120 judge calls" in with_champion["basis"]["judge"]
+    assert "x 2 models" in first["basis"]["judge"]
+    # Before the preflight reads the slot (the CLI's estimate) the champion's job is counted: the
+    # estimate is never below what the run spends.
+    offline = plan_estimate(RunSpec.from_dict(data), 100_000, 2)
+    assert offline["judgeUsd"] == with_champion["judgeUsd"]
+    no_slot = spec_data({"metrics": ["Builtin.Correctness", "Builtin.Completeness"]})
+    assert "x 2 models" in plan_estimate(RunSpec.from_dict(no_slot), 100_000, 2)["basis"]["judge"]
+
+
+def champion_rows(count: int = 3) -> list[dict[str, Any]]:
+    return [
+        row | {"champion": {"text": f"champion answer {i}", "error": None}}
+        for i, row in enumerate(rows(count))
+    ]
+
+
+def test_the_champions_dataset_pairs_with_the_others_and_carries_its_own_identifier() -> None:
+    data = champion_rows(3)
+    data[2]["champion"] = {"text": "", "error": "ThrottlingException: gave up"}
+    datasets = judge.build_datasets(
+        data, models=judge.judged_models({"jobs": dict.fromkeys(judge.SOURCE_IDENTIFIERS)})
+    )
+    assert set(datasets) == {"custom", "base", "champion"}
+    # A prompt the champion did not answer is judged for no model: the means stay paired.
+    for which in datasets:
+        assert [json.loads(x)["prompt"] for x in datasets[which].splitlines()] == ["question 0", "question 1"]
+    first = json.loads(datasets["champion"].splitlines()[0])
+    assert first["modelResponses"] == [{"response": "champion answer 0", "modelIdentifier": "champion-model"}]
+    # Rows the comparison wrote without the champion cannot be judged against it.
+    assert judge.build_datasets(rows(3), models=("custom", "base", "champion"))["custom"] == ""
+
+
+def test_the_champions_create_evaluation_job_request_matches_botocore() -> None:
+    data = slot_spec_data({"Builtin.Correctness": {"minScore": 0.7}})
+    data["evaluation"]["judge"]["customMetrics"] = [POLICY]
+    section = slot_plan_of(data)["judge"]
+    request = judge.create_job_request(section, "champion", role_arn=ROLE, kms_key_id=KEY)
+    shape = botocore.session.get_session().get_service_model("bedrock").operation_model("CreateEvaluationJob")
+    report = ParamValidator().validate(request, shape.input_shape)
+    assert not report.has_errors(), report.generate_report()
+    assert _walk(request, shape.input_shape, "") == []
+    source = request["inferenceConfig"]["models"][0]["precomputedInferenceSource"]
+    assert source == {"inferenceSourceIdentifier": "champion-model"}
+    # The same judge, metrics and task as the other jobs: only the answers differ.
+    custom = judge.create_job_request(section, "custom", role_arn=ROLE, kms_key_id=KEY)
+    for key in ("evaluationConfig",):
+        config = copy.deepcopy(request[key])
+        config["automated"]["datasetMetricConfigs"][0]["dataset"] = custom[key]["automated"][
+            "datasetMetricConfigs"
+        ][0]["dataset"]
+        assert config == custom[key]
+
+
+def champion_judge_plan(**bars: dict[str, float]) -> dict[str, Any]:
+    return slot_plan_of(slot_spec_data(bars))["judge"]
+
+
+def test_the_verdict_fails_where_the_champion_scores_higher_naming_metric_and_scores() -> None:
+    plan = champion_judge_plan(**{"Builtin.Correctness": {"minScore": 0.5}})
+    custom, base, champion = (
+        parsed([0.72, 0.70], [0.8, 0.8]),
+        parsed([0.6, 0.6], [0.5, 0.5]),
+        parsed([0.76, 0.74], [0.9, 0.9]),
+    )
+    result = judge.verdict(plan, custom, base, champion)
+    assert not result["passed"]
+    assert result["reasons"] == [
+        "Correctness: custom 0.710 is 0.040 below the champion's 0.750 (minImprovementOverChampion +0)"
+    ]
+    entry = result["metrics"]["Correctness"]
+    assert (entry["custom"], entry["base"], entry["champion"]) == (0.71, 0.6, 0.75)
+    assert entry["improvementOverChampion"] == pytest.approx(-0.04)
+    assert entry["minImprovementOverChampion"] == 0.0
+    # Completeness has no bar: the champion's better score there is reported, not held against it.
+    assert result["metrics"]["Completeness"]["minImprovementOverChampion"] is None
+    assert "Correctness 0.710 (base 0.600, champion 0.750)" in result["summary"]
+    assert judge.JUDGE_BELOW_BAR in result["summary"]
+
+
+def test_the_verdict_passes_where_the_challenger_is_at_least_as_good_as_the_champion() -> None:
+    plan = champion_judge_plan(**{"Builtin.Correctness": {"minScore": 0.5}})
+    same = parsed([0.8, 0.7], [0.5, 0.5])
+    result = judge.verdict(plan, same, parsed([0.6, 0.6], [0.5, 0.5]), copy.deepcopy(same))
+    assert result["passed"], result["reasons"]
+    demanding = champion_judge_plan(**{"Builtin.Correctness": {"minImprovementOverChampion": 0.1}})
+    short = judge.verdict(demanding, parsed([0.8, 0.8], [0.5, 0.5]), same, parsed([0.75, 0.75], [0.5, 0.5]))
+    assert short["reasons"] == [
+        "Correctness: custom 0.800 improves on the champion's 0.750 by +0.050, below "
+        "minImprovementOverChampion +0.1"
+    ]
+
+
+def test_a_bar_over_the_champion_without_the_champions_scores_fails() -> None:
+    plan = champion_judge_plan(**{"Builtin.Correctness": {"minScore": 0.5}})
+    scores = parsed([0.8, 0.8], [0.5, 0.5])
+    missing = judge.verdict(plan, scores, scores)  # the champion's results never read
+    assert not missing["passed"] and "the champion was not judged" in missing["reasons"][0]
+    unscored = judge.verdict(plan, scores, scores, judge.parse_results([]))
+    assert (
+        not unscored["passed"] and "no judged scores to compare with the champion" in unscored["reasons"][0]
+    )
+
+
+def test_without_a_champion_the_verdict_is_what_it_was() -> None:
+    plan = judge_plan(**{"Builtin.Correctness": {"minScore": 0.7}})
+    result = judge.verdict(plan, parsed([0.9, 0.8], [0.5, 0.5]), parsed([0.6, 0.6], [0.6, 0.6]))
+    assert "champion" not in result["metrics"]["Correctness"]
+    assert "champion" not in result["summary"]

@@ -250,9 +250,11 @@ def render_run(artifacts: RunArtifacts, out_dir: str | Path, *, now: dt.datetime
     served = serving_table(record)
     facts = record_table(artifacts)
     datasets = datasets_table(record)
-    prompts = prompts_table(
-        (artifacts.evaluation or {}).get("rows") or [], [("custom", "Custom model"), ("base", "Base model")]
-    )
+    rows = (artifacts.evaluation or {}).get("rows") or []
+    answered_by = [("custom", "Custom model"), ("base", "Base model")]
+    if any(isinstance(row, Mapping) and "champion" in row for row in rows):
+        answered_by.insert(1, ("champion", "Champion"))
+    prompts = prompts_table(rows, answered_by)
     final = (artifacts.curves or {}).get("final") or {}
     metrics = record.get("metrics") or {}
     estimate = record.get("estimate") or {}
@@ -310,9 +312,10 @@ def render_run(artifacts: RunArtifacts, out_dir: str | Path, *, now: dt.datetime
             + f'<p class="muted">{html.escape(judge_summary)}</p>'
             + _html_table(judged)
             + ("<h3>Where the custom model scored lowest</h3>" + _html_table(worst) if worst else "")
-            + '<p class="muted">Scores from a Bedrock evaluation job per model (0 to 1, mean over the '
-            "prompts both models answered); the judge's explanations come from its result files.</p>"
-            + "</section>"
+            + '<p class="muted">Scores from a Bedrock evaluation job per model (built-in metrics 0 to 1, '
+            "mean over the prompts every compared model answered; in a serving slot with a champion, the "
+            "champion's answers through the slot are judged too); the judge's explanations come from its "
+            "result files.</p>" + "</section>"
         )
     if prompts:
         count = len(prompts.rows)

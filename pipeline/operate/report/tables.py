@@ -385,10 +385,12 @@ def prompts_table(rows: Sequence[Mapping[str, Any]], labels: Sequence[tuple[str,
 
 
 def judge_table(verdict: Mapping[str, Any] | None) -> Table | None:
-    """Per metric: the judge's mean score of the base and the custom model, the bars, the verdict."""
+    """Per metric: the judge's mean score of the base model, the serving slot's champion (where it
+    was judged) and the custom model, the bars, the verdict."""
     metrics = (verdict or {}).get("metrics") or {}
     if not metrics:
         return None
+    with_champion = any(isinstance(e, Mapping) and "champion" in e for e in metrics.values())
     rows = []
     for name, entry in metrics.items():
         bars = [
@@ -396,24 +398,37 @@ def judge_table(verdict: Mapping[str, Any] | None) -> Table | None:
             f"improvement >= {entry['minImprovementOverBase']:+g}"
             if entry.get("minImprovementOverBase") is not None
             else "",
+            f"over champion >= {entry['minImprovementOverChampion']:+g}"
+            if entry.get("minImprovementOverChampion") is not None
+            else "",
         ]
         barred = any(bars)
+        champion = [number_cell(entry.get("champion"))] if with_champion else []
+        versus_champion = [diff_cell(entry.get("custom"), entry.get("champion"))] if with_champion else []
         rows.append(
             [
                 str(name),
                 number_cell(entry.get("base")),
+                *champion,
                 number_cell(entry.get("custom")),
                 diff_cell(entry.get("custom"), entry.get("base")),
+                *versus_champion,
                 ", ".join(b for b in bars if b) or "none (reported only)",
                 ("passed" if entry.get("passed") else "failed") if barred else "-",
             ]
         )
-    return Table(
-        "judge-table",
-        ["Metric", "Base model", "Custom model", "Difference", "Bar", "Verdict"],
-        rows,
-        {1, 2, 3},
-    )
+    headers = [
+        "Metric",
+        "Base model",
+        *(["Champion"] if with_champion else []),
+        "Custom model",
+        "Difference" if not with_champion else "Custom - base",
+        *(["Custom - champion"] if with_champion else []),
+        "Bar",
+        "Verdict",
+    ]
+    numeric = set(range(1, len(headers) - 2))
+    return Table("judge-table", headers, rows, numeric)
 
 
 def judge_worst_table(verdict: Mapping[str, Any] | None) -> Table | None:

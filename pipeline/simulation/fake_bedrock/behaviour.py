@@ -69,12 +69,13 @@ class ModelBehaviour:
 @dataclass(frozen=True)
 class JudgeBehaviour:
     """How LLM-judge evaluation jobs end and what the judge scores (0..1, mean over prompts and
-    metrics) for the custom model's answers and for the base model's."""
+    metrics) for the custom model's answers, the base model's and a serving slot's champion's."""
 
     seconds: int = 25 * 60
     outcome: str = "Completed"  # Completed | Failed
     custom_score: float = 0.85
     base_score: float = 0.6
+    champion_score: float = 0.7
     failure_message: str = "The evaluator model could not be invoked: access denied (simulated)"
 
 

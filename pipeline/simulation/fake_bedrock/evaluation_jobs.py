@@ -144,7 +144,13 @@ class EvaluationJobs(BedrockCore):
         source = job.request["inferenceConfig"]["models"][0]["precomputedInferenceSource"][
             "inferenceSourceIdentifier"
         ]
-        mean = behaviour.base_score if source.startswith("base") else behaviour.custom_score
+        # The dataset's model identifier says whose answers these are (pipeline.judge.SOURCE_IDENTIFIERS).
+        if source.startswith("base"):
+            mean = behaviour.base_score
+        elif source.startswith("champion"):
+            mean = behaviour.champion_score
+        else:
+            mean = behaviour.custom_score
         output = job.request["outputDataConfig"]["s3Uri"]
         bucket, _, prefix = output.removeprefix("s3://").partition("/")
         if prefix and not prefix.endswith("/"):
