@@ -37,6 +37,7 @@ from constructs import Construct
 
 from infra.config import ApprovalSettings
 from infra.constructs.pipeline_function import PipelineFunction
+from infra.constructs.quota_reading import UNSCOPED_REASON, quota_check_statements
 from infra.constructs.training_storage import RUNS_PREFIX, TrainingStorage
 from infra.nag import acknowledge, finding_value, resource_ref
 from pipeline.approval_records import DECISIONS_PREFIX, PENDING_PREFIX, STARTERS_PREFIX
@@ -232,8 +233,13 @@ class Approvals(Construct):
                     resources=[start_arn],
                     conditions={"Bool": {"lambda:InvokedViaFunctionUrl": "true"}},
                 ),
+                # check/estimate/start read the run's quotas and count the jobs in progress with the
+                # operator's credentials (pipeline.quotas.check); without these the check says "not
+                # checked" and a purchase that cannot fit fails only after paid training.
+                *quota_check_statements(Stack.of(self)),
             ],
         )
+        acknowledge(self.starter_policy, "AwsSolutions-IAM5[Resource::*]", UNSCOPED_REASON)
 
         # -- the workflow's side: ask, verify ---------------------------------------------------------
         storage.grant_write(request_function.role, PENDING_PREFIX)

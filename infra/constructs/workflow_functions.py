@@ -14,10 +14,11 @@ from infra.constructs.evaluation_job_role import EvaluationJobRole
 from infra.constructs.grader import BuiltinGrader
 from infra.constructs.notifications import Notifications
 from infra.constructs.pipeline_function import PipelineFunction
+from infra.constructs.quota_reading import UNSCOPED_REASON, quota_check_statements
 from infra.constructs.serving_slots import ServingSlots
 from infra.constructs.training_storage import DATASETS_PREFIX, OUTPUTS_PREFIX, RUNS_PREFIX, TrainingStorage
 from infra.nag import acknowledge, finding_value, resource_ref
-from pipeline import naming, quotas
+from pipeline import naming
 from pipeline.poll import EVALUATE_TIME_LIMIT_S
 
 
@@ -113,25 +114,14 @@ class WorkflowFunctions(Construct):
         storage.grant_list(self.preflight.role, RUNS_PREFIX)
         _allow(self.preflight.role, ["bedrock:GetCustomModelDeployment"], [deployment_arns])
         _allow(self.preflight.role, ["bedrock:GetProvisionedModelThroughput"], [provisioned_arns])
-        # The quota check (pipeline.quotas): the no-commitment model units by code, on that quota
-        # only; the concurrent-job quota, whose code is UNCONFIRMED, by name among Bedrock's quotas
-        # (ListServiceQuotas has no resource type: "*" is the only valid resource).
-        _allow(
-            self.preflight.role,
-            ["servicequotas:GetServiceQuota"],
-            [
-                stack.format_arn(service="servicequotas", resource=quotas.SERVICE_CODE, resource_name=q.code)
-                for q in quotas.QUOTAS
-                if q.code is not None
-            ],
-        )
-        _allow(self.preflight.role, ["servicequotas:ListServiceQuotas"], ["*"])
+        # The quota check (pipeline.quotas.check): the same reads as the CLI (infra.constructs.quota_reading).
+        for statement in quota_check_statements(stack):
+            self.preflight.role.add_to_principal_policy(statement)
         acknowledge(
             self.preflight.role,
             "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and "
-            "servicequotas:ListServiceQuotas support no resource-level permissions; the preflight lists "
-            "Bedrock's quotas to find the concurrent-customization-job quota by name (its code is unknown)",
+            "X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) supports no resource-level "
+            f"permissions; {UNSCOPED_REASON}",
         )
         # The grader's dry call: the same graders, no others, as the Bedrock service role may invoke.
         grader_arns = list(grader.alias_arns.values()) if grader is not None else []

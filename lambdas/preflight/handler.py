@@ -7,7 +7,8 @@ Input:  {"runSpec": <RunSpec.to_dict() with s3:// datasets>, "executionName": "<
 Env:    TRAINING_BUCKET, the bucket that receives the report; DEPLOYMENT_ENVIRONMENT (the slots'
         prefix, and the --env of the commands a refusal prints).
 Output: {"valid", "runName", "runId", "reportUri", "summary", "errorCount", "totals", "spec", "plan",
-        "live", "quotas"} ("quotas": the Service Quotas read and what they say, pipeline.quotas);
+        "live", "quotas"} ("quotas": the Service Quotas read, the jobs in progress and what they
+        say, pipeline.quotas.QuotaCheckResult);
         the workflow branches on "valid", uses "summary" (≤ 900 characters) as the Fail cause and
         executes "plan" (pipeline.plan; null when invalid).
 
@@ -186,15 +187,18 @@ def live_check(spec: RunSpec) -> list[live.LiveModel]:
 
 
 def quota_check(spec: RunSpec, report: PreflightReport) -> dict[str, Any]:
-    """The account's Bedrock quotas against what the run would buy, before any job (pipeline.quotas).
+    """The account's Bedrock quotas and the jobs in progress against what the run would buy and
+    train, before any job: the CLI's check (pipeline.quotas.check), with the workflow's role.
 
-    A purchase that cannot fit refuses the run; a quota that could not be read is reported as not
-    checked and refuses nothing (the purchase would still fail cleanly, after training).
+    A purchase that cannot fit refuses the run; a quota or a job count that could not be read is
+    reported as not checked and refuses nothing (the purchase would still fail cleanly, after
+    training). Training slots all in use are a warning: the workflow waits in line for one.
     """
-    readings = quotas.read(runtime.client("service-quotas"), runtime.error_code)
-    findings = quotas.assess(spec, readings)
-    quotas.apply(report, findings)
-    return {"readings": [r.to_dict() for r in readings], "findings": [f.to_dict() for f in findings]}
+    result = quotas.check(
+        spec, runtime.client("service-quotas"), runtime.client("bedrock"), runtime.error_code
+    )
+    quotas.apply(report, result.findings)
+    return result.to_dict()
 
 
 def _validate_event(event: Any) -> tuple[str, PreflightReport]:

@@ -1,8 +1,9 @@
 """The quota check of `check`, `estimate` and `start`: the account's Bedrock quotas against the run.
 
-The same reading and rules as the workflow's preflight (pipeline.quotas), with the operator's
-credentials, plus the jobs in progress now (ListModelCustomizationJobs): a purchase that cannot fit
-refuses the run (exit 2), training slots all in use warn that the run would wait in line. Offline
+The same reading and rules as the workflow's preflight (``pipeline.quotas.check``, one code path),
+with the operator's credentials: the quotas and the jobs in progress now (ListModelCustomizationJobs).
+A purchase that cannot fit refuses the run (exit 2), training slots all in use warn that the run
+would wait in line. Offline
 (``--offline``, ``BEDROCK_CUSTOMIZE_OFFLINE``, no credentials) nothing is asked and the line says the
 quotas were not checked. A quota that cannot be read refuses nothing: the line says why.
 """
@@ -29,6 +30,7 @@ class QuotaCheck:
     readings: tuple[quotas.QuotaReading, ...] = ()
     findings: tuple[quotas.QuotaFinding, ...] = ()
     jobs_in_progress: int | None = None
+    jobs_not_counted: str | None = None  # why the jobs in progress could not be counted
 
     def line(self) -> str:
         if self.mode == OFFLINE:
@@ -41,6 +43,8 @@ class QuotaCheck:
                 parts.append(f"{reading.label} {reading.value:g}")
         if self.jobs_in_progress is not None:
             parts.append(f"{self.jobs_in_progress} customization job(s) in progress")
+        elif self.jobs_not_counted is not None:
+            parts.append(f"jobs in progress not counted ({self.jobs_not_counted})")
         refused = any(f.severity == quotas.ERROR for f in self.findings)
         return f"quotas in {self.region}: " + "; ".join(parts) + (" \u2014 refused" if refused else "")
 
@@ -52,6 +56,7 @@ class QuotaCheck:
             "line": self.line(),
             "readings": [r.to_dict() for r in self.readings],
             "jobsInProgress": self.jobs_in_progress,
+            "jobsNotCounted": self.jobs_not_counted,
             "findings": [f.to_dict() for f in self.findings],
         }
 
@@ -61,13 +66,16 @@ def run(spec: RunSpec, *, offline: bool = False, clients: aws.Clients | None = N
     if reason is not None:
         return QuotaCheck(OFFLINE, spec.region, reason=reason)
     clients = clients or aws.Clients(spec.region)
-    readings = quotas.read(clients("service-quotas"), error_code)
-    try:
-        in_progress: int | None = quotas.jobs_in_progress(clients("bedrock"))
-    except Exception:  # advisory: without the count, the quota alone is shown
-        in_progress = None
-    findings = quotas.assess(spec, readings, jobs_in_progress=in_progress)
-    return QuotaCheck(LIVE, spec.region, None, tuple(readings), tuple(findings), in_progress)
+    result = quotas.check(spec, clients("service-quotas"), clients("bedrock"), error_code)
+    return QuotaCheck(
+        LIVE,
+        spec.region,
+        None,
+        result.readings,
+        result.findings,
+        result.jobs_in_progress,
+        result.jobs_not_counted,
+    )
 
 
 def apply(check: QuotaCheck, report: Any) -> None:

@@ -63,7 +63,7 @@ from moto.sns.models import sns_backends
 from lambdas.common import runtime
 from pipeline import evaluation, naming, plan, promotion
 from pipeline.runspec import RunSpec, load_run_spec_data, spec_hash
-from pipeline.simulation import DEFAULT_OUT, DEFAULT_TEMPLATE, serving_slot
+from pipeline.simulation import DEFAULT_OUT, DEFAULT_TEMPLATE, service_quotas, serving_slot
 from pipeline.simulation.actors import (
     ACCOUNT,
     ApprovalDriver,
@@ -346,7 +346,8 @@ def _isolated_environment(region: str) -> Iterator[None]:
 
 @contextlib.contextmanager
 def aws_routes(fake: FakeBedrock, faults: FaultInjector, operator: Operator | None = None) -> Iterator[None]:
-    """Serve Bedrock from the simulation and inject SNS faults; everything else goes to moto."""
+    """Serve Bedrock and Bedrock's Service Quotas from the simulation and inject SNS faults;
+    everything else goes to moto."""
     original: Callable[[Any], Any] = botocore_stubber.process_request
 
     def process_request(request: Any) -> Any:
@@ -358,6 +359,15 @@ def aws_routes(fake: FakeBedrock, faults: FaultInjector, operator: Operator | No
             if operator is not None:
                 operator.after_call(fake)
             return response
+        if host.startswith("servicequotas."):
+            # moto knows no Bedrock quotas and has no ListServiceQuotas: the simulated account's.
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            payload = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
+            answered = service_quotas.answer(
+                str(headers.get("x-amz-target", "")), payload, host.split(".")[1], ACCOUNT
+            )
+            if answered is not None:
+                return answered
         if host.startswith("sns."):
             body = (
                 request.body.decode("utf-8") if isinstance(request.body, bytes) else str(request.body or "")

@@ -18,7 +18,7 @@ How it is put together (one process):
   port, and a handler calling back into the server that is invoking it would only add a hop.
 - moto's WSGI application (its server mode, ``DomainDispatcherApplication``) serves the *same*
   backends over HTTP on 127.0.0.1:PORT for the CLI, wrapped by :class:`SandboxApp`, which routes
-  three kinds of request elsewhere:
+  these requests elsewhere:
 
   * requests signed for ``bedrock`` / ``bedrock-runtime`` (the service of the SigV4 credential
     scope in the Authorization header) go to :meth:`FakeBedrock.handle` — the simulated Bedrock that
@@ -32,6 +32,9 @@ How it is put together (one process):
     Each person is an access key: ``sandbox`` is ``user/moto``, who may not approve what they
     started; the sandbox creates the IAM user ``sandbox-approver`` and prints its key (a note after
     the ready line) to approve with.
+  * requests for Bedrock's Service Quotas (GetServiceQuota, ListServiceQuotas; moto knows no Bedrock
+    quota and lacks the listing) are answered with the simulated account's quotas, the same the
+    preflight reads in-process (:mod:`pipeline.simulation.service_quotas`);
   * requests for the Price List API (``pricing``), which moto lacks, are refused with
     AccessDeniedException: the CLI then uses the catalog's prices, as it does for a caller without
     ``pricing:GetProducts``;
@@ -79,7 +82,7 @@ from pathlib import Path
 from typing import Any, Final, TextIO
 
 from pipeline import naming
-from pipeline.simulation import DEFAULT_TEMPLATE
+from pipeline.simulation import DEFAULT_TEMPLATE, service_quotas
 from pipeline.simulation.function_urls import ANSWER_HANDLER, START_HANDLER, signed_for
 
 ENVIRONMENT: Final = "sandbox"
@@ -592,6 +595,17 @@ class SandboxApp:
                 return self._respond(
                     start_response, 400, {"Content-Type": "application/x-amz-json-1.1"}, body
                 )
+            if signed is not None and signed[2] == "servicequotas":
+                # moto has no ListServiceQuotas and no Bedrock quotas: the simulated account answers
+                # (the same quotas the preflight reads in-process; pipeline.simulation.service_quotas).
+                from pipeline.simulation.actors import ACCOUNT
+
+                answered = service_quotas.answer(
+                    str(environ.get("HTTP_X_AMZ_TARGET", "")), _read_body(environ), signed[1], ACCOUNT
+                )
+                if answered is not None:
+                    status, headers, text = answered
+                    return self._respond(start_response, status, headers, text.encode("utf-8"))
             if signed is not None and signed[2] in _BEDROCK:
                 body = _read_body(environ)
                 return self._respond(

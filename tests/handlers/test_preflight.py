@@ -42,6 +42,12 @@ class LiveBedrock:
         # Custom models of earlier runs (a promotion's source): name -> GetCustomModel, ARN -> tags.
         self.models: dict[str, dict[str, Any]] = {}
         self.tags: dict[str, dict[str, str]] = {}
+        # The jobs in progress (the quota check): moto's ListModelCustomizationJobs under mock_aws,
+        # or what a test queues on it with a Stubber.
+        self.listing = boto3.client("bedrock", region_name="us-east-1")
+
+    def get_paginator(self, operation: str) -> Any:
+        return self.listing.get_paginator(operation)
 
     # Names the run would create: none exists unless a test says so (pipeline.ownership).
     def _by_name(self, operation: str, name: str, arn_key: str) -> dict[str, Any]:
@@ -543,9 +549,20 @@ def test_a_run_without_its_execution_identity_creates_nothing(s3: Any, missing: 
 # -- Service Quotas (pipeline.quotas) ---------------------------------------------------------------
 
 
-def _quotas_stub(monkeypatch: pytest.MonkeyPatch, bedrock: LiveBedrock, *, units: float, jobs: float) -> Any:
-    """Service Quotas as the account would answer: the no-commitment units by code, the job quota in
-    the listing (Stubber: moto knows no Bedrock quotas)."""
+PER_MODEL_NOVA_MICRO = "Model units per provisioned model for Amazon Nova Micro"
+
+
+def _quotas_stub(
+    monkeypatch: pytest.MonkeyPatch,
+    bedrock: LiveBedrock,
+    *,
+    units: float,
+    jobs: float,
+    per_model: float = 5,
+    code: str = "L-BE77399C",
+) -> Any:
+    """Service Quotas as the account would answer: the no-commitment units by code, the job quota and
+    the base model's per-model quota in the listing (Stubber: moto knows no Bedrock quotas)."""
     from botocore.stub import Stubber
 
     client = boto3.client("service-quotas", region_name="us-east-1")
@@ -571,6 +588,7 @@ def _quotas_stub(monkeypatch: pytest.MonkeyPatch, bedrock: LiveBedrock, *, units
                     "QuotaName": "Concurrent model customization jobs",
                     "Value": jobs,
                 },
+                {"QuotaCode": "L-0000CCCC", "QuotaName": PER_MODEL_NOVA_MICRO, "Value": per_model},
             ]
         },
         {"ServiceCode": "bedrock"},
@@ -616,8 +634,10 @@ def test_a_run_within_its_quotas_passes_and_says_what_was_read(
     _quotas_stub(monkeypatch, bedrock, units=2, jobs=3)
     result = handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
     assert result["valid"] is True
-    assert [r["value"] for r in result["quotas"]["readings"]] == [2, 3]
+    assert [r["value"] for r in result["quotas"]["readings"]] == [2, 3, 5]
     assert result["quotas"]["findings"] == []
+    # moto's ListModelCustomizationJobs: none in progress, counted like the CLI counts them.
+    assert result["quotas"]["jobsInProgress"] == 0 and result["quotas"]["jobsNotCounted"] is None
 
 
 def test_a_quota_that_cannot_be_read_refuses_nothing_and_says_it_was_not_checked(s3: Any) -> None:
@@ -625,9 +645,78 @@ def test_a_quota_that_cannot_be_read_refuses_nothing_and_says_it_was_not_checked
     result = handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
     assert result["valid"] is True
     readings = result["quotas"]["readings"]
-    assert [r["checked"] for r in readings] == [False, False]
+    assert [r["checked"] for r in readings] == [False, False, False]
     assert readings[0]["notChecked"].startswith("NoSuchResourceException")
     assert all(f["severity"] == "note" for f in result["quotas"]["findings"])
+
+
+def _jobs_in_progress(bedrock: LiveBedrock, count: int | None) -> Any:
+    """ListModelCustomizationJobs (InProgress) answering ``count`` jobs, or AccessDenied for None."""
+    from botocore.stub import Stubber
+
+    stub = Stubber(bedrock.listing)
+    if count is None:
+        stub.add_client_error("list_model_customization_jobs", "AccessDeniedException", "not allowed")
+    else:
+        summary = {
+            "jobArn": "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/m/abcdefabcdef",
+            "baseModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k",
+            "status": "InProgress",
+            "creationTime": dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+        }
+        stub.add_response(
+            "list_model_customization_jobs",
+            {"modelCustomizationJobSummaries": [{**summary, "jobName": f"job-{i}"} for i in range(count)]},
+            {"statusEquals": "InProgress"},
+        )
+    stub.activate()
+    return stub
+
+
+def test_training_slots_all_in_use_warn_that_the_run_waits_in_line(
+    s3: Any, bedrock: LiveBedrock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an account whose 2 training slots are both in use
+    _quotas_stub(monkeypatch, bedrock, units=2, jobs=2)
+    listing = _jobs_in_progress(bedrock, 2)
+    result = handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
+    # Then the run is valid (the workflow waits in line for a slot), with the warning the CLI gives
+    assert result["valid"] is True and result["plan"] is not None
+    assert result["quotas"]["jobsInProgress"] == 2
+    (finding,) = result["quotas"]["findings"]
+    assert finding["severity"] == "warning" and "would wait in line for a training slot" in finding["message"]
+    report = stored_report(s3, EXECUTION)
+    assert any("would wait in line" in f["message"] for f in report["runFindings"])
+    listing.assert_no_pending_responses()
+
+
+def test_a_job_count_that_cannot_be_read_refuses_nothing_and_says_so(
+    s3: Any, bedrock: LiveBedrock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _quotas_stub(monkeypatch, bedrock, units=2, jobs=2)
+    _jobs_in_progress(bedrock, None)
+    result = handler.lambda_handler({"runSpec": example_spec(s3), **started(EXECUTION)}, None)
+    assert result["valid"] is True
+    assert result["quotas"]["jobsInProgress"] is None
+    assert result["quotas"]["jobsNotCounted"].startswith("AccessDeniedException")
+    (note,) = result["quotas"]["findings"]
+    assert note["severity"] == "note" and "jobs in progress not counted" in note["message"]
+
+
+def test_a_commitment_the_per_model_quota_cannot_hold_is_refused_before_any_job(
+    s3: Any, bedrock: LiveBedrock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 1 model unit of Nova Micro that may be committed, and a spec committing 2 for a month
+    _quotas_stub(monkeypatch, bedrock, units=2, jobs=3, per_model=1)
+    spec = example_spec(s3)
+    spec["serving"] = {**spec["serving"], "modelUnits": 2, "commitment": "OneMonth"}
+    result = handler.lambda_handler({"runSpec": spec, **started(EXECUTION)}, None)
+    # Then it is refused, naming the per-model quota as the listing gave it and how to raise it
+    assert result["valid"] is False and result["plan"] is None
+    problems = stored_report(s3, EXECUTION)["specProblems"]
+    (problem,) = [p for p in problems if p["field"] == "serving.commitment"]
+    assert PER_MODEL_NOVA_MICRO in problem["message"] and "L-0000CCCC" in problem["message"]
+    assert "--desired-value 2" in problem["message"]
 
 
 # -- a promotion of an earlier run's model (pipeline.promotion) -------------------------------------

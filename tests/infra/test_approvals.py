@@ -15,6 +15,7 @@ from aws_cdk.assertions import Template
 from infra.config import ApprovalSettings
 from infra.constructs.approvals import WRITE_ACTIONS, approver_trust
 from pipeline.simulation.trust import unverified_paths
+from tests.conftest import Synthesized
 from tests.infra.conftest import actions_of, resource_with_prefix, resources_of_type, role_statements
 from tests.infra.test_workflow import definition
 
@@ -119,7 +120,53 @@ def test_the_starter_policy_invokes_the_start_function_only_through_its_url(dev:
             "Effect": "Allow",
             "Resource": start,
         },
+        *QUOTA_READS,
     ]
+
+
+# The quota check of check/estimate/start (pipeline.quotas.check), with the operator's credentials:
+# the no-commitment quota by its code in this account and region, and the two actions that have no
+# resource type (Service Authorization Reference) on "*".
+QUOTA_READS = [
+    {
+        "Action": "servicequotas:GetServiceQuota",
+        "Effect": "Allow",
+        "Resource": {
+            "Fn::Join": [
+                "",
+                ["arn:aws:servicequotas:us-east-1:", {"Ref": "AWS::AccountId"}, ":bedrock/L-BE77399C"],
+            ]
+        },
+    },
+    {
+        "Action": ["bedrock:ListModelCustomizationJobs", "servicequotas:ListServiceQuotas"],
+        "Effect": "Allow",
+        "Resource": "*",
+    },
+]
+
+
+def test_the_starter_policy_and_the_preflight_read_the_same_quotas(dev: Template) -> None:
+    # CDK merges statements of one resource: compare action by action, resource by resource.
+    def grants(statements: list[dict[str, Any]]) -> set[tuple[str, str]]:
+        return {
+            (action, json.dumps(s["Resource"], sort_keys=True))
+            for s in statements
+            if s["Effect"] == "Allow"
+            for action in actions_of(s)
+            if action.startswith(("servicequotas:", "bedrock:ListModelCustomizationJobs"))
+        }
+
+    assert grants(role_statements(dev, "FunctionsPreflightRole")) == grants(QUOTA_READS)
+
+
+def test_the_starter_policy_acknowledges_its_unscoped_quota_reads(synthesized: Synthesized) -> None:
+    (rules,) = [
+        rules
+        for path, rules in synthesized.acknowledgements.items()
+        if path.startswith("BedrockCustomization-dev/") and path.endswith("/Approvals/StarterPolicy")
+    ]
+    assert "no resource-level permissions" in rules["Annotation::AwsSolutions-IAM5[Resource::*]"]
 
 
 # --------------------------------------------------------------------------------------------------

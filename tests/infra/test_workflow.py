@@ -553,6 +553,8 @@ def test_no_statement_grants_unscoped_bedrock_or_kms(dev: Template) -> None:
                     "states:SendTaskSuccess",
                     # No resource type; the preflight finds the concurrent-job quota by name.
                     "servicequotas:ListServiceQuotas",
+                    # No resource type; the preflight counts the jobs in progress (pipeline.quotas).
+                    "bedrock:ListModelCustomizationJobs",
                     "xray:PutTraceSegments",
                     "xray:PutTelemetryRecords",
                     "xray:GetSamplingRules",

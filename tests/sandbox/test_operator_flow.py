@@ -73,6 +73,25 @@ def test_the_ready_line_names_the_endpoint_and_environment(sandbox: Sandbox) -> 
     assert f"{sandbox.endpoint}/_sandbox/start-url/" in text  # runs start there: the starter is on record
 
 
+def test_the_quota_check_reads_the_simulated_account_quietly(sandbox: Sandbox) -> None:
+    # moto lacks ListServiceQuotas and knows no Bedrock quota: the sandbox answers both with the
+    # simulated account's quotas (pipeline.simulation.service_quotas), so the CLI's check reads them
+    # and the sandbox's terminal shows no traceback.
+    doc = sandbox.json("estimate", str(run_spec(sandbox.cwd, "sandbox-quotas")))
+    quotas = doc["quotas"]
+    assert quotas["mode"] == "live"
+    values = {r["quota"]: r["value"] for r in quotas["readings"]}
+    assert values == {
+        "noCommitmentCustomModelUnits": 4.0,
+        "concurrentCustomizationJobs": 4.0,
+        "modelUnitsPerProvisionedModel": 4.0,
+    }
+    assert quotas["jobsInProgress"] is not None and quotas["jobsNotCounted"] is None
+    assert sandbox.log is not None
+    printed = sandbox.log.read_text(encoding="utf-8")
+    assert "Traceback" not in printed and "NotImplemented" not in printed, printed[-2000:]
+
+
 def test_a_taken_port_is_refused(sandbox: Sandbox) -> None:
     done = sandbox.cli("sandbox", "--port", str(sandbox.port), check=False, timeout=60)
     assert done.returncode == 1
