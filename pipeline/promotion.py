@@ -15,14 +15,17 @@ What a promotion creates is its own (an evaluation deployment or throughput, jud
 earlier run's job and model are not, and its cleanup never touches them (they carry the earlier
 run's execution tags, pipeline.ownership).
 
-Pure: the preflight (lambdas/preflight/promotion_check.py) and the CLI make the AWS calls.
+Pure but for the clients passed in: :func:`read_source` is the one reading of an earlier run that
+the preflight (lambdas/preflight/promotion_check.py) and the CLI (pipeline/operate/promote.py)
+share. Calls: bedrock:GetCustomModel and bedrock:ListTagsForResource of the earlier model; the
+caller's reader of its evaluation.json.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -90,6 +93,51 @@ class Source:
         if self.output_uri:
             job["OutputDataConfig"] = {"S3Uri": self.output_uri}
         return job
+
+
+# A model or an evaluation that is not there is a reason to refuse, not an operational failure.
+_NOT_THERE: Final = frozenset(
+    {"ResourceNotFoundException", "ValidationException", "NoSuchKey", "404", "NotFound"}
+)
+
+
+def read_source(
+    bedrock: Any,
+    read_evaluation: Callable[[], Mapping[str, Any] | None],
+    error_code: Callable[[Exception], str],
+    source_run_id: str,
+    *,
+    base_model: str,
+    champion_model_arn: str | None,
+) -> tuple[Source | None, list[Problem]]:
+    """Read the earlier run's model, its tags and its evaluation, then :func:`check_source` them.
+
+    Anything but "not there" escapes: an unchecked source never passes silently.
+    """
+
+    def unless_missing(call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except Exception as error:
+            if error_code(error) in _NOT_THERE:
+                return None
+            raise
+
+    model = unless_missing(
+        lambda: bedrock.get_custom_model(modelIdentifier=naming.custom_model_name(source_run_id))
+    )
+    tags: dict[str, str] = {}
+    if model is not None:
+        listed = bedrock.list_tags_for_resource(resourceARN=model["modelArn"])
+        tags = {str(t["key"]): str(t["value"]) for t in listed.get("tags", [])}
+    return check_source(
+        source_run_id,
+        model=model,
+        tags=tags,
+        evaluation=unless_missing(read_evaluation),
+        base_model=base_model,
+        champion_model_arn=champion_model_arn,
+    )
 
 
 def source_id_problem(source_run_id: Any, this_run_id: str) -> Problem | None:

@@ -12,13 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from lambdas.common import runtime
-from pipeline import naming, promotion, slots
-from pipeline.ownership import GONE
+from pipeline import promotion, slots
 from pipeline.plan import RUNS_PREFIX
 from pipeline.problems import Problem
 from pipeline.runspec import RunSpec
-
-_NO_OBJECT = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 def source_run_id(execution_input: Any) -> Any:
@@ -43,27 +40,11 @@ def check(
                 "a promotion serves an earlier run's model from a serving slot, and the spec names none",
             )
         ]
-    bedrock = runtime.client("bedrock")
-    model = _get(lambda: bedrock.get_custom_model(modelIdentifier=naming.custom_model_name(source_id)))
-    tags: dict[str, str] = {}
-    if model is not None:
-        listed = bedrock.list_tags_for_resource(resourceARN=model["modelArn"])
-        tags = {str(t["key"]): str(t["value"]) for t in listed.get("tags", [])}
-    evaluation = _get(lambda: runtime.get_json(bucket, f"{RUNS_PREFIX}{source_id}/evaluation.json"))
-    return promotion.check_source(
+    return promotion.read_source(
+        runtime.client("bedrock"),
+        lambda: runtime.get_json(bucket, f"{RUNS_PREFIX}{source_id}/evaluation.json"),
+        runtime.error_code,
         source_id,
-        model=model,
-        tags=tags,
-        evaluation=evaluation,
         base_model=spec.base_model,
         champion_model_arn=slot.champion.model_arn if slot is not None else None,
     )
-
-
-def _get(call: Any) -> Any:
-    try:
-        return call()
-    except Exception as error:
-        if runtime.error_code(error) in GONE | _NO_OBJECT:
-            return None
-        raise

@@ -18,10 +18,9 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Final
 
-from pipeline import naming, promotion, slots
+from pipeline import promotion, slots
 from pipeline.operate import hints
 from pipeline.operate.errors import InvalidInputError, error_code
 from pipeline.runspec import RunSpec, RunSpecError
@@ -30,16 +29,6 @@ from pipeline.runspec.model import NOT_SERVED, ON_DEMAND, PROVISIONED
 # Promotions of one earlier run looked up before giving up (each attempt that ended is a new run id).
 MAX_ATTEMPTS: Final = 20
 _SERVING_MODE_OF: Final = {slots.DEPLOYMENT: ON_DEMAND, slots.THROUGHPUT: PROVISIONED}
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A promotion ready to start."""
-
-    run_id: str
-    source: promotion.Source
-    spec: RunSpec
-    slot: slots.Slot | None
 
 
 def resolve_source(
@@ -140,23 +129,11 @@ def check_source(
     slot: slots.Slot | None,
 ) -> promotion.Source:
     """The earlier run's model, checked as the workflow's preflight will check it."""
-    try:
-        model: Mapping[str, Any] | None = bedrock.get_custom_model(
-            modelIdentifier=naming.custom_model_name(source_run_id)
-        )
-    except Exception as error:
-        if error_code(error) not in ("ResourceNotFoundException", "ValidationException"):
-            raise
-        model = None
-    tags: dict[str, str] = {}
-    if model is not None:
-        listed = bedrock.list_tags_for_resource(resourceARN=model["modelArn"])
-        tags = {str(t["key"]): str(t["value"]) for t in listed.get("tags", [])}
-    source, problems = promotion.check_source(
+    source, problems = promotion.read_source(
+        bedrock,
+        read_evaluation,
+        error_code,
         source_run_id,
-        model=model,
-        tags=tags,
-        evaluation=read_evaluation(),
         base_model=spec.base_model,
         champion_model_arn=slot.champion.model_arn if slot is not None else None,
     )

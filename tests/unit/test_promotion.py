@@ -198,3 +198,43 @@ def test_the_next_promotion_id_skips_ended_ones_and_waits_for_a_running_one() ->
     running = {f"{SOURCE}-p1": {"status": "RUNNING"}}
     with pytest.raises(InvalidInputError, match="still going"):
         promote.next_run_id(running.get, SOURCE)
+
+
+class _Bedrock:
+    def __init__(self, error: str | None = None) -> None:
+        self.error = error
+
+    def get_custom_model(self, modelIdentifier: str) -> dict[str, Any]:  # noqa: N803 - boto3's name
+        if self.error is not None:
+            raise _CodedError(self.error)
+        assert modelIdentifier == naming.custom_model_name(SOURCE)
+        return _model()
+
+    def list_tags_for_resource(self, resourceARN: str) -> dict[str, Any]:  # noqa: N803
+        return {"tags": [{"key": k, "value": v} for k, v in TAGS.items()]}
+
+
+class _CodedError(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _read(bedrock: _Bedrock) -> tuple[promotion.Source | None, list[Any]]:
+    return promotion.read_source(
+        bedrock,
+        lambda: PASSED,
+        lambda error: getattr(error, "code", ""),
+        SOURCE,
+        base_model=BASE,
+        champion_model_arn=CHAMPION_ARN,
+    )
+
+
+def test_the_one_reading_of_an_earlier_run_refuses_what_is_missing_and_raises_the_rest() -> None:
+    source, problems = _read(_Bedrock())
+    assert source is not None and problems == []
+    source, problems = _read(_Bedrock("ResourceNotFoundException"))
+    assert source is None and "no custom model" in problems[0].message
+    with pytest.raises(_CodedError):
+        _read(_Bedrock("AccessDeniedException"))
