@@ -25,8 +25,10 @@ Modules:
 - ``quota_check``: the account's Bedrock quotas for `check`/`estimate`/`start` (pipeline.quotas)
 - ``prices``: the Price List API (pipeline.pricelist), its on-disk cache, the catalog offline
 - ``offering``: `models --live`, ListFoundationModels per type beside the catalog
-- ``commands``, ``commands_runs``, ``commands_watch``, ``commands_billing``: the argparse subcommands
-  (``register(subparsers)``); ``commands_billing`` holds ``throughput`` and ``sweep``
+- ``commands``, ``commands_start``, ``commands_runs``, ``commands_watch``, ``commands_billing``: the
+  argparse subcommands (``register(subparsers)``, all called from ``commands.register``);
+  ``commands_start`` holds ``estimate`` and ``start``, ``commands_runs`` the commands on a run that
+  exists, ``commands_billing`` ``throughput`` and ``sweep``
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 from pipeline.catalog import CUSTOMIZATION_TYPES
-from pipeline.operate import commands_billing, commands_runs, commands_slots, output
+from pipeline.operate import commands_billing, commands_runs, commands_slots, commands_start, output
 from pipeline.operate.cli_options import (
     CLI,
     aws_options,
@@ -32,6 +32,7 @@ def register(subparsers: Any) -> None:
     _add_models(subparsers)
     _add_compare(subparsers)
     _add_deploy_info(subparsers)
+    commands_start.register(subparsers)
     commands_runs.register(subparsers)
     commands_billing.register(subparsers)
     commands_slots.register(subparsers)

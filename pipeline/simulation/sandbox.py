@@ -17,7 +17,8 @@ How it is put together (one process):
   HTTP endpoint: in-process is what the simulation already proves, it needs no credentials or
   port, and a handler calling back into the server that is invoking it would only add a hop.
 - moto's WSGI application (its server mode, ``DomainDispatcherApplication``) serves the *same*
-  backends over HTTP on 127.0.0.1:PORT for the CLI, wrapped by :class:`SandboxApp`, which routes
+  backends over HTTP on 127.0.0.1:PORT for the CLI, wrapped by
+  :class:`~pipeline.simulation.sandbox_routes.SandboxApp`, which routes
   these requests elsewhere:
 
   * requests signed for ``bedrock`` / ``bedrock-runtime`` (the service of the SigV4 credential
@@ -58,50 +59,45 @@ How it is put together (one process):
   function the template's rule targets (:func:`pipeline.simulation.actors.deliver_status_event`).
 
 Nothing listens beyond 127.0.0.1; a port already in use is refused with :class:`SandboxError`.
+
+The modules, one capability each:
+
+- this one: the server's lifecycle, :func:`running` (mock_aws, the clock, the functions, the HTTP
+  server and the background thread, started and stopped together) and :func:`serve` (the command
+  in the foreground: what it prints when ready, Ctrl-C and SIGTERM, what it says when it stops);
+- :mod:`pipeline.simulation.sandbox_stack`: :class:`~pipeline.simulation.sandbox_stack.Sandbox`,
+  the world, and the template deployed into it as environment ``sandbox`` (manifest, stack
+  outputs, the second person);
+- :mod:`pipeline.simulation.sandbox_routes`: the HTTP routes in front of moto's server;
+- :mod:`pipeline.simulation.sandbox_events`: between requests, EventBridge's execution-status
+  events and the topic's notifications printed, and the functions' logs written at the end;
+- :mod:`pipeline.simulation.sandbox_tags`: the tagging calls the CLI makes of the simulated Bedrock.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import datetime as dt
-import functools
-import io
-import json
 import logging
 import os
-import re
 import sys
 import threading
 import time
-import warnings
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from http import HTTPStatus
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import Any, Final
 
-from pipeline import naming
-from pipeline.simulation import DEFAULT_TEMPLATE, service_quotas
-from pipeline.simulation.function_urls import ANSWER_HANDLER, START_HANDLER, signed_for
+from pipeline.simulation import DEFAULT_TEMPLATE
+from pipeline.simulation.sandbox_events import monitor as _monitor
+from pipeline.simulation.sandbox_events import write_logs
+from pipeline.simulation.sandbox_routes import SandboxApp
+from pipeline.simulation.sandbox_stack import ENVIRONMENT, Sandbox
+from pipeline.simulation.sandbox_tags import tagging_bedrock
 
-ENVIRONMENT: Final = "sandbox"
 HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 4599
 DEFAULT_SPEED: Final = 600.0
 DEFAULT_REGION: Final = "us-east-1"
 DEFAULT_OUT: Final = "build/sandbox"
-APPROVAL_PATH: Final = "/_sandbox/approval-url/"
-START_PATH: Final = "/_sandbox/start-url/"
-# An IAM user of the sandbox other than the one the default key is: who approves what that one starts.
-APPROVER: Final = "sandbox-approver"
-# What the CLI should use: anything works as credentials, the sandbox only needs SigV4 to be present.
-CREDENTIALS: Final = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox"}
-_BEDROCK: Final = frozenset({"bedrock", "bedrock-runtime"})
-_MONITOR_SECONDS: Final = 0.5
-_TEACH_MAX_LINES: Final = 5000
-
-LOG = logging.getLogger("pipeline.simulation.sandbox")
 
 
 class SandboxError(RuntimeError):
@@ -119,522 +115,6 @@ def check_port_free(port: int, host: str = HOST) -> None:
                 f"port {port} on {host} is already in use (another sandbox, or another local server): "
                 f"stop it, or choose another port with --port"
             )
-
-
-@dataclass
-class Sandbox:
-    """The sandbox's world: moto backends, fake Bedrock, functions and the deployed stack."""
-
-    port: int
-    region: str
-    speed: float
-    scenario: Any
-    template: Any
-    out: Path
-    endpoint: str = ""
-    manifest: dict[str, Any] = field(default_factory=dict)
-    fake: Any = None
-    functions: Any = None
-    provisioned: Any = None
-    clients: dict[str, Any] = field(default_factory=dict)
-    delivered: set[str] = field(default_factory=set)
-    notes: list[str] = field(default_factory=list)
-    answer_arn: str | None = None
-    start_arn: str | None = None
-    announced: int = 0
-
-    @property
-    def approval_url(self) -> str:
-        return f"{self.endpoint}{APPROVAL_PATH}"
-
-    @property
-    def start_url(self) -> str:
-        return f"{self.endpoint}{START_PATH}"
-
-    def environment_line(self) -> str:
-        """The exact environment the CLI needs, as a shell would take it."""
-        values = {
-            "AWS_ENDPOINT_URL": self.endpoint,
-            **CREDENTIALS,
-            "AWS_REGION": self.region,
-            "AWS_DEFAULT_REGION": self.region,
-        }
-        return " ".join(f"{k}={v}" for k, v in values.items())
-
-    # -- setting up ------------------------------------------------------------------------------
-
-    def provision(self) -> None:
-        import boto3
-
-        from pipeline.simulation.actors import ACCOUNT
-        from pipeline.simulation.template import PROVISIONED_SERVICES, Resolver, provision
-
-        # The template's services, and SSM (the deployment manifest) and CloudFormation (its stack).
-        services = (*PROVISIONED_SERVICES, "ssm", "cloudformation")
-        self.clients = {name: boto3.client(name, region_name=self.region) for name in services}
-        resolver = Resolver(region=self.region, account=ACCOUNT, stack_name=self.template.stack_name)
-        self.provisioned = provision(self.template, resolver, self.clients)
-        for function, arn in self.provisioned.functions.values():
-            # The sandbox is the stack deployed as environment "sandbox": functions that know their
-            # environment (serving slots' parameters, the --env of the commands they print) know it
-            # as such, as a deployment for it would.
-            if naming.DEPLOYMENT_ENVIRONMENT_VARIABLE in function.environment:
-                environment = {**function.environment, naming.DEPLOYMENT_ENVIRONMENT_VARIABLE: ENVIRONMENT}
-                function = dataclasses.replace(function, environment=environment)
-            self.functions.register(function, arn)
-        from pipeline.simulation.function_urls import function_arn
-
-        self.answer_arn = function_arn(self.provisioned, ANSWER_HANDLER)
-        self.start_arn = function_arn(self.provisioned, START_HANDLER)
-        # What CloudFormation would know after a deployment: the state machine, the function URLs.
-        machine_id, _ = self.template.state_machine()
-        resolver.refs[machine_id] = self.provisioned.state_machine_arn
-        served = {self.answer_arn: self.approval_url, self.start_arn: self.start_url}
-        for logical_id, resource in self.template.of_type("AWS::Lambda::Url").items():
-            target = resolver.resolve((resource.get("Properties") or {}).get("TargetFunctionArn"))
-            resolver.attributes[(logical_id, "FunctionUrl")] = served.get(target, self.approval_url)
-        self.manifest = self._manifest(resolver)
-        name = f"/bedrock-customization/{ENVIRONMENT}/deployment"
-        self.clients["ssm"].put_parameter(
-            Name=name, Value=json.dumps(self.manifest), Type="String", Overwrite=True
-        )
-        self._stack_outputs(resolver)
-        self._second_person()
-
-    def _second_person(self) -> None:
-        """An IAM user who may approve what ``sandbox`` (``user/moto``) starts: the starter may not."""
-        key = None
-        with contextlib.suppress(Exception):  # a moto without IAM users: the note is left out
-            self.clients["iam"].create_user(UserName=APPROVER)
-            key = self.clients["iam"].create_access_key(UserName=APPROVER)["AccessKey"]
-        if key is not None:
-            self.notes.append(
-                f"runs started with the sandbox key may not be approved by it (self-approval); approve as "
-                f"{APPROVER}: AWS_ACCESS_KEY_ID={key['AccessKeyId']} "
-                f"AWS_SECRET_ACCESS_KEY={key['SecretAccessKey']} bedrock-customize approve RUN_ID "
-                f"--env {ENVIRONMENT}"
-            )
-
-    def _manifest(self, resolver: Any) -> dict[str, Any]:
-        from pipeline.simulation.template import TemplateError
-
-        manifest: dict[str, Any] = {}
-        for resource in self.template.of_type("AWS::SSM::Parameter").values():
-            props = resource.get("Properties", {})
-            if str(props.get("Name", "")).endswith("/deployment"):
-                try:
-                    manifest = json.loads(resolver.resolve(props.get("Value")))
-                except (TemplateError, TypeError, json.JSONDecodeError) as error:
-                    self.notes.append(
-                        f"the template's manifest did not resolve ({error}); built from outputs"
-                    )
-        for key, output in (self.template.body.get("Outputs") or {}).items():
-            wanted = key[:1].lower() + key[1:]
-            if wanted not in manifest and key != "ManifestParameter":
-                with contextlib.suppress(TemplateError):
-                    manifest[wanted] = resolver.resolve(output.get("Value"))
-        manifest.update(
-            environment=ENVIRONMENT,
-            stackName=f"BedrockCustomization-{ENVIRONMENT}",
-            region=self.region,
-            approvalUrl=self.approval_url,
-            **({"startUrl": self.start_url} if self.start_arn else {}),
-            # The CLI shows deadlines on the wall clock and in sandbox time (pipeline.operate.discovery).
-            sandboxSpeed=self.speed,
-        )
-        manifest.setdefault("version", 1)
-        return manifest
-
-    def _stack_outputs(self, resolver: Any) -> None:
-        """The stack ``BedrockCustomization-sandbox`` with the manifest's values as outputs (discovery's
-        fallback when the SSM parameter cannot be read). A stand-in resource holds it up."""
-        outputs = {
-            key[:1].upper() + key[1:]: {"Value": str(value)}
-            for key, value in self.manifest.items()
-            if isinstance(value, str) and key not in ("environment", "stackName", "region", "account")
-        }
-        body = {
-            "Resources": {"Deployed": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-            "Outputs": outputs,
-        }
-        try:
-            with warnings.catch_warnings():  # moto: "WaitConditionHandle is not supported" (it needs none)
-                warnings.simplefilter("ignore")
-                self.clients["cloudformation"].create_stack(
-                    StackName=self.manifest["stackName"], TemplateBody=json.dumps(body)
-                )
-        except Exception as error:  # the SSM manifest is what the CLI reads first
-            self.notes.append(f"no stack outputs: {type(error).__name__}: {error}")
-
-    # -- HTTP ------------------------------------------------------------------------------------
-
-    def bedrock(
-        self, service: str, region: str, environ: dict[str, Any], body: bytes
-    ) -> tuple[int, dict[str, str], bytes]:
-        from pipeline.simulation.wire import Request
-
-        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
-        if "?" not in raw and environ.get("QUERY_STRING"):
-            raw = f"{raw}?{environ['QUERY_STRING']}"
-        # botocore signs bedrock-runtime requests for "bedrock" too: behind one endpoint the path
-        # tells the two apart (their first path segments are disjoint).
-        if raw.split("/")[1].split("?")[0] in _runtime_path_roots():
-            service = "bedrock-runtime"
-        url = f"https://{service}.{region}.amazonaws.com{raw}"
-        response = self.fake.handle(
-            Request(environ.get("REQUEST_METHOD", "GET"), url, _headers(environ), body)
-        )
-        if response is None:
-            return 404, {"Content-Type": "application/json"}, b'{"message": "not a Bedrock request"}'
-        status, headers, payload = response
-        return status, dict(headers), payload if isinstance(payload, bytes) else str(payload).encode()
-
-    def approve(self, environ: dict[str, Any], body: bytes) -> tuple[int, dict[str, str], bytes]:
-        """The approval-answer function URL with IAM auth, as Lambda serves it."""
-        return self._function_url(environ, body, self.answer_arn, "approval-answer")
-
-    def start(self, environ: dict[str, Any], body: bytes) -> tuple[int, dict[str, str], bytes]:
-        """The start function URL with IAM auth; the run's datasets teach the simulated models first."""
-        with contextlib.suppress(json.JSONDecodeError, AttributeError, TypeError):
-            text = json.loads(body or b"{}").get("input")
-            if isinstance(text, str):
-                self.before_start(json.dumps({"input": text}).encode("utf-8"))
-        return self._function_url(environ, body, self.start_arn, "start")
-
-    def _function_url(
-        self, environ: dict[str, Any], body: bytes, arn: str | None, what: str
-    ) -> tuple[int, dict[str, str], bytes]:
-        from pipeline.simulation import function_urls
-        from pipeline.simulation.actors import ACCOUNT
-
-        signed = signed_for(environ.get("HTTP_AUTHORIZATION", ""))
-        json_type = {"Content-Type": "application/json"}
-        if signed is None or signed[2] != "lambda":
-            return 403, json_type, json.dumps({"Message": "Forbidden"}).encode()
-        if arn is None:
-            return 404, json_type, json.dumps({"Message": f"the template has no {what} function"}).encode()
-        event = function_urls.url_event(
-            method=environ.get("REQUEST_METHOD", "POST"),
-            path=environ.get("PATH_INFO", "/"),
-            query=environ.get("QUERY_STRING", ""),
-            headers=_headers(environ),
-            body=body.decode("utf-8", errors="replace"),
-            caller=function_urls.caller_arn(signed[0], signed[1], ACCOUNT),
-            access_key=signed[0],
-            account=ACCOUNT,
-        )
-        return function_urls.invoke(self.clients["lambda"], arn, event)
-
-    def before_start(self, body: bytes) -> None:
-        """A run is being started: teach the simulated models the reference answers of its datasets."""
-        try:
-            request = json.loads(body or b"{}")
-            spec = json.loads(request.get("input") or "{}").get("runSpec") or {}
-        except (json.JSONDecodeError, AttributeError):
-            return
-        for uri in sorted(set(_s3_uris(spec))):
-            bucket, _, key = uri[len("s3://") :].partition("/")
-            if bucket != self.provisioned.bucket or not key.endswith((".jsonl", ".json")):
-                continue
-            try:
-                data = self.clients["s3"].get_object(Bucket=bucket, Key=key)["Body"].read()
-            except Exception as error:  # the run fails on it later, as it would in AWS
-                LOG.warning("cannot read %s to teach the simulated models: %s", uri, error)
-                continue
-            self._teach(data)
-
-    def _teach(self, data: bytes) -> None:
-        from pipeline import evaluation
-
-        for number, line in enumerate(data.splitlines()):
-            if number >= _TEACH_MAX_LINES:
-                break
-            try:
-                pair = evaluation.extract_pair(json.loads(line))
-            except (json.JSONDecodeError, UnicodeDecodeError, TypeError, AttributeError):
-                continue
-            if pair is not None:
-                self.fake.learn(*pair)
-
-    # -- EventBridge -----------------------------------------------------------------------------
-
-    def deliver_ended(self) -> None:
-        """The execution-status event of every execution that ended since the last look."""
-        from pipeline.simulation.actors import deliver_status_event
-
-        sfn = self.clients["stepfunctions"]
-        paginator = sfn.get_paginator("list_executions")
-        for page in paginator.paginate(stateMachineArn=self.provisioned.state_machine_arn):
-            for execution in page.get("executions", []):
-                arn = execution["executionArn"]
-                if execution["status"] == "RUNNING" or arn in self.delivered:
-                    continue
-                self.delivered.add(arn)
-                description = sfn.describe_execution(executionArn=arn)
-                notes: list[str] = []
-                deliver_status_event(
-                    self.template,
-                    self.provisioned,
-                    self.clients["lambda"],
-                    description,
-                    execution["name"],
-                    notes,
-                )
-                for note in notes:
-                    LOG.warning("%s: %s", execution["name"], note)
-
-    # -- SNS -------------------------------------------------------------------------------------
-
-    def announce_notifications(self, out: TextIO) -> int:
-        """Print what the topic sent since the last look, as a subscriber would have received it."""
-        from moto.sns.models import sns_backends
-
-        from pipeline.simulation.actors import ACCOUNT
-
-        topic = sns_backends[ACCOUNT][self.region].topics.get(self.provisioned.topic_arn)
-        sent = list(topic.sent_notifications) if topic is not None else []
-        fresh = sent[self.announced :]
-        self.announced = len(sent)
-        now = dt.datetime.now(dt.UTC)
-        for entry in fresh:
-            out.write(notification_text(str(entry[2] or ""), str(entry[1] or ""), now, self.speed))
-        if fresh:
-            out.flush()
-        return len(fresh)
-
-    def write_logs(self) -> None:
-        logs = self.out / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        lines: dict[str, list[str]] = {}
-        for invocation in list(self.functions.invocations):
-            lines.setdefault(invocation.function, []).extend(
-                [f"--- {invocation.request_id} at +{invocation.started:.0f}s", *invocation.logs]
-            )
-        for name, text in lines.items():
-            (logs / f"{name}.log").write_text("\n".join(text) + "\n", encoding="utf-8")
-
-
-_DEADLINE: Final = re.compile(r"\(until (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\)")
-
-
-def notification_text(subject: str, message: str, now: dt.datetime, speed: float) -> str:
-    """One notification as the sandbox prints it: when, the subject, the message indented, and
-    each deadline it names on the wall clock too (the functions write them in sandbox time: a
-    "1 day" approval wait lasts 2.4 minutes at 600x)."""
-    stamp = now.strftime("%H:%M:%S UTC")
-    lines = [f"[{stamp}] notification (SNS): {subject or '(no subject)'}"]
-    added = False
-    for line in message.strip().splitlines():
-        # The functions do not know how an operator reaches them: their commands name no
-        # environment. Pasted from here they must act on the sandbox, so it is added (and said).
-        if "bedrock-customize " in line and "--env" not in line:
-            line, added = f"{line} --env {ENVIRONMENT}", True
-        lines.append(f"    {line}".rstrip())
-    if added:
-        lines.append(f"    (--env {ENVIRONMENT} added by the sandbox to the commands above)")
-    for match in _DEADLINE.finditer(message):
-        until = dt.datetime.fromisoformat(match.group(1).replace("Z", "+00:00"))
-        span = max(0.0, (until - now).total_seconds())
-        real = now + dt.timedelta(seconds=span / speed)
-        lines.append(
-            f"    (sandbox time: {match.group(1)} is {_duration(span)} of sandbox time away; at {speed:g}x "
-            f"that is {real.strftime('%H:%M:%S UTC')}, in {_duration(span / speed)})"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def _duration(seconds: float) -> str:
-    from pipeline.simulation.clock import format_duration
-
-    return format_duration(seconds)
-
-
-def tagging_bedrock(base: type) -> type:
-    """The fake Bedrock plus ListTagsForResource / TagResource / UntagResource, which the CLI's
-    throughput and sweep commands use to tell a run's purchases apart (the simulation never calls them).
-
-    A resource's tags are the ones its create request carried (``tags`` of a throughput or a
-    deployment, ``jobTags`` / ``customModelTags`` of a job and its model), changed by Tag/Untag.
-    """
-
-    class TaggingBedrock(base):  # type: ignore[misc]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._tags: dict[str, dict[str, str]] = {}
-
-        def _initial_tags(self, arn: str) -> dict[str, str] | None:
-            def of(items: Any) -> dict[str, str]:
-                return {str(t["key"]): str(t["value"]) for t in items or []}
-
-            for pt in self.throughputs.values():
-                if pt.arn == arn and pt.deleted is None:
-                    return of(pt.request.get("tags"))
-            for deployment in self.deployments.values():
-                if deployment.arn == arn and deployment.deleted is None:
-                    return of(deployment.request.get("tags"))
-            for job in self.jobs.values():
-                if job.arn == arn:
-                    return of(job.request.get("jobTags"))
-                if job.output_model_arn == arn and arn in {m.arn for m in self.custom_models.values()}:
-                    return of(job.request.get("customModelTags"))
-            return None
-
-        def _tags_of(self, arn: str) -> dict[str, str]:
-            if arn not in self._tags:
-                found = self._initial_tags(arn)
-                if found is None:
-                    from pipeline.simulation.wire import ServiceError
-
-                    raise ServiceError("ResourceNotFoundException", f"resource {arn} not found")
-                self._tags[arn] = found
-            return self._tags[arn]
-
-        def _bedrock_list_tags_for_resource(self, params: dict[str, Any]) -> dict[str, Any]:
-            tags = self._tags_of(str(params["resourceARN"]))
-            return {"tags": [{"key": k, "value": v} for k, v in tags.items()]}
-
-        def _bedrock_tag_resource(self, params: dict[str, Any]) -> dict[str, Any]:
-            tags = self._tags_of(str(params["resourceARN"]))
-            tags.update({str(t["key"]): str(t["value"]) for t in params.get("tags") or []})
-            return {}
-
-        def _bedrock_list_custom_models(self, params: dict[str, Any]) -> dict[str, Any]:
-            for job in self.jobs.values():
-                self._advance(job)
-            summaries = []
-            for model in sorted(self.custom_models.values(), key=lambda m: m.created):
-                described = self._bedrock_get_custom_model({"modelIdentifier": model.arn})
-                if params.get("nameContains") and params["nameContains"] not in model.name:
-                    continue
-                base_arn = str(described["baseModelArn"])
-                summaries.append(
-                    {
-                        "modelArn": model.arn,
-                        "modelName": model.name,
-                        "creationTime": described["creationTime"],
-                        "baseModelArn": base_arn,
-                        "baseModelName": base_arn.rsplit("/", 1)[-1],
-                        "customizationType": described["customizationType"],
-                        "ownerAccountId": self.account,
-                        "modelStatus": "Active",
-                    }
-                )
-            return {"modelSummaries": summaries}
-
-        def _bedrock_delete_custom_model(self, params: dict[str, Any]) -> dict[str, Any]:
-            model = self._custom_model(str(params["modelIdentifier"]))
-            self.custom_models.pop(model.arn, None)
-            self._tags.pop(model.arn, None)
-            return {}
-
-        def _bedrock_untag_resource(self, params: dict[str, Any]) -> dict[str, Any]:
-            tags = self._tags_of(str(params["resourceARN"]))
-            for key in params.get("tagKeys") or []:
-                tags.pop(str(key), None)
-            return {}
-
-    return TaggingBedrock
-
-
-def _s3_uris(value: Any) -> Iterable[str]:
-    if isinstance(value, str) and value.startswith("s3://"):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _s3_uris(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _s3_uris(item)
-
-
-def _headers(environ: dict[str, Any]) -> dict[str, str]:
-    headers = {
-        key[5:].replace("_", "-").title(): str(value)
-        for key, value in environ.items()
-        if key.startswith("HTTP_")
-    }
-    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-        if environ.get(key):
-            headers[key.replace("_", "-").title()] = str(environ[key])
-    return headers
-
-
-def _read_body(environ: dict[str, Any]) -> bytes:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    stream = environ.get("wsgi.input")
-    body: bytes = stream.read(length) if stream is not None and length > 0 else b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["CONTENT_LENGTH"] = str(len(body))
-    return body
-
-
-class SandboxApp:
-    """moto's WSGI application with the sandbox's own routes in front of it."""
-
-    def __init__(self, moto_app: Callable[..., Any], sandbox: Sandbox) -> None:
-        self.moto_app = moto_app
-        self.sandbox = sandbox
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        signed = signed_for(environ.get("HTTP_AUTHORIZATION", ""))
-        try:
-            if path.startswith(APPROVAL_PATH) or path == APPROVAL_PATH.rstrip("/"):
-                return self._respond(start_response, *self.sandbox.approve(environ, _read_body(environ)))
-            if path.startswith(START_PATH) or path == START_PATH.rstrip("/"):
-                return self._respond(start_response, *self.sandbox.start(environ, _read_body(environ)))
-            if signed is not None and signed[2] == "pricing":
-                # moto has no Price List API. Refuse it the way AWS refuses a caller without
-                # pricing:GetProducts, so the CLI says so and uses the catalog's prices (and never
-                # caches an empty price list in the user's real cache).
-                message = "the sandbox has no AWS Price List API: the catalog's prices are used"
-                body = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
-                return self._respond(
-                    start_response, 400, {"Content-Type": "application/x-amz-json-1.1"}, body
-                )
-            if signed is not None and signed[2] == "servicequotas":
-                # moto has no ListServiceQuotas and no Bedrock quotas: the simulated account answers
-                # (the same quotas the preflight reads in-process; pipeline.simulation.service_quotas).
-                from pipeline.simulation.actors import ACCOUNT
-
-                answered = service_quotas.answer(
-                    str(environ.get("HTTP_X_AMZ_TARGET", "")), _read_body(environ), signed[1], ACCOUNT
-                )
-                if answered is not None:
-                    status, headers, text = answered
-                    return self._respond(start_response, status, headers, text.encode("utf-8"))
-            if signed is not None and signed[2] in _BEDROCK:
-                body = _read_body(environ)
-                return self._respond(
-                    start_response, *self.sandbox.bedrock(signed[2], signed[1], environ, body)
-                )
-            if (
-                signed is not None
-                and signed[2] == "states"
-                and str(environ.get("HTTP_X_AMZ_TARGET", "")).endswith(".StartExecution")
-            ):
-                self.sandbox.before_start(_read_body(environ))
-        except Exception as error:  # a defect of the sandbox: say so instead of dropping the connection
-            LOG.exception("sandbox route failed")
-            body = json.dumps({"message": f"sandbox error: {type(error).__name__}: {error}"}).encode()
-            return self._respond(start_response, 500, {"Content-Type": "application/json"}, body)
-        result: Iterable[bytes] = self.moto_app(environ, start_response)
-        return result
-
-    @staticmethod
-    def _respond(
-        start_response: Callable[..., Any], status: int, headers: dict[str, str], body: bytes
-    ) -> list[bytes]:
-        try:
-            phrase = HTTPStatus(status).phrase
-        except ValueError:
-            phrase = "Unknown"
-        headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
-        start_response(f"{status} {phrase}", [*headers.items(), ("Content-Length", str(len(body)))])
-        return [body]
 
 
 @contextlib.contextmanager
@@ -742,23 +222,11 @@ def running(
             thread.join(timeout=5)
             monitor.join(timeout=5)
             with contextlib.suppress(Exception):
-                sandbox.write_logs()
+                write_logs(sandbox)
                 (out / "logs" / "interpreter.log").write_text(interpreter_log.getvalue(), encoding="utf-8")
 
         stack.callback(shut_down)
         yield sandbox
-
-
-def _monitor(sandbox: Sandbox, stop: threading.Event) -> None:
-    while not stop.wait(_MONITOR_SECONDS):
-        try:
-            sandbox.deliver_ended()
-        except Exception:
-            LOG.exception("delivering execution-status events failed")
-        try:
-            sandbox.announce_notifications(sys.stdout)
-        except Exception:
-            LOG.exception("printing the topic's notifications failed")
 
 
 @contextlib.contextmanager
@@ -772,18 +240,6 @@ def _quiet(name: str) -> Iterator[None]:
         logger.setLevel(saved)
 
 
-@functools.cache
-def _runtime_path_roots() -> frozenset[str]:
-    """The first path segments of bedrock-runtime's operations, from botocore's service model."""
-    import botocore.session
-
-    model = botocore.session.get_session().get_service_model("bedrock-runtime")
-    return frozenset(
-        model.operation_model(name).http["requestUri"].split("/")[1].split("?")[0]
-        for name in model.operation_names
-    )
-
-
 def serve(
     *,
     port: int,
@@ -795,6 +251,8 @@ def serve(
 ) -> int:
     """Run the sandbox in the foreground until interrupted (Ctrl-C or SIGTERM)."""
     import signal
+
+    from pipeline.simulation.clock import format_duration as _duration
 
     def interrupted(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt

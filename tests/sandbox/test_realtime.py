@@ -8,8 +8,9 @@ import time
 
 import pytest
 
+from pipeline.simulation.function_urls import signed_for
 from pipeline.simulation.realtime import ScaledClock
-from pipeline.simulation.sandbox import notification_text, signed_for
+from pipeline.simulation.sandbox_events import notification_text
 
 
 def test_scaled_clock_compresses_waits_and_reports_wall_clock_times() -> None:
