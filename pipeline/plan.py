@@ -19,11 +19,10 @@ from pipeline.catalog import (
     DISTILLATION,
     REINFORCEMENT_FINE_TUNING,
     ModelInfo,
-    judge_of,
-    model_invoked_as,
     parse_teacher,
     profile_id,
 )
+from pipeline.plan_estimate import estimate as estimate
 from pipeline.poll import DEPLOYMENT_WAIT_LIMIT_S as DEPLOYMENT_WAIT_LIMIT_S
 from pipeline.poll import JUDGE_WAIT_LIMIT_S as JUDGE_WAIT_LIMIT_S
 from pipeline.poll import PT_WAIT_LIMIT_S as PT_WAIT_LIMIT_S
@@ -422,15 +421,6 @@ def teacher_invoke_id(spec: RunSpec) -> str | None:
     return profile_id(ref.model_id, spec.region)
 
 
-def _teacher_cost(spec: RunSpec, prompts: int) -> costs.CostEstimate | None:
-    if spec.teacher is None:
-        return None
-    model_id = parse_teacher(spec.teacher).model_id
-    invoked = model_invoked_as(model_id)
-    sheet = invoked.prices if invoked is not None else getattr(judge_of(model_id), "prices", None)
-    return costs.teacher_reference_cost(model_id, sheet, prompts)
-
-
 def base_model_invoke_id(model: ModelInfo, region: str | None = None) -> str:
     """The id Converse accepts for the base model, to compare it with the custom model.
 
@@ -444,81 +434,6 @@ def base_model_invoke_id(model: ModelInfo, region: str | None = None) -> str:
     if model.invoked_through_profile and region is not None:
         return profile_id(plain, region)
     return plain
-
-
-def estimate(
-    spec: RunSpec, estimated_tokens: int | None, epochs: int | None, *, champion: bool | None = None
-) -> dict[str, Any]:
-    """Costs of the run, each None when a price is unknown (never 0).
-
-    ``champion``: whether the run's slot has a champion the judge judges too (a third job); None
-    where that is not known (the CLI, before the preflight reads the slot): counted whenever the
-    spec names a slot, so the estimate is never below what the run spends.
-    """
-    model = spec.model
-    training = costs.training_cost(model, estimated_tokens, epochs) if estimated_tokens is not None else None
-    serving = spec.serving
-    hourly = monthly = term = None
-    if serving.buys_throughput and serving.model_units is not None:
-        hourly = costs.pt_hourly_cost(model, serving.model_units, serving.commitment)
-        monthly = costs.pt_monthly_cost(model, serving.model_units, serving.commitment)
-        term = costs.pt_commitment_cost(model, serving.model_units, serving.commitment)
-    storage = costs.storage_monthly_cost(model)
-    vehicle = spec.evaluation_vehicle
-    max_prompts = spec.evaluation.max_prompts if spec.evaluation else DEFAULT_MAX_PROMPTS
-    evaluation: costs.CostEstimate | None = None
-    if vehicle == DEPLOYMENT_VEHICLE:
-        evaluation = costs.on_demand_evaluation_cost(model, max_prompts)
-    elif vehicle == THROUGHPUT_VEHICLE and not spec.serving_reuses_evaluation_throughput:
-        evaluation = costs.evaluation_throughput_cost(model)
-    if spec.evaluation is not None and spec.evaluation.references == REFERENCES_TEACHER:
-        # The teacher's answers are part of the evaluation's bill; unknown if either part is.
-        teacher = _teacher_cost(spec, max_prompts)
-        if teacher is None:
-            evaluation = None
-        elif evaluation is not None:
-            evaluation = costs.CostEstimate(
-                evaluation.usd + teacher.usd,
-                f"{evaluation.basis}; and {teacher.basis}",
-                evaluation.prices + teacher.prices,
-            )
-        elif spec.serving_reuses_evaluation_throughput:
-            evaluation = teacher  # the throughput is counted as serving; the teacher is the evaluation's
-    judge: costs.CostEstimate | None = None
-    if spec.judge is not None:
-        metrics = len(spec.judge.metrics) + len(spec.judge.custom_metrics)
-        judged = champion if champion is not None else spec.serving.slot is not None
-        judge = costs.judge_cost(
-            judge_of(spec.judge.model),
-            min(max_prompts, judging.MAX_PROMPTS),
-            metrics,
-            models=len(judging.MODELS) + (1 if judged else 0),
-        )
-    return {
-        "evaluationVehicle": vehicle,
-        "servingMode": serving.mode,
-        "evaluationUsd": _usd(evaluation),
-        # Only with a judge (None there means unknown): without one the key is left out.
-        **({"judgeUsd": _usd(judge)} if spec.judge is not None else {}),
-        "trainingUsd": _usd(training),
-        "throughputHourlyUsd": _usd(hourly),
-        "throughputMonthlyUsd": _usd(monthly),
-        "commitmentTermUsd": _usd(term),
-        "storageMonthlyUsd": _usd(storage),
-        "basis": {
-            name: str(item)
-            for name, item in (
-                ("evaluation", evaluation),
-                ("judge", judge),
-                ("training", training),
-                ("throughputHourly", hourly),
-                ("throughputMonthly", monthly),
-                ("commitmentTerm", term),
-                ("storageMonthly", storage),
-            )
-            if item is not None
-        },
-    }
 
 
 def _estimate(
@@ -536,10 +451,6 @@ def _estimate(
     estimated["trainingUsd"] = 0.0
     estimated["basis"]["training"] = f"nothing trained: the model of run {context.promotion.run_id}"
     return estimated
-
-
-def _usd(item: costs.CostEstimate | None) -> float | None:
-    return round(item.usd, 4) if item is not None else None
 
 
 def _waits(limit_s: int) -> dict[str, Any]:

@@ -11,6 +11,10 @@ line is the execution's final status (SUCCEEDED or FAILED).
 Modules:
 
 - ``runner``: one simulation end to end
+- ``ground_truth``: what the simulated models answer from (the datasets' references, a made-up
+  truth for prompts a distillation teacher answers); ``earlier_runs``: what earlier runs left (a
+  reused run id's resources, the run a promotion promotes); ``serving_slot``: a slot that exists
+  before the run, and the slot invariants; ``service_quotas``: the simulated account's quotas
 - ``actors``: the approver, an operator who stops a run, EventBridge's execution-status event
 - ``result``, ``invariants``, ``text``: what a simulation found, the money invariants, the summary
 - ``template``: the synthesized template's resources created in moto, tokens resolved

@@ -61,9 +61,16 @@ from moto.core.models import botocore_stubber
 from moto.sns.models import sns_backends
 
 from lambdas.common import runtime
-from pipeline import evaluation, naming, plan, promotion
+from pipeline import naming, plan, promotion
 from pipeline.runspec import RunSpec, load_run_spec_data, spec_hash
-from pipeline.simulation import DEFAULT_OUT, DEFAULT_TEMPLATE, service_quotas, serving_slot
+from pipeline.simulation import (
+    DEFAULT_OUT,
+    DEFAULT_TEMPLATE,
+    earlier_runs,
+    ground_truth,
+    service_quotas,
+    serving_slot,
+)
 from pipeline.simulation.actors import (
     ACCOUNT,
     ApprovalDriver,
@@ -95,7 +102,6 @@ from pipeline.simulation.wire import Request, error_status
 
 REAL_TIME_LIMIT_SECONDS: Final = 300.0
 _POLL_REAL_SECONDS: Final = 0.01
-_TEACH_MAX_LINES: Final = 5000
 # Environment that could send a request past moto to a real endpoint or account.
 _UNSAFE_ENV: Final = (
     "AWS_PROFILE",
@@ -193,18 +199,13 @@ def simulate(
         slot_before = serving_slot.read_slot(ssm, slot_parameter)
         run_id = naming.run_id(spec_s3.name, spec_hash(spec_s3))
         if scenario.reused_run_id:
-            _earlier_run(fake, template, resolver, spec_s3, run_id, provisioned.state_machine_arn)
+            earlier_runs.seed(fake, template, resolver, spec_s3, run_id, provisioned.state_machine_arn)
         document: dict[str, Any] = {"runSpec": spec_s3.to_dict()}
         if scenario.promotion:
             # As `promote` starts it: the earlier run trained the model, this one promotes it.
             source, run_id = run_id, promotion.promotion_id(run_id, 1)
-            _earlier_run(
-                fake, template, resolver, spec_s3, source, provisioned.state_machine_arn, serving=False
-            )
-            clients["s3"].put_object(
-                Bucket=provisioned.bucket,
-                Key=f"{plan.RUNS_PREFIX}{source}/evaluation.json",
-                Body=json.dumps(EARLIER_EVALUATION).encode(),
+            earlier_runs.seed_promotion_source(
+                fake, template, resolver, spec_s3, source, provisioned, clients["s3"]
             )
             document[promotion.PROMOTE_FROM] = source
         execution_input = json.dumps(document, ensure_ascii=False)
@@ -423,37 +424,11 @@ def _upload_datasets(spec: RunSpec, scenario: Scenario, s3: Any, bucket: str) ->
 
 
 def _teach(fake: FakeBedrock, spec: RunSpec) -> None:
-    """Give the simulated models their ground truth: the reference answers in the run's datasets;
-    and, where the teacher answers for the references, a made-up truth for each prompt of its own."""
-    teacher = plan.teacher_invoke_id(spec)
-    by_teacher = spec.evaluation is not None and spec.evaluation.references == "teacher"
-    if by_teacher and teacher is not None:
-        fake.teachers.add(teacher)
+    """Give the simulated models their ground truth from the run's local dataset files."""
+    made_up = ground_truth.meet_the_teacher(fake, spec)
     for _, given in spec.dataset_locations():
-        path = Path(spec.resolve(given))
-        with path.open("rb") as handle:
-            for number, line in enumerate(handle):
-                if number >= _TEACH_MAX_LINES:
-                    break
-                try:
-                    pair = evaluation.extract_pair(json.loads(line))
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    continue
-                if pair is not None:
-                    fake.learn(*pair)
-                elif by_teacher:
-                    prompt = evaluation.extract_prompt(json.loads(line))
-                    if prompt is not None:
-                        fake.learn(prompt, _made_up_truth(prompt))
-
-
-_TRUTH_TAIL: Final = ("which", "the", "shop", "answers", "with", "care", "and", "detail")
-
-
-def _made_up_truth(prompt: str) -> str:
-    """What a perfect model answers to a prompt that came without a reference: words of its own, the
-    same every time, long enough for answers of every quality to differ."""
-    return " ".join([*reversed(prompt.split()), *_TRUTH_TAIL])
+        with Path(spec.resolve(given)).open("rb") as handle:
+            ground_truth.teach(fake, handle, made_up=made_up)
 
 
 def _start_again(
@@ -493,58 +468,6 @@ def _wait_for_end(
 
 
 # The earlier run's evaluation a promotion's preflight reads (runs/<id>/evaluation.json): it passed.
-EARLIER_EVALUATION: Final = {
-    "passed": True,
-    "judged": True,
-    "verdict": evaluation.VERDICT_PASSED,
-    "summary": "the earlier run's model met its bar (declared by the simulation scenario)",
-}
-
-
-def _earlier_run(
-    fake: FakeBedrock,
-    template: Template,
-    resolver: Any,
-    spec: RunSpec,
-    run_id: str,
-    machine_arn: str,
-    *,
-    serving: bool = True,
-) -> None:
-    """An earlier, successful execution of this run id (its name reused 90 days after it ended) left
-    its job, custom model and (``serving``) serving throughput under the run's names, tagged with it."""
-    from pipeline.plan import EXECUTION_ARN_TAG, EXECUTION_START_TAG, RUN_ID_TAG
-
-    (role_id,) = [lid for lid in template.of_type("AWS::IAM::Role") if lid.startswith("BedrockServiceRole")]
-    execution = machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{run_id}"
-    tags = [
-        {"key": RUN_ID_TAG, "value": run_id},
-        {"key": EXECUTION_ARN_TAG, "value": execution},
-        {"key": EXECUTION_START_TAG, "value": "2026-08-01T08:00:00.000Z"},
-    ]
-    fake.seed_earlier_run(
-        {
-            "jobName": naming.job_name(run_id),
-            "customModelName": naming.custom_model_name(run_id),
-            "roleArn": resolver.attributes[(role_id, "Arn")],
-            "baseModelIdentifier": spec.base_model,
-            "trainingDataConfig": {"s3Uri": spec.training},
-            "outputDataConfig": {
-                "s3Uri": f"s3://{spec.training.removeprefix('s3://').split('/')[0]}/outputs/earlier/"
-            },
-            "hyperParameters": {"epochCount": "1"},
-            # As the spec trained it: with validation data its job wrote validation metrics too.
-            **(
-                {"validationDataConfig": {"validators": [{"s3Uri": uri} for uri in spec.validation]}}
-                if spec.validation
-                else {}
-            ),
-        },
-        naming.provisioned_model_name(run_id) if serving else None,
-        tags,
-    )
-
-
 def _wait_for_releases(sfn: Any, machine_arn: str, limit: float, notes: list[str]) -> list[dict[str, Any]]:
     """Each execution of the retrying release once it ended (its Waits pass on the simulated
     clock): status, attempts made, what its last attempt still found pending."""

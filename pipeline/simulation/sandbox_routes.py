@@ -23,12 +23,11 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any, Final
 
-from pipeline.simulation import service_quotas
+from pipeline.simulation import ground_truth, service_quotas
 from pipeline.simulation.function_urls import signed_for
 from pipeline.simulation.sandbox_stack import APPROVAL_PATH, START_PATH, Sandbox
 
 _BEDROCK: Final = frozenset({"bedrock", "bedrock-runtime"})
-_TEACH_MAX_LINES: Final = 5000
 
 LOG = logging.getLogger("pipeline.simulation.sandbox")
 
@@ -160,6 +159,7 @@ class SandboxApp:
             spec = json.loads(request.get("input") or "{}").get("runSpec") or {}
         except (json.JSONDecodeError, AttributeError):
             return
+        made_up = _meet_the_teacher(self.sandbox.fake, spec)
         for uri in sorted(set(_s3_uris(spec))):
             bucket, _, key = uri[len("s3://") :].partition("/")
             if bucket != self.sandbox.provisioned.bucket or not key.endswith((".jsonl", ".json")):
@@ -169,20 +169,17 @@ class SandboxApp:
             except Exception as error:  # the run fails on it later, as it would in AWS
                 LOG.warning("cannot read %s to teach the simulated models: %s", uri, error)
                 continue
-            self._teach(data)
+            ground_truth.teach(self.sandbox.fake, data.splitlines(), made_up=made_up)
 
-    def _teach(self, data: bytes) -> None:
-        from pipeline import evaluation
 
-        for number, line in enumerate(data.splitlines()):
-            if number >= _TEACH_MAX_LINES:
-                break
-            try:
-                pair = evaluation.extract_pair(json.loads(line))
-            except (json.JSONDecodeError, UnicodeDecodeError, TypeError, AttributeError):
-                continue
-            if pair is not None:
-                self.sandbox.fake.learn(*pair)
+def _meet_the_teacher(fake: Any, spec: Any) -> bool:
+    """Whether the run's teacher answers for its references (a spec that does not parse: no)."""
+    from pipeline.runspec import RunSpec, RunSpecError
+
+    try:
+        return ground_truth.meet_the_teacher(fake, RunSpec.from_dict(spec))
+    except (RunSpecError, ValueError, TypeError):
+        return False
 
 
 def _s3_uris(value: Any) -> Iterable[str]:
