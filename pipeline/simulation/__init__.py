@@ -31,8 +31,7 @@ Modules:
 - ``sandbox``, ``sandbox_cli``, ``realtime``: ``bedrock-customize sandbox``, the same world served on
   127.0.0.1 as a local AWS endpoint for the real CLI, with real waits compressed by ``--speed``;
   ``sandbox_stack`` (the stack deployed as environment ``sandbox``), ``sandbox_routes`` (its HTTP
-  routes), ``sandbox_events`` (EventBridge events, notifications, logs), ``sandbox_tags`` (the
-  tagging calls the CLI makes of the simulated Bedrock)
+  routes), ``sandbox_events`` (EventBridge events, notifications, logs)
 
 Nothing here is imported by a Lambda handler: it needs moto, which the functions never ship.
 """

@@ -71,7 +71,6 @@ The modules, one capability each:
 - :mod:`pipeline.simulation.sandbox_routes`: the HTTP routes in front of moto's server;
 - :mod:`pipeline.simulation.sandbox_events`: between requests, EventBridge's execution-status
   events and the topic's notifications printed, and the functions' logs written at the end;
-- :mod:`pipeline.simulation.sandbox_tags`: the tagging calls the CLI makes of the simulated Bedrock.
 """
 
 from __future__ import annotations
@@ -91,7 +90,6 @@ from pipeline.simulation.sandbox_events import monitor as _monitor
 from pipeline.simulation.sandbox_events import write_logs
 from pipeline.simulation.sandbox_routes import SandboxApp
 from pipeline.simulation.sandbox_stack import ENVIRONMENT, Sandbox
-from pipeline.simulation.sandbox_tags import tagging_bedrock
 
 HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 4599
@@ -174,7 +172,7 @@ def running(
             raise SandboxError(str(error)) from None
         sandbox.functions = InProcessLambdas(clock, faults, region, assets)
         stack.callback(sandbox.functions.reset_clients)
-        sandbox.fake = tagging_bedrock(FakeBedrock)(
+        sandbox.fake = FakeBedrock(
             clock=clock,
             account=ACCOUNT,
             region=region,

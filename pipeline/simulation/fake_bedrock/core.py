@@ -83,6 +83,8 @@ class BedrockCore:
         self.calls: list[Call] = []
         # TagResource's additions (e.g. a serving slot's tag on a promoted endpoint), by ARN.
         self.added_tags: dict[str, dict[str, str]] = {}
+        # UntagResource's removals (the CLI's `throughput`/`sweep` use Tag/Untag), by ARN.
+        self.removed_tags: dict[str, set[str]] = {}
         # What an earlier execution of the run id created before the run (FakeBedrock.seed_earlier_run).
         self.seeded: set[str] = set()
         self._references: dict[str, str] = {}

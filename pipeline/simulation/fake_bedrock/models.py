@@ -1,6 +1,6 @@
 """Foundation and custom models of the simulated Bedrock: GetFoundationModel (a model as the catalog
-knows it, in this Region, with the lifecycle the scenario sets) and GetCustomModel (what a
-completed job produced)."""
+knows it, in this Region, with the lifecycle the scenario sets), GetCustomModel (what a completed
+job produced), and ListCustomModels / DeleteCustomModel (the CLI's `sweep`)."""
 
 from __future__ import annotations
 
@@ -102,3 +102,36 @@ class CustomModels(CustomizationJobs):
         if described.get("outputModelKmsKeyArn"):
             out["modelKmsKeyArn"] = described["outputModelKmsKeyArn"]
         return out
+
+    def _bedrock_list_custom_models(self, params: dict[str, Any]) -> dict[str, Any]:
+        for job in self.jobs.values():
+            self._advance(job)
+        summaries = []
+        for model in sorted(self.custom_models.values(), key=lambda m: m.created):
+            if params.get("nameContains") and params["nameContains"] not in model.name:
+                continue
+            if model.job_arn:
+                described = self._bedrock_get_custom_model({"modelIdentifier": model.arn})
+                base_arn, ctype = str(described["baseModelArn"]), described["customizationType"]
+            else:  # declared by a scenario: no job describes it
+                base_arn, ctype = self.foundation_model_arn(model.base_model_id), "FINE_TUNING"
+            summaries.append(
+                {
+                    "modelArn": model.arn,
+                    "modelName": model.name,
+                    "creationTime": self.clock.at(model.created),
+                    "baseModelArn": base_arn,
+                    "baseModelName": base_arn.rsplit("/", 1)[-1],
+                    "customizationType": ctype,
+                    "ownerAccountId": self.account,
+                    "modelStatus": "Active",
+                }
+            )
+        return {"modelSummaries": summaries}
+
+    def _bedrock_delete_custom_model(self, params: dict[str, Any]) -> dict[str, Any]:
+        model = self._custom_model(str(params["modelIdentifier"]))
+        self.custom_models.pop(model.arn, None)
+        self.added_tags.pop(model.arn, None)
+        self.removed_tags.pop(model.arn, None)
+        return {}
