@@ -77,8 +77,9 @@ def _add_promote(subparsers: Any) -> None:
         subparsers,
         "promote",
         "promote an earlier run's model into a serving slot, after it beats the slot's champion",
-        "Start a run that promotes the custom model of an earlier run that succeeded into a serving "
-        "slot. Nothing is trained: the model is evaluated again, on the earlier spec's prompts and bars, "
+        "Start a run that promotes the custom model of an earlier run (ended, its model past its bars) "
+        "into a serving slot. Nothing is trained: the model is evaluated again, on the earlier spec's "
+        "prompts and bars, "
         "against its base model and the champion serving in the slot now (the earlier run's verdict was "
         "against another champion, or none). Only if it passes (and after the approval the spec's policy "
         "or the stack asks for) is the slot changed in place, smoke-checked through its ARN and recorded; "

@@ -56,12 +56,14 @@ def _input(described: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def source_spec(described: Mapping[str, Any], run_id: str) -> dict[str, Any]:
-    """The earlier run's spec, from its execution's input; only a run that succeeded is promoted."""
+    """The earlier run's spec, from its execution's input. A run still going is not promoted; one
+    that ended is, however it ended, if its model passed its bars (a run can pass them and still
+    fail later, e.g. its own slot change: pipeline.promotion.check_source reads its evaluation)."""
     status = described.get("status")
-    if status != "SUCCEEDED":
+    if status == "RUNNING":
         raise InvalidInputError(
-            f"run {run_id} is {status}: only a run that succeeded (its model passed its bars) is promoted",
-            hint="a run that passed promotes itself when its spec names serving.slot",
+            f"run {run_id} is still going: a model is promoted once its run has ended",
+            hint=f"follow it: `{hints.command('watch', run_id)}`",
         )
     spec = _input(described).get("runSpec")
     if not isinstance(spec, dict):

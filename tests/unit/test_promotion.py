@@ -155,10 +155,13 @@ def _described(status: str = "SUCCEEDED", **document: Any) -> dict[str, Any]:
     return {"status": status, "input": json.dumps({"runSpec": SPEC, **document})}
 
 
-def test_only_a_run_that_succeeded_is_a_source() -> None:
+def test_a_run_still_going_is_not_a_source_one_that_ended_is() -> None:
     assert promote.source_spec(_described(), SOURCE)["name"] == "support-bot"
-    with pytest.raises(InvalidInputError, match="is FAILED"):
-        promote.source_spec(_described("FAILED"), SOURCE)
+    # A run that passed its bars and failed later (its own slot change) may be promoted: the
+    # preflight and the CLI read its evaluation (check_source), not its status.
+    assert promote.source_spec(_described("FAILED"), SOURCE)["name"] == "support-bot"
+    with pytest.raises(InvalidInputError, match="still going"):
+        promote.source_spec(_described("RUNNING"), SOURCE)
     with pytest.raises(InvalidInputError, match="no run spec"):
         promote.source_spec({"status": "SUCCEEDED", "input": "{}"}, SOURCE)
 
