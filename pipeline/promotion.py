@@ -95,6 +95,9 @@ class Source:
         return job
 
 
+# The earlier run's documents the checks read (written by lambdas/evaluate_model and lambdas/judge).
+EVALUATION_DOCUMENT: Final = "evaluation.json"
+JUDGE_DOCUMENT: Final = "judge.json"
 # A model or an evaluation that is not there is a reason to refuse, not an operational failure.
 _NOT_THERE: Final = frozenset(
     {"ResourceNotFoundException", "ValidationException", "NoSuchKey", "404", "NotFound"}
@@ -103,14 +106,17 @@ _NOT_THERE: Final = frozenset(
 
 def read_source(
     bedrock: Any,
-    read_evaluation: Callable[[], Mapping[str, Any] | None],
+    read_document: Callable[[str], Mapping[str, Any] | None],
     error_code: Callable[[Exception], str],
     source_run_id: str,
     *,
     base_model: str,
     champion_model_arn: str | None,
+    judged: bool = False,
 ) -> tuple[Source | None, list[Problem]]:
-    """Read the earlier run's model, its tags and its evaluation, then :func:`check_source` them.
+    """Read the earlier run's model, its tags and its evaluation (``read_document``: one of its
+    documents under runs/<its id>/ by name; with ``judged``, the judge's too), then
+    :func:`check_source` them.
 
     Anything but "not there" escapes: an unchecked source never passes silently.
     """
@@ -134,7 +140,9 @@ def read_source(
         source_run_id,
         model=model,
         tags=tags,
-        evaluation=unless_missing(read_evaluation),
+        evaluation=unless_missing(lambda: read_document(EVALUATION_DOCUMENT)),
+        judge=unless_missing(lambda: read_document(JUDGE_DOCUMENT)) if judged else None,
+        judged=judged,
         base_model=base_model,
         champion_model_arn=champion_model_arn,
     )
@@ -169,11 +177,14 @@ def check_source(
     evaluation: Mapping[str, Any] | None,
     base_model: str,
     champion_model_arn: str | None,
+    judge: Mapping[str, Any] | None = None,
+    judged: bool = False,
 ) -> tuple[Source | None, list[Problem]]:
     """The earlier run's model, or why it cannot be promoted (every reason at once).
 
     ``model``: GetCustomModel of the earlier run's model name (None: not found); ``tags``: its tags;
-    ``evaluation``: the earlier run's runs/<id>/evaluation.json (None: not written);
+    ``evaluation``: the earlier run's runs/<id>/evaluation.json (None: not written); ``judged``:
+    the spec plans an LLM judge, whose bars (``judge``: its judge.json) must have passed too;
     ``champion_model_arn``: what the slot serves now (None: no champion yet).
     """
     name = naming.custom_model_name(source_run_id)
@@ -229,6 +240,15 @@ def check_source(
                 f"its evaluation did not pass ({verdict or 'no verdict'}: "
                 f"{str(evaluation.get('summary') or '')[:300]})",
                 "a run whose evaluation passed",
+            )
+        )
+    if judged and (judge is None or judge.get("passed") is not True):
+        problems.append(
+            _problem(
+                source_run_id,
+                "its LLM judge's bars did not pass"
+                + (f" ({str(judge.get('summary') or '')[:300]})" if judge is not None else " (never judged)"),
+                "a run whose judge's bars passed",
             )
         )
     if champion_model_arn is not None and arn == champion_model_arn:

@@ -42,9 +42,10 @@ def check(
         ]
     return promotion.read_source(
         runtime.client("bedrock"),
-        lambda: runtime.get_json(bucket, f"{RUNS_PREFIX}{source_id}/evaluation.json"),
+        lambda name: runtime.get_json(bucket, f"{RUNS_PREFIX}{source_id}/{name}"),
         runtime.error_code,
         source_id,
         base_model=spec.base_model,
         champion_model_arn=slot.champion.model_arn if slot is not None else None,
+        judged=spec.judge is not None,
     )

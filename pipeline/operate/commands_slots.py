@@ -121,7 +121,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
     spec = promote.spec_into_slot(promote.source_spec(described, source_id), args.slot, slot)
     source = promote.check_source(
         clients("bedrock"),
-        lambda: run_lookup.read_run_json(clients, deployment, source_id, "evaluation.json"),
+        lambda name: run_lookup.read_run_json(clients, deployment, source_id, name),
         source_id,
         spec,
         slot,

@@ -125,7 +125,7 @@ def next_run_id(describe: Callable[[str], Mapping[str, Any] | None], source_run_
 
 def check_source(
     bedrock: Any,
-    read_evaluation: Callable[[], Mapping[str, Any] | None],
+    read_document: Callable[[str], Mapping[str, Any] | None],
     source_run_id: str,
     spec: RunSpec,
     slot: slots.Slot | None,
@@ -133,9 +133,10 @@ def check_source(
     """The earlier run's model, checked as the workflow's preflight will check it."""
     source, problems = promotion.read_source(
         bedrock,
-        read_evaluation,
+        read_document,
         error_code,
         source_run_id,
+        judged=spec.judge is not None,
         base_model=spec.base_model,
         champion_model_arn=slot.champion.model_arn if slot is not None else None,
     )

@@ -86,6 +86,11 @@ def test_a_model_that_passed_and_carries_its_runs_tags_is_promotable() -> None:
         ({"evaluation": {**PASSED, "judged": False}}, "did not pass"),
         ({"champion_model_arn": MODEL_ARN}, "already serves in the slot"),
         ({"base_model": "amazon.nova-lite-v1:0:300k"}, "not the spec's"),
+        ({"judged": True, "judge": None}, "never judged"),
+        (
+            {"judged": True, "judge": {"passed": False, "summary": "Correctness 0.4"}},
+            "judge's bars did not pass",
+        ),
     ],
 )
 def test_each_reason_refuses_the_promotion(overrides: dict[str, Any], needle: str) -> None:
@@ -226,7 +231,7 @@ class _CodedError(Exception):
 def _read(bedrock: _Bedrock) -> tuple[promotion.Source | None, list[Any]]:
     return promotion.read_source(
         bedrock,
-        lambda: PASSED,
+        lambda name: PASSED,
         lambda error: getattr(error, "code", ""),
         SOURCE,
         base_model=BASE,
