@@ -307,8 +307,19 @@ def render_status(view: RunView) -> str:
         )
     if view.rerun_of:
         pairs.append(("Rerun of", f"{view.rerun_of} (this is attempt {naming.attempt_of(view.run_id)})"))
+    promoted = (view.plan or {}).get("promotion") or {}
+    if promoted.get("sourceRunId"):
+        # Its job is the earlier run's: shown as that run's, and nothing of it is this run's cost.
+        pairs.append(
+            (
+                "Promotion of",
+                f"run {promoted['sourceRunId']}'s model: nothing trained by this run; evaluated again "
+                "against the slot's champion",
+            )
+        )
     if view.job is not None:
-        pairs.append(("Job", f"{view.job.name}: {view.job.progress(view.now)}"))
+        earlier = " (the earlier run's job)" if promoted.get("sourceRunId") else ""
+        pairs.append(("Job", f"{view.job.name}: {view.job.progress(view.now)}{earlier}"))
     elif view.queue is not None:
         pairs.append(("Queue", queue_text(view)))
     if view.loss:

@@ -110,3 +110,14 @@ def test_status_names_the_run_a_rerun_starts_again() -> None:
     text = rerun.render()
     assert "Rerun of" in text and f"{rerun.rerun_of} (this is attempt 2)" in text
     assert rerun.to_dict()["rerunOf"] == rerun.rerun_of
+
+
+def test_status_says_whose_model_a_promotion_serves() -> None:
+    promoted = view(30, TRAIN)
+    preflight = promoted.state.setdefault("preflight", {})
+    source = {"sourceRunId": "support-bot-0123456789"}
+    preflight["plan"] = {**(preflight.get("plan") or {}), "promotion": source}
+    text = promoted.render()
+    assert "Promotion of" in text and "run support-bot-0123456789's model: nothing trained" in text
+    if promoted.job is not None:
+        assert "(the earlier run's job)" in text
