@@ -136,7 +136,9 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         "runName": _run_name(event, report),
         "runId": run_id,
         "reportUri": f"s3://{bucket}/{key}",
-        "summary": report.summary(),
+        # A promotion's datasets are the earlier run's: their training estimate is not this run's.
+        "summary": report.summary()
+        + (f" A promotion of run {source.run_id}'s model: nothing is trained." if source and plan else ""),
         "errorCount": report.error_count,
         "totals": _totals(report),
         "spec": report.spec,

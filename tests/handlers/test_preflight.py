@@ -785,6 +785,7 @@ def test_a_promotion_plans_no_training_and_the_champion_of_today(
 
     # Then the plan trains nothing, reads the earlier job and compares with today's champion
     assert result["valid"] is True, result["summary"]
+    assert result["summary"].endswith(f"A promotion of run {SOURCE_RUN}'s model: nothing is trained.")
     plan = result["plan"]
     assert plan["jobVariant"] == PROMOTION_VARIANT
     assert plan["job"]["JobName"] == naming.job_name(SOURCE_RUN)
