@@ -200,8 +200,8 @@ def on_demand_evaluation_cost(
         return None
     tokens_in = input_tokens if input_tokens is not None else prompts * PLANNING_INPUT_TOKENS_PER_PROMPT
     tokens_out = prompts * EVALUATION_MAX_OUTPUT_TOKENS
-    base = (tokens_in * base_in.value + tokens_out * base_out.value) / 1_000_000
-    custom = (tokens_in * custom_in.value + tokens_out * custom_out.value) / 1_000_000
+    base = _tokens_usd(tokens_in, tokens_out, base_in, base_out)
+    custom = _tokens_usd(tokens_in, tokens_out, custom_in, custom_out)
     if (base_in.value, base_out.value) == (custom_in.value, custom_out.value):
         rates = (
             f"2 models x ({tokens_in:,} input tokens x {unit_price(base_in.value)}/1M + at most "
@@ -252,7 +252,7 @@ def judge_cost(
     calls = prompts * models * metrics
     tokens_in = int(calls * call_in)
     tokens_out = calls * JUDGE_OUTPUT_TOKENS_PER_CALL
-    usd = (tokens_in * inp.value + tokens_out * out.value) / 1_000_000
+    usd = _tokens_usd(tokens_in, tokens_out, inp, out)
     basis = (
         f"{prompts} prompt(s) x {models} models x {metrics} metric(s) = {calls:,} judge calls: "
         f"about {tokens_in:,} input tokens x {unit_price(inp.value)}/1M + {tokens_out:,} output tokens x "
@@ -396,10 +396,15 @@ def teacher_reference_cost(
         return None
     tokens_in = input_tokens if input_tokens is not None else prompts * PLANNING_INPUT_TOKENS_PER_PROMPT
     tokens_out = prompts * EVALUATION_MAX_OUTPUT_TOKENS
-    usd = (tokens_in * inp.value + tokens_out * out.value) / 1_000_000
+    usd = _tokens_usd(tokens_in, tokens_out, inp, out)
     basis = (
         f"the teacher {teacher_model_id} answers {prompts} prompt(s) for their references: "
         f"{tokens_in:,} input tokens x {unit_price(inp.value)}/1M + at most {tokens_out:,} output tokens x "
         f"{unit_price(out.value)}/1M ({inp.cite()})"
     )
     return CostEstimate(usd, basis, (inp, out))
+
+
+def _tokens_usd(tokens_in: float, tokens_out: float, per_1m_in: Price, per_1m_out: Price) -> float:
+    """Tokens at on-demand rates quoted per 1M tokens, as every Bedrock text model's are."""
+    return (tokens_in * per_1m_in.value + tokens_out * per_1m_out.value) / 1_000_000
