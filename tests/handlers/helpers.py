@@ -77,6 +77,18 @@ def job_status(name: str = RUN_ID) -> str:
     return str(bedrock_backends[ACCOUNT][REGION].model_customization_jobs[name].status)
 
 
+def notices() -> list[dict[str, Any]]:
+    """What the workflow's topic was sent (moto keeps it): subject and message of each notice."""
+    from moto.sns.models import sns_backends
+
+    backend = sns_backends[ACCOUNT][REGION]
+    return [
+        {"subject": subject, "message": message}
+        for topic in backend.topics.values()
+        for _id, message, subject, _attrs, _group in topic.sent_notifications
+    ]
+
+
 def put_text(key: str, text: str, bucket: str = BUCKET) -> None:
     runtime.client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
 

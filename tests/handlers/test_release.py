@@ -16,7 +16,7 @@ from lambdas.release.handler import lambda_handler
 from pipeline import durable_release, naming, release
 from pipeline.ownership import Execution
 from tests.handlers import plans
-from tests.handlers.helpers import FakeContext, throughput_description, throughput_summary
+from tests.handlers.helpers import FakeContext, notices, throughput_description, throughput_summary
 from tests.stubs import PartialStubber, TagStore
 
 pytestmark = pytest.mark.usefixtures("aws", "tags")
@@ -90,17 +90,6 @@ def the_run_by_name(stubber: PartialStubber, *, serving_found: bool) -> None:
             {},
             {"nameContains": naming.judge_job_name(RUN_ID, which), "statusEquals": "InProgress"},
         )
-
-
-def notices() -> list[dict[str, Any]]:
-    from moto.sns.models import sns_backends
-
-    backend = sns_backends[plans.ACCOUNT][plans.REGION]
-    return [
-        {"subject": subject, "message": message}
-        for topic in backend.topics.values()
-        for _id, message, subject, _attrs, _group in topic.sent_notifications
-    ]
 
 
 def test_a_throughput_still_creating_is_tried_again_later(bedrock: PartialStubber) -> None:

@@ -21,6 +21,7 @@ from tests.handlers.helpers import (
     FakeContext,
     deployment_summary,
     job_status,
+    notices,
     read_json,
     set_job,
     throughput_description,
@@ -146,17 +147,6 @@ def judge_jobs(stubber: PartialStubber, *, running_custom: bool = False) -> None
         )
         if summaries:
             stubber.add_response("stop_evaluation_job", {}, {"jobIdentifier": JUDGE_JOB_ARN})
-
-
-def notices() -> list[dict[str, Any]]:
-    from moto.sns.models import sns_backends
-
-    backend = sns_backends[plans.ACCOUNT][plans.REGION]
-    return [
-        {"subject": subject, "message": message}
-        for topic in backend.topics.values()
-        for _id, message, subject, _attrs, _group in topic.sent_notifications
-    ]
 
 
 def test_a_run_stopped_after_buying_releases_everything_no_commitment_and_stops_nothing_finished(
